@@ -1,0 +1,143 @@
+//! The command line: clap definitions only. What each command does is in
+//! [`crate::commands`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::render::Format;
+
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\nAPIs: ECS 2014-05-26, Resource Manager 2020-03-31, STS 2015-04-01"
+);
+
+/// Keep Alibaba Cloud ECS resources in the resource groups a manifest declares.
+#[derive(Debug, Parser)]
+#[command(name = "regroup", version, long_version = LONG_VERSION, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// The manifest.
+    #[arg(
+        short = 'f',
+        long = "file",
+        env = "REGROUP_FILE",
+        default_value = "regroup.yaml",
+        global = true
+    )]
+    pub file: PathBuf,
+    /// Send every API call to this URL instead of Alibaba Cloud's endpoints;
+    /// plain http:// only to loopback addresses.
+    #[arg(long, env = "REGROUP_ENDPOINT", global = true)]
+    pub endpoint: Option<String>,
+    /// Credentials profile (aliyun CLI config or credentials file).
+    #[arg(long, env = "ALIBABA_CLOUD_PROFILE", global = true)]
+    pub profile: Option<String>,
+    /// Limit the run to this region (repeatable).
+    #[arg(long = "region", value_name = "ID", global = true)]
+    pub regions: Vec<String>,
+    /// Plain output, without colour.
+    #[arg(long, env = "NO_COLOR", global = true)]
+    pub no_color: bool,
+    /// More logging to stderr (-v, -vv for every call, -vvv); secrets are
+    /// never printed.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the manifest offline; needs no credentials.
+    Validate,
+    /// Read the account and show what apply would move.
+    #[command(
+        after_help = "Example:\n  regroup plan -f regroup.yaml --format markdown -o plan.json --detailed-exitcode"
+    )]
+    Plan(PlanArgs),
+    /// Move resources into their groups: plans first, or applies a saved plan.
+    #[command(
+        after_help = "Examples:\n  regroup apply                       # plan, ask, then move\n  regroup apply plan.json             # apply exactly a saved plan\n  regroup apply --auto-approve --parallelism 32 --report report.json"
+    )]
+    Apply(ApplyArgs),
+    /// Run the local Alibaba Cloud API emulator.
+    #[command(
+        after_help = "Examples:\n  regroup emulator --fleet examples/fleet.yaml --listen 127.0.0.1:8642\n  regroup emulator --fleet examples/fleet.yaml -- plan -f examples/regroup.yaml"
+    )]
+    Emulator(EmulatorArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Save the plan (JSON) for `regroup apply PLANFILE`.
+    #[arg(short = 'o', long = "out", value_name = "PLANFILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 2 when there are changes, 0 when there are none.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Plan without explicit resources that do not exist, with a warning.
+    #[arg(long)]
+    pub ignore_missing: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    /// A plan saved by `regroup plan -o`; applied exactly, after checking
+    /// that nothing moved since.
+    pub planfile: Option<PathBuf>,
+    /// Skip the approval prompt.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Calls in flight at once.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=512))]
+    pub parallelism: u16,
+    /// Most calls per second, per API and region.
+    #[arg(long, value_name = "QPS")]
+    pub rate: Option<f64>,
+    /// Write a JSON record of every change and its outcome.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Plan without explicit resources that do not exist, with a warning.
+    #[arg(long)]
+    pub ignore_missing: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EmulatorArgs {
+    /// The account to serve (see docs/emulator.md).
+    #[arg(long)]
+    pub fleet: PathBuf,
+    /// Address to listen on; loopback only.
+    #[arg(long, default_value = "127.0.0.1:8642")]
+    pub listen: std::net::SocketAddr,
+    /// Save every change here, and start from it when it exists.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Milliseconds added to every answer.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency: u64,
+    /// Calls per second allowed per API and region; beyond it, Throttling.
+    #[arg(long)]
+    pub qps: Option<u32>,
+    /// Share of calls (0 to 1) that fail with 503 or a dropped connection.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub fault_rate: f64,
+    /// Seed for repeatable faults.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Append a JSON line per request to this file.
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// A regroup command to run against this emulator (on a free port, with
+    /// the fleet's first key), after which the emulator stops.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub run: Vec<String>,
+}

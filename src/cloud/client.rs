@@ -1,0 +1,630 @@
+//! The HTTP transport to Alibaba Cloud's RPC APIs: endpoints, common
+//! parameters, signing, error decoding, retries with backoff, the shared rate
+//! limiter, and call statistics. Every network call of regroup goes through
+//! [`Client::call`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use serde_json::Value;
+
+use super::credentials::{CredentialSource, CredentialsError};
+use super::ratelimit::RateLimiter;
+use super::sign;
+
+/// The three services regroup talks to, each with its API version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Ecs,
+    ResourceManager,
+    Sts,
+}
+
+impl Service {
+    pub fn api_version(self) -> &'static str {
+        match self {
+            Service::Ecs => "2014-05-26",
+            Service::ResourceManager => "2020-03-31",
+            Service::Sts => "2015-04-01",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EndpointError {
+    #[error("`{0}` is not a URL")]
+    NotAUrl(String),
+    #[error("`{0}`: only https:// and http:// endpoints are supported")]
+    Scheme(String),
+    #[error("`{0}`: plain http:// is accepted only for loopback addresses (127.0.0.0/8, ::1, localhost); use https://")]
+    PlainHttpNotLoopback(String),
+}
+
+/// Where each call goes: the real regional endpoints, or one URL for all
+/// (`--endpoint`), such as the emulator's.
+#[derive(Debug, Clone)]
+pub enum Endpoints {
+    AlibabaCloud,
+    Override(String),
+}
+
+impl Endpoints {
+    /// Checks an `--endpoint` URL: https anywhere, plain http only to loopback,
+    /// so that signatures and tokens never cross a network in the clear.
+    pub fn override_with(url: &str) -> Result<Endpoints, EndpointError> {
+        let parsed = reqwest::Url::parse(url).map_err(|_| EndpointError::NotAUrl(url.into()))?;
+        match parsed.scheme() {
+            "https" => {}
+            "http" => {
+                let loopback = match parsed.host() {
+                    Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+                    Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                    Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                    None => false,
+                };
+                if !loopback {
+                    return Err(EndpointError::PlainHttpNotLoopback(url.into()));
+                }
+            }
+            _ => return Err(EndpointError::Scheme(url.into())),
+        }
+        Ok(Endpoints::Override(url.trim_end_matches('/').to_owned()))
+    }
+
+    pub fn url(&self, service: Service, region: Option<&str>) -> String {
+        match self {
+            Endpoints::Override(url) => url.clone(),
+            Endpoints::AlibabaCloud => match (service, region) {
+                (Service::Ecs, Some("cn-hangzhou")) => {
+                    "https://ecs-cn-hangzhou.aliyuncs.com".into()
+                }
+                (Service::Ecs, Some(region)) => format!("https://ecs.{region}.aliyuncs.com"),
+                (Service::Ecs, None) => "https://ecs.aliyuncs.com".into(),
+                (Service::ResourceManager, _) => "https://resourcemanager.aliyuncs.com".into(),
+                (Service::Sts, _) => "https://sts.aliyuncs.com".into(),
+            },
+        }
+    }
+}
+
+/// An error the API answered with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    pub request_id: Option<String>,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} (HTTP {}", self.code, self.message, self.status)?;
+        if let Some(id) = &self.request_id {
+            write!(f, ", request id {id}")?;
+        }
+        f.write_str(")")
+    }
+}
+
+impl ApiError {
+    /// Decodes an error body (`{RequestId, HostId, Code, Message}`); a body
+    /// that is not one still yields an error that says what came back.
+    pub fn from_body(status: u16, body: &str) -> ApiError {
+        let parsed: Option<Value> = serde_json::from_str(body).ok();
+        let field = |name: &str| {
+            parsed
+                .as_ref()
+                .and_then(|v| v.get(name))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        match field("Code") {
+            Some(code) => ApiError {
+                status,
+                code,
+                message: field("Message").unwrap_or_default(),
+                request_id: field("RequestId"),
+            },
+            None => ApiError {
+                status,
+                code: format!("HTTP{status}"),
+                message: body.chars().take(200).collect(),
+                request_id: None,
+            },
+        }
+    }
+
+    pub fn is_throttling(&self) -> bool {
+        self.code.starts_with("Throttling") || self.code == "Rejected.Throttling"
+    }
+
+    /// Whether trying again may succeed: decided by the code first, then by
+    /// the HTTP status.
+    pub fn is_transient(&self) -> bool {
+        self.is_throttling()
+            || matches!(
+                self.code.as_str(),
+                "ServiceUnavailable" | "InternalError" | "EntityExists.AssociatedTransferTasks"
+            )
+            || matches!(self.status, 500 | 502 | 503 | 504)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CloudError {
+    #[error("{action}: {error}")]
+    Api {
+        action: String,
+        #[source]
+        error: ApiError,
+    },
+    #[error("{action}: no response from {endpoint}: {message}")]
+    Transport {
+        action: String,
+        endpoint: String,
+        message: String,
+    },
+    #[error("{action}: the response is not the JSON expected: {message}")]
+    Decode { action: String, message: String },
+    #[error("credentials")]
+    Credentials(#[from] CredentialsError),
+}
+
+impl CloudError {
+    pub fn api_error(&self) -> Option<&ApiError> {
+        match self {
+            CloudError::Api { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The error code for reports: the API's code, or a name for the kind of
+    /// failure when there is none.
+    pub fn code(&self) -> String {
+        match self {
+            CloudError::Api { error, .. } => error.code.clone(),
+            CloudError::Transport { .. } => "Transport".into(),
+            CloudError::Decode { .. } => "Decode".into(),
+            CloudError::Credentials(_) => "Credentials".into(),
+        }
+    }
+
+    fn is_transient(&self) -> bool {
+        match self {
+            CloudError::Api { error, .. } => error.is_transient(),
+            CloudError::Transport { .. } => true,
+            CloudError::Decode { .. } | CloudError::Credentials(_) => false,
+        }
+    }
+}
+
+/// Describes a transport failure without the URL, which would carry the
+/// request's signature.
+pub fn describe_transport_error(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else if error.is_body() || error.is_decode() {
+        "connection closed while reading the response"
+    } else {
+        "connection failed"
+    };
+    let mut cause = String::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(s) = source {
+        cause = s.to_string();
+        source = s.source();
+    }
+    if cause.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind} ({cause})")
+    }
+}
+
+/// The current time as the API's `Timestamp` wants it.
+pub fn timestamp_now() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// How often and how patiently a call is tried again.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Tries in all, the first included.
+    pub max_tries: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_tries: 6,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Exponential backoff with full jitter: a random wait up to
+    /// `base * 2^(try-1)`, capped.
+    fn delay_before(&self, next_try: u32) -> Duration {
+        let exponent = next_try.saturating_sub(2).min(20);
+        let ceiling = self
+            .base_delay
+            .saturating_mul(1u32 << exponent)
+            .min(self.max_delay);
+        let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(rand::rng().random_range(0..=millis))
+    }
+}
+
+/// Counters of what the client did, for benchmarks, tests and `-v` output.
+#[derive(Debug, Default)]
+pub struct CallStats {
+    requests: AtomicU64,
+    retries: AtomicU64,
+    throttled: AtomicU64,
+    per_action: Mutex<BTreeMap<String, u64>>,
+}
+
+/// A copy of [`CallStats`] at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StatsSnapshot {
+    /// HTTP requests sent, tries included.
+    pub requests: u64,
+    /// Requests that were tries after the first.
+    pub retries: u64,
+    /// Responses that said the caller was throttled.
+    pub throttled: u64,
+    /// Requests per action.
+    pub per_action: BTreeMap<String, u64>,
+}
+
+impl CallStats {
+    pub fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            requests: self.requests.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            throttled: self.throttled.load(Ordering::Relaxed),
+            per_action: self
+                .per_action
+                .lock()
+                .map(|m| m.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    fn record_request(&self, action: &str, try_number: u32) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if try_number > 1 {
+            self.retries.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Ok(mut map) = self.per_action.lock() {
+            *map.entry(action.to_owned()).or_default() += 1;
+        }
+    }
+}
+
+/// The result of one logical call, with what it took to get it.
+#[derive(Debug)]
+pub struct CallOutcome {
+    pub result: Result<Value, CloudError>,
+    pub tries: u32,
+    pub request_ids: Vec<String>,
+}
+
+/// Settings of a [`Client`].
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub endpoints: Endpoints,
+    pub retry: RetryPolicy,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    /// Ceiling of calls per second for each (action, region); `None` lets the
+    /// limiter find the server's limit by itself.
+    pub max_rate: Option<f64>,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            endpoints: Endpoints::AlibabaCloud,
+            retry: RetryPolicy::default(),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_rate: None,
+        }
+    }
+}
+
+/// One pooled HTTP client for a whole run, shared by reads and writes.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    credentials: CredentialSource,
+    config: Arc<ClientConfig>,
+    limiter: Arc<RateLimiter>,
+    stats: Arc<CallStats>,
+}
+
+impl Client {
+    pub fn new(
+        config: ClientConfig,
+        credentials: CredentialSource,
+    ) -> Result<Client, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .pool_max_idle_per_host(64)
+            .user_agent(concat!("regroup/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Client {
+            http,
+            credentials,
+            limiter: Arc::new(RateLimiter::new(config.max_rate)),
+            config: Arc::new(config),
+            stats: Arc::new(CallStats::default()),
+        })
+    }
+
+    pub fn stats(&self) -> StatsSnapshot {
+        self.stats.snapshot()
+    }
+
+    /// Calls `action` and returns its JSON body, retrying transient failures.
+    pub async fn call(
+        &self,
+        service: Service,
+        region: Option<&str>,
+        action: &str,
+        params: &[(&str, String)],
+    ) -> Result<Value, CloudError> {
+        self.call_detailed(service, region, action, params)
+            .await
+            .result
+    }
+
+    /// Like [`Client::call`], but also says how many tries it took and which
+    /// request ids the server gave.
+    pub async fn call_detailed(
+        &self,
+        service: Service,
+        region: Option<&str>,
+        action: &str,
+        params: &[(&str, String)],
+    ) -> CallOutcome {
+        let mut request_ids = Vec::new();
+        let mut try_number = 0;
+        loop {
+            try_number += 1;
+            self.limiter.acquire(action, region).await;
+            let started = Instant::now();
+            let result = self
+                .send_once(service, region, action, params, try_number)
+                .await;
+            let elapsed = started.elapsed();
+            match &result {
+                Ok((_, id)) => {
+                    self.limiter.on_success(action, region);
+                    request_ids.extend(id.clone());
+                }
+                Err(error) => {
+                    if let Some(api) = error.api_error() {
+                        request_ids.extend(api.request_id.clone());
+                        if api.is_throttling() {
+                            self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                            self.limiter.on_throttled(action, region);
+                        }
+                    }
+                }
+            }
+            tracing::debug!(
+                action,
+                region = region.unwrap_or("-"),
+                attempt = try_number,
+                latency_ms = elapsed.as_millis() as u64,
+                outcome = %match &result {
+                    Ok(_) => "ok".to_owned(),
+                    Err(e) => e.api_error().map(|a| format!("{} {}", a.status, a.code)).unwrap_or_else(|| e.code()),
+                },
+                "call"
+            );
+            match result {
+                Ok((value, _)) => {
+                    return CallOutcome {
+                        result: Ok(value),
+                        tries: try_number,
+                        request_ids,
+                    }
+                }
+                Err(error) if error.is_transient() && try_number < self.config.retry.max_tries => {
+                    tokio::time::sleep(self.config.retry.delay_before(try_number + 1)).await;
+                }
+                Err(error) => {
+                    return CallOutcome {
+                        result: Err(error),
+                        tries: try_number,
+                        request_ids,
+                    }
+                }
+            }
+        }
+    }
+
+    /// One signed request; a retry calls this again, so every try gets a
+    /// fresh nonce and timestamp.
+    async fn send_once(
+        &self,
+        service: Service,
+        region: Option<&str>,
+        action: &str,
+        params: &[(&str, String)],
+        try_number: u32,
+    ) -> Result<(Value, Option<String>), CloudError> {
+        let endpoint = self.config.endpoints.url(service, region);
+        let sts_endpoint = self.config.endpoints.url(Service::Sts, None);
+        let credentials = self
+            .credentials
+            .credentials(&self.http, &sts_endpoint)
+            .await?;
+        let nonce = format!("{:032x}", rand::rng().random::<u128>());
+        let timestamp = timestamp_now();
+        let mut all: Vec<(&str, &str)> = vec![
+            ("Action", action),
+            ("Version", service.api_version()),
+            ("Format", "JSON"),
+            ("AccessKeyId", &credentials.access_key_id),
+            ("SignatureMethod", "HMAC-SHA1"),
+            ("SignatureVersion", "1.0"),
+            ("SignatureNonce", &nonce),
+            ("Timestamp", &timestamp),
+        ];
+        if let Some(token) = &credentials.security_token {
+            all.push(("SecurityToken", token.expose()));
+        }
+        if let Some(region) = region {
+            all.push(("RegionId", region));
+        }
+        all.extend(params.iter().map(|(k, v)| (*k, v.as_str())));
+        let signature = sign::sign(
+            "POST",
+            all.iter().copied(),
+            credentials.access_key_secret.expose(),
+        );
+        let query = format!(
+            "{}&Signature={}",
+            sign::canonical_query(all.iter().copied()),
+            sign::percent_encode(&signature)
+        );
+
+        self.stats.record_request(action, try_number);
+        let transport = |e: reqwest::Error| CloudError::Transport {
+            action: action.to_owned(),
+            endpoint: endpoint.clone(),
+            message: describe_transport_error(&e),
+        };
+        let response = self
+            .http
+            .post(format!("{endpoint}/?{query}"))
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status().as_u16();
+        let body = response.text().await.map_err(transport)?;
+        if !(200..300).contains(&status) {
+            return Err(CloudError::Api {
+                action: action.to_owned(),
+                error: ApiError::from_body(status, &body),
+            });
+        }
+        let value: Value = serde_json::from_str(&body).map_err(|e| CloudError::Decode {
+            action: action.to_owned(),
+            message: e.to_string(),
+        })?;
+        let request_id = value
+            .get("RequestId")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        Ok((value, request_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://127.1.2.3",
+            "http://localhost:1",
+            "http://[::1]:9",
+            "https://ecs.example.com",
+        ] {
+            assert!(Endpoints::override_with(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://10.0.0.1",
+            "http://example.com",
+            "ftp://127.0.0.1",
+            "nonsense",
+        ] {
+            assert!(Endpoints::override_with(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn real_endpoints_follow_the_sdk_map() {
+        let e = Endpoints::AlibabaCloud;
+        assert_eq!(
+            e.url(Service::Ecs, Some("cn-hangzhou")),
+            "https://ecs-cn-hangzhou.aliyuncs.com"
+        );
+        assert_eq!(
+            e.url(Service::Ecs, Some("cn-shanghai")),
+            "https://ecs.cn-shanghai.aliyuncs.com"
+        );
+        assert_eq!(e.url(Service::Ecs, None), "https://ecs.aliyuncs.com");
+        assert_eq!(
+            e.url(Service::ResourceManager, Some("cn-shanghai")),
+            "https://resourcemanager.aliyuncs.com"
+        );
+        assert_eq!(e.url(Service::Sts, None), "https://sts.aliyuncs.com");
+    }
+
+    #[test]
+    fn errors_are_classified_by_code_then_status() {
+        let e = |status, code: &str| ApiError {
+            status,
+            code: code.into(),
+            message: String::new(),
+            request_id: None,
+        };
+        assert!(e(400, "Throttling.User").is_transient());
+        assert!(e(429, "Rejected.Throttling").is_transient());
+        assert!(e(400, "EntityExists.AssociatedTransferTasks").is_transient());
+        assert!(e(503, "ServiceUnavailable").is_transient());
+        assert!(e(502, "Whatever").is_transient());
+        assert!(!e(404, "InvalidResourceId.NotFound").is_transient());
+        assert!(!e(400, "SignatureDoesNotMatch").is_transient());
+        assert!(e(500, "AnythingElse").is_transient());
+    }
+
+    #[test]
+    fn error_bodies_decode_and_non_json_still_says_something() {
+        let e = ApiError::from_body(
+            404,
+            r#"{"RequestId":"R1","HostId":"h","Code":"InvalidResourceId.NotFound","Message":"gone"}"#,
+        );
+        assert_eq!(e.code, "InvalidResourceId.NotFound");
+        assert_eq!(e.request_id.as_deref(), Some("R1"));
+        assert_eq!(
+            e.to_string(),
+            "InvalidResourceId.NotFound: gone (HTTP 404, request id R1)"
+        );
+        let e = ApiError::from_body(502, "<html>bad gateway</html>");
+        assert_eq!(e.code, "HTTP502");
+        assert!(e.is_transient());
+    }
+
+    #[test]
+    fn backoff_is_bounded_by_the_cap() {
+        let policy = RetryPolicy {
+            max_tries: 10,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(800),
+        };
+        for next_try in 2..40 {
+            assert!(policy.delay_before(next_try) <= Duration::from_millis(800));
+        }
+        assert!(policy.delay_before(2) <= Duration::from_millis(100));
+    }
+}

@@ -1,0 +1,9 @@
+//! Everything that talks to Alibaba Cloud: signing, credentials, the HTTP
+//! client with its retries and rate limit, and the typed calls.
+
+pub mod client;
+pub mod credentials;
+pub mod ecs;
+pub mod ratelimit;
+pub mod resourcemanager;
+pub mod sign;

@@ -1,0 +1,65 @@
+//! Typed Resource Manager calls: listing the account's resource groups.
+
+use serde::Deserialize;
+
+use super::client::{Client, CloudError, Service};
+
+/// A resource group as Resource Manager reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ResourceGroup {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub status: String,
+}
+
+const PAGE_SIZE: u32 = 100;
+/// A bound on the pages read, so a misbehaving server cannot loop us: 1,000
+/// pages is 100,000 groups, far beyond the service's quota.
+const MAX_PAGES: u32 = 1_000;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListResponse {
+    resource_groups: GroupList,
+    total_count: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GroupList {
+    #[serde(default)]
+    resource_group: Vec<ResourceGroup>,
+}
+
+/// Every resource group of the account, page by page.
+pub async fn list_resource_groups(client: &Client) -> Result<Vec<ResourceGroup>, CloudError> {
+    let mut groups = Vec::new();
+    for page in 1..=MAX_PAGES {
+        let body = client
+            .call(
+                Service::ResourceManager,
+                None,
+                "ListResourceGroups",
+                &[
+                    ("PageNumber", page.to_string()),
+                    ("PageSize", PAGE_SIZE.to_string()),
+                ],
+            )
+            .await?;
+        let parsed: ListResponse =
+            serde_json::from_value(body).map_err(|e| CloudError::Decode {
+                action: "ListResourceGroups".into(),
+                message: e.to_string(),
+            })?;
+        let received = parsed.resource_groups.resource_group.len();
+        groups.extend(parsed.resource_groups.resource_group);
+        if received == 0 || groups.len() as u64 >= parsed.total_count {
+            break;
+        }
+    }
+    Ok(groups)
+}

@@ -1,0 +1,327 @@
+//! What each subcommand does: wires manifest, cloud, inventory, plan, render
+//! and apply together, prints, and says how the process should exit.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+use anyhow::{bail, Context as _};
+
+use crate::apply::{self, ApplyOptions, ProgressStyle};
+use crate::cli::{ApplyArgs, Cli, Command, EmulatorArgs, Global, PlanArgs};
+use crate::cloud::client::{Client, ClientConfig, Endpoints};
+use crate::cloud::credentials::{self, CredentialSource, Credentials, Secret};
+use crate::emulator::{self, fleet::Fleet, Emulator};
+use crate::inventory;
+use crate::manifest::Manifest;
+use crate::plan::{self, Plan, PlanOptions};
+use crate::render::{self, Format};
+
+/// How the process ends; the numbers are the documented exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Success = 0,
+    Failure = 1,
+    /// Only with `--detailed-exitcode`: the plan has changes.
+    Changes = 2,
+    Interrupted = 130,
+}
+
+/// Settings that the emulator's `-- COMMAND` mode imposes on the command it
+/// runs.
+#[derive(Default, Clone)]
+pub struct Overrides {
+    pub endpoint: Option<String>,
+    pub credentials: Option<CredentialSource>,
+}
+
+pub async fn run(cli: Cli, overrides: Overrides) -> anyhow::Result<Exit> {
+    let global = cli.global;
+    match cli.command {
+        Command::Validate => validate(&global),
+        Command::Plan(args) => plan_command(&global, &overrides, &args).await,
+        Command::Apply(args) => apply_command(&global, &overrides, &args).await,
+        Command::Emulator(args) => emulator_command(args).await,
+    }
+}
+
+fn load_manifest(global: &Global) -> anyhow::Result<Manifest> {
+    let mut manifest = Manifest::load(&global.file)?;
+    manifest.limit_to_regions(&global.regions);
+    Ok(manifest)
+}
+
+fn validate(global: &Global) -> anyhow::Result<Exit> {
+    let manifest = load_manifest(global)?;
+    let entries: usize = manifest.groups.iter().map(|g| g.resources.len()).sum();
+    let rules: usize = manifest.groups.iter().map(|g| g.rules.len()).sum();
+    println!(
+        "{} is valid: {} groups, {entries} explicit resources, {rules} select rules.",
+        manifest.file,
+        manifest.groups.len()
+    );
+    Ok(Exit::Success)
+}
+
+fn client(global: &Global, overrides: &Overrides, max_rate: Option<f64>) -> anyhow::Result<Client> {
+    let endpoints = match overrides.endpoint.as_ref().or(global.endpoint.as_ref()) {
+        Some(url) => Endpoints::override_with(url).context("--endpoint")?,
+        None => Endpoints::AlibabaCloud,
+    };
+    let credentials = match &overrides.credentials {
+        Some(source) => source.clone(),
+        None => credentials::resolve(
+            &credentials::Environment::from_process(),
+            global.profile.as_deref(),
+        )?,
+    };
+    tracing::info!(source = %credentials.origin(), "credentials");
+    let config = ClientConfig {
+        endpoints,
+        max_rate,
+        ..ClientConfig::default()
+    };
+    Ok(Client::new(config, credentials)?)
+}
+
+fn use_color(global: &Global) -> bool {
+    !global.no_color && std::io::stdout().is_terminal()
+}
+
+async fn make_plan(
+    client: &Client,
+    manifest: &Manifest,
+    ignore_missing: bool,
+) -> anyhow::Result<Plan> {
+    let scopes = inventory::scopes(manifest);
+    let inventory = inventory::read(client, &scopes).await?;
+    let plan = plan::plan(
+        manifest,
+        &inventory,
+        PlanOptions { ignore_missing },
+        chrono::Utc::now(),
+    )?;
+    tracing::info!(calls = client.stats().requests, "plan read the account");
+    Ok(plan)
+}
+
+async fn plan_command(
+    global: &Global,
+    overrides: &Overrides,
+    args: &PlanArgs,
+) -> anyhow::Result<Exit> {
+    let manifest = load_manifest(global)?;
+    let client = client(global, overrides, None)?;
+    let plan = make_plan(&client, &manifest, args.ignore_missing).await?;
+    print!(
+        "{}",
+        render::renderer(args.format, use_color(global)).render(&plan)
+    );
+    if let Some(out) = &args.out {
+        let json = render::renderer(Format::Json, false).render(&plan);
+        write_file(out, json.as_bytes())
+            .with_context(|| format!("could not save the plan to {}", out.display()))?;
+        if args.format == Format::Text {
+            println!(
+                "\nSaved the plan to {}. Apply it with: regroup apply {}",
+                out.display(),
+                out.display()
+            );
+        }
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        Exit::Changes
+    } else {
+        Exit::Success
+    })
+}
+
+/// Writes a file whole, through a temporary beside it, so that a reader
+/// never sees half of it.
+fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    emulator::state::write_atomically(path, bytes)
+}
+
+fn load_saved_plan(path: &Path, global: &Global) -> anyhow::Result<Plan> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("could not read the plan {}", path.display()))?;
+    let version: Option<u64> = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("format_version").and_then(serde_json::Value::as_u64));
+    match version {
+        Some(v) if v == u64::from(plan::FORMAT_VERSION) => {}
+        Some(v) => bail!(
+            "{}: plan format version {v} is not supported; this regroup reads version {} (plan again with this version)",
+            path.display(),
+            plan::FORMAT_VERSION
+        ),
+        None => bail!("{}: not a regroup plan (no format_version)", path.display()),
+    }
+    let plan: Plan = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{}: not a valid regroup plan", path.display()))?;
+    if let Ok(manifest) = std::fs::read(&global.file) {
+        let sha = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&manifest));
+        if sha != plan.manifest.sha256 {
+            bail!(
+                "{} was planned from another version of {} (sha256 {} then, {} now); plan again",
+                path.display(),
+                global.file.display(),
+                &plan
+                    .manifest
+                    .sha256
+                    .get(..12)
+                    .unwrap_or(&plan.manifest.sha256),
+                &sha[..12]
+            );
+        }
+    }
+    Ok(plan)
+}
+
+/// Asks as Terraform does; only `yes` approves.
+fn approve() -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        bail!("apply needs approval, but stdin is not a terminal; pass --auto-approve to apply without asking");
+    }
+    print!(
+        "\nDo you want to perform these actions?\n  regroup will move the resources shown above.\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+    );
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
+async fn apply_command(
+    global: &Global,
+    overrides: &Overrides,
+    args: &ApplyArgs,
+) -> anyhow::Result<Exit> {
+    let client = client(global, overrides, args.rate)?;
+    let plan = match &args.planfile {
+        Some(path) => {
+            let plan = load_saved_plan(path, global)?;
+            apply::check_stale(&client, &plan).await?;
+            plan
+        }
+        None => {
+            let manifest = load_manifest(global)?;
+            let plan = make_plan(&client, &manifest, args.ignore_missing).await?;
+            print!(
+                "{}",
+                render::renderer(Format::Text, use_color(global)).render(&plan)
+            );
+            if plan.has_changes() && !args.auto_approve && !approve()? {
+                println!("\nApply cancelled.");
+                return Ok(Exit::Failure);
+            }
+            plan
+        }
+    };
+    if !plan.has_changes() {
+        if args.planfile.is_some() {
+            println!("{}", render::summary_line(&plan));
+        }
+        return Ok(Exit::Success);
+    }
+    let interrupted = apply::watch_interrupts();
+    let options = ApplyOptions {
+        parallelism: usize::from(args.parallelism),
+        progress: ProgressStyle::detect(),
+    };
+    let mut report = apply::execute(&client, &plan, &options, interrupted).await;
+    apply::verify(&client, &mut report)
+        .await
+        .context("could not read the groups back to verify the moves")?;
+    println!();
+    print!("{}", report.summary());
+    if let Some(path) = &args.report {
+        let json = serde_json::to_string_pretty(&report)?;
+        write_file(path, json.as_bytes())
+            .with_context(|| format!("could not write the report {}", path.display()))?;
+    }
+    tracing::info!(stats = ?client.stats(), "apply finished");
+    Ok(if report.interrupted {
+        Exit::Interrupted
+    } else if report.failed > 0 {
+        Exit::Failure
+    } else {
+        Exit::Success
+    })
+}
+
+async fn emulator_command(args: EmulatorArgs) -> anyhow::Result<Exit> {
+    let fleet = Fleet::load(&args.fleet)?;
+    if !(0.0..=1.0).contains(&args.fault_rate) {
+        bail!(
+            "--fault-rate must be between 0 and 1, not {}",
+            args.fault_rate
+        );
+    }
+    let settings = emulator::Settings {
+        state_file: args.state.clone(),
+        latency: std::time::Duration::from_millis(args.latency),
+        qps: args.qps,
+        fault_rate: args.fault_rate,
+        seed: args.seed,
+        log_file: args.log.clone(),
+        record_requests: false,
+    };
+    let key = fleet
+        .access_keys
+        .iter()
+        .find(|k| k.security_token.is_none())
+        .cloned();
+    if args.run.is_empty() {
+        let server = Emulator::start(fleet, settings, args.listen).await?;
+        eprintln!(
+            "regroup emulator serving {} on {}\n  export REGROUP_ENDPOINT={}{}\nCtrl-C stops it.",
+            args.fleet.display(),
+            server.url(),
+            server.url(),
+            key.map(|k| format!("\n  export ALIBABA_CLOUD_ACCESS_KEY_ID={} ALIBABA_CLOUD_ACCESS_KEY_SECRET=<its secret in the fleet>", k.id))
+                .unwrap_or_default()
+        );
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = server.wait() => {}
+        }
+        return Ok(Exit::Success);
+    }
+    let Some(key) = key else {
+        bail!(
+            "{}: the fleet has no access key without a security token to run a command with",
+            args.fleet.display()
+        );
+    };
+    let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let server = Emulator::start(fleet, settings, listen).await?;
+    let inner = <Cli as clap::Parser>::try_parse_from(
+        std::iter::once("regroup".to_owned()).chain(args.run.iter().cloned()),
+    )?;
+    if matches!(inner.command, Command::Emulator(_)) {
+        bail!("the command to run cannot be another emulator");
+    }
+    let overrides = Overrides {
+        endpoint: Some(server.url()),
+        credentials: Some(CredentialSource::Static {
+            origin: format!("emulator fleet {}", args.fleet.display()),
+            credentials: Credentials {
+                access_key_id: key.id,
+                access_key_secret: Secret::new(key.secret),
+                security_token: None,
+            },
+        }),
+    };
+    let exit = Box::pin(run(inner, overrides)).await;
+    server.stop().await;
+    exit
+}
+
+/// Prints an error with its causes, one per line.
+pub fn report_error(error: &anyhow::Error) {
+    let mut text = format!("Error: {error}");
+    for cause in error.chain().skip(1) {
+        text.push_str(&format!("\n  caused by: {cause}"));
+    }
+    eprintln!("{text}");
+}

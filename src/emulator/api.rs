@@ -1,0 +1,485 @@
+//! The actions the emulator serves: the nine ECS Describe* reads and
+//! `JoinResourceGroup`, Resource Manager's `ListResourceGroups` and
+//! `GetResourceGroup`, and STS `AssumeRoleWithOIDC`. Filters, paging, limits
+//! and errors follow the real API; the per-type facts come from the client's
+//! own table, [`TypeApi`].
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+
+use super::fleet::{AccessKey, FleetResource};
+use super::gateway::{Failure, Params};
+use super::state::Account;
+use crate::cloud::ecs::{IdFilter, Paging, TypeApi};
+use crate::resource::ResourceType;
+
+/// The API version each action belongs to; `None` for an unknown action.
+pub fn version_of(action: &str) -> Option<&'static str> {
+    use crate::cloud::client::Service;
+    let service = match action {
+        "JoinResourceGroup" => Service::Ecs,
+        "ListResourceGroups" | "GetResourceGroup" => Service::ResourceManager,
+        "AssumeRoleWithOIDC" => Service::Sts,
+        other if TypeApi::by_action(other).is_some() => Service::Ecs,
+        _ => return None,
+    };
+    Some(service.api_version())
+}
+
+fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, Failure> {
+    params
+        .get(name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Failure::missing(name))
+}
+
+fn number(params: &Params, name: &str, default: u32, max: u32) -> Result<u32, Failure> {
+    match params.get(name) {
+        None => Ok(default),
+        Some(text) => match text.parse::<u32>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(Failure::invalid(
+                name,
+                &format!("must be a whole number from 1 to {max}"),
+            )),
+        },
+    }
+}
+
+/// `Name.1`, `Name.2`, … up to `max` values.
+fn repeated(params: &Params, name: &str, max: usize) -> Result<Vec<String>, Failure> {
+    let prefix = format!("{name}.");
+    let mut values: Vec<(usize, String)> = Vec::new();
+    for (key, value) in params.range(prefix.clone()..) {
+        let Some(rest) = key.strip_prefix(&prefix) else {
+            break;
+        };
+        let Ok(n) = rest.parse::<usize>() else {
+            continue;
+        };
+        if n == 0 || n > max {
+            return Err(Failure::invalid(
+                key,
+                &format!("{name} takes 1 to {max} values"),
+            ));
+        }
+        values.push((n, value.clone()));
+    }
+    values.sort();
+    Ok(values.into_iter().map(|(_, v)| v).collect())
+}
+
+/// The tag filters `Prefix.N.Key` / `Prefix.N.Value`, N from 1 to 20.
+fn tag_filters(params: &Params, prefix: &str) -> Result<Vec<(String, Option<String>)>, Failure> {
+    let mut tags = Vec::new();
+    for n in 1..=20 {
+        let key = params.get(&format!("{prefix}.{n}.Key"));
+        let value = params.get(&format!("{prefix}.{n}.Value"));
+        match (key, value) {
+            (Some(key), value) => tags.push((key.clone(), value.cloned())),
+            (None, Some(_)) => return Err(Failure::missing(&format!("{prefix}.{n}.Key"))),
+            (None, None) => {}
+        }
+    }
+    if params.contains_key(&format!("{prefix}.21.Key")) {
+        return Err(Failure::invalid(prefix, "at most 20 tags"));
+    }
+    Ok(tags)
+}
+
+/// The ids a Describe* call asks for, or `None` for all of them.
+fn requested_ids(api: &TypeApi, params: &Params) -> Result<Option<Vec<String>>, Failure> {
+    let ids = match api.id_filter {
+        IdFilter::JsonArray(name) => match params.get(name) {
+            None => return Ok(None),
+            Some(text) => serde_json::from_str::<Vec<String>>(text)
+                .map_err(|_| Failure::invalid(name, "must be a JSON array of strings"))?,
+        },
+        IdFilter::Repeated(name) => {
+            let ids = repeated(params, name, api.max_ids)?;
+            if ids.is_empty() {
+                return Ok(None);
+            }
+            ids
+        }
+        IdFilter::CommaList(name) | IdFilter::Single(name) => match params.get(name) {
+            None => return Ok(None),
+            Some(text) => text.split(',').map(str::trim).map(str::to_owned).collect(),
+        },
+    };
+    let limit = match api.id_filter {
+        IdFilter::Single(_) => 1,
+        _ => api.max_ids,
+    };
+    if ids.len() > limit {
+        return Err(Failure::invalid(
+            match api.id_filter {
+                IdFilter::JsonArray(n)
+                | IdFilter::Repeated(n)
+                | IdFilter::CommaList(n)
+                | IdFilter::Single(n) => n,
+            },
+            &format!("at most {limit} ids per call"),
+        ));
+    }
+    Ok(Some(ids))
+}
+
+/// Whether `name` matches a key-pair name filter, where `*` is a wildcard.
+fn wildcard_match(pattern: &str, name: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == name,
+        Some((head, tail)) => {
+            name.len() >= head.len()
+                && name.starts_with(head)
+                && wildcard_tail(tail, &name[head.len()..])
+        }
+    }
+}
+
+fn wildcard_tail(pattern: &str, name: &str) -> bool {
+    if pattern.is_empty() {
+        return true;
+    }
+    (0..=name.len())
+        .filter(|i| name.is_char_boundary(*i))
+        .any(|i| wildcard_match(pattern, &name[i..]))
+}
+
+fn item(account: &Account, api: &TypeApi, resource: &FleetResource) -> Value {
+    let mut fields = Map::new();
+    fields.insert(api.id_field.into(), json!(resource.id));
+    fields.insert(
+        api.name_field.into(),
+        json!(if api.id_field == api.name_field {
+            &resource.id
+        } else {
+            &resource.name
+        }),
+    );
+    fields.insert("RegionId".into(), json!(resource.region));
+    fields.insert("ResourceGroupId".into(), json!(account.group_of(resource)));
+    let tags: Vec<Value> = resource
+        .tags
+        .iter()
+        .map(|(k, v)| json!({"TagKey": k, "TagValue": v}))
+        .collect();
+    fields.insert("Tags".into(), json!({ "Tag": tags }));
+    if matches!(api.rtype, ResourceType::Image | ResourceType::Ddh) {
+        fields.insert(
+            "Status".into(),
+            json!(resource.status.as_deref().unwrap_or("Available")),
+        );
+    }
+    if api.rtype == ResourceType::Image {
+        fields.insert(
+            "ImageOwnerAlias".into(),
+            json!(resource.owner.as_deref().unwrap_or("self")),
+        );
+    }
+    Value::Object(fields)
+}
+
+/// A page token: the hex of the last id served. Resources are served in id
+/// order, so the next page starts after it even if others were added.
+fn encode_token(id: &str) -> String {
+    id.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_token(token: &str) -> Option<String> {
+    if token.len() % 2 != 0 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..token.len())
+        .step_by(2)
+        .map(|i| {
+            token
+                .get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect();
+    String::from_utf8(bytes?).ok()
+}
+
+pub fn describe(account: &Account, api: &TypeApi, params: &Params) -> Result<Value, Failure> {
+    let region = required(params, "RegionId")?;
+    let ids = requested_ids(api, params)?;
+    let tags = tag_filters(params, api.tag_parameter)?;
+    let group_filter = params.get(api.group_filter).filter(|g| !g.is_empty());
+    let statuses: Option<Vec<&str>> = match api.rtype {
+        ResourceType::Image | ResourceType::Ddh => Some(
+            params
+                .get("Status")
+                .map(|s| s.split(',').map(str::trim).collect())
+                .unwrap_or_else(|| vec!["Available"]),
+        ),
+        _ => None,
+    };
+    let owner = if api.rtype == ResourceType::Image {
+        params.get("ImageOwnerAlias").map(String::as_str)
+    } else {
+        None
+    };
+
+    let matches = |r: &FleetResource| {
+        tags.iter().all(|(k, v)| match v {
+            Some(v) => r.tags.get(k) == Some(v),
+            None => r.tags.contains_key(k),
+        }) && group_filter.is_none_or(|g| {
+            // The trap of the real API: the group filter never returns the
+            // default group's resources.
+            r.group.as_deref() == Some(g.as_str())
+        }) && statuses
+            .as_ref()
+            .is_none_or(|s| s.contains(&r.status.as_deref().unwrap_or("Available")))
+            && owner.is_none_or(|o| o == r.owner.as_deref().unwrap_or("self"))
+    };
+    let key = |id: &str| (api.rtype, region.to_owned(), id.to_owned());
+    let mut found: Vec<&FleetResource> = match (&ids, api.id_filter) {
+        (Some(ids), IdFilter::Single(_)) => account
+            .resources
+            .range(key("")..)
+            .take_while(|((t, r, _), _)| *t == api.rtype && r == region)
+            .map(|(_, res)| res)
+            .filter(|res| ids.iter().any(|pattern| wildcard_match(pattern, &res.id)))
+            .collect(),
+        (Some(ids), _) => {
+            let mut unique: Vec<&String> = ids.iter().collect();
+            unique.sort();
+            unique.dedup();
+            unique
+                .into_iter()
+                .filter_map(|id| account.resources.get(&key(id)))
+                .collect()
+        }
+        (None, _) => account
+            .resources
+            .range(key("")..)
+            .take_while(|((t, r, _), _)| *t == api.rtype && r == region)
+            .map(|(_, res)| res)
+            .collect(),
+    };
+    found.retain(|r| matches(r));
+
+    let mut body = Map::new();
+    let page: Vec<&FleetResource> = match api.paging {
+        Paging::Token { max } => {
+            let size = number(params, "MaxResults", 10, max)? as usize;
+            let after =
+                match params.get("NextToken").filter(|t| !t.is_empty()) {
+                    Some(token) => Some(decode_token(token).ok_or_else(|| {
+                        Failure::invalid("NextToken", "not a token this API issued")
+                    })?),
+                    None => None,
+                };
+            let start = after.map_or(0, |after| found.partition_point(|r| r.id <= after));
+            let page: Vec<&FleetResource> = found.iter().skip(start).take(size).copied().collect();
+            let more = start + page.len() < found.len();
+            let token = if more {
+                page.last().map(|r| encode_token(&r.id)).unwrap_or_default()
+            } else {
+                String::new()
+            };
+            body.insert("NextToken".into(), json!(token));
+            body.insert("MaxResults".into(), json!(size));
+            body.insert("TotalCount".into(), json!(found.len()));
+            page
+        }
+        Paging::Numbered { max } => {
+            let size = number(params, "PageSize", 10, max)? as usize;
+            let page_number = number(params, "PageNumber", 1, u32::MAX)? as usize;
+            body.insert("TotalCount".into(), json!(found.len()));
+            body.insert("PageNumber".into(), json!(page_number));
+            body.insert("PageSize".into(), json!(size));
+            found
+                .iter()
+                .skip((page_number - 1).saturating_mul(size))
+                .take(size)
+                .copied()
+                .collect()
+        }
+    };
+    let items: Vec<Value> = page.into_iter().map(|r| item(account, api, r)).collect();
+    body.insert(api.list_outer.into(), json!({ api.list_inner: items }));
+    if api.rtype == ResourceType::Image {
+        body.insert("RegionId".into(), json!(region));
+    }
+    Ok(Value::Object(body))
+}
+
+/// `JoinResourceGroup`, with the seed's checks, codes and statuses. Returns
+/// whether anything changed.
+pub fn join_resource_group(account: &mut Account, params: &Params) -> Result<bool, Failure> {
+    let missing = || {
+        Failure::new(
+            403,
+            "MissingParameter",
+            "The required input parameter for processing this request is not provided.",
+        )
+    };
+    let values = ["RegionId", "ResourceType", "ResourceId", "ResourceGroupId"].map(|name| {
+        params
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    });
+    let [Some(region), Some(rtype), Some(id), Some(group)] = values else {
+        return Err(missing());
+    };
+    let rtype: ResourceType = ResourceType::ALL
+        .into_iter()
+        .find(|t| t.as_str() == rtype)
+        .ok_or_else(|| {
+            Failure::new(
+                404,
+                "InvalidResourceType.NotFound",
+                "The SourceGroupId provided does not exist in our records.",
+            )
+        })?;
+    if !account.groups.iter().any(|g| g.id == group) {
+        return Err(Failure::new(
+            404,
+            "InvalidResourceGroup.NotFound",
+            "The SourceGroupId provided does not exist in our records.",
+        ));
+    }
+    let default = account.default_group.clone();
+    let resource = account
+        .resources
+        .get_mut(&(rtype, region.to_owned(), id.to_owned()))
+        .ok_or_else(|| {
+            Failure::new(
+                404,
+                "InvalidResourceId.NotFound",
+                "The InstanceId provided does not exist in our records.",
+            )
+        })?;
+    let new_group = (group != default).then(|| group.to_owned());
+    if resource.group == new_group {
+        return Ok(false);
+    }
+    resource.group = new_group;
+    account.generation += 1;
+    Ok(true)
+}
+
+fn group_json(account: &Account, group: &super::fleet::FleetGroup) -> Value {
+    json!({
+        "Id": group.id,
+        "Name": group.name,
+        "DisplayName": group.display_name.as_deref().unwrap_or(&group.name),
+        "Status": "OK",
+        "AccountId": account.account_id,
+        "CreateDate": "2024-01-01T00:00:00+08:00",
+    })
+}
+
+pub fn list_resource_groups(account: &Account, params: &Params) -> Result<Value, Failure> {
+    let size = number(params, "PageSize", 10, 100)? as usize;
+    let page_number = number(params, "PageNumber", 1, u32::MAX)? as usize;
+    let ids = repeated(params, "ResourceGroupIds", 100)?;
+    let name = params.get("Name");
+    let status = params.get("Status");
+    let matching: Vec<&super::fleet::FleetGroup> = account
+        .groups
+        .iter()
+        .filter(|g| name.is_none_or(|n| *n == g.name))
+        .filter(|g| ids.is_empty() || ids.contains(&g.id))
+        .filter(|_| status.is_none_or(|s| s == "OK"))
+        .collect();
+    let page: Vec<Value> = matching
+        .iter()
+        .skip((page_number - 1).saturating_mul(size))
+        .take(size)
+        .map(|g| group_json(account, g))
+        .collect();
+    Ok(json!({
+        "TotalCount": matching.len(),
+        "PageNumber": page_number,
+        "PageSize": size,
+        "ResourceGroups": { "ResourceGroup": page },
+    }))
+}
+
+pub fn get_resource_group(account: &Account, params: &Params) -> Result<Value, Failure> {
+    let id = required(params, "ResourceGroupId")?;
+    let group = account.groups.iter().find(|g| g.id == id).ok_or_else(|| {
+        Failure::new(
+            404,
+            "EntityNotExist.ResourceGroup",
+            "The resource group does not exist.",
+        )
+    })?;
+    Ok(json!({ "ResourceGroup": group_json(account, group) }))
+}
+
+/// STS `AssumeRoleWithOIDC`: an unsigned call that trades an OIDC token the
+/// fleet lists for a temporary key.
+pub fn assume_role_with_oidc(
+    account: &mut Account,
+    params: &Params,
+    now: DateTime<Utc>,
+    random: u128,
+) -> Result<Value, Failure> {
+    let role = required(params, "RoleArn")?;
+    let provider = required(params, "OIDCProviderArn")?;
+    let token = required(params, "OIDCToken")?;
+    let duration = number(params, "DurationSeconds", 3600, 43_200)?;
+    if duration < 900 {
+        return Err(Failure::invalid("DurationSeconds", "must be at least 900"));
+    }
+    let accepted = account
+        .oidc_tokens
+        .iter()
+        .any(|t| t.token == token && t.role_arn == role && t.provider_arn == provider);
+    if !accepted {
+        return Err(Failure::new(
+            400,
+            "AuthenticationFail.OIDCToken.Invalid",
+            "The OIDC token is not valid for this role and provider.",
+        ));
+    }
+    let hex = format!("{random:032x}");
+    let key = AccessKey {
+        id: format!("STS.{}", &hex[..16]),
+        secret: hex[16..].to_owned(),
+        security_token: Some(format!("CAIS{hex}")),
+    };
+    let expiration = now + chrono::Duration::seconds(i64::from(duration));
+    let answer = json!({
+        "Credentials": {
+            "AccessKeyId": key.id,
+            "AccessKeySecret": key.secret,
+            "SecurityToken": key.security_token,
+            "Expiration": expiration.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        },
+        "AssumedRoleUser": { "Arn": role, "AssumedRoleId": format!("{}:{}", &hex[..8], params.get("RoleSessionName").map(String::as_str).unwrap_or("session")) },
+    });
+    account.issued_keys.insert(key.id.clone(), key);
+    Ok(answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip() {
+        assert_eq!(
+            decode_token(&encode_token("i-bp1abc")).as_deref(),
+            Some("i-bp1abc")
+        );
+        assert_eq!(decode_token("zz"), None);
+        assert_eq!(decode_token("abc"), None);
+    }
+
+    #[test]
+    fn key_pair_names_take_wildcards() {
+        assert!(wildcard_match("deploy-*", "deploy-key"));
+        assert!(wildcard_match("*key", "deploy-key"));
+        assert!(wildcard_match("*", "x"));
+        assert!(wildcard_match("d*-*y", "deploy-key"));
+        assert!(!wildcard_match("deploy", "deploy-key"));
+    }
+}

@@ -1,0 +1,501 @@
+//! A local Alibaba Cloud API server: ECS, Resource Manager and STS as far as
+//! regroup uses them, on one loopback address. It checks requests the way the
+//! real gateway does, keeps the account in memory (and in a state file with
+//! `--state`), and can be made slow, rate-limited or faulty for tests and
+//! benchmarks.
+
+pub mod api;
+pub mod fleet;
+pub mod gateway;
+pub mod state;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::Response;
+use chrono::Utc;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use tokio::sync::Mutex;
+
+use crate::cloud::ecs::TypeApi;
+use fleet::Fleet;
+use gateway::{Failure, Format, NonceLog, Params};
+use state::{Account, Store};
+
+/// Request bodies larger than this are refused.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// How an emulator behaves besides serving its fleet.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Save every change here, and start from it when it exists.
+    pub state_file: Option<PathBuf>,
+    /// Added to every answer.
+    pub latency: Duration,
+    /// Calls per second allowed for each (action, region); beyond it,
+    /// `Throttling`.
+    pub qps: Option<u32>,
+    /// Share of calls (0 to 1) that fail with 503 or a dropped connection.
+    pub fault_rate: f64,
+    /// Makes faults repeatable.
+    pub seed: Option<u64>,
+    /// Append a JSON line per request to this file.
+    pub log_file: Option<PathBuf>,
+    /// Keep every request in memory, for [`Emulator::requests`].
+    pub record_requests: bool,
+}
+
+/// One request as the log records it: without its signature or tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoggedRequest {
+    pub action: String,
+    pub params: BTreeMap<String, String>,
+    pub status: u16,
+    pub code: Option<String>,
+}
+
+/// Per (action, region) token buckets, the way the real service counts.
+struct Throttle {
+    qps: f64,
+    buckets: HashMap<(String, String), (f64, tokio::time::Instant)>,
+}
+
+impl Throttle {
+    fn admit(&mut self, action: &str, region: &str) -> bool {
+        let now = tokio::time::Instant::now();
+        let qps = self.qps;
+        let (tokens, last) = self
+            .buckets
+            .entry((action.to_owned(), region.to_owned()))
+            .or_insert((qps, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * qps).min(qps);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Counters of what the emulator answered.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub requests: AtomicU64,
+    pub throttled: AtomicU64,
+    pub faults: AtomicU64,
+}
+
+struct Shared {
+    store: Store,
+    settings: Settings,
+    nonces: Mutex<NonceLog>,
+    throttle: Option<Mutex<Throttle>>,
+    rng: std::sync::Mutex<StdRng>,
+    log: std::sync::Mutex<Vec<LoggedRequest>>,
+    log_file: Option<std::sync::Mutex<std::fs::File>>,
+    counters: Counters,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    #[error(transparent)]
+    Fleet(#[from] fleet::FleetError),
+    #[error("could not listen on {addr}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("could not open the request log {path}")]
+    Log {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the emulator serves only loopback addresses, not {0}")]
+    NotLoopback(SocketAddr),
+}
+
+/// A running emulator.
+pub struct Emulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Emulator {
+    /// Starts serving on `listen` (port 0 picks a free one). The state file,
+    /// when it exists, wins over `fleet`.
+    pub async fn start(
+        fleet: Fleet,
+        settings: Settings,
+        listen: SocketAddr,
+    ) -> Result<Emulator, EmulatorError> {
+        if !listen.ip().is_loopback() {
+            return Err(EmulatorError::NotLoopback(listen));
+        }
+        let fleet = match &settings.state_file {
+            Some(path) if path.exists() => Fleet::load(path)?,
+            _ => fleet,
+        };
+        let log_file = match &settings.log_file {
+            Some(path) => Some(std::sync::Mutex::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|source| EmulatorError::Log {
+                        path: path.display().to_string(),
+                        source,
+                    })?,
+            )),
+            None => None,
+        };
+        let shared = Arc::new(Shared {
+            store: Store::new(Account::from_fleet(fleet), settings.state_file.clone()),
+            nonces: Mutex::new(NonceLog::default()),
+            throttle: settings.qps.map(|qps| {
+                Mutex::new(Throttle {
+                    qps: f64::from(qps.max(1)),
+                    buckets: HashMap::new(),
+                })
+            }),
+            rng: std::sync::Mutex::new(match settings.seed {
+                Some(seed) => StdRng::seed_from_u64(seed),
+                None => StdRng::from_os_rng(),
+            }),
+            log: std::sync::Mutex::new(Vec::new()),
+            log_file,
+            counters: Counters::default(),
+            settings,
+        });
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|source| EmulatorError::Listen {
+                addr: listen,
+                source,
+            })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| EmulatorError::Listen {
+                addr: listen,
+                source,
+            })?;
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(shared.clone());
+        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stop.await;
+                })
+                .await;
+        });
+        Ok(Emulator {
+            addr,
+            shared,
+            shutdown: Some(shutdown),
+            task,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The URL to pass as `--endpoint`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every request so far, when `record_requests` is on.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.shared
+            .log
+            .lock()
+            .map(|l| l.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.shared.counters
+    }
+
+    /// The account as it is now.
+    pub async fn snapshot(&self) -> Fleet {
+        self.shared.store.account.read().await.to_fleet()
+    }
+
+    /// Changes the account directly, as another tool or the console would.
+    pub async fn edit(&self, change: impl FnOnce(&mut Account)) {
+        let mut account = self.shared.store.account.write().await;
+        change(&mut account);
+        account.generation += 1;
+    }
+
+    /// Stops serving and waits for requests in flight.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+
+    /// Serves until the process is interrupted.
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    shared.counters.requests.fetch_add(1, Ordering::Relaxed);
+    let method = request.method().as_str().to_owned();
+    let query = request.uri().query().map(str::to_owned);
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = match axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(_) => {
+            let failure = Failure::new(
+                413,
+                "RequestBodyTooLarge",
+                format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
+            );
+            return answer(&shared, Format::Xml, "", &Params::new(), Err(failure));
+        }
+    };
+    let params = gateway::decode(query.as_deref(), content_type.as_deref(), &body);
+    let format = Format::of(&params);
+    let action = params.get("Action").cloned().unwrap_or_default();
+
+    if !shared.settings.latency.is_zero() {
+        tokio::time::sleep(shared.settings.latency).await;
+    }
+    let result = serve(&shared, &method, &action, &params).await;
+    let result = match result {
+        Ok(Served::Answer(value)) => Ok(value),
+        Ok(Served::Drop) => {
+            shared.counters.faults.fetch_add(1, Ordering::Relaxed);
+            log(&shared, &action, &params, 0, Some("ConnectionDropped"));
+            return dropped_connection();
+        }
+        Err(failure) => Err(failure),
+    };
+    answer(&shared, format, &action, &params, result)
+}
+
+enum Served {
+    Answer(serde_json::Value),
+    /// Close the connection without an answer.
+    Drop,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    None,
+    Unavailable,
+    /// Drop the connection; for a write, after making the change, as a
+    /// real network can lose the answer to a call that succeeded.
+    Drop,
+}
+
+fn roll_fault(shared: &Shared) -> Fault {
+    if shared.settings.fault_rate <= 0.0 {
+        return Fault::None;
+    }
+    let Ok(mut rng) = shared.rng.lock() else {
+        return Fault::None;
+    };
+    if rng.random::<f64>() >= shared.settings.fault_rate {
+        Fault::None
+    } else if rng.random::<bool>() {
+        Fault::Unavailable
+    } else {
+        Fault::Drop
+    }
+}
+
+async fn serve(
+    shared: &Shared,
+    method: &str,
+    action: &str,
+    params: &Params,
+) -> Result<Served, Failure> {
+    let now = Utc::now();
+    let unsigned = action == "AssumeRoleWithOIDC";
+    if !unsigned {
+        let account = shared.store.account.read().await;
+        let mut nonces = shared.nonces.lock().await;
+        gateway::authenticate(&account, &mut nonces, method, params, now)?;
+    }
+    let expected = api::version_of(action).ok_or_else(|| {
+        Failure::new(
+            404,
+            "InvalidApi.NotFound",
+            format!("Specified api is not found, please check your url and method. ({action})"),
+        )
+    })?;
+    if params.get("Version").is_none_or(|v| v != expected) {
+        return Err(Failure::new(
+            400,
+            "InvalidVersion",
+            "Specified parameter Version is not valid.",
+        ));
+    }
+    if let Some(throttle) = &shared.throttle {
+        let region = params
+            .get("RegionId")
+            .map(String::as_str)
+            .unwrap_or_default();
+        if !throttle.lock().await.admit(action, region) {
+            shared.counters.throttled.fetch_add(1, Ordering::Relaxed);
+            return Err(Failure::new(
+                400,
+                "Throttling",
+                "Request was denied due to request throttling.",
+            ));
+        }
+    }
+    let fault = roll_fault(shared);
+    if fault == Fault::Unavailable {
+        shared.counters.faults.fetch_add(1, Ordering::Relaxed);
+        return Err(Failure::new(
+            503,
+            "ServiceUnavailable",
+            "The request has failed due to a temporary failure of the server.",
+        ));
+    }
+    let value = match action {
+        "JoinResourceGroup" => {
+            let generation = {
+                let mut account = shared.store.account.write().await;
+                api::join_resource_group(&mut account, params)?;
+                account.generation
+            };
+            shared.store.persist(generation).await.map_err(|e| {
+                Failure::new(
+                    500,
+                    "InternalError",
+                    format!("could not save the state: {e}"),
+                )
+            })?;
+            serde_json::json!({})
+        }
+        "AssumeRoleWithOIDC" => {
+            let random = shared
+                .rng
+                .lock()
+                .map(|mut r| r.random::<u128>())
+                .unwrap_or_default();
+            let mut account = shared.store.account.write().await;
+            api::assume_role_with_oidc(&mut account, params, now, random)?
+        }
+        "ListResourceGroups" => {
+            api::list_resource_groups(&*shared.store.account.read().await, params)?
+        }
+        "GetResourceGroup" => api::get_resource_group(&*shared.store.account.read().await, params)?,
+        other => {
+            let type_api = TypeApi::by_action(other).ok_or_else(|| {
+                Failure::new(404, "InvalidApi.NotFound", "Specified api is not found.")
+            })?;
+            api::describe(&*shared.store.account.read().await, type_api, params)?
+        }
+    };
+    Ok(if fault == Fault::Drop {
+        Served::Drop
+    } else {
+        Served::Answer(value)
+    })
+}
+
+fn answer(
+    shared: &Shared,
+    format: Format,
+    action: &str,
+    params: &Params,
+    result: Result<serde_json::Value, Failure>,
+) -> Response {
+    let random = shared
+        .rng
+        .lock()
+        .map(|mut r| r.random::<u128>())
+        .unwrap_or_default();
+    let request_id = gateway::request_id(random);
+    let status = result.as_ref().map_or_else(|f| f.status, |_| 200);
+    log(
+        shared,
+        action,
+        params,
+        status,
+        result.as_ref().err().map(|f| f.code.as_str()),
+    );
+    let body = gateway::encode(format, action, &result, &request_id);
+    Response::builder()
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header(header::CONTENT_TYPE, format.content_type())
+        .header("x-acs-request-id", request_id)
+        .body(Body::from(body))
+        .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+/// An answer whose body fails at once: the server closes the connection
+/// before any complete response reaches the client.
+fn dropped_connection() -> Response {
+    let failing = futures::stream::once(async {
+        Err::<axum::body::Bytes, std::io::Error>(std::io::Error::other(
+            "connection dropped by fault injection",
+        ))
+    });
+    Response::new(Body::from_stream(failing))
+}
+
+fn log(shared: &Shared, action: &str, params: &Params, status: u16, code: Option<&str>) {
+    if !shared.settings.record_requests && shared.log_file.is_none() {
+        return;
+    }
+    let entry = LoggedRequest {
+        action: action.to_owned(),
+        params: params
+            .iter()
+            .filter(|(k, _)| k.as_str() != "Signature")
+            .map(|(k, v)| {
+                // Tokens are secrets: the log says one was sent, not which.
+                let shown = if matches!(k.as_str(), "SecurityToken" | "OIDCToken") {
+                    "***".to_owned()
+                } else {
+                    v.clone()
+                };
+                (k.clone(), shown)
+            })
+            .collect(),
+        status,
+        code: code.map(str::to_owned),
+    };
+    if let Some(file) = &shared.log_file {
+        if let (Ok(mut file), Ok(line)) = (file.lock(), serde_json::to_string(&entry)) {
+            use std::io::Write;
+            let _ = writeln!(file, "{line}");
+        }
+    }
+    if shared.settings.record_requests {
+        if let Ok(mut log) = shared.log.lock() {
+            log.push(entry);
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! Logging to stderr for `-v`. Only regroup's own events are shown: the HTTP
+//! libraries could print request URLs, which carry signatures and STS tokens.
+
+use tracing_subscriber::EnvFilter;
+
+/// `-v` info, `-vv` every call, `-vvv` everything regroup logs; `RUST_LOG`
+/// may choose instead, but never opens the HTTP libraries' logs.
+pub fn init(verbosity: u8) {
+    let level = match verbosity {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let mut filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|spec| EnvFilter::try_new(spec).ok())
+        .unwrap_or_else(|| EnvFilter::new(format!("warn,regroup={level}")));
+    for quiet in [
+        "hyper",
+        "hyper_util",
+        "reqwest",
+        "h2",
+        "rustls",
+        "axum",
+        "tower",
+    ] {
+        if let Ok(directive) = format!("{quiet}=off").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

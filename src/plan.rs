@@ -1,0 +1,339 @@
+//! The planner: a pure diff of what the manifest wants against what the
+//! inventory saw, giving a [`Plan`]. No I/O here; the clock's reading is
+//! passed in, so the same inputs always give the same plan.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::cloud::resourcemanager::ResourceGroup;
+use crate::inventory::Inventory;
+use crate::manifest::{Location, Manifest};
+use crate::resource::{ResourceKey, ResourceType};
+
+/// The version of the plan's JSON form. A change that could make an older
+/// regroup misread a plan raises it.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    pub format_version: u32,
+    pub manifest: ManifestInfo,
+    pub created_at: DateTime<Utc>,
+    pub changes: Vec<Change>,
+    pub unchanged: usize,
+    pub missing: Vec<Missing>,
+    pub warnings: Vec<String>,
+    /// Every group that the plan touches, with how many of the resources the
+    /// manifest manages stay in it.
+    pub groups: Vec<GroupSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestInfo {
+    pub file: String,
+    pub sha256: String,
+}
+
+/// A resource group, by id and name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupRef {
+    pub id: String,
+    pub name: String,
+}
+
+impl GroupRef {
+    fn of(group: &ResourceGroup) -> GroupRef {
+        GroupRef {
+            id: group.id.clone(),
+            name: group.name.clone(),
+        }
+    }
+}
+
+/// One move: `resource` from `from` (where it was when planned) to `to`,
+/// asked for at `source` in the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Change {
+    pub resource: ResourceKey,
+    pub name: String,
+    pub from: GroupRef,
+    pub to: GroupRef,
+    pub source: Location,
+}
+
+/// An explicit entry the account does not have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Missing {
+    #[serde(rename = "type")]
+    pub rtype: ResourceType,
+    pub id: String,
+    pub regions: Vec<String>,
+    pub source: Location,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSummary {
+    pub group: GroupRef,
+    pub unchanged: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("{location}: {message}")]
+    UnknownGroup { location: Location, message: String },
+    #[error(transparent)]
+    Conflict(Box<Conflict>),
+    #[error("{} resource(s) named in the manifest do not exist:\n{}\n  hint: fix the ids, or pass --ignore-missing to plan without them", .0.len(), .0.iter().map(|m| format!("  {}: {}/{} in {}", m.source, m.rtype, m.id, m.regions.join(", "))).collect::<Vec<_>>().join("\n"))]
+    Missing(Vec<Missing>),
+}
+
+/// Rules of two groups that both match one resource.
+#[derive(Debug, thiserror::Error)]
+#[error("{resource} is matched by rules of two groups:\n  {first}: group `{first_group}`\n  {second}: group `{second_group}`\n  hint: narrow one of the rules, or name the resource explicitly in the group it belongs to")]
+pub struct Conflict {
+    pub resource: ResourceKey,
+    pub first: Location,
+    pub first_group: String,
+    pub second: Location,
+    pub second_group: String,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanOptions {
+    pub ignore_missing: bool,
+}
+
+/// Finds the account's group a manifest key names: a group id, or exactly one
+/// group's name.
+pub fn resolve_group<'a>(
+    key: &str,
+    groups: &'a [ResourceGroup],
+    location: &Location,
+) -> Result<&'a ResourceGroup, PlanError> {
+    if let Some(group) = groups.iter().find(|g| g.id == key) {
+        return Ok(group);
+    }
+    let named: Vec<&ResourceGroup> = groups.iter().filter(|g| g.name == key).collect();
+    match named.as_slice() {
+        [one] => Ok(one),
+        [] => {
+            let mut closest: Vec<(usize, &str)> = groups
+                .iter()
+                .map(|g| (strsim::levenshtein(key, &g.name), g.name.as_str()))
+                .collect();
+            closest.sort();
+            let names: Vec<&str> = closest.iter().take(3).map(|(_, n)| *n).collect();
+            Err(PlanError::UnknownGroup {
+                location: location.clone(),
+                message: format!(
+                    "no resource group has the id or name `{key}`{}",
+                    if names.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; closest names: {}", names.join(", "))
+                    }
+                ),
+            })
+        }
+        several => Err(PlanError::UnknownGroup {
+            location: location.clone(),
+            message: format!(
+                "{} resource groups are named `{key}` ({}); use the id instead",
+                several.len(),
+                several
+                    .iter()
+                    .map(|g| g.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }),
+    }
+}
+
+/// Why a resource is assigned to a group.
+#[derive(Clone, Copy)]
+enum Claim<'m> {
+    Explicit(&'m Location),
+    Rule(&'m Location),
+}
+
+/// Diffs `manifest` against `inventory`.
+pub fn plan(
+    manifest: &Manifest,
+    inventory: &Inventory,
+    options: PlanOptions,
+    now: DateTime<Utc>,
+) -> Result<Plan, PlanError> {
+    let groups_by_id: HashMap<&str, &ResourceGroup> = inventory
+        .groups
+        .iter()
+        .map(|g| (g.id.as_str(), g))
+        .collect();
+
+    // Each manifest group's target, and each rule's `in_group`, resolved once.
+    let mut targets = Vec::with_capacity(manifest.groups.len());
+    let mut rule_sources: Vec<Vec<Option<&str>>> = Vec::with_capacity(manifest.groups.len());
+    for spec in &manifest.groups {
+        targets.push(resolve_group(&spec.key, &inventory.groups, &spec.location)?);
+        let mut in_groups = Vec::with_capacity(spec.rules.len());
+        for rule in &spec.rules {
+            in_groups.push(match &rule.in_group {
+                Some(key) => Some(
+                    resolve_group(key, &inventory.groups, &rule.location)?
+                        .id
+                        .as_str(),
+                ),
+                None => None,
+            });
+        }
+        rule_sources.push(in_groups);
+    }
+
+    let mut claims: BTreeMap<&ResourceKey, (usize, Claim)> = BTreeMap::new();
+    let mut missing = Vec::new();
+    for (index, spec) in manifest.groups.iter().enumerate() {
+        for entry in &spec.resources {
+            let mut found = false;
+            for region in &entry.regions {
+                let key = ResourceKey {
+                    rtype: entry.rtype,
+                    region: region.clone(),
+                    id: entry.id.clone(),
+                };
+                if let Some((key, _)) = inventory.resources.get_key_value(&key) {
+                    claims.insert(key, (index, Claim::Explicit(&entry.location)));
+                    found = true;
+                }
+            }
+            if !found {
+                missing.push(Missing {
+                    rtype: entry.rtype,
+                    id: entry.id.clone(),
+                    regions: entry.regions.clone(),
+                    source: entry.location.clone(),
+                });
+            }
+        }
+    }
+    if !missing.is_empty() && !options.ignore_missing {
+        return Err(PlanError::Missing(missing));
+    }
+
+    let mut warnings: Vec<String> = missing
+        .iter()
+        .map(|m| {
+            format!(
+                "{}: {}/{} does not exist in {}; ignored",
+                m.source,
+                m.rtype,
+                m.id,
+                m.regions.join(", ")
+            )
+        })
+        .collect();
+    let mut rule_hits: HashMap<&Location, usize> = HashMap::new();
+    for resource in inventory.resources.values() {
+        for (index, spec) in manifest.groups.iter().enumerate() {
+            for (rule, in_group) in spec.rules.iter().zip(&rule_sources[index]) {
+                let in_group_holds = in_group.is_none_or(|id| id == resource.group_id);
+                if !(in_group_holds && rule.matches(resource)) {
+                    continue;
+                }
+                *rule_hits.entry(&rule.location).or_default() += 1;
+                match claims.get(&resource.key) {
+                    Some((_, Claim::Explicit(_))) => {}
+                    Some((other, Claim::Rule(first))) if *other != index => {
+                        return Err(PlanError::Conflict(Box::new(Conflict {
+                            resource: resource.key.clone(),
+                            first: (*first).clone(),
+                            first_group: manifest.groups[*other].key.clone(),
+                            second: rule.location.clone(),
+                            second_group: spec.key.clone(),
+                        })));
+                    }
+                    Some(_) => {}
+                    None => {
+                        claims.insert(&resource.key, (index, Claim::Rule(&rule.location)));
+                    }
+                }
+            }
+        }
+    }
+    for spec in &manifest.groups {
+        for rule in &spec.rules {
+            if !rule_hits.contains_key(&rule.location) {
+                warnings.push(format!(
+                    "{}: this select rule matches no resource",
+                    rule.location
+                ));
+            }
+        }
+    }
+
+    let mut changes = Vec::new();
+    let mut unchanged_per_group: BTreeMap<GroupRef, usize> = BTreeMap::new();
+    for (key, (index, claim)) in &claims {
+        let resource = &inventory.resources[*key];
+        let target = targets[*index];
+        if resource.group_id == target.id {
+            *unchanged_per_group.entry(GroupRef::of(target)).or_default() += 1;
+            continue;
+        }
+        let from = groups_by_id
+            .get(resource.group_id.as_str())
+            .map(|g| GroupRef::of(g))
+            .unwrap_or_else(|| GroupRef {
+                id: resource.group_id.clone(),
+                name: resource.group_id.clone(),
+            });
+        let source = match claim {
+            Claim::Explicit(location) | Claim::Rule(location) => (*location).clone(),
+        };
+        changes.push(Change {
+            resource: (*key).clone(),
+            name: resource.name.clone(),
+            from,
+            to: GroupRef::of(target),
+            source,
+        });
+    }
+    for change in &changes {
+        for group in [&change.from, &change.to] {
+            unchanged_per_group.entry(group.clone()).or_default();
+        }
+    }
+    let unchanged = unchanged_per_group.values().sum();
+    Ok(Plan {
+        format_version: FORMAT_VERSION,
+        manifest: ManifestInfo {
+            file: manifest.file.clone(),
+            sha256: manifest.sha256.clone(),
+        },
+        created_at: now,
+        changes,
+        unchanged,
+        missing,
+        warnings,
+        groups: unchanged_per_group
+            .into_iter()
+            .map(|(group, unchanged)| GroupSummary { group, unchanged })
+            .collect(),
+    })
+}
+
+impl Plan {
+    pub fn has_changes(&self) -> bool {
+        !self.changes.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests;

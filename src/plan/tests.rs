@@ -1,0 +1,338 @@
+use std::collections::BTreeMap;
+
+use chrono::TimeZone;
+
+use super::*;
+use crate::resource::Resource;
+
+fn group(id: &str, name: &str) -> ResourceGroup {
+    ResourceGroup {
+        id: id.into(),
+        name: name.into(),
+        display_name: name.into(),
+        status: "OK".into(),
+    }
+}
+
+fn resource(
+    rtype: ResourceType,
+    id: &str,
+    name: &str,
+    group: &str,
+    tags: &[(&str, &str)],
+) -> Resource {
+    Resource {
+        key: ResourceKey {
+            rtype,
+            region: "cn-hangzhou".into(),
+            id: id.into(),
+        },
+        name: name.into(),
+        group_id: group.into(),
+        tags: tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    }
+}
+
+fn inventory(resources: Vec<Resource>) -> Inventory {
+    Inventory {
+        groups: vec![
+            group("rg-default", "default"),
+            group("rg-prod", "prod"),
+            group("rg-legacy", "legacy"),
+            group("rg-dev", "dev"),
+        ],
+        resources: resources
+            .into_iter()
+            .map(|r| (r.key.clone(), r))
+            .collect::<BTreeMap<_, _>>(),
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap()
+}
+
+fn plan_of(manifest: &str, inventory: &Inventory) -> Result<Plan, PlanError> {
+    let manifest = Manifest::parse("m.yaml", manifest).expect("test manifests are valid");
+    plan(&manifest, inventory, PlanOptions::default(), now())
+}
+
+fn moved(plan: &Plan) -> Vec<(String, String, String)> {
+    plan.changes
+        .iter()
+        .map(|c| {
+            (
+                c.resource.id.clone(),
+                c.from.name.clone(),
+                c.to.name.clone(),
+            )
+        })
+        .collect()
+}
+
+const I1: &str = "i-bp1aaaa";
+const I2: &str = "i-bp1bbbb";
+const I3: &str = "i-bp1cccc";
+
+#[test]
+fn explicit_entries_move_and_record_where_they_were_asked_for() {
+    let inv = inventory(vec![
+        resource(ResourceType::Instance, I1, "web-1", "rg-default", &[]),
+        resource(ResourceType::Instance, I2, "web-2", "rg-prod", &[]),
+    ]);
+    let plan = plan_of(
+        &format!("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - instance/{I1}\n      - instance/{I2}\n"),
+        &inv,
+    )
+    .unwrap();
+    assert_eq!(
+        moved(&plan),
+        vec![(I1.into(), "default".into(), "prod".into())]
+    );
+    assert_eq!(plan.unchanged, 1);
+    assert_eq!(
+        (plan.changes[0].source.line, plan.changes[0].source.column),
+        (6, 9)
+    );
+    assert_eq!(plan.changes[0].from.id, "rg-default");
+}
+
+#[test]
+fn groups_are_found_by_id_or_name() {
+    let inv = inventory(vec![resource(
+        ResourceType::Instance,
+        I1,
+        "web-1",
+        "rg-default",
+        &[],
+    )]);
+    let by_id = plan_of(&format!("version: 1\nregions: [cn-hangzhou]\ngroups:\n  rg-dev:\n    resources: [instance/{I1}]\n"), &inv).unwrap();
+    assert_eq!(
+        moved(&by_id),
+        vec![(I1.into(), "default".into(), "dev".into())]
+    );
+}
+
+#[test]
+fn an_unknown_group_names_the_closest_ones() {
+    let inv = inventory(vec![]);
+    let err = plan_of(
+        &format!(
+            "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prd:\n    resources: [instance/{I1}]\n"
+        ),
+        &inv,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with(
+            "m.yaml:4:3: no resource group has the id or name `prd`; closest names: prod"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_name_two_groups_share_must_be_given_as_an_id() {
+    let mut inv = inventory(vec![]);
+    inv.groups.push(group("rg-prod2", "prod"));
+    let err = plan_of(&format!("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/{I1}]\n"), &inv)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("2 resource groups are named `prod` (rg-prod, rg-prod2); use the id"),
+        "{err}"
+    );
+}
+
+#[test]
+fn selectors_need_tags_and_name_and_in_group_all_to_hold() {
+    let inv = inventory(vec![
+        resource(
+            ResourceType::Instance,
+            I1,
+            "pay-1",
+            "rg-legacy",
+            &[("team", "payments")],
+        ),
+        // Wrong group.
+        resource(
+            ResourceType::Instance,
+            I2,
+            "pay-2",
+            "rg-default",
+            &[("team", "payments")],
+        ),
+        // Wrong name.
+        resource(
+            ResourceType::Instance,
+            I3,
+            "web-3",
+            "rg-legacy",
+            &[("team", "payments")],
+        ),
+        // Wrong tag value.
+        resource(
+            ResourceType::Instance,
+            "i-bp1dddd",
+            "pay-4",
+            "rg-legacy",
+            &[("team", "data")],
+        ),
+        // Wrong type.
+        resource(
+            ResourceType::Disk,
+            "d-bp1eeee",
+            "pay-5",
+            "rg-legacy",
+            &[("team", "payments")],
+        ),
+    ]);
+    let plan = plan_of(
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - type: instance\n        tags: {team: payments}\n        name: \"pay-*\"\n        in_group: legacy\n",
+        &inv,
+    )
+    .unwrap();
+    assert_eq!(
+        moved(&plan),
+        vec![(I1.into(), "legacy".into(), "prod".into())]
+    );
+}
+
+#[test]
+fn explicit_beats_select() {
+    let inv = inventory(vec![resource(
+        ResourceType::Instance,
+        I1,
+        "pay-1",
+        "rg-default",
+        &[("team", "payments")],
+    )]);
+    let plan = plan_of(
+        &format!("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - tags: {{team: payments}}\n  dev:\n    resources: [instance/{I1}]\n"),
+        &inv,
+    )
+    .unwrap();
+    assert_eq!(
+        moved(&plan),
+        vec![(I1.into(), "default".into(), "dev".into())]
+    );
+}
+
+#[test]
+fn rules_of_two_groups_matching_one_resource_conflict_naming_both() {
+    let inv = inventory(vec![resource(
+        ResourceType::Instance,
+        I1,
+        "pay-1",
+        "rg-default",
+        &[("team", "payments")],
+    )]);
+    let err = plan_of(
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - tags: {team: payments}\n  dev:\n    select:\n      - name: \"pay-*\"\n",
+        &inv,
+    )
+    .unwrap_err()
+    .to_string();
+    // Groups are read in key order: dev before prod.
+    assert!(
+        err.contains("m.yaml:9:9: group `dev`") && err.contains("m.yaml:6:9: group `prod`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn rules_of_one_group_may_overlap() {
+    let inv = inventory(vec![resource(
+        ResourceType::Instance,
+        I1,
+        "pay-1",
+        "rg-default",
+        &[("team", "payments")],
+    )]);
+    let plan = plan_of(
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - tags: {team: payments}\n      - name: \"pay-*\"\n",
+        &inv,
+    )
+    .unwrap();
+    assert_eq!(plan.changes.len(), 1);
+}
+
+#[test]
+fn missing_resources_fail_unless_ignored() {
+    let inv = inventory(vec![]);
+    let text = format!(
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/{I1}]\n"
+    );
+    let err = plan_of(&text, &inv).unwrap_err().to_string();
+    assert!(
+        err.contains("m.yaml:5:17: instance/i-bp1aaaa in cn-hangzhou")
+            && err.contains("--ignore-missing"),
+        "{err}"
+    );
+
+    let manifest = Manifest::parse("m.yaml", &text).unwrap();
+    let plan = plan(
+        &manifest,
+        &inv,
+        PlanOptions {
+            ignore_missing: true,
+        },
+        now(),
+    )
+    .unwrap();
+    assert_eq!(plan.missing.len(), 1);
+    assert!(
+        plan.warnings[0].contains("does not exist"),
+        "{:?}",
+        plan.warnings
+    );
+}
+
+#[test]
+fn a_rule_that_matches_nothing_is_a_warning() {
+    let inv = inventory(vec![]);
+    let plan = plan_of("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - tags: {team: nobody}\n", &inv).unwrap();
+    assert_eq!(
+        plan.warnings,
+        vec!["m.yaml:6:9: this select rule matches no resource".to_owned()]
+    );
+}
+
+#[test]
+fn resources_the_manifest_does_not_mention_are_left_alone() {
+    let inv = inventory(vec![
+        resource(ResourceType::Instance, I1, "a", "rg-default", &[]),
+        resource(ResourceType::Instance, I2, "b", "rg-default", &[]),
+    ]);
+    let plan = plan_of(&format!("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/{I1}]\n"), &inv).unwrap();
+    assert!(plan.changes.iter().all(|c| c.resource.id != I2));
+}
+
+#[test]
+fn planning_is_deterministic() {
+    let inv = inventory(vec![
+        resource(
+            ResourceType::Instance,
+            I2,
+            "pay-2",
+            "rg-default",
+            &[("team", "payments")],
+        ),
+        resource(
+            ResourceType::Instance,
+            I1,
+            "pay-1",
+            "rg-default",
+            &[("team", "payments")],
+        ),
+    ]);
+    let text = "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - tags: {team: payments}\n";
+    let a = serde_json::to_string(&plan_of(text, &inv).unwrap()).unwrap();
+    let b = serde_json::to_string(&plan_of(text, &inv).unwrap()).unwrap();
+    assert_eq!(a, b);
+    assert!(a.find(I1) < a.find(I2));
+}

@@ -1,0 +1,65 @@
+//! Turns a [`Plan`] into text for people, markdown for pull requests or JSON
+//! for machines. Each format is one file behind the [`Render`] trait; none
+//! does I/O, they return the whole output as a string.
+
+mod json;
+mod markdown;
+mod text;
+
+use crate::plan::{Change, Plan};
+
+pub use json::Json;
+pub use markdown::Markdown;
+pub use text::Text;
+
+/// An output format for plans.
+pub trait Render {
+    fn render(&self, plan: &Plan) -> String;
+}
+
+/// The `--format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Markdown,
+}
+
+/// The renderer for `format`; `color` only matters to text.
+pub fn renderer(format: Format, color: bool) -> Box<dyn Render> {
+    match format {
+        Format::Text => Box::new(Text { color }),
+        Format::Json => Box::new(Json),
+        Format::Markdown => Box::new(Markdown),
+    }
+}
+
+/// The closing line every human format shares.
+pub fn summary_line(plan: &Plan) -> String {
+    if plan.has_changes() {
+        format!(
+            "Plan: {} to move, {} unchanged.",
+            plan.changes.len(),
+            plan.unchanged
+        )
+    } else {
+        format!(
+            "No changes. All {} resources the manifest manages are in their groups.",
+            plan.unchanged
+        )
+    }
+}
+
+/// A group for people: its name, with the id when the name alone is not it.
+fn group_label(group: &crate::plan::GroupRef) -> String {
+    if group.name.is_empty() || group.name == group.id {
+        group.id.clone()
+    } else {
+        group.name.clone()
+    }
+}
+
+/// `type/id (region)`, how every format names a resource.
+fn resource_label(change: &Change) -> String {
+    change.resource.to_string()
+}

@@ -1,0 +1,151 @@
+//! The plan for a person at a terminal, in Terraform's manner: one line per
+//! move, a before/after view of each group, and a closing summary line.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use similar::{ChangeTag, TextDiff};
+
+use super::{group_label, resource_label, summary_line, Render};
+use crate::plan::{Change, GroupRef, Plan};
+
+/// Above this many moves, a grouped summary comes first and the per-group
+/// view is left out, so that a plan of thousands stays readable.
+pub const SUMMARY_THRESHOLD: usize = 50;
+
+pub struct Text {
+    pub color: bool,
+}
+
+impl Text {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn change_line(&self, change: &Change) -> String {
+        format!(
+            "  {} {}  {} → {}  {}",
+            self.paint("33", "~"),
+            self.paint("1", &resource_label(change)),
+            group_label(&change.from),
+            self.paint("32", &group_label(&change.to)),
+            self.paint("2", &format!("# {}", change.source)),
+        )
+    }
+
+    /// Counts per from → to, with a breakdown by type.
+    fn grouped_summary(&self, plan: &Plan, out: &mut String) {
+        let mut moves: BTreeMap<(String, String), BTreeMap<&str, usize>> = BTreeMap::new();
+        for change in &plan.changes {
+            *moves
+                .entry((group_label(&change.from), group_label(&change.to)))
+                .or_default()
+                .entry(change.resource.rtype.as_str())
+                .or_default() += 1;
+        }
+        let _ = writeln!(out, "Summary of moves:");
+        for ((from, to), types) in &moves {
+            let total: usize = types.values().sum();
+            let breakdown: Vec<String> = types.iter().map(|(t, n)| format!("{n} {t}")).collect();
+            let _ = writeln!(
+                out,
+                "  {from} → {}: {total} ({})",
+                self.paint("32", to),
+                breakdown.join(", ")
+            );
+        }
+        out.push('\n');
+    }
+
+    /// Each touched group's managed members before and after, as a diff.
+    fn group_view(&self, plan: &Plan, out: &mut String) {
+        let _ = writeln!(out, "Groups, before → after:");
+        for summary in &plan.groups {
+            let leaving = members(plan, |c| c.from == summary.group);
+            let arriving = members(plan, |c| c.to == summary.group);
+            if leaving.is_empty() && arriving.is_empty() {
+                continue;
+            }
+            // The members that stay are shown as one line, so that the diff
+            // is about what moves.
+            let stay = format!("… {} unchanged", summary.unchanged);
+            let staying: Vec<&str> = if summary.unchanged > 0 {
+                vec![&stay]
+            } else {
+                Vec::new()
+            };
+            let before: Vec<&str> = staying
+                .iter()
+                .copied()
+                .chain(leaving.iter().map(String::as_str))
+                .collect();
+            let after: Vec<&str> = staying
+                .iter()
+                .copied()
+                .chain(arriving.iter().map(String::as_str))
+                .collect();
+            let _ = writeln!(out, "  {}", heading(&summary.group));
+            let diff = TextDiff::from_slices(&before, &after);
+            for change in diff.iter_all_changes() {
+                let line = match change.tag() {
+                    ChangeTag::Equal => format!("      {}", self.paint("2", change.value())),
+                    ChangeTag::Delete => {
+                        format!("    {}", self.paint("31", &format!("- {}", change.value())))
+                    }
+                    ChangeTag::Insert => {
+                        format!("    {}", self.paint("32", &format!("+ {}", change.value())))
+                    }
+                };
+                let _ = writeln!(out, "{line}");
+            }
+        }
+        out.push('\n');
+    }
+}
+
+fn heading(group: &GroupRef) -> String {
+    if group.name.is_empty() || group.name == group.id {
+        group.id.clone()
+    } else {
+        format!("{} ({})", group.name, group.id)
+    }
+}
+
+fn members(plan: &Plan, pick: impl Fn(&Change) -> bool) -> Vec<String> {
+    plan.changes
+        .iter()
+        .filter(|c| pick(c))
+        .map(resource_label)
+        .collect()
+}
+
+impl Render for Text {
+    fn render(&self, plan: &Plan) -> String {
+        let mut out = String::new();
+        for warning in &plan.warnings {
+            let _ = writeln!(out, "{} {warning}", self.paint("33;1", "Warning:"));
+        }
+        if !plan.warnings.is_empty() {
+            out.push('\n');
+        }
+        if plan.has_changes() {
+            if plan.changes.len() > SUMMARY_THRESHOLD {
+                self.grouped_summary(plan, &mut out);
+            }
+            let _ = writeln!(out, "regroup will move these resources:\n");
+            for change in &plan.changes {
+                let _ = writeln!(out, "{}", self.change_line(change));
+            }
+            out.push('\n');
+            if plan.changes.len() <= SUMMARY_THRESHOLD {
+                self.group_view(plan, &mut out);
+            }
+        }
+        let _ = writeln!(out, "{}", self.paint("1", &summary_line(plan)));
+        out
+    }
+}

@@ -1,0 +1,179 @@
+//! The vocabulary shared by every layer: the nine ECS resource types that
+//! `JoinResourceGroup` accepts, how their ids look, and the key that names one
+//! resource in one region.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// One of the nine ECS resource types of `JoinResourceGroup`. The names are the
+/// API's own `ResourceType` values, which are case-sensitive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResourceType {
+    Instance,
+    Disk,
+    Snapshot,
+    Image,
+    #[serde(rename = "securitygroup")]
+    SecurityGroup,
+    Ddh,
+    Eni,
+    #[serde(rename = "keypair")]
+    KeyPair,
+    #[serde(rename = "launchtemplate")]
+    LaunchTemplate,
+}
+
+impl ResourceType {
+    pub const ALL: [ResourceType; 9] = [
+        ResourceType::Instance,
+        ResourceType::Disk,
+        ResourceType::Snapshot,
+        ResourceType::Image,
+        ResourceType::SecurityGroup,
+        ResourceType::Ddh,
+        ResourceType::Eni,
+        ResourceType::KeyPair,
+        ResourceType::LaunchTemplate,
+    ];
+
+    /// The `ResourceType` value the API expects.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceType::Instance => "instance",
+            ResourceType::Disk => "disk",
+            ResourceType::Snapshot => "snapshot",
+            ResourceType::Image => "image",
+            ResourceType::SecurityGroup => "securitygroup",
+            ResourceType::Ddh => "ddh",
+            ResourceType::Eni => "eni",
+            ResourceType::KeyPair => "keypair",
+            ResourceType::LaunchTemplate => "launchtemplate",
+        }
+    }
+
+    /// The prefix every id of this type starts with; key pairs are named, not
+    /// numbered, so they have none.
+    pub fn id_prefix(self) -> Option<&'static str> {
+        match self {
+            ResourceType::Instance => Some("i-"),
+            ResourceType::Disk => Some("d-"),
+            ResourceType::Snapshot => Some("s-"),
+            ResourceType::Image => Some("m-"),
+            ResourceType::SecurityGroup => Some("sg-"),
+            ResourceType::Ddh => Some("dh-"),
+            ResourceType::Eni => Some("eni-"),
+            ResourceType::KeyPair => None,
+            ResourceType::LaunchTemplate => Some("lt-"),
+        }
+    }
+
+    /// Checks that `id` is shaped like an id of this type, and says what is
+    /// wrong when it is not.
+    pub fn check_id(self, id: &str) -> Result<(), String> {
+        match self.id_prefix() {
+            Some(prefix) => {
+                let body = id.strip_prefix(prefix).ok_or_else(|| {
+                    format!("`{id}` is not a {self} id: {self} ids start with `{prefix}`")
+                })?;
+                if body.is_empty()
+                    || body.len() > 64
+                    || !body.bytes().all(|b| b.is_ascii_alphanumeric())
+                {
+                    return Err(format!(
+                        "`{id}` is not a {self} id: expected `{prefix}` followed by 1 to 64 letters and digits"
+                    ));
+                }
+                Ok(())
+            }
+            None => {
+                let starts_with_letter = id.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+                let allowed = id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+                if !(2..=128).contains(&id.len()) || !starts_with_letter || !allowed {
+                    return Err(format!(
+                        "`{id}` is not a key pair name: 2 to 128 characters, starting with a letter, of letters, digits and `-_.:`"
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl fmt::Display for ResourceType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ResourceType {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ResourceType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = ResourceType::ALL.iter().map(|t| t.as_str()).collect();
+                format!("unknown resource type `{s}` (one of: {})", names.join(", "))
+            })
+    }
+}
+
+/// Names one resource: its type, region and id. Ordered so that plans and
+/// reports come out in the same order every time.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ResourceKey {
+    #[serde(rename = "type")]
+    pub rtype: ResourceType,
+    pub region: String,
+    pub id: String,
+}
+
+impl fmt::Display for ResourceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{} ({})", self.rtype, self.id, self.region)
+    }
+}
+
+/// A resource as the cloud reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resource {
+    pub key: ResourceKey,
+    pub name: String,
+    pub group_id: String,
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_names_round_trip_and_are_case_sensitive() {
+        for t in ResourceType::ALL {
+            assert_eq!(t.as_str().parse::<ResourceType>(), Ok(t));
+        }
+        assert!("Instance".parse::<ResourceType>().is_err());
+        assert!("securityGroup".parse::<ResourceType>().is_err());
+    }
+
+    #[test]
+    fn ids_are_checked_against_their_type() {
+        assert!(ResourceType::Instance
+            .check_id("i-bp1aaaaaaaaaaaaaaaaa")
+            .is_ok());
+        assert!(ResourceType::Instance
+            .check_id("d-bp1aaaaaaaaaaaaaaaaa")
+            .is_err());
+        assert!(ResourceType::Instance.check_id("i-").is_err());
+        assert!(ResourceType::Instance.check_id("i-abc def").is_err());
+        assert!(ResourceType::KeyPair.check_id("deploy-key").is_ok());
+        assert!(ResourceType::KeyPair.check_id("1deploy").is_err());
+        assert!(ResourceType::SecurityGroup.check_id("sg-bp1x").is_ok());
+    }
+}
