@@ -64,7 +64,7 @@ fn validate(global: &Global) -> anyhow::Result<Exit> {
 
 fn client(global: &Global, overrides: &Overrides, max_rate: Option<f64>) -> anyhow::Result<Client> {
     let endpoints = match overrides.endpoint.as_ref().or(global.endpoint.as_ref()) {
-        Some(url) => Endpoints::override_with(url).context("--endpoint")?,
+        Some(url) => Endpoints::override_with(url).context("invalid --endpoint")?,
         None => Endpoints::AlibabaCloud,
     };
     let credentials = match &overrides.credentials {
