@@ -90,7 +90,11 @@ impl Setup {
             .build()
             .expect("a runtime");
         let emulator = runtime
-            .block_on(Emulator::start(self.fleet, self.settings, "127.0.0.1:0".parse().unwrap()))
+            .block_on(Emulator::start(
+                self.fleet,
+                self.settings,
+                "127.0.0.1:0".parse().unwrap(),
+            ))
             .expect("the emulator starts");
         let dir = tempfile::tempdir().expect("a temporary folder");
         let manifest = dir.path().join("regroup.yaml");
@@ -130,22 +134,28 @@ impl Running {
         command
     }
 
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
     fn requests(&self) -> Vec<LoggedRequest> {
         self.emulator.requests()
     }
 
     fn writes(&self) -> usize {
-        self.requests().iter().filter(|r| r.action == "JoinResourceGroup").count()
+        self.requests()
+            .iter()
+            .filter(|r| r.action == "JoinResourceGroup")
+            .count()
     }
 
     fn group_of(&self, id: &str) -> String {
         let fleet = self.runtime.block_on(self.emulator.snapshot());
-        let resource = fleet.resources.iter().find(|r| r.id == id).expect("the resource exists");
-        resource.group.clone().unwrap_or_else(|| "rg-default".into())
+        let resource = fleet
+            .resources
+            .iter()
+            .find(|r| r.id == id)
+            .expect("the resource exists");
+        resource
+            .group
+            .clone()
+            .unwrap_or_else(|| "rg-default".into())
     }
 }
 
@@ -167,8 +177,14 @@ fn plan_apply_then_nothing_left_to_do() {
 
     let (code, out, _) = stdout_of(env.regroup(&["plan", "--detailed-exitcode"]));
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains("~ instance/i-bp1test00000 (cn-hangzhou)  default → prod"), "{out}");
-    assert!(out.contains("~ instance/i-bp1test00001 (cn-hangzhou)  default → prod"), "{out}");
+    assert!(
+        out.contains("~ instance/i-bp1test00000 (cn-hangzhou)  default → prod"),
+        "{out}"
+    );
+    assert!(
+        out.contains("~ instance/i-bp1test00001 (cn-hangzhou)  default → prod"),
+        "{out}"
+    );
     assert!(!out.contains("i-bp1test00002"), "{out}");
     assert!(out.ends_with("Plan: 2 to move, 0 unchanged.\n"), "{out}");
     assert_eq!(env.writes(), 0, "plan never writes");
@@ -187,7 +203,8 @@ fn plan_apply_then_nothing_left_to_do() {
 
 #[test]
 fn ids_are_read_in_batches_of_a_hundred() {
-    let mut manifest = String::from("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n");
+    let mut manifest =
+        String::from("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n");
     for n in 0..250 {
         manifest.push_str(&format!("      - instance/i-bp1test{n:05}\n"));
     }
@@ -195,7 +212,11 @@ fn ids_are_read_in_batches_of_a_hundred() {
     let (code, out, _) = stdout_of(env.regroup(&["plan"]));
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Plan: 250 to move, 0 unchanged."), "{out}");
-    let reads = env.requests().iter().filter(|r| r.action == "DescribeInstances").count();
+    let reads = env
+        .requests()
+        .iter()
+        .filter(|r| r.action == "DescribeInstances")
+        .count();
     assert_eq!(reads, 3);
 }
 
@@ -222,7 +243,12 @@ fn an_unknown_group_name_lists_the_closest_and_writes_nothing() {
         .start();
     let (code, _, err) = stdout_of(env.regroup(&["apply", "--auto-approve"]));
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("regroup.yaml:4:3: no resource group has the id or name `prd`; closest names: prod"), "{err}");
+    assert!(
+        err.contains(
+            "regroup.yaml:4:3: no resource group has the id or name `prd`; closest names: prod"
+        ),
+        "{err}"
+    );
     assert_eq!(env.writes(), 0);
 }
 
@@ -253,7 +279,10 @@ fn validate_needs_no_credentials() {
             .env_remove("REGROUP_ENDPOINT"),
     );
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("is valid: 1 groups, 2 explicit resources, 0 select rules."), "{out}");
+    assert!(
+        out.contains("is valid: 1 groups, 2 explicit resources, 0 select rules."),
+        "{out}"
+    );
 }
 
 #[test]
@@ -270,4 +299,94 @@ fn the_emulator_runs_one_command_against_the_example_fleet() {
     let (code, out, err) = stdout_of(command);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("Plan: 10 to move, 0 unchanged."), "{out}");
+}
+
+/// Starts `regroup emulator` as its own process and returns it with its URL.
+fn spawn_emulator(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("regroup"))
+        .arg("emulator")
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the emulator starts");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let first = std::io::BufReader::new(stderr)
+        .lines()
+        .next()
+        .expect("a line")
+        .expect("text");
+    let url = first
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {first}"))
+        .to_owned();
+    (child, url)
+}
+
+#[test]
+fn sigkill_during_a_burst_of_joins_leaves_a_loadable_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet_path = dir.path().join("fleet.yaml");
+    let state = dir.path().join("state.json");
+    let mut fleet = Setup::new().instances(400).fleet;
+    fleet.resources.iter_mut().for_each(|r| r.group = None);
+    std::fs::write(&fleet_path, serde_yaml::to_string(&fleet).unwrap()).unwrap();
+    let (mut child, url) = spawn_emulator(&[
+        "--fleet",
+        fleet_path.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+    ]);
+
+    let mut manifest = String::from("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - type: instance\n");
+    manifest.push('\n');
+    std::fs::write(dir.path().join("regroup.yaml"), &manifest).unwrap();
+    let apply = std::process::Command::new(assert_cmd::cargo::cargo_bin("regroup"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("HOME", dir.path())
+        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
+        .args([
+            "apply",
+            "--auto-approve",
+            "--parallelism",
+            "16",
+            "--endpoint",
+            &url,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill once some moves are saved, while others are in flight.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let saved = std::fs::read_to_string(&state).unwrap_or_default();
+        if saved.matches("rg-prod").count() > 20 || std::time::Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut apply = apply;
+    let _ = apply.kill();
+    let _ = apply.wait();
+
+    let saved = Fleet::load(&state).expect("the state file loads after SIGKILL");
+    assert_eq!(saved.resources.len(), 400);
+    let moved = saved
+        .resources
+        .iter()
+        .filter(|r| r.group.as_deref() == Some("rg-prod"))
+        .count();
+    assert!(moved >= 20, "{moved} moves were saved");
+    assert!(saved
+        .resources
+        .iter()
+        .all(|r| r.group.is_none() || r.group.as_deref() == Some("rg-prod")));
 }

@@ -499,3 +499,6 @@ fn log(shared: &Shared, action: &str, params: &Params, status: u16, code: Option
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
