@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
-use crate::cloud::client::{Client, CloudError};
+use crate::cloud::client::{Client, CloudError, StatsSnapshot};
 use crate::cloud::ecs;
 use crate::inventory;
 use crate::plan::{Change, Plan};
@@ -113,6 +113,8 @@ pub struct Report {
     pub moved: usize,
     pub failed: usize,
     pub not_started: usize,
+    /// What the run asked of the API, reads and retries included.
+    pub calls: StatsSnapshot,
     pub outcomes: Vec<Outcome>,
 }
 
@@ -322,6 +324,7 @@ pub async fn execute(
         moved: 0,
         failed: 0,
         not_started: 0,
+        calls: StatsSnapshot::default(),
         outcomes,
     };
     report.count();

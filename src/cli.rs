@@ -46,6 +46,10 @@ pub struct Global {
     /// Plain output, without colour.
     #[arg(long, env = "NO_COLOR", global = true)]
     pub no_color: bool,
+    /// Tries per API call, the first included, before a transient failure
+    /// (throttling, 5xx, dropped connection, timeout) is given up on.
+    #[arg(long, env = "REGROUP_MAX_TRIES", default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=50), global = true)]
+    pub max_tries: u32,
     /// More logging to stderr (-v, -vv for every call, -vvv); secrets are
     /// never printed.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]

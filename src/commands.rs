@@ -8,7 +8,7 @@ use anyhow::{bail, Context as _};
 
 use crate::apply::{self, ApplyOptions, ProgressStyle};
 use crate::cli::{ApplyArgs, Cli, Command, EmulatorArgs, Global, PlanArgs};
-use crate::cloud::client::{Client, ClientConfig, Endpoints};
+use crate::cloud::client::{Client, ClientConfig, Endpoints, RetryPolicy};
 use crate::cloud::credentials::{self, CredentialSource, Credentials, Secret};
 use crate::emulator::{self, fleet::Fleet, Emulator};
 use crate::inventory;
@@ -75,10 +75,15 @@ fn client(global: &Global, overrides: &Overrides, max_rate: Option<f64>) -> anyh
         )?,
     };
     tracing::info!(source = %credentials.origin(), "credentials");
+    let defaults = ClientConfig::default();
     let config = ClientConfig {
         endpoints,
         max_rate,
-        ..ClientConfig::default()
+        retry: RetryPolicy {
+            max_tries: global.max_tries,
+            ..defaults.retry
+        },
+        ..defaults
     };
     Ok(Client::new(config, credentials)?)
 }
@@ -232,6 +237,7 @@ async fn apply_command(
     apply::verify(&client, &mut report)
         .await
         .context("could not read the groups back to verify the moves")?;
+    report.calls = client.stats();
     println!();
     print!("{}", report.summary());
     if let Some(path) = &args.report {
@@ -239,7 +245,7 @@ async fn apply_command(
         write_file(path, json.as_bytes())
             .with_context(|| format!("could not write the report {}", path.display()))?;
     }
-    tracing::info!(stats = ?client.stats(), "apply finished");
+    tracing::info!(stats = ?report.calls, "apply finished");
     Ok(if report.interrupted {
         Exit::Interrupted
     } else if report.failed > 0 {

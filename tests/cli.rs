@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use assert_cmd::Command;
-use regroup::emulator::fleet::{AccessKey, Fleet, FleetGroup, FleetResource};
+use regroup::emulator::fleet::{AccessKey, Fleet, FleetGroup, FleetResource, OidcToken};
 use regroup::emulator::{Emulator, LoggedRequest, Settings};
 use regroup::resource::ResourceType;
 
@@ -78,6 +78,32 @@ impl Setup {
         self
     }
 
+    /// Changes how the emulator behaves (rate limit, faults, …).
+    fn emulator(mut self, change: impl FnOnce(&mut Settings)) -> Setup {
+        change(&mut self.settings);
+        self
+    }
+
+    /// Adds an access key; with a token, an STS key.
+    fn key(mut self, id: &str, secret: &str, token: Option<&str>) -> Setup {
+        self.fleet.access_keys.push(AccessKey {
+            id: id.into(),
+            secret: secret.into(),
+            security_token: token.map(str::to_owned),
+        });
+        self
+    }
+
+    /// An OIDC token that `AssumeRoleWithOIDC` accepts for `role`.
+    fn oidc_token(mut self, token: &str, role: &str, provider: &str) -> Setup {
+        self.fleet.oidc_tokens.push(OidcToken {
+            token: token.into(),
+            role_arn: role.into(),
+            provider_arn: provider.into(),
+        });
+        self
+    }
+
     fn manifest(mut self, text: &str) -> Setup {
         self.manifest = text.to_owned();
         self
@@ -132,6 +158,10 @@ impl Running {
             .arg(&self.manifest)
             .args(args);
         command
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
     }
 
     fn requests(&self) -> Vec<LoggedRequest> {
@@ -389,4 +419,129 @@ fn sigkill_during_a_burst_of_joins_leaves_a_loadable_state() {
         .resources
         .iter()
         .all(|r| r.group.is_none() || r.group.as_deref() == Some("rg-prod")));
+}
+
+/// Every instance `i-bp1test*` into prod, by rule.
+const ALL_INTO_PROD: &str =
+    "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - type: instance\n";
+
+#[test]
+fn a_big_apply_under_a_server_rate_limit_is_barely_throttled() {
+    let env = Setup::new()
+        .instances(2_000)
+        .manifest(ALL_INTO_PROD)
+        .emulator(|s| {
+            s.qps = Some(50);
+            s.record_requests = false;
+        })
+        .start();
+    let report = env.path("report.json");
+    let (code, out, err) = stdout_of(env.regroup(&[
+        "apply",
+        "--auto-approve",
+        "--parallelism",
+        "32",
+        "--report",
+        report.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Apply complete! 2000 moved, 0 failed."),
+        "{out}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+    let requests = report["calls"]["requests"].as_u64().unwrap();
+    let throttled = report["calls"]["throttled"].as_u64().unwrap();
+    let share = throttled as f64 / requests as f64;
+    eprintln!(
+        "qps 50, 2000 joins: {throttled} of {requests} calls throttled ({:.2}%)",
+        share * 100.0
+    );
+    assert!(
+        share < 0.05,
+        "{throttled} of {requests} calls were throttled"
+    );
+}
+
+#[test]
+fn secrets_never_reach_output_or_files_even_at_vvv() {
+    const SECRET_VALUE: &str = "SECRET-d0n7-l3ak";
+    const TOKEN_VALUE: &str = "TOKEN-n3v3r-pr1nt";
+    let env = Setup::new()
+        .instances(3)
+        .key("STS.leaktest", SECRET_VALUE, Some(TOKEN_VALUE))
+        .manifest(TWO_INTO_PROD)
+        .emulator(|s| s.fault_rate = 0.3)
+        .start();
+    let plan = env.path("plan.json");
+    let report = env.path("report.json");
+    let mut seen = String::new();
+    for args in [
+        vec!["plan", "-vvv", "-o", plan.to_str().unwrap()],
+        vec![
+            "apply",
+            "-vvv",
+            "--auto-approve",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    ] {
+        let (code, out, err) = stdout_of(
+            env.regroup(&args)
+                .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "STS.leaktest")
+                .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET_VALUE)
+                .env("ALIBABA_CLOUD_SECURITY_TOKEN", TOKEN_VALUE)
+                .env("RUST_LOG", "trace"),
+        );
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(err.contains("call"), "-vvv logs each call: {err}");
+        seen.push_str(&out);
+        seen.push_str(&err);
+    }
+    seen.push_str(&std::fs::read_to_string(plan).unwrap());
+    seen.push_str(&std::fs::read_to_string(report).unwrap());
+    assert!(!seen.contains(SECRET_VALUE), "the secret leaked");
+    assert!(!seen.contains(TOKEN_VALUE), "the token leaked");
+}
+
+#[test]
+fn oidc_credentials_work_end_to_end() {
+    let env = Setup::new()
+        .instances(2)
+        .oidc_token(
+            "gh-actions-token",
+            "acs:ram::1:role/ci",
+            "acs:ram::1:oidc-provider/gh",
+        )
+        .manifest(TWO_INTO_PROD)
+        .start();
+    let token = env.path("oidc-token");
+    std::fs::write(&token, "gh-actions-token").unwrap();
+    let oidc = |command: &mut Command| {
+        command
+            .env_remove("ALIBABA_CLOUD_ACCESS_KEY_ID")
+            .env_remove("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+            .env("ALIBABA_CLOUD_ROLE_ARN", "acs:ram::1:role/ci")
+            .env(
+                "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+                "acs:ram::1:oidc-provider/gh",
+            )
+            .env("ALIBABA_CLOUD_OIDC_TOKEN_FILE", &token);
+    };
+    let mut apply = env.regroup(&["apply", "--auto-approve"]);
+    oidc(&mut apply);
+    let (code, out, err) = stdout_of(apply);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Apply complete! 2 moved, 0 failed."), "{out}");
+
+    std::fs::write(&token, "someone-elses-token").unwrap();
+    let mut plan = env.regroup(&["plan"]);
+    oidc(&mut plan);
+    let (code, _, err) = stdout_of(plan);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("AuthenticationFail.OIDCToken.Invalid"),
+        "{err}"
+    );
 }

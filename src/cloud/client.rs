@@ -404,7 +404,7 @@ impl Client {
         let mut try_number = 0;
         loop {
             try_number += 1;
-            self.limiter.acquire(action, region).await;
+            let sent_at = self.limiter.acquire(action, region).await;
             let started = Instant::now();
             let result = self
                 .send_once(service, region, action, params, try_number)
@@ -420,7 +420,7 @@ impl Client {
                         request_ids.extend(api.request_id.clone());
                         if api.is_throttling() {
                             self.stats.throttled.fetch_add(1, Ordering::Relaxed);
-                            self.limiter.on_throttled(action, region);
+                            self.limiter.on_throttled(action, region, sent_at);
                         }
                     }
                 }

@@ -151,6 +151,29 @@ struct StsCredentials {
 }
 
 impl OidcRole {
+    pub fn new(
+        role_arn: String,
+        provider_arn: String,
+        token_file: PathBuf,
+        session_name: String,
+    ) -> OidcRole {
+        OidcRole {
+            role_arn,
+            provider_arn,
+            token_file,
+            session_name,
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// Makes the cached key look about to expire, as it will after a long run.
+    #[cfg(test)]
+    pub async fn expire_soon(&self) {
+        if let Some((_, expires)) = self.cached.lock().await.as_mut() {
+            *expires = Utc::now() + OIDC_REFRESH_MARGIN / 2;
+        }
+    }
+
     async fn credentials(
         &self,
         http: &reqwest::Client,
@@ -282,15 +305,13 @@ pub fn resolve(
     ]
     .map(|name| env.var(name));
     if let [Some(role_arn), Some(provider_arn), Some(token_file)] = oidc {
-        return Ok(CredentialSource::Oidc(Arc::new(OidcRole {
+        return Ok(CredentialSource::Oidc(Arc::new(OidcRole::new(
             role_arn,
             provider_arn,
-            token_file: PathBuf::from(token_file),
-            session_name: env
-                .var("ALIBABA_CLOUD_ROLE_SESSION_NAME")
+            PathBuf::from(token_file),
+            env.var("ALIBABA_CLOUD_ROLE_SESSION_NAME")
                 .unwrap_or_else(|| "regroup".into()),
-            cached: Mutex::new(None),
-        })));
+        ))));
     }
 
     let profile = profile

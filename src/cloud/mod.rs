@@ -7,3 +7,6 @@ pub mod ecs;
 pub mod ratelimit;
 pub mod resourcemanager;
 pub mod sign;
+
+#[cfg(test)]
+mod tests;

@@ -1,5 +1,5 @@
-//! A client-side rate limiter shared by every call of a run: one token bucket
-//! per (action, region), because that is how the cloud counts. It adapts:
+//! A client-side rate limiter shared by every call of a run: one bucket per
+//! (action, region), because that is how the cloud counts. It adapts:
 //! without a configured ceiling it starts modestly and speeds up while calls
 //! succeed; when the server throttles, it slows down and then probes upward
 //! only gently, so a long run settles just under the server's limit instead
@@ -17,24 +17,42 @@ const INITIAL_RATE: f64 = 20.0;
 const MIN_RATE: f64 = 0.5;
 /// Without a ceiling, a bucket stops speeding up here.
 const UNBOUNDED_CEILING: f64 = 5_000.0;
-/// After a throttle, the rate drops to this share of the rate that hit it.
-const BACKOFF_FACTOR: f64 = 0.85;
+/// The first throttle ends the start-up climb, which has overshot by then:
+/// halve the rate, as TCP does.
+const FIRST_BACKOFF: f64 = 0.5;
+/// Later throttles come from gentle probing: back off a little.
+const BACKOFF: f64 = 0.85;
 /// After a throttle, each success raises the rate by this share of the rate
 /// that was throttled, so getting back there takes many calls.
 const PROBE_STEP: f64 = 0.0005;
-/// Throttles that arrive this soon after a slow-down were caused by calls
-/// sent before it, and do not slow down again.
-const THROTTLE_QUIET: Duration = Duration::from_millis(500);
 
 #[derive(Debug)]
 struct Bucket {
     rate: f64,
     /// The rate at which the server last throttled; `None` until it has.
     throttled_at: Option<f64>,
+    /// When the rate was last cut. A throttle of a call sent before then
+    /// says nothing new: the cut already answered it.
     last_cut: Option<Instant>,
-    /// When the next call may start: the bucket's schedule. Reserving a slot
-    /// moves it on by 1/rate, so concurrent callers queue in order.
-    next_slot: Instant,
+    /// Up to one call's worth of permission, refilled at `rate`; no larger
+    /// burst, so that calls leave evenly spaced.
+    tokens: f64,
+    refilled: Instant,
+}
+
+impl Bucket {
+    /// Takes a token if there is one; otherwise says how long until there is.
+    fn try_take(&mut self, now: Instant) -> Result<(), Duration> {
+        let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(1.0);
+        self.refilled = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - self.tokens) / self.rate))
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -69,20 +87,24 @@ impl RateLimiter {
                 rate: self.ceiling.unwrap_or(INITIAL_RATE),
                 throttled_at: None,
                 last_cut: None,
-                next_slot: Instant::now(),
+                tokens: 1.0,
+                refilled: Instant::now(),
             });
         f(bucket, ceiling)
     }
 
-    /// Waits until a call to `action` in `region` may start.
-    pub async fn acquire(&self, action: &str, region: Option<&str>) {
-        let start_at = self.with_bucket(action, region, |bucket, _| {
+    /// Waits until a call to `action` in `region` may start, and returns
+    /// when it did: pass that to [`RateLimiter::on_throttled`]. A waiter
+    /// looks again after each sleep, so a cut in the rate slows callers
+    /// that are already waiting.
+    pub async fn acquire(&self, action: &str, region: Option<&str>) -> Instant {
+        loop {
             let now = Instant::now();
-            let slot = bucket.next_slot.max(now);
-            bucket.next_slot = slot + Duration::from_secs_f64(1.0 / bucket.rate);
-            slot
-        });
-        tokio::time::sleep_until(start_at).await;
+            match self.with_bucket(action, region, |bucket, _| bucket.try_take(now)) {
+                Ok(()) => return now,
+                Err(wait) => tokio::time::sleep(wait).await,
+            }
+        }
     }
 
     pub fn on_success(&self, action: &str, region: Option<&str>) {
@@ -97,18 +119,20 @@ impl RateLimiter {
         });
     }
 
-    pub fn on_throttled(&self, action: &str, region: Option<&str>) {
+    /// The server throttled a call sent at `sent_at`.
+    pub fn on_throttled(&self, action: &str, region: Option<&str>, sent_at: Instant) {
         self.with_bucket(action, region, |bucket, _| {
-            let now = Instant::now();
-            if bucket
-                .last_cut
-                .is_some_and(|t| now.duration_since(t) < THROTTLE_QUIET)
-            {
+            if bucket.last_cut.is_some_and(|cut| sent_at <= cut) {
                 return;
             }
+            let factor = if bucket.throttled_at.is_none() {
+                FIRST_BACKOFF
+            } else {
+                BACKOFF
+            };
             bucket.throttled_at = Some(bucket.rate);
-            bucket.rate = (bucket.rate * BACKOFF_FACTOR).max(MIN_RATE);
-            bucket.last_cut = Some(now);
+            bucket.rate = (bucket.rate * factor).max(MIN_RATE);
+            bucket.last_cut = Some(Instant::now());
         });
     }
 
@@ -131,28 +155,39 @@ mod tests {
         assert_eq!(limiter.rate("JoinResourceGroup", Some("cn-hangzhou")), 50.0);
     }
 
-    #[test]
-    fn throttling_slows_down_once_per_burst_then_probes_gently() {
+    #[tokio::test(start_paused = true)]
+    async fn throttling_slows_down_once_per_cut_then_probes_gently() {
         let limiter = RateLimiter::new(None);
         for _ in 0..200 {
             limiter.on_success("A", None);
         }
-        let before = limiter.rate("A", None);
-        limiter.on_throttled("A", None);
-        limiter.on_throttled("A", None);
-        let after = limiter.rate("A", None);
+        let climbed = limiter.rate("A", None);
+        let sent = limiter.acquire("A", None).await;
+        limiter.on_throttled("A", None, sent);
+        // A second throttle of a call sent before the cut changes nothing.
+        limiter.on_throttled("A", None, sent);
+        let halved = limiter.rate("A", None);
         assert!(
-            (after - before * BACKOFF_FACTOR).abs() < 1e-9,
-            "{before} -> {after}"
+            (halved - climbed * FIRST_BACKOFF).abs() < 1e-9,
+            "{climbed} -> {halved}"
         );
+
+        tokio::time::advance(Duration::from_millis(10)).await;
+        let sent = limiter.acquire("A", None).await;
+        limiter.on_throttled("A", None, sent);
+        let cut = limiter.rate("A", None);
+        assert!((cut - halved * BACKOFF).abs() < 1e-9, "{halved} -> {cut}");
         limiter.on_success("A", None);
-        assert!(limiter.rate("A", None) - after < before * 0.001);
+        assert!(
+            limiter.rate("A", None) - cut < halved * 0.001,
+            "probing is gentle"
+        );
     }
 
     #[test]
     fn buckets_are_per_action_and_region() {
         let limiter = RateLimiter::new(None);
-        limiter.on_throttled("A", Some("r1"));
+        limiter.on_throttled("A", Some("r1"), Instant::now());
         assert!(limiter.rate("A", Some("r1")) < INITIAL_RATE);
         assert_eq!(limiter.rate("A", Some("r2")), INITIAL_RATE);
         assert_eq!(limiter.rate("B", Some("r1")), INITIAL_RATE);

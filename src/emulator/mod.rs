@@ -501,4 +501,4 @@ fn log(shared: &Shared, action: &str, params: &Params, status: u16, code: Option
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
