@@ -70,6 +70,8 @@ pub enum Command {
         after_help = "Examples:\n  regroup apply                       # plan, ask, then move\n  regroup apply plan.json             # apply exactly a saved plan\n  regroup apply --auto-approve --parallelism 32 --report report.json"
     )]
     Apply(ApplyArgs),
+    /// Print the manifest's JSON Schema, for editors and CI checks.
+    Schema,
     /// Run the local Alibaba Cloud API emulator.
     #[command(
         after_help = "Examples:\n  regroup emulator --fleet examples/fleet.yaml --listen 127.0.0.1:8642\n  regroup emulator --fleet examples/fleet.yaml -- plan -f examples/regroup.yaml"

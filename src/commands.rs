@@ -40,6 +40,13 @@ pub async fn run(cli: Cli, overrides: Overrides) -> anyhow::Result<Exit> {
         Command::Validate => validate(&global),
         Command::Plan(args) => plan_command(&global, &overrides, &args).await,
         Command::Apply(args) => apply_command(&global, &overrides, &args).await,
+        Command::Schema => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crate::manifest::json_schema())?
+            );
+            Ok(Exit::Success)
+        }
         Command::Emulator(args) => emulator_command(args).await,
     }
 }

@@ -9,7 +9,19 @@ use serde::{Deserialize, Serialize};
 
 /// One of the nine ECS resource types of `JoinResourceGroup`. The names are the
 /// API's own `ResourceType` values, which are case-sensitive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ResourceType {
     Instance,
@@ -70,20 +82,33 @@ impl ResourceType {
         }
     }
 
+    /// `a` or `an`, for messages.
+    fn article(self) -> &'static str {
+        if self.as_str().starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        }
+    }
+
     /// Checks that `id` is shaped like an id of this type, and says what is
     /// wrong when it is not.
     pub fn check_id(self, id: &str) -> Result<(), String> {
         match self.id_prefix() {
             Some(prefix) => {
                 let body = id.strip_prefix(prefix).ok_or_else(|| {
-                    format!("`{id}` is not a {self} id: {self} ids start with `{prefix}`")
+                    format!(
+                        "`{id}` is not {} {self} id: {self} ids start with `{prefix}`",
+                        self.article()
+                    )
                 })?;
                 if body.is_empty()
                     || body.len() > 64
                     || !body.bytes().all(|b| b.is_ascii_alphanumeric())
                 {
                     return Err(format!(
-                        "`{id}` is not a {self} id: expected `{prefix}` followed by 1 to 64 letters and digits"
+                        "`{id}` is not {} {self} id: expected `{prefix}` followed by 1 to 64 letters and digits",
+                        self.article()
                     ));
                 }
                 Ok(())

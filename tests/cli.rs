@@ -71,9 +71,16 @@ impl Setup {
     }
 
     /// Adds `count` instances `i-bp1test<n>` to the default group.
-    fn instances(mut self, count: usize) -> Setup {
+    fn instances(self, count: usize) -> Setup {
+        self.many(ResourceType::Instance, count)
+    }
+
+    /// Adds `count` resources of a type, `<prefix>bp1test<n>`, to the
+    /// default group.
+    fn many(mut self, rtype: ResourceType, count: usize) -> Setup {
+        let prefix = rtype.id_prefix().unwrap_or("key-");
         for n in 0..count {
-            self = self.resource(ResourceType::Instance, &format!("i-bp1test{n:05}"), None);
+            self = self.resource(rtype, &format!("{prefix}bp1test{n:05}"), None);
         }
         self
     }
@@ -153,10 +160,11 @@ impl Running {
             .env("REGROUP_ENDPOINT", self.emulator.url())
             .env("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
             .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
-            .current_dir(self.dir.path())
-            .arg("-f")
-            .arg(&self.manifest)
-            .args(args);
+            .current_dir(self.dir.path());
+        if !args.contains(&"-f") {
+            command.arg("-f").arg(&self.manifest);
+        }
+        command.args(args);
         command
     }
 
@@ -231,23 +239,45 @@ fn plan_apply_then_nothing_left_to_do() {
     assert!(out.starts_with("No changes."), "{out}");
 }
 
+/// Calls per action that one `plan` made.
+fn calls_of(env: &Running) -> std::collections::BTreeMap<String, usize> {
+    let mut calls = std::collections::BTreeMap::new();
+    for request in env.requests() {
+        *calls.entry(request.action).or_default() += 1;
+    }
+    calls
+}
+
 #[test]
-fn ids_are_read_in_batches_of_a_hundred() {
+fn a_thousand_explicit_instances_take_ten_reads() {
     let mut manifest =
         String::from("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n");
-    for n in 0..250 {
+    for n in 0..1_000 {
         manifest.push_str(&format!("      - instance/i-bp1test{n:05}\n"));
     }
-    let env = Setup::new().instances(300).manifest(&manifest).start();
-    let (code, out, _) = stdout_of(env.regroup(&["plan"]));
-    assert_eq!(code, 0, "{out}");
-    assert!(out.contains("Plan: 250 to move, 0 unchanged."), "{out}");
-    let reads = env
-        .requests()
-        .iter()
-        .filter(|r| r.action == "DescribeInstances")
-        .count();
-    assert_eq!(reads, 3);
+    let env = Setup::new().instances(1_500).manifest(&manifest).start();
+    let (code, out, err) = stdout_of(env.regroup(&["plan"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Plan: 1000 to move, 0 unchanged."), "{out}");
+    let calls = calls_of(&env);
+    assert_eq!(calls.get("DescribeInstances"), Some(&10), "{calls:?}");
+    assert_eq!(calls.get("ListResourceGroups"), Some(&1), "{calls:?}");
+    assert_eq!(calls.len(), 2, "{calls:?}");
+}
+
+#[test]
+fn a_select_over_a_thousand_disks_takes_two_reads() {
+    let env = Setup::new()
+        .many(ResourceType::Disk, 1_000)
+        .instances(10)
+        .manifest("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - type: disk\n")
+        .start();
+    let (code, out, err) = stdout_of(env.regroup(&["plan"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Plan: 1000 to move, 0 unchanged."), "{out}");
+    let calls = calls_of(&env);
+    assert_eq!(calls.get("DescribeDisks"), Some(&2), "{calls:?}");
+    assert_eq!(calls.len(), 2, "only disks are read: {calls:?}");
 }
 
 #[test]
@@ -292,7 +322,7 @@ fn a_malformed_manifest_makes_no_call_at_all() {
         let (code, _, err) = stdout_of(env.regroup(command));
         assert_eq!(code, 1, "{command:?}: {err}");
         assert!(
-            err.contains("regroup.yaml:5:17: groups.prod.resources[0]: `d-bp1test00000` is not a instance id"),
+            err.contains("regroup.yaml:5:17: groups.prod.resources[0]: `d-bp1test00000` is not an instance id"),
             "{command:?}: {err}"
         );
     }
@@ -544,4 +574,106 @@ fn oidc_credentials_work_end_to_end() {
         err.contains("AuthenticationFail.OIDCToken.Invalid"),
         "{err}"
     );
+}
+
+/// Malformed manifests: each must fail with exactly this location and a
+/// message that starts like this.
+const MALFORMED: &[(&str, &str, &str)] = &[
+    ("empty file", "", "regroup.yaml:1:1: missing field `version`"),
+    ("not a map", "- a\n- b\n", "regroup.yaml:1:1: invalid type: sequence, expected struct RawManifest"),
+    ("syntax error", "version: 1\ngroups: \"prod\n", "regroup.yaml:3:1: found unexpected end of stream"),
+    ("tab indentation", "version: 1\ngroups:\n\tprod: {}\n", "regroup.yaml:3:1: found character that cannot start any token"),
+    ("missing version", "groups:\n  prod:\n    resources: [instance/i-1]\n", "regroup.yaml:1:1: missing field `version`"),
+    ("version 2", "version: 2\ngroups: {}\n", "regroup.yaml:1:10: version: unsupported manifest version 2; this regroup reads version 1"),
+    ("version as text", "version: one\ngroups: {}\n", "regroup.yaml:1:10: version: invalid type: string \"one\", expected the manifest version, 1"),
+    ("missing groups", "version: 1\n", "regroup.yaml:1:1: missing field `groups`"),
+    ("unknown top-level key", "version: 1\ngroup: {}\n", "regroup.yaml:2:1: unknown field `group`, expected one of `version`, `regions`, `groups`"),
+    ("regions not a list", "version: 1\nregions: cn-hangzhou\ngroups: {}\n", "regroup.yaml:2:10: regions: invalid type: string \"cn-hangzhou\", expected a sequence"),
+    ("bad region id", "version: 1\nregions: [CN_Hangzhou]\ngroups: {}\n", "regroup.yaml:2:11: regions[0]: `CN_Hangzhou` is not a region id"),
+    ("empty groups", "version: 1\nregions: [cn-hangzhou]\ngroups: {}\n", "regroup.yaml:3:1: `groups` is empty"),
+    ("groups as a list", "version: 1\ngroups:\n  - prod\n", "regroup.yaml:3:3: groups: invalid type: sequence, expected a map"),
+    ("empty group", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod: {}\n", "regroup.yaml:4:3: group `prod` is empty"),
+    ("group of nothing", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: []\n", "regroup.yaml:4:3: group `prod` is empty"),
+    ("unknown group key", "version: 1\ngroups:\n  prod:\n    resource: [instance/i-1]\n", "regroup.yaml:4:5: groups.prod: unknown field `resource`, expected `resources` or `select`"),
+    ("resources not a list", "version: 1\ngroups:\n  prod:\n    resources: instance/i-1\n", "regroup.yaml:4:16: groups.prod.resources: invalid type: string \"instance/i-1\", expected a sequence"),
+    ("entry without slash", "version: 1\ngroups:\n  prod:\n    resources: [i-bp1abc]\n", "regroup.yaml:4:17: groups.prod.resources[0]: `i-bp1abc` is not `type/id` (like instance/i-bp1abc)"),
+    ("unknown type", "version: 1\ngroups:\n  prod:\n    resources: [vm/i-bp1abc]\n", "regroup.yaml:4:17: groups.prod.resources[0]: unknown resource type `vm` (one of: instance, disk, snapshot, image, securitygroup, ddh, eni, keypair, launchtemplate)"),
+    ("type in capitals", "version: 1\ngroups:\n  prod:\n    resources: [Instance/i-bp1abc]\n", "regroup.yaml:4:17: groups.prod.resources[0]: unknown resource type `Instance`"),
+    ("id of another type", "version: 1\ngroups:\n  prod:\n    resources: [instance/d-bp1abc]\n", "regroup.yaml:4:17: groups.prod.resources[0]: `d-bp1abc` is not an instance id: instance ids start with `i-`"),
+    ("id with a space", "version: 1\ngroups:\n  prod:\n    resources: [\"disk/d-bp1 abc\"]\n", "regroup.yaml:4:17: groups.prod.resources[0]: `d-bp1 abc` is not a disk id: expected `d-` followed by 1 to 64 letters and digits"),
+    ("empty id", "version: 1\ngroups:\n  prod:\n    resources: [snapshot/]\n", "regroup.yaml:4:17: groups.prod.resources[0]: `` is not a snapshot id: snapshot ids start with `s-`"),
+    ("bad key pair name", "version: 1\ngroups:\n  prod:\n    resources: [keypair/9lives]\n", "regroup.yaml:4:17: groups.prod.resources[0]: `9lives` is not a key pair name"),
+    ("entry as a number", "version: 1\ngroups:\n  prod:\n    resources: [42]\n", "regroup.yaml:4:17: groups.prod.resources[0]: invalid type: integer `42`, expected a resource as `type/id` or as a map {type, id, region}"),
+    ("map entry unknown key", "version: 1\ngroups:\n  prod:\n    resources:\n      - {type: disk, id: d-1, zone: a}\n", "regroup.yaml:5:31: groups.prod.resources[0]: unknown field `zone`, expected one of `type`, `id`, `region`"),
+    ("map entry without id", "version: 1\ngroups:\n  prod:\n    resources:\n      - {type: disk}\n", "regroup.yaml:5:9: groups.prod.resources[0]: missing field `id`"),
+    ("map entry unknown type", "version: 1\ngroups:\n  prod:\n    resources:\n      - {type: volume, id: d-1}\n", "regroup.yaml:5:16: groups.prod.resources[0].type: unknown variant `volume`"),
+    ("map entry bad region", "version: 1\ngroups:\n  prod:\n    resources:\n      - {type: disk, id: d-1, region: Hangzhou}\n", "regroup.yaml:5:39: groups.prod.resources[0].region: `Hangzhou` is not a region id"),
+    ("no region anywhere", "version: 1\ngroups:\n  prod:\n    resources:\n      - instance/i-1\n", "regroup.yaml:5:9: instance/i-1 names no region and the manifest has no `regions`"),
+    ("rule without region", "version: 1\ngroups:\n  prod:\n    select:\n      - tags: {a: b}\n", "regroup.yaml:5:9: this select rule names no region"),
+    ("duplicate in a group", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - instance/i-1\n      - instance/i-1\n", "regroup.yaml:7:9: instance/i-1 is listed twice in group `prod` (also at regroup.yaml:6:9)"),
+    ("same resource in two groups", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  dev:\n    resources: [instance/i-1]\n  prod:\n    resources: [instance/i-1]\n", "regroup.yaml:7:17: instance/i-1 is in group `prod` here and in group `dev` at regroup.yaml:5:17"),
+    ("unknown rule key", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - tag: {a: b}\n", "regroup.yaml:6:9: groups.prod.select[0]: unknown field `tag`, expected one of `type`, `tags`, `name`, `in_group`, `region`"),
+    ("rule with unknown type", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - type: [instance, vm]\n", "regroup.yaml:6:26: groups.prod.select[0].type[1]: unknown variant `vm`"),
+    ("rule with empty type list", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - type: []\n", "regroup.yaml:6:15: groups.prod.select[0].type: an empty list matches nothing"),
+    ("rule with bad glob", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - name: \"pay-[\"\n", "regroup.yaml:6:15: groups.prod.select[0].name: `pay-[` is not a valid glob: unclosed character class"),
+    ("tags not a map", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - tags: [team]\n", "regroup.yaml:6:15: groups.prod.select[0].tags: invalid type: sequence, expected a map"),
+    ("select not a list", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: {tags: {a: b}}\n", "regroup.yaml:5:13: groups.prod.select: invalid type: map, expected a sequence"),
+    ("empty group key", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  \"\":\n    resources: [instance/i-1]\n", "regroup.yaml:4:3: a group key is empty"),
+];
+
+#[test]
+fn malformed_manifests_say_what_and_where_and_call_nothing() {
+    assert!(MALFORMED.len() >= 30);
+    let env = Setup::new().instances(1).start();
+    let mut wrong = Vec::new();
+    for (name, text, expected) in MALFORMED {
+        std::fs::write(env.path("regroup.yaml"), text).unwrap();
+        let (code, _, err) = stdout_of(env.regroup(&["-f", "regroup.yaml", "plan"]));
+        if code != 1 || !err.starts_with(&format!("Error: {expected}")) {
+            wrong.push(format!(
+                "{name}:\n    got      {code} {err}\n    expected 1 Error: {expected}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert!(env.requests().is_empty(), "{:?}", env.requests());
+}
+
+#[test]
+fn the_schema_describes_the_manifest() {
+    let env = Setup::new().start();
+    let (code, out, _) = stdout_of(env.regroup(&["schema"]));
+    assert_eq!(code, 0);
+    let schema: serde_json::Value = serde_json::from_str(&out).expect("the schema is JSON");
+    assert_eq!(schema["additionalProperties"], false);
+    assert_eq!(schema["required"], serde_json::json!(["version", "groups"]));
+    let types = schema["$defs"]["ResourceType"]["enum"]
+        .as_array()
+        .expect("the types are listed");
+    assert_eq!(types.len(), 9);
+    assert_eq!(schema["$defs"]["Rule"]["additionalProperties"], false);
+}
+
+#[test]
+fn ignore_missing_plans_the_rest_with_a_warning() {
+    let env = Setup::new()
+        .instances(1)
+        .manifest("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - instance/i-bp1test00000\n      - instance/i-bp1gone\n")
+        .start();
+    let (code, _, err) = stdout_of(env.regroup(&["plan"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("regroup.yaml:7:9: instance/i-bp1gone in cn-hangzhou"),
+        "{err}"
+    );
+    let (code, out, err) =
+        stdout_of(env.regroup(&["plan", "--ignore-missing", "--format", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(plan["missing"][0]["id"], "i-bp1gone");
+    assert_eq!(plan["changes"].as_array().unwrap().len(), 1);
+    assert!(plan["warnings"][0]
+        .as_str()
+        .unwrap()
+        .contains("does not exist"));
 }

@@ -302,6 +302,12 @@ impl Manifest {
     }
 }
 
+/// The JSON Schema of the manifest, generated from the types that read it,
+/// for editors and CI checks.
+pub fn json_schema() -> serde_json::Value {
+    schemars::schema_for!(raw::RawManifest).to_value()
+}
+
 /// Turns a serde_yaml error into one that names file:line:column and, where
 /// it can, says how to fix it.
 fn yaml_error(file: &str, error: &serde_yaml::Error) -> ManifestError {

@@ -5,19 +5,25 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use std::borrow::Cow;
 
 use crate::resource::ResourceType;
 
-#[derive(Debug, Deserialize)]
+/// A regroup manifest: which resources belong to which resource group.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "regroup manifest, version 1")]
 pub struct RawManifest {
     /// Checked when read; only version 1 exists.
     #[serde(rename = "version")]
     pub _version: Version,
+    /// Default regions for entries and rules that name none.
     #[serde(default)]
     pub regions: Vec<RegionId>,
+    /// Keyed by resource group ID (rg-…) or by a group's exact name.
     pub groups: BTreeMap<String, RawGroup>,
 }
 
@@ -106,11 +112,16 @@ impl<'de> Deserialize<'de> for RegionId {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// What belongs to one group: explicit resources, and rules that select
+/// resources in bulk. An explicit entry beats a rule.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Group")]
 pub struct RawGroup {
+    /// Explicit members: `type/id`, or `{type, id, region}`.
     #[serde(default)]
     pub resources: Vec<RawEntry>,
+    /// Bulk rules; every condition of one rule must hold.
     #[serde(default)]
     pub select: Vec<RawRule>,
 }
@@ -174,15 +185,22 @@ impl<'de> Deserialize<'de> for RawEntry {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// A bulk rule: a resource matches when every condition given holds.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Rule")]
 pub struct RawRule {
+    /// One type or a list; omitted means all nine.
     #[serde(rename = "type", default)]
     pub types: Option<OneOrMany<ResourceType>>,
+    /// Tags the resource must carry, with these values.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// A glob on the resource's name, like `pay-*`.
     pub name: Option<NameGlob>,
+    /// The group the resource is in now (ID or name).
     pub in_group: Option<String>,
+    /// One region or a list; omitted means the manifest's `regions`.
     pub region: Option<OneOrMany<RegionId>>,
 }
 
@@ -245,5 +263,77 @@ impl<'de> Deserialize<'de> for NameGlob {
             expecting: "a glob on the resource's name",
             check: NameGlob::check,
         })
+    }
+}
+
+impl JsonSchema for Version {
+    fn schema_name() -> Cow<'static, str> {
+        "Version".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"description": "The manifest format version.", "const": 1})
+    }
+}
+
+impl JsonSchema for RegionId {
+    fn schema_name() -> Cow<'static, str> {
+        "RegionId".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A region id, like cn-hangzhou.",
+            "type": "string",
+            "pattern": "^[a-z0-9]+(-[a-z0-9]+)+$"
+        })
+    }
+}
+
+impl JsonSchema for RawEntry {
+    fn schema_name() -> Cow<'static, str> {
+        "Resource".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let types: Vec<&str> = ResourceType::ALL.iter().map(|t| t.as_str()).collect();
+        let pattern = format!("^({})/.+$", types.join("|"));
+        let rtype = generator.subschema_for::<ResourceType>();
+        let region = generator.subschema_for::<RegionId>();
+        json_schema!({
+            "description": "A resource: `type/id`, or a map with its region.",
+            "oneOf": [
+                {"type": "string", "pattern": pattern},
+                {
+                    "type": "object",
+                    "properties": {"type": rtype, "id": {"type": "string", "minLength": 1}, "region": region},
+                    "required": ["type", "id"],
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for OneOrMany<T> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("OneOrMany_{}", T::schema_name()).into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let one = generator.subschema_for::<T>();
+        json_schema!({
+            "anyOf": [one, {"type": "array", "items": one, "minItems": 1}]
+        })
+    }
+}
+
+impl JsonSchema for NameGlob {
+    fn schema_name() -> Cow<'static, str> {
+        "NameGlob".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"description": "A glob on the resource's name: `*`, `?`, `[abc]`, `{a,b}`.", "type": "string"})
     }
 }

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{group_label, resource_label, summary_line, Render};
+use super::{group_label, summary_line, Render};
 use crate::plan::Plan;
 
 /// GitHub refuses comments longer than this many characters.
@@ -40,13 +40,18 @@ impl Render for Markdown {
             "<details><summary><b>{}</b></summary>\n",
             summary_line(plan)
         );
-        let _ = writeln!(out, "| | Resource | Name | From | To | Asked for at |");
-        let _ = writeln!(out, "|---|---|---|---|---|---|");
+        let _ = writeln!(
+            out,
+            "| | Resource | Region | Name | From | To | Asked for at |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|");
         let mut shown = 0;
         for change in &plan.changes {
             let row = format!(
-                "| ~ | `{}` | {} | {} | {} | `{}` |\n",
-                resource_label(change),
+                "| ~ | `{}/{}` | {} | {} | {} | {} | `{}` |\n",
+                change.resource.rtype,
+                change.resource.id,
+                change.resource.region,
                 cell(&change.name),
                 cell(&group_label(&change.from)),
                 cell(&group_label(&change.to)),

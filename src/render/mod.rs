@@ -63,3 +63,6 @@ fn group_label(group: &crate::plan::GroupRef) -> String {
 fn resource_label(change: &Change) -> String {
     change.resource.to_string()
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,195 @@
+//! Snapshots of every format for the plans people will see: none, a few
+//! moves, thousands of moves, missing resources and warnings.
+
+use chrono::TimeZone;
+
+use super::*;
+use crate::manifest::Location;
+use crate::plan::{Change, GroupRef, GroupSummary, ManifestInfo, Missing, Plan, FORMAT_VERSION};
+use crate::resource::{ResourceKey, ResourceType};
+
+fn group(name: &str) -> GroupRef {
+    GroupRef {
+        id: format!("rg-acfm{name}0001"),
+        name: name.into(),
+    }
+}
+
+fn change(n: usize, rtype: ResourceType, from: &str, to: &str) -> Change {
+    Change {
+        resource: ResourceKey {
+            rtype,
+            region: if n % 3 == 0 {
+                "cn-shanghai"
+            } else {
+                "cn-hangzhou"
+            }
+            .into(),
+            id: format!("{}bp1{n:05}", rtype.id_prefix().unwrap_or("key-")),
+        },
+        name: format!("web-{n}"),
+        from: group(from),
+        to: group(to),
+        source: Location {
+            file: "regroup.yaml".into(),
+            line: 6 + n % 40,
+            column: 9,
+        },
+    }
+}
+
+fn plan(changes: Vec<Change>, unchanged: usize) -> Plan {
+    let mut groups: Vec<GroupSummary> = Vec::new();
+    for c in &changes {
+        for g in [&c.from, &c.to] {
+            if !groups.iter().any(|s| &s.group == g) {
+                groups.push(GroupSummary {
+                    group: g.clone(),
+                    unchanged: if g.name == "prod" { unchanged } else { 0 },
+                });
+            }
+        }
+    }
+    groups.sort_by(|a, b| a.group.cmp(&b.group));
+    Plan {
+        format_version: FORMAT_VERSION,
+        manifest: ManifestInfo {
+            file: "regroup.yaml".into(),
+            sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+        },
+        created_at: chrono::Utc
+            .with_ymd_and_hms(2026, 11, 28, 12, 0, 0)
+            .unwrap(),
+        changes,
+        unchanged,
+        missing: Vec::new(),
+        warnings: Vec::new(),
+        groups,
+    }
+}
+
+fn few() -> Plan {
+    plan(
+        vec![
+            change(1, ResourceType::Instance, "default", "prod"),
+            change(2, ResourceType::Disk, "legacy", "prod"),
+            change(3, ResourceType::KeyPair, "default", "dev"),
+        ],
+        4,
+    )
+}
+
+fn many() -> Plan {
+    let types = [
+        ResourceType::Instance,
+        ResourceType::Disk,
+        ResourceType::Snapshot,
+    ];
+    let changes = (0..5_000)
+        .map(|n| {
+            change(
+                n,
+                types[n % 3],
+                if n % 2 == 0 { "legacy" } else { "default" },
+                "prod",
+            )
+        })
+        .collect();
+    plan(changes, 120)
+}
+
+fn with_missing_and_warnings() -> Plan {
+    let mut plan = few();
+    plan.missing.push(Missing {
+        rtype: ResourceType::Instance,
+        id: "i-bp1gone".into(),
+        regions: vec!["cn-hangzhou".into()],
+        source: Location {
+            file: "regroup.yaml".into(),
+            line: 9,
+            column: 9,
+        },
+    });
+    plan.warnings = vec![
+        "regroup.yaml:9:9: instance/i-bp1gone does not exist in cn-hangzhou; ignored".into(),
+        "regroup.yaml:14:9: this select rule matches no resource".into(),
+    ];
+    plan
+}
+
+fn all(plan: &Plan) -> [(String, String); 4] {
+    [
+        ("text".into(), Text { color: false }.render(plan)),
+        ("text-color".into(), Text { color: true }.render(plan)),
+        ("json".into(), Json.render(plan)),
+        ("markdown".into(), Markdown.render(plan)),
+    ]
+}
+
+#[test]
+fn no_changes() {
+    for (format, output) in all(&plan(Vec::new(), 7)) {
+        insta::assert_snapshot!(format!("no_changes_{format}"), output);
+    }
+}
+
+#[test]
+fn a_few_moves() {
+    for (format, output) in all(&few()) {
+        insta::assert_snapshot!(format!("few_{format}"), output);
+    }
+}
+
+#[test]
+fn missing_resources_and_warnings() {
+    for (format, output) in all(&with_missing_and_warnings()) {
+        insta::assert_snapshot!(format!("missing_and_warnings_{format}"), output);
+    }
+}
+
+/// The first `head` lines, the count of those left out, and the last `tail`.
+fn ends(text: &str, head: usize, tail: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    if lines.len() <= head + tail {
+        return text.to_owned();
+    }
+    format!(
+        "{}\n[... {} lines ...]\n{}\n",
+        lines[..head].join("\n"),
+        lines.len() - head - tail,
+        lines[lines.len() - tail..].join("\n")
+    )
+}
+
+#[test]
+fn five_thousand_moves_start_with_a_summary() {
+    let plan = many();
+    let text = Text { color: false }.render(&plan);
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("  ~ ")).count(),
+        5_000
+    );
+    assert!(
+        !text.contains("Groups, before → after"),
+        "the per-group view is left out"
+    );
+    insta::assert_snapshot!("many_text", ends(&text, 12, 3));
+    insta::assert_snapshot!(
+        "many_text-color",
+        ends(&Text { color: true }.render(&plan), 12, 3)
+    );
+
+    let json = Json.render(&plan);
+    let parsed: Plan = serde_json::from_str(&json).unwrap();
+    assert_eq!(parsed, plan, "the JSON form reads back as the same plan");
+    insta::assert_snapshot!("many_json", ends(&json, 30, 20));
+
+    let markdown = Markdown.render(&plan);
+    assert!(
+        markdown.len() <= markdown::COMMENT_LIMIT,
+        "{} characters",
+        markdown.len()
+    );
+    assert!(markdown.contains("more moves are not shown"));
+    insta::assert_snapshot!("many_markdown", ends(&markdown, 8, 6));
+}
