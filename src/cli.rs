@@ -136,6 +136,10 @@ pub struct EmulatorArgs {
     /// Share of calls (0 to 1) that fail with 503 or a dropped connection.
     #[arg(long, value_name = "P", default_value_t = 0.0)]
     pub fault_rate: f64,
+    /// Share of joins (0 to 1) answered with success without moving, as the
+    /// real API has been seen to do.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub phantom_rate: f64,
     /// Seed for repeatable faults.
     #[arg(long)]
     pub seed: Option<u64>,

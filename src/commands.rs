@@ -275,6 +275,7 @@ async fn emulator_command(args: EmulatorArgs) -> anyhow::Result<Exit> {
         latency: std::time::Duration::from_millis(args.latency),
         qps: args.qps,
         fault_rate: args.fault_rate,
+        phantom_rate: args.phantom_rate,
         seed: args.seed,
         log_file: args.log.clone(),
         record_requests: false,

@@ -308,9 +308,14 @@ pub fn describe(account: &Account, api: &TypeApi, params: &Params) -> Result<Val
     Ok(Value::Object(body))
 }
 
-/// `JoinResourceGroup`, with the seed's checks, codes and statuses. Returns
-/// whether anything changed.
-pub fn join_resource_group(account: &mut Account, params: &Params) -> Result<bool, Failure> {
+/// `JoinResourceGroup`, with the seed's checks, codes and statuses. With
+/// `really_move` false it answers as if it had moved the resource, but does
+/// not. Returns whether anything changed.
+pub fn join_resource_group(
+    account: &mut Account,
+    params: &Params,
+    really_move: bool,
+) -> Result<bool, Failure> {
     let missing = || {
         Failure::new(
             403,
@@ -356,7 +361,7 @@ pub fn join_resource_group(account: &mut Account, params: &Params) -> Result<boo
             )
         })?;
     let new_group = (group != default).then(|| group.to_owned());
-    if resource.group == new_group {
+    if resource.group == new_group || !really_move {
         return Ok(false);
     }
     resource.group = new_group;

@@ -46,6 +46,9 @@ pub struct Settings {
     pub qps: Option<u32>,
     /// Share of calls (0 to 1) that fail with 503 or a dropped connection.
     pub fault_rate: f64,
+    /// Share of `JoinResourceGroup` calls (0 to 1) answered with success
+    /// without moving anything, as the real API has been seen to do.
+    pub phantom_rate: f64,
     /// Makes faults repeatable.
     pub seed: Option<u64>,
     /// Append a JSON line per request to this file.
@@ -315,6 +318,16 @@ enum Fault {
     Drop,
 }
 
+/// Whether this join should succeed without moving anything.
+fn roll_phantom(shared: &Shared) -> bool {
+    shared.settings.phantom_rate > 0.0
+        && shared
+            .rng
+            .lock()
+            .map(|mut rng| rng.random::<f64>() < shared.settings.phantom_rate)
+            .unwrap_or(false)
+}
+
 fn roll_fault(shared: &Shared) -> Fault {
     if shared.settings.fault_rate <= 0.0 {
         return Fault::None;
@@ -385,7 +398,7 @@ async fn serve(
         "JoinResourceGroup" => {
             let generation = {
                 let mut account = shared.store.account.write().await;
-                api::join_resource_group(&mut account, params)?;
+                api::join_resource_group(&mut account, params, !roll_phantom(shared))?;
                 account.generation
             };
             shared.store.persist(generation).await.map_err(|e| {
