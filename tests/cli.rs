@@ -456,7 +456,7 @@ fn sigkill_during_a_burst_of_joins_leaves_a_loadable_state() {
     let _ = apply.kill();
     let _ = apply.wait();
 
-    let saved = Fleet::load(&state).expect("the state file loads after SIGKILL");
+    let saved = Fleet::load(&state).unwrap_or_else(|e| panic!("the state file does not load after SIGKILL: {e:?}"));
     assert_eq!(saved.resources.len(), 400);
     let moved = saved
         .resources
