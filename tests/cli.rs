@@ -438,7 +438,7 @@ fn sigkill_during_a_burst_of_joins_leaves_a_loadable_state() {
             &url,
         ])
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("apply.err")).unwrap())
         .spawn()
         .unwrap();
     // Kill once some moves are saved, while others are in flight.
@@ -456,7 +456,10 @@ fn sigkill_during_a_burst_of_joins_leaves_a_loadable_state() {
     let _ = apply.kill();
     let _ = apply.wait();
 
-    let saved = Fleet::load(&state).unwrap_or_else(|e| panic!("the state file does not load after SIGKILL: {e:?}"));
+    let saved = Fleet::load(&state).unwrap_or_else(|e| {
+        let apply_said = std::fs::read_to_string(dir.path().join("apply.err")).unwrap_or_default();
+        panic!("the state file does not load after SIGKILL: {e:?}\napply said: {apply_said}")
+    });
     assert_eq!(saved.resources.len(), 400);
     let moved = saved
         .resources
