@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::cloud::client::{Client, CloudError};
-use crate::cloud::ecs::{self, Cursor, Paging, Selection, TypeApi};
+use crate::cloud::ecs::{self, Cursor, IdFilter, Paging, Selection, TypeApi};
 use crate::cloud::resourcemanager::{self, ResourceGroup};
 use crate::manifest::Manifest;
 use crate::resource::{Resource, ResourceKey, ResourceType};
@@ -95,32 +95,45 @@ pub async fn read_keys(
     read_resources(client, &scopes).await
 }
 
+/// One unit of reading, run concurrently with the others.
+enum Read<'a> {
+    /// Every page of one listing.
+    Pages(&'a str, &'static TypeApi, Selection),
+    /// Named resources of a type whose filter takes one name per call
+    /// (key pairs): see [`read_names`].
+    Names(&'a str, &'static TypeApi, Vec<String>),
+}
+
 async fn read_resources(
     client: &Client,
     scopes: &BTreeMap<(String, ResourceType), ReadScope>,
 ) -> Result<BTreeMap<ResourceKey, Resource>, CloudError> {
-    let listings: Vec<(&str, &'static TypeApi, Selection)> = scopes
+    let reads: Vec<Read> = scopes
         .iter()
         .flat_map(|((region, rtype), scope)| {
             let api = TypeApi::of(*rtype);
-            let selections: Vec<Selection> = match scope {
-                ReadScope::All => vec![Selection::All],
+            let reads: Vec<Read> = match scope {
+                ReadScope::All => vec![Read::Pages(region, api, Selection::All)],
+                ReadScope::Ids(ids) if ids.len() > 1 && matches!(api.id_filter, IdFilter::Single(_)) => {
+                    vec![Read::Names(region, api, ids.iter().cloned().collect())]
+                }
                 ReadScope::Ids(ids) => ids
                     .iter()
                     .cloned()
                     .collect::<Vec<_>>()
-                    .chunks(api.max_ids)
-                    .map(|chunk| Selection::Ids(chunk.to_vec()))
+                    .chunks(api.id_batch())
+                    .map(|chunk| Read::Pages(region, api, Selection::Ids(chunk.to_vec())))
                     .collect(),
             };
-            selections
-                .into_iter()
-                .map(move |s| (region.as_str(), api, s))
+            reads
         })
         .collect();
-    stream::iter(listings)
-        .map(|(region, api, selection)| async move {
-            read_all_pages(client, api, region, &selection).await
+    stream::iter(reads)
+        .map(|read| async move {
+            match read {
+                Read::Pages(region, api, selection) => read_all_pages(client, api, region, &selection).await,
+                Read::Names(region, api, names) => read_names(client, api, region, names).await,
+            }
         })
         .buffer_unordered(READ_CONCURRENCY)
         .try_fold(BTreeMap::new(), |mut all, page| async move {
@@ -128,6 +141,52 @@ async fn read_resources(
             Ok(all)
         })
         .await
+}
+
+/// Reads several names of a type whose filter takes one name per call. The
+/// first page of the whole listing says how many there are; the rest is read
+/// whichever way costs fewer calls: the remaining pages, or one call per
+/// name not yet seen.
+async fn read_names(
+    client: &Client,
+    api: &'static TypeApi,
+    region: &str,
+    names: Vec<String>,
+) -> Result<Vec<Resource>, CloudError> {
+    let first = ecs::describe(client, api, region, &Selection::All, None).await?;
+    let wanted: BTreeSet<&str> = names.iter().map(String::as_str).collect();
+    let page_size = u64::from(api.paging.max_page());
+    let pages_left = first.total_count.unwrap_or(0).div_ceil(page_size).saturating_sub(1);
+    let mut found: Vec<Resource> = first
+        .resources
+        .into_iter()
+        .filter(|r| wanted.contains(r.key.id.as_str()))
+        .collect();
+    let seen: BTreeSet<String> = found.iter().map(|r| r.key.id.clone()).collect();
+    let unseen: Vec<String> = names.iter().filter(|n| !seen.contains(*n)).cloned().collect();
+    if unseen.is_empty() || pages_left == 0 {
+        return Ok(found);
+    }
+    let rest: Vec<Vec<Resource>> = if pages_left <= unseen.len() as u64 {
+        let pages = pages_left.min(MAX_PAGES as u64) as u32;
+        stream::iter(2..=pages + 1)
+            .map(|number| async move {
+                ecs::describe(client, api, region, &Selection::All, Some(&Cursor::Number(number)))
+                    .await
+                    .map(|page| page.resources)
+            })
+            .buffer_unordered(READ_CONCURRENCY)
+            .try_collect()
+            .await?
+    } else {
+        stream::iter(unseen)
+            .map(|name| async move { read_all_pages(client, api, region, &Selection::Ids(vec![name])).await })
+            .buffer_unordered(READ_CONCURRENCY)
+            .try_collect()
+            .await?
+    };
+    found.extend(rest.into_iter().flatten().filter(|r| wanted.contains(r.key.id.as_str())));
+    Ok(found)
 }
 
 /// Reads every page of one listing. Numbered pages after the first are read

@@ -210,6 +210,12 @@ impl TypeApi {
         TYPE_APIS.iter().find(|api| api.action == action)
     }
 
+    /// How many ids one read asks for: as many as the filter takes, but no
+    /// more than one page holds, so that every read is a single call.
+    pub fn id_batch(&self) -> usize {
+        self.max_ids.min(self.paging.max_page() as usize)
+    }
+
     /// The parameters that ask for exactly `ids` (at most `max_ids` of them).
     pub fn id_params(&self, ids: &[String]) -> Vec<(String, String)> {
         match self.id_filter {
