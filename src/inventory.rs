@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::cloud::client::{Client, CloudError};
-use crate::cloud::ecs::{self, Cursor, IdFilter, Paging, Selection, TypeApi};
+use crate::cloud::ecs::{self, Cursor, Paging, Selection, TypeApi};
 use crate::cloud::resourcemanager::{self, ResourceGroup};
 use crate::manifest::Manifest;
 use crate::resource::{Resource, ResourceKey, ResourceType};
@@ -99,9 +99,8 @@ pub async fn read_keys(
 enum Read<'a> {
     /// Every page of one listing.
     Pages(&'a str, &'static TypeApi, Selection),
-    /// Named resources of a type whose filter takes one name per call
-    /// (key pairs): see [`read_names`].
-    Names(&'a str, &'static TypeApi, Vec<String>),
+    /// Ids best read by listing first: see [`read_ids_listing_first`].
+    ListingFirst(&'a str, &'static TypeApi, Vec<String>),
 }
 
 async fn read_resources(
@@ -114,8 +113,15 @@ async fn read_resources(
             let api = TypeApi::of(*rtype);
             let reads: Vec<Read> = match scope {
                 ReadScope::All => vec![Read::Pages(region, api, Selection::All)],
-                ReadScope::Ids(ids) if ids.len() > 1 && matches!(api.id_filter, IdFilter::Single(_)) => {
-                    vec![Read::Names(region, api, ids.iter().cloned().collect())]
+                ReadScope::Ids(ids)
+                    if ids.len() > api.id_batch()
+                        && api.paging.max_page() as usize > api.id_batch() =>
+                {
+                    vec![Read::ListingFirst(
+                        region,
+                        api,
+                        ids.iter().cloned().collect(),
+                    )]
                 }
                 ReadScope::Ids(ids) => ids
                     .iter()
@@ -131,8 +137,12 @@ async fn read_resources(
     stream::iter(reads)
         .map(|read| async move {
             match read {
-                Read::Pages(region, api, selection) => read_all_pages(client, api, region, &selection).await,
-                Read::Names(region, api, names) => read_names(client, api, region, names).await,
+                Read::Pages(region, api, selection) => {
+                    read_all_pages(client, api, region, &selection).await
+                }
+                Read::ListingFirst(region, api, ids) => {
+                    read_ids_listing_first(client, api, region, ids).await
+                }
             }
         })
         .buffer_unordered(READ_CONCURRENCY)
@@ -143,55 +153,67 @@ async fn read_resources(
         .await
 }
 
-/// Reads several names of a type whose filter takes one name per call. The
-/// first page of the whole listing says how many there are; the rest is read
-/// whichever way costs fewer calls: the remaining pages, or one call per
-/// name not yet seen.
-async fn read_names(
+/// Reads named resources of a type whose page holds more than one id read
+/// asks for (disks and ENIs: 500 against 100; key pairs: 50 against 1). The
+/// first page of the whole listing may hold them all; if not, its total says
+/// what the rest of the listing costs, and the rest is read whichever way
+/// takes fewer calls: the remaining pages, or reads by id of what is unseen.
+async fn read_ids_listing_first(
     client: &Client,
     api: &'static TypeApi,
     region: &str,
-    names: Vec<String>,
+    ids: Vec<String>,
 ) -> Result<Vec<Resource>, CloudError> {
     let first = ecs::describe(client, api, region, &Selection::All, None).await?;
-    let wanted: BTreeSet<&str> = names.iter().map(String::as_str).collect();
-    let page_size = u64::from(api.paging.max_page());
-    let pages_left = first.total_count.unwrap_or(0).div_ceil(page_size).saturating_sub(1);
-    let mut found: Vec<Resource> = first
+    let wanted: BTreeSet<String> = ids.into_iter().collect();
+    let seen: BTreeSet<&str> = first
         .resources
-        .into_iter()
-        .filter(|r| wanted.contains(r.key.id.as_str()))
+        .iter()
+        .map(|r| r.key.id.as_str())
+        .filter(|id| wanted.contains(*id))
         .collect();
-    let seen: BTreeSet<String> = found.iter().map(|r| r.key.id.clone()).collect();
-    let unseen: Vec<String> = names.iter().filter(|n| !seen.contains(*n)).cloned().collect();
-    if unseen.is_empty() || pages_left == 0 {
-        return Ok(found);
-    }
-    let rest: Vec<Vec<Resource>> = if pages_left <= unseen.len() as u64 {
-        let pages = pages_left.min(MAX_PAGES as u64) as u32;
-        stream::iter(2..=pages + 1)
-            .map(|number| async move {
-                ecs::describe(client, api, region, &Selection::All, Some(&Cursor::Number(number)))
-                    .await
-                    .map(|page| page.resources)
-            })
-            .buffer_unordered(READ_CONCURRENCY)
-            .try_collect()
-            .await?
-    } else {
-        stream::iter(unseen)
-            .map(|name| async move { read_all_pages(client, api, region, &Selection::Ids(vec![name])).await })
-            .buffer_unordered(READ_CONCURRENCY)
-            .try_collect()
-            .await?
+    let unseen: Vec<String> = wanted
+        .iter()
+        .filter(|id| !seen.contains(id.as_str()))
+        .cloned()
+        .collect();
+    let keep = |resources: Vec<Resource>| -> Vec<Resource> {
+        resources
+            .into_iter()
+            .filter(|r| wanted.contains(&r.key.id))
+            .collect()
     };
-    found.extend(rest.into_iter().flatten().filter(|r| wanted.contains(r.key.id.as_str())));
+    if unseen.is_empty() || first.next.is_none() {
+        return Ok(keep(first.resources));
+    }
+    let page = u64::from(api.paging.max_page());
+    // A total of 0 with more pages to come is the API not knowing (token
+    // paging does not promise one): then the listing's cost is unknown.
+    let pages_left = first
+        .total_count
+        .filter(|total| *total > 0)
+        .map(|total| total.div_ceil(page).saturating_sub(1));
+    let reads_by_id = unseen.len().div_ceil(api.id_batch()) as u64;
+    if pages_left.is_some_and(|pages| pages <= reads_by_id) {
+        let all = read_remaining_pages(client, api, region, &Selection::All, first).await?;
+        return Ok(keep(all));
+    }
+    let mut found = keep(first.resources);
+    let rest: Vec<Vec<Resource>> = stream::iter(
+        unseen
+            .chunks(api.id_batch())
+            .map(<[String]>::to_vec)
+            .collect::<Vec<_>>(),
+    )
+    .map(|chunk| async move { read_all_pages(client, api, region, &Selection::Ids(chunk)).await })
+    .buffer_unordered(READ_CONCURRENCY)
+    .try_collect()
+    .await?;
+    found.extend(rest.into_iter().flatten());
     Ok(found)
 }
 
-/// Reads every page of one listing. Numbered pages after the first are read
-/// at once, since the first page says how many there are; token pages can
-/// only be read one after another.
+/// Reads every page of one listing.
 async fn read_all_pages(
     client: &Client,
     api: &'static TypeApi,
@@ -199,6 +221,19 @@ async fn read_all_pages(
     selection: &Selection,
 ) -> Result<Vec<Resource>, CloudError> {
     let first = ecs::describe(client, api, region, selection, None).await?;
+    read_remaining_pages(client, api, region, selection, first).await
+}
+
+/// Reads the pages after `first`, and returns them with it. Numbered pages
+/// are read at once, since the first says how many there are; token pages
+/// can only be read one after another.
+async fn read_remaining_pages(
+    client: &Client,
+    api: &'static TypeApi,
+    region: &str,
+    selection: &Selection,
+    first: ecs::Page,
+) -> Result<Vec<Resource>, CloudError> {
     let mut resources = first.resources;
     match api.paging {
         Paging::Numbered { max } => {

@@ -5,6 +5,8 @@
 
 use std::path::PathBuf;
 
+mod support;
+
 use assert_cmd::Command;
 use regroup::emulator::fleet::{AccessKey, Fleet, FleetGroup, FleetResource, OidcToken};
 use regroup::emulator::{Emulator, LoggedRequest, Settings};
@@ -108,6 +110,12 @@ impl Setup {
             role_arn: role.into(),
             provider_arn: provider.into(),
         });
+        self
+    }
+
+    /// Replaces the account with a generated one.
+    fn fleet(mut self, fleet: Fleet) -> Setup {
+        self.fleet = fleet;
         self
     }
 
@@ -1023,4 +1031,29 @@ fn an_interrupt_lets_calls_in_flight_finish_and_a_rerun_finishes_the_rest() {
         .resources
         .iter()
         .all(|r| r.group.is_some()));
+}
+
+#[test]
+fn a_thousand_resources_of_every_type_are_read_in_the_fewest_calls() {
+    let fleet = support::fleet(1_000);
+    let minimum_by_id = support::minimum_calls_by_id(&fleet);
+    let minimum_listing = support::minimum_calls_to_list(&fleet);
+    for (manifest, minimum) in [
+        (support::explicit_manifest(&fleet), minimum_by_id),
+        (support::select_manifest(), minimum_listing),
+    ] {
+        let env = Setup::new()
+            .fleet(fleet.clone())
+            .manifest(&manifest)
+            .start();
+        let (code, out, err) = stdout_of(env.regroup(&["plan", "--format", "json"]));
+        assert_eq!(code, 0, "{err}");
+        let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let planned = plan["changes"].as_array().unwrap().len()
+            + plan["unchanged"].as_u64().unwrap() as usize;
+        assert_eq!(planned, 1_000);
+        let calls = env.requests().len();
+        assert_eq!(calls, minimum, "{:?}", calls_of(&env));
+    }
+    eprintln!("1,000 resources: {minimum_by_id} calls by id, {minimum_listing} by listing");
 }
