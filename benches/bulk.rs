@@ -56,6 +56,9 @@ fn regroup(emulator: &Emulator, dir: &Path, args: &[&str]) -> Run {
         .load(std::sync::atomic::Ordering::Relaxed);
     let stdout_path = dir.join("stdout");
     let started = Instant::now();
+    // Reaped by wait4 below rather than by `Child::wait`, which cannot say
+    // what the child itself used.
+    #[allow(clippy::zombie_processes)]
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_regroup"))
         .current_dir(dir)
         .env_clear()
@@ -69,8 +72,10 @@ fn regroup(emulator: &Emulator, dir: &Path, args: &[&str]) -> Run {
         .expect("regroup runs");
     // wait4 gives this child's own resource use, not all children's.
     let mut status = 0;
+    // SAFETY: rusage is plain data, for which all zeroes is a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let pid = child.id() as libc::pid_t;
+    // SAFETY: both pointers are to live locals of the right types.
     let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(waited, pid, "wait4 failed");
     let wall = started.elapsed();

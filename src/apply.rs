@@ -16,6 +16,7 @@ use crate::cloud::ecs;
 use crate::inventory;
 use crate::plan::{Change, Plan};
 use crate::resource::ResourceKey;
+use crate::schedule;
 
 /// A resource whose group changed since the plan was made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -267,7 +268,8 @@ pub async fn execute(
 ) -> Report {
     let started_at = Utc::now();
     let progress = Progress::new(options.progress, plan.changes.len());
-    let mut outcomes: Vec<Outcome> = stream::iter(interleave_regions(&plan.changes))
+    let mut outcomes: Vec<Outcome> = // Each region has its own limit for joins: take turns between them.
+    stream::iter(schedule::round_robin(plan.changes.clone(), |c| c.resource.region.clone()))
         .map(|change| {
             let interrupted = interrupted.clone();
             let progress = &progress;
@@ -331,27 +333,6 @@ pub async fn execute(
     report
 }
 
-/// The changes in an order that takes turns between regions. Each region
-/// has its own rate limit, so the calls in flight should span them all; the
-/// plan's own order would work through one region at a time.
-fn interleave_regions(changes: &[Change]) -> Vec<Change> {
-    let mut by_region: std::collections::BTreeMap<&str, std::collections::VecDeque<&Change>> =
-        Default::default();
-    for change in changes {
-        by_region
-            .entry(&change.resource.region)
-            .or_default()
-            .push_back(change);
-    }
-    let mut order = Vec::with_capacity(changes.len());
-    while order.len() < changes.len() {
-        for queue in by_region.values_mut() {
-            order.extend(queue.pop_front().cloned());
-        }
-    }
-    order
-}
-
 /// Reads back every resource the report says moved; one found elsewhere is
 /// marked `not moved despite success`, since the API has acknowledged moves
 /// that did not happen.
@@ -402,50 +383,4 @@ pub fn watch_interrupts() -> Arc<AtomicBool> {
         }
     });
     flag
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::manifest::Location;
-    use crate::plan::GroupRef;
-    use crate::resource::ResourceType;
-
-    fn change(region: &str, id: &str) -> Change {
-        let group = GroupRef {
-            id: "rg".into(),
-            name: "g".into(),
-        };
-        Change {
-            resource: ResourceKey {
-                rtype: ResourceType::Disk,
-                region: region.into(),
-                id: id.into(),
-            },
-            name: String::new(),
-            from: group.clone(),
-            to: group,
-            source: Location {
-                file: "m".into(),
-                line: 1,
-                column: 1,
-            },
-        }
-    }
-
-    #[test]
-    fn changes_take_turns_between_regions() {
-        let changes = [
-            change("a", "1"),
-            change("a", "2"),
-            change("a", "3"),
-            change("b", "4"),
-            change("c", "5"),
-        ];
-        let order: Vec<String> = interleave_regions(&changes)
-            .into_iter()
-            .map(|c| c.resource.id)
-            .collect();
-        assert_eq!(order, ["1", "4", "5", "2", "3"]);
-    }
 }

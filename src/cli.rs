@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::render::Format;
+use crate::resource::ResourceType;
 
 const LONG_VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
@@ -59,6 +60,7 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the manifest offline; needs no credentials.
+    #[command(after_help = "Example:\n  regroup validate -f regroup.yaml")]
     Validate,
     /// Read the account and show what apply would move.
     #[command(
@@ -70,8 +72,19 @@ pub enum Command {
         after_help = "Examples:\n  regroup apply                       # plan, ask, then move\n  regroup apply plan.json             # apply exactly a saved plan\n  regroup apply --auto-approve --parallelism 32 --report report.json"
     )]
     Apply(ApplyArgs),
+    /// Print a manifest that matches the account as it is now.
+    #[command(
+        after_help = "Examples:\n  regroup export --region cn-hangzhou > regroup.yaml\n  regroup export --region cn-hangzhou --region cn-shanghai --type instance --type disk --group legacy"
+    )]
+    Export(ExportArgs),
     /// Print the manifest's JSON Schema, for editors and CI checks.
+    #[command(after_help = "Example:\n  regroup schema > regroup.schema.json")]
     Schema,
+    /// Print shell completions.
+    #[command(
+        after_help = "Example:\n  regroup completions bash > /etc/bash_completion.d/regroup"
+    )]
+    Completions { shell: clap_complete::Shell },
     /// Run the local Alibaba Cloud API emulator.
     #[command(
         after_help = "Examples:\n  regroup emulator --fleet examples/fleet.yaml --listen 127.0.0.1:8642\n  regroup emulator --fleet examples/fleet.yaml -- plan -f examples/regroup.yaml"
@@ -114,6 +127,20 @@ pub struct ApplyArgs {
     /// Plan without explicit resources that do not exist, with a warning.
     #[arg(long)]
     pub ignore_missing: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// Only resources of this type (repeatable; default all nine).
+    #[arg(long = "type", value_name = "TYPE", value_parser = parse_type)]
+    pub types: Vec<ResourceType>,
+    /// Only resources now in this group, by id or name (repeatable).
+    #[arg(long = "group", value_name = "GROUP")]
+    pub groups: Vec<String>,
+}
+
+fn parse_type(text: &str) -> Result<ResourceType, String> {
+    text.parse()
 }
 
 #[derive(Debug, Clone, Args)]

@@ -7,14 +7,17 @@ use std::path::Path;
 use anyhow::{bail, Context as _};
 
 use crate::apply::{self, ApplyOptions, ProgressStyle};
-use crate::cli::{ApplyArgs, Cli, Command, EmulatorArgs, Global, PlanArgs};
+use crate::atomic_file;
+use crate::cli::{ApplyArgs, Cli, Command, EmulatorArgs, ExportArgs, Global, PlanArgs};
 use crate::cloud::client::{Client, ClientConfig, Endpoints, RetryPolicy};
 use crate::cloud::credentials::{self, CredentialSource, Credentials, Secret};
 use crate::emulator::{self, fleet::Fleet, Emulator};
 use crate::inventory;
+use crate::manifest::export::{self, ExportedGroup};
 use crate::manifest::Manifest;
 use crate::plan::{self, Plan, PlanOptions};
-use crate::render::{self, Format};
+use crate::render::{self, Format, Render};
+use crate::resource::ResourceType;
 
 /// How the process ends; the numbers are the documented exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +43,12 @@ pub async fn run(cli: Cli, overrides: Overrides) -> anyhow::Result<Exit> {
         Command::Validate => validate(&global),
         Command::Plan(args) => plan_command(&global, &overrides, &args).await,
         Command::Apply(args) => apply_command(&global, &overrides, &args).await,
+        Command::Export(args) => export_command(&global, &overrides, &args).await,
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "regroup", &mut std::io::stdout());
+            Ok(Exit::Success)
+        }
         Command::Schema => {
             println!(
                 "{}",
@@ -124,13 +133,9 @@ async fn plan_command(
     let manifest = load_manifest(global)?;
     let client = client(global, overrides, None)?;
     let plan = make_plan(&client, &manifest, args.ignore_missing).await?;
-    print!(
-        "{}",
-        render::renderer(args.format, use_color(global)).render(&plan)
-    );
+    print_plan(&*render::renderer(args.format, use_color(global)), &plan)?;
     if let Some(out) = &args.out {
-        let json = render::renderer(Format::Json, false).render(&plan);
-        write_file(out, json.as_bytes())
+        atomic_file::write(out, |file| render::Json.write(&plan, file))
             .with_context(|| format!("could not save the plan to {}", out.display()))?;
         if args.format == Format::Text {
             println!(
@@ -147,10 +152,11 @@ async fn plan_command(
     })
 }
 
-/// Writes a file whole, through a temporary beside it, so that a reader
-/// never sees half of it.
-fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    emulator::state::write_atomically(path, bytes)
+/// Prints a plan to stdout, buffered: a plan can be 100,000 lines.
+fn print_plan(renderer: &dyn Render, plan: &Plan) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    renderer.write(plan, &mut out)?;
+    out.flush()
 }
 
 fn load_saved_plan(path: &Path, global: &Global) -> anyhow::Result<Plan> {
@@ -218,10 +224,12 @@ async fn apply_command(
         None => {
             let manifest = load_manifest(global)?;
             let plan = make_plan(&client, &manifest, args.ignore_missing).await?;
-            print!(
-                "{}",
-                render::renderer(Format::Text, use_color(global)).render(&plan)
-            );
+            print_plan(
+                &render::Text {
+                    color: use_color(global),
+                },
+                &plan,
+            )?;
             if plan.has_changes() && !args.auto_approve && !approve()? {
                 println!("\nApply cancelled.");
                 return Ok(Exit::Failure);
@@ -248,9 +256,10 @@ async fn apply_command(
     println!();
     print!("{}", report.summary());
     if let Some(path) = &args.report {
-        let json = serde_json::to_string_pretty(&report)?;
-        write_file(path, json.as_bytes())
-            .with_context(|| format!("could not write the report {}", path.display()))?;
+        atomic_file::write(path, |file| {
+            Ok(serde_json::to_writer_pretty(file, &report)?)
+        })
+        .with_context(|| format!("could not write the report {}", path.display()))?;
     }
     tracing::info!(stats = ?report.calls, "apply finished");
     Ok(if report.interrupted {
@@ -260,6 +269,80 @@ async fn apply_command(
     } else {
         Exit::Success
     })
+}
+
+async fn export_command(
+    global: &Global,
+    overrides: &Overrides,
+    args: &ExportArgs,
+) -> anyhow::Result<Exit> {
+    if global.regions.is_empty() {
+        bail!("export needs the regions to read: pass --region ID (repeatable)");
+    }
+    let client = client(global, overrides, None)?;
+    let types = if args.types.is_empty() {
+        ResourceType::ALL.to_vec()
+    } else {
+        args.types.clone()
+    };
+    let scopes = global
+        .regions
+        .iter()
+        .flat_map(|region| {
+            types
+                .iter()
+                .map(move |t| ((region.clone(), *t), inventory::ReadScope::All))
+        })
+        .collect();
+    let account = inventory::read(&client, &scopes).await?;
+    let wanted_groups: Vec<String> = args
+        .groups
+        .iter()
+        .map(|key| plan::find_group(key, &account.groups).map(|g| g.id.clone()))
+        .collect::<Result<_, String>>()
+        .map_err(|message| anyhow::anyhow!("--group: {message}"))?;
+    let groups: Vec<ExportedGroup> = account
+        .groups
+        .iter()
+        .filter(|g| wanted_groups.is_empty() || wanted_groups.contains(&g.id))
+        .map(|group| {
+            let unique_name = account
+                .groups
+                .iter()
+                .filter(|g| g.name == group.name)
+                .count()
+                == 1;
+            ExportedGroup {
+                key: if unique_name && !group.name.is_empty() {
+                    group.name.clone()
+                } else {
+                    group.id.clone()
+                },
+                members: account
+                    .resources
+                    .values()
+                    .filter(|r| r.group_id == group.id)
+                    .map(|r| r.key.clone())
+                    .collect(),
+            }
+        })
+        .collect();
+    let mut sorted = groups;
+    sorted.sort_by(|a, b| a.key.cmp(&b.key));
+    let source = match overrides.endpoint.as_ref().or(global.endpoint.as_ref()) {
+        Some(url) => url.clone(),
+        None => "Alibaba Cloud".to_owned(),
+    };
+    let header = vec![
+        format!(
+            "Exported by regroup {} at {} from {source}.",
+            env!("CARGO_PKG_VERSION"),
+            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
+        ),
+        "Planning this manifest against the same account gives `No changes.`".to_owned(),
+    ];
+    print!("{}", export::to_yaml(&header, &global.regions, &sorted));
+    Ok(Exit::Success)
 }
 
 async fn emulator_command(args: EmulatorArgs) -> anyhow::Result<Exit> {

@@ -13,6 +13,7 @@ use crate::cloud::ecs::{self, Cursor, Paging, Selection, TypeApi};
 use crate::cloud::resourcemanager::{self, ResourceGroup};
 use crate::manifest::Manifest;
 use crate::resource::{Resource, ResourceKey, ResourceType};
+use crate::schedule;
 
 /// How many reads may be in flight at once; the rate limiter decides how
 /// fast they go.
@@ -103,6 +104,17 @@ enum Read<'a> {
     ListingFirst(&'a str, &'static TypeApi, Vec<String>),
 }
 
+impl Read<'_> {
+    /// The rate limiter's bucket this read falls in.
+    fn bucket(&self) -> (&'static str, String) {
+        match self {
+            Read::Pages(region, api, _) | Read::ListingFirst(region, api, _) => {
+                (api.action, (*region).to_owned())
+            }
+        }
+    }
+}
+
 async fn read_resources(
     client: &Client,
     scopes: &BTreeMap<(String, ResourceType), ReadScope>,
@@ -134,7 +146,8 @@ async fn read_resources(
             reads
         })
         .collect();
-    stream::iter(reads)
+    // Each (action, region) has its own limit: take turns between them.
+    stream::iter(schedule::round_robin(reads, Read::bucket))
         .map(|read| async move {
             match read {
                 Read::Pages(region, api, selection) => {
@@ -154,54 +167,52 @@ async fn read_resources(
 }
 
 /// Reads named resources of a type whose page holds more than one id read
-/// asks for (disks and ENIs: 500 against 100; key pairs: 50 against 1). The
-/// first page of the whole listing may hold them all; if not, its total says
-/// what the rest of the listing costs, and the rest is read whichever way
-/// takes fewer calls: the remaining pages, or reads by id of what is unseen.
+/// asks for (disks and ENIs: 500 against 100; key pairs: 50 against 1) by
+/// listing the whole (region, type) while that pays: while the pages read so
+/// far held at least as many of the wanted ids per page as one read by id
+/// would fetch, and more than one read by id is still needed. Then the ids
+/// not yet seen are read by id. Dense manifests cost what the listing costs;
+/// sparse ones, one call more than reading by id.
 async fn read_ids_listing_first(
     client: &Client,
     api: &'static TypeApi,
     region: &str,
     ids: Vec<String>,
 ) -> Result<Vec<Resource>, CloudError> {
-    let first = ecs::describe(client, api, region, &Selection::All, None).await?;
     let wanted: BTreeSet<String> = ids.into_iter().collect();
-    let seen: BTreeSet<&str> = first
-        .resources
-        .iter()
-        .map(|r| r.key.id.as_str())
-        .filter(|id| wanted.contains(*id))
-        .collect();
+    let batch = api.id_batch();
+    let page_size = api.paging.max_page() as usize;
+    let mut found: Vec<Resource> = Vec::new();
+    let mut listed = 0;
+    let mut cursor: Option<Cursor> = None;
+    for _ in 0..MAX_PAGES {
+        let page = ecs::describe(client, api, region, &Selection::All, cursor.as_ref()).await?;
+        listed += page.resources.len();
+        found.extend(
+            page.resources
+                .into_iter()
+                .filter(|r| wanted.contains(&r.key.id)),
+        );
+        let Some(next) = page.next else {
+            // The whole listing is read: what was not in it does not exist.
+            return Ok(found);
+        };
+        let unseen = wanted.len() - found.len();
+        let listing_pays = found.len() * page_size >= batch * listed.max(1);
+        if unseen == 0 || !listing_pays || unseen.div_ceil(batch) <= 1 {
+            break;
+        }
+        cursor = Some(next);
+    }
+    let seen: BTreeSet<&str> = found.iter().map(|r| r.key.id.as_str()).collect();
     let unseen: Vec<String> = wanted
         .iter()
         .filter(|id| !seen.contains(id.as_str()))
         .cloned()
         .collect();
-    let keep = |resources: Vec<Resource>| -> Vec<Resource> {
-        resources
-            .into_iter()
-            .filter(|r| wanted.contains(&r.key.id))
-            .collect()
-    };
-    if unseen.is_empty() || first.next.is_none() {
-        return Ok(keep(first.resources));
-    }
-    let page = u64::from(api.paging.max_page());
-    // A total of 0 with more pages to come is the API not knowing (token
-    // paging does not promise one): then the listing's cost is unknown.
-    let pages_left = first
-        .total_count
-        .filter(|total| *total > 0)
-        .map(|total| total.div_ceil(page).saturating_sub(1));
-    let reads_by_id = unseen.len().div_ceil(api.id_batch()) as u64;
-    if pages_left.is_some_and(|pages| pages <= reads_by_id) {
-        let all = read_remaining_pages(client, api, region, &Selection::All, first).await?;
-        return Ok(keep(all));
-    }
-    let mut found = keep(first.resources);
     let rest: Vec<Vec<Resource>> = stream::iter(
         unseen
-            .chunks(api.id_batch())
+            .chunks(batch)
             .map(<[String]>::to_vec)
             .collect::<Vec<_>>(),
     )

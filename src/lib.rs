@@ -11,6 +11,7 @@
 //! `inventory`, `apply` and `emulator` talk to the network.
 
 pub mod apply;
+pub mod atomic_file;
 pub mod cli;
 pub mod cloud;
 pub mod commands;
@@ -21,3 +22,4 @@ pub mod manifest;
 pub mod plan;
 pub mod render;
 pub mod resource;
+pub mod schedule;

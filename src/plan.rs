@@ -111,13 +111,10 @@ pub struct PlanOptions {
     pub ignore_missing: bool,
 }
 
-/// Finds the account's group a manifest key names: a group id, or exactly one
-/// group's name.
-pub fn resolve_group<'a>(
-    key: &str,
-    groups: &'a [ResourceGroup],
-    location: &Location,
-) -> Result<&'a ResourceGroup, PlanError> {
+/// Finds the account's group that `key` names: a group id, or exactly one
+/// group's name. The error says which names come closest, or which ids share
+/// the name.
+pub fn find_group<'a>(key: &str, groups: &'a [ResourceGroup]) -> Result<&'a ResourceGroup, String> {
     if let Some(group) = groups.iter().find(|g| g.id == key) {
         return Ok(group);
     }
@@ -131,31 +128,37 @@ pub fn resolve_group<'a>(
                 .collect();
             closest.sort();
             let names: Vec<&str> = closest.iter().take(3).map(|(_, n)| *n).collect();
-            Err(PlanError::UnknownGroup {
-                location: location.clone(),
-                message: format!(
-                    "no resource group has the id or name `{key}`{}",
-                    if names.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; closest names: {}", names.join(", "))
-                    }
-                ),
-            })
+            let suggestion = if names.is_empty() {
+                String::new()
+            } else {
+                format!("; closest names: {}", names.join(", "))
+            };
+            Err(format!(
+                "no resource group has the id or name `{key}`{suggestion}"
+            ))
         }
-        several => Err(PlanError::UnknownGroup {
-            location: location.clone(),
-            message: format!(
-                "{} resource groups are named `{key}` ({}); use the id instead",
-                several.len(),
-                several
-                    .iter()
-                    .map(|g| g.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }),
+        several => Err(format!(
+            "{} resource groups are named `{key}` ({}); use the id instead",
+            several.len(),
+            several
+                .iter()
+                .map(|g| g.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
     }
+}
+
+/// [`find_group`] for a key of the manifest, whose error says where it is.
+fn resolve_group<'a>(
+    key: &str,
+    groups: &'a [ResourceGroup],
+    location: &Location,
+) -> Result<&'a ResourceGroup, PlanError> {
+    find_group(key, groups).map_err(|message| PlanError::UnknownGroup {
+        location: location.clone(),
+        message,
+    })
 }
 
 /// Why a resource is assigned to a group.

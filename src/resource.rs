@@ -171,7 +171,19 @@ pub struct Resource {
     pub key: ResourceKey,
     pub name: String,
     pub group_id: String,
-    pub tags: std::collections::BTreeMap<String, String>,
+    /// Tags as (key, value) pairs. A list, not a map: resources carry few
+    /// tags, and a plan of 100,000 resources holds 100,000 of these.
+    pub tags: Vec<(String, String)>,
+}
+
+impl Resource {
+    /// The value of tag `key`, if the resource has it.
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 #[cfg(test)]

@@ -2,8 +2,6 @@
 //! per-type facts (action, filters, paging, response shape) are one table,
 //! [`TypeApi`], which the emulator serves from too, so the two cannot drift.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
 use super::client::{CallOutcome, Client, CloudError, Service};
@@ -333,7 +331,7 @@ fn parse_page(api: &TypeApi, region: &str, body: &Value) -> Result<Page, String>
                 .map(|tags| {
                     tags.iter()
                         .map(|t| (text(t, "TagKey"), text(t, "TagValue")))
-                        .collect::<BTreeMap<_, _>>()
+                        .collect::<Vec<_>>()
                 })
                 .unwrap_or_default();
             Ok(Resource {
@@ -440,10 +438,7 @@ mod tests {
         });
         let page = parse_page(api, "cn-hangzhou", &body).unwrap();
         assert_eq!(page.resources.len(), 2);
-        assert_eq!(
-            page.resources[0].tags.get("team").map(String::as_str),
-            Some("pay")
-        );
+        assert_eq!(page.resources[0].tag("team"), Some("pay"));
         assert_eq!(page.resources[1].group_id, "rg-2");
         assert_eq!(page.next, Some(Cursor::Number(2)));
     }

@@ -124,20 +124,12 @@ impl Store {
             (text, account.generation)
         };
         let path = path.clone();
-        tokio::task::spawn_blocking(move || write_atomically(&path, text.as_bytes()))
-            .await
-            .map_err(std::io::Error::other)??;
+        tokio::task::spawn_blocking(move || {
+            crate::atomic_file::write(&path, |out| out.write_all(text.as_bytes()))
+        })
+        .await
+        .map_err(std::io::Error::other)??;
         self.persisted.store(covered, Ordering::Release);
         Ok(())
     }
-}
-
-/// Writes `bytes` beside `path` and renames it into place: a reader (or a
-/// crash) sees the old file or the new one, never half of one.
-pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(".tmp");
-    let temporary = PathBuf::from(temporary);
-    std::fs::write(&temporary, bytes)?;
-    std::fs::rename(&temporary, path)
 }

@@ -515,7 +515,7 @@ async fn every_describe_pages_to_the_end_and_filters_by_id() {
         let odd = page.resources.iter().find(|r| r.key.id.ends_with('1'));
         if let Some(odd) = odd {
             assert_eq!(odd.group_id, "rg-prod");
-            assert_eq!(odd.tags.get("team").map(String::as_str), Some("odd"));
+            assert_eq!(odd.tag("team"), Some("odd"));
         }
     }
     // Pages of the largest size each API allows, plus one id-filter call:

@@ -3,6 +3,7 @@
 //! back as a [`ManifestError`] that says file:line:column. It is the only
 //! module that knows about YAML, so the YAML library can be swapped here alone.
 
+pub mod export;
 mod raw;
 mod source_map;
 
@@ -110,7 +111,7 @@ impl Rule {
             && self
                 .tags
                 .iter()
-                .all(|(k, v)| resource.tags.get(k) == Some(v))
+                .all(|(k, v)| resource.tag(k) == Some(v.as_str()))
             && self
                 .name
                 .as_ref()

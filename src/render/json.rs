@@ -6,9 +6,8 @@ use crate::plan::Plan;
 pub struct Json;
 
 impl Render for Json {
-    fn render(&self, plan: &Plan) -> String {
-        let mut out = serde_json::to_string_pretty(plan).expect("a plan always serializes");
-        out.push('\n');
-        out
+    fn write(&self, plan: &Plan, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, plan)?;
+        out.write_all(b"\n")
     }
 }

@@ -22,7 +22,7 @@ fn cell(text: &str) -> String {
 }
 
 impl Render for Markdown {
-    fn render(&self, plan: &Plan) -> String {
+    fn write(&self, plan: &Plan, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
         let mut out = String::new();
         let _ = writeln!(out, "### regroup plan\n");
         for warning in &plan.warnings {
@@ -33,7 +33,7 @@ impl Render for Markdown {
         }
         if !plan.has_changes() {
             let _ = writeln!(out, "**{}**", summary_line(plan));
-            return out;
+            return sink.write_all(out.as_bytes());
         }
         let _ = writeln!(
             out,
@@ -71,6 +71,6 @@ impl Render for Markdown {
             );
         }
         let _ = writeln!(out, "\n</details>");
-        out
+        sink.write_all(out.as_bytes())
     }
 }

@@ -1,6 +1,7 @@
 //! Turns a [`Plan`] into text for people, markdown for pull requests or JSON
-//! for machines. Each format is one file behind the [`Render`] trait; none
-//! does I/O, they return the whole output as a string.
+//! for machines. Each format is one file behind the [`Render`] trait, which
+//! writes to whatever writer it is given, so a plan of 100,000 changes need
+//! not be held twice in memory.
 
 mod json;
 mod markdown;
@@ -14,7 +15,16 @@ pub use text::Text;
 
 /// An output format for plans.
 pub trait Render {
-    fn render(&self, plan: &Plan) -> String;
+    /// Writes the plan to `out`.
+    fn write(&self, plan: &Plan, out: &mut dyn std::io::Write) -> std::io::Result<()>;
+
+    /// The plan as a string.
+    fn render(&self, plan: &Plan) -> String {
+        let mut out = Vec::new();
+        self.write(plan, &mut out)
+            .expect("writing to memory cannot fail");
+        String::from_utf8(out).expect("renderers write UTF-8")
+    }
 }
 
 /// The `--format` values.

@@ -124,7 +124,7 @@ fn members(plan: &Plan, pick: impl Fn(&Change) -> bool) -> Vec<String> {
 }
 
 impl Render for Text {
-    fn render(&self, plan: &Plan) -> String {
+    fn write(&self, plan: &Plan, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
         let mut out = String::new();
         for warning in &plan.warnings {
             let _ = writeln!(out, "{} {warning}", self.paint("33;1", "Warning:"));
@@ -146,6 +146,6 @@ impl Render for Text {
             }
         }
         let _ = writeln!(out, "{}", self.paint("1", &summary_line(plan)));
-        out
+        sink.write_all(out.as_bytes())
     }
 }
