@@ -5,23 +5,84 @@
 //!
 //! Run with `cargo bench --bench bulk` (add `-- --quick` for 1k and 10k
 //! only). It prints markdown tables; docs/benchmarks.md holds a run.
+//!
+//! The emulator runs as its own process and this one stays small: Linux
+//! counts a child's peak memory from before its exec, so a large parent
+//! would inflate every figure.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::path::Path;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use regroup::cloud::client::{Client, ClientConfig, Endpoints};
 use regroup::cloud::credentials::{CredentialSource, Credentials, Secret};
 use regroup::cloud::ecs::{self, Selection, TypeApi};
 use regroup::emulator::fleet::Fleet;
-use regroup::emulator::{Emulator, Settings};
 
-const LATENCY: Duration = Duration::from_millis(20);
+const LATENCY_MS: u64 = 20;
 const QPS: u32 = 200;
 const APPLY_SIZE: usize = 10_000;
 const BASELINE_SIZE: usize = 1_000;
+
+/// `regroup emulator` in its own process, with its request log.
+struct Server {
+    child: std::process::Child,
+    url: String,
+    log: PathBuf,
+}
+
+impl Server {
+    fn start(fleet: &Fleet, dir: &Path) -> Server {
+        let fleet_path = dir.join("fleet.json");
+        let log = dir.join("requests.jsonl");
+        std::fs::write(&fleet_path, serde_json::to_string(fleet).unwrap()).unwrap();
+        let _ = std::fs::remove_file(&log);
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_regroup"))
+            .args(["emulator", "--listen", "127.0.0.1:0"])
+            .args([
+                "--latency",
+                &LATENCY_MS.to_string(),
+                "--qps",
+                &QPS.to_string(),
+            ])
+            .arg("--fleet")
+            .arg(&fleet_path)
+            .arg("--log")
+            .arg(&log)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the emulator starts");
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        std::thread::spawn(move || lines.for_each(drop));
+        let url = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap()
+            .to_owned();
+        Server { child, url, log }
+    }
+
+    /// Requests served so far, and how many of them were throttled.
+    fn requests(&self) -> (u64, u64) {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let throttled = text
+            .lines()
+            .filter(|l| l.contains("\"code\":\"Throttling\""))
+            .count();
+        (text.lines().count() as u64, throttled as u64)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
 
 /// What one run of the regroup binary cost.
 struct Run {
@@ -29,31 +90,14 @@ struct Run {
     cpu: Duration,
     peak_rss_mb: f64,
     calls: u64,
+    throttled: u64,
     stdout: String,
 }
 
-fn emulator(runtime: &tokio::runtime::Runtime, fleet: Fleet) -> Emulator {
-    let settings = Settings {
-        latency: LATENCY,
-        qps: Some(QPS),
-        ..Settings::default()
-    };
-    runtime
-        .block_on(Emulator::start(
-            fleet,
-            settings,
-            "127.0.0.1:0".parse().unwrap(),
-        ))
-        .expect("the emulator starts")
-}
-
-/// Runs `regroup ARGS` against `emulator`, measuring the child alone: its
+/// Runs `regroup ARGS` against `server`, measuring the child alone: its
 /// wall time, its CPU time (everything but waiting) and its peak memory.
-fn regroup(emulator: &Emulator, dir: &Path, args: &[&str]) -> Run {
-    let calls_before = emulator
-        .counters()
-        .requests
-        .load(std::sync::atomic::Ordering::Relaxed);
+fn regroup(server: &Server, dir: &Path, args: &[&str]) -> Run {
+    let (calls_before, throttled_before) = server.requests();
     let stdout_path = dir.join("stdout");
     let started = Instant::now();
     // Reaped by wait4 below rather than by `Child::wait`, which cannot say
@@ -64,13 +108,12 @@ fn regroup(emulator: &Emulator, dir: &Path, args: &[&str]) -> Run {
         .env_clear()
         .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "testid")
         .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "testsecret")
-        .env("REGROUP_ENDPOINT", emulator.url())
+        .env("REGROUP_ENDPOINT", &server.url)
         .args(args)
         .stdout(std::fs::File::create(&stdout_path).unwrap())
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("regroup runs");
-    // wait4 gives this child's own resource use, not all children's.
     let mut status = 0;
     // SAFETY: rusage is plain data, for which all zeroes is a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -79,6 +122,7 @@ fn regroup(emulator: &Emulator, dir: &Path, args: &[&str]) -> Run {
     let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(waited, pid, "wait4 failed");
     let wall = started.elapsed();
+    let (calls, throttled) = server.requests();
     let time = |t: libc::timeval| {
         Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
     };
@@ -86,18 +130,20 @@ fn regroup(emulator: &Emulator, dir: &Path, args: &[&str]) -> Run {
         wall,
         cpu: time(usage.ru_utime) + time(usage.ru_stime),
         peak_rss_mb: usage.ru_maxrss as f64 / 1024.0,
-        calls: emulator
-            .counters()
-            .requests
-            .load(std::sync::atomic::Ordering::Relaxed)
-            - calls_before,
+        calls: calls - calls_before,
+        throttled: throttled - throttled_before,
         stdout: std::fs::read_to_string(stdout_path).unwrap_or_default(),
     }
 }
 
-fn client(emulator: &Emulator) -> Client {
+/// The naive way to refresh: one read per resource, one after another.
+fn naive_reads(server: &Server, fleet: &Fleet) -> Duration {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let config = ClientConfig {
-        endpoints: Endpoints::override_with(&emulator.url()).unwrap(),
+        endpoints: Endpoints::override_with(&server.url).unwrap(),
         ..ClientConfig::default()
     };
     let credentials = CredentialSource::Static {
@@ -108,16 +154,7 @@ fn client(emulator: &Emulator) -> Client {
             security_token: None,
         },
     };
-    Client::new(config, credentials).unwrap()
-}
-
-/// The naive way to refresh: one read per resource, one after another.
-fn naive_reads(
-    runtime: &tokio::runtime::Runtime,
-    emulator: &Emulator,
-    fleet: &Fleet,
-) -> (Duration, usize) {
-    let client = client(emulator);
+    let client = Client::new(config, credentials).unwrap();
     let started = Instant::now();
     runtime.block_on(async {
         for r in &fleet.resources {
@@ -133,7 +170,7 @@ fn naive_reads(
             .expect("a naive read");
         }
     });
-    (started.elapsed(), fleet.resources.len())
+    started.elapsed()
 }
 
 fn secs(d: Duration) -> String {
@@ -147,50 +184,47 @@ fn main() {
     } else {
         &[1_000, 10_000, 100_000]
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
     let dir = tempfile::tempdir().unwrap();
 
-    println!(
-        "### plan (latency {} ms, {QPS} calls/s per API and region)\n",
-        LATENCY.as_millis()
-    );
-    println!("| resources | manifest | calls | minimum | wall | CPU | peak RSS | naive calls | naive wall | speed-up |");
-    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-    let mut naive_per_call = None;
+    println!("### plan (latency {LATENCY_MS} ms, {QPS} calls/s per API and region)\n");
+    println!("| resources | manifest | calls | minimum | throttled | wall | CPU | peak RSS | naive calls | naive wall | speed-up |");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut naive_per_call = Duration::ZERO;
     for &size in sizes {
         let fleet = support::fleet(size);
-        let server = emulator(&runtime, fleet.clone());
-        let (naive_wall, naive_calls) = if size <= BASELINE_SIZE {
-            let (wall, calls) = naive_reads(&runtime, &server, &fleet);
-            naive_per_call = Some(wall / calls as u32);
-            (wall, calls)
+        let server = Server::start(&fleet, dir.path());
+        let naive_wall = if size <= BASELINE_SIZE {
+            let wall = naive_reads(&server, &fleet);
+            naive_per_call = wall / size as u32;
+            wall
         } else {
-            // Estimated from the measured cost per call at the smaller size.
-            (naive_per_call.unwrap_or_default() * size as u32, size)
+            // Estimated from the cost per call measured at the smaller size.
+            naive_per_call * size as u32
         };
-        for (kind, manifest, minimum) in [
-            (
-                "by id",
-                support::explicit_manifest(&fleet),
-                support::minimum_calls_by_id(&fleet),
-            ),
-            (
-                "select",
-                support::select_manifest(),
-                support::minimum_calls_to_list(&fleet),
-            ),
-        ] {
-            std::fs::write(dir.path().join("regroup.yaml"), manifest).unwrap();
+        let estimated = if size <= BASELINE_SIZE { "" } else { " (est.)" };
+        let runs = [
+            ("by id", support::minimum_calls_by_id(&fleet)),
+            ("select", support::minimum_calls_to_list(&fleet)),
+        ];
+        std::fs::write(
+            dir.path().join("by id.yaml"),
+            support::explicit_manifest(&fleet),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("select.yaml"), support::select_manifest()).unwrap();
+        drop(fleet);
+        for (kind, minimum) in runs {
+            std::fs::copy(
+                dir.path().join(format!("{kind}.yaml")),
+                dir.path().join("regroup.yaml"),
+            )
+            .unwrap();
             let run = regroup(&server, dir.path(), &["plan", "--format", "json"]);
             assert!(run.stdout.contains("\"format_version\": 1"), "the plan ran");
-            let estimated = if size <= BASELINE_SIZE { "" } else { " (est.)" };
             println!(
-                "| {size} | {kind} | {} | {minimum} | {} | {} | {:.0} MB | {naive_calls} | {}{estimated} | {:.0}× |",
+                "| {size} | {kind} | {} | {minimum} | {} | {} | {} | {:.0} MB | {size} | {}{estimated} | {:.0}× |",
                 run.calls,
+                run.throttled,
                 secs(run.wall),
                 secs(run.cpu),
                 run.peak_rss_mb,
@@ -198,20 +232,16 @@ fn main() {
                 naive_wall.as_secs_f64() / run.wall.as_secs_f64()
             );
         }
-        runtime.block_on(server.stop());
     }
 
-    println!(
-        "\n### apply (latency {} ms, {QPS} joins/s per region, 3 regions: limit {} joins/s)\n",
-        LATENCY.as_millis(),
-        QPS * 3
-    );
+    println!("\n### apply (latency {LATENCY_MS} ms, {QPS} joins/s per region, 3 regions: limit {} joins/s)\n", QPS * 3);
     println!("| changes | parallelism | joins/s | of limit | throttled | failed | wall | CPU |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (size, parallelism) in [(APPLY_SIZE, "32"), (BASELINE_SIZE, "1")] {
         let mut fleet = support::fleet(size);
         fleet.resources.iter_mut().for_each(|r| r.group = None);
-        let server = emulator(&runtime, fleet);
+        let server = Server::start(&fleet, dir.path());
+        drop(fleet);
         std::fs::write(dir.path().join("regroup.yaml"), support::select_manifest()).unwrap();
         let report = dir.path().join("report.json");
         let run = regroup(
@@ -233,12 +263,11 @@ fn main() {
         let finished: chrono::DateTime<chrono::Utc> =
             report["finished_at"].as_str().unwrap().parse().unwrap();
         let seconds = (finished - started).num_milliseconds() as f64 / 1000.0;
-        let moved = report["moved"].as_u64().unwrap();
-        let rate = moved as f64 / seconds;
-        let throttled = report["calls"]["throttled"].as_u64().unwrap();
+        let rate = report["moved"].as_u64().unwrap() as f64 / seconds;
         let joins = report["calls"]["per_action"]["JoinResourceGroup"]
             .as_u64()
             .unwrap();
+        let throttled = report["calls"]["throttled"].as_u64().unwrap();
         println!(
             "| {size} | {parallelism} | {rate:.0} | {:.0}% | {throttled} of {joins} ({:.2}%) | {} | {} | {} |",
             100.0 * rate / f64::from(QPS * 3),
@@ -247,6 +276,5 @@ fn main() {
             secs(run.wall),
             secs(run.cpu)
         );
-        runtime.block_on(server.stop());
     }
 }

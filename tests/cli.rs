@@ -1057,3 +1057,182 @@ fn a_thousand_resources_of_every_type_are_read_in_the_fewest_calls() {
     }
     eprintln!("1,000 resources: {minimum_by_id} calls by id, {minimum_listing} by listing");
 }
+
+#[test]
+fn export_then_plan_gives_no_changes() {
+    let fleet = support::fleet(900);
+    let env = Setup::new().fleet(fleet).start();
+    let mut args = vec!["export"];
+    for region in support::REGIONS {
+        args.extend(["--region", region]);
+    }
+    let (code, exported, err) = stdout_of(env.regroup(&args));
+    assert_eq!(code, 0, "{err}");
+    assert!(exported.starts_with("# Exported by regroup"), "{exported}");
+    // Groups keyed by name, all five, each with its members.
+    for (_, name) in support::GROUPS {
+        assert!(
+            exported.contains(&format!("\n  {name}:\n    resources:\n")),
+            "{name} missing"
+        );
+    }
+    std::fs::write(env.path("exported.yaml"), &exported).unwrap();
+
+    let (code, out, err) = stdout_of(env.regroup(&["-f", "exported.yaml", "validate"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("5 groups, 900 explicit resources"), "{out}");
+    let (code, out, err) =
+        stdout_of(env.regroup(&["-f", "exported.yaml", "plan", "--detailed-exitcode"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("No changes. All 900 resources"), "{out}");
+
+    // The manifest's own JSON Schema accepts it.
+    let (_, schema, _) = stdout_of(env.regroup(&["schema"]));
+    let schema: serde_json::Value = serde_json::from_str(&schema).unwrap();
+    let manifest: serde_json::Value = serde_yaml::from_str(&exported).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let problems: Vec<String> = validator
+        .iter_errors(&manifest)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(problems.is_empty(), "{problems:?}");
+    // And it would catch a mistake.
+    let mut broken = manifest.clone();
+    broken["groups"]["prod"]["resources"][0] = serde_json::json!("vm/i-1");
+    assert!(!validator.is_valid(&broken));
+}
+
+#[test]
+fn export_narrows_by_type_and_group_and_keys_by_name() {
+    let env = Setup::new()
+        .instances(2)
+        .resource(ResourceType::Disk, "d-bp1disk", Some("rg-prod"))
+        .resource(ResourceType::Instance, "i-bp1prod", Some("rg-prod"))
+        .start();
+    let (code, out, err) = stdout_of(env.regroup(&[
+        "export",
+        "--region",
+        "cn-hangzhou",
+        "--type",
+        "instance",
+        "--group",
+        "prod",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.ends_with("regions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - instance/i-bp1prod\n"), "{out}");
+    let (code, _, err) =
+        stdout_of(env.regroup(&["export", "--region", "cn-hangzhou", "--group", "prd"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("--group: no resource group has the id or name `prd`; closest names: prod"),
+        "{err}"
+    );
+    let (code, _, err) = stdout_of(env.regroup(&["export"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("pass --region"), "{err}");
+}
+
+/// Every `regroup …` command line in the shell of a CI file (`run:` in
+/// GitHub Actions, `script:` in GitLab CI), cut at the first shell operator,
+/// quotes taken off.
+fn regroup_invocations(yaml: &serde_yaml::Value, in_shell: bool, found: &mut Vec<Vec<String>>) {
+    match yaml {
+        serde_yaml::Value::String(text) if in_shell => {
+            for line in text.lines() {
+                let Some(start) = line.find("regroup ") else {
+                    continue;
+                };
+                let before = line[..start].trim_end();
+                if !(before.is_empty() || before.ends_with("&&") || before.ends_with(';')) {
+                    continue;
+                }
+                let words: Vec<String> = line[start..]
+                    .split_whitespace()
+                    .take_while(|w| !matches!(*w, ">" | "|" | "||" | "&&" | ";" | "2>&1"))
+                    .map(|w| w.trim_matches('"').to_owned())
+                    .collect();
+                found.push(words);
+            }
+        }
+        serde_yaml::Value::Sequence(items) => items
+            .iter()
+            .for_each(|v| regroup_invocations(v, in_shell, found)),
+        serde_yaml::Value::Mapping(map) => {
+            for (key, value) in map {
+                let shell = in_shell || matches!(key.as_str(), Some("run" | "script"));
+                regroup_invocations(value, shell, found);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn ci_examples_are_valid_yaml_calling_real_commands() {
+    use clap::Parser;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/gitops");
+    let mut total = 0;
+    for file in ["github-actions.yml", "gitlab-ci.yml", "drift-detection.yml"] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        let yaml: serde_yaml::Value =
+            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let mut found = Vec::new();
+        regroup_invocations(&yaml, false, &mut found);
+        assert!(!found.is_empty(), "{file}: no regroup command found");
+        for words in &found {
+            if let Err(error) = regroup::cli::Cli::try_parse_from(words) {
+                panic!(
+                    "{file}: `{}` is not a valid regroup command:\n{error}",
+                    words.join(" ")
+                );
+            }
+        }
+        total += found.len();
+    }
+    assert_eq!(total, 9, "every regroup command of the three files");
+}
+
+#[test]
+fn gitops_docs_show_a_real_plan_comment() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut command = Command::cargo_bin("regroup").unwrap();
+    command.env_clear().current_dir(&root).args([
+        "emulator",
+        "--fleet",
+        "examples/fleet.yaml",
+        "--",
+        "plan",
+        "-f",
+        "examples/regroup.yaml",
+        "--format",
+        "markdown",
+    ]);
+    let (code, comment, err) = stdout_of(command);
+    assert_eq!(code, 0, "{err}");
+    let docs = std::fs::read_to_string(root.join("docs/gitops.md")).unwrap();
+    assert!(
+        docs.contains(&comment),
+        "docs/gitops.md does not show what the tool prints now:\n{comment}"
+    );
+}
+
+#[test]
+fn completions_and_version() {
+    let env = Setup::new().start();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let (code, out, _) = stdout_of(env.regroup(&["completions", shell]));
+        assert_eq!(code, 0, "{shell}");
+        assert!(
+            out.contains("regroup") && out.contains("apply") && out.contains("auto-approve"),
+            "{shell}"
+        );
+    }
+    let (code, out, _) = stdout_of(env.regroup(&["--version"]));
+    assert_eq!(code, 0);
+    assert!(
+        out.contains(env!("CARGO_PKG_VERSION"))
+            && out.contains("ECS 2014-05-26")
+            && out.contains("Resource Manager 2020-03-31"),
+        "{out}"
+    );
+}
