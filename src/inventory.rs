@@ -44,7 +44,7 @@ pub fn scopes(manifest: &Manifest) -> BTreeMap<(String, ResourceType), ReadScope
     let mut scopes: BTreeMap<(String, ResourceType), ReadScope> = BTreeMap::new();
     for group in &manifest.groups {
         for rule in &group.rules {
-            for region in &rule.regions {
+            for region in rule.regions.iter() {
                 for rtype in &rule.types {
                     scopes.insert((region.clone(), *rtype), ReadScope::All);
                 }
@@ -53,7 +53,7 @@ pub fn scopes(manifest: &Manifest) -> BTreeMap<(String, ResourceType), ReadScope
     }
     for group in &manifest.groups {
         for entry in &group.resources {
-            for region in &entry.regions {
+            for region in entry.regions.iter() {
                 let scope = scopes
                     .entry((region.clone(), entry.rtype))
                     .or_insert_with(|| ReadScope::Ids(BTreeSet::new()));

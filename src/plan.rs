@@ -205,7 +205,7 @@ pub fn plan(
     for (index, spec) in manifest.groups.iter().enumerate() {
         for entry in &spec.resources {
             let mut found = false;
-            for region in &entry.regions {
+            for region in entry.regions.iter() {
                 let key = ResourceKey {
                     rtype: entry.rtype,
                     region: region.clone(),
@@ -220,7 +220,7 @@ pub fn plan(
                 missing.push(Missing {
                     rtype: entry.rtype,
                     id: entry.id.clone(),
-                    regions: entry.regions.clone(),
+                    regions: entry.regions.to_vec(),
                     source: entry.location.clone(),
                 });
             }

@@ -21,8 +21,8 @@ fn a_full_manifest_parses() {
     let manifest = Manifest::parse("m.yaml", &text).unwrap();
     let prod = &manifest.groups[0];
     assert_eq!(prod.key, "prod");
-    assert_eq!(prod.resources[1].regions, vec!["cn-shanghai".to_owned()]);
-    assert_eq!(prod.resources[0].regions, vec!["cn-hangzhou".to_owned()]);
+    assert_eq!(*prod.resources[1].regions, ["cn-shanghai".to_owned()]);
+    assert_eq!(*prod.resources[0].regions, ["cn-hangzhou".to_owned()]);
     assert_eq!(
         prod.rules[0].types,
         vec![ResourceType::Instance, ResourceType::Disk]
