@@ -162,20 +162,8 @@ fn print_plan(renderer: &dyn Render, plan: &Plan) -> std::io::Result<()> {
 fn load_saved_plan(path: &Path, global: &Global) -> anyhow::Result<Plan> {
     let bytes = std::fs::read(path)
         .with_context(|| format!("could not read the plan {}", path.display()))?;
-    let version: Option<u64> = serde_json::from_slice::<serde_json::Value>(&bytes)
-        .ok()
-        .and_then(|v| v.get("format_version").and_then(serde_json::Value::as_u64));
-    match version {
-        Some(v) if v == u64::from(plan::FORMAT_VERSION) => {}
-        Some(v) => bail!(
-            "{}: plan format version {v} is not supported; this regroup reads version {} (plan again with this version)",
-            path.display(),
-            plan::FORMAT_VERSION
-        ),
-        None => bail!("{}: not a regroup plan (no format_version)", path.display()),
-    }
-    let plan: Plan = serde_json::from_slice(&bytes)
-        .with_context(|| format!("{}: not a valid regroup plan", path.display()))?;
+    let plan =
+        Plan::from_json(&bytes).with_context(|| format!("{} cannot be applied", path.display()))?;
     if let Ok(manifest) = std::fs::read(&global.file) {
         let sha = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&manifest));
         if sha != plan.manifest.sha256 {
@@ -183,8 +171,7 @@ fn load_saved_plan(path: &Path, global: &Global) -> anyhow::Result<Plan> {
                 "{} was planned from another version of {} (sha256 {} then, {} now); plan again",
                 path.display(),
                 global.file.display(),
-                &plan
-                    .manifest
+                plan.manifest
                     .sha256
                     .get(..12)
                     .unwrap_or(&plan.manifest.sha256),

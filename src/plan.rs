@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::cloud::resourcemanager::ResourceGroup;
 use crate::inventory::Inventory;
@@ -29,6 +30,10 @@ pub struct Plan {
     /// Every group that the plan touches, with how many of the resources the
     /// manifest manages stay in it.
     pub groups: Vec<GroupSummary>,
+    /// sha256 of the plan's JSON with this field empty. A saved plan is
+    /// what was reviewed; one edited afterwards no longer matches it and is
+    /// refused before any call.
+    pub checksum: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -329,13 +334,60 @@ pub fn plan(
             .into_iter()
             .map(|(group, unchanged)| GroupSummary { group, unchanged })
             .collect(),
-    })
+        checksum: String::new(),
+    }
+    .seal())
 }
 
 impl Plan {
     pub fn has_changes(&self) -> bool {
         !self.changes.is_empty()
     }
+
+    /// The checksum the plan should carry.
+    fn compute_checksum(&self) -> String {
+        let mut unsealed = self.clone();
+        unsealed.checksum.clear();
+        let json = serde_json::to_vec(&unsealed).expect("a plan always serializes");
+        format!("{:x}", Sha256::digest(json))
+    }
+
+    /// Sets the checksum; the planner does this last.
+    pub fn seal(mut self) -> Plan {
+        self.checksum = self.compute_checksum();
+        self
+    }
+
+    /// Reads a saved plan, refusing another format version, a file that is
+    /// not a plan, and a plan changed since it was made.
+    pub fn from_json(bytes: &[u8]) -> Result<Plan, PlanFileError> {
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| PlanFileError::NotAPlan(e.to_string()))?;
+        match value
+            .get("format_version")
+            .and_then(serde_json::Value::as_u64)
+        {
+            Some(version) if version == u64::from(FORMAT_VERSION) => {}
+            Some(version) => return Err(PlanFileError::Version(version)),
+            None => return Err(PlanFileError::NotAPlan("no format_version".into())),
+        }
+        let plan: Plan =
+            serde_json::from_value(value).map_err(|e| PlanFileError::NotAPlan(e.to_string()))?;
+        if plan.checksum != plan.compute_checksum() {
+            return Err(PlanFileError::Changed);
+        }
+        Ok(plan)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanFileError {
+    #[error("not a valid regroup plan: {0}")]
+    NotAPlan(String),
+    #[error("plan format version {0} is not supported; this regroup reads version {FORMAT_VERSION} (plan again with this version)")]
+    Version(u64),
+    #[error("the plan was changed after it was made (its checksum does not match); plan again instead of editing a plan")]
+    Changed,
 }
 
 #[cfg(test)]

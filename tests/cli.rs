@@ -1236,3 +1236,140 @@ fn completions_and_version() {
         "{out}"
     );
 }
+
+#[test]
+fn hostile_manifests_get_clear_errors_and_make_no_call() {
+    let env = Setup::new().instances(2).manifest(TWO_INTO_PROD).start();
+    let write = |name: &str, bytes: &[u8]| {
+        std::fs::write(env.path(name), bytes).unwrap();
+        name.to_owned()
+    };
+    let mut laughs = String::from("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: &l0 [instance/i-bp1test00000]\n");
+    for level in 1..=9 {
+        let previous = format!("*l{}", level - 1);
+        laughs.push_str(&format!(
+            "  g{level}:\n    resources: &l{level} [{}]\n",
+            vec![previous; 10].join(", ")
+        ));
+    }
+    let deep = format!(
+        "version: 1\ngroups:\n  prod:\n    select:\n      - tags: {}{}\n",
+        "[".repeat(5_000),
+        "]".repeat(5_000)
+    );
+    let mut huge =
+        String::from("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n");
+    while huge.len() <= 10 * 1024 * 1024 {
+        huge.push_str("      - instance/i-bp1aaaaaaaaaaaaaaaaa\n");
+    }
+    std::fs::create_dir(env.path("a-folder")).unwrap();
+    let cases: Vec<(String, &str)> = vec![
+        (
+            write("laughs.yaml", laughs.as_bytes()),
+            "laughs.yaml:5:16: groups.g1.resources[0]: invalid type: sequence",
+        ),
+        (
+            write("deep.yaml", deep.as_bytes()),
+            "deep.yaml:5:15: groups.prod.select[0].tags: invalid type: sequence, expected a map",
+        ),
+        (write("huge.yaml", huge.as_bytes()), "huge.yaml: is 10485"),
+        (
+            write(
+                "latin1.yaml",
+                b"version: 1\ngroups:\n  caf\xe9:\n    resources: [instance/i-1]\n",
+            ),
+            "latin1.yaml: is not UTF-8 text (invalid byte at offset 24)",
+        ),
+        ("a-folder".to_owned(), "a-folder: is a directory"),
+        (
+            "missing.yaml".to_owned(),
+            "could not read the manifest missing.yaml",
+        ),
+    ];
+    for (file, expected) in cases {
+        for command in ["validate", "plan"] {
+            let started = std::time::Instant::now();
+            let (code, _, err) = stdout_of(env.regroup(&["-f", &file, command]));
+            assert_eq!(code, 1, "{file} {command}: {err}");
+            assert!(
+                err.starts_with(&format!("Error: {expected}")),
+                "{file} {command}: {err}"
+            );
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "{file} took {:?}",
+                started.elapsed()
+            );
+        }
+    }
+    assert!(env.requests().is_empty(), "{:?}", env.requests());
+}
+
+#[test]
+fn hand_edited_plans_are_refused_before_any_call() {
+    let env = Setup::new().instances(2).manifest(TWO_INTO_PROD).start();
+    let plan = env.path("plan.json");
+    stdout_of(env.regroup(&["plan", "-o", plan.to_str().unwrap()]));
+    let calls_after_planning = env.requests().len();
+    let original = read_json(&plan);
+    let edit = |name: &str, change: &dyn Fn(&mut serde_json::Value)| {
+        let mut edited = original.clone();
+        change(&mut edited);
+        let path = env.path(name);
+        std::fs::write(&path, edited.to_string()).unwrap();
+        path
+    };
+    let cases = [
+        (
+            edit("group.json", &|p| {
+                p["changes"][0]["to"]["id"] = serde_json::json!("rg-dev")
+            }),
+            "the plan was changed after it was made",
+        ),
+        (
+            edit("type.json", &|p| {
+                p["changes"][0]["resource"]["type"] = serde_json::json!("vm")
+            }),
+            "not a valid regroup plan: unknown variant `vm`",
+        ),
+        (
+            edit("version.json", &|p| {
+                p["format_version"] = serde_json::json!(7)
+            }),
+            "plan format version 7 is not supported",
+        ),
+        (
+            edit("array.json", &|p| *p = serde_json::json!([1, 2])),
+            "not a valid regroup plan",
+        ),
+    ];
+    for (path, expected) in cases {
+        let (code, _, err) = stdout_of(env.regroup(&["apply", path.to_str().unwrap()]));
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains(expected), "{path:?}: {err}");
+    }
+    assert_eq!(
+        env.requests().len(),
+        calls_after_planning,
+        "a refused plan makes no call"
+    );
+}
+
+#[test]
+fn the_emulator_refuses_bodies_over_a_mebibyte() {
+    let env = Setup::new().start();
+    let runtime = &env.runtime;
+    let url = env.emulator.url();
+    let (status, body) = runtime.block_on(async move {
+        let response = reqwest::Client::new()
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(vec![b'a'; 2 * 1024 * 1024])
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    });
+    assert_eq!(status, 413);
+    assert!(body.contains("<Code>RequestBodyTooLarge</Code>"), "{body}");
+}

@@ -65,7 +65,9 @@ fn plan(changes: Vec<Change>, unchanged: usize) -> Plan {
         missing: Vec::new(),
         warnings: Vec::new(),
         groups,
+        checksum: String::new(),
     }
+    .seal()
 }
 
 fn few() -> Plan {
@@ -114,7 +116,7 @@ fn with_missing_and_warnings() -> Plan {
         "regroup.yaml:9:9: instance/i-bp1gone does not exist in cn-hangzhou; ignored".into(),
         "regroup.yaml:14:9: this select rule matches no resource".into(),
     ];
-    plan
+    plan.seal()
 }
 
 fn all(plan: &Plan) -> [(String, String); 4] {
