@@ -173,6 +173,9 @@ pub struct EmulatorArgs {
     /// Append a JSON line per request to this file.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
+    /// Close a connection that sends nothing for this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub idle_timeout: u64,
     /// A regroup command to run against this emulator (on a free port, with
     /// the fleet's first key), after which the emulator stops.
     #[arg(last = true, value_name = "COMMAND")]

@@ -332,6 +332,23 @@ async fn export_command(
     Ok(Exit::Success)
 }
 
+/// Lets the emulator hold as many connections as the system allows: the
+/// soft limit on open files is often 1,024, far below the hard one.
+fn raise_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write this local struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
 async fn emulator_command(args: EmulatorArgs) -> anyhow::Result<Exit> {
     let fleet = Fleet::load(&args.fleet)?;
     if !(0.0..=1.0).contains(&args.fault_rate) {
@@ -349,7 +366,9 @@ async fn emulator_command(args: EmulatorArgs) -> anyhow::Result<Exit> {
         seed: args.seed,
         log_file: args.log.clone(),
         record_requests: false,
+        idle_timeout: std::time::Duration::from_secs(args.idle_timeout),
     };
+    raise_file_limit();
     let key = fleet
         .access_keys
         .iter()
@@ -357,7 +376,9 @@ async fn emulator_command(args: EmulatorArgs) -> anyhow::Result<Exit> {
         .cloned();
     if args.run.is_empty() {
         let server = Emulator::start(fleet, settings, args.listen).await?;
-        eprintln!(
+        // A closed stderr must not stop the server, so no eprintln!.
+        let _ = writeln!(
+            std::io::stderr(),
             "regroup emulator serving {} on {}\n  export REGROUP_ENDPOINT={}{}\nCtrl-C stops it.",
             args.fleet.display(),
             server.url(),

@@ -400,11 +400,10 @@ fn spawn_emulator(args: &[&str]) -> (std::process::Child, String) {
         .spawn()
         .expect("the emulator starts");
     let stderr = child.stderr.take().expect("stderr is piped");
-    let first = std::io::BufReader::new(stderr)
-        .lines()
-        .next()
-        .expect("a line")
-        .expect("text");
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let first = lines.next().expect("a line").expect("text");
+    // Keep reading, so the emulator never writes into a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
     let url = first
         .split_whitespace()
         .find(|word| word.starts_with("http://"))
@@ -1372,4 +1371,92 @@ fn the_emulator_refuses_bodies_over_a_mebibyte() {
     });
     assert_eq!(status, 413);
     assert!(body.contains("<Code>RequestBodyTooLarge</Code>"), "{body}");
+}
+
+#[test]
+fn idle_connections_are_closed() {
+    use std::io::{Read, Write};
+    let env = Setup::new()
+        .emulator(|s| s.idle_timeout = std::time::Duration::from_secs(1))
+        .start();
+    let started = std::time::Instant::now();
+    let mut silent = std::net::TcpStream::connect(env.emulator.addr()).unwrap();
+    silent
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut buffer = [0u8; 64];
+    assert_eq!(
+        silent.read(&mut buffer).unwrap_or(0),
+        0,
+        "a silent connection is closed"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // One request, then silence: answered, then closed.
+    let mut kept = std::net::TcpStream::connect(env.emulator.addr()).unwrap();
+    kept.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    kept.write_all(b"GET /?Action=X HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = kept.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+}
+
+#[test]
+fn five_hundred_connections_at_once_are_all_answered() {
+    let (mut child, url) = spawn_emulator(&[
+        "--fleet",
+        &format!("{}/examples/fleet.yaml", env!("CARGO_MANIFEST_DIR")),
+    ]);
+    let addr = url.trim_start_matches("http://").to_owned();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let answers: Vec<String> = runtime.block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        // Open them all first, so that all 500 are open together.
+        let mut streams = Vec::new();
+        for _ in 0..500 {
+            let stream = tokio::net::TcpStream::connect(&addr).await;
+            streams.push(stream.unwrap_or_else(|e| panic!("connection {} to {addr}: {e}", streams.len())));
+        }
+        let requests = streams.into_iter().map(|mut stream| async move {
+            stream
+                .write_all(b"GET /?Format=JSON&Action=DescribeInstances HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .await
+                .unwrap();
+            let mut answer = Vec::new();
+            stream.read_to_end(&mut answer).await.unwrap();
+            String::from_utf8_lossy(&answer).into_owned()
+        });
+        futures::future::join_all(requests).await
+    });
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(answers.len(), 500);
+    for answer in &answers {
+        assert!(
+            answer.starts_with("HTTP/1.1 400") && answer.contains("\"Code\":\"MissingParameter\""),
+            "{answer}"
+        );
+    }
+    let rss_kb: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        rss_kb > 0 && rss_kb < 200 * 1024,
+        "the emulator holds {rss_kb} kB"
+    );
 }

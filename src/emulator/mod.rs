@@ -5,6 +5,7 @@
 //! benchmarks.
 
 pub mod api;
+mod connection;
 pub mod fleet;
 pub mod gateway;
 pub mod state;
@@ -35,7 +36,7 @@ use state::{Account, Store};
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// How an emulator behaves besides serving its fleet.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// Save every change here, and start from it when it exists.
     pub state_file: Option<PathBuf>,
@@ -55,6 +56,27 @@ pub struct Settings {
     pub log_file: Option<PathBuf>,
     /// Keep every request in memory, for [`Emulator::requests`].
     pub record_requests: bool,
+    /// A connection that sends nothing for this long is closed.
+    pub idle_timeout: Duration,
+}
+
+/// How long a connection may stay silent when no `idle_timeout` is given.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            state_file: None,
+            latency: Duration::ZERO,
+            qps: None,
+            fault_rate: 0.0,
+            phantom_rate: 0.0,
+            seed: None,
+            log_file: None,
+            record_requests: false,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        }
+    }
 }
 
 /// One request as the log records it: without its signature or tokens.
@@ -134,7 +156,7 @@ pub enum EmulatorError {
 pub struct Emulator {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    shutdown: Option<tokio::sync::watch::Sender<bool>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -149,70 +171,35 @@ impl Emulator {
         if !listen.ip().is_loopback() {
             return Err(EmulatorError::NotLoopback(listen));
         }
-        let fleet = match &settings.state_file {
-            Some(path) if path.exists() => Fleet::load(path)?,
-            _ => fleet,
+        let idle_timeout = settings.idle_timeout;
+        let shared = Arc::new(Shared::new(fleet, settings)?);
+        let listen_error = |source| EmulatorError::Listen {
+            addr: listen,
+            source,
         };
-        let log_file = match &settings.log_file {
-            Some(path) => Some(std::sync::Mutex::new(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .map_err(|source| EmulatorError::Log {
-                        path: path.display().to_string(),
-                        source,
-                    })?,
-            )),
-            None => None,
-        };
-        let shared = Arc::new(Shared {
-            store: Store::new(Account::from_fleet(fleet), settings.state_file.clone()),
-            nonces: Mutex::new(NonceLog::default()),
-            throttle: settings.qps.map(|qps| {
-                Mutex::new(Throttle {
-                    qps: f64::from(qps.max(1)),
-                    buckets: HashMap::new(),
-                })
-            }),
-            rng: std::sync::Mutex::new(match settings.seed {
-                Some(seed) => StdRng::seed_from_u64(seed),
-                None => StdRng::from_os_rng(),
-            }),
-            log: std::sync::Mutex::new(Vec::new()),
-            log_file,
-            counters: Counters::default(),
-            settings,
-        });
         let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .map_err(|source| EmulatorError::Listen {
-                addr: listen,
-                source,
-            })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| EmulatorError::Listen {
-                addr: listen,
-                source,
-            })?;
-        let app = axum::Router::new()
-            .fallback(handle)
-            .with_state(shared.clone());
-        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stop.await;
-                })
-                .await;
-        });
+            .map_err(listen_error)?;
+        let addr = listener.local_addr().map_err(listen_error)?;
+        let (shutdown, stopping) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(connection::serve(
+            listener,
+            router(shared.clone()),
+            idle_timeout,
+            stopping,
+        ));
         Ok(Emulator {
             addr,
             shared,
             shutdown: Some(shutdown),
             task,
         })
+    }
+
+    /// The emulator as a service, without a socket: for tests and fuzzing,
+    /// which send it requests directly.
+    pub fn service(fleet: Fleet, settings: Settings) -> Result<axum::Router, EmulatorError> {
+        Ok(router(Arc::new(Shared::new(fleet, settings)?)))
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -252,7 +239,7 @@ impl Emulator {
     /// Stops serving and waits for requests in flight.
     pub async fn stop(mut self) {
         if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
+            let _ = shutdown.send(true);
         }
         let _ = (&mut self.task).await;
     }
@@ -261,6 +248,52 @@ impl Emulator {
     pub async fn wait(self) {
         let _ = self.task.await;
     }
+}
+
+impl Shared {
+    /// The state an emulator serves from: the state file when it exists,
+    /// else the fleet.
+    fn new(fleet: Fleet, settings: Settings) -> Result<Shared, EmulatorError> {
+        let fleet = match &settings.state_file {
+            Some(path) if path.exists() => Fleet::load(path)?,
+            _ => fleet,
+        };
+        let log_file = match &settings.log_file {
+            Some(path) => Some(std::sync::Mutex::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|source| EmulatorError::Log {
+                        path: path.display().to_string(),
+                        source,
+                    })?,
+            )),
+            None => None,
+        };
+        Ok(Shared {
+            store: Store::new(Account::from_fleet(fleet), settings.state_file.clone()),
+            nonces: Mutex::new(NonceLog::default()),
+            throttle: settings.qps.map(|qps| {
+                Mutex::new(Throttle {
+                    qps: f64::from(qps.max(1)),
+                    buckets: HashMap::new(),
+                })
+            }),
+            rng: std::sync::Mutex::new(match settings.seed {
+                Some(seed) => StdRng::seed_from_u64(seed),
+                None => StdRng::from_os_rng(),
+            }),
+            log: std::sync::Mutex::new(Vec::new()),
+            log_file,
+            counters: Counters::default(),
+            settings,
+        })
+    }
+}
+
+fn router(shared: Arc<Shared>) -> axum::Router {
+    axum::Router::new().fallback(handle).with_state(shared)
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
