@@ -98,6 +98,8 @@ pub enum PlanError {
     Conflict(Box<Conflict>),
     #[error("{} resource(s) named in the manifest do not exist:\n{}\n  hint: fix the ids, or pass --ignore-missing to plan without them", .0.len(), .0.iter().map(|m| format!("  {}: {}/{} in {}", m.source, m.rtype, m.id, m.regions.join(", "))).collect::<Vec<_>>().join("\n"))]
     Missing(Vec<Missing>),
+    #[error(transparent)]
+    Unsettled(Box<Unsettled>),
 }
 
 /// Rules of two groups that both match one resource.
@@ -175,6 +177,77 @@ enum Claim<'m> {
 
 /// Diffs `manifest` against `inventory`.
 pub fn plan(
+    manifest: &Manifest,
+    inventory: &Inventory,
+    options: PlanOptions,
+    now: DateTime<Utc>,
+) -> Result<Plan, PlanError> {
+    let plan = plan_once(manifest, inventory, options, now)?;
+    // Rules with `in_group` select by where a resource is, which the plan
+    // itself changes: check that after it nothing would move again, so that
+    // apply converges instead of moving resources down a chain of groups.
+    let selects_by_group = manifest
+        .groups
+        .iter()
+        .any(|g| g.rules.iter().any(|r| r.in_group.is_some()));
+    if plan.has_changes() && selects_by_group {
+        let mut after = inventory.clone();
+        for change in &plan.changes {
+            if let Some(resource) = after.resources.get_mut(&change.resource) {
+                resource.group_id = change.to.id.clone();
+            }
+        }
+        let moved_to = |key: &ResourceKey| {
+            plan.changes
+                .iter()
+                .find(|c| &c.resource == key)
+                .map(|c| c.to.name.clone())
+                .unwrap_or_default()
+        };
+        match plan_once(manifest, &after, options, now) {
+            Ok(next) => {
+                if let Some(change) = next.changes.first() {
+                    return Err(PlanError::Unsettled(Box::new(Unsettled {
+                        resource: change.resource.clone(),
+                        first_to: moved_to(&change.resource),
+                        then: format!(
+                            "the rule at {} would move it on to `{}`",
+                            change.source, change.to.name
+                        ),
+                    })));
+                }
+            }
+            Err(PlanError::Conflict(conflict)) => {
+                return Err(PlanError::Unsettled(Box::new(Unsettled {
+                    first_to: moved_to(&conflict.resource),
+                    then: format!(
+                        "the rules at {} (group `{}`) and {} (group `{}`) would both claim it",
+                        conflict.first,
+                        conflict.first_group,
+                        conflict.second,
+                        conflict.second_group
+                    ),
+                    resource: conflict.resource,
+                })));
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(plan)
+}
+
+/// A plan that would not settle: applying it makes the manifest ask for
+/// more moves.
+#[derive(Debug, thiserror::Error)]
+#[error("the manifest does not settle: this plan moves {resource} to `{first_to}`, and then {then}\n  hint: an `in_group` rule selects from a group that the manifest also fills; narrow the rules so that a resource, once moved, is not selected again")]
+pub struct Unsettled {
+    pub resource: ResourceKey,
+    pub first_to: String,
+    pub then: String,
+}
+
+/// One pass of the diff.
+fn plan_once(
     manifest: &Manifest,
     inventory: &Inventory,
     options: PlanOptions,
@@ -392,3 +465,6 @@ pub enum PlanFileError {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod properties;

@@ -127,3 +127,27 @@ mod tests {
         assert_ne!(sign("POST", params, "one"), sign("GET", params, "one"));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn signing_never_panics(params in proptest::collection::vec((".{0,20}", ".{0,40}"), 0..12), secret in ".{0,40}") {
+            let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let signature = sign("POST", pairs.iter().copied(), &secret);
+            prop_assert_eq!(signature.len(), 28);
+        }
+
+        #[test]
+        fn encoding_is_undone_by_form_decoding(text in ".{0,60}") {
+            let encoded = percent_encode(&text);
+            prop_assert!(encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.~%".contains(&b)));
+            let decoded: Vec<(String, String)> = form_urlencoded::parse(format!("k={encoded}").as_bytes()).into_owned().collect();
+            prop_assert_eq!(&decoded[0].1, &text);
+        }
+    }
+}

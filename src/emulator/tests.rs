@@ -991,3 +991,73 @@ async fn the_request_log_leaves_out_signatures_and_tokens() {
     );
     assert_eq!(emulator.requests().len(), 1);
 }
+
+mod never_panics {
+    use proptest::prelude::*;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// Query strings and bodies made of the pieces a request has, mangled.
+    fn noise() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just("Action=DescribeInstances".to_owned()),
+                Just("Action=JoinResourceGroup".to_owned()),
+                Just("Format=JSON".to_owned()),
+                Just("Version=2014-05-26".to_owned()),
+                Just("AccessKeyId=testid".to_owned()),
+                Just("Signature=".to_owned()),
+                Just("%".to_owned()),
+                Just("%ZZ".to_owned()),
+                Just("&&==".to_owned()),
+                Just("+".to_owned()),
+                ".{0,12}",
+            ],
+            0..8,
+        )
+        .prop_map(|parts| parts.join("&"))
+    }
+
+    proptest! {
+        #[test]
+        fn every_request_gets_a_well_formed_answer(
+            method in prop_oneof![Just("GET"), Just("POST"), Just("PUT"), Just("DELETE")],
+            query in noise(),
+            body in noise(),
+            content_type in prop_oneof![
+                Just("application/x-www-form-urlencoded".to_owned()),
+                Just("application/json".to_owned()),
+                ".{0,20}",
+            ],
+            raw_body in proptest::collection::vec(any::<u8>(), 0..64),
+            use_raw in any::<bool>(),
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let service = Emulator::service(fleet(1), Settings::default()).unwrap();
+            let uri = format!("/?{}", query.replace(' ', "%20").replace('#', "%23"));
+            let mut request = axum::http::Request::builder().method(method);
+            request = match axum::http::Uri::try_from(uri.as_str()) {
+                Ok(uri) => request.uri(uri),
+                Err(_) => request.uri("/"),
+            };
+            if let Ok(value) = axum::http::HeaderValue::from_str(&content_type) {
+                request = request.header("content-type", value);
+            }
+            let body = if use_raw { axum::body::Body::from(raw_body) } else { axum::body::Body::from(body) };
+            let request = request.body(body).unwrap();
+            let (status, text) = runtime.block_on(async {
+                let response = service.oneshot(request).await.unwrap();
+                let status = response.status().as_u16();
+                let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+                (status, String::from_utf8(bytes.to_vec()).unwrap())
+            });
+            prop_assert!((200..600).contains(&status));
+            let well_formed = match serde_json::from_str::<serde_json::Value>(&text) {
+                Ok(json) => json.get("RequestId").is_some(),
+                Err(_) => text.starts_with("<?xml") && text.contains("<RequestId>"),
+            };
+            prop_assert!(well_formed, "{status}: {text}");
+        }
+    }
+}

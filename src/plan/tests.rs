@@ -336,3 +336,42 @@ fn planning_is_deterministic() {
     assert_eq!(a, b);
     assert!(a.find(I1) < a.find(I2));
 }
+
+/// Found by the fixpoint property: rules that select by current group can
+/// pass a resource along a chain of groups, one apply at a time.
+#[test]
+fn an_in_group_chain_is_refused_because_it_would_not_settle() {
+    let inv = inventory(vec![resource(
+        ResourceType::Instance,
+        I1,
+        "pay-1",
+        "rg-legacy",
+        &[],
+    )]);
+    let err = plan_of(
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - in_group: legacy\n  dev:\n    select:\n      - in_group: prod\n",
+        &inv,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with("the manifest does not settle: this plan moves instance/i-bp1aaaa (cn-hangzhou) to `prod`, and then the rule at m.yaml:9:9 would move it on to `dev`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_rule_that_empties_a_group_settles() {
+    let inv = inventory(vec![resource(
+        ResourceType::Instance,
+        I1,
+        "pay-1",
+        "rg-legacy",
+        &[],
+    )]);
+    let plan = plan_of("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - in_group: legacy\n", &inv).unwrap();
+    assert_eq!(
+        moved(&plan),
+        vec![(I1.into(), "legacy".into(), "prod".into())]
+    );
+}
