@@ -54,6 +54,22 @@ pub fn signature_of(secret: &str, string_to_sign: &str) -> String {
 }
 
 /// Signs a whole request: the value of its `Signature` parameter.
+///
+/// ```
+/// // The worked example of the ECS API reference.
+/// let params = [
+///     ("AccessKeyId", "testid"),
+///     ("Action", "DescribeRegions"),
+///     ("Format", "XML"),
+///     ("SignatureMethod", "HMAC-SHA1"),
+///     ("SignatureNonce", "3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf"),
+///     ("SignatureVersion", "1.0"),
+///     ("Timestamp", "2016-02-23T12:46:24Z"),
+///     ("Version", "2014-05-26"),
+/// ];
+/// let signature = regroup::cloud::sign::sign("GET", params, "testsecret");
+/// assert_eq!(signature, "OLeaidS1JvxuMvnyHOwuJ+uX5qY=");
+/// ```
 pub fn sign<'a>(
     method: &str,
     params: impl IntoIterator<Item = (&'a str, &'a str)>,

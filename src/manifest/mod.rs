@@ -174,6 +174,21 @@ impl Manifest {
     }
 
     /// Parses and checks manifest text; `file` names it in messages.
+    ///
+    /// ```
+    /// use regroup::manifest::Manifest;
+    ///
+    /// let manifest = Manifest::parse(
+    ///     "regroup.yaml",
+    ///     "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-bp1abc]\n",
+    /// )
+    /// .unwrap();
+    /// assert_eq!(manifest.groups[0].key, "prod");
+    ///
+    /// let error = Manifest::parse("regroup.yaml", "version: 1\ngroups:\n  prod:\n    resources: [vm/i-1]\n")
+    ///     .unwrap_err();
+    /// assert!(error.to_string().starts_with("regroup.yaml:4:17: groups.prod.resources[0]: unknown resource type `vm`"));
+    /// ```
     pub fn parse(file: &str, text: &str) -> Result<Manifest, ManifestError> {
         let raw: raw::RawManifest = serde_yaml::from_str(text).map_err(|e| yaml_error(file, &e))?;
         let map = SourceMap::build(text);
