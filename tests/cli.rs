@@ -494,22 +494,7 @@ fn a_big_apply_under_a_server_rate_limit_is_barely_throttled() {
             s.record_requests = false;
         })
         .start();
-    let report = env.path("report.json");
-    let (code, out, err) = stdout_of(env.regroup(&[
-        "apply",
-        "--auto-approve",
-        "--parallelism",
-        "32",
-        "--report",
-        report.to_str().unwrap(),
-    ]));
-    assert_eq!(code, 0, "{err}");
-    assert!(
-        out.contains("Apply complete! 2000 moved, 0 failed."),
-        "{out}"
-    );
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+    let report = apply_all_with_report(&env, &["--parallelism", "32"], 2_000);
     let requests = report["calls"]["requests"].as_u64().unwrap();
     let throttled = report["calls"]["throttled"].as_u64().unwrap();
     let share = throttled as f64 / requests as f64;
@@ -705,6 +690,26 @@ fn ignore_missing_plans_the_rest_with_a_warning() {
         .as_str()
         .unwrap()
         .contains("does not exist"));
+}
+
+/// `apply --auto-approve ARGS --report`, which must move all `count`
+/// resources; returns the report.
+fn apply_all_with_report(env: &Running, args: &[&str], count: usize) -> serde_json::Value {
+    let report = env.path("report.json");
+    let mut all = vec![
+        "apply",
+        "--auto-approve",
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    let (code, out, err) = stdout_of(env.regroup(&all));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!("Apply complete! {count} moved, 0 failed.")),
+        "{out}"
+    );
+    read_json(&report)
 }
 
 fn read_json(path: &std::path::Path) -> serde_json::Value {
@@ -919,21 +924,7 @@ fn two_thousand_moves_through_faults_and_a_rate_limit_all_land() {
             s.record_requests = false;
         })
         .start();
-    let report = env.path("report.json");
-    let (code, out, err) = stdout_of(env.regroup(&[
-        "apply",
-        "--auto-approve",
-        "--max-tries",
-        "12",
-        "--report",
-        report.to_str().unwrap(),
-    ]));
-    assert_eq!(code, 0, "{err}");
-    assert!(
-        out.contains("Apply complete! 2000 moved, 0 failed."),
-        "{out}"
-    );
-    let report = read_json(&report);
+    let report = apply_all_with_report(&env, &["--max-tries", "12"], 2_000);
     let outcomes = report["outcomes"].as_array().unwrap();
     assert_eq!(outcomes.len(), 2_000);
     assert!(outcomes.iter().all(|o| o["status"] == "moved"));

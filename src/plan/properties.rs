@@ -31,6 +31,17 @@ struct GenResource {
     pay: bool,
 }
 
+impl GenResource {
+    fn key(&self) -> ResourceKey {
+        let rtype = ResourceType::ALL[self.rtype];
+        ResourceKey {
+            rtype,
+            region: REGIONS[self.region].into(),
+            id: id_of(rtype, self.n),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct GenRule {
     types: Option<Vec<usize>>,
@@ -117,12 +128,7 @@ fn inventory(resources: &[GenResource]) -> Inventory {
     let resources = resources
         .iter()
         .map(|r| {
-            let rtype = ResourceType::ALL[r.rtype];
-            let key = ResourceKey {
-                rtype,
-                region: REGIONS[r.region].into(),
-                id: id_of(rtype, r.n),
-            };
+            let key = r.key();
             let resource = Resource {
                 key: key.clone(),
                 name: format!("{}-{}", if r.pay { "pay" } else { "web" }, r.n),
@@ -215,12 +221,7 @@ fn oracle(
     let moved: Vec<GenResource> = resources
         .iter()
         .map(|r| {
-            let rtype = ResourceType::ALL[r.rtype];
-            let key = ResourceKey {
-                rtype,
-                region: REGIONS[r.region].into(),
-                id: id_of(rtype, r.n),
-            };
+            let key = r.key();
             let mut after = r.clone();
             if let Some(g) = wanted.get(&key) {
                 after.group = g.trim_start_matches("rg-").parse().unwrap_or(r.group);
@@ -252,12 +253,7 @@ fn assignments(
     }
     let mut wanted = BTreeMap::new();
     for r in resources {
-        let rtype = ResourceType::ALL[r.rtype];
-        let key = ResourceKey {
-            rtype,
-            region: REGIONS[r.region].into(),
-            id: id_of(rtype, r.n),
-        };
+        let key = r.key();
         if let Some(g) = named.get(&(r.rtype, r.region, r.n)) {
             wanted.insert(key, group_id(*g));
             continue;
