@@ -166,7 +166,6 @@ pub enum ProgressStyle {
     Bar,
     /// A line every few seconds, for CI logs.
     Lines,
-    Hidden,
 }
 
 impl ProgressStyle {
@@ -241,7 +240,6 @@ impl Progress {
                     );
                 }
             }
-            ProgressStyle::Hidden => {}
         }
     }
 
