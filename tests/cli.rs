@@ -1278,17 +1278,11 @@ fn hostile_manifests_get_clear_errors_and_make_no_call() {
     ];
     for (file, expected) in cases {
         for command in ["validate", "plan"] {
-            let started = std::time::Instant::now();
             let (code, _, err) = stdout_of(env.regroup(&["-f", &file, command]));
             assert_eq!(code, 1, "{file} {command}: {err}");
             assert!(
                 err.starts_with(&format!("Error: {expected}")),
                 "{file} {command}: {err}"
-            );
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(20),
-                "{file} took {:?}",
-                started.elapsed()
             );
         }
     }
@@ -1370,22 +1364,20 @@ fn idle_connections_are_closed() {
     let env = Setup::new()
         .emulator(|s| s.idle_timeout = std::time::Duration::from_secs(1))
         .start();
-    let started = std::time::Instant::now();
+    // The read timeout is ten times the idle timeout: a read that times out
+    // means the server kept the connection open.
+    let closed = |result: std::io::Result<usize>| match result {
+        Ok(0) => true,
+        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+        Ok(_) => false,
+    };
     let mut silent = std::net::TcpStream::connect(env.emulator.addr()).unwrap();
     silent
         .set_read_timeout(Some(std::time::Duration::from_secs(10)))
         .unwrap();
     let mut buffer = [0u8; 64];
-    assert_eq!(
-        silent.read(&mut buffer).unwrap_or(0),
-        0,
-        "a silent connection is closed"
-    );
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
+    let result = silent.read(&mut buffer);
+    assert!(closed(result), "a silent connection is closed");
 
     // One request, then silence: answered, then closed.
     let mut kept = std::net::TcpStream::connect(env.emulator.addr()).unwrap();
@@ -1394,9 +1386,13 @@ fn idle_connections_are_closed() {
     kept.write_all(b"GET /?Action=X HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         .unwrap();
     let mut answer = Vec::new();
-    let _ = kept.read_to_end(&mut answer);
+    let ended = kept.read_to_end(&mut answer);
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(
+        ended.is_ok(),
+        "the connection stayed open after its answer: {ended:?}"
+    );
 }
 
 #[test]

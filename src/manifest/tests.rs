@@ -1,3 +1,7 @@
+//! The manifest loader: a full manifest, hints, region limits, and that no
+//! input makes it panic. The table of malformed manifests, with their exact
+//! messages, runs through the CLI in `tests/cli.rs`.
+
 use super::*;
 
 const HEAD: &str = "version: 1\nregions: [cn-hangzhou]\ngroups:\n";

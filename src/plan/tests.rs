@@ -1,3 +1,7 @@
+//! The planner on hand-made accounts: moves, group lookup, selector
+//! semantics, precedence, conflicts, missing resources, determinism and
+//! convergence.
+
 use std::collections::BTreeMap;
 
 use chrono::TimeZone;
