@@ -494,7 +494,12 @@ fn a_big_apply_under_a_server_rate_limit_is_barely_throttled() {
             s.record_requests = false;
         })
         .start();
-    let report = apply_all_with_report(&env, &["--parallelism", "32"], 2_000);
+    let (report, progress) = apply_all_with_report(&env, &["--parallelism", "32"], 2_000);
+    // Without a terminal, progress comes as plain lines on stderr, for CI logs.
+    assert!(
+        progress.contains("Applying: ") && progress.contains("/2000 done, 0 failed, "),
+        "{progress}"
+    );
     let requests = report["calls"]["requests"].as_u64().unwrap();
     let throttled = report["calls"]["throttled"].as_u64().unwrap();
     let share = throttled as f64 / requests as f64;
@@ -693,8 +698,12 @@ fn ignore_missing_plans_the_rest_with_a_warning() {
 }
 
 /// `apply --auto-approve ARGS --report`, which must move all `count`
-/// resources; returns the report.
-fn apply_all_with_report(env: &Running, args: &[&str], count: usize) -> serde_json::Value {
+/// resources; returns the report and what apply printed on stderr.
+fn apply_all_with_report(
+    env: &Running,
+    args: &[&str],
+    count: usize,
+) -> (serde_json::Value, String) {
     let report = env.path("report.json");
     let mut all = vec![
         "apply",
@@ -709,7 +718,7 @@ fn apply_all_with_report(env: &Running, args: &[&str], count: usize) -> serde_js
         out.contains(&format!("Apply complete! {count} moved, 0 failed.")),
         "{out}"
     );
-    read_json(&report)
+    (read_json(&report), err)
 }
 
 fn read_json(path: &std::path::Path) -> serde_json::Value {
@@ -924,7 +933,7 @@ fn two_thousand_moves_through_faults_and_a_rate_limit_all_land() {
             s.record_requests = false;
         })
         .start();
-    let report = apply_all_with_report(&env, &["--max-tries", "12"], 2_000);
+    let (report, _) = apply_all_with_report(&env, &["--max-tries", "12"], 2_000);
     let outcomes = report["outcomes"].as_array().unwrap();
     assert_eq!(outcomes.len(), 2_000);
     assert!(outcomes.iter().all(|o| o["status"] == "moved"));
