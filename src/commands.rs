@@ -201,15 +201,23 @@ async fn apply_command(
     overrides: &Overrides,
     args: &ApplyArgs,
 ) -> anyhow::Result<Exit> {
+    // Local input first, so that a bad manifest or plan file is reported as
+    // such, whatever the state of the credentials.
+    enum Source {
+        Saved(Plan),
+        Manifest(Manifest),
+    }
+    let source = match &args.planfile {
+        Some(path) => Source::Saved(load_saved_plan(path, global)?),
+        None => Source::Manifest(load_manifest(global)?),
+    };
     let client = client(global, overrides, args.rate)?;
-    let plan = match &args.planfile {
-        Some(path) => {
-            let plan = load_saved_plan(path, global)?;
+    let plan = match source {
+        Source::Saved(plan) => {
             apply::check_stale(&client, &plan).await?;
             plan
         }
-        None => {
-            let manifest = load_manifest(global)?;
+        Source::Manifest(manifest) => {
             let plan = make_plan(&client, &manifest, args.ignore_missing).await?;
             print_plan(
                 &render::Text {
