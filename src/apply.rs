@@ -266,8 +266,9 @@ pub async fn execute(
 ) -> Report {
     let started_at = Utc::now();
     let progress = Progress::new(options.progress, plan.changes.len());
-    let mut outcomes: Vec<Outcome> = // Each region has its own limit for joins: take turns between them.
-    stream::iter(schedule::round_robin(plan.changes.clone(), |c| c.resource.region.clone()))
+    // Each region has its own limit for joins: take turns between them.
+    let order = schedule::round_robin(plan.changes.clone(), |c| c.resource.region.clone());
+    let mut outcomes: Vec<Outcome> = stream::iter(order)
         .map(|change| {
             let interrupted = interrupted.clone();
             let progress = &progress;
