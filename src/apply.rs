@@ -2,7 +2,6 @@
 //! under the client's rate limit, progress, interrupts, read-back
 //! verification, and the report of what happened to every change.
 
-use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -169,12 +168,13 @@ pub enum ProgressStyle {
 }
 
 impl ProgressStyle {
-    /// A bar when stderr is a terminal, lines otherwise.
+    /// A bar where one can be drawn (stderr is a terminal that can move
+    /// its cursor), lines otherwise.
     pub fn detect() -> ProgressStyle {
-        if std::io::stderr().is_terminal() {
-            ProgressStyle::Bar
-        } else {
+        if indicatif::ProgressDrawTarget::stderr().is_hidden() {
             ProgressStyle::Lines
+        } else {
+            ProgressStyle::Bar
         }
     }
 }

@@ -1462,3 +1462,29 @@ fn five_hundred_connections_at_once_are_all_answered() {
         "the emulator holds {rss_kb} kB"
     );
 }
+
+#[test]
+fn a_terminal_gets_a_progress_bar() {
+    let env = Setup::new()
+        .instances(200)
+        .manifest(ALL_INTO_PROD)
+        .emulator(|s| {
+            s.latency = std::time::Duration::from_millis(20);
+            s.record_requests = false;
+        })
+        .start();
+    let mut command = env.process(&["apply", "--auto-approve", "--parallelism", "2"]);
+    command.env("TERM", "xterm");
+    let mut session = rexpect::session::spawn_command(command, Some(60_000)).unwrap();
+    // The bar's counter, drawn on the terminal while the moves run.
+    session.exp_regex(r"\d+/200").unwrap();
+    let rest = session.exp_eof().unwrap();
+    assert!(
+        rest.contains("Apply complete! 200 moved, 0 failed."),
+        "{rest}"
+    );
+    assert!(
+        !rest.contains("Applying: "),
+        "a terminal gets the bar, not log lines"
+    );
+}
