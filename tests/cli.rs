@@ -1488,3 +1488,53 @@ fn a_terminal_gets_a_progress_bar() {
         "a terminal gets the bar, not log lines"
     );
 }
+
+#[test]
+fn a_second_interrupt_exits_at_once() {
+    use std::io::BufRead;
+    let env = Setup::new()
+        .instances(20)
+        .manifest(ALL_INTO_PROD)
+        .emulator(|s| {
+            // Calls in flight take long, so the first interrupt leaves the
+            // process waiting for them when the second arrives.
+            s.latency = std::time::Duration::from_secs(3);
+            s.record_requests = false;
+        })
+        .start();
+    let mut child = env
+        .process(&["apply", "--auto-approve", "--parallelism", "4"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    // The plan is printed just before the moves start.
+    let mut seen = String::new();
+    for line in stdout.by_ref() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.starts_with("Plan: 20 to move") {
+            break;
+        }
+    }
+    assert!(seen.contains("Plan: 20 to move"), "{seen}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let interrupt = || {
+        std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+    };
+    interrupt();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    interrupt();
+    let status = child.wait().unwrap();
+    let rest: Vec<String> = stdout.map_while(Result::ok).collect();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        !rest.iter().any(|l| l.contains("Apply interrupted!")),
+        "the second interrupt did not wait for the calls in flight: {rest:?}"
+    );
+}
