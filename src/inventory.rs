@@ -224,7 +224,9 @@ async fn read_ids_listing_first(
     Ok(found)
 }
 
-/// Reads every page of one listing.
+/// Reads every page of one listing. Numbered pages after the first are read
+/// at once, since the first says how many there are; token pages can only
+/// be read one after another.
 async fn read_all_pages(
     client: &Client,
     api: &'static TypeApi,
@@ -232,19 +234,6 @@ async fn read_all_pages(
     selection: &Selection,
 ) -> Result<Vec<Resource>, CloudError> {
     let first = ecs::describe(client, api, region, selection, None).await?;
-    read_remaining_pages(client, api, region, selection, first).await
-}
-
-/// Reads the pages after `first`, and returns them with it. Numbered pages
-/// are read at once, since the first says how many there are; token pages
-/// can only be read one after another.
-async fn read_remaining_pages(
-    client: &Client,
-    api: &'static TypeApi,
-    region: &str,
-    selection: &Selection,
-    first: ecs::Page,
-) -> Result<Vec<Resource>, CloudError> {
     let mut resources = first.resources;
     match api.paging {
         Paging::Numbered { max } => {
