@@ -1032,6 +1032,7 @@ mod never_panics {
             ],
             raw_body in proptest::collection::vec(any::<u8>(), 0..64),
             use_raw in any::<bool>(),
+            header in ("[A-Za-z-]{1,20}", ".{0,40}"),
         ) {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             let service = Emulator::service(fleet(1), Settings::default()).unwrap();
@@ -1043,6 +1044,12 @@ mod never_panics {
             };
             if let Ok(value) = axum::http::HeaderValue::from_str(&content_type) {
                 request = request.header("content-type", value);
+            }
+            if let (Ok(name), Ok(value)) = (
+                axum::http::HeaderName::from_bytes(header.0.as_bytes()),
+                axum::http::HeaderValue::from_str(&header.1),
+            ) {
+                request = request.header(name, value);
             }
             let body = if use_raw { axum::body::Body::from(raw_body) } else { axum::body::Body::from(body) };
             let request = request.body(body).unwrap();
