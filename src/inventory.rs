@@ -24,7 +24,7 @@ const READ_CONCURRENCY: usize = 16;
 const MAX_PAGES: usize = 10_000;
 
 /// What the account holds, for what the manifest touches.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Inventory {
     pub groups: Vec<ResourceGroup>,
     pub resources: BTreeMap<ResourceKey, Resource>,

@@ -344,6 +344,9 @@ impl Default for ClientConfig {
     }
 }
 
+/// The parameters of a call that takes none beyond the common ones.
+pub const NO_PARAMS: &[(&str, &str)] = &[];
+
 /// One pooled HTTP client for a whole run, shared by reads and writes.
 #[derive(Clone)]
 pub struct Client {
@@ -384,7 +387,7 @@ impl Client {
         service: Service,
         region: Option<&str>,
         action: &str,
-        params: &[(&str, String)],
+        params: &[(impl AsRef<str>, impl AsRef<str>)],
     ) -> Result<Value, CloudError> {
         self.call_detailed(service, region, action, params)
             .await
@@ -398,7 +401,7 @@ impl Client {
         service: Service,
         region: Option<&str>,
         action: &str,
-        params: &[(&str, String)],
+        params: &[(impl AsRef<str>, impl AsRef<str>)],
     ) -> CallOutcome {
         let mut request_ids = Vec::new();
         let mut try_number = 0;
@@ -465,7 +468,7 @@ impl Client {
         service: Service,
         region: Option<&str>,
         action: &str,
-        params: &[(&str, String)],
+        params: &[(impl AsRef<str>, impl AsRef<str>)],
         try_number: u32,
     ) -> Result<(Value, Option<String>), CloudError> {
         let endpoint = self.config.endpoints.url(service, region);
@@ -492,7 +495,7 @@ impl Client {
         if let Some(region) = region {
             all.push(("RegionId", region));
         }
-        all.extend(params.iter().map(|(k, v)| (*k, v.as_str())));
+        all.extend(params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
         let signature = sign::sign(
             "POST",
             all.iter().copied(),

@@ -288,12 +288,8 @@ pub async fn describe(
             params.push(("PageNumber".into(), number.to_string()));
         }
     }
-    let borrowed: Vec<(&str, String)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.clone()))
-        .collect();
     let body = client
-        .call(Service::Ecs, Some(region), api.action, &borrowed)
+        .call(Service::Ecs, Some(region), api.action, &params)
         .await?;
     parse_page(api, region, &body).map_err(|message| CloudError::Decode {
         action: api.action.to_owned(),

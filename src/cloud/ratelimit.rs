@@ -136,8 +136,9 @@ impl RateLimiter {
         });
     }
 
-    /// The current rate of a bucket, for tests and `-v` output.
-    pub fn rate(&self, action: &str, region: Option<&str>) -> f64 {
+    /// The current rate of a bucket.
+    #[cfg(test)]
+    fn rate(&self, action: &str, region: Option<&str>) -> f64 {
         self.with_bucket(action, region, |bucket, _| bucket.rate)
     }
 }

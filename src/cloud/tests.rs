@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
 
-use super::client::{Client, ClientConfig, Endpoints, RetryPolicy, Service};
+use super::client::{Client, ClientConfig, Endpoints, RetryPolicy, Service, NO_PARAMS};
 use super::credentials::{CredentialSource, Credentials, Secret};
 use super::ecs;
 use crate::emulator::tests::fleet;
@@ -170,7 +170,12 @@ async fn oidc_credentials_are_fetched_once_and_renewed_before_expiry() {
     let client = client(&emulator, CredentialSource::Oidc(role.clone()));
     for _ in 0..3 {
         client
-            .call(Service::Ecs, Some("cn-hangzhou"), "DescribeInstances", &[])
+            .call(
+                Service::Ecs,
+                Some("cn-hangzhou"),
+                "DescribeInstances",
+                NO_PARAMS,
+            )
             .await
             .unwrap();
     }
@@ -185,7 +190,12 @@ async fn oidc_credentials_are_fetched_once_and_renewed_before_expiry() {
 
     role.expire_soon().await;
     client
-        .call(Service::Ecs, Some("cn-hangzhou"), "DescribeInstances", &[])
+        .call(
+            Service::Ecs,
+            Some("cn-hangzhou"),
+            "DescribeInstances",
+            NO_PARAMS,
+        )
         .await
         .unwrap();
     assert_eq!(assumed(), 2, "a key about to expire is renewed");

@@ -13,7 +13,6 @@ pub mod state;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -113,14 +112,6 @@ impl Throttle {
     }
 }
 
-/// Counters of what the emulator answered.
-#[derive(Debug, Default)]
-pub struct Counters {
-    pub requests: AtomicU64,
-    pub throttled: AtomicU64,
-    pub faults: AtomicU64,
-}
-
 struct Shared {
     store: Store,
     settings: Settings,
@@ -129,7 +120,6 @@ struct Shared {
     rng: std::sync::Mutex<StdRng>,
     log: std::sync::Mutex<Vec<LoggedRequest>>,
     log_file: Option<std::sync::Mutex<std::fs::File>>,
-    counters: Counters,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -220,10 +210,6 @@ impl Emulator {
             .unwrap_or_default()
     }
 
-    pub fn counters(&self) -> &Counters {
-        &self.shared.counters
-    }
-
     /// The account as it is now.
     pub async fn snapshot(&self) -> Fleet {
         self.shared.store.account.read().await.to_fleet()
@@ -286,7 +272,6 @@ impl Shared {
             }),
             log: std::sync::Mutex::new(Vec::new()),
             log_file,
-            counters: Counters::default(),
             settings,
         })
     }
@@ -297,7 +282,6 @@ fn router(shared: Arc<Shared>) -> axum::Router {
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
-    shared.counters.requests.fetch_add(1, Ordering::Relaxed);
     let method = request.method().as_str().to_owned();
     let query = request.uri().query().map(str::to_owned);
     let content_type = request
@@ -327,7 +311,6 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     let result = match result {
         Ok(Served::Answer(value)) => Ok(value),
         Ok(Served::Drop) => {
-            shared.counters.faults.fetch_add(1, Ordering::Relaxed);
             log(&shared, &action, &params, 0, Some("ConnectionDropped"));
             return dropped_connection();
         }
@@ -410,7 +393,6 @@ async fn serve(
             .map(String::as_str)
             .unwrap_or_default();
         if !throttle.lock().await.admit(action, region) {
-            shared.counters.throttled.fetch_add(1, Ordering::Relaxed);
             return Err(Failure::new(
                 400,
                 "Throttling",
@@ -420,7 +402,6 @@ async fn serve(
     }
     let fault = roll_fault(shared);
     if fault == Fault::Unavailable {
-        shared.counters.faults.fetch_add(1, Ordering::Relaxed);
         return Err(Failure::new(
             503,
             "ServiceUnavailable",

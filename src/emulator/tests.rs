@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use super::fleet::{AccessKey, Fleet, FleetGroup, FleetResource, OidcToken};
 use super::{Emulator, Settings};
-use crate::cloud::client::{Client, ClientConfig, CloudError, Endpoints, RetryPolicy, Service};
+use crate::cloud::client::{
+    Client, ClientConfig, CloudError, Endpoints, RetryPolicy, Service, NO_PARAMS,
+};
 use crate::cloud::credentials::{CredentialSource, Credentials, Secret};
 use crate::cloud::ecs::{self, Cursor, Selection, TypeApi};
 use crate::cloud::sign;
@@ -234,7 +236,7 @@ async fn every_request_style_is_accepted_and_xml_is_the_default() {
         body.starts_with("<?xml") && body.contains("<DescribeDisksResponse><Disks><Disk>"),
         "{body}"
     );
-    let params = common("Nope", "2014-05-26", &[]);
+    let params = common("Nope", "2014-05-26", NO_PARAMS);
     let (status, body) = send(&emulator, Style::Get, params, "testsecret").await;
     assert_eq!(status, 404);
     assert!(
@@ -636,7 +638,7 @@ async fn images_and_hosts_hide_other_states_unless_asked() {
             .collect()
     };
     let plain = client
-        .call(Service::Ecs, Some(REGION), "DescribeImages", &[])
+        .call(Service::Ecs, Some(REGION), "DescribeImages", NO_PARAMS)
         .await
         .unwrap();
     assert_eq!(ids(plain, "Images", "Image", "ImageId"), vec!["m-system"]);
@@ -650,7 +652,12 @@ async fn images_and_hosts_hide_other_states_unless_asked() {
     assert_eq!(own, vec!["m-failed"]);
 
     let plain = client
-        .call(Service::Ecs, Some(REGION), "DescribeDedicatedHosts", &[])
+        .call(
+            Service::Ecs,
+            Some(REGION),
+            "DescribeDedicatedHosts",
+            NO_PARAMS,
+        )
         .await
         .unwrap();
     assert!(ids(plain, "DedicatedHosts", "DedicatedHost", "DedicatedHostId").is_empty());
@@ -724,7 +731,7 @@ async fn resource_groups_list_page_and_filter() {
             Service::ResourceManager,
             None,
             "GetResourceGroup",
-            &[("ResourceGroupId", "rg-dev".into())],
+            &[("ResourceGroupId", "rg-dev")],
         )
         .await
         .unwrap();
@@ -734,7 +741,7 @@ async fn resource_groups_list_page_and_filter() {
             Service::ResourceManager,
             None,
             "GetResourceGroup",
-            &[("ResourceGroupId", "rg-none".into())],
+            &[("ResourceGroupId", "rg-none")],
         )
         .await
         .unwrap_err();
@@ -799,7 +806,7 @@ async fn throttling_and_faults_are_what_the_flags_say() {
     let mut throttled = 0;
     for _ in 0..20 {
         if let Err(error) = client
-            .call(Service::Ecs, Some(REGION), "DescribeDisks", &[])
+            .call(Service::Ecs, Some(REGION), "DescribeDisks", NO_PARAMS)
             .await
         {
             assert_eq!(
@@ -812,11 +819,16 @@ async fn throttling_and_faults_are_what_the_flags_say() {
     assert!(throttled >= 10, "{throttled} of 20 were throttled");
     // Buckets are per action and per region.
     client
-        .call(Service::Ecs, Some(REGION), "DescribeInstances", &[])
+        .call(Service::Ecs, Some(REGION), "DescribeInstances", NO_PARAMS)
         .await
         .unwrap();
     client
-        .call(Service::Ecs, Some("cn-shanghai"), "DescribeDisks", &[])
+        .call(
+            Service::Ecs,
+            Some("cn-shanghai"),
+            "DescribeDisks",
+            NO_PARAMS,
+        )
         .await
         .unwrap();
 
@@ -830,7 +842,7 @@ async fn throttling_and_faults_are_what_the_flags_say() {
     let mut kinds = std::collections::BTreeSet::new();
     for _ in 0..20 {
         let error = client
-            .call(Service::Ecs, Some(REGION), "DescribeDisks", &[])
+            .call(Service::Ecs, Some(REGION), "DescribeDisks", NO_PARAMS)
             .await
             .unwrap_err();
         kinds.insert(error.code());
@@ -873,7 +885,7 @@ async fn oidc_tokens_trade_for_working_temporary_keys() {
         c["SecurityToken"].as_str(),
     );
     client
-        .call(Service::Ecs, Some(REGION), "DescribeInstances", &[])
+        .call(Service::Ecs, Some(REGION), "DescribeInstances", NO_PARAMS)
         .await
         .expect("the temporary key works");
 
@@ -953,11 +965,21 @@ async fn a_soak_of_mixed_calls_with_faults_gets_only_well_formed_answers() {
         api_errors > 200 && dropped > 200,
         "faults: {api_errors} 503s, {dropped} dropped"
     );
-    // Still up, and the state file is whole.
-    client(&emulator)
-        .call(Service::Ecs, Some(REGION), "DescribeInstances", &[])
-        .await
-        .unwrap_or_default();
+    // Still up (one in ten calls fails by design, so allow a few tries),
+    // and the state file is whole.
+    let probe = client(&emulator);
+    let mut answered = false;
+    for _ in 0..20 {
+        if probe
+            .call(Service::Ecs, Some(REGION), "DescribeInstances", NO_PARAMS)
+            .await
+            .is_ok()
+        {
+            answered = true;
+            break;
+        }
+    }
+    assert!(answered, "the emulator stopped answering after the soak");
     let saved = Fleet::load(&state).expect("the state file is valid");
     assert_eq!(
         saved.resources.len(),
@@ -977,7 +999,7 @@ async fn the_request_log_leaves_out_signatures_and_tokens() {
     let emulator = start(fleet(1), settings).await;
     let client = client_for(&emulator, "STS.temp", "stssecret", Some("the-token"));
     client
-        .call(Service::Ecs, Some(REGION), "DescribeInstances", &[])
+        .call(Service::Ecs, Some(REGION), "DescribeInstances", NO_PARAMS)
         .await
         .unwrap();
     let text = std::fs::read_to_string(&log).unwrap();
@@ -1067,4 +1089,34 @@ mod never_panics {
             prop_assert!(well_formed, "{status}: {text}");
         }
     }
+}
+
+#[tokio::test]
+async fn it_serves_loopback_addresses_only() {
+    let result = Emulator::start(fleet(1), Settings::default(), "0.0.0.0:0".parse().unwrap()).await;
+    assert!(matches!(result, Err(super::EmulatorError::NotLoopback(_))));
+}
+
+#[tokio::test]
+async fn a_seed_makes_faults_repeatable() {
+    let outcomes = |seed| async move {
+        let settings = Settings {
+            fault_rate: 0.5,
+            seed: Some(seed),
+            ..Settings::default()
+        };
+        let emulator = start(fleet(1), settings).await;
+        let client = client(&emulator);
+        let mut seen = Vec::new();
+        for _ in 0..30 {
+            let result = client
+                .call(Service::Ecs, Some(REGION), "DescribeDisks", NO_PARAMS)
+                .await;
+            seen.push(result.map(|_| "ok".to_owned()).unwrap_or_else(|e| e.code()));
+        }
+        seen
+    };
+    let first = outcomes(11).await;
+    assert_eq!(first, outcomes(11).await, "the same seed, the same faults");
+    assert_ne!(first, outcomes(12).await, "another seed, other faults");
 }

@@ -379,3 +379,38 @@ fn a_rule_that_empties_a_group_settles() {
         vec![(I1.into(), "legacy".into(), "prod".into())]
     );
 }
+
+/// docs/manifest.md: an entry without a region is looked for in every one of
+/// `regions`, so a key pair named alike in two of them moves in both.
+#[test]
+fn an_entry_without_a_region_is_found_in_every_default_region() {
+    let mut in_shanghai = resource(
+        ResourceType::KeyPair,
+        "deploy-key",
+        "deploy-key",
+        "rg-default",
+        &[],
+    );
+    in_shanghai.key.region = "cn-shanghai".into();
+    let inv = inventory(vec![
+        resource(
+            ResourceType::KeyPair,
+            "deploy-key",
+            "deploy-key",
+            "rg-default",
+            &[],
+        ),
+        in_shanghai,
+    ]);
+    let plan = plan_of(
+        "version: 1\nregions: [cn-hangzhou, cn-shanghai]\ngroups:\n  prod:\n    resources: [keypair/deploy-key]\n",
+        &inv,
+    )
+    .unwrap();
+    let regions: Vec<&str> = plan
+        .changes
+        .iter()
+        .map(|c| c.resource.region.as_str())
+        .collect();
+    assert_eq!(regions, ["cn-hangzhou", "cn-shanghai"]);
+}

@@ -7,7 +7,7 @@ mod json;
 mod markdown;
 mod text;
 
-use crate::plan::{Change, Plan};
+use crate::plan::Plan;
 
 pub use json::Json;
 pub use markdown::Markdown;
@@ -67,11 +67,6 @@ fn group_label(group: &crate::plan::GroupRef) -> String {
     } else {
         group.name.clone()
     }
-}
-
-/// `type/id (region)`, how every format names a resource.
-fn resource_label(change: &Change) -> String {
-    change.resource.to_string()
 }
 
 #[cfg(test)]

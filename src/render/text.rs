@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use similar::{ChangeTag, TextDiff};
 
-use super::{group_label, resource_label, summary_line, Render};
+use super::{group_label, summary_line, Render};
 use crate::plan::{Change, GroupRef, Plan};
 
 /// Above this many moves, a grouped summary comes first and the per-group
@@ -30,7 +30,7 @@ impl Text {
         format!(
             "  {} {}  {} → {}  {}",
             self.paint("33", "~"),
-            self.paint("1", &resource_label(change)),
+            self.paint("1", &change.resource.to_string()),
             group_label(&change.from),
             self.paint("32", &group_label(&change.to)),
             self.paint("2", &format!("# {}", change.source)),
@@ -119,7 +119,7 @@ fn members(plan: &Plan, pick: impl Fn(&Change) -> bool) -> Vec<String> {
     plan.changes
         .iter()
         .filter(|c| pick(c))
-        .map(resource_label)
+        .map(|c| c.resource.to_string())
         .collect()
 }
 
