@@ -8,11 +8,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 
+use crate::api::describe::{Paging, TypeApi};
 use crate::cloud::client::{Client, CloudError};
-use crate::cloud::ecs::{self, Cursor, Paging, Selection, TypeApi};
-use crate::cloud::resourcemanager::{self, ResourceGroup};
+use crate::cloud::ecs::{self, Cursor, Selection};
+use crate::cloud::resourcemanager;
 use crate::manifest::Manifest;
-use crate::resource::{Resource, ResourceKey, ResourceType};
+use crate::resource::{Inventory, Resource, ResourceKey, ResourceType};
 use crate::schedule;
 
 /// How many reads may be in flight at once; the rate limiter decides how
@@ -22,13 +23,6 @@ const READ_CONCURRENCY: usize = 16;
 /// tokens cannot keep us reading forever: 10,000 pages of 100 is a million
 /// resources of one type in one region.
 const MAX_PAGES: usize = 10_000;
-
-/// What the account holds, for what the manifest touches.
-#[derive(Debug, Clone)]
-pub struct Inventory {
-    pub groups: Vec<ResourceGroup>,
-    pub resources: BTreeMap<ResourceKey, Resource>,
-}
 
 /// What to read for one (region, type): everything, or these ids.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,6 +10,7 @@
 //! `manifest`, `plan`, `render` and `cloud::sign` do no I/O; `cloud`,
 //! `inventory`, `apply` and `emulator` talk to the network.
 
+pub mod api;
 pub mod apply;
 pub mod atomic_file;
 pub mod cli;

@@ -8,10 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::cloud::resourcemanager::ResourceGroup;
-use crate::inventory::Inventory;
 use crate::manifest::{Location, Manifest};
-use crate::resource::{ResourceKey, ResourceType};
+use crate::resource::{Group, Inventory, ResourceKey, ResourceType};
 
 /// The version of the plan's JSON form. A change that could make an older
 /// regroup misread a plan raises it.
@@ -52,7 +50,7 @@ pub struct GroupRef {
 }
 
 impl GroupRef {
-    fn of(group: &ResourceGroup) -> GroupRef {
+    fn of(group: &Group) -> GroupRef {
         GroupRef {
             id: group.id.clone(),
             name: group.name.clone(),
@@ -121,11 +119,11 @@ pub struct PlanOptions {
 /// Finds the account's group that `key` names: a group id, or exactly one
 /// group's name. The error says which names come closest, or which ids share
 /// the name.
-pub fn find_group<'a>(key: &str, groups: &'a [ResourceGroup]) -> Result<&'a ResourceGroup, String> {
+pub fn find_group<'a>(key: &str, groups: &'a [Group]) -> Result<&'a Group, String> {
     if let Some(group) = groups.iter().find(|g| g.id == key) {
         return Ok(group);
     }
-    let named: Vec<&ResourceGroup> = groups.iter().filter(|g| g.name == key).collect();
+    let named: Vec<&Group> = groups.iter().filter(|g| g.name == key).collect();
     match named.as_slice() {
         [one] => Ok(one),
         [] => {
@@ -159,9 +157,9 @@ pub fn find_group<'a>(key: &str, groups: &'a [ResourceGroup]) -> Result<&'a Reso
 /// [`find_group`] for a key of the manifest, whose error says where it is.
 fn resolve_group<'a>(
     key: &str,
-    groups: &'a [ResourceGroup],
+    groups: &'a [Group],
     location: &Location,
-) -> Result<&'a ResourceGroup, PlanError> {
+) -> Result<&'a Group, PlanError> {
     find_group(key, groups).map_err(|message| PlanError::UnknownGroup {
         location: location.clone(),
         message,
@@ -253,7 +251,7 @@ fn plan_once(
     options: PlanOptions,
     now: DateTime<Utc>,
 ) -> Result<Plan, PlanError> {
-    let groups_by_id: HashMap<&str, &ResourceGroup> = inventory
+    let groups_by_id: HashMap<&str, &Group> = inventory
         .groups
         .iter()
         .map(|g| (g.id.as_str(), g))

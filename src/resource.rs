@@ -1,7 +1,9 @@
-//! The vocabulary shared by every layer: the nine ECS resource types that
-//! `JoinResourceGroup` accepts, how their ids look, and the key that names one
-//! resource in one region.
+//! The vocabulary shared by every layer: the ECS resource types that
+//! `JoinResourceGroup` accepts, how their ids look, the key that names one
+//! resource in one region, resource groups, and the inventory the planner
+//! diffs against. Domain types only: wire shapes live in `api` and `cloud`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -184,6 +186,24 @@ impl Resource {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     }
+}
+
+/// A resource group of the account, as the planner and the inventory see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    /// Resource Manager's lifecycle state (`OK`, `Creating`,
+    /// `PendingDelete`, ...), kept as reported.
+    pub status: String,
+}
+
+/// What the account holds, for what the manifest touches: the planner's
+/// view of the cloud, read by `inventory` and diffed by `plan`.
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    pub groups: Vec<Group>,
+    pub resources: BTreeMap<ResourceKey, Resource>,
 }
 
 #[cfg(test)]

@@ -14,25 +14,8 @@ use serde_json::Value;
 
 use super::credentials::{CredentialSource, CredentialsError};
 use super::ratelimit::RateLimiter;
-use super::sign;
-
-/// The three services regroup talks to, each with its API version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Service {
-    Ecs,
-    ResourceManager,
-    Sts,
-}
-
-impl Service {
-    pub fn api_version(self) -> &'static str {
-        match self {
-            Service::Ecs => "2014-05-26",
-            Service::ResourceManager => "2020-03-31",
-            Service::Sts => "2015-04-01",
-        }
-    }
-}
+use crate::api::sign;
+pub use crate::api::Service;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EndpointError {

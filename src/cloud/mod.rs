@@ -6,7 +6,6 @@ pub mod credentials;
 pub mod ecs;
 pub mod ratelimit;
 pub mod resourcemanager;
-pub mod sign;
 
 #[cfg(test)]
 mod tests;

@@ -3,17 +3,19 @@
 use serde::Deserialize;
 
 use super::client::{Client, CloudError, Service};
+use crate::resource::Group;
 
-/// A resource group as Resource Manager reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+/// A resource group as `ListResourceGroups` reports it: the fields of
+/// `ResourceGroups.ResourceGroup[]` that regroup reads (the
+/// `ListResourceGroupsResponseBodyResourceGroupsResourceGroup` model of
+/// `alibabacloud_resourcemanager20200331` 2.6.2).
+#[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct ResourceGroup {
-    pub id: String,
-    pub name: String,
+struct WireGroup {
+    id: String,
+    name: String,
     #[serde(default)]
-    pub display_name: String,
-    #[serde(default)]
-    pub status: String,
+    status: String,
 }
 
 const PAGE_SIZE: u32 = 100;
@@ -32,11 +34,11 @@ struct ListResponse {
 #[serde(rename_all = "PascalCase")]
 struct GroupList {
     #[serde(default)]
-    resource_group: Vec<ResourceGroup>,
+    resource_group: Vec<WireGroup>,
 }
 
 /// Every resource group of the account, page by page.
-pub async fn list_resource_groups(client: &Client) -> Result<Vec<ResourceGroup>, CloudError> {
+pub async fn list_resource_groups(client: &Client) -> Result<Vec<Group>, CloudError> {
     let mut groups = Vec::new();
     for page in 1..=MAX_PAGES {
         let body = client
@@ -56,7 +58,17 @@ pub async fn list_resource_groups(client: &Client) -> Result<Vec<ResourceGroup>,
                 message: e.to_string(),
             })?;
         let received = parsed.resource_groups.resource_group.len();
-        groups.extend(parsed.resource_groups.resource_group);
+        groups.extend(
+            parsed
+                .resource_groups
+                .resource_group
+                .into_iter()
+                .map(|wire| Group {
+                    id: wire.id,
+                    name: wire.name,
+                    status: wire.status,
+                }),
+        );
         if received == 0 || groups.len() as u64 >= parsed.total_count {
             break;
         }

@@ -10,12 +10,12 @@ use serde_json::{json, Map, Value};
 use super::fleet::{AccessKey, FleetResource};
 use super::gateway::{Failure, Params};
 use super::state::Account;
-use crate::cloud::ecs::{IdFilter, Paging, TypeApi};
+use crate::api::describe::{IdFilter, Paging, TypeApi};
 use crate::resource::ResourceType;
 
 /// The API version each action belongs to; `None` for an unknown action.
 pub fn version_of(action: &str) -> Option<&'static str> {
-    use crate::cloud::client::Service;
+    use crate::api::Service;
     let service = match action {
         "JoinResourceGroup" => Service::Ecs,
         "ListResourceGroups" | "GetResourceGroup" => Service::ResourceManager,

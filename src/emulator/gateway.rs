@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::Value;
 
 use super::state::Account;
-use crate::cloud::sign;
+use crate::api::sign;
 
 /// A request's parameters, query and form body merged.
 pub type Params = BTreeMap<String, String>;

@@ -26,7 +26,7 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use tokio::sync::Mutex;
 
-use crate::cloud::ecs::TypeApi;
+use crate::api::describe::TypeApi;
 use fleet::Fleet;
 use gateway::{Failure, Format, NonceLog, Params};
 use state::{Account, Store};

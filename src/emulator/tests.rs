@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 
 use super::fleet::{AccessKey, Fleet, FleetGroup, FleetResource, OidcToken};
 use super::{Emulator, Settings};
+use crate::api::describe::TypeApi;
+use crate::api::sign;
 use crate::cloud::client::{
     Client, ClientConfig, CloudError, Endpoints, RetryPolicy, Service, NO_PARAMS,
 };
 use crate::cloud::credentials::{CredentialSource, Credentials, Secret};
-use crate::cloud::ecs::{self, Cursor, Selection, TypeApi};
-use crate::cloud::sign;
+use crate::cloud::ecs::{self, Cursor, Selection};
 use crate::resource::ResourceType;
 
 const REGION: &str = "cn-hangzhou";

@@ -118,10 +118,9 @@ fn world() -> impl Strategy<Value = (Vec<GenResource>, Vec<Option<GenGroup>>)> {
 
 fn inventory(resources: &[GenResource]) -> Inventory {
     let groups = (0..GROUPS)
-        .map(|g| ResourceGroup {
+        .map(|g| Group {
             id: group_id(g),
             name: format!("g{g}"),
-            display_name: String::new(),
             status: "OK".into(),
         })
         .collect();

@@ -9,11 +9,10 @@ use chrono::TimeZone;
 use super::*;
 use crate::resource::Resource;
 
-fn group(id: &str, name: &str) -> ResourceGroup {
-    ResourceGroup {
+fn group(id: &str, name: &str) -> Group {
+    Group {
         id: id.into(),
         name: name.into(),
-        display_name: name.into(),
         status: "OK".into(),
     }
 }

@@ -1,0 +1,29 @@
+//! The wire contract that the client (`cloud`) and the emulator (`emulator`)
+//! share: the services and their API versions, the Describe* table, and the
+//! request signatures. Pure data and pure functions, no I/O; both sides depend
+//! on this module and never on each other.
+
+pub mod describe;
+pub mod sign;
+
+/// The services regroup talks to, each with its API version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Ecs,
+    ResourceManager,
+    Sts,
+}
+
+impl Service {
+    /// The `Version` parameter of every call: ECS 2014-05-26, Resource Manager
+    /// 2020-03-31 and STS 2015-04-01, as the official SDK packages
+    /// `alibabacloud_ecs20140526`, `alibabacloud_resourcemanager20200331` and
+    /// `alibabacloud_sts20150401` are named and send.
+    pub fn api_version(self) -> &'static str {
+        match self {
+            Service::Ecs => "2014-05-26",
+            Service::ResourceManager => "2020-03-31",
+            Service::Sts => "2015-04-01",
+        }
+    }
+}
