@@ -44,8 +44,8 @@ pub struct Global {
     /// Limit the run to this region (repeatable).
     #[arg(long = "region", value_name = "ID", global = true)]
     pub regions: Vec<String>,
-    /// Plain output, without colour.
-    #[arg(long, env = "NO_COLOR", global = true)]
+    /// Plain output, without colour; so does a non-empty NO_COLOR.
+    #[arg(long, global = true)]
     pub no_color: bool,
     /// Tries per API call, the first included, before a transient failure
     /// (throttling, 5xx, dropped connection, timeout) is given up on.
@@ -118,8 +118,8 @@ pub struct ApplyArgs {
     /// Calls in flight at once.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=512))]
     pub parallelism: u16,
-    /// Most calls per second, per API and region.
-    #[arg(long, value_name = "QPS")]
+    /// Most calls per second, per API and region (0.1 to 10000).
+    #[arg(long, value_name = "QPS", value_parser = parse_rate)]
     pub rate: Option<f64>,
     /// Write a JSON record of every change and its outcome.
     #[arg(long, value_name = "FILE")]
@@ -143,6 +143,34 @@ fn parse_type(text: &str) -> Result<ResourceType, String> {
     text.parse()
 }
 
+/// A number, finite and within `range`, or a message that says which.
+fn parse_bounded(text: &str, range: std::ops::RangeInclusive<f64>) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if !range.contains(&value) {
+        return Err(format!(
+            "must be between {} and {}, not {text}",
+            range.start(),
+            range.end()
+        ));
+    }
+    Ok(value)
+}
+
+/// A client-side rate: at least 0.1/s, so that a typo cannot stall a run
+/// for hours with nothing printed, and finite (NaN and infinity are not
+/// "unlimited": leave the option out for that).
+fn parse_rate(text: &str) -> Result<f64, String> {
+    parse_bounded(text, 0.1..=10_000.0)
+}
+
+/// A share of calls, from 0 to 1.
+fn parse_share(text: &str) -> Result<f64, String> {
+    parse_bounded(text, 0.0..=1.0)
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct EmulatorArgs {
     /// The account to serve (see docs/emulator.md).
@@ -154,18 +182,18 @@ pub struct EmulatorArgs {
     /// Save every change here, and start from it when it exists.
     #[arg(long)]
     pub state: Option<PathBuf>,
-    /// Milliseconds added to every answer.
-    #[arg(long, value_name = "MS", default_value_t = 0)]
+    /// Milliseconds added to every answer (at most a minute).
+    #[arg(long, value_name = "MS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub latency: u64,
     /// Calls per second allowed per API and region; beyond it, Throttling.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub qps: Option<u32>,
     /// Share of calls (0 to 1) that fail with 503 or a dropped connection.
-    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = parse_share)]
     pub fault_rate: f64,
     /// Share of joins (0 to 1) answered with success without moving, as the
     /// real API has been seen to do.
-    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = parse_share)]
     pub phantom_rate: f64,
     /// Seed for repeatable faults.
     #[arg(long)]
@@ -174,10 +202,52 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
     /// Close a connection that sends nothing for this many seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub idle_timeout: u64,
     /// A regroup command to run against this emulator (on a free port, with
     /// the fleet's first key), after which the emulator stops.
     #[arg(last = true, value_name = "COMMAND")]
     pub run: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(words: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("regroup").chain(words.iter().copied()))
+    }
+
+    #[test]
+    fn rates_must_be_finite_and_at_least_a_tenth() {
+        for bad in ["0", "0.001", "NaN", "inf", "-1", "fast"] {
+            let flag = format!("--rate={bad}");
+            let error = parse(&["apply", &flag]).expect_err(bad);
+            assert_eq!(
+                error.kind(),
+                clap::error::ErrorKind::ValueValidation,
+                "{bad}"
+            );
+        }
+        let cli = parse(&["apply", "--rate", "0.5"]).expect("0.5 is a rate");
+        let Command::Apply(args) = cli.command else {
+            panic!("apply parses as apply")
+        };
+        assert_eq!(args.rate, Some(0.5));
+    }
+
+    #[test]
+    fn shares_are_between_zero_and_one() {
+        for bad in ["7", "-0.1", "NaN", "1.01"] {
+            for flag in ["--phantom-rate", "--fault-rate"] {
+                let option = format!("{flag}={bad}");
+                let error = parse(&["emulator", "--fleet", "f.yaml", &option]).expect_err(bad);
+                assert!(
+                    error.to_string().contains("between 0 and 1"),
+                    "{flag} {bad}: {error}"
+                );
+            }
+        }
+        assert!(parse(&["emulator", "--fleet", "f.yaml", "--fault-rate", "1"]).is_ok());
+    }
 }

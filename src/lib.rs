@@ -7,20 +7,34 @@
 //! cloud ────► Inventory ──┘                 └──► apply ──► JoinResourceGroup ──► Report
 //! ```
 //!
-//! `manifest`, `plan`, `render` and `cloud::sign` do no I/O; `cloud`,
-//! `inventory`, `apply` and `emulator` talk to the network.
+//! `resource`, `plan`, `render` and `api` do no I/O, and `manifest` only reads
+//! its file; `cloud`, `inventory`, `apply` and `emulator` talk to the network.
+//! `cloud` (the client) and `emulator` (the server) share the wire contract in
+//! `api` and never use each other; a test (`layering`) reads the "Forbidden arrows"
+//! table of `docs/architecture.md` and keeps these arrows pointing one way.
+//!
+//! The modules are private: the binary needs [`run`], the integration tests
+//! and benchmarks the [`emulator`], and documentation examples the pure
+//! [`api`] and [`Manifest`].
 
 pub mod api;
-pub mod apply;
-pub mod atomic_file;
-pub mod cli;
-pub mod cloud;
-pub mod commands;
+mod apply;
+mod atomic_file;
+mod cli;
+mod cloud;
+mod commands;
 pub mod emulator;
-pub mod inventory;
+mod inventory;
+#[cfg(test)]
+mod layering;
 pub mod logging;
-pub mod manifest;
-pub mod plan;
-pub mod render;
+mod manifest;
+mod output;
+mod plan;
+mod render;
 pub mod resource;
-pub mod schedule;
+mod schedule;
+
+pub use cli::{Cli, Command};
+pub use commands::{exit_for_error, run, Exit, Overrides};
+pub use manifest::Manifest;

@@ -4,8 +4,10 @@
 use tracing_subscriber::EnvFilter;
 
 /// `-v` info, `-vv` every call, `-vvv` everything regroup logs; `RUST_LOG`
-/// may choose instead, but never opens the HTTP libraries' logs.
-pub fn init(verbosity: u8) {
+/// may choose instead, but never opens the HTTP libraries' logs. Colour only
+/// when stderr is a terminal and neither `--no-color` nor `NO_COLOR` says
+/// otherwise, so a log file holds plain text.
+pub fn init(verbosity: u8, no_color: bool) {
     let level = match verbosity {
         0 => "warn",
         1 => "info",
@@ -32,6 +34,7 @@ pub fn init(verbosity: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(crate::output::color_allowed(no_color, &std::io::stderr()))
         .with_target(false)
         .try_init();
 }

@@ -1,13 +1,24 @@
 //! The `regroup` binary: parses the command line and hands over to the
-//! library; every exit code comes from [`regroup::commands::Exit`].
+//! library; every exit code comes from [`regroup::Exit`].
 
 use clap::Parser;
-use regroup::cli::{Cli, Command};
-use regroup::commands::{self, Exit, Overrides};
+use regroup::{Cli, Command, Exit, Overrides};
 
 fn main() {
-    let cli = Cli::parse();
-    regroup::logging::init(cli.global.verbose);
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // Help and --version go to stdout and succeed; every usage error
+            // exits 1, never 2, which --detailed-exitcode means "changes".
+            let _ = error.print();
+            std::process::exit(if error.use_stderr() {
+                Exit::Failure as i32
+            } else {
+                Exit::Success as i32
+            });
+        }
+    };
+    regroup::logging::init(cli.global.verbose, cli.global.no_color);
     // The emulator serves many connections at once and wants every core;
     // the other commands wait on the network, and on one thread their
     // memory is reused rather than spread over per-thread malloc arenas.
@@ -17,19 +28,14 @@ fn main() {
     }
     .enable_all()
     .build();
-    let runtime = match runtime {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("Error: could not start the async runtime: {error}");
-            std::process::exit(Exit::Failure as i32);
-        }
-    };
-    let exit = match runtime.block_on(commands::run(cli, Overrides::default())) {
-        Ok(exit) => exit,
-        Err(error) => {
-            commands::report_error(&error);
-            Exit::Failure
-        }
+    let exit = match runtime {
+        Ok(runtime) => match runtime.block_on(regroup::run(cli, Overrides::default())) {
+            Ok(exit) => exit,
+            Err(error) => regroup::exit_for_error(&error),
+        },
+        Err(error) => regroup::exit_for_error(
+            &anyhow::Error::new(error).context("could not start the async runtime"),
+        ),
     };
     std::process::exit(exit as i32);
 }

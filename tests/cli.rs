@@ -1185,7 +1185,7 @@ fn ci_examples_are_valid_yaml_calling_real_commands() {
         regroup_invocations(&yaml, false, &mut found);
         assert!(!found.is_empty(), "{file}: no regroup command found");
         for words in &found {
-            if let Err(error) = regroup::cli::Cli::try_parse_from(words) {
+            if let Err(error) = regroup::Cli::try_parse_from(words) {
                 panic!(
                     "{file}: `{}` is not a valid regroup command:\n{error}",
                     words.join(" ")

@@ -67,7 +67,7 @@ pub fn signature_of(secret: &str, string_to_sign: &str) -> String {
 ///     ("Timestamp", "2016-02-23T12:46:24Z"),
 ///     ("Version", "2014-05-26"),
 /// ];
-/// let signature = regroup::cloud::sign::sign("GET", params, "testsecret");
+/// let signature = regroup::api::sign::sign("GET", params, "testsecret");
 /// assert_eq!(signature, "OLeaidS1JvxuMvnyHOwuJ+uX5qY=");
 /// ```
 pub fn sign<'a>(

@@ -328,6 +328,7 @@ impl Default for ClientConfig {
 }
 
 /// The parameters of a call that takes none beyond the common ones.
+#[cfg(test)]
 pub const NO_PARAMS: &[(&str, &str)] = &[];
 
 /// One pooled HTTP client for a whole run, shared by reads and writes.

@@ -125,3 +125,20 @@ impl AsyncWrite for IdleTimeout {
         Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
+
+/// Lets the emulator hold as many connections as the system allows: the
+/// soft limit on open files is often 1,024, far below the hard one.
+pub fn raise_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write this local struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}

@@ -31,6 +31,8 @@ use fleet::Fleet;
 use gateway::{Failure, Format, NonceLog, Params};
 use state::{Account, Store};
 
+pub use connection::raise_file_limit;
+
 /// Request bodies larger than this are refused.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 

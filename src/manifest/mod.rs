@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::resource::ResourceType;
-pub use source_map::Position;
 use source_map::SourceMap;
 
 /// Manifests larger than this are refused before parsing: even 100,000
@@ -176,7 +175,7 @@ impl Manifest {
     /// Parses and checks manifest text; `file` names it in messages.
     ///
     /// ```
-    /// use regroup::manifest::Manifest;
+    /// use regroup::Manifest;
     ///
     /// let manifest = Manifest::parse(
     ///     "regroup.yaml",

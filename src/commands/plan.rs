@@ -1,0 +1,40 @@
+//! `regroup plan`: read the account, print the plan, optionally save it.
+
+use std::io::Write;
+
+use anyhow::Context as _;
+
+use super::{client, load_manifest, make_plan, use_color, Exit, Overrides};
+use crate::atomic_file;
+use crate::cli::{Global, PlanArgs};
+use crate::output::Stdout;
+use crate::render::{self, Format, Render};
+
+pub(super) async fn run(
+    global: &Global,
+    overrides: &Overrides,
+    args: &PlanArgs,
+    out: &mut Stdout,
+) -> anyhow::Result<Exit> {
+    let manifest = load_manifest(global)?;
+    let client = client(global, overrides, None)?;
+    let plan = make_plan(&client, &manifest, args.ignore_missing).await?;
+    render::renderer(args.format, use_color(global)).write(&plan, out)?;
+    if let Some(path) = &args.out {
+        atomic_file::write(path, |file| render::Json.write(&plan, file))
+            .with_context(|| format!("could not save the plan to {}", path.display()))?;
+        if args.format == Format::Text {
+            writeln!(
+                out,
+                "\nSaved the plan to {}. Apply it with: regroup apply {}",
+                path.display(),
+                path.display()
+            )?;
+        }
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        Exit::Changes
+    } else {
+        Exit::Success
+    })
+}

@@ -1,0 +1,20 @@
+//! `regroup validate`: parse and check the manifest offline.
+
+use std::io::Write;
+
+use super::{load_manifest, Exit};
+use crate::cli::Global;
+use crate::output::Stdout;
+
+pub(super) fn run(global: &Global, out: &mut Stdout) -> anyhow::Result<Exit> {
+    let manifest = load_manifest(global)?;
+    let entries: usize = manifest.groups.iter().map(|g| g.resources.len()).sum();
+    let rules: usize = manifest.groups.iter().map(|g| g.rules.len()).sum();
+    writeln!(
+        out,
+        "{} is valid: {} groups, {entries} explicit resources, {rules} select rules.",
+        manifest.file,
+        manifest.groups.len()
+    )?;
+    Ok(Exit::Success)
+}
