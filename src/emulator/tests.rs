@@ -904,6 +904,36 @@ async fn oidc_tokens_trade_for_working_temporary_keys() {
     assert_eq!(response.status(), 400);
 }
 
+/// The soak's joins: worker `worker`'s `j`th join. Each worker moves its
+/// own twelve ids of every type, so the order of joins to one resource is
+/// the worker's own; each sweep over them takes the next group.
+fn soak_join(worker: u64, j: u64) -> (crate::resource::ResourceKey, &'static str) {
+    const SWEEP: u64 = 9 * 12;
+    let rtype = ResourceType::ALL[(j % 9) as usize];
+    let n = worker * 12 + (j / 9) % 12;
+    let key = crate::resource::ResourceKey {
+        rtype,
+        region: REGION.into(),
+        id: format!("{}{n:04}", rtype.id_prefix().unwrap_or("key")),
+    };
+    (
+        key,
+        ["rg-prod", "rg-dev", "rg-default"][((j / SWEEP) % 3) as usize],
+    )
+}
+
+/// Each resource's group, the default group spelt out.
+fn membership(fleet: &Fleet) -> BTreeMap<(ResourceType, String, String), String> {
+    fleet
+        .resources
+        .iter()
+        .map(|r| {
+            let group = r.group.clone().unwrap_or_else(|| "rg-default".into());
+            ((r.rtype, r.region.clone(), r.id.clone()), group)
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn a_soak_of_mixed_calls_with_faults_gets_only_well_formed_answers() {
     let dir = tempfile::tempdir().unwrap();
@@ -920,43 +950,60 @@ async fn a_soak_of_mixed_calls_with_faults_gets_only_well_formed_answers() {
         .map(|worker| {
             let client = client(&emulator);
             tokio::spawn(async move {
+                // (the join made, if this call was one; its outcome)
                 let mut seen = Vec::new();
                 for n in 0..2_000u64 {
-                    let rtype = ResourceType::ALL[((n + worker) % 9) as usize];
-                    let api = TypeApi::of(rtype);
-                    let result = if n % 3 == 0 {
-                        let id = format!("{}{:04}", rtype.id_prefix().unwrap_or("key"), n % 50);
-                        let group = ["rg-prod", "rg-dev", "rg-default"][(n % 3) as usize];
-                        let key = crate::resource::ResourceKey {
-                            rtype,
-                            region: REGION.into(),
-                            id,
-                        };
-                        ecs::join_resource_group(&client, &key, group)
+                    let (join, result) = if n % 3 == 0 {
+                        let (key, group) = soak_join(worker, n / 3);
+                        let result = ecs::join_resource_group(&client, &key, group)
                             .await
                             .result
-                            .map(|_| ())
+                            .map(|_| ());
+                        (Some((key, group)), result)
                     } else {
-                        ecs::describe(&client, api, REGION, &Selection::All, None)
+                        let api = TypeApi::of(ResourceType::ALL[((n + worker) % 9) as usize]);
+                        let result = ecs::describe(&client, api, REGION, &Selection::All, None)
                             .await
-                            .map(|_| ())
+                            .map(|_| ());
+                        (None, result)
                     };
-                    seen.push(match result {
-                        Ok(()) => "ok".to_owned(),
-                        Err(error) => error.code(),
-                    });
+                    seen.push((
+                        join,
+                        match result {
+                            Ok(()) => "ok".to_owned(),
+                            Err(error) => error.code(),
+                        },
+                    ));
                 }
                 seen
             })
         })
         .collect();
+    // What the account should hold: the fleet, then every join that landed
+    // in the order its worker made them. A dropped connection drops the
+    // answer to a join that was made; a 503 makes none.
+    let mut expected = membership(&fleet(50));
+    let mut groups_joined = std::collections::BTreeSet::new();
     for handle in clients {
-        for outcome in handle.await.unwrap() {
-            match outcome.as_str() {
-                "ok" => ok += 1,
-                "ServiceUnavailable" => api_errors += 1,
-                "Transport" => dropped += 1,
+        for (join, outcome) in handle.await.unwrap() {
+            let landed = match outcome.as_str() {
+                "ok" => {
+                    ok += 1;
+                    true
+                }
+                "Transport" => {
+                    dropped += 1;
+                    true
+                }
+                "ServiceUnavailable" => {
+                    api_errors += 1;
+                    false
+                }
                 other => panic!("unexpected outcome {other}"),
+            };
+            if let (Some((key, group)), true) = (join, landed) {
+                groups_joined.insert(group);
+                expected.insert((key.rtype, key.region, key.id), group.to_owned());
             }
         }
     }
@@ -965,8 +1012,9 @@ async fn a_soak_of_mixed_calls_with_faults_gets_only_well_formed_answers() {
         api_errors > 200 && dropped > 200,
         "faults: {api_errors} 503s, {dropped} dropped"
     );
+    assert_eq!(groups_joined.len(), 3, "joins went to every group");
     // Still up (one in ten calls fails by design, so allow a few tries),
-    // and the state file is whole.
+    // and the state file holds exactly what the joins made.
     let probe = client(&emulator);
     let mut answered = false;
     for _ in 0..20 {
@@ -980,11 +1028,15 @@ async fn a_soak_of_mixed_calls_with_faults_gets_only_well_formed_answers() {
         }
     }
     assert!(answered, "the emulator stopped answering after the soak");
-    let saved = Fleet::load(&state).expect("the state file is valid");
-    assert_eq!(
-        saved.resources.len(),
-        emulator.snapshot().await.resources.len()
-    );
+    let saved = membership(&Fleet::load(&state).expect("the state file is valid"));
+    let differ: Vec<_> = expected
+        .iter()
+        .filter(|(key, group)| saved.get(*key) != Some(*group))
+        .take(5)
+        .collect();
+    assert!(differ.is_empty(), "the state file disagrees: {differ:?}");
+    assert_eq!(saved.len(), expected.len());
+    assert_eq!(saved, membership(&emulator.snapshot().await));
 }
 
 #[tokio::test]
