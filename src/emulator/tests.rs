@@ -120,7 +120,7 @@ fn client(emulator: &Emulator) -> Client {
 }
 
 /// How a hand-made request travels.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 enum Style {
     Get,
     PostQuery,
@@ -1067,10 +1067,25 @@ async fn the_request_log_leaves_out_signatures_and_tokens() {
 }
 
 mod never_panics {
+    use std::cell::Cell;
+
     use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
     use tower::ServiceExt;
 
     use super::*;
+
+    /// What the gateway answers a request that fails authentication, before
+    /// any handler sees it.
+    const AUTHENTICATION_CODES: [&str; 7] = [
+        "InvalidAccessKeyId.NotFound",
+        "InvalidTimeStamp.Format",
+        "InvalidTimeStamp.Expired",
+        "SignatureNonceUsed",
+        "SignatureDoesNotMatch",
+        "MissingSecurityToken",
+        "InvalidSecurityToken.MismatchWithAccessKey",
+    ];
 
     /// Query strings and bodies made of the pieces a request has, mangled.
     fn noise() -> impl Strategy<Value = String> {
@@ -1093,30 +1108,188 @@ mod never_panics {
         .prop_map(|parts| parts.join("&"))
     }
 
-    proptest! {
-        #[test]
-        fn every_request_gets_a_well_formed_answer(
-            method in prop_oneof![Just("GET"), Just("POST"), Just("PUT"), Just("DELETE")],
-            query in noise(),
-            body in noise(),
-            content_type in prop_oneof![
+    /// A request the fleet's key signs correctly: a known action (or not),
+    /// the right version (mostly), and parameters the handlers read, with
+    /// values right, wrong or arbitrary.
+    #[derive(Debug, Clone)]
+    struct Signed {
+        action: &'static str,
+        right_version: bool,
+        params: Vec<(String, String)>,
+        style: Style,
+    }
+
+    fn signed() -> impl Strategy<Value = Signed> {
+        let name = prop_oneof![
+            Just("RegionId".to_owned()),
+            Just("MaxResults".to_owned()),
+            Just("PageSize".to_owned()),
+            Just("NextToken".to_owned()),
+            Just("ResourceType".to_owned()),
+            Just("ResourceId".to_owned()),
+            Just("ResourceGroupId".to_owned()),
+            Just("InstanceIds".to_owned()),
+            Just("Tag.1.Key".to_owned()),
+            "[A-Za-z.0-9]{1,12}",
+        ];
+        let value = prop_oneof![
+            Just("cn-hangzhou".to_owned()),
+            Just("10".to_owned()),
+            Just("instance".to_owned()),
+            Just("i-0000".to_owned()),
+            Just("rg-dev".to_owned()),
+            Just("[\"i-0000\"]".to_owned()),
+            ".{0,12}",
+        ];
+        (
+            prop_oneof![
+                Just("DescribeInstances"),
+                Just("DescribeDisks"),
+                Just("DescribeKeyPairs"),
+                Just("JoinResourceGroup"),
+                Just("ListResourceGroups"),
+                Just("GetResourceGroup"),
+                Just("DescribeNothing"),
+            ],
+            proptest::bool::weighted(0.9),
+            proptest::collection::vec((name, value), 0..4),
+            prop_oneof![
+                Just(Style::Get),
+                Just(Style::PostQuery),
+                Just(Style::PostForm)
+            ],
+        )
+            .prop_map(|(action, right_version, params, style)| Signed {
+                action,
+                right_version,
+                params,
+                style,
+            })
+    }
+
+    /// The method, query, content type and body of a signed request.
+    fn signed_parts(request: &Signed) -> (&'static str, String, Option<String>, Vec<u8>) {
+        let version = match (
+            request.right_version,
+            crate::emulator::api::version_of(request.action),
+        ) {
+            (true, Some(version)) => version,
+            _ => "2000-01-01",
+        };
+        let mut extra: Vec<(&str, &str)> = vec![("Format", "JSON"), ("RegionId", REGION)];
+        extra.extend(request.params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        // The fleet's own key, and the parameters authentication needs last,
+        // so that no generated one replaces them.
+        let mut params: BTreeMap<String, String> = extra
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        params.extend(common(request.action, version, NO_PARAMS));
+        let method = match request.style {
+            Style::Get => "GET",
+            Style::PostQuery | Style::PostForm => "POST",
+        };
+        let signature = sign::sign(
+            method,
+            params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            "testsecret",
+        );
+        params.insert("Signature".into(), signature);
+        let encoded = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params.iter())
+            .finish();
+        match request.style {
+            Style::PostForm => (
+                method,
+                String::new(),
+                Some("application/x-www-form-urlencoded".into()),
+                encoded.into_bytes(),
+            ),
+            _ => (method, encoded, None, Vec::new()),
+        }
+    }
+
+    /// An unsigned request of mangled pieces, or (about half the time) a
+    /// signed one, with one arbitrary header more.
+    #[derive(Debug, Clone)]
+    enum Shape {
+        Noise {
+            method: &'static str,
+            query: String,
+            content_type: String,
+            body: Vec<u8>,
+        },
+        Signed(Signed),
+    }
+
+    fn request() -> impl Strategy<Value = (Shape, (String, String))> {
+        let noise = (
+            prop_oneof![Just("GET"), Just("POST"), Just("PUT"), Just("DELETE")],
+            noise(),
+            prop_oneof![
                 Just("application/x-www-form-urlencoded".to_owned()),
                 Just("application/json".to_owned()),
                 ".{0,20}",
             ],
-            raw_body in proptest::collection::vec(any::<u8>(), 0..64),
-            use_raw in any::<bool>(),
-            header in ("[A-Za-z-]{1,20}", ".{0,40}"),
-        ) {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            prop_oneof![
+                noise().prop_map(String::into_bytes),
+                proptest::collection::vec(any::<u8>(), 0..64),
+            ],
+        )
+            .prop_map(|(method, query, content_type, body)| Shape::Noise {
+                method,
+                query,
+                content_type,
+                body,
+            });
+        (
+            prop_oneof![noise, signed().prop_map(Shape::Signed)],
+            ("[A-Za-z-]{1,20}", ".{0,40}"),
+        )
+    }
+
+    /// Every request gets a well-formed answer; every signed one gets past
+    /// authentication; and enough reach the handlers and succeed that the
+    /// property covers them.
+    #[test]
+    fn every_request_gets_a_well_formed_answer() {
+        let defaults = Config::default();
+        let mut runner = TestRunner::new(Config {
+            // Enough cases for the shares below to mean something.
+            cases: defaults.cases.max(64),
+            source_file: Some(file!()),
+            ..defaults
+        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (total, past_authentication, succeeded) = (Cell::new(0), Cell::new(0), Cell::new(0));
+        let result = runner.run(&request(), |(shape, header)| {
+            let (method, query, content_type, body) = match &shape {
+                Shape::Noise {
+                    method,
+                    query,
+                    content_type,
+                    body,
+                } => (
+                    *method,
+                    query.replace(' ', "%20").replace('#', "%23"),
+                    Some(content_type.clone()),
+                    body.clone(),
+                ),
+                Shape::Signed(signed) => signed_parts(signed),
+            };
             let service = Emulator::service(fleet(1), Settings::default()).unwrap();
-            let uri = format!("/?{}", query.replace(' ', "%20").replace('#', "%23"));
             let mut request = axum::http::Request::builder().method(method);
-            request = match axum::http::Uri::try_from(uri.as_str()) {
+            request = match axum::http::Uri::try_from(format!("/?{query}")) {
                 Ok(uri) => request.uri(uri),
                 Err(_) => request.uri("/"),
             };
-            if let Ok(value) = axum::http::HeaderValue::from_str(&content_type) {
+            if let Some(Ok(value)) = content_type
+                .as_deref()
+                .map(axum::http::HeaderValue::from_str)
+            {
                 request = request.header("content-type", value);
             }
             if let (Ok(name), Ok(value)) = (
@@ -1125,12 +1298,13 @@ mod never_panics {
             ) {
                 request = request.header(name, value);
             }
-            let body = if use_raw { axum::body::Body::from(raw_body) } else { axum::body::Body::from(body) };
-            let request = request.body(body).unwrap();
+            let request = request.body(axum::body::Body::from(body)).unwrap();
             let (status, text) = runtime.block_on(async {
                 let response = service.oneshot(request).await.unwrap();
                 let status = response.status().as_u16();
-                let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+                let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+                    .await
+                    .unwrap();
                 (status, String::from_utf8(bytes.to_vec()).unwrap())
             });
             prop_assert!((200..600).contains(&status));
@@ -1139,7 +1313,29 @@ mod never_panics {
                 Err(_) => text.starts_with("<?xml") && text.contains("<RequestId>"),
             };
             prop_assert!(well_formed, "{status}: {text}");
+
+            total.set(total.get() + 1);
+            if let Shape::Signed(signed) = &shape {
+                let code = code_of(&text);
+                prop_assert!(
+                    status == 200 || !AUTHENTICATION_CODES.contains(&code.as_str()),
+                    "a correctly signed request was refused: {signed:?}\n{status}: {text}"
+                );
+                past_authentication.set(past_authentication.get() + 1);
+                if status == 200 {
+                    succeeded.set(succeeded.get() + 1);
+                }
+            }
+            Ok(())
+        });
+        if let Err(failure) = result {
+            panic!("{failure}");
         }
+        let (total, past, succeeded) = (total.get(), past_authentication.get(), succeeded.get());
+        assert!(
+            past * 4 >= total && succeeded * 10 >= total,
+            "of {total} requests, {past} got past authentication and {succeeded} succeeded"
+        );
     }
 }
 
