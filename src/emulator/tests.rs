@@ -197,6 +197,51 @@ fn code_of(body: &str) -> String {
         .unwrap_or_else(|| format!("<no code in {body}>"))
 }
 
+/// Signs `params` with the fleet's key for `method` and encodes them, the
+/// signature included, as a query string or form body.
+fn sign_and_encode(method: &str, mut params: BTreeMap<String, String>) -> String {
+    let signature = sign::sign(
+        method,
+        params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        "testsecret",
+    );
+    params.insert("Signature".into(), signature);
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params.iter())
+        .finish()
+}
+
+/// Sends a signed JSON GET for `action` in `region` straight to the
+/// emulator's router, with no network, so that it runs on a paused clock:
+/// the status and the error code (empty on success).
+pub async fn call_router(
+    router: &axum::Router,
+    action: &str,
+    region: &str,
+    params: &[(&str, &str)],
+) -> (u16, String) {
+    use tower::ServiceExt;
+    let version = super::api::version_of(action).unwrap_or("2014-05-26");
+    let mut overrides = vec![("Format", "JSON"), ("RegionId", region)];
+    overrides.extend_from_slice(params);
+    let query = sign_and_encode("GET", common(action, version, &overrides));
+    let request = axum::http::Request::get(format!("/?{query}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let body = String::from_utf8_lossy(&body);
+    let code = if status == 200 {
+        String::new()
+    } else {
+        code_of(&body)
+    };
+    (status, code)
+}
+
 #[tokio::test]
 async fn every_request_style_is_accepted_and_xml_is_the_default() {
     let emulator = start(fleet(2), Settings::default()).await;
@@ -795,43 +840,47 @@ async fn the_state_file_is_written_on_every_change_and_read_at_start() {
     );
 }
 
-#[tokio::test]
-async fn throttling_and_faults_are_what_the_flags_say() {
+/// The quota of `--qps`, on a paused clock: a second's worth of calls at
+/// once, then `Throttling` until the bucket refills at the rate, per action
+/// and region.
+#[tokio::test(start_paused = true)]
+async fn the_quota_admits_a_seconds_worth_then_refills_at_the_rate() {
     let settings = Settings {
         qps: Some(5),
         ..Settings::default()
     };
-    let emulator = start(fleet(1), settings).await;
-    let client = client(&emulator);
-    let mut throttled = 0;
-    for _ in 0..20 {
-        if let Err(error) = client
-            .call(Service::Ecs, Some(REGION), "DescribeDisks", NO_PARAMS)
-            .await
-        {
-            assert_eq!(
-                error.api_error().map(|e| (e.status, e.code.as_str())),
-                Some((400, "Throttling"))
-            );
-            throttled += 1;
-        }
+    let router = Emulator::service(fleet(1), settings).unwrap();
+    let call = |action: &'static str, region: &'static str| {
+        let router = router.clone();
+        async move { call_router(&router, action, region, &[]).await }
+    };
+    let ok = (200, String::new());
+    let throttled = (400, "Throttling".to_owned());
+    for n in 0..5 {
+        assert_eq!(call("DescribeDisks", REGION).await, ok, "call {n}");
     }
-    assert!(throttled >= 10, "{throttled} of 20 were throttled");
+    assert_eq!(call("DescribeDisks", REGION).await, throttled);
     // Buckets are per action and per region.
-    client
-        .call(Service::Ecs, Some(REGION), "DescribeInstances", NO_PARAMS)
-        .await
-        .unwrap();
-    client
-        .call(
-            Service::Ecs,
-            Some("cn-shanghai"),
-            "DescribeDisks",
-            NO_PARAMS,
-        )
-        .await
-        .unwrap();
+    assert_eq!(call("DescribeInstances", REGION).await, ok);
+    assert_eq!(call("DescribeDisks", "cn-shanghai").await, ok);
 
+    // Half a call's worth after 100 ms; one and a half after 300 ms.
+    tokio::time::advance(std::time::Duration::from_millis(100)).await;
+    assert_eq!(call("DescribeDisks", REGION).await, throttled);
+    tokio::time::advance(std::time::Duration::from_millis(200)).await;
+    assert_eq!(call("DescribeDisks", REGION).await, ok);
+    assert_eq!(call("DescribeDisks", REGION).await, throttled);
+
+    // However long the wait, no more than a second's worth is saved up.
+    tokio::time::advance(std::time::Duration::from_secs(60)).await;
+    for n in 0..5 {
+        assert_eq!(call("DescribeDisks", REGION).await, ok, "call {n}");
+    }
+    assert_eq!(call("DescribeDisks", REGION).await, throttled);
+}
+
+#[tokio::test]
+async fn faults_are_what_the_flag_says() {
     let settings = Settings {
         fault_rate: 1.0,
         seed: Some(7),
@@ -1189,15 +1238,7 @@ mod never_panics {
             Style::Get => "GET",
             Style::PostQuery | Style::PostForm => "POST",
         };
-        let signature = sign::sign(
-            method,
-            params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            "testsecret",
-        );
-        params.insert("Signature".into(), signature);
-        let encoded = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params.iter())
-            .finish();
+        let encoded = sign_and_encode(method, params);
         match request.style {
             Style::PostForm => (
                 method,
