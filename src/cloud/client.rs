@@ -603,15 +603,29 @@ mod tests {
     }
 
     #[test]
-    fn backoff_is_bounded_by_the_cap() {
+    fn backoff_is_full_jitter_up_to_a_doubling_capped_ceiling() {
         let policy = RetryPolicy {
             max_tries: 10,
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_millis(800),
         };
-        for next_try in 2..40 {
-            assert!(policy.delay_before(next_try) <= Duration::from_millis(800));
+        // The ceiling before try n is base * 2^(n-2), capped: 100, 200, 400,
+        // then 800 ms. Every delay lies in [0, ceiling], and 200 draws reach
+        // both ends of that range (each end's quarter is missed by all of
+        // them with odds of (3/4)^200).
+        for (next_try, ceiling) in [(2, 100), (3, 200), (4, 400), (5, 800), (6, 800), (39, 800)] {
+            let delays: Vec<u64> = (0..200)
+                .map(|_| policy.delay_before(next_try).as_millis() as u64)
+                .collect();
+            let (low, high) = (delays.iter().min(), delays.iter().max());
+            assert!(
+                high <= Some(&ceiling) && high >= Some(&(ceiling * 3 / 4)),
+                "try {next_try}: the longest of 200 delays is {high:?} ms, the ceiling {ceiling} ms"
+            );
+            assert!(
+                low <= Some(&(ceiling / 4)),
+                "try {next_try}: the shortest of 200 delays is {low:?} ms, not jittered down to 0"
+            );
         }
-        assert!(policy.delay_before(2) <= Duration::from_millis(100));
     }
 }

@@ -200,3 +200,73 @@ async fn oidc_credentials_are_fetched_once_and_renewed_before_expiry() {
         .unwrap();
     assert_eq!(assumed(), 2, "a key about to expire is renewed");
 }
+
+/// The adaptive limiter of `apply` (no `--rate`) against the emulator's
+/// quota of 50 calls a second, on a paused clock: 2,000 joins by 32
+/// workers, each throttled call tried again, as the client does. The
+/// limiter settles under the quota: few calls are throttled, and the run
+/// takes little longer than the quota's minimum of 39 s (2,000 calls less
+/// the first second's 50, at 50 a second).
+#[tokio::test(start_paused = true)]
+async fn the_limiter_settles_under_a_server_quota() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use crate::cloud::ratelimit::RateLimiter;
+    use crate::emulator::tests::call_router;
+
+    const JOINS: usize = 2_000;
+    const REGION: &str = "cn-hangzhou";
+    let settings = Settings {
+        qps: Some(50),
+        ..Settings::default()
+    };
+    // Instances i-0000 … i-1999, in the default group.
+    let router = Emulator::service(fleet(JOINS), settings).unwrap();
+    let limiter = RateLimiter::new(None);
+    let (next, requests, throttled) = (
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+    );
+    let started = tokio::time::Instant::now();
+    let worker = || async {
+        loop {
+            let n = next.fetch_add(1, Ordering::Relaxed);
+            if n >= JOINS {
+                return;
+            }
+            let id = format!("i-{n:04}");
+            let params = [
+                ("ResourceType", "instance"),
+                ("ResourceId", id.as_str()),
+                ("ResourceGroupId", "rg-dev"),
+            ];
+            loop {
+                let sent = limiter.acquire("JoinResourceGroup", Some(REGION)).await;
+                let (status, code) =
+                    call_router(&router, "JoinResourceGroup", REGION, &params).await;
+                requests.fetch_add(1, Ordering::Relaxed);
+                if code == "Throttling" {
+                    throttled.fetch_add(1, Ordering::Relaxed);
+                    limiter.on_throttled("JoinResourceGroup", Some(REGION), sent);
+                    continue;
+                }
+                assert_eq!((status, code.as_str()), (200, ""), "{id}");
+                limiter.on_success("JoinResourceGroup", Some(REGION));
+                break;
+            }
+        }
+    };
+    futures::future::join_all((0..32).map(|_| worker())).await;
+    let took = started.elapsed();
+    let (requests, throttled) = (requests.into_inner(), throttled.into_inner());
+    assert_eq!(requests - throttled, JOINS, "every join landed once");
+    assert!(
+        throttled * 20 < requests,
+        "{throttled} of {requests} calls were throttled"
+    );
+    assert!(
+        took >= Duration::from_secs(39) && took <= Duration::from_secs(50),
+        "2,000 joins under a quota of 50/s took {took:?}"
+    );
+}

@@ -121,7 +121,7 @@ fn client(emulator: &Emulator) -> Client {
 }
 
 /// How a hand-made request travels.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 enum Style {
     Get,
     PostQuery,
@@ -196,6 +196,51 @@ fn code_of(body: &str) -> String {
         .ok()
         .and_then(|v| v.get("Code").and_then(|c| c.as_str()).map(str::to_owned))
         .unwrap_or_else(|| format!("<no code in {body}>"))
+}
+
+/// Signs `params` with the fleet's key for `method` and encodes them, the
+/// signature included, as a query string or form body.
+fn sign_and_encode(method: &str, mut params: BTreeMap<String, String>) -> String {
+    let signature = sign::sign(
+        method,
+        params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        "testsecret",
+    );
+    params.insert("Signature".into(), signature);
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params.iter())
+        .finish()
+}
+
+/// Sends a signed JSON GET for `action` in `region` straight to the
+/// emulator's router, with no network, so that it runs on a paused clock:
+/// the status and the error code (empty on success).
+pub async fn call_router(
+    router: &axum::Router,
+    action: &str,
+    region: &str,
+    params: &[(&str, &str)],
+) -> (u16, String) {
+    use tower::ServiceExt;
+    let version = super::api::version_of(action).unwrap_or("2014-05-26");
+    let mut overrides = vec![("Format", "JSON"), ("RegionId", region)];
+    overrides.extend_from_slice(params);
+    let query = sign_and_encode("GET", common(action, version, &overrides));
+    let request = axum::http::Request::get(format!("/?{query}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let body = String::from_utf8_lossy(&body);
+    let code = if status == 200 {
+        String::new()
+    } else {
+        code_of(&body)
+    };
+    (status, code)
 }
 
 #[tokio::test]
@@ -796,43 +841,47 @@ async fn the_state_file_is_written_on_every_change_and_read_at_start() {
     );
 }
 
-#[tokio::test]
-async fn throttling_and_faults_are_what_the_flags_say() {
+/// The quota of `--qps`, on a paused clock: a second's worth of calls at
+/// once, then `Throttling` until the bucket refills at the rate, per action
+/// and region.
+#[tokio::test(start_paused = true)]
+async fn the_quota_admits_a_seconds_worth_then_refills_at_the_rate() {
     let settings = Settings {
         qps: Some(5),
         ..Settings::default()
     };
-    let emulator = start(fleet(1), settings).await;
-    let client = client(&emulator);
-    let mut throttled = 0;
-    for _ in 0..20 {
-        if let Err(error) = client
-            .call(Service::Ecs, Some(REGION), "DescribeDisks", NO_PARAMS)
-            .await
-        {
-            assert_eq!(
-                error.api_error().map(|e| (e.status, e.code.as_str())),
-                Some((400, "Throttling"))
-            );
-            throttled += 1;
-        }
+    let router = Emulator::service(fleet(1), settings).unwrap();
+    let call = |action: &'static str, region: &'static str| {
+        let router = router.clone();
+        async move { call_router(&router, action, region, &[]).await }
+    };
+    let ok = (200, String::new());
+    let throttled = (400, "Throttling".to_owned());
+    for n in 0..5 {
+        assert_eq!(call("DescribeDisks", REGION).await, ok, "call {n}");
     }
-    assert!(throttled >= 10, "{throttled} of 20 were throttled");
+    assert_eq!(call("DescribeDisks", REGION).await, throttled);
     // Buckets are per action and per region.
-    client
-        .call(Service::Ecs, Some(REGION), "DescribeInstances", NO_PARAMS)
-        .await
-        .unwrap();
-    client
-        .call(
-            Service::Ecs,
-            Some("cn-shanghai"),
-            "DescribeDisks",
-            NO_PARAMS,
-        )
-        .await
-        .unwrap();
+    assert_eq!(call("DescribeInstances", REGION).await, ok);
+    assert_eq!(call("DescribeDisks", "cn-shanghai").await, ok);
 
+    // Half a call's worth after 100 ms; one and a half after 300 ms.
+    tokio::time::advance(std::time::Duration::from_millis(100)).await;
+    assert_eq!(call("DescribeDisks", REGION).await, throttled);
+    tokio::time::advance(std::time::Duration::from_millis(200)).await;
+    assert_eq!(call("DescribeDisks", REGION).await, ok);
+    assert_eq!(call("DescribeDisks", REGION).await, throttled);
+
+    // However long the wait, no more than a second's worth is saved up.
+    tokio::time::advance(std::time::Duration::from_secs(60)).await;
+    for n in 0..5 {
+        assert_eq!(call("DescribeDisks", REGION).await, ok, "call {n}");
+    }
+    assert_eq!(call("DescribeDisks", REGION).await, throttled);
+}
+
+#[tokio::test]
+async fn faults_are_what_the_flag_says() {
     let settings = Settings {
         fault_rate: 1.0,
         seed: Some(7),
@@ -905,6 +954,36 @@ async fn oidc_tokens_trade_for_working_temporary_keys() {
     assert_eq!(response.status(), 400);
 }
 
+/// The soak's joins: worker `worker`'s `j`th join. Each worker moves its
+/// own twelve ids of every type, so the order of joins to one resource is
+/// the worker's own; each sweep over them takes the next group.
+fn soak_join(worker: u64, j: u64) -> (crate::resource::ResourceKey, &'static str) {
+    const SWEEP: u64 = 9 * 12;
+    let rtype = ResourceType::ALL[(j % 9) as usize];
+    let n = worker * 12 + (j / 9) % 12;
+    let key = crate::resource::ResourceKey {
+        rtype,
+        region: REGION.into(),
+        id: format!("{}{n:04}", rtype.id_prefix().unwrap_or("key")),
+    };
+    (
+        key,
+        ["rg-prod", "rg-dev", "rg-default"][((j / SWEEP) % 3) as usize],
+    )
+}
+
+/// Each resource's group, the default group spelt out.
+fn membership(fleet: &Fleet) -> BTreeMap<(ResourceType, String, String), String> {
+    fleet
+        .resources
+        .iter()
+        .map(|r| {
+            let group = r.group.clone().unwrap_or_else(|| "rg-default".into());
+            ((r.rtype, r.region.clone(), r.id.clone()), group)
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn a_soak_of_mixed_calls_with_faults_gets_only_well_formed_answers() {
     let dir = tempfile::tempdir().unwrap();
@@ -921,43 +1000,60 @@ async fn a_soak_of_mixed_calls_with_faults_gets_only_well_formed_answers() {
         .map(|worker| {
             let client = client(&emulator);
             tokio::spawn(async move {
+                // (the join made, if this call was one; its outcome)
                 let mut seen = Vec::new();
                 for n in 0..2_000u64 {
-                    let rtype = ResourceType::ALL[((n + worker) % 9) as usize];
-                    let api = TypeApi::of(rtype);
-                    let result = if n % 3 == 0 {
-                        let id = format!("{}{:04}", rtype.id_prefix().unwrap_or("key"), n % 50);
-                        let group = ["rg-prod", "rg-dev", "rg-default"][(n % 3) as usize];
-                        let key = crate::resource::ResourceKey {
-                            rtype,
-                            region: REGION.into(),
-                            id,
-                        };
-                        ecs::join_resource_group(&client, &key, group)
+                    let (join, result) = if n % 3 == 0 {
+                        let (key, group) = soak_join(worker, n / 3);
+                        let result = ecs::join_resource_group(&client, &key, group)
                             .await
                             .result
-                            .map(|_| ())
+                            .map(|_| ());
+                        (Some((key, group)), result)
                     } else {
-                        ecs::describe(&client, api, REGION, &Selection::All, None)
+                        let api = TypeApi::of(ResourceType::ALL[((n + worker) % 9) as usize]);
+                        let result = ecs::describe(&client, api, REGION, &Selection::All, None)
                             .await
-                            .map(|_| ())
+                            .map(|_| ());
+                        (None, result)
                     };
-                    seen.push(match result {
-                        Ok(()) => "ok".to_owned(),
-                        Err(error) => error.code(),
-                    });
+                    seen.push((
+                        join,
+                        match result {
+                            Ok(()) => "ok".to_owned(),
+                            Err(error) => error.code(),
+                        },
+                    ));
                 }
                 seen
             })
         })
         .collect();
+    // What the account should hold: the fleet, then every join that landed
+    // in the order its worker made them. A dropped connection drops the
+    // answer to a join that was made; a 503 makes none.
+    let mut expected = membership(&fleet(50));
+    let mut groups_joined = std::collections::BTreeSet::new();
     for handle in clients {
-        for outcome in handle.await.unwrap() {
-            match outcome.as_str() {
-                "ok" => ok += 1,
-                "ServiceUnavailable" => api_errors += 1,
-                "Transport" => dropped += 1,
+        for (join, outcome) in handle.await.unwrap() {
+            let landed = match outcome.as_str() {
+                "ok" => {
+                    ok += 1;
+                    true
+                }
+                "Transport" => {
+                    dropped += 1;
+                    true
+                }
+                "ServiceUnavailable" => {
+                    api_errors += 1;
+                    false
+                }
                 other => panic!("unexpected outcome {other}"),
+            };
+            if let (Some((key, group)), true) = (join, landed) {
+                groups_joined.insert(group);
+                expected.insert((key.rtype, key.region, key.id), group.to_owned());
             }
         }
     }
@@ -966,8 +1062,9 @@ async fn a_soak_of_mixed_calls_with_faults_gets_only_well_formed_answers() {
         api_errors > 200 && dropped > 200,
         "faults: {api_errors} 503s, {dropped} dropped"
     );
+    assert_eq!(groups_joined.len(), 3, "joins went to every group");
     // Still up (one in ten calls fails by design, so allow a few tries),
-    // and the state file is whole.
+    // and the state file holds exactly what the joins made.
     let probe = client(&emulator);
     let mut answered = false;
     for _ in 0..20 {
@@ -981,11 +1078,15 @@ async fn a_soak_of_mixed_calls_with_faults_gets_only_well_formed_answers() {
         }
     }
     assert!(answered, "the emulator stopped answering after the soak");
-    let saved = Fleet::load(&state).expect("the state file is valid");
-    assert_eq!(
-        saved.resources.len(),
-        emulator.snapshot().await.resources.len()
-    );
+    let saved = membership(&Fleet::load(&state).expect("the state file is valid"));
+    let differ: Vec<_> = expected
+        .iter()
+        .filter(|(key, group)| saved.get(*key) != Some(*group))
+        .take(5)
+        .collect();
+    assert!(differ.is_empty(), "the state file disagrees: {differ:?}");
+    assert_eq!(saved.len(), expected.len());
+    assert_eq!(saved, membership(&emulator.snapshot().await));
 }
 
 #[tokio::test]
@@ -1016,10 +1117,25 @@ async fn the_request_log_leaves_out_signatures_and_tokens() {
 }
 
 mod never_panics {
+    use std::cell::Cell;
+
     use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
     use tower::ServiceExt;
 
     use super::*;
+
+    /// What the gateway answers a request that fails authentication, before
+    /// any handler sees it.
+    const AUTHENTICATION_CODES: [&str; 7] = [
+        "InvalidAccessKeyId.NotFound",
+        "InvalidTimeStamp.Format",
+        "InvalidTimeStamp.Expired",
+        "SignatureNonceUsed",
+        "SignatureDoesNotMatch",
+        "MissingSecurityToken",
+        "InvalidSecurityToken.MismatchWithAccessKey",
+    ];
 
     /// Query strings and bodies made of the pieces a request has, mangled.
     fn noise() -> impl Strategy<Value = String> {
@@ -1042,30 +1158,180 @@ mod never_panics {
         .prop_map(|parts| parts.join("&"))
     }
 
-    proptest! {
-        #[test]
-        fn every_request_gets_a_well_formed_answer(
-            method in prop_oneof![Just("GET"), Just("POST"), Just("PUT"), Just("DELETE")],
-            query in noise(),
-            body in noise(),
-            content_type in prop_oneof![
+    /// A request the fleet's key signs correctly: a known action (or not),
+    /// the right version (mostly), and parameters the handlers read, with
+    /// values right, wrong or arbitrary.
+    #[derive(Debug, Clone)]
+    struct Signed {
+        action: &'static str,
+        right_version: bool,
+        params: Vec<(String, String)>,
+        style: Style,
+    }
+
+    fn signed() -> impl Strategy<Value = Signed> {
+        let name = prop_oneof![
+            Just("RegionId".to_owned()),
+            Just("MaxResults".to_owned()),
+            Just("PageSize".to_owned()),
+            Just("NextToken".to_owned()),
+            Just("ResourceType".to_owned()),
+            Just("ResourceId".to_owned()),
+            Just("ResourceGroupId".to_owned()),
+            Just("InstanceIds".to_owned()),
+            Just("Tag.1.Key".to_owned()),
+            "[A-Za-z.0-9]{1,12}",
+        ];
+        let value = prop_oneof![
+            Just("cn-hangzhou".to_owned()),
+            Just("10".to_owned()),
+            Just("instance".to_owned()),
+            Just("i-0000".to_owned()),
+            Just("rg-dev".to_owned()),
+            Just("[\"i-0000\"]".to_owned()),
+            ".{0,12}",
+        ];
+        (
+            prop_oneof![
+                Just("DescribeInstances"),
+                Just("DescribeDisks"),
+                Just("DescribeKeyPairs"),
+                Just("JoinResourceGroup"),
+                Just("ListResourceGroups"),
+                Just("GetResourceGroup"),
+                Just("DescribeNothing"),
+            ],
+            proptest::bool::weighted(0.9),
+            proptest::collection::vec((name, value), 0..4),
+            prop_oneof![
+                Just(Style::Get),
+                Just(Style::PostQuery),
+                Just(Style::PostForm)
+            ],
+        )
+            .prop_map(|(action, right_version, params, style)| Signed {
+                action,
+                right_version,
+                params,
+                style,
+            })
+    }
+
+    /// The method, query, content type and body of a signed request.
+    fn signed_parts(request: &Signed) -> (&'static str, String, Option<String>, Vec<u8>) {
+        let version = match (
+            request.right_version,
+            crate::emulator::api::version_of(request.action),
+        ) {
+            (true, Some(version)) => version,
+            _ => "2000-01-01",
+        };
+        let mut extra: Vec<(&str, &str)> = vec![("Format", "JSON"), ("RegionId", REGION)];
+        extra.extend(request.params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        // The fleet's own key, and the parameters authentication needs last,
+        // so that no generated one replaces them.
+        let mut params: BTreeMap<String, String> = extra
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        params.extend(common(request.action, version, NO_PARAMS));
+        let method = match request.style {
+            Style::Get => "GET",
+            Style::PostQuery | Style::PostForm => "POST",
+        };
+        let encoded = sign_and_encode(method, params);
+        match request.style {
+            Style::PostForm => (
+                method,
+                String::new(),
+                Some("application/x-www-form-urlencoded".into()),
+                encoded.into_bytes(),
+            ),
+            _ => (method, encoded, None, Vec::new()),
+        }
+    }
+
+    /// An unsigned request of mangled pieces, or (about half the time) a
+    /// signed one, with one arbitrary header more.
+    #[derive(Debug, Clone)]
+    enum Shape {
+        Noise {
+            method: &'static str,
+            query: String,
+            content_type: String,
+            body: Vec<u8>,
+        },
+        Signed(Signed),
+    }
+
+    fn request() -> impl Strategy<Value = (Shape, (String, String))> {
+        let noise = (
+            prop_oneof![Just("GET"), Just("POST"), Just("PUT"), Just("DELETE")],
+            noise(),
+            prop_oneof![
                 Just("application/x-www-form-urlencoded".to_owned()),
                 Just("application/json".to_owned()),
                 ".{0,20}",
             ],
-            raw_body in proptest::collection::vec(any::<u8>(), 0..64),
-            use_raw in any::<bool>(),
-            header in ("[A-Za-z-]{1,20}", ".{0,40}"),
-        ) {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            prop_oneof![
+                noise().prop_map(String::into_bytes),
+                proptest::collection::vec(any::<u8>(), 0..64),
+            ],
+        )
+            .prop_map(|(method, query, content_type, body)| Shape::Noise {
+                method,
+                query,
+                content_type,
+                body,
+            });
+        (
+            prop_oneof![noise, signed().prop_map(Shape::Signed)],
+            ("[A-Za-z-]{1,20}", ".{0,40}"),
+        )
+    }
+
+    /// Every request gets a well-formed answer; every signed one gets past
+    /// authentication; and enough reach the handlers and succeed that the
+    /// property covers them.
+    #[test]
+    fn every_request_gets_a_well_formed_answer() {
+        let defaults = Config::default();
+        let mut runner = TestRunner::new(Config {
+            // Enough cases for the shares below to mean something.
+            cases: defaults.cases.max(64),
+            source_file: Some(file!()),
+            ..defaults
+        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (total, past_authentication, succeeded) = (Cell::new(0), Cell::new(0), Cell::new(0));
+        let result = runner.run(&request(), |(shape, header)| {
+            let (method, query, content_type, body) = match &shape {
+                Shape::Noise {
+                    method,
+                    query,
+                    content_type,
+                    body,
+                } => (
+                    *method,
+                    query.replace(' ', "%20").replace('#', "%23"),
+                    Some(content_type.clone()),
+                    body.clone(),
+                ),
+                Shape::Signed(signed) => signed_parts(signed),
+            };
             let service = Emulator::service(fleet(1), Settings::default()).unwrap();
-            let uri = format!("/?{}", query.replace(' ', "%20").replace('#', "%23"));
             let mut request = axum::http::Request::builder().method(method);
-            request = match axum::http::Uri::try_from(uri.as_str()) {
+            request = match axum::http::Uri::try_from(format!("/?{query}")) {
                 Ok(uri) => request.uri(uri),
                 Err(_) => request.uri("/"),
             };
-            if let Ok(value) = axum::http::HeaderValue::from_str(&content_type) {
+            if let Some(Ok(value)) = content_type
+                .as_deref()
+                .map(axum::http::HeaderValue::from_str)
+            {
                 request = request.header("content-type", value);
             }
             if let (Ok(name), Ok(value)) = (
@@ -1074,12 +1340,13 @@ mod never_panics {
             ) {
                 request = request.header(name, value);
             }
-            let body = if use_raw { axum::body::Body::from(raw_body) } else { axum::body::Body::from(body) };
-            let request = request.body(body).unwrap();
+            let request = request.body(axum::body::Body::from(body)).unwrap();
             let (status, text) = runtime.block_on(async {
                 let response = service.oneshot(request).await.unwrap();
                 let status = response.status().as_u16();
-                let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+                let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+                    .await
+                    .unwrap();
                 (status, String::from_utf8(bytes.to_vec()).unwrap())
             });
             prop_assert!((200..600).contains(&status));
@@ -1088,7 +1355,29 @@ mod never_panics {
                 Err(_) => text.starts_with("<?xml") && text.contains("<RequestId>"),
             };
             prop_assert!(well_formed, "{status}: {text}");
+
+            total.set(total.get() + 1);
+            if let Shape::Signed(signed) = &shape {
+                let code = code_of(&text);
+                prop_assert!(
+                    status == 200 || !AUTHENTICATION_CODES.contains(&code.as_str()),
+                    "a correctly signed request was refused: {signed:?}\n{status}: {text}"
+                );
+                past_authentication.set(past_authentication.get() + 1);
+                if status == 200 {
+                    succeeded.set(succeeded.get() + 1);
+                }
+            }
+            Ok(())
+        });
+        if let Err(failure) = result {
+            panic!("{failure}");
         }
+        let (total, past, succeeded) = (total.get(), past_authentication.get(), succeeded.get());
+        assert!(
+            past * 4 >= total && succeeded * 10 >= total,
+            "of {total} requests, {past} got past authentication and {succeeded} succeeded"
+        );
     }
 }
 

@@ -1,7 +1,10 @@
 //! Properties of the planner over generated accounts and manifests (all nine
-//! types, two regions, five groups, explicit entries, rules of every kind),
-//! checked against an oracle written from the manifest's rules in
-//! DESIGN.md. `PROPTEST_CASES=10000 cargo test properties` runs more cases.
+//! types, two regions, five groups, resources with and without each of two
+//! tag keys; explicit entries with and without a region, some of them
+//! missing from the account; rules of every kind; one or both regions as the
+//! manifest's default; `--ignore-missing` on and off), checked against an
+//! oracle written from the manifest's rules in DESIGN.md.
+//! `PROPTEST_CASES=10000 cargo test properties` runs more cases.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,13 +24,34 @@ fn id_of(rtype: ResourceType, n: u8) -> String {
     format!("{}p{n}", rtype.id_prefix().unwrap_or("key"))
 }
 
+/// The value of an optional tag: `team` is `a` or `b`, `env` is `prod` or
+/// `dev`.
+fn team(a: bool) -> &'static str {
+    if a {
+        "a"
+    } else {
+        "b"
+    }
+}
+
+fn env(prod: bool) -> &'static str {
+    if prod {
+        "prod"
+    } else {
+        "dev"
+    }
+}
+
 #[derive(Debug, Clone)]
 struct GenResource {
     rtype: usize,
     region: usize,
     n: u8,
     group: usize,
-    team_a: bool,
+    /// The `team` tag, if the resource has one.
+    team: Option<bool>,
+    /// The `env` tag, if the resource has one.
+    env: Option<bool>,
     pay: bool,
 }
 
@@ -45,17 +69,33 @@ impl GenResource {
 #[derive(Debug, Clone)]
 struct GenRule {
     types: Option<Vec<usize>>,
-    team_a: Option<bool>,
+    team: Option<bool>,
+    env: Option<bool>,
     pay: Option<bool>,
     in_group: Option<usize>,
     region: Option<usize>,
 }
 
+/// An explicit entry: type, region (`None`: the manifest's default
+/// regions), id number. Ids 12 and 13 are never in the account.
+type GenEntry = (usize, Option<usize>, u8);
+
 #[derive(Debug, Clone)]
 struct GenGroup {
     by_name: bool,
-    explicit: Vec<(usize, usize, u8)>,
+    explicit: Vec<GenEntry>,
     rules: Vec<GenRule>,
+}
+
+/// An account and a manifest.
+#[derive(Debug, Clone)]
+struct World {
+    resources: Vec<GenResource>,
+    /// One per account group, `None` for a group the manifest leaves out.
+    groups: Vec<Option<GenGroup>>,
+    /// Indexes into [`REGIONS`]: the manifest's `regions`.
+    defaults: Vec<usize>,
+    ignore_missing: bool,
 }
 
 fn resource() -> impl Strategy<Value = GenResource> {
@@ -64,15 +104,17 @@ fn resource() -> impl Strategy<Value = GenResource> {
         0..2usize,
         0..12u8,
         0..GROUPS,
-        any::<bool>(),
+        proptest::option::of(any::<bool>()),
+        proptest::option::of(any::<bool>()),
         any::<bool>(),
     )
-        .prop_map(|(rtype, region, n, group, team_a, pay)| GenResource {
+        .prop_map(|(rtype, region, n, group, team, env, pay)| GenResource {
             rtype,
             region,
             n,
             group,
-            team_a,
+            team,
+            env,
             pay,
         })
 }
@@ -82,12 +124,14 @@ fn rule() -> impl Strategy<Value = GenRule> {
         proptest::option::of(proptest::collection::vec(0..9usize, 1..4)),
         proptest::option::of(any::<bool>()),
         proptest::option::of(any::<bool>()),
+        proptest::option::of(any::<bool>()),
         proptest::option::of(0..GROUPS),
         proptest::option::of(0..2usize),
     )
-        .prop_map(|(types, team_a, pay, in_group, region)| GenRule {
+        .prop_map(|(types, team, env, pay, in_group, region)| GenRule {
             types,
-            team_a,
+            team,
+            env,
             pay,
             in_group,
             region,
@@ -97,7 +141,7 @@ fn rule() -> impl Strategy<Value = GenRule> {
 fn group() -> impl Strategy<Value = GenGroup> {
     (
         any::<bool>(),
-        proptest::collection::vec((0..9usize, 0..2usize, 0..14u8), 0..5),
+        proptest::collection::vec((0..9usize, proptest::option::of(0..2usize), 0..14u8), 0..5),
         proptest::collection::vec(rule(), 0..3),
     )
         .prop_map(|(by_name, explicit, rules)| GenGroup {
@@ -107,13 +151,27 @@ fn group() -> impl Strategy<Value = GenGroup> {
         })
 }
 
-/// An account and a manifest: resources, and up to five manifest groups
-/// (one per account group, `None` for a group the manifest leaves out).
-fn world() -> impl Strategy<Value = (Vec<GenResource>, Vec<Option<GenGroup>>)> {
+fn world() -> impl Strategy<Value = World> {
     (
         proptest::collection::vec(resource(), 0..40),
         proptest::collection::vec(proptest::option::of(group()), GROUPS),
+        prop_oneof![Just(vec![0]), Just(vec![1]), Just(vec![0, 1])],
+        any::<bool>(),
     )
+        .prop_map(|(generated, groups, defaults, ignore_missing)| {
+            // One resource per (type, region, id), as in an account.
+            let mut seen = BTreeSet::new();
+            let resources = generated
+                .into_iter()
+                .filter(|r| seen.insert((r.rtype, r.region, r.n)))
+                .collect();
+            World {
+                resources,
+                groups,
+                defaults,
+                ignore_missing,
+            }
+        })
 }
 
 fn inventory(resources: &[GenResource]) -> Inventory {
@@ -128,11 +186,18 @@ fn inventory(resources: &[GenResource]) -> Inventory {
         .iter()
         .map(|r| {
             let key = r.key();
+            let mut tags = Vec::new();
+            if let Some(a) = r.team {
+                tags.push(("team".into(), team(a).into()));
+            }
+            if let Some(prod) = r.env {
+                tags.push(("env".into(), env(prod).into()));
+            }
             let resource = Resource {
                 key: key.clone(),
                 name: format!("{}-{}", if r.pay { "pay" } else { "web" }, r.n),
                 group_id: group_id(r.group),
-                tags: vec![("team".into(), if r.team_a { "a" } else { "b" }.into())],
+                tags,
             };
             (key, resource)
         })
@@ -140,64 +205,141 @@ fn inventory(resources: &[GenResource]) -> Inventory {
     Inventory { groups, resources }
 }
 
-/// The manifest's text, with each explicit resource kept in the first group
-/// that names it (two would be a manifest error, tested elsewhere).
-fn manifest_text(groups: &[Option<GenGroup>]) -> Option<String> {
-    let mut text = format!("version: 1\nregions: [{}]\ngroups:\n", REGIONS.join(", "));
-    let mut named = BTreeSet::new();
-    let mut any = false;
-    for (g, spec) in groups.iter().enumerate() {
-        let Some(spec) = spec else { continue };
-        let explicit: Vec<_> = spec.explicit.iter().filter(|e| named.insert(**e)).collect();
-        if explicit.is_empty() && spec.rules.is_empty() {
-            continue;
-        }
-        any = true;
-        let key = if spec.by_name {
-            format!("g{g}")
-        } else {
-            group_id(g)
-        };
-        text.push_str(&format!("  {key}:\n"));
-        if !explicit.is_empty() {
-            text.push_str("    resources:\n");
-            for (t, r, n) in explicit {
-                let rtype = ResourceType::ALL[*t];
-                text.push_str(&format!(
-                    "      - {{type: {rtype}, id: {}, region: {}}}\n",
-                    id_of(rtype, *n),
-                    REGIONS[*r]
-                ));
-            }
-        }
-        if !spec.rules.is_empty() {
-            text.push_str("    select:\n");
-            for rule in &spec.rules {
-                let mut keys = Vec::new();
-                if let Some(types) = &rule.types {
-                    let names: Vec<&str> = types
-                        .iter()
-                        .map(|t| ResourceType::ALL[*t].as_str())
-                        .collect();
-                    keys.push(format!("type: [{}]", names.join(", ")));
-                }
-                if let Some(a) = rule.team_a {
-                    keys.push(format!("tags: {{team: {}}}", if a { "a" } else { "b" }));
-                }
-                if let Some(pay) = rule.pay {
-                    keys.push(format!("name: \"{}-*\"", if pay { "pay" } else { "web" }));
-                }
-                if let Some(g) = rule.in_group {
-                    keys.push(format!("in_group: g{g}"));
-                }
-                if let Some(r) = rule.region {
-                    keys.push(format!("region: {}", REGIONS[r]));
-                }
-                text.push_str(&format!("      - {{{}}}\n", keys.join(", ")));
-            }
-        }
+impl World {
+    /// The regions an entry is looked for in.
+    fn regions_of(&self, entry: &GenEntry) -> Vec<usize> {
+        entry.1.map_or_else(|| self.defaults.clone(), |r| vec![r])
     }
-    any.then_some(text)
+
+    /// Each group's explicit entries as the manifest lists them: an entry
+    /// is left out when a group before it (or an entry before it) already
+    /// names the resource in one of its regions, which would be a manifest
+    /// error, tested elsewhere.
+    fn entries(&self) -> Vec<Vec<GenEntry>> {
+        let mut named = BTreeSet::new();
+        self.groups
+            .iter()
+            .map(|spec| {
+                let Some(spec) = spec else { return Vec::new() };
+                spec.explicit
+                    .iter()
+                    .filter(|e| {
+                        let identities: Vec<_> = self
+                            .regions_of(e)
+                            .into_iter()
+                            .map(|r| (e.0, r, e.2))
+                            .collect();
+                        let free = identities.iter().all(|i| !named.contains(i));
+                        if free {
+                            named.extend(identities);
+                        }
+                        free
+                    })
+                    .copied()
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The manifest's text, or `None` when it would have no group.
+    fn manifest_text(&self) -> Option<String> {
+        let defaults: Vec<&str> = self.defaults.iter().map(|r| REGIONS[*r]).collect();
+        let mut text = format!("version: 1\nregions: [{}]\ngroups:\n", defaults.join(", "));
+        let mut any = false;
+        for (g, (spec, explicit)) in self.groups.iter().zip(self.entries()).enumerate() {
+            let Some(spec) = spec else { continue };
+            if explicit.is_empty() && spec.rules.is_empty() {
+                continue;
+            }
+            any = true;
+            let key = if spec.by_name {
+                format!("g{g}")
+            } else {
+                group_id(g)
+            };
+            text.push_str(&format!("  {key}:\n"));
+            if !explicit.is_empty() {
+                text.push_str("    resources:\n");
+                for (t, region, n) in explicit {
+                    let rtype = ResourceType::ALL[t];
+                    let id = id_of(rtype, n);
+                    text.push_str(&match region {
+                        Some(r) => format!(
+                            "      - {{type: {rtype}, id: {id}, region: {}}}\n",
+                            REGIONS[r]
+                        ),
+                        None => format!("      - {rtype}/{id}\n"),
+                    });
+                }
+            }
+            if !spec.rules.is_empty() {
+                text.push_str("    select:\n");
+                for rule in &spec.rules {
+                    text.push_str(&format!("      - {{{}}}\n", rule_text(rule)));
+                }
+            }
+        }
+        any.then_some(text)
+    }
+
+    /// The explicit entries the account does not have: (type, id, regions
+    /// looked in).
+    fn missing(&self) -> Vec<(ResourceType, String, Vec<String>)> {
+        let present: BTreeSet<ResourceKey> = self.resources.iter().map(GenResource::key).collect();
+        self.entries()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| {
+                let rtype = ResourceType::ALL[e.0];
+                let id = id_of(rtype, e.2);
+                let regions: Vec<String> = self
+                    .regions_of(&e)
+                    .into_iter()
+                    .map(|r| REGIONS[r].to_owned())
+                    .collect();
+                let found = regions.iter().any(|region| {
+                    present.contains(&ResourceKey {
+                        rtype,
+                        region: region.clone(),
+                        id: id.clone(),
+                    })
+                });
+                (!found).then_some((rtype, id, regions))
+            })
+            .collect()
+    }
+}
+
+/// A rule's keys, in flow style.
+fn rule_text(rule: &GenRule) -> String {
+    let mut keys = Vec::new();
+    if let Some(types) = &rule.types {
+        let names: Vec<&str> = types
+            .iter()
+            .map(|t| ResourceType::ALL[*t].as_str())
+            .collect();
+        keys.push(format!("type: [{}]", names.join(", ")));
+    }
+    let mut tags = Vec::new();
+    if let Some(a) = rule.team {
+        tags.push(format!("team: {}", team(a)));
+    }
+    if let Some(prod) = rule.env {
+        tags.push(format!("env: {}", env(prod)));
+    }
+    if !tags.is_empty() {
+        keys.push(format!("tags: {{{}}}", tags.join(", ")));
+    }
+    if let Some(pay) = rule.pay {
+        keys.push(format!("name: \"{}-*\"", if pay { "pay" } else { "web" }));
+    }
+    if let Some(g) = rule.in_group {
+        keys.push(format!("in_group: g{g}"));
+    }
+    if let Some(r) = rule.region {
+        keys.push(format!("region: {}", REGIONS[r]));
+    }
+    keys.join(", ")
 }
 
 /// Why the oracle expects no plan.
@@ -212,12 +354,10 @@ enum Refused {
 /// What the manifest asks for each resource, from DESIGN.md's rules: an
 /// explicit entry wins; otherwise the groups whose rules all match. And the
 /// planner's promise of convergence: moved resources must stay put.
-fn oracle(
-    resources: &[GenResource],
-    groups: &[Option<GenGroup>],
-) -> Result<BTreeMap<ResourceKey, String>, Refused> {
-    let wanted = assignments(resources, groups)?;
-    let moved: Vec<GenResource> = resources
+fn oracle(world: &World) -> Result<BTreeMap<ResourceKey, String>, Refused> {
+    let wanted = assignments(world, &world.resources)?;
+    let moved: Vec<GenResource> = world
+        .resources
         .iter()
         .map(|r| {
             let key = r.key();
@@ -228,7 +368,7 @@ fn oracle(
             after
         })
         .collect();
-    match assignments(&moved, groups) {
+    match assignments(world, &moved) {
         Ok(next)
             if next
                 .iter()
@@ -241,13 +381,16 @@ fn oracle(
 }
 
 fn assignments(
+    world: &World,
     resources: &[GenResource],
-    groups: &[Option<GenGroup>],
 ) -> Result<BTreeMap<ResourceKey, String>, Refused> {
+    // An entry without a region names the resource in every default region.
     let mut named = BTreeMap::new();
-    for (g, spec) in groups.iter().enumerate() {
-        for e in spec.iter().flat_map(|s| &s.explicit) {
-            named.entry(*e).or_insert(g);
+    for (g, entries) in world.entries().iter().enumerate() {
+        for e in entries {
+            for r in world.regions_of(e) {
+                named.insert((e.0, r, e.2), g);
+            }
         }
     }
     let mut wanted = BTreeMap::new();
@@ -257,17 +400,21 @@ fn assignments(
             wanted.insert(key, group_id(*g));
             continue;
         }
-        let matching: BTreeSet<usize> = groups
+        let matching: BTreeSet<usize> = world
+            .groups
             .iter()
             .enumerate()
             .filter_map(|(g, spec)| spec.as_ref().map(|s| (g, s)))
             .filter(|(_, spec)| {
                 spec.rules.iter().any(|rule| {
                     rule.types.as_ref().is_none_or(|t| t.contains(&r.rtype))
-                        && rule.team_a.is_none_or(|a| a == r.team_a)
+                        && rule.team.is_none_or(|a| r.team == Some(a))
+                        && rule.env.is_none_or(|prod| r.env == Some(prod))
                         && rule.pay.is_none_or(|p| p == r.pay)
                         && rule.in_group.is_none_or(|g| g == r.group)
-                        && rule.region.is_none_or(|reg| reg == r.region)
+                        && rule
+                            .region
+                            .map_or(world.defaults.contains(&r.region), |reg| reg == r.region)
                 })
             })
             .map(|(g, _)| g)
@@ -283,30 +430,45 @@ fn assignments(
     Ok(wanted)
 }
 
-fn run(manifest: &Manifest, inventory: &Inventory) -> Result<Plan, PlanError> {
+fn run(
+    manifest: &Manifest,
+    inventory: &Inventory,
+    ignore_missing: bool,
+) -> Result<Plan, PlanError> {
     let now = chrono::DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap_or_default();
-    plan(
-        manifest,
-        inventory,
-        PlanOptions {
-            ignore_missing: true,
-        },
-        now,
-    )
+    plan(manifest, inventory, PlanOptions { ignore_missing }, now)
 }
 
 proptest! {
     #[test]
-    fn the_plan_does_what_the_manifest_says((generated, groups) in world()) {
-        // One resource per (type, region, id), as in an account.
-        let mut seen = BTreeSet::new();
-        let resources: Vec<GenResource> =
-            generated.into_iter().filter(|r| seen.insert((r.rtype, r.region, r.n))).collect();
-        let Some(text) = manifest_text(&groups) else { return Ok(()) };
+    fn the_plan_does_what_the_manifest_says(world in world()) {
+        let Some(text) = world.manifest_text() else { return Ok(()) };
         let manifest = Manifest::parse("m.yaml", &text).expect("generated manifests are valid");
-        let mut account = inventory(&resources);
-        let result = run(&manifest, &account);
-        let expected = oracle(&resources, &groups);
+        let mut account = inventory(&world.resources);
+        let result = run(&manifest, &account, world.ignore_missing);
+        let missing = world.missing();
+        // In any order: the planner goes by group key, not by place.
+        let listed = |found: &[Missing]| -> BTreeSet<(ResourceType, String, Vec<String>)> {
+            found.iter().map(|m| (m.rtype, m.id.clone(), m.regions.clone())).collect()
+        };
+
+        // Without --ignore-missing, an entry the account lacks is an error
+        // that names every such entry and where it is looked for.
+        if !world.ignore_missing && !missing.is_empty() {
+            match &result {
+                Err(error @ PlanError::Missing(found)) => {
+                    prop_assert_eq!(listed(found), missing.iter().cloned().collect(), "{}", text);
+                    let message = error.to_string();
+                    for (rtype, id, regions) in &missing {
+                        let named = format!("{rtype}/{id} in {}", regions.join(", "));
+                        prop_assert!(message.contains(&named), "{} not in {}", named, message);
+                    }
+                }
+                other => prop_assert!(false, "missing {:?}, planner {:?}\n{}", missing, other.as_ref().map(|p| p.changes.len()), text),
+            }
+            return Ok(());
+        }
+        let expected = oracle(&world);
 
         // A conflict is reported if and only if one exists.
         match (&result, &expected) {
@@ -317,6 +479,14 @@ proptest! {
         }
         let plan = result.expect("checked above");
         let expected = expected.expect("checked above");
+
+        // With --ignore-missing, the missing entries are listed and warned
+        // about, and the rest is planned.
+        prop_assert_eq!(listed(&plan.missing), missing.iter().cloned().collect());
+        for (rtype, id, _) in &missing {
+            let warned = format!("{rtype}/{id} does not exist");
+            prop_assert!(plan.warnings.iter().any(|w| w.contains(&warned)), "{} not in {:?}", warned, plan.warnings);
+        }
 
         // Only resources the manifest mentions move, each to its group and
         // from where the account had it.
@@ -332,7 +502,7 @@ proptest! {
         prop_assert_eq!(plan.unchanged, expected.len() - misplaced);
 
         // Deterministic, to the byte.
-        let again = run(&manifest, &account).expect("the same inputs plan the same");
+        let again = run(&manifest, &account, world.ignore_missing).expect("the same inputs plan the same");
         prop_assert_eq!(serde_json::to_string(&plan).ok(), serde_json::to_string(&again).ok());
 
         // After applying it there is nothing left to do.
@@ -341,7 +511,7 @@ proptest! {
                 resource.group_id = change.to.id.clone();
             }
         }
-        let after = run(&manifest, &account).expect("the applied account plans");
+        let after = run(&manifest, &account, world.ignore_missing).expect("the applied account plans");
         prop_assert!(after.changes.is_empty(), "{} changes after applying", after.changes.len());
     }
 }

@@ -1,0 +1,102 @@
+//! Credentials: wrong keys, secrets kept out of output and files, OIDC.
+
+use assert_cmd::Command;
+
+use crate::harness::{stdout_of, Setup, TWO_INTO_PROD};
+
+#[test]
+fn a_wrong_secret_is_a_clear_error_and_writes_nothing() {
+    let env = Setup::new().instances(2).manifest(TWO_INTO_PROD).start();
+    let (code, out, err) = stdout_of(
+        env.regroup(&["apply", "--auto-approve"])
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "not-the-secret"),
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.starts_with("Error: "), "{err}");
+    assert!(err.contains("SignatureDoesNotMatch"), "{err}");
+    assert!(!err.contains("not-the-secret"), "the secret leaked: {err}");
+    assert_eq!(env.writes(), 0);
+    assert_eq!(env.group_of("i-bp1test00000"), "rg-default");
+}
+
+#[test]
+fn secrets_never_reach_output_or_files_even_at_vvv() {
+    const SECRET_VALUE: &str = "SECRET-d0n7-l3ak";
+    const TOKEN_VALUE: &str = "TOKEN-n3v3r-pr1nt";
+    let env = Setup::new()
+        .instances(3)
+        .key("STS.leaktest", SECRET_VALUE, Some(TOKEN_VALUE))
+        .manifest(TWO_INTO_PROD)
+        .emulator(|s| s.fault_rate = 0.3)
+        .start();
+    let plan = env.path("plan.json");
+    let report = env.path("report.json");
+    let mut seen = String::new();
+    for args in [
+        vec!["plan", "-vvv", "-o", plan.to_str().unwrap()],
+        vec![
+            "apply",
+            "-vvv",
+            "--auto-approve",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    ] {
+        let (code, out, err) = stdout_of(
+            env.regroup(&args)
+                .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "STS.leaktest")
+                .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET_VALUE)
+                .env("ALIBABA_CLOUD_SECURITY_TOKEN", TOKEN_VALUE)
+                .env("RUST_LOG", "trace"),
+        );
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(err.contains("call"), "-vvv logs each call: {err}");
+        seen.push_str(&out);
+        seen.push_str(&err);
+    }
+    seen.push_str(&std::fs::read_to_string(plan).unwrap());
+    seen.push_str(&std::fs::read_to_string(report).unwrap());
+    assert!(!seen.contains(SECRET_VALUE), "the secret leaked");
+    assert!(!seen.contains(TOKEN_VALUE), "the token leaked");
+}
+
+#[test]
+fn oidc_credentials_work_end_to_end() {
+    let env = Setup::new()
+        .instances(2)
+        .oidc_token(
+            "gh-actions-token",
+            "acs:ram::1:role/ci",
+            "acs:ram::1:oidc-provider/gh",
+        )
+        .manifest(TWO_INTO_PROD)
+        .start();
+    let token = env.path("oidc-token");
+    std::fs::write(&token, "gh-actions-token").unwrap();
+    let oidc = |command: &mut Command| {
+        command
+            .env_remove("ALIBABA_CLOUD_ACCESS_KEY_ID")
+            .env_remove("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+            .env("ALIBABA_CLOUD_ROLE_ARN", "acs:ram::1:role/ci")
+            .env(
+                "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+                "acs:ram::1:oidc-provider/gh",
+            )
+            .env("ALIBABA_CLOUD_OIDC_TOKEN_FILE", &token);
+    };
+    let mut apply = env.regroup(&["apply", "--auto-approve"]);
+    oidc(&mut apply);
+    let (code, out, err) = stdout_of(apply);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Apply complete! 2 moved, 0 failed."), "{out}");
+
+    std::fs::write(&token, "someone-elses-token").unwrap();
+    let mut plan = env.regroup(&["plan"]);
+    oidc(&mut plan);
+    let (code, _, err) = stdout_of(plan);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("AuthenticationFail.OIDCToken.Invalid"),
+        "{err}"
+    );
+}

@@ -1,0 +1,80 @@
+//! `export`: a manifest of the account as it is, narrowed by region, type and group.
+
+use regroup::resource::ResourceType;
+
+use crate::harness::{stdout_of, Setup};
+use crate::support;
+
+#[test]
+fn export_then_plan_gives_no_changes() {
+    let fleet = support::fleet(900);
+    let env = Setup::new().fleet(fleet).start();
+    let mut args = vec!["export"];
+    for region in support::REGIONS {
+        args.extend(["--region", region]);
+    }
+    let (code, exported, err) = stdout_of(env.regroup(&args));
+    assert_eq!(code, 0, "{err}");
+    assert!(exported.starts_with("# Exported by regroup"), "{exported}");
+    // Groups keyed by name, all five, each with its members.
+    for (_, name) in support::GROUPS {
+        assert!(
+            exported.contains(&format!("\n  {name}:\n    resources:\n")),
+            "{name} missing"
+        );
+    }
+    std::fs::write(env.path("exported.yaml"), &exported).unwrap();
+
+    let (code, out, err) = stdout_of(env.regroup(&["-f", "exported.yaml", "validate"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("5 groups, 900 explicit resources"), "{out}");
+    let (code, out, err) =
+        stdout_of(env.regroup(&["-f", "exported.yaml", "plan", "--detailed-exitcode"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("No changes. All 900 resources"), "{out}");
+
+    // The manifest's own JSON Schema accepts it.
+    let (_, schema, _) = stdout_of(env.regroup(&["schema"]));
+    let schema: serde_json::Value = serde_json::from_str(&schema).unwrap();
+    let manifest: serde_json::Value = serde_yaml::from_str(&exported).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let problems: Vec<String> = validator
+        .iter_errors(&manifest)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(problems.is_empty(), "{problems:?}");
+    // And it would catch a mistake.
+    let mut broken = manifest.clone();
+    broken["groups"]["prod"]["resources"][0] = serde_json::json!("vm/i-1");
+    assert!(!validator.is_valid(&broken));
+}
+
+#[test]
+fn export_narrows_by_type_and_group_and_keys_by_name() {
+    let env = Setup::new()
+        .instances(2)
+        .resource(ResourceType::Disk, "d-bp1disk", Some("rg-prod"))
+        .resource(ResourceType::Instance, "i-bp1prod", Some("rg-prod"))
+        .start();
+    let (code, out, err) = stdout_of(env.regroup(&[
+        "export",
+        "--region",
+        "cn-hangzhou",
+        "--type",
+        "instance",
+        "--group",
+        "prod",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.ends_with("regions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - instance/i-bp1prod\n"), "{out}");
+    let (code, _, err) =
+        stdout_of(env.regroup(&["export", "--region", "cn-hangzhou", "--group", "prd"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("--group: no resource group has the id or name `prd`; closest names: prod"),
+        "{err}"
+    );
+    let (code, _, err) = stdout_of(env.regroup(&["export"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("pass --region"), "{err}");
+}

@@ -1,0 +1,17 @@
+//! Drives the real `regroup` binary against an in-process emulator on
+//! 127.0.0.1:0, one module per topic. The shared builder is in
+//! tests/support. All of it is one test binary: Cargo builds each file at
+//! the top of tests/ as a binary of its own.
+
+#[path = "../support/harness.rs"]
+mod harness;
+#[path = "../support/mod.rs"]
+mod support;
+
+mod apply;
+mod credentials;
+mod emulator;
+mod export;
+mod output;
+mod plan;
+mod validate;

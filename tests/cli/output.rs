@@ -1,0 +1,127 @@
+//! What regroup prints besides plans: the schema, completions, the version, and the CI examples and docs that quote it.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+
+use crate::harness::{stdout_of, Setup};
+
+#[test]
+fn the_schema_describes_the_manifest() {
+    let env = Setup::new().start();
+    let (code, out, _) = stdout_of(env.regroup(&["schema"]));
+    assert_eq!(code, 0);
+    let schema: serde_json::Value = serde_json::from_str(&out).expect("the schema is JSON");
+    assert_eq!(schema["additionalProperties"], false);
+    assert_eq!(schema["required"], serde_json::json!(["version", "groups"]));
+    let types = schema["$defs"]["ResourceType"]["enum"]
+        .as_array()
+        .expect("the types are listed");
+    assert_eq!(types.len(), 9);
+    assert_eq!(schema["$defs"]["Rule"]["additionalProperties"], false);
+}
+
+/// Every `regroup …` command line in the shell of a CI file (`run:` in
+/// GitHub Actions, `script:` in GitLab CI), cut at the first shell operator,
+/// quotes taken off.
+fn regroup_invocations(yaml: &serde_yaml::Value, in_shell: bool, found: &mut Vec<Vec<String>>) {
+    match yaml {
+        serde_yaml::Value::String(text) if in_shell => {
+            for line in text.lines() {
+                let Some(start) = line.find("regroup ") else {
+                    continue;
+                };
+                let before = line[..start].trim_end();
+                if !(before.is_empty() || before.ends_with("&&") || before.ends_with(';')) {
+                    continue;
+                }
+                let words: Vec<String> = line[start..]
+                    .split_whitespace()
+                    .take_while(|w| !matches!(*w, ">" | "|" | "||" | "&&" | ";" | "2>&1"))
+                    .map(|w| w.trim_matches('"').to_owned())
+                    .collect();
+                found.push(words);
+            }
+        }
+        serde_yaml::Value::Sequence(items) => items
+            .iter()
+            .for_each(|v| regroup_invocations(v, in_shell, found)),
+        serde_yaml::Value::Mapping(map) => {
+            for (key, value) in map {
+                let shell = in_shell || matches!(key.as_str(), Some("run" | "script"));
+                regroup_invocations(value, shell, found);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn ci_examples_are_valid_yaml_calling_real_commands() {
+    use clap::Parser;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/gitops");
+    let mut total = 0;
+    for file in ["github-actions.yml", "gitlab-ci.yml", "drift-detection.yml"] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        let yaml: serde_yaml::Value =
+            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let mut found = Vec::new();
+        regroup_invocations(&yaml, false, &mut found);
+        assert!(!found.is_empty(), "{file}: no regroup command found");
+        for words in &found {
+            if let Err(error) = regroup::Cli::try_parse_from(words) {
+                panic!(
+                    "{file}: `{}` is not a valid regroup command:\n{error}",
+                    words.join(" ")
+                );
+            }
+        }
+        total += found.len();
+    }
+    assert_eq!(total, 9, "every regroup command of the three files");
+}
+
+#[test]
+fn gitops_docs_show_a_real_plan_comment() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut command = Command::cargo_bin("regroup").unwrap();
+    command.env_clear().current_dir(&root).args([
+        "emulator",
+        "--fleet",
+        "examples/fleet.yaml",
+        "--",
+        "plan",
+        "-f",
+        "examples/regroup.yaml",
+        "--format",
+        "markdown",
+    ]);
+    let (code, comment, err) = stdout_of(command);
+    assert_eq!(code, 0, "{err}");
+    let docs = std::fs::read_to_string(root.join("docs/gitops.md")).unwrap();
+    assert!(
+        docs.contains(&comment),
+        "docs/gitops.md does not show what the tool prints now:\n{comment}"
+    );
+}
+
+#[test]
+fn completions_and_version() {
+    let env = Setup::new().start();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let (code, out, _) = stdout_of(env.regroup(&["completions", shell]));
+        assert_eq!(code, 0, "{shell}");
+        assert!(
+            out.contains("regroup") && out.contains("apply") && out.contains("auto-approve"),
+            "{shell}"
+        );
+    }
+    let (code, out, _) = stdout_of(env.regroup(&["--version"]));
+    assert_eq!(code, 0);
+    assert!(
+        out.contains(env!("CARGO_PKG_VERSION"))
+            && out.contains("ECS 2014-05-26")
+            && out.contains("Resource Manager 2020-03-31"),
+        "{out}"
+    );
+}

@@ -1,0 +1,134 @@
+//! `plan`: what it moves, what it leaves, and how few reads it takes.
+
+use regroup::resource::ResourceType;
+
+use crate::harness::{calls_of, stdout_of, Setup, TWO_INTO_PROD};
+use crate::support;
+
+#[test]
+fn plan_apply_then_nothing_left_to_do() {
+    let env = Setup::new().instances(3).manifest(TWO_INTO_PROD).start();
+
+    let (code, out, _) = stdout_of(env.regroup(&["plan", "--detailed-exitcode"]));
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("~ instance/i-bp1test00000 (cn-hangzhou)  default → prod"),
+        "{out}"
+    );
+    assert!(
+        out.contains("~ instance/i-bp1test00001 (cn-hangzhou)  default → prod"),
+        "{out}"
+    );
+    assert!(!out.contains("i-bp1test00002"), "{out}");
+    assert!(out.ends_with("Plan: 2 to move, 0 unchanged.\n"), "{out}");
+    assert_eq!(env.writes(), 0, "plan never writes");
+
+    let (code, out, err) = stdout_of(env.regroup(&["apply", "--auto-approve"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("Apply complete! 2 moved, 0 failed."), "{out}");
+    assert_eq!(env.group_of("i-bp1test00000"), "rg-prod");
+    assert_eq!(env.group_of("i-bp1test00001"), "rg-prod");
+    assert_eq!(env.group_of("i-bp1test00002"), "rg-default");
+
+    let (code, out, _) = stdout_of(env.regroup(&["plan", "--detailed-exitcode"]));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("No changes."), "{out}");
+}
+
+#[test]
+fn a_thousand_explicit_instances_take_ten_reads() {
+    let mut manifest =
+        String::from("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n");
+    for n in 0..1_000 {
+        manifest.push_str(&format!("      - instance/i-bp1test{n:05}\n"));
+    }
+    let env = Setup::new().instances(1_500).manifest(&manifest).start();
+    let (code, out, err) = stdout_of(env.regroup(&["plan"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Plan: 1000 to move, 0 unchanged."), "{out}");
+    let calls = calls_of(&env);
+    assert_eq!(calls.get("DescribeInstances"), Some(&10), "{calls:?}");
+    assert_eq!(calls.get("ListResourceGroups"), Some(&1), "{calls:?}");
+    assert_eq!(calls.len(), 2, "{calls:?}");
+}
+
+#[test]
+fn a_select_over_a_thousand_disks_takes_two_reads() {
+    let env = Setup::new()
+        .many(ResourceType::Disk, 1_000)
+        .instances(10)
+        .manifest("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - type: disk\n")
+        .start();
+    let (code, out, err) = stdout_of(env.regroup(&["plan"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Plan: 1000 to move, 0 unchanged."), "{out}");
+    let calls = calls_of(&env);
+    assert_eq!(calls.get("DescribeDisks"), Some(&2), "{calls:?}");
+    assert_eq!(calls.len(), 2, "only disks are read: {calls:?}");
+}
+
+#[test]
+fn an_unknown_group_name_lists_the_closest_and_writes_nothing() {
+    let env = Setup::new()
+        .instances(1)
+        .manifest("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prd:\n    resources: [instance/i-bp1test00000]\n")
+        .start();
+    let (code, _, err) = stdout_of(env.regroup(&["apply", "--auto-approve"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(
+            "regroup.yaml:4:3: no resource group has the id or name `prd`; closest names: prod"
+        ),
+        "{err}"
+    );
+    assert_eq!(env.writes(), 0);
+}
+
+#[test]
+fn ignore_missing_plans_the_rest_with_a_warning() {
+    let env = Setup::new()
+        .instances(1)
+        .manifest("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - instance/i-bp1test00000\n      - instance/i-bp1gone\n")
+        .start();
+    let (code, _, err) = stdout_of(env.regroup(&["plan"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("regroup.yaml:7:9: instance/i-bp1gone in cn-hangzhou"),
+        "{err}"
+    );
+    let (code, out, err) =
+        stdout_of(env.regroup(&["plan", "--ignore-missing", "--format", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(plan["missing"][0]["id"], "i-bp1gone");
+    assert_eq!(plan["changes"].as_array().unwrap().len(), 1);
+    assert!(plan["warnings"][0]
+        .as_str()
+        .unwrap()
+        .contains("does not exist"));
+}
+
+#[test]
+fn a_thousand_resources_of_every_type_are_read_in_the_fewest_calls() {
+    let fleet = support::fleet(1_000);
+    let minimum_by_id = support::minimum_calls_by_id(&fleet);
+    let minimum_listing = support::minimum_calls_to_list(&fleet);
+    for (manifest, minimum) in [
+        (support::explicit_manifest(&fleet), minimum_by_id),
+        (support::select_manifest(), minimum_listing),
+    ] {
+        let env = Setup::new()
+            .fleet(fleet.clone())
+            .manifest(&manifest)
+            .start();
+        let (code, out, err) = stdout_of(env.regroup(&["plan", "--format", "json"]));
+        assert_eq!(code, 0, "{err}");
+        let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let planned = plan["changes"].as_array().unwrap().len()
+            + plan["unchanged"].as_u64().unwrap() as usize;
+        assert_eq!(planned, 1_000);
+        let calls = env.requests().len();
+        assert_eq!(calls, minimum, "{:?}", calls_of(&env));
+    }
+    eprintln!("1,000 resources: {minimum_by_id} calls by id, {minimum_listing} by listing");
+}

@@ -1,0 +1,167 @@
+//! `validate` and the manifest errors every command shares: what and where, and no call made.
+
+use crate::harness::{stdout_of, Setup, TWO_INTO_PROD};
+
+#[test]
+fn a_malformed_manifest_makes_no_call_at_all() {
+    let env = Setup::new()
+        .instances(1)
+        .manifest("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/d-bp1test00000]\n")
+        .start();
+    for command in [&["validate"][..], &["plan"], &["apply", "--auto-approve"]] {
+        // The manifest is read before credentials are looked for, so the
+        // error is about the manifest even where there are none.
+        let (code, _, err) = stdout_of(
+            env.regroup(command)
+                .env_remove("ALIBABA_CLOUD_ACCESS_KEY_ID")
+                .env_remove("ALIBABA_CLOUD_ACCESS_KEY_SECRET"),
+        );
+        assert_eq!(code, 1, "{command:?}: {err}");
+        assert!(
+            err.contains("regroup.yaml:5:17: groups.prod.resources[0]: `d-bp1test00000` is not an instance id"),
+            "{command:?}: {err}"
+        );
+    }
+    assert!(env.requests().is_empty(), "{:?}", env.requests());
+}
+
+#[test]
+fn validate_needs_no_credentials() {
+    let env = Setup::new().manifest(TWO_INTO_PROD).start();
+    let (code, out, err) = stdout_of(
+        env.regroup(&["validate"])
+            .env_remove("ALIBABA_CLOUD_ACCESS_KEY_ID")
+            .env_remove("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+            .env_remove("REGROUP_ENDPOINT"),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("is valid: 1 groups, 2 explicit resources, 0 select rules."),
+        "{out}"
+    );
+}
+
+/// Malformed manifests: each must fail with exactly this location and a
+/// message that starts like this.
+const MALFORMED: &[(&str, &str, &str)] = &[
+    ("empty file", "", "regroup.yaml:1:1: missing field `version`"),
+    ("not a map", "- a\n- b\n", "regroup.yaml:1:1: invalid type: sequence, expected struct RawManifest"),
+    ("syntax error", "version: 1\ngroups: \"prod\n", "regroup.yaml:3:1: found unexpected end of stream"),
+    ("tab indentation", "version: 1\ngroups:\n\tprod: {}\n", "regroup.yaml:3:1: found character that cannot start any token"),
+    ("missing version", "groups:\n  prod:\n    resources: [instance/i-1]\n", "regroup.yaml:1:1: missing field `version`"),
+    ("version 2", "version: 2\ngroups: {}\n", "regroup.yaml:1:10: version: unsupported manifest version 2; this regroup reads version 1"),
+    ("version as text", "version: one\ngroups: {}\n", "regroup.yaml:1:10: version: invalid type: string \"one\", expected the manifest version, 1"),
+    ("missing groups", "version: 1\n", "regroup.yaml:1:1: missing field `groups`"),
+    ("unknown top-level key", "version: 1\ngroup: {}\n", "regroup.yaml:2:1: unknown field `group`, expected one of `version`, `regions`, `groups`"),
+    ("regions not a list", "version: 1\nregions: cn-hangzhou\ngroups: {}\n", "regroup.yaml:2:10: regions: invalid type: string \"cn-hangzhou\", expected a sequence"),
+    ("bad region id", "version: 1\nregions: [CN_Hangzhou]\ngroups: {}\n", "regroup.yaml:2:11: regions[0]: `CN_Hangzhou` is not a region id"),
+    ("empty groups", "version: 1\nregions: [cn-hangzhou]\ngroups: {}\n", "regroup.yaml:3:1: `groups` is empty"),
+    ("groups as a list", "version: 1\ngroups:\n  - prod\n", "regroup.yaml:3:3: groups: invalid type: sequence, expected a map"),
+    ("empty group", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod: {}\n", "regroup.yaml:4:3: group `prod` is empty"),
+    ("group of nothing", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: []\n", "regroup.yaml:4:3: group `prod` is empty"),
+    ("unknown group key", "version: 1\ngroups:\n  prod:\n    resource: [instance/i-1]\n", "regroup.yaml:4:5: groups.prod: unknown field `resource`, expected `resources` or `select`"),
+    ("resources not a list", "version: 1\ngroups:\n  prod:\n    resources: instance/i-1\n", "regroup.yaml:4:16: groups.prod.resources: invalid type: string \"instance/i-1\", expected a sequence"),
+    ("entry without slash", "version: 1\ngroups:\n  prod:\n    resources: [i-bp1abc]\n", "regroup.yaml:4:17: groups.prod.resources[0]: `i-bp1abc` is not `type/id` (like instance/i-bp1abc)"),
+    ("unknown type", "version: 1\ngroups:\n  prod:\n    resources: [vm/i-bp1abc]\n", "regroup.yaml:4:17: groups.prod.resources[0]: unknown resource type `vm` (one of: instance, disk, snapshot, image, securitygroup, ddh, eni, keypair, launchtemplate)"),
+    ("type in capitals", "version: 1\ngroups:\n  prod:\n    resources: [Instance/i-bp1abc]\n", "regroup.yaml:4:17: groups.prod.resources[0]: unknown resource type `Instance`"),
+    ("id of another type", "version: 1\ngroups:\n  prod:\n    resources: [instance/d-bp1abc]\n", "regroup.yaml:4:17: groups.prod.resources[0]: `d-bp1abc` is not an instance id: instance ids start with `i-`"),
+    ("id with a space", "version: 1\ngroups:\n  prod:\n    resources: [\"disk/d-bp1 abc\"]\n", "regroup.yaml:4:17: groups.prod.resources[0]: `d-bp1 abc` is not a disk id: expected `d-` followed by 1 to 64 letters and digits"),
+    ("empty id", "version: 1\ngroups:\n  prod:\n    resources: [snapshot/]\n", "regroup.yaml:4:17: groups.prod.resources[0]: `` is not a snapshot id: snapshot ids start with `s-`"),
+    ("bad key pair name", "version: 1\ngroups:\n  prod:\n    resources: [keypair/9lives]\n", "regroup.yaml:4:17: groups.prod.resources[0]: `9lives` is not a key pair name"),
+    ("entry as a number", "version: 1\ngroups:\n  prod:\n    resources: [42]\n", "regroup.yaml:4:17: groups.prod.resources[0]: invalid type: integer `42`, expected a resource as `type/id` or as a map {type, id, region}"),
+    ("map entry unknown key", "version: 1\ngroups:\n  prod:\n    resources:\n      - {type: disk, id: d-1, zone: a}\n", "regroup.yaml:5:31: groups.prod.resources[0]: unknown field `zone`, expected one of `type`, `id`, `region`"),
+    ("map entry without id", "version: 1\ngroups:\n  prod:\n    resources:\n      - {type: disk}\n", "regroup.yaml:5:9: groups.prod.resources[0]: missing field `id`"),
+    ("map entry unknown type", "version: 1\ngroups:\n  prod:\n    resources:\n      - {type: volume, id: d-1}\n", "regroup.yaml:5:16: groups.prod.resources[0].type: unknown variant `volume`"),
+    ("map entry bad region", "version: 1\ngroups:\n  prod:\n    resources:\n      - {type: disk, id: d-1, region: Hangzhou}\n", "regroup.yaml:5:39: groups.prod.resources[0].region: `Hangzhou` is not a region id"),
+    ("no region anywhere", "version: 1\ngroups:\n  prod:\n    resources:\n      - instance/i-1\n", "regroup.yaml:5:9: instance/i-1 names no region and the manifest has no `regions`"),
+    ("rule without region", "version: 1\ngroups:\n  prod:\n    select:\n      - tags: {a: b}\n", "regroup.yaml:5:9: this select rule names no region"),
+    ("duplicate in a group", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - instance/i-1\n      - instance/i-1\n", "regroup.yaml:7:9: instance/i-1 is listed twice in group `prod` (also at regroup.yaml:6:9)"),
+    ("same resource in two groups", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  dev:\n    resources: [instance/i-1]\n  prod:\n    resources: [instance/i-1]\n", "regroup.yaml:7:17: instance/i-1 is in group `prod` here and in group `dev` at regroup.yaml:5:17"),
+    ("unknown rule key", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - tag: {a: b}\n", "regroup.yaml:6:9: groups.prod.select[0]: unknown field `tag`, expected one of `type`, `tags`, `name`, `in_group`, `region`"),
+    ("rule with unknown type", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - type: [instance, vm]\n", "regroup.yaml:6:26: groups.prod.select[0].type[1]: unknown variant `vm`"),
+    ("rule with empty type list", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - type: []\n", "regroup.yaml:6:15: groups.prod.select[0].type: an empty list matches nothing"),
+    ("rule with bad glob", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - name: \"pay-[\"\n", "regroup.yaml:6:15: groups.prod.select[0].name: `pay-[` is not a valid glob: unclosed character class"),
+    ("tags not a map", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - tags: [team]\n", "regroup.yaml:6:15: groups.prod.select[0].tags: invalid type: sequence, expected a map"),
+    ("select not a list", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: {tags: {a: b}}\n", "regroup.yaml:5:13: groups.prod.select: invalid type: map, expected a sequence"),
+    ("empty group key", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  \"\":\n    resources: [instance/i-1]\n", "regroup.yaml:4:3: a group key is empty"),
+];
+
+#[test]
+fn malformed_manifests_say_what_and_where_and_call_nothing() {
+    assert!(MALFORMED.len() >= 30);
+    let env = Setup::new().instances(1).start();
+    let mut wrong = Vec::new();
+    for (name, text, expected) in MALFORMED {
+        std::fs::write(env.path("regroup.yaml"), text).unwrap();
+        let (code, _, err) = stdout_of(env.regroup(&["-f", "regroup.yaml", "plan"]));
+        if code != 1 || !err.starts_with(&format!("Error: {expected}")) {
+            wrong.push(format!(
+                "{name}:\n    got      {code} {err}\n    expected 1 Error: {expected}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert!(env.requests().is_empty(), "{:?}", env.requests());
+}
+
+#[test]
+fn hostile_manifests_get_clear_errors_and_make_no_call() {
+    let env = Setup::new().instances(2).manifest(TWO_INTO_PROD).start();
+    let write = |name: &str, bytes: &[u8]| {
+        std::fs::write(env.path(name), bytes).unwrap();
+        name.to_owned()
+    };
+    let mut laughs = String::from("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: &l0 [instance/i-bp1test00000]\n");
+    for level in 1..=9 {
+        let previous = format!("*l{}", level - 1);
+        laughs.push_str(&format!(
+            "  g{level}:\n    resources: &l{level} [{}]\n",
+            vec![previous; 10].join(", ")
+        ));
+    }
+    let deep = format!(
+        "version: 1\ngroups:\n  prod:\n    select:\n      - tags: {}{}\n",
+        "[".repeat(5_000),
+        "]".repeat(5_000)
+    );
+    let mut huge =
+        String::from("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n");
+    while huge.len() <= 10 * 1024 * 1024 {
+        huge.push_str("      - instance/i-bp1aaaaaaaaaaaaaaaaa\n");
+    }
+    std::fs::create_dir(env.path("a-folder")).unwrap();
+    let cases: Vec<(String, &str)> = vec![
+        (
+            write("laughs.yaml", laughs.as_bytes()),
+            "laughs.yaml:5:16: groups.g1.resources[0]: invalid type: sequence",
+        ),
+        (
+            write("deep.yaml", deep.as_bytes()),
+            "deep.yaml:5:15: groups.prod.select[0].tags: invalid type: sequence, expected a map",
+        ),
+        (write("huge.yaml", huge.as_bytes()), "huge.yaml: is 10485"),
+        (
+            write(
+                "latin1.yaml",
+                b"version: 1\ngroups:\n  caf\xe9:\n    resources: [instance/i-1]\n",
+            ),
+            "latin1.yaml: is not UTF-8 text (invalid byte at offset 24)",
+        ),
+        ("a-folder".to_owned(), "a-folder: is a directory"),
+        (
+            "missing.yaml".to_owned(),
+            "could not read the manifest missing.yaml",
+        ),
+    ];
+    for (file, expected) in cases {
+        for command in ["validate", "plan"] {
+            let (code, _, err) = stdout_of(env.regroup(&["-f", &file, command]));
+            assert_eq!(code, 1, "{file} {command}: {err}");
+            assert!(
+                err.starts_with(&format!("Error: {expected}")),
+                "{file} {command}: {err}"
+            );
+        }
+    }
+    assert!(env.requests().is_empty(), "{:?}", env.requests());
+}
