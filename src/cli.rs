@@ -8,14 +8,28 @@ use clap::{Args, Parser, Subcommand};
 use crate::render::Format;
 use crate::resource::ResourceType;
 
+/// The version and the git commit it was built from (set by `build.rs`;
+/// `unknown` for a build outside a git checkout, e.g. from a crate tarball).
+/// A macro, not a const, so that `concat!` can extend it.
+macro_rules! version {
+    () => {
+        concat!(
+            env!("CARGO_PKG_VERSION"),
+            " (commit ",
+            env!("REGROUP_GIT_COMMIT"),
+            ")"
+        )
+    };
+}
+
 const LONG_VERSION: &str = concat!(
-    env!("CARGO_PKG_VERSION"),
+    version!(),
     "\nAPIs: ECS 2014-05-26, Resource Manager 2020-03-31, STS 2015-04-01"
 );
 
 /// Keep Alibaba Cloud ECS resources in the resource groups a manifest declares.
 #[derive(Debug, Parser)]
-#[command(name = "regroup", version, long_version = LONG_VERSION, propagate_version = true)]
+#[command(name = "regroup", version = version!(), long_version = LONG_VERSION, propagate_version = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,

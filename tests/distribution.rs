@@ -1,0 +1,757 @@
+//! How regroup reaches users: the CI examples, the GitHub Action, the release
+//! workflow, the Dockerfile and the install docs must agree with each other
+//! and with the package, and must never install someone else's crate. Also
+//! `regroup --version`, which names the commit a binary was built from.
+//! Where `shellcheck` or `actionlint` is on PATH their checks run too;
+//! without them those tests print a notice and pass.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use yaml_rust2::{Yaml, YamlLoader};
+
+const PACKAGE: &str = env!("CARGO_PKG_NAME");
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The five targets the release builds and the action installs.
+const RELEASE_TARGETS: [&str; 5] = [
+    "x86_64-unknown-linux-musl",
+    "aarch64-unknown-linux-musl",
+    "x86_64-apple-darwin",
+    "aarch64-apple-darwin",
+    "x86_64-pc-windows-msvc",
+];
+
+/// Third-party tools the docs tell developers to install, by their own
+/// official crate names.
+const DOCUMENTED_TOOLS: [&str; 1] = ["cargo-fuzz"];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn load(path: &Path) -> Yaml {
+    let mut docs = YamlLoader::load_from_str(&read(path))
+        .unwrap_or_else(|e| panic!("{}: not valid YAML: {e}", path.display()));
+    assert_eq!(docs.len(), 1, "{}: one YAML document", path.display());
+    docs.remove(0)
+}
+
+/// Every file in `dir` whose name ends with `ext`, sorted.
+fn files_in(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.to_string_lossy().ends_with(ext))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Every pipeline: the examples and this repository's own workflows.
+fn pipelines() -> Vec<PathBuf> {
+    let mut files = files_in(&root().join("examples/gitops"), ".yml");
+    files.extend(files_in(&root().join(".github/workflows"), ".yml"));
+    files
+}
+
+fn is_gitlab(path: &Path) -> bool {
+    path.to_string_lossy().contains("gitlab")
+}
+
+/// Every GitHub workflow: the examples for GitHub and our own.
+fn github_workflows() -> Vec<PathBuf> {
+    pipelines().into_iter().filter(|p| !is_gitlab(p)).collect()
+}
+
+/// Every shell script in a CI file: `run:` in GitHub Actions, `script:`,
+/// `before_script:` and `after_script:` in GitLab CI (a list of lines).
+fn scripts(yaml: &Yaml, found: &mut Vec<String>) {
+    match yaml {
+        Yaml::Array(items) => items.iter().for_each(|item| scripts(item, found)),
+        Yaml::Hash(map) => {
+            for (key, value) in map {
+                let key = key.as_str().unwrap_or_default();
+                match (key, value) {
+                    ("run" | "script" | "before_script" | "after_script", Yaml::String(text)) => {
+                        found.push(text.clone())
+                    }
+                    ("script" | "before_script" | "after_script", Yaml::Array(lines)) => found
+                        .push(
+                            lines
+                                .iter()
+                                .filter_map(Yaml::as_str)
+                                .collect::<Vec<_>>()
+                                .join("\n"),
+                        ),
+                    _ => scripts(value, found),
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Every string scalar in a YAML tree, keys included.
+fn strings<'a>(yaml: &'a Yaml, found: &mut Vec<&'a str>) {
+    match yaml {
+        Yaml::String(text) => found.push(text),
+        Yaml::Array(items) => items.iter().for_each(|item| strings(item, found)),
+        Yaml::Hash(map) => map.iter().for_each(|(key, value)| {
+            strings(key, found);
+            strings(value, found);
+        }),
+        _ => {}
+    }
+}
+
+/// The `cargo install` commands in `text` that fetch a crate from the
+/// registry under a name not in `allowed`. Installs from a checkout
+/// (`--path`) or from a git repository named regroup are ours.
+fn foreign_registry_installs(text: &str, allowed: &[&str]) -> Vec<String> {
+    let mut offending = Vec::new();
+    // A command ends at the end of its line, unless the line ends with `\`.
+    let joined = text.replace("\\\n", " ");
+    for line in joined.lines() {
+        offending.extend(foreign_installs_in_line(line, allowed));
+    }
+    offending
+}
+
+/// Options of `cargo install` that take a value (cargo 1.85).
+const WITH_VALUE: [&str; 17] = [
+    "--version",
+    "--vers",
+    "--git",
+    "--branch",
+    "--tag",
+    "--rev",
+    "--path",
+    "--root",
+    "--registry",
+    "--index",
+    "--target",
+    "--target-dir",
+    "--features",
+    "-F",
+    "--profile",
+    "--jobs",
+    "-j",
+];
+
+/// [`foreign_registry_installs`] on one command line.
+fn foreign_installs_in_line(line: &str, allowed: &[&str]) -> Vec<String> {
+    let mut offending = Vec::new();
+    let words: Vec<&str> = line.split_whitespace().collect();
+    for start in 0..words.len().saturating_sub(1) {
+        if words[start] != "cargo" || words[start + 1] != "install" {
+            continue;
+        }
+        let mut crates = Vec::new();
+        let (mut from_checkout, mut from_our_git) = (false, false);
+        let mut rest = words[start + 2..].iter();
+        while let Some(&word) = rest.next() {
+            let word = word.trim_matches(|c| matches!(c, '"' | '\'' | '`'));
+            if matches!(word, ";" | "&&" | "||" | "|" | ">" | "#") || word.is_empty() {
+                break;
+            }
+            let (option, inline) = match word.split_once('=') {
+                Some((option, value)) if option.starts_with('-') => (option, Some(value)),
+                _ => (word, None),
+            };
+            if WITH_VALUE.contains(&option) {
+                let value = inline.or_else(|| rest.next().copied()).unwrap_or_default();
+                match option {
+                    "--path" => from_checkout = true,
+                    "--git" => from_our_git = value.trim_end_matches(".git").ends_with("/regroup"),
+                    _ => {}
+                }
+            } else if !word.starts_with('-') {
+                crates.push(word.split('@').next().unwrap_or(word).to_owned());
+            }
+        }
+        let foreign = crates.iter().any(|name| !allowed.contains(&name.as_str()));
+        if !(from_checkout || from_our_git) && (crates.is_empty() || foreign) {
+            offending.push(words[start..].join(" "));
+        }
+    }
+    offending
+}
+
+#[test]
+fn the_install_check_catches_someone_elses_crate() {
+    let ours = [PACKAGE];
+    for bad in [
+        "cargo install --locked regroup",
+        "cargo install regroup",
+        "run: cargo install --locked regroup@0.5.0 && regroup plan",
+        "cargo install --locked --version 0.1.0 regroup",
+    ] {
+        assert_eq!(foreign_registry_installs(bad, &ours).len(), 1, "{bad}");
+    }
+    for good in [
+        "cargo install --locked --path .",
+        "cargo install --locked --path . --root /tmp/x",
+        "cargo install --locked --git https://github.com/OWNER/regroup --tag v0.1.0",
+        "cargo install --locked regroup-cli",
+        "cargo installs nothing here: regroup",
+    ] {
+        assert_eq!(
+            foreign_registry_installs(good, &ours),
+            Vec::<String>::new(),
+            "{good}"
+        );
+    }
+    assert_eq!(PACKAGE, "regroup-cli", "the name on crates.io we can own");
+}
+
+#[test]
+fn no_pipeline_or_doc_installs_a_crate_we_do_not_own() {
+    let mut checked = 0;
+    for path in pipelines().into_iter().chain([root().join("action.yml")]) {
+        let yaml = load(&path);
+        let mut texts = Vec::new();
+        strings(&yaml, &mut texts);
+        for text in texts {
+            let bad = foreign_registry_installs(text, &[PACKAGE]);
+            assert!(
+                bad.is_empty(),
+                "{}: installs from crates.io: {bad:?}",
+                path.display()
+            );
+        }
+        checked += 1;
+    }
+    let mut docs = files_in(&root().join("docs"), ".md");
+    docs.push(root().join("README.md"));
+    let allowed: Vec<&str> = DOCUMENTED_TOOLS.iter().copied().chain([PACKAGE]).collect();
+    for path in docs {
+        let bad = foreign_registry_installs(&read(&path), &allowed);
+        assert!(
+            bad.is_empty(),
+            "{}: installs from crates.io: {bad:?}",
+            path.display()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 15, "only {checked} files checked");
+}
+
+/// The `${{ … }}` expressions of a YAML tree, and every `if:` condition
+/// (an expression without the braces).
+fn expressions(yaml: &Yaml, found: &mut Vec<String>) {
+    match yaml {
+        Yaml::String(text) => {
+            let mut rest = text.as_str();
+            while let Some(start) = rest.find("${{") {
+                let end = rest[start..].find("}}").map_or(rest.len(), |e| start + e);
+                found.push(rest[start + 3..end].trim().to_owned());
+                rest = &rest[end..];
+            }
+        }
+        Yaml::Array(items) => items.iter().for_each(|item| expressions(item, found)),
+        Yaml::Hash(map) => {
+            for (key, value) in map {
+                if let (Some("if"), Some(condition)) = (key.as_str(), value.as_str()) {
+                    found.push(condition.to_owned());
+                }
+                expressions(value, found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The names that follow `prefix` in `expression` (`inputs.` → input names).
+fn names_after(expression: &str, prefix: &str) -> Vec<String> {
+    expression
+        .match_indices(prefix)
+        .filter(|(at, _)| {
+            expression[..*at]
+                .chars()
+                .last()
+                .is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.'))
+        })
+        .map(|(at, _)| {
+            expression[at + prefix.len()..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
+                .collect()
+        })
+        .collect()
+}
+
+fn keys(yaml: &Yaml) -> BTreeSet<String> {
+    yaml.as_hash()
+        .map(|map| {
+            map.keys()
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn action() -> Yaml {
+    load(&root().join("action.yml"))
+}
+
+fn action_steps(action: &Yaml) -> &[Yaml] {
+    action["runs"]["steps"]
+        .as_vec()
+        .expect("action.yml: runs.steps")
+}
+
+#[test]
+fn action_declares_what_it_uses_and_verifies_what_it_installs() {
+    let action = action();
+    assert_eq!(action["runs"]["using"].as_str(), Some("composite"));
+    assert!(action["name"].as_str().is_some() && action["description"].as_str().is_some());
+    let inputs = keys(&action["inputs"]);
+    let outputs = keys(&action["outputs"]);
+    for name in [
+        "version",
+        "sha256",
+        "plan",
+        "manifest",
+        "comment",
+        "github-token",
+    ] {
+        assert!(inputs.contains(name), "action.yml: no input `{name}`");
+    }
+    assert_eq!(
+        action["inputs"]["version"]["required"].as_bool(),
+        Some(true)
+    );
+    assert_eq!(
+        outputs,
+        ["exitcode", "markdown-path", "plan-path"]
+            .map(String::from)
+            .into(),
+    );
+
+    let steps = action_steps(&action);
+    let ids: BTreeSet<&str> = steps.iter().filter_map(|s| s["id"].as_str()).collect();
+    let mut used = Vec::new();
+    expressions(&action, &mut used);
+    for expression in &used {
+        for input in names_after(expression, "inputs.") {
+            assert!(
+                inputs.contains(&input),
+                "action.yml: `{expression}` uses no such input"
+            );
+        }
+        for step in names_after(expression, "steps.") {
+            assert!(
+                ids.contains(step.as_str()),
+                "action.yml: `{expression}`: no step `{step}`"
+            );
+        }
+    }
+    // Each output is a step output that the step writes.
+    for (name, output) in action["outputs"].as_hash().unwrap() {
+        let value = output["value"].as_str().unwrap_or_default();
+        let written = value
+            .split("steps.")
+            .nth(1)
+            .and_then(|rest| rest.split_once(".outputs."))
+            .map(|(id, key)| (id, key.trim_end_matches(['}', ' '])));
+        let (id, key) = written.unwrap_or_else(|| panic!("output {name:?}: {value}"));
+        let step = steps.iter().find(|s| s["id"].as_str() == Some(id)).unwrap();
+        let run = step["run"].as_str().unwrap_or_default();
+        assert!(
+            run.contains(&format!("echo \"{key}=")),
+            "step `{id}` never writes `{key}`"
+        );
+    }
+    for step in steps {
+        let Some(run) = step["run"].as_str() else {
+            continue;
+        };
+        let name = step["name"].as_str().unwrap_or_default();
+        assert!(
+            step["shell"].as_str().is_some(),
+            "{name}: composite run steps need a shell"
+        );
+        // Inputs and event fields reach scripts through env, never pasted
+        // into the script text, where they could inject shell.
+        assert!(!run.contains("${{"), "{name}: an expression inside `run:`");
+    }
+    let script = |name: &str| {
+        let step = steps
+            .iter()
+            .find(|s| s["name"].as_str().is_some_and(|n| n.starts_with(name)));
+        step.and_then(|s| s["run"].as_str())
+            .unwrap_or_else(|| panic!("no step {name}"))
+            .to_owned()
+    };
+    let install = script("Install regroup");
+    for needed in [
+        "SHA256SUMS",
+        "sha256sum",
+        "shasum -a 256",
+        "REGROUP_SHA256",
+        "exit 1",
+    ] {
+        assert!(
+            install.contains(needed),
+            "the install step lacks `{needed}`"
+        );
+    }
+    for target in RELEASE_TARGETS {
+        assert!(
+            install.contains(&format!("target={target}")),
+            "the action never installs {target}"
+        );
+    }
+    assert!(install.contains("archive=\"regroup-$version-$target.tar.gz\""));
+    let comment = script("Comment the plan");
+    assert!(comment.contains("marker=\"<!-- regroup-plan: $REGROUP_MANIFEST -->\""));
+    assert!(
+        comment.contains("contains($marker)"),
+        "the marker finds the old comment"
+    );
+    assert!(comment.contains("-X PATCH") && comment.contains("-X POST"));
+    assert!(
+        comment.contains("No changes: no comment."),
+        "no new comment without changes"
+    );
+}
+
+/// `uses:` of this repository's action: `OWNER/regroup@…` or a local `./`.
+fn is_our_action(uses: &str) -> bool {
+    uses == "./"
+        || uses
+            .split('@')
+            .next()
+            .is_some_and(|r| r.ends_with("/regroup"))
+}
+
+#[test]
+fn github_examples_use_the_action_as_it_is_declared() {
+    let action = action();
+    let inputs = keys(&action["inputs"]);
+    let outputs = keys(&action["outputs"]);
+    let mut uses_of_action = 0;
+    let mut plans = 0;
+    for path in github_workflows() {
+        let file = path.display().to_string();
+        let workflow = load(&path);
+        let jobs = workflow["jobs"]
+            .as_hash()
+            .unwrap_or_else(|| panic!("{file}: no jobs"));
+        for (job, body) in jobs {
+            let steps = body["steps"]
+                .as_vec()
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let ours: Vec<&Yaml> = steps
+                .iter()
+                .filter(|s| s["uses"].as_str().is_some_and(is_our_action))
+                .collect();
+            let calls_regroup = steps.iter().any(|s| {
+                s["run"]
+                    .as_str()
+                    .is_some_and(|r| r.lines().any(|l| l.trim_start().starts_with("regroup ")))
+            });
+            if calls_regroup {
+                assert!(
+                    !ours.is_empty(),
+                    "{file}: job {job:?} runs regroup without installing it"
+                );
+            }
+            for step in &ours {
+                let uses = step["uses"].as_str().unwrap_or_default();
+                if uses != "./" {
+                    assert_eq!(
+                        uses.rsplit('@').next(),
+                        Some(format!("v{VERSION}").as_str()),
+                        "{file}"
+                    );
+                }
+                let with = keys(&step["with"]);
+                assert!(
+                    with.is_subset(&inputs),
+                    "{file}: inputs {with:?}, declared {inputs:?}"
+                );
+                assert_eq!(
+                    step["with"]["version"].as_str(),
+                    Some(VERSION),
+                    "{file}: pinned version"
+                );
+                plans += usize::from(step["with"]["plan"].as_bool() == Some(true));
+                uses_of_action += 1;
+            }
+            let ids: BTreeSet<&str> = ours.iter().filter_map(|s| s["id"].as_str()).collect();
+            let mut used = Vec::new();
+            expressions(body, &mut used);
+            for expression in used {
+                for id in &ids {
+                    for output in names_after(&expression, &format!("steps.{id}.outputs.")) {
+                        assert!(
+                            outputs.contains(&output),
+                            "{file}: `{expression}`: no such output"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        uses_of_action >= 4,
+        "the examples install regroup with the action"
+    );
+    assert!(plans >= 1, "an example shows the action's plan comment");
+}
+
+#[test]
+fn gitlab_example_runs_regroup_in_the_image_with_a_shell() {
+    let path = root().join("examples/gitops/gitlab-ci.yml");
+    let pipeline = load(&path);
+    let mut regroup_jobs = 0;
+    for (name, job) in pipeline.as_hash().unwrap() {
+        let mut found = Vec::new();
+        scripts(job, &mut found);
+        if !found
+            .iter()
+            .any(|s| s.lines().any(|l| l.starts_with("regroup ")))
+        {
+            continue;
+        }
+        let image = match job["extends"].as_str() {
+            Some(template) => &pipeline[template]["image"],
+            None => &job["image"],
+        };
+        assert_eq!(
+            image["name"]
+                .as_str()
+                .and_then(|n| n.rsplit_once("/regroup:"))
+                .map(|(_, tag)| tag),
+            Some(format!("{VERSION}-debug").as_str()),
+            "job {name:?}: the shell variant of the pinned image"
+        );
+        assert_eq!(
+            image["entrypoint"],
+            Yaml::Array(vec![Yaml::String(String::new())])
+        );
+        regroup_jobs += 1;
+    }
+    assert_eq!(regroup_jobs, 4, "plan, plan-main, apply, drift");
+}
+
+#[test]
+fn release_builds_and_checksums_what_the_action_installs() {
+    let path = root().join(".github/workflows/release.yml");
+    let release = load(&path);
+    let tags = &release["on"]["push"]["tags"];
+    assert!(
+        tags.as_vec().is_some_and(|t| !t.is_empty()),
+        "release runs on tags"
+    );
+    let matrix = release["jobs"]["build"]["strategy"]["matrix"]["include"]
+        .as_vec()
+        .expect("build matrix");
+    let targets: BTreeSet<&str> = matrix.iter().filter_map(|m| m["target"].as_str()).collect();
+    assert_eq!(targets, RELEASE_TARGETS.into_iter().collect());
+    let mut all = Vec::new();
+    scripts(&release, &mut all);
+    let all = all.join("\n");
+    for needed in [
+        "name=\"regroup-$VERSION-$TARGET\"",
+        "tar -czf \"$name.tar.gz\" \"$name\"",
+        "sha256sum regroup-*.tar.gz > SHA256SUMS",
+        "regroup-*.tar.gz SHA256SUMS",
+        "cargo build --release --locked --target \"$TARGET\"",
+        "static-pie linked",
+    ] {
+        assert!(all.contains(needed), "release.yml lacks `{needed}`");
+    }
+    assert_eq!(
+        release["jobs"]["release"]["permissions"]["contents"].as_str(),
+        Some("write")
+    );
+}
+
+#[test]
+fn dockerfile_builds_a_static_non_root_image() {
+    let dockerfile = read(&root().join("Dockerfile"));
+    let lines: Vec<&str> = dockerfile
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#'))
+        .collect();
+    let stages: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].starts_with("FROM "))
+        .collect();
+    assert!(stages.len() >= 2, "multi-stage");
+    let last = &lines[*stages.last().unwrap()..];
+    assert!(
+        last[0].contains("gcr.io/distroless/static") || last[0].starts_with("FROM scratch"),
+        "{}",
+        last[0]
+    );
+    let user = last
+        .iter()
+        .find_map(|l| l.strip_prefix("USER "))
+        .expect("a USER");
+    assert!(
+        !matches!(user.split(':').next(), Some("root" | "0")),
+        "non-root, not {user}"
+    );
+    assert!(last.contains(&"ENTRYPOINT [\"regroup\"]"));
+    for needed in [
+        "+crt-static",
+        "--offline",
+        "cargo build --release --locked",
+        "REGROUP_GIT_COMMIT",
+    ] {
+        assert!(dockerfile.contains(needed), "Dockerfile lacks `{needed}`");
+    }
+    let ignore = read(&root().join(".dockerignore"));
+    assert!(
+        ignore.lines().any(|l| l == "target/"),
+        ".dockerignore keeps target/ out"
+    );
+}
+
+#[test]
+fn readme_says_every_way_to_install() {
+    let readme = read(&root().join("README.md"));
+    let section = readme
+        .split("\n## ")
+        .find(|s| s.starts_with("Install"))
+        .expect("README: an Install section");
+    for needed in [
+        "cargo install --locked --path .",
+        "cargo install --locked --git",
+        "SHA256SUMS",
+        "docker run",
+        PACKAGE,
+    ] {
+        assert!(
+            section.contains(needed),
+            "README install section lacks `{needed}`"
+        );
+    }
+}
+
+/// A tool's path when it is on PATH and runs, else a notice.
+fn tool(name: &str) -> Option<PathBuf> {
+    let found = Command::new(name)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        eprintln!("notice: `{name}` is not on PATH; its checks are skipped");
+    }
+    found.then(|| PathBuf::from(name))
+}
+
+#[test]
+fn pipeline_scripts_pass_shellcheck() {
+    let Some(shellcheck) = tool("shellcheck") else {
+        return;
+    };
+    let mut files = pipelines();
+    files.push(root().join("action.yml"));
+    let mut checked = 0;
+    for path in files {
+        let mut found = Vec::new();
+        scripts(&load(&path), &mut found);
+        // GitLab runs scripts with sh; GitHub with bash.
+        let shell = if is_gitlab(&path) { "sh" } else { "bash" };
+        for script in found {
+            // An expression is replaced by GitHub before the shell sees it.
+            let mut text = String::new();
+            let mut rest = script.as_str();
+            while let Some(start) = rest.find("${{") {
+                text.push_str(&rest[..start]);
+                text.push_str("EXPR");
+                rest = rest[start..]
+                    .find("}}")
+                    .map_or("", |e| &rest[start + e + 2..]);
+            }
+            text.push_str(rest);
+            let output = Command::new(&shellcheck)
+                .args(["--shell", shell, "-"])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .and_then(|mut child| {
+                    use std::io::Write;
+                    child.stdin.take().unwrap().write_all(text.as_bytes())?;
+                    child.wait_with_output()
+                })
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{}: shellcheck:\n{}\n{text}",
+                path.display(),
+                String::from_utf8_lossy(&output.stdout)
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} scripts checked");
+}
+
+#[test]
+fn github_workflows_pass_actionlint() {
+    let Some(actionlint) = tool("actionlint") else {
+        return;
+    };
+    let output = Command::new(actionlint)
+        .args(["-no-color"])
+        .args(github_workflows())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "actionlint:\n{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}
+
+/// What `git rev-parse --short HEAD` says for this package's checkout.
+fn checkout_commit() -> Option<String> {
+    let git = |args: &[&str]| {
+        let output = Command::new("git")
+            .current_dir(root())
+            .args(args)
+            .output()
+            .ok()?;
+        let text = String::from_utf8(output.stdout).ok()?;
+        output.status.success().then(|| text.trim().to_owned())
+    };
+    let top = PathBuf::from(git(&["rev-parse", "--show-toplevel"])?);
+    (top.canonicalize().ok()? == root().canonicalize().ok()?)
+        .then(|| git(&["rev-parse", "--short", "HEAD"]))
+        .flatten()
+}
+
+#[test]
+fn version_names_the_commit_it_was_built_from() {
+    let expected = match std::env::var("REGROUP_GIT_COMMIT") {
+        Ok(commit) if !commit.is_empty() => commit,
+        _ => checkout_commit().unwrap_or_else(|| "unknown".to_owned()),
+    };
+    for flag in ["--version", "-V"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_regroup"))
+            .arg(flag)
+            .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let first = stdout.lines().next().unwrap_or_default();
+        assert_eq!(
+            first,
+            format!("regroup {VERSION} (commit {expected})"),
+            "{flag}"
+        );
+    }
+}
