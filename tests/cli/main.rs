@@ -10,6 +10,7 @@ mod support;
 
 mod apply;
 mod credentials;
+mod distribution;
 mod emulator;
 mod export;
 mod output;
