@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
+use regroup::emulator::gateway::AUTHENTICATION_CODES;
 use tower::ServiceExt;
 
 /// Actions a signed request names; the last is unknown.
@@ -26,23 +27,13 @@ const ACTIONS: [&str; 8] = [
     "DescribeNothing",
 ];
 
-/// What the gateway answers a request that fails authentication.
-const AUTHENTICATION_CODES: [&str; 7] = [
-    "InvalidAccessKeyId.NotFound",
-    "InvalidTimeStamp.Format",
-    "InvalidTimeStamp.Expired",
-    "SignatureNonceUsed",
-    "SignatureDoesNotMatch",
-    "MissingSecurityToken",
-    "InvalidSecurityToken.MismatchWithAccessKey",
-];
-
 fn fleet() -> regroup::emulator::fleet::Fleet {
     serde_yaml::from_str(include_str!("../../examples/fleet.yaml")).expect("the example fleet reads")
 }
 
 /// The query's pairs and the common parameters, signed with the fleet's
-/// first key: `(query, body)`, the body a form when `in_body`.
+/// first key: `(query, form body)`, the form for a POST whose flags have
+/// 0x40 set.
 fn signed(flags: u8, method: &str, query: &[u8], key: &regroup::emulator::fleet::AccessKey) -> (String, Option<String>) {
     let action = ACTIONS[usize::from(flags >> 2) % ACTIONS.len()];
     let version = match regroup::emulator::api::version_of(action) {

@@ -129,6 +129,19 @@ const COMMON: [&str; 7] = [
     "SignatureNonce",
 ];
 
+/// The codes [`authenticate`] refuses a request with, besides
+/// `MissingParameter` and `InvalidParameter`: what a correctly signed
+/// request never gets, as the emulator's fuzz and property tests check.
+pub const AUTHENTICATION_CODES: [&str; 7] = [
+    "InvalidAccessKeyId.NotFound",
+    "InvalidTimeStamp.Format",
+    "InvalidTimeStamp.Expired",
+    "SignatureNonceUsed",
+    "SignatureDoesNotMatch",
+    "MissingSecurityToken",
+    "InvalidSecurityToken.MismatchWithAccessKey",
+];
+
 /// Checks a signed request in the gateway's order. On success the nonce is
 /// recorded, so the same request cannot be replayed.
 pub fn authenticate(

@@ -1124,18 +1124,7 @@ mod never_panics {
     use tower::ServiceExt;
 
     use super::*;
-
-    /// What the gateway answers a request that fails authentication, before
-    /// any handler sees it.
-    const AUTHENTICATION_CODES: [&str; 7] = [
-        "InvalidAccessKeyId.NotFound",
-        "InvalidTimeStamp.Format",
-        "InvalidTimeStamp.Expired",
-        "SignatureNonceUsed",
-        "SignatureDoesNotMatch",
-        "MissingSecurityToken",
-        "InvalidSecurityToken.MismatchWithAccessKey",
-    ];
+    use crate::emulator::gateway::AUTHENTICATION_CODES;
 
     /// Query strings and bodies made of the pieces a request has, mangled.
     fn noise() -> impl Strategy<Value = String> {

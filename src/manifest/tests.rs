@@ -1,6 +1,6 @@
 //! The manifest loader: a full manifest, hints, region limits, and that no
 //! input makes it panic. The table of malformed manifests, with their exact
-//! messages, runs through the CLI in `tests/cli.rs`.
+//! messages, runs through the CLI in `tests/cli/validate.rs`.
 
 use super::*;
 
