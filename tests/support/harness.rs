@@ -171,6 +171,8 @@ impl Running {
             .env("REGROUP_ENDPOINT", self.emulator.url())
             .env("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
             .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
+            // Never the ECS metadata address from a test.
+            .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
             .current_dir(self.dir.path());
         if !args.contains(&"-f") {
             command.arg("-f").arg(&self.manifest);
