@@ -3,7 +3,7 @@
 //! tag keys; explicit entries with and without a region, some of them
 //! missing from the account; rules of every kind; one or both regions as the
 //! manifest's default; `--ignore-missing` on and off), checked against an
-//! oracle written from the manifest's rules in DESIGN.md.
+//! oracle written from the manifest rules of docs/manifest.md.
 //! `PROPTEST_CASES=10000 cargo test properties` runs more cases.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -351,7 +351,7 @@ enum Refused {
     Unsettled,
 }
 
-/// What the manifest asks for each resource, from DESIGN.md's rules: an
+/// What the manifest asks for each resource, from the rules of docs/manifest.md: an
 /// explicit entry wins; otherwise the groups whose rules all match. And the
 /// planner's promise of convergence: moved resources must stay put.
 fn oracle(world: &World) -> Result<BTreeMap<ResourceKey, String>, Refused> {
