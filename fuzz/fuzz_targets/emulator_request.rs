@@ -9,7 +9,8 @@ use libfuzzer_sys::fuzz_target;
 use tower::ServiceExt;
 
 fn fleet() -> regroup::emulator::fleet::Fleet {
-    serde_yaml::from_str(include_str!("../../examples/fleet.yaml")).expect("the example fleet reads")
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/fleet.yaml");
+    regroup::emulator::fleet::Fleet::load(std::path::Path::new(path)).expect("the example fleet reads")
 }
 
 fuzz_target!(|data: &[u8]| {
