@@ -37,4 +37,4 @@ mod schedule;
 
 pub use cli::{Cli, Command};
 pub use commands::{exit_for_error, run, Exit, Overrides};
-pub use manifest::Manifest;
+pub use manifest::{yaml_to_json, Manifest};

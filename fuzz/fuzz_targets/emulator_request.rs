@@ -28,7 +28,8 @@ const ACTIONS: [&str; 8] = [
 ];
 
 fn fleet() -> regroup::emulator::fleet::Fleet {
-    serde_yaml::from_str(include_str!("../../examples/fleet.yaml")).expect("the example fleet reads")
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/fleet.yaml");
+    regroup::emulator::fleet::Fleet::load(std::path::Path::new(path)).expect("the example fleet reads")
 }
 
 /// The query's pairs and the common parameters, signed with the fleet's

@@ -82,6 +82,9 @@ pub enum FleetError {
     },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
+    /// Not YAML as the manifest reads it (the message names file:line:column).
+    #[error(transparent)]
+    Yaml(#[from] crate::manifest::ManifestError),
 }
 
 impl Fleet {
@@ -92,16 +95,16 @@ impl Fleet {
             path: shown.clone(),
             source,
         })?;
+        let invalid = |e: serde_json::Error| FleetError::Invalid {
+            path: shown.clone(),
+            message: e.to_string(),
+        };
         let fleet: Fleet = if text.trim_start().starts_with('{') {
-            serde_json::from_str(&text).map_err(|e| FleetError::Invalid {
-                path: shown.clone(),
-                message: e.to_string(),
-            })?
+            serde_json::from_str(&text).map_err(invalid)?
         } else {
-            serde_yaml::from_str(&text).map_err(|e| FleetError::Invalid {
-                path: shown.clone(),
-                message: e.to_string(),
-            })?
+            // The manifest's YAML reader, then serde from its JSON.
+            serde_json::from_value(crate::manifest::yaml_to_json(&shown, &text)?)
+                .map_err(invalid)?
         };
         fleet.check().map_err(|message| FleetError::Invalid {
             path: shown,

@@ -11,12 +11,25 @@ pub struct ExportedGroup {
     pub members: Vec<ResourceKey>,
 }
 
-/// A YAML scalar for `text`: plain when YAML would read it back as the same
-/// string, quoted otherwise.
-fn scalar(text: &str) -> String {
-    serde_yaml::to_string(text)
-        .map(|s| s.trim_end().to_owned())
-        .unwrap_or_else(|_| format!("{text:?}"))
+/// Words that YAML 1.1 readers (PyYAML, many CI tools) take for booleans
+/// or null, though YAML 1.2 reads them as text.
+const YAML_1_1_WORDS: [&str; 12] = [
+    "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "=", "<<",
+];
+
+/// A YAML scalar for `text`: plain when our reader reads it back as the
+/// same text, also inside a flow list or map, and no YAML 1.1 reader takes
+/// it for something else; double-quoted (a JSON string, which is valid
+/// YAML) otherwise.
+pub(super) fn scalar(text: &str) -> String {
+    let plain = !text.contains([',', '[', ']', '{', '}', '#', '"', '\'', '\\'])
+        && !YAML_1_1_WORDS.contains(&text.to_ascii_lowercase().as_str())
+        && super::yaml::reads_back_plain(text);
+    if plain {
+        text.to_owned()
+    } else {
+        serde_json::Value::from(text).to_string()
+    }
 }
 
 /// The manifest text. With one region, entries are `type/id` under

@@ -1,11 +1,13 @@
 //! The manifest: which resources belong to which resource group. This module
 //! reads a YAML file into a checked [`Manifest`]; every problem it finds comes
-//! back as a [`ManifestError`] that says file:line:column. It is the only
-//! module that knows about YAML, so the YAML library can be swapped here alone.
+//! back as a [`ManifestError`] that says file:line:column, the path of the
+//! value and a hint. It is the only module that knows about YAML (the
+//! emulator's fleet file is read through [`yaml_to_json`]), so the YAML
+//! library can be swapped here alone.
 
 pub mod export;
 mod raw;
-mod source_map;
+mod yaml;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -16,7 +18,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::resource::ResourceType;
-use source_map::SourceMap;
+use yaml::{Fault, Segment};
+pub use yaml::{Found, KeyPath, Position};
 
 /// Manifests larger than this are refused before parsing: even 100,000
 /// explicit entries fit in well under half of it.
@@ -47,18 +50,176 @@ pub enum ManifestError {
     },
     #[error("{path}: {message}")]
     File { path: String, message: String },
-    #[error("{location}: {message}{}", hint_suffix(.hint))]
+    /// A problem at a place in the file: `file:line:column: path: what`,
+    /// then a hint on the next line.
+    #[error("{location}: {}{problem}\n  hint: {}", path_prefix(.path), .problem.hint())]
     Invalid {
         location: Location,
-        message: String,
-        hint: Option<String>,
+        path: KeyPath,
+        problem: Box<Problem>,
     },
 }
 
-fn hint_suffix(hint: &Option<String>) -> String {
-    hint.as_ref()
-        .map(|h| format!("\n  hint: {h}"))
-        .unwrap_or_default()
+fn path_prefix(path: &KeyPath) -> String {
+    if path.0.is_empty() {
+        String::new()
+    } else {
+        format!("{path}: ")
+    }
+}
+
+/// What is wrong with a manifest; [`ManifestError::Invalid`] adds where.
+/// Every message is ours: the YAML parser's text appears only as the
+/// detail of a syntax error.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Problem {
+    #[error("this is not valid YAML: {detail}")]
+    Syntax { detail: String, tab: bool },
+    #[error("the file holds more than one YAML document")]
+    Documents,
+    #[error("aliases (`*name`) are not read in a manifest")]
+    Alias,
+    #[error("a key must be text, not a list or a map")]
+    ComplexKey,
+    #[error("lists and maps are nested too deeply")]
+    TooDeep,
+    #[error("the manifest is empty")]
+    Empty,
+    #[error("expected {expected}, found {found}")]
+    WrongShape {
+        expected: &'static str,
+        example: &'static str,
+        found: Found,
+    },
+    #[error("expected {expected}, found {found}")]
+    Unquoted {
+        expected: &'static str,
+        found: Found,
+    },
+    #[error("unknown key `{key}`")]
+    UnknownKey {
+        key: String,
+        allowed: &'static [&'static str],
+    },
+    #[error("`{key}` is missing")]
+    MissingKey { key: &'static str },
+    #[error("`{key}` is given twice: first at {first}, again at {second}")]
+    DuplicateKey {
+        key: String,
+        first: Position,
+        second: Position,
+    },
+    #[error("unsupported manifest version {found}; this regroup reads version 1")]
+    Version { found: String },
+    #[error("an empty list matches nothing")]
+    EmptyList,
+    #[error("`{text}` is not `type/id`")]
+    NotTypeId { text: String },
+    #[error("unknown resource type `{text}` (one of: {})", type_names(", "))]
+    UnknownType { text: String },
+    /// The id's shape does not fit its type: the detail is
+    /// [`ResourceType::check_id`]'s.
+    #[error("{detail}")]
+    Id { detail: String },
+    #[error("`{text}` is not a region id")]
+    Region { text: String },
+    #[error("`{pattern}` is not a valid glob: {reason}")]
+    Glob { pattern: String, reason: String },
+    #[error("a group key is empty")]
+    EmptyGroupKey,
+    #[error("group `{key}` is empty")]
+    EmptyGroup { key: String },
+    #[error("`groups` is empty")]
+    NoGroups,
+    #[error("{what} names no region and the manifest has no `regions`")]
+    NoRegion { what: String },
+    #[error("{resource} is listed twice in group `{group}` (also at {first})")]
+    ListedTwice {
+        resource: String,
+        group: String,
+        first: Location,
+    },
+    #[error("{resource} is in group `{group}` here and in group `{other_group}` at {other}")]
+    TwoGroups {
+        resource: String,
+        group: String,
+        other_group: String,
+        other: Location,
+    },
+}
+
+fn type_names(separator: &str) -> String {
+    let names: Vec<&str> = ResourceType::ALL.iter().map(|t| t.as_str()).collect();
+    names.join(separator)
+}
+
+impl Problem {
+    /// How to fix it.
+    pub fn hint(&self) -> String {
+        match self {
+            Problem::Syntax { tab: true, .. } => {
+                "indent with spaces: YAML does not allow tabs for indentation".into()
+            }
+            Problem::Syntax { .. } => {
+                "check the indentation, and that quotes and brackets are closed, at or before this place".into()
+            }
+            Problem::Documents => "keep one document: remove the `---` and what follows it, or merge the two".into(),
+            Problem::Alias => "write the value out in full where it is used".into(),
+            Problem::ComplexKey => "write the key as plain text, like `prod:`".into(),
+            Problem::TooDeep => "no value here nests more than a few levels".into(),
+            Problem::Empty => "start with `version: 1` and a `groups:` map (see docs/manifest.md)".into(),
+            Problem::WrongShape { example, .. } => format!("write it like {example}"),
+            Problem::Unquoted { found, .. } => format!(
+                "quote it to keep it text: \"{}\"",
+                found.unquoted().unwrap_or_default()
+            ),
+            Problem::UnknownKey { key, allowed } => {
+                let list: Vec<String> = allowed.iter().map(|k| format!("`{k}`")).collect();
+                let closest = allowed
+                    .iter()
+                    .map(|k| (strsim::levenshtein(key, k), k))
+                    .filter(|(distance, _)| *distance <= 2)
+                    .min();
+                match closest {
+                    Some((_, k)) => format!("did you mean `{k}`? The keys allowed here: {}", list.join(", ")),
+                    None => format!("remove or correct the key; the keys allowed here: {}", list.join(", ")),
+                }
+            }
+            Problem::MissingKey { key: "version" } => "start the manifest with `version: 1`".into(),
+            Problem::MissingKey { key: "groups" } => "declare groups under `groups:`".into(),
+            Problem::MissingKey { .. } => {
+                "a resource map needs `type` and `id`, like {type: disk, id: d-bp1abc}".into()
+            }
+            Problem::DuplicateKey { .. } => {
+                "YAML would keep only one of the two: merge them, or remove one".into()
+            }
+            Problem::Version { .. } => "write `version: 1`".into(),
+            Problem::EmptyList => "remove the key, or name at least one value".into(),
+            Problem::NotTypeId { .. } => "write a resource as `type/id`, like instance/i-bp1abc".into(),
+            Problem::UnknownType { .. } => {
+                format!("resource types are lower-case: {}", type_names(" "))
+            }
+            Problem::Id { .. } => "copy the id from the console, or from `regroup export`".into(),
+            Problem::Region { .. } => {
+                "region ids look like cn-hangzhou: lower-case letters, digits and dashes".into()
+            }
+            Problem::Glob { .. } => {
+                "`*` matches any run of characters, `?` one, `[abc]` one of a set, `{a,b}` either".into()
+            }
+            Problem::EmptyGroupKey => "use a resource group id (rg-…) or name".into(),
+            Problem::EmptyGroup { .. } => {
+                "give it `resources:` or `select:` entries, or remove it".into()
+            }
+            Problem::NoGroups => "declare at least one group with resources or select rules".into(),
+            Problem::NoRegion { .. } => {
+                "add `region:` to it, or a top-level `regions: [cn-hangzhou]`".into()
+            }
+            Problem::ListedTwice { .. } => "remove one of the two entries".into(),
+            Problem::TwoGroups { .. } => {
+                "a resource belongs to one group: remove one of the two entries".into()
+            }
+        }
+    }
 }
 
 /// The checked manifest.
@@ -189,128 +350,138 @@ impl Manifest {
     /// assert!(error.to_string().starts_with("regroup.yaml:4:17: groups.prod.resources[0]: unknown resource type `vm`"));
     /// ```
     pub fn parse(file: &str, text: &str) -> Result<Manifest, ManifestError> {
-        let raw: raw::RawManifest = serde_yaml::from_str(text).map_err(|e| yaml_error(file, &e))?;
-        let map = SourceMap::build(text);
         let shared_file: Arc<str> = file.into();
-        let locate = |path: &[&str]| {
-            let position = map.get(path).unwrap_or_default();
-            Location {
-                file: shared_file.clone(),
-                line: position.line,
-                column: position.column,
-            }
+        let locate = |at: Position| Location {
+            file: shared_file.clone(),
+            line: at.line,
+            column: at.column,
         };
+        let invalid = |at: Position, path: &[Segment], problem: Problem| ManifestError::Invalid {
+            location: locate(at),
+            path: KeyPath(path.to_vec()),
+            problem: Box::new(problem),
+        };
+        let raw = raw::RawManifest::read(text).map_err(|fault: Fault| ManifestError::Invalid {
+            location: locate(fault.at),
+            path: fault.path,
+            problem: fault.problem,
+        })?;
         let mut region_lists = RegionLists::default();
-        let default_regions = region_lists.get(raw.regions.iter().map(|r| r.0.clone()).collect());
-        let needs_region = |location: Location, what: &str| ManifestError::Invalid {
-            location,
-            message: format!("{what} names no region and the manifest has no `regions`"),
-            hint: Some("add `region:` to it, or a top-level `regions: [cn-hangzhou]`".into()),
-        };
+        let default_regions = region_lists.get(raw.regions.into_iter().map(|r| r.0).collect());
 
         let mut groups = Vec::with_capacity(raw.groups.len());
         // Where each explicit resource was first named, to find duplicates
-        // and conflicts: (type, id, region) → (group key, location).
-        let mut seen: HashMap<(ResourceType, String, String), (String, Location)> = HashMap::new();
-        for (key, group) in raw.groups {
-            let group_location = locate(&["groups", &key]);
+        // and conflicts: (type, id, region's number) → (index of its group,
+        // location). Ids are borrowed and regions numbered, so this map of
+        // 100,000 entries copies no text.
+        let mut seen: HashMap<(ResourceType, &str, usize), (usize, Location)> = HashMap::new();
+        let mut region_numbers: HashMap<String, usize> = HashMap::new();
+        let raw_groups: Vec<(String, raw::RawGroup)> = raw.groups.into_iter().collect();
+        for (group_index, (key, group)) in raw_groups.iter().enumerate() {
+            let group_path = [Segment::Key("groups".into()), Segment::Key(key.clone())];
+            let in_group = |list: &str, index: usize| {
+                let mut path = group_path.to_vec();
+                path.extend([Segment::Key(list.into()), Segment::Index(index)]);
+                path
+            };
             if key.trim().is_empty() {
-                return Err(ManifestError::Invalid {
-                    location: group_location,
-                    message: "a group key is empty".into(),
-                    hint: Some("use a resource group id (rg-…) or name".into()),
-                });
+                return Err(invalid(group.at, &group_path, Problem::EmptyGroupKey));
             }
             if group.resources.is_empty() && group.select.is_empty() {
-                return Err(ManifestError::Invalid {
-                    location: group_location,
-                    message: format!("group `{key}` is empty"),
-                    hint: Some("give it `resources:` or `select:` entries, or remove it".into()),
-                });
+                return Err(invalid(
+                    group.at,
+                    &group_path,
+                    Problem::EmptyGroup { key: key.clone() },
+                ));
             }
             let mut resources = Vec::with_capacity(group.resources.len());
-            for (index, entry) in group.resources.into_iter().enumerate() {
-                let location = locate(&["groups", &key, "resources", &index.to_string()]);
-                let regions = match entry.region {
-                    Some(region) => region_lists.get(vec![region.0]),
+            for (index, entry) in group.resources.iter().enumerate() {
+                let location = locate(entry.at);
+                let resource = || format!("{}/{}", entry.rtype, entry.id);
+                let regions = match &entry.region {
+                    Some(region) => region_lists.get(vec![region.0.clone()]),
                     None if default_regions.is_empty() => {
-                        return Err(needs_region(
-                            location,
-                            &format!("{}/{}", entry.rtype, entry.id),
+                        return Err(invalid(
+                            entry.at,
+                            &in_group("resources", index),
+                            Problem::NoRegion { what: resource() },
                         ))
                     }
                     None => default_regions.clone(),
                 };
                 for region in regions.iter() {
-                    let identity = (entry.rtype, entry.id.clone(), region.clone());
+                    let number = match region_numbers.get(region) {
+                        Some(number) => *number,
+                        None => {
+                            let number = region_numbers.len();
+                            region_numbers.insert(region.clone(), number);
+                            number
+                        }
+                    };
+                    let identity = (entry.rtype, entry.id.as_str(), number);
                     if let Some((other_group, other)) = seen.get(&identity) {
-                        let (message, hint) = if *other_group == key {
-                            (
-                                format!(
-                                    "{}/{} is listed twice in group `{key}` (also at {other})",
-                                    entry.rtype, entry.id
-                                ),
-                                "remove one of the two entries",
-                            )
+                        let problem = if *other_group == group_index {
+                            Problem::ListedTwice {
+                                resource: resource(),
+                                group: key.clone(),
+                                first: other.clone(),
+                            }
                         } else {
-                            (
-                                format!(
-                                    "{}/{} is in group `{key}` here and in group `{other_group}` at {other}",
-                                    entry.rtype, entry.id
-                                ),
-                                "a resource belongs to one group: remove one of the two entries",
-                            )
+                            Problem::TwoGroups {
+                                resource: resource(),
+                                group: key.clone(),
+                                other_group: raw_groups[*other_group].0.clone(),
+                                other: other.clone(),
+                            }
                         };
-                        return Err(ManifestError::Invalid {
-                            location,
-                            message,
-                            hint: Some(hint.into()),
-                        });
+                        return Err(invalid(entry.at, &in_group("resources", index), problem));
                     }
-                    seen.insert(identity, (key.clone(), location.clone()));
+                    seen.insert(identity, (group_index, location.clone()));
                 }
                 resources.push(ExplicitEntry {
                     rtype: entry.rtype,
-                    id: entry.id,
+                    id: entry.id.clone(),
                     regions,
                     location,
                 });
             }
             let mut rules = Vec::with_capacity(group.select.len());
-            for (index, rule) in group.select.into_iter().enumerate() {
-                let location = locate(&["groups", &key, "select", &index.to_string()]);
-                let regions = match rule.region {
-                    Some(list) => region_lists.get(list.0.into_iter().map(|r| r.0).collect()),
+            for (index, rule) in group.select.iter().enumerate() {
+                let regions = match &rule.region {
+                    Some(list) => region_lists.get(list.0.iter().map(|r| r.0.clone()).collect()),
                     None if default_regions.is_empty() => {
-                        return Err(needs_region(location, "this select rule"))
+                        return Err(invalid(
+                            rule.at,
+                            &in_group("select", index),
+                            Problem::NoRegion {
+                                what: "this select rule".into(),
+                            },
+                        ))
                     }
                     None => default_regions.clone(),
                 };
                 rules.push(Rule {
                     types: rule
                         .types
-                        .map(|t| t.0)
+                        .as_ref()
+                        .map(|t| t.0.clone())
                         .unwrap_or_else(|| ResourceType::ALL.to_vec()),
-                    tags: rule.tags,
-                    name: rule.name.map(|glob| glob.matcher),
-                    in_group: rule.in_group,
+                    tags: rule.tags.clone(),
+                    name: rule.name.as_ref().map(|glob| glob.matcher.clone()),
+                    in_group: rule.in_group.clone(),
                     regions,
-                    location,
+                    location: locate(rule.at),
                 });
             }
             groups.push(GroupSpec {
-                key,
-                location: group_location,
+                key: key.clone(),
+                location: locate(group.at),
                 resources,
                 rules,
             });
         }
         if groups.is_empty() {
-            return Err(ManifestError::Invalid {
-                location: locate(&["groups"]),
-                message: "`groups` is empty".into(),
-                hint: Some("declare at least one group with resources or select rules".into()),
-            });
+            return Err(invalid(raw.groups_at, &[], Problem::NoGroups));
         }
         Ok(Manifest {
             file: file.to_owned(),
@@ -350,42 +521,19 @@ pub fn json_schema() -> serde_json::Value {
     schemars::schema_for!(raw::RawManifest).to_value()
 }
 
-/// Turns a serde_yaml error into one that names file:line:column and, where
-/// it can, says how to fix it.
-fn yaml_error(file: &str, error: &serde_yaml::Error) -> ManifestError {
-    let full = error.to_string();
-    // serde_yaml appends " at line L column C"; the location is shown in
-    // front instead, the way compilers do.
-    let message = match full.rfind(" at line ") {
-        Some(cut) => full[..cut].to_owned(),
-        None => full,
-    };
-    let hint = if message.contains("unknown field") {
-        Some("remove or correct the key; the keys allowed here are listed above")
-    } else if message.contains("unknown variant") {
-        Some("resource types are lower-case: instance disk snapshot image securitygroup ddh eni keypair launchtemplate")
-    } else if message.contains("missing field `version`") {
-        Some("start the manifest with `version: 1`")
-    } else if message.contains("missing field `groups`") {
-        Some("declare groups under `groups:`")
-    } else if message.contains("invalid type") {
-        Some("check the value's shape against docs/manifest.md")
-    } else {
-        None
-    };
-    let position = error
-        .location()
-        .map(|l| (l.line(), l.column()))
-        .unwrap_or((1, 1));
-    ManifestError::Invalid {
+/// Reads a YAML document into JSON by the manifest's rules (YAML 1.2 core
+/// schema scalars, duplicate keys refused at any level, no aliases): for
+/// the emulator's fleet file, which serde then reads from the JSON.
+pub fn yaml_to_json(file: &str, text: &str) -> Result<serde_json::Value, ManifestError> {
+    yaml::to_json(text).map_err(|fault| ManifestError::Invalid {
         location: Location {
             file: file.into(),
-            line: position.0,
-            column: position.1,
+            line: fault.at.line,
+            column: fault.at.column,
         },
-        message,
-        hint: hint.map(str::to_owned),
-    }
+        path: fault.path,
+        problem: fault.problem,
+    })
 }
 
 #[cfg(test)]

@@ -1,19 +1,21 @@
-//! The manifest exactly as written, as serde reads it. Every check that can
-//! be made on a single value is made here, while serde_yaml still knows the
-//! value's position, so its error carries file:line:column.
+//! The manifest exactly as written, read in one pass over the YAML events
+//! ([`super::yaml::Reader`]), every value with its position. Every check
+//! that can be made on a single value is made here, where the value's
+//! position is at hand. The same types generate `regroup schema`, so what
+//! loads and what the schema accepts are declared in one place (a test in
+//! `tests.rs` runs sample manifests through both).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::fmt;
 
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
-use std::borrow::Cow;
 
+use super::yaml::{Fault, Fields, Kind, Node, Position, Reader, Scalar, SeenKeys, Under, Wanted};
+use super::Problem;
 use crate::resource::ResourceType;
 
 /// A regroup manifest: which resources belong to which resource group.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "regroup manifest, version 1")]
 pub struct RawManifest {
@@ -24,99 +26,30 @@ pub struct RawManifest {
     #[serde(default)]
     pub regions: Vec<RegionId>,
     /// Keyed by resource group ID (rg-…) or by a group's exact name.
+    #[schemars(extend("minProperties" = 1, "propertyNames" = {"pattern": "\\S"}))]
     pub groups: BTreeMap<String, RawGroup>,
+    /// Where the `groups` key stands.
+    #[schemars(skip)]
+    pub groups_at: Position,
 }
 
 /// The manifest format version; only 1 exists.
 #[derive(Debug, Clone, Copy)]
 pub struct Version;
 
-impl<'de> Deserialize<'de> for Version {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct VersionVisitor;
-
-        impl Visitor<'_> for VersionVisitor {
-            type Value = Version;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("the manifest version, 1")
-            }
-
-            fn visit_u64<E: de::Error>(self, number: u64) -> Result<Version, E> {
-                if number == 1 {
-                    Ok(Version)
-                } else {
-                    Err(E::custom(format!(
-                        "unsupported manifest version {number}; this regroup reads version 1"
-                    )))
-                }
-            }
-
-            fn visit_i64<E: de::Error>(self, number: i64) -> Result<Version, E> {
-                self.visit_u64(u64::try_from(number).unwrap_or(u64::MAX))
-            }
-        }
-
-        deserializer.deserialize_u64(VersionVisitor)
-    }
-}
-
-/// Reads a string and checks it inside the visitor, while the YAML reader
-/// still points at the value, so an error names the value's own position.
-struct CheckedStr<T> {
-    expecting: &'static str,
-    check: fn(&str) -> Result<T, String>,
-}
-
-impl<T> Visitor<'_> for CheckedStr<T> {
-    type Value = T;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(self.expecting)
-    }
-
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<T, E> {
-        (self.check)(text).map_err(E::custom)
-    }
-}
-
 /// A region id such as `cn-hangzhou`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RegionId(pub String);
 
-impl RegionId {
-    fn check(text: &str) -> Result<RegionId, String> {
-        let shaped = text.len() <= 64
-            && text.contains('-')
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !text.starts_with('-')
-            && !text.ends_with('-');
-        if shaped {
-            Ok(RegionId(text.to_owned()))
-        } else {
-            Err(format!(
-                "`{text}` is not a region id (like cn-hangzhou: lower-case letters, digits and dashes)"
-            ))
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for RegionId {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_str(CheckedStr {
-            expecting: "a region id",
-            check: RegionId::check,
-        })
-    }
-}
-
 /// What belongs to one group: explicit resources, and rules that select
 /// resources in bulk. An explicit entry beats a rule.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Group")]
+#[schemars(extend("anyOf" = [
+    {"required": ["resources"], "properties": {"resources": {"minItems": 1}}},
+    {"required": ["select"], "properties": {"select": {"minItems": 1}}}
+]))]
 pub struct RawGroup {
     /// Explicit members: `type/id`, or `{type, id, region}`.
     #[serde(default)]
@@ -124,6 +57,9 @@ pub struct RawGroup {
     /// Bulk rules; every condition of one rule must hold.
     #[serde(default)]
     pub select: Vec<RawRule>,
+    /// Where the group's key stands.
+    #[schemars(skip)]
+    pub at: Position,
 }
 
 /// An explicit resource: `type/id`, or `{type, id, region}`.
@@ -132,68 +68,19 @@ pub struct RawEntry {
     pub rtype: ResourceType,
     pub id: String,
     pub region: Option<RegionId>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawEntryMap {
-    #[serde(rename = "type")]
-    rtype: ResourceType,
-    id: String,
-    region: Option<RegionId>,
-}
-
-impl RawEntry {
-    fn checked<E: de::Error>(
-        rtype: ResourceType,
-        id: String,
-        region: Option<RegionId>,
-    ) -> Result<Self, E> {
-        rtype.check_id(&id).map_err(E::custom)?;
-        Ok(RawEntry { rtype, id, region })
-    }
-}
-
-impl<'de> Deserialize<'de> for RawEntry {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct EntryVisitor;
-
-        impl<'de> Visitor<'de> for EntryVisitor {
-            type Value = RawEntry;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a resource as `type/id` or as a map {type, id, region}")
-            }
-
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<RawEntry, E> {
-                let (rtype, id) = text.split_once('/').ok_or_else(|| {
-                    E::custom(format!(
-                        "`{text}` is not `type/id` (like instance/i-bp1abc)"
-                    ))
-                })?;
-                let rtype: ResourceType = rtype.parse().map_err(E::custom)?;
-                RawEntry::checked(rtype, id.to_owned(), None)
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawEntry, A::Error> {
-                let entry = RawEntryMap::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                RawEntry::checked(entry.rtype, entry.id, entry.region)
-            }
-        }
-
-        deserializer.deserialize_any(EntryVisitor)
-    }
+    pub at: Position,
 }
 
 /// A bulk rule: a resource matches when every condition given holds.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Rule")]
 pub struct RawRule {
     /// One type or a list; omitted means all nine.
     #[serde(rename = "type", default)]
     pub types: Option<OneOrMany<ResourceType>>,
-    /// Tags the resource must carry, with these values.
+    /// Tags the resource must carry, with these values. Values are text:
+    /// quote one that YAML would read as a number or boolean (`"1"`).
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
     /// A glob on the resource's name, like `pay-*`.
@@ -202,42 +89,14 @@ pub struct RawRule {
     pub in_group: Option<String>,
     /// One region or a list; omitted means the manifest's `regions`.
     pub region: Option<OneOrMany<RegionId>>,
+    /// Where the rule starts.
+    #[schemars(skip)]
+    pub at: Position,
 }
 
 /// A value that may be written alone or as a list.
 #[derive(Debug, Clone)]
 pub struct OneOrMany<T>(pub Vec<T>);
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ListVisitor<T>(std::marker::PhantomData<T>);
-
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
-            type Value = OneOrMany<T>;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("one value or a list of values")
-            }
-
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
-                T::deserialize(de::value::StrDeserializer::new(text))
-                    .map(|one| OneOrMany(vec![one]))
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-                let items = Vec::<T>::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
-                if items.is_empty() {
-                    return Err(de::Error::custom(
-                        "an empty list matches nothing; remove the key or name a value",
-                    ));
-                }
-                Ok(OneOrMany(items))
-            }
-        }
-
-        deserializer.deserialize_any(ListVisitor(std::marker::PhantomData))
-    }
-}
 
 /// A glob on a resource's name, checked when read.
 #[derive(Debug, Clone)]
@@ -245,23 +104,366 @@ pub struct NameGlob {
     pub matcher: globset::GlobMatcher,
 }
 
-impl NameGlob {
-    fn check(pattern: &str) -> Result<NameGlob, String> {
-        let glob = globset::GlobBuilder::new(pattern)
-            .literal_separator(false)
-            .build()
-            .map_err(|e| format!("`{pattern}` is not a valid glob: {}", e.kind()))?;
-        Ok(NameGlob {
-            matcher: glob.compile_matcher(),
+const EXAMPLE_ENTRY: &str =
+    "`instance/i-bp1abc` or `{type: disk, id: d-bp1abc, region: cn-hangzhou}`";
+
+impl RawManifest {
+    /// Reads manifest text in one pass; the first problem met ends it.
+    pub fn read(text: &str) -> Result<RawManifest, Fault> {
+        let mut reader = Reader::new(text);
+        let start = Position { line: 1, column: 1 };
+        let root = match reader.root()? {
+            None => return Err(Fault::new(start, Problem::Empty)),
+            Some(Node::Scalar(s)) if s.kind == Kind::Null => {
+                return Err(Fault::new(start, Problem::Empty))
+            }
+            Some(root) => root,
+        };
+        let Node::Map(at) = root else {
+            return Err(root.wrong((
+                "a map with `version` and `groups`",
+                "`version: 1` and `groups:` on their own lines",
+            )));
+        };
+        let mut fields = Fields::new(&["version", "regions", "groups"]);
+        let mut regions = Vec::new();
+        let mut groups = None;
+        while let Some((key, key_at)) = reader.key()? {
+            match fields.add(&key, key_at)? {
+                "version" => reader.node().and_then(read_version).key(&key)?,
+                "regions" => {
+                    regions = reader
+                        .node()
+                        .and_then(|node| {
+                            list(&mut reader, node, REGION_LIST, |_, n| {
+                                RegionId::read(n.text(REGION)?)
+                            })
+                        })
+                        .key(&key)?;
+                }
+                // "groups", the one name left
+                _ => groups = Some((read_groups(&mut reader).key(&key)?, key_at)),
+            }
+        }
+        reader.end()?;
+        if !fields.has("version") {
+            return Err(Fault::new(at, Problem::MissingKey { key: "version" }));
+        }
+        let Some((groups, groups_at)) = groups else {
+            return Err(Fault::new(at, Problem::MissingKey { key: "groups" }));
+        };
+        Ok(RawManifest {
+            _version: Version,
+            regions,
+            groups,
+            groups_at,
         })
     }
 }
 
-impl<'de> Deserialize<'de> for NameGlob {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_str(CheckedStr {
-            expecting: "a glob on the resource's name",
-            check: NameGlob::check,
+const REGION_LIST: Wanted = ("a list of region ids", "`[cn-hangzhou, cn-shanghai]`");
+const REGION: Wanted = ("a region id", "`cn-hangzhou`");
+const TYPE: Wanted = ("a resource type", "`instance`");
+const ID: Wanted = ("a resource id", "`i-bp1abc`");
+const GLOB: Wanted = ("a glob on the resource's name", "`\"pay-*\"`");
+const GROUP: Wanted = ("a group id or name", "`legacy`");
+const TAG_VALUE: Wanted = ("a tag value (text)", "`team: payments`");
+
+fn read_version(node: Node) -> Result<(), Fault> {
+    match &node {
+        Node::Scalar(s) if matches!(s.kind, Kind::Int | Kind::Float) => {
+            if super::yaml::number(s) == Some(1.0) {
+                Ok(())
+            } else {
+                Err(Fault::new(
+                    s.at,
+                    Problem::Version {
+                        found: s.text.clone(),
+                    },
+                ))
+            }
+        }
+        _ => Err(node.wrong(("the manifest version, the number 1", "`version: 1`"))),
+    }
+}
+
+/// A list whose items `each` reads; `shape` is what was expected and an
+/// example, for a node that is not a list.
+fn list<T>(
+    reader: &mut Reader,
+    node: Node,
+    shape: Wanted,
+    mut each: impl FnMut(&mut Reader, Node) -> Result<T, Fault>,
+) -> Result<Vec<T>, Fault> {
+    let Node::List(_) = node else {
+        return Err(node.wrong(shape));
+    };
+    let mut items = Vec::new();
+    loop {
+        let index = items.len();
+        let item = reader
+            .item()
+            .and_then(|item| item.map(|node| each(reader, node)).transpose())
+            .index(index)?;
+        match item {
+            Some(item) => items.push(item),
+            None => return Ok(items),
+        }
+    }
+}
+
+fn read_groups(reader: &mut Reader) -> Result<BTreeMap<String, RawGroup>, Fault> {
+    let node = reader.node()?;
+    let Node::Map(_) = node else {
+        return Err(node.wrong((
+            "a map of groups",
+            "`prod:` indented under `groups:`, with its `resources:` or `select:`",
+        )));
+    };
+    let mut groups = BTreeMap::new();
+    let mut seen = SeenKeys::default();
+    while let Some((key, at)) = reader.key()? {
+        seen.add(&key, at)?;
+        let group = read_group(reader, at).key(&key)?;
+        groups.insert(key, group);
+    }
+    Ok(groups)
+}
+
+fn read_group(reader: &mut Reader, at: Position) -> Result<RawGroup, Fault> {
+    let mut group = RawGroup {
+        resources: Vec::new(),
+        select: Vec::new(),
+        at,
+    };
+    match reader.node()? {
+        // (A fault here is placed under the group's key by the caller.)
+        // `prod:` with nothing under it: an empty group, which the
+        // manifest's checks name as such.
+        Node::Scalar(s) if s.kind == Kind::Null => return Ok(group),
+        Node::Map(_) => {}
+        node => {
+            return Err(node.wrong((
+                "a map with `resources:` or `select:`",
+                "`resources: [instance/i-bp1abc]` indented under the group",
+            )))
+        }
+    }
+    let mut fields = Fields::new(&["resources", "select"]);
+    while let Some((key, key_at)) = reader.key()? {
+        fields.add(&key, key_at)?;
+        let node = reader.node().key(&key)?;
+        if key == "resources" {
+            group.resources = list(
+                reader,
+                node,
+                ("a list of resources", EXAMPLE_ENTRY),
+                read_entry,
+            )
+            .key(&key)?;
+        } else {
+            group.select = list(
+                reader,
+                node,
+                ("a list of select rules", "`- tags: {team: payments}`"),
+                read_rule,
+            )
+            .key(&key)?;
+        }
+    }
+    Ok(group)
+}
+
+fn read_entry(reader: &mut Reader, node: Node) -> Result<RawEntry, Fault> {
+    match node {
+        Node::Scalar(s) if s.kind == Kind::Text => {
+            let Some((rtype, id)) = s.text.split_once('/') else {
+                return Err(Fault::new(s.at, Problem::NotTypeId { text: s.text }));
+            };
+            let rtype = resource_type(rtype, s.at)?;
+            rtype
+                .check_id(id)
+                .map_err(|detail| Fault::new(s.at, Problem::Id { detail }))?;
+            Ok(RawEntry {
+                rtype,
+                id: id.to_owned(),
+                region: None,
+                at: s.at,
+            })
+        }
+        Node::Map(at) => {
+            let mut fields = Fields::new(&["type", "id", "region"]);
+            let (mut rtype, mut id, mut region) = (None, None, None);
+            while let Some((key, key_at)) = reader.key()? {
+                let name = fields.add(&key, key_at)?;
+                let wanted = match name {
+                    "type" => TYPE,
+                    "id" => ID,
+                    _ => REGION,
+                };
+                let value = reader.node().and_then(|n| n.text(wanted)).key(&key)?;
+                match name {
+                    "type" => rtype = Some(resource_type(&value.text, value.at).key(&key)?),
+                    "id" => id = Some(value),
+                    _ => region = Some(RegionId::read(value).key(&key)?),
+                }
+            }
+            let (Some(rtype), Some(id)) = (rtype, id) else {
+                let key = if fields.has("type") { "id" } else { "type" };
+                return Err(Fault::new(at, Problem::MissingKey { key }));
+            };
+            rtype
+                .check_id(&id.text)
+                .map_err(|detail| Fault::new(id.at, Problem::Id { detail }))
+                .key("id")?;
+            Ok(RawEntry {
+                rtype,
+                id: id.text,
+                region,
+                at,
+            })
+        }
+        node => Err(node.wrong(("a resource", EXAMPLE_ENTRY))),
+    }
+}
+
+fn resource_type(text: &str, at: Position) -> Result<ResourceType, Fault> {
+    text.parse().map_err(|_| {
+        Fault::new(
+            at,
+            Problem::UnknownType {
+                text: text.to_owned(),
+            },
+        )
+    })
+}
+
+fn read_rule(reader: &mut Reader, node: Node) -> Result<RawRule, Fault> {
+    let Node::Map(at) = node else {
+        return Err(node.wrong((
+            "a select rule (a map of conditions)",
+            "`- {type: instance, tags: {team: payments}}`",
+        )));
+    };
+    let mut rule = RawRule {
+        types: None,
+        tags: BTreeMap::new(),
+        name: None,
+        in_group: None,
+        region: None,
+        at,
+    };
+    let mut fields = Fields::new(&["type", "tags", "name", "in_group", "region"]);
+    while let Some((key, key_at)) = reader.key()? {
+        let name = fields.add(&key, key_at)?;
+        let node = reader.node().key(&key)?;
+        match name {
+            "type" => {
+                rule.types =
+                    one_or_many(reader, node, TYPE, |s| resource_type(&s.text, s.at)).key(&key)?;
+            }
+            "tags" => rule.tags = read_tags(reader, node).key(&key)?,
+            "name" => {
+                rule.name = optional(node)
+                    .map(|n| NameGlob::read(n.text(GLOB)?))
+                    .transpose()
+                    .key(&key)?;
+            }
+            "in_group" => {
+                rule.in_group = optional(node)
+                    .map(|n| Ok(n.text(GROUP)?.text))
+                    .transpose()
+                    .key(&key)?;
+            }
+            _ => rule.region = one_or_many(reader, node, REGION, RegionId::read).key(&key)?,
+        }
+    }
+    Ok(rule)
+}
+
+/// A node, or `None` for `key: ~`, which means the key is not given.
+fn optional(node: Node) -> Option<Node> {
+    match &node {
+        Node::Scalar(s) if s.kind == Kind::Null => None,
+        _ => Some(node),
+    }
+}
+
+fn one_or_many<T>(
+    reader: &mut Reader,
+    node: Node,
+    one: Wanted,
+    read: impl Fn(Scalar) -> Result<T, Fault>,
+) -> Result<Option<OneOrMany<T>>, Fault> {
+    let Some(node) = optional(node) else {
+        return Ok(None);
+    };
+    let Node::List(at) = node else {
+        return Ok(Some(OneOrMany(vec![read(node.text(one)?)?])));
+    };
+    let mut items = Vec::new();
+    while let Some(item) = reader.item().index(items.len())? {
+        let index = items.len();
+        items.push(item.text(one).and_then(&read).index(index)?);
+    }
+    if items.is_empty() {
+        return Err(Fault::new(at, Problem::EmptyList));
+    }
+    Ok(Some(OneOrMany(items)))
+}
+
+fn read_tags(reader: &mut Reader, node: Node) -> Result<BTreeMap<String, String>, Fault> {
+    let Node::Map(_) = node else {
+        return Err(node.wrong(("a map of tag keys to values", "`tags: {team: payments}`")));
+    };
+    let mut tags = BTreeMap::new();
+    let mut seen = SeenKeys::default();
+    while let Some((key, at)) = reader.key()? {
+        seen.add(&key, at)?;
+        let value = reader.node().and_then(|n| n.text(TAG_VALUE)).key(&key)?;
+        tags.insert(key, value.text);
+    }
+    Ok(tags)
+}
+
+impl RegionId {
+    const MAX_LEN: usize = 64;
+
+    fn read(scalar: Scalar) -> Result<RegionId, Fault> {
+        // The same rule as the schema's pattern and length below.
+        let text = scalar.text;
+        let shaped = text.len() <= RegionId::MAX_LEN
+            && text.contains('-')
+            && text.split('-').all(|part| {
+                !part.is_empty()
+                    && part
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            });
+        if shaped {
+            Ok(RegionId(text))
+        } else {
+            Err(Fault::new(scalar.at, Problem::Region { text }))
+        }
+    }
+}
+
+impl NameGlob {
+    fn read(scalar: Scalar) -> Result<NameGlob, Fault> {
+        let glob = globset::GlobBuilder::new(&scalar.text)
+            .literal_separator(false)
+            .build()
+            .map_err(|e| {
+                Fault::new(
+                    scalar.at,
+                    Problem::Glob {
+                        pattern: scalar.text.clone(),
+                        reason: e.kind().to_string(),
+                    },
+                )
+            })?;
+        Ok(NameGlob {
+            matcher: glob.compile_matcher(),
         })
     }
 }
@@ -285,7 +487,8 @@ impl JsonSchema for RegionId {
         json_schema!({
             "description": "A region id, like cn-hangzhou.",
             "type": "string",
-            "pattern": "^[a-z0-9]+(-[a-z0-9]+)+$"
+            "pattern": "^[a-z0-9]+(-[a-z0-9]+)+$",
+            "maxLength": RegionId::MAX_LEN
         })
     }
 }

@@ -1,6 +1,7 @@
-//! The manifest loader: a full manifest, hints, region limits, and that no
-//! input makes it panic. The table of malformed manifests, with their exact
-//! messages, runs through the CLI in `tests/cli/validate.rs`.
+//! The manifest loader: a full manifest, positions, hints, duplicate keys,
+//! agreement with the JSON Schema, region limits, and that no input makes
+//! it panic or shows an internal name. The table of malformed manifests,
+//! with their exact messages, runs through the CLI in `tests/cli/validate.rs`.
 
 use super::*;
 
@@ -12,9 +13,310 @@ fn errors_carry_a_fix_hint() {
         .unwrap_err()
         .to_string();
     assert!(
-        error.contains("\n  hint: remove or correct the key"),
+        error.ends_with("\n  hint: did you mean `groups`? The keys allowed here: `version`, `regions`, `groups`"),
         "{error}"
     );
+}
+
+/// The problem and place of a manifest that must fail.
+fn failure(text: &str) -> (Location, String, Problem) {
+    match Manifest::parse("m.yaml", text) {
+        Err(ManifestError::Invalid {
+            location,
+            path,
+            problem,
+        }) => (location, path.to_string(), *problem),
+        other => panic!("expected a problem, got {other:?}"),
+    }
+}
+
+#[test]
+fn duplicate_keys_at_every_level_name_both_places() {
+    let cases = [
+        (
+            "version: 1\nversion: 1\nregions: [cn-hangzhou]\ngroups:\n  a:\n    resources: [instance/i-1]\n",
+            "",
+            "version",
+            (1, 1),
+            (2, 1),
+        ),
+        (
+            "version: 1\nregions: [cn-hangzhou]\nregions: [cn-beijing]\ngroups:\n  a:\n    resources: [instance/i-1]\n",
+            "",
+            "regions",
+            (2, 1),
+            (3, 1),
+        ),
+        (
+            &format!("{HEAD}  prod:\n    resources: [instance/i-1]\n  prod:\n    resources: [instance/i-2]\n"),
+            "groups",
+            "prod",
+            (4, 3),
+            (6, 3),
+        ),
+        (
+            &format!("{HEAD}  prod:\n    select:\n      - tags:\n          team: a\n          env: b\n          team: c\n"),
+            "groups.prod.select[0].tags",
+            "team",
+            (7, 11),
+            (9, 11),
+        ),
+        (
+            &format!("{HEAD}  prod:\n    select:\n      - type: disk\n        type: eni\n"),
+            "groups.prod.select[0]",
+            "type",
+            (6, 9),
+            (7, 9),
+        ),
+        (
+            &format!("{HEAD}  prod:\n    resources:\n      - {{type: disk, id: d-1, region: cn-beijing, region: cn-hangzhou}}\n"),
+            "groups.prod.resources[0]",
+            "region",
+            (6, 31),
+            (6, 51),
+        ),
+    ];
+    for (text, path, key, first, second) in cases {
+        let (location, at, problem) = failure(text);
+        let position = |(line, column)| Position { line, column };
+        assert_eq!(
+            problem,
+            Problem::DuplicateKey {
+                key: key.into(),
+                first: position(first),
+                second: position(second),
+            },
+            "{text}"
+        );
+        assert_eq!((location.line, location.column), second, "{text}");
+        assert_eq!(at, path, "{text}");
+        let message = Manifest::parse("m.yaml", text).unwrap_err().to_string();
+        let both = format!(
+            "first at {}:{}, again at {}:{}",
+            first.0, first.1, second.0, second.1
+        );
+        assert!(message.contains(&both), "{message}");
+    }
+}
+
+#[test]
+fn positions_are_those_of_groups_entries_and_rules() {
+    let text = format!("{HEAD}  prod:\n    resources:\n      - instance/i-1\n      - {{type: disk, id: d-1}}\n      - type: eni\n        id: eni-1\n    select:\n      - tags: {{a: b}}\n  dev:\n    resources: [instance/i-2]\n");
+    let manifest = Manifest::parse("m.yaml", &text).unwrap();
+    let at = |l: &Location| (l.line, l.column);
+    // Groups come sorted by key.
+    let (dev, prod) = (&manifest.groups[0], &manifest.groups[1]);
+    assert_eq!(at(&prod.location), (4, 3));
+    let entries: Vec<_> = prod.resources.iter().map(|e| at(&e.location)).collect();
+    assert_eq!(entries, [(6, 9), (7, 10), (8, 9)]);
+    assert_eq!(at(&prod.rules[0].location), (11, 9));
+    assert_eq!(at(&dev.location), (12, 3));
+    assert_eq!(at(&dev.resources[0].location), (13, 17));
+}
+
+#[test]
+fn values_yaml_reads_as_numbers_or_booleans_are_not_text() {
+    for (value, found) in [
+        ("1", Found::Number("1".into())),
+        ("1.5", Found::Number("1.5".into())),
+        ("0x1f", Found::Number("0x1f".into())),
+        ("true", Found::Bool("true".into())),
+        ("FALSE", Found::Bool("FALSE".into())),
+    ] {
+        let text = format!("{HEAD}  prod:\n    select:\n      - tags: {{n: {value}}}\n");
+        let (_, path, problem) = failure(&text);
+        assert_eq!(path, "groups.prod.select[0].tags.n");
+        assert_eq!(
+            problem,
+            Problem::Unquoted {
+                expected: "a tag value (text)",
+                found
+            }
+        );
+        assert!(problem.hint().contains(&format!("\"{value}\"")));
+        // Quoted, or words YAML 1.2 reads as text, they are tag values.
+        for written in [format!("\"{value}\""), format!("'{value}'")] {
+            let text = format!("{HEAD}  prod:\n    select:\n      - tags: {{n: {written}}}\n");
+            let manifest = Manifest::parse("m.yaml", &text).unwrap();
+            assert_eq!(manifest.groups[0].rules[0].tags["n"], value);
+        }
+    }
+    let text = format!("{HEAD}  2024:\n    select:\n      - tags: {{n: yes, m: \"01\"}}\n");
+    let manifest = Manifest::parse("m.yaml", &text).unwrap();
+    assert_eq!(manifest.groups[0].key, "2024");
+    assert_eq!(manifest.groups[0].rules[0].tags["n"], "yes");
+}
+
+/// Manifests that load must be exactly those the JSON Schema accepts, for
+/// everything a schema can say: shapes, keys, value kinds, non-empty
+/// groups. Each sample is `(what, YAML)`.
+const AGREEMENT: &[(&str, &str)] = &[
+    ("minimal", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    ("full", "version: 1\nregions: [cn-hangzhou, cn-shanghai]\ngroups:\n  prod:\n    resources:\n      - instance/i-1\n      - {type: keypair, id: deploy-key, region: cn-beijing}\n    select:\n      - type: [instance, disk]\n        tags: {team: payments, cost: \"1\"}\n        name: \"pay-*\"\n        in_group: legacy\n        region: cn-shanghai\n      - type: eni\n        region: [cn-hangzhou]\n"),
+    ("null optional keys", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - {type: ~, name: ~, in_group: ~, region: ~, tags: {a: b}}\n"),
+    ("numeric group key", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  2024:\n    resources: [disk/d-1]\n"),
+    ("version 1.0", "version: 1.0\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    ("tag value a number", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - tags: {n: 1}\n"),
+    ("tag value a boolean", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - tags: {n: true}\n"),
+    ("tag value null", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - tags: {n: ~}\n"),
+    ("tag value a list", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - tags: {n: [a]}\n"),
+    ("tags null", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - tags: ~\n"),
+    ("in_group a number", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - in_group: 7\n"),
+    ("name a number", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - name: 7\n"),
+    ("version quoted", "version: \"1\"\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    ("version 2", "version: 2\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    ("no version", "regions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    ("no groups", "version: 1\n"),
+    ("unknown top-level key", "version: 1\nregion: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    ("unknown group key", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resource: [instance/i-1]\n"),
+    ("unknown rule key", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - tag: {a: b}\n"),
+    ("unknown entry key", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - {type: disk, id: d-1, zone: a}\n"),
+    ("regions a string", "version: 1\nregions: cn-hangzhou\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    ("regions null", "version: 1\nregions: ~\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    ("bad region", "version: 1\nregions: [CN_Hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    ("region with two dashes", "version: 1\nregions: [cn--hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    ("region too long", "version: 1\nregions: [cn-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    ("empty groups", "version: 1\nregions: [cn-hangzhou]\ngroups: {}\n"),
+    ("empty group", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod: {}\n"),
+    ("null group", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n"),
+    ("group of empty lists", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: []\n    select: []\n"),
+    ("empty group key", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  \" \":\n    resources: [instance/i-1]\n"),
+    ("resources null", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: ~\n    select: [{tags: {a: b}}]\n"),
+    ("entry a number", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [42]\n"),
+    ("entry of unknown type", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [vm/i-1]\n"),
+    ("entry without slash", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [i-1]\n"),
+    ("map entry without id", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - {type: disk}\n"),
+    ("map entry id a number", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - {type: keypair, id: 12}\n"),
+    ("empty type list", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - type: []\n"),
+    ("unknown rule type", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - type: vm\n"),
+    ("rule a string", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [everything]\n"),
+    ("a list", "- a\n"),
+];
+
+#[test]
+fn the_loader_and_the_schema_agree() {
+    let validator = jsonschema::validator_for(&json_schema()).expect("the schema compiles");
+    let mut disagreements = Vec::new();
+    let (mut accepted, mut refused) = (0, 0);
+    for (what, text) in AGREEMENT {
+        let document = yaml_to_json("m.yaml", text).expect("the sample is YAML");
+        let schema_says = validator.is_valid(&document);
+        let loader = Manifest::parse("m.yaml", text);
+        if schema_says != loader.is_ok() {
+            disagreements.push(format!(
+                "{what}: schema {}, loader {:?}",
+                if schema_says { "accepts" } else { "refuses" },
+                loader.map(|_| "accepts")
+            ));
+        }
+        if schema_says {
+            accepted += 1;
+        } else {
+            refused += 1;
+        }
+    }
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+    assert!(
+        accepted >= 5 && refused >= 30,
+        "{accepted} accepted, {refused} refused"
+    );
+}
+
+/// What the schema cannot say, the loader checks alone: the id's shape for
+/// its type, a resource named twice, a region for every entry. These
+/// samples fit the schema and must still fail to load.
+#[test]
+fn checks_beyond_the_schema_are_the_loaders() {
+    let validator = jsonschema::validator_for(&json_schema()).expect("the schema compiles");
+    for text in [
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/d-1]\n",
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-1, instance/i-1]\n",
+        "version: 1\ngroups:\n  prod:\n    resources: [instance/i-1]\n",
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{name: \"[\"}]\n",
+    ] {
+        let document = yaml_to_json("m.yaml", text).unwrap();
+        assert!(validator.is_valid(&document), "{text}");
+        assert!(Manifest::parse("m.yaml", text).is_err(), "{text}");
+    }
+}
+
+#[test]
+fn yaml_to_json_reads_the_core_schema_and_refuses_duplicates() {
+    let value = yaml_to_json(
+        "f.yaml",
+        "a: [1, -2, 0x10, 0o7, 1.5, .inf, true, ~, '1', yes, \"x\"]\nb: {c: {d: e}}\n",
+    )
+    .unwrap();
+    assert_eq!(
+        value,
+        serde_json::json!({"a": [1, -2, 16, 7, 1.5, null, true, null, "1", "yes", "x"], "b": {"c": {"d": "e"}}})
+    );
+    let error = yaml_to_json("f.yaml", "a:\n  b: 1\n  c: 2\n  b: 3\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("f.yaml:4:3: a: `b` is given twice: first at 2:3, again at 4:3"),
+        "{error}"
+    );
+    let error = yaml_to_json("f.yaml", "a: &x [1]\nb: *x\n")
+        .unwrap_err()
+        .to_string();
+    assert!(error.starts_with("f.yaml:2:4: b: aliases"), "{error}");
+    let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
+    let error = yaml_to_json("f.yaml", &deep).unwrap_err().to_string();
+    assert!(error.contains("nested too deeply"), "{error}");
+}
+
+#[test]
+fn exported_scalars_read_back_as_the_same_text() {
+    for text in [
+        "prod",
+        "yes",
+        "No",
+        "on",
+        "OFF",
+        "y",
+        "n",
+        "true",
+        "null",
+        "~",
+        "1",
+        "0x1f",
+        "1.5",
+        "",
+        " lead",
+        "trail ",
+        "a: b",
+        "a #b",
+        "-x",
+        "- x",
+        "*x",
+        "&x",
+        "!x",
+        "%x",
+        "@x",
+        "`x",
+        "a,b",
+        "[x]",
+        "{x}",
+        "it's",
+        "say \"hi\"",
+        "back\\slash",
+        "two\nlines",
+        "tab\there",
+        "日本",
+        "<<",
+        "=",
+    ] {
+        let written = export::scalar(text);
+        let read = yaml_to_json("e.yaml", &format!("k: {written}\nl: [{written}]\n")).unwrap();
+        assert_eq!(read["k"], text, "{text:?} written as {written}");
+        assert_eq!(read["l"][0], text, "{text:?} written as {written}");
+    }
+    // What needs no quotes gets none.
+    assert_eq!(export::scalar("rg-acfmprod00000001"), "rg-acfmprod00000001");
+    assert_eq!(export::scalar("instance/i-bp1abc"), "instance/i-bp1abc");
+    assert_eq!(export::scalar("yes"), "\"yes\"");
 }
 
 #[test]
@@ -44,6 +346,40 @@ fn region_limits_drop_what_lies_elsewhere() {
     manifest.limit_to_regions(&["cn-shanghai".to_owned()]);
     assert_eq!(manifest.groups[0].resources.len(), 1);
     assert_eq!(manifest.groups[0].resources[0].rtype, ResourceType::Disk);
+}
+
+/// Whether a message is free of the names of our types and of serde's
+/// wording, which mean nothing to the person who wrote the manifest.
+fn says_nothing_internal(message: &str) -> bool {
+    [
+        "Raw",
+        "expected struct",
+        "variant",
+        "invalid type",
+        "serde",
+        "Option<",
+        "Vec<",
+    ]
+    .iter()
+    .all(|name| !message.contains(name))
+}
+
+#[test]
+fn messages_name_no_internal_type() {
+    for text in [
+        "- a\n",
+        "version: 1\ngroups: [a]\n",
+        "version: 1\ngroups:\n  prod: [a]\n",
+        "version: 1\ngroups:\n  prod:\n    resources: {a: b}\n",
+        "version: 1\ngroups:\n  prod:\n    select: [a]\n",
+        "version: 1\ngroups:\n  prod:\n    select: [{type: vm}]\n",
+        "version: 1\ngroups:\n  prod:\n    resources: [{type: volume, id: v}]\n",
+        "version: one\n",
+    ] {
+        let message = Manifest::parse("m.yaml", text).unwrap_err().to_string();
+        assert!(says_nothing_internal(&message), "{message}");
+        assert!(message.contains("\n  hint: "), "{message}");
+    }
 }
 
 mod never_panics {
@@ -91,8 +427,11 @@ mod never_panics {
 
         #[test]
         fn on_arbitrary_yaml(value in yaml_value()) {
-            let text = serde_yaml::to_string(&value).unwrap_or_default();
-            let _ = Manifest::parse("m.yaml", &text);
+            // JSON is YAML (flow style).
+            let text = value.to_string();
+            if let Err(error) = Manifest::parse("m.yaml", &text) {
+                prop_assert!(says_nothing_internal(&error.to_string()), "{error}");
+            }
         }
 
         #[test]
@@ -102,7 +441,10 @@ mod never_panics {
             text[at] = with;
             let text: String = text.into_iter().collect();
             if let Err(error) = Manifest::parse("m.yaml", &text) {
-                prop_assert!(error.to_string().starts_with("m.yaml:"), "{error}");
+                let message = error.to_string();
+                prop_assert!(message.starts_with("m.yaml:"), "{message}");
+                prop_assert!(message.contains("\n  hint: "), "{message}");
+                prop_assert!(says_nothing_internal(&message), "{message}");
             }
         }
     }

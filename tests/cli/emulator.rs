@@ -30,7 +30,7 @@ fn sigkill_during_a_burst_of_joins_leaves_a_loadable_state() {
     let state = dir.path().join("state.json");
     let mut fleet = Setup::new().instances(400).fleet;
     fleet.resources.iter_mut().for_each(|r| r.group = None);
-    std::fs::write(&fleet_path, serde_yaml::to_string(&fleet).unwrap()).unwrap();
+    std::fs::write(&fleet_path, serde_json::to_string(&fleet).unwrap()).unwrap();
     let (mut child, url) = spawn_emulator(&[
         "--fleet",
         fleet_path.to_str().unwrap(),

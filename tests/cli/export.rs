@@ -36,7 +36,7 @@ fn export_then_plan_gives_no_changes() {
     // The manifest's own JSON Schema accepts it.
     let (_, schema, _) = stdout_of(env.regroup(&["schema"]));
     let schema: serde_json::Value = serde_json::from_str(&schema).unwrap();
-    let manifest: serde_json::Value = serde_yaml::from_str(&exported).unwrap();
+    let manifest = regroup::yaml_to_json("exported.yaml", &exported).unwrap();
     let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
     let problems: Vec<String> = validator
         .iter_errors(&manifest)
