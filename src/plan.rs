@@ -415,12 +415,25 @@ impl Plan {
         !self.changes.is_empty()
     }
 
-    /// The checksum the plan should carry.
-    fn compute_checksum(&self) -> String {
-        let mut unsealed = self.clone();
-        unsealed.checksum.clear();
-        let json = serde_json::to_vec(&unsealed).expect("a plan always serializes");
-        format!("{:x}", Sha256::digest(json))
+    /// The checksum the plan should carry: the sha256 of its JSON with the
+    /// checksum field empty. The JSON streams into the hash, so a plan of
+    /// 100,000 changes is neither copied nor written out whole to memory.
+    fn compute_checksum(&mut self) -> String {
+        struct Hashing(Sha256);
+        impl std::io::Write for Hashing {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.update(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let kept = std::mem::take(&mut self.checksum);
+        let mut hashing = Hashing(Sha256::new());
+        serde_json::to_writer(&mut hashing, &*self).expect("a plan always serializes");
+        self.checksum = kept;
+        format!("{:x}", hashing.0.finalize())
     }
 
     /// Sets the checksum; the planner does this last.
@@ -442,9 +455,10 @@ impl Plan {
             Some(version) => return Err(PlanFileError::Version(version)),
             None => return Err(PlanFileError::NotAPlan("no format_version".into())),
         }
-        let plan: Plan =
+        let mut plan: Plan =
             serde_json::from_value(value).map_err(|e| PlanFileError::NotAPlan(e.to_string()))?;
-        if plan.checksum != plan.compute_checksum() {
+        let expected = plan.compute_checksum();
+        if plan.checksum != expected {
             return Err(PlanFileError::Changed);
         }
         Ok(plan)
