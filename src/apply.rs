@@ -110,6 +110,10 @@ pub struct Report {
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
     pub interrupted: bool,
+    /// Why no more joins were started, when RAM refused one: the rest
+    /// would be refused the same way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
     pub moved: usize,
     pub failed: usize,
     pub not_started: usize,
@@ -138,6 +142,11 @@ impl Report {
         let mut text = if self.interrupted {
             format!(
                 "Apply interrupted! {} moved, {} failed, {} not started. Run apply again to finish.\n",
+                self.moved, self.failed, self.not_started
+            )
+        } else if let Some(reason) = &self.stopped {
+            format!(
+                "Apply stopped: {} moved, {} failed, {} not started, because {reason}\n",
                 self.moved, self.failed, self.not_started
             )
         } else {
@@ -257,7 +266,8 @@ pub struct ApplyOptions {
 }
 
 /// Runs every change, at most `parallelism` at once. Once `interrupted` is
-/// set, no new call starts; calls in flight finish.
+/// set, or RAM has refused a join, no new call starts; calls in flight
+/// finish.
 pub async fn execute(
     client: &Client,
     plan: &Plan,
@@ -268,12 +278,15 @@ pub async fn execute(
     let progress = Progress::new(options.progress, plan.changes.len());
     // Each region has its own limit for joins: take turns between them.
     let order = schedule::round_robin(plan.changes.clone(), |c| c.resource.region.clone());
+    let denied: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
     let mut outcomes: Vec<Outcome> = stream::iter(order)
         .map(|change| {
             let interrupted = interrupted.clone();
             let progress = &progress;
+            let denied = &denied;
             async move {
-                if interrupted.load(Ordering::SeqCst) {
+                let refused = denied.lock().map(|d| d.is_some()).unwrap_or(true);
+                if interrupted.load(Ordering::SeqCst) || refused {
                     return Outcome {
                         change,
                         status: Status::NotStarted,
@@ -286,6 +299,14 @@ pub async fn execute(
                 }
                 let started = Instant::now();
                 let call = ecs::join_resource_group(client, &change.resource, &change.to.id).await;
+                if let Err(error) = &call.result {
+                    if let (Some(api), Ok(mut reason)) = (
+                        error.api_error().filter(|_| error.denial().is_some()),
+                        denied.lock(),
+                    ) {
+                        reason.get_or_insert_with(|| api.to_string());
+                    }
+                }
                 let (status, code, message) = match &call.result {
                     Ok(_) => (Status::Moved, None, None),
                     Err(error) => (
@@ -322,6 +343,7 @@ pub async fn execute(
         started_at,
         finished_at: Utc::now(),
         interrupted: interrupted.load(Ordering::SeqCst),
+        stopped: denied.into_inner().unwrap_or_default(),
         moved: 0,
         failed: 0,
         not_started: 0,

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::cloud::client::SignatureVersion;
 use crate::render::Format;
 use crate::resource::ResourceType;
 
@@ -65,6 +66,10 @@ pub struct Global {
     /// (throttling, 5xx, dropped connection, timeout) is given up on.
     #[arg(long, env = "REGROUP_MAX_TRIES", default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=50), global = true)]
     pub max_tries: u32,
+    /// How requests are signed: v1 (RPC, HMAC-SHA1) or v3
+    /// (ACS3-HMAC-SHA256, as the current official SDKs sign).
+    #[arg(long, value_enum, env = "REGROUP_SIGNATURE", default_value_t = SignatureVersion::V1, global = true)]
+    pub signature: SignatureVersion,
     /// More logging to stderr (-v, -vv for every call, -vvv); secrets are
     /// never printed.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -91,6 +96,10 @@ pub enum Command {
         after_help = "Examples:\n  regroup export --region cn-hangzhou > regroup.yaml\n  regroup export --region cn-hangzhou --region cn-shanghai --type instance --type disk --group legacy"
     )]
     Export(ExportArgs),
+    /// Print the least-privilege RAM policy (JSON) for what the manifest
+    /// needs; offline.
+    #[command(after_help = "Example:\n  regroup policy -f regroup.yaml > regroup-policy.json")]
+    Policy,
     /// Print the manifest's JSON Schema, for editors and CI checks.
     #[command(after_help = "Example:\n  regroup schema > regroup.schema.json")]
     Schema,

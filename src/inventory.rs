@@ -6,9 +6,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::api::describe::{Paging, TypeApi};
+use crate::api::ram::{self, AccessDeniedDetail};
 use crate::cloud::client::{Client, CloudError};
 use crate::cloud::ecs::{self, Cursor, Selection};
 use crate::cloud::resourcemanager;
@@ -60,16 +63,37 @@ pub fn scopes(manifest: &Manifest) -> BTreeMap<(String, ResourceType), ReadScope
     scopes
 }
 
-/// Reads the groups and every resource in `scopes`.
+/// Reads the groups and every resource in `scopes`. When RAM refuses any
+/// read, the error names every read permission missing, not only the
+/// first one met.
 pub async fn read(
     client: &Client,
     scopes: &BTreeMap<(String, ResourceType), ReadScope>,
 ) -> Result<Inventory, CloudError> {
-    let (groups, resources) = futures::try_join!(
+    let (groups, resources) = futures::join!(
         resourcemanager::list_resource_groups(client),
         read_resources(client, scopes)
-    )?;
-    Ok(Inventory { groups, resources })
+    );
+    let mut denials = Vec::new();
+    let groups = match groups {
+        Ok(groups) => Some(groups),
+        Err(error) => {
+            denials.push(error.denial().cloned().ok_or(error)?);
+            None
+        }
+    };
+    let resources = match resources {
+        Ok(resources) => Some(resources),
+        Err(CloudError::PermissionsMissing(more)) => {
+            denials.extend(more);
+            None
+        }
+        Err(error) => return Err(error),
+    };
+    match (groups, resources) {
+        (Some(groups), Some(resources)) => Ok(Inventory { groups, resources }),
+        _ => Err(CloudError::PermissionsMissing(denials)),
+    }
 }
 
 /// Reads back the current state of exactly these resources, by id: for the
@@ -141,23 +165,102 @@ async fn read_resources(
         })
         .collect();
     // Each (action, region) has its own limit: take turns between them.
-    stream::iter(schedule::round_robin(reads, Read::bucket))
-        .map(|read| async move {
-            match read {
-                Read::Pages(region, api, selection) => {
-                    read_all_pages(client, api, region, &selection).await
+    // After a RAM denial no new read starts: the reads not started only
+    // learn whether they are refused too (see `check_skipped`).
+    let denied = AtomicBool::new(false);
+    let (found, denials, skipped) = stream::iter(schedule::round_robin(reads, Read::bucket))
+        .map(|read| {
+            let denied = &denied;
+            async move {
+                if denied.load(Ordering::SeqCst) {
+                    return Ok::<_, CloudError>(Outcome::Skipped(read));
                 }
-                Read::ListingFirst(region, api, ids) => {
-                    read_ids_listing_first(client, api, region, ids).await
+                let result = match &read {
+                    Read::Pages(region, api, selection) => {
+                        read_all_pages(client, api, region, selection).await
+                    }
+                    Read::ListingFirst(region, api, ids) => {
+                        read_ids_listing_first(client, api, region, ids.clone()).await
+                    }
+                };
+                match result {
+                    Ok(resources) => Ok(Outcome::Read(resources)),
+                    Err(error) => {
+                        let denial = error.denial().cloned().ok_or(error)?;
+                        denied.store(true, Ordering::SeqCst);
+                        Ok(Outcome::Denied(denial))
+                    }
                 }
             }
         })
         .buffer_unordered(READ_CONCURRENCY)
-        .try_fold(BTreeMap::new(), |mut all, page| async move {
-            all.extend(page.into_iter().map(|r| (r.key.clone(), r)));
-            Ok(all)
+        .try_fold(
+            (BTreeMap::new(), Vec::new(), Vec::new()),
+            |(mut found, mut denials, mut skipped), outcome| async move {
+                match outcome {
+                    Outcome::Read(resources) => {
+                        found.extend(resources.into_iter().map(|r| (r.key.clone(), r)));
+                    }
+                    Outcome::Denied(denial) => denials.push(denial),
+                    Outcome::Skipped(read) => skipped.push(read),
+                }
+                Ok((found, denials, skipped))
+            },
+        )
+        .await?;
+    if denials.is_empty() {
+        return Ok(found);
+    }
+    let more = check_skipped(client, skipped).await?;
+    Err(CloudError::PermissionsMissing(
+        denials.into_iter().chain(more).collect(),
+    ))
+}
+
+/// What became of one read.
+enum Outcome<'a> {
+    Read(Vec<Resource>),
+    Denied(AccessDeniedDetail),
+    /// Not started, because another read was refused.
+    Skipped(Read<'a>),
+}
+
+/// Whether RAM refuses the reads that were not started, without reading
+/// them: `DryRun=true` where the API's SDK model documents it, else the
+/// read's first page. One check per (region, action).
+async fn check_skipped(
+    client: &Client,
+    skipped: Vec<Read<'_>>,
+) -> Result<Vec<AccessDeniedDetail>, CloudError> {
+    let mut seen = BTreeSet::new();
+    let checks: Vec<(&str, &'static TypeApi, Selection)> = skipped
+        .into_iter()
+        .map(|read| match read {
+            Read::Pages(region, api, selection) => (region, api, selection),
+            Read::ListingFirst(region, api, _) => (region, api, Selection::All),
         })
-        .await
+        .filter(|(region, api, _)| seen.insert((*region, api.action)))
+        .collect();
+    let results: Vec<Result<(), CloudError>> = stream::iter(checks)
+        .map(|(region, api, selection)| async move {
+            if ram::documents_dry_run(api.action) {
+                ecs::dry_run(client, api, region).await
+            } else {
+                ecs::describe(client, api, region, &selection, None)
+                    .await
+                    .map(|_| ())
+            }
+        })
+        .buffer_unordered(READ_CONCURRENCY)
+        .collect()
+        .await;
+    let mut denials = Vec::new();
+    for result in results {
+        if let Err(error) = result {
+            denials.push(error.denial().cloned().ok_or(error)?);
+        }
+    }
+    Ok(denials)
 }
 
 /// Reads named resources of a type whose page holds more than one id read

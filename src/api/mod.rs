@@ -1,10 +1,13 @@
 //! The wire contract that the client (`cloud`) and the emulator (`emulator`)
-//! share: the services and their API versions, the Describe* table, and the
-//! request signatures. Pure data and pure functions, no I/O; both sides depend
+//! share: the services and their API versions, the Describe* table, the
+//! request signatures (RPC v1 and ACS3), and RAM's action names and denials.
+//! Pure data and pure functions, no I/O; both sides depend
 //! on this module and never on each other.
 
 pub mod describe;
+pub mod ram;
 pub mod sign;
+pub mod sign_v3;
 
 /// The services regroup talks to, each with its API version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,8 +14,9 @@ use serde_json::Value;
 
 use super::credentials::{CredentialSource, CredentialsError};
 use super::ratelimit::RateLimiter;
-use crate::api::sign;
+use crate::api::ram::{self, AccessDeniedDetail};
 pub use crate::api::Service;
+use crate::api::{sign, sign_v3};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EndpointError {
@@ -81,11 +82,24 @@ pub struct ApiError {
     pub code: String,
     pub message: String,
     pub request_id: Option<String>,
+    /// For a RAM denial: what was denied to whom, in place of the message.
+    pub access_denied: Option<Box<AccessDeniedDetail>>,
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {} (HTTP {}", self.code, self.message, self.status)?;
+        match &self.access_denied {
+            Some(denied) => write!(
+                f,
+                "{}: {} is not allowed {}; {} (HTTP {}",
+                self.code,
+                describe_principal(denied),
+                denied.auth_action,
+                GRANT_HINT,
+                self.status
+            )?,
+            None => write!(f, "{}: {} (HTTP {}", self.code, self.message, self.status)?,
+        }
         if let Some(id) = &self.request_id {
             write!(f, ", request id {id}")?;
         }
@@ -108,6 +122,11 @@ impl ApiError {
         match field("Code") {
             Some(code) => ApiError {
                 status,
+                access_denied: parsed
+                    .as_ref()
+                    .and_then(|v| v.get("AccessDeniedDetail"))
+                    .and_then(|d| serde_json::from_value(d.clone()).ok())
+                    .map(Box::new),
                 code,
                 message: field("Message").unwrap_or_default(),
                 request_id: field("RequestId"),
@@ -117,7 +136,31 @@ impl ApiError {
                 code: format!("HTTP{status}"),
                 message: body.chars().take(200).collect(),
                 request_id: None,
+                access_denied: None,
             },
+        }
+    }
+
+    /// Whether RAM refused the call. `Forbidden.RAM`, `NoPermission` and
+    /// `NotAuthorized` are the denial codes of RAM's troubleshooting page
+    /// (<https://alibabacloud.com/help/en/ram/support/how-to-troubleshoot-an-access-denied-error>);
+    /// any answer with an `AccessDeniedDetail` is one too.
+    pub fn is_permission_denied(&self) -> bool {
+        self.access_denied.is_some()
+            || matches!(
+                self.code.as_str(),
+                ram::FORBIDDEN | "NoPermission" | "NotAuthorized"
+            )
+    }
+
+    /// Makes sure a denial names its action: an answer without
+    /// `AccessDeniedDetail.AuthAction` is given the called API's RAM action.
+    fn name_denied_action(&mut self, service: Service, action: &str) {
+        if self.is_permission_denied() {
+            let detail = self.access_denied.get_or_insert_with(Default::default);
+            if detail.auth_action.is_empty() {
+                detail.auth_action = ram::action_name(service, action);
+            }
         }
     }
 
@@ -155,6 +198,46 @@ pub enum CloudError {
     Decode { action: String, message: String },
     #[error("credentials")]
     Credentials(#[from] CredentialsError),
+    /// RAM refused some reads: every action missing, in one line.
+    #[error("{}", describe_missing(.0))]
+    PermissionsMissing(Vec<AccessDeniedDetail>),
+}
+
+/// What to do about a denial, said once.
+const GRANT_HINT: &str =
+    "hint: grant it in RAM (`regroup policy -f MANIFEST` prints every permission regroup needs)";
+
+/// `SubUser testid`, or `the caller` when the answer did not say.
+fn describe_principal(detail: &AccessDeniedDetail) -> String {
+    let who = format!(
+        "{} {}",
+        detail.auth_principal_type, detail.auth_principal_display_name
+    );
+    match who.trim() {
+        "" => "the caller".to_owned(),
+        who => who.to_owned(),
+    }
+}
+
+/// One line for all the reads RAM refused: the actions (sorted, once
+/// each) and the principals they were refused to.
+fn describe_missing(denials: &[AccessDeniedDetail]) -> String {
+    let actions: std::collections::BTreeSet<&str> =
+        denials.iter().map(|d| d.auth_action.as_str()).collect();
+    let principals: std::collections::BTreeSet<String> =
+        denials.iter().map(describe_principal).collect();
+    let one = actions.len() == 1;
+    format!(
+        "missing RAM permission{} for {}: {}; {}",
+        if one { "" } else { "s" },
+        principals.into_iter().collect::<Vec<_>>().join(", "),
+        actions.into_iter().collect::<Vec<_>>().join(", "),
+        if one {
+            GRANT_HINT.to_owned()
+        } else {
+            GRANT_HINT.replace("grant it", "grant them")
+        }
+    )
 }
 
 impl CloudError {
@@ -165,6 +248,13 @@ impl CloudError {
         }
     }
 
+    /// What RAM refused, when this is a RAM denial.
+    pub fn denial(&self) -> Option<&AccessDeniedDetail> {
+        self.api_error()
+            .filter(|e| e.is_permission_denied())
+            .and_then(|e| e.access_denied.as_deref())
+    }
+
     /// The error code for reports: the API's code, or a name for the kind of
     /// failure when there is none.
     pub fn code(&self) -> String {
@@ -173,6 +263,7 @@ impl CloudError {
             CloudError::Transport { .. } => "Transport".into(),
             CloudError::Decode { .. } => "Decode".into(),
             CloudError::Credentials(_) => "Credentials".into(),
+            CloudError::PermissionsMissing(_) => ram::FORBIDDEN.into(),
         }
     }
 
@@ -180,7 +271,9 @@ impl CloudError {
         match self {
             CloudError::Api { error, .. } => error.is_transient(),
             CloudError::Transport { .. } => true,
-            CloudError::Decode { .. } | CloudError::Credentials(_) => false,
+            CloudError::Decode { .. }
+            | CloudError::Credentials(_)
+            | CloudError::PermissionsMissing(_) => false,
         }
     }
 }
@@ -313,6 +406,7 @@ pub struct ClientConfig {
     /// Ceiling of calls per second for each (action, region); `None` lets the
     /// limiter find the server's limit by itself.
     pub max_rate: Option<f64>,
+    pub signature: SignatureVersion,
 }
 
 impl Default for ClientConfig {
@@ -323,6 +417,7 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             max_rate: None,
+            signature: SignatureVersion::V1,
         }
     }
 }
@@ -463,33 +558,19 @@ impl Client {
             .await?;
         let nonce = format!("{:032x}", rand::rng().random::<u128>());
         let timestamp = timestamp_now();
-        let mut all: Vec<(&str, &str)> = vec![
-            ("Action", action),
-            ("Version", service.api_version()),
-            ("Format", "JSON"),
-            ("AccessKeyId", &credentials.access_key_id),
-            ("SignatureMethod", "HMAC-SHA1"),
-            ("SignatureVersion", "1.0"),
-            ("SignatureNonce", &nonce),
-            ("Timestamp", &timestamp),
-        ];
-        if let Some(token) = &credentials.security_token {
-            all.push(("SecurityToken", token.expose()));
-        }
-        if let Some(region) = region {
-            all.push(("RegionId", region));
-        }
-        all.extend(params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
-        let signature = sign::sign(
-            "POST",
-            all.iter().copied(),
-            credentials.access_key_secret.expose(),
-        );
-        let query = format!(
-            "{}&Signature={}",
-            sign::canonical_query(all.iter().copied()),
-            sign::percent_encode(&signature)
-        );
+        let signed = Signed {
+            action,
+            version: service.api_version(),
+            region,
+            params,
+            credentials: &credentials,
+            nonce: &nonce,
+            timestamp: &timestamp,
+        };
+        let request = match self.config.signature {
+            SignatureVersion::V1 => signed.rpc_v1(&self.http, &endpoint),
+            SignatureVersion::V3 => signed.acs3(&self.http, &endpoint),
+        };
 
         self.stats.record_request(action, try_number);
         let transport = |e: reqwest::Error| CloudError::Transport {
@@ -497,18 +578,15 @@ impl Client {
             endpoint: endpoint.clone(),
             message: describe_transport_error(&e),
         };
-        let response = self
-            .http
-            .post(format!("{endpoint}/?{query}"))
-            .send()
-            .await
-            .map_err(transport)?;
+        let response = request.send().await.map_err(transport)?;
         let status = response.status().as_u16();
         let body = response.text().await.map_err(transport)?;
         if !(200..300).contains(&status) {
+            let mut error = ApiError::from_body(status, &body);
+            error.name_denied_action(service, action);
             return Err(CloudError::Api {
                 action: action.to_owned(),
-                error: ApiError::from_body(status, &body),
+                error,
             });
         }
         let value: Value = serde_json::from_str(&body).map_err(|e| CloudError::Decode {
@@ -520,6 +598,131 @@ impl Client {
             .and_then(Value::as_str)
             .map(str::to_owned);
         Ok((value, request_id))
+    }
+}
+
+/// Which signature requests carry: RPC v1 (HMAC-SHA1 over the parameters,
+/// the default) or V3 (ACS3-HMAC-SHA256 over headers, what the current
+/// official SDKs send).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SignatureVersion {
+    #[default]
+    V1,
+    V3,
+}
+
+/// One try of a call, ready to be signed either way.
+struct Signed<'a, P> {
+    action: &'a str,
+    version: &'a str,
+    region: Option<&'a str>,
+    params: &'a [P],
+    credentials: &'a super::credentials::Credentials,
+    nonce: &'a str,
+    timestamp: &'a str,
+}
+
+impl<P: ParamPair> Signed<'_, P> {
+    /// The call's own parameters, `RegionId` first when there is a region.
+    fn own_params(&self) -> Vec<(&str, &str)> {
+        self.region
+            .map(|r| ("RegionId", r))
+            .into_iter()
+            .chain(self.params.iter().map(ParamPair::pair))
+            .collect()
+    }
+
+    /// RPC v1: every parameter, the common ones included, in the query of
+    /// a POST with its `Signature` (api::sign).
+    fn rpc_v1(&self, http: &reqwest::Client, endpoint: &str) -> reqwest::RequestBuilder {
+        let credentials = self.credentials;
+        let mut all: Vec<(&str, &str)> = vec![
+            ("Action", self.action),
+            ("Version", self.version),
+            ("Format", "JSON"),
+            ("AccessKeyId", &credentials.access_key_id),
+            ("SignatureMethod", "HMAC-SHA1"),
+            ("SignatureVersion", "1.0"),
+            ("SignatureNonce", self.nonce),
+            ("Timestamp", self.timestamp),
+        ];
+        if let Some(token) = &credentials.security_token {
+            all.push(("SecurityToken", token.expose()));
+        }
+        all.extend(self.own_params());
+        let signature = sign::sign(
+            "POST",
+            all.iter().copied(),
+            credentials.access_key_secret.expose(),
+        );
+        let query = format!(
+            "{}&Signature={}",
+            sign::canonical_query(all.iter().copied()),
+            sign::percent_encode(&signature)
+        );
+        http.post(format!("{endpoint}/?{query}"))
+    }
+
+    /// V3, as the official SDK sends an RPC API: a POST with the call's
+    /// parameters in the query and an empty body, the action, version,
+    /// time, nonce, body hash and STS token in `x-acs-*` headers, and every
+    /// header sent signed (api::sign_v3; docs/sources/signing-quotas.md
+    /// §1.2).
+    fn acs3(&self, http: &reqwest::Client, endpoint: &str) -> reqwest::RequestBuilder {
+        let credentials = self.credentials;
+        let host = reqwest::Url::parse(endpoint)
+            .ok()
+            .and_then(|url| {
+                let host = url.host_str()?.to_owned();
+                Some(match url.port() {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host,
+                })
+            })
+            .unwrap_or_default();
+        let mut headers: Vec<(&str, &str)> = vec![
+            ("host", &host),
+            ("accept", "application/json"),
+            ("x-acs-action", self.action),
+            ("x-acs-version", self.version),
+            ("x-acs-date", self.timestamp),
+            ("x-acs-signature-nonce", self.nonce),
+            ("x-acs-content-sha256", sign_v3::EMPTY_BODY_SHA256),
+        ];
+        if let Some(token) = &credentials.security_token {
+            headers.push(("x-acs-security-token", token.expose()));
+        }
+        let query = self.own_params();
+        let authorization = sign_v3::Request {
+            method: "POST",
+            path: "/",
+            query: &query,
+            headers: &headers,
+            hashed_payload: sign_v3::EMPTY_BODY_SHA256,
+        }
+        .sign(
+            &credentials.access_key_id,
+            credentials.access_key_secret.expose(),
+        );
+        let mut request = http.post(format!(
+            "{endpoint}/?{}",
+            sign_v3::canonical_query(query.iter().copied())
+        ));
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        request.header("authorization", authorization.header_value())
+    }
+}
+
+/// A call's parameter as a name and a value, whatever string types hold it.
+trait ParamPair {
+    fn pair(&self) -> (&str, &str);
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> ParamPair for (K, V) {
+    fn pair(&self) -> (&str, &str) {
+        (self.0.as_ref(), self.1.as_ref())
     }
 }
 
@@ -574,6 +777,7 @@ mod tests {
             code: code.into(),
             message: String::new(),
             request_id: None,
+            access_denied: None,
         };
         assert!(e(400, "Throttling.User").is_transient());
         assert!(e(429, "Rejected.Throttling").is_transient());
@@ -600,6 +804,60 @@ mod tests {
         let e = ApiError::from_body(502, "<html>bad gateway</html>");
         assert_eq!(e.code, "HTTP502");
         assert!(e.is_transient());
+    }
+
+    /// The announcement's example answer (docs/sources/ecs-models.md §5).
+    #[test]
+    fn a_ram_denial_decodes_into_one_line_without_the_message() {
+        let body =
+            include_str!("../../tests/fixtures/api/Error_Forbidden.RAM_DescribeInstances.json");
+        let error = ApiError::from_body(403, body);
+        assert!(error.is_permission_denied());
+        let detail = error.access_denied.as_deref().expect("the detail is read");
+        assert_eq!(detail.auth_action, "ecs:DescribeInstances");
+        assert_eq!(detail.auth_principal_display_name, "2***************9");
+        let line = error.to_string();
+        assert_eq!(line.lines().count(), 1, "{line}");
+        assert!(
+            line.contains("SubUser 2***************9 is not allowed ecs:DescribeInstances"),
+            "{line}"
+        );
+        assert!(line.contains("grant it"), "{line}");
+        assert!(!line.contains("User not authorized"), "{line}");
+
+        // A denial without the detail still names the API's action.
+        let mut bare = ApiError::from_body(403, r#"{"Code":"Forbidden.RAM","Message":"m"}"#);
+        bare.name_denied_action(Service::Ecs, "DescribeDisks");
+        assert_eq!(
+            bare.access_denied.map(|d| d.auth_action),
+            Some("ecs:DescribeDisks".to_owned())
+        );
+        let mut other = ApiError::from_body(
+            404,
+            r#"{"Code":"InvalidResourceId.NotFound","Message":"m"}"#,
+        );
+        other.name_denied_action(Service::Ecs, "DescribeDisks");
+        assert!(other.access_denied.is_none() && !other.is_permission_denied());
+
+        let all = CloudError::PermissionsMissing(vec![
+            AccessDeniedDetail {
+                auth_action: "ecs:DescribeDisks".into(),
+                ..Default::default()
+            },
+            AccessDeniedDetail {
+                auth_action: "ecs:DescribeDisks".into(),
+                ..Default::default()
+            },
+            AccessDeniedDetail {
+                auth_action: "ecs:DescribeImages".into(),
+                ..Default::default()
+            },
+        ]);
+        assert_eq!(
+            all.to_string(),
+            "missing RAM permissions for the caller: ecs:DescribeDisks, ecs:DescribeImages; \
+             hint: grant them in RAM (`regroup policy -f MANIFEST` prints every permission regroup needs)"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::client::{CallOutcome, Client, CloudError};
 use crate::api::describe::{Paging, TypeApi};
-use crate::api::Service;
+use crate::api::{ram, Service};
 use crate::resource::{Resource, ResourceKey};
 
 /// Which resources of a (region, type) a read asks for.
@@ -144,6 +144,32 @@ fn parse_page(api: &TypeApi, region: &str, body: &Value) -> Result<Page, String>
         next,
         total_count,
     })
+}
+
+/// Checks the key, the RAM permission and the required parameters of a
+/// read without reading: `DryRun=true`, which the server answers with
+/// `DryRunOperation` when they pass. Only for reads whose SDK model
+/// documents it ([`ram::documents_dry_run`]).
+pub async fn dry_run(client: &Client, api: &TypeApi, region: &str) -> Result<(), CloudError> {
+    match client
+        .call(
+            Service::Ecs,
+            Some(region),
+            api.action,
+            &[("DryRun", "true")],
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(error)
+            if error
+                .api_error()
+                .is_some_and(|e| e.code == ram::DRY_RUN_PASSED) =>
+        {
+            Ok(())
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// Moves one resource into `group_id`.

@@ -8,6 +8,7 @@ mod apply;
 mod emulator;
 mod export;
 mod plan;
+mod policy;
 mod validate;
 
 use std::io::Write;
@@ -46,6 +47,7 @@ pub async fn run(cli: Cli, overrides: Overrides) -> anyhow::Result<Exit> {
     let mut out = Stdout::lock();
     let exit = match cli.command {
         Command::Validate => validate::run(&global, &mut out),
+        Command::Policy => policy::run(&global, &mut out),
         Command::Plan(args) => plan::run(&global, &overrides, &args, &mut out).await,
         Command::Apply(args) => apply::run(&global, &overrides, &args, &mut out).await,
         Command::Export(args) => export::run(&global, &overrides, &args, &mut out).await,
@@ -122,6 +124,7 @@ fn client(global: &Global, overrides: &Overrides, max_rate: Option<f64>) -> anyh
     let config = ClientConfig {
         endpoints,
         max_rate,
+        signature: global.signature,
         retry: RetryPolicy {
             max_tries: global.max_tries,
             ..defaults.retry

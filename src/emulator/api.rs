@@ -11,19 +11,23 @@ use super::fleet::{AccessKey, FleetResource};
 use super::gateway::{Failure, Params};
 use super::state::Account;
 use crate::api::describe::{IdFilter, Paging, TypeApi};
+use crate::api::Service;
 use crate::resource::ResourceType;
 
-/// The API version each action belongs to; `None` for an unknown action.
-pub fn version_of(action: &str) -> Option<&'static str> {
-    use crate::api::Service;
-    let service = match action {
+/// The service each action belongs to; `None` for an unknown action.
+pub fn service_of(action: &str) -> Option<Service> {
+    Some(match action {
         "JoinResourceGroup" => Service::Ecs,
         "ListResourceGroups" | "GetResourceGroup" => Service::ResourceManager,
         "AssumeRoleWithOIDC" => Service::Sts,
         other if TypeApi::by_action(other).is_some() => Service::Ecs,
         _ => return None,
-    };
-    Some(service.api_version())
+    })
+}
+
+/// The API version each action belongs to; `None` for an unknown action.
+pub fn version_of(action: &str) -> Option<&'static str> {
+    service_of(action).map(Service::api_version)
 }
 
 fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, Failure> {
@@ -450,6 +454,7 @@ pub fn assume_role_with_oidc(
         id: format!("STS.{}", &hex[..16]),
         secret: hex[16..].to_owned(),
         security_token: Some(format!("CAIS{hex}")),
+        denied_actions: Vec::new(),
     };
     let expiration = now + chrono::Duration::seconds(i64::from(duration));
     let answer = json!({

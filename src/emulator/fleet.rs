@@ -29,6 +29,10 @@ pub struct AccessKey {
     /// Set for an STS key: requests must carry this `SecurityToken`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub security_token: Option<String>,
+    /// RAM actions this key's principal may not call, e.g.
+    /// `ecs:DescribeDisks`: such a call gets 403 `Forbidden.RAM`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub denied_actions: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

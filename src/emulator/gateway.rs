@@ -9,7 +9,9 @@ use std::fmt::Write;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::Value;
 
+use super::fleet::AccessKey;
 use super::state::Account;
+use crate::api::ram::AccessDeniedDetail;
 use crate::api::sign;
 
 /// A request's parameters, query and form body merged.
@@ -21,6 +23,8 @@ pub struct Failure {
     pub status: u16,
     pub code: String,
     pub message: String,
+    /// Why RAM refused, for `Forbidden.RAM`.
+    pub access_denied: Option<Box<AccessDeniedDetail>>,
 }
 
 impl Failure {
@@ -29,6 +33,7 @@ impl Failure {
             status,
             code: code.to_owned(),
             message: message.into(),
+            access_denied: None,
         }
     }
 
@@ -103,11 +108,11 @@ pub struct NonceLog {
 }
 
 impl NonceLog {
-    fn was_used(&self, nonce: &str) -> bool {
+    pub(super) fn was_used(&self, nonce: &str) -> bool {
         self.seen.contains_key(nonce)
     }
 
-    fn record(&mut self, nonce: &str, now: DateTime<Utc>) {
+    pub(super) fn record(&mut self, nonce: &str, now: DateTime<Utc>) {
         self.seen.insert(nonce.to_owned(), now);
         // Forget nonces older than the window once a minute: their
         // timestamps would be refused anyway.
@@ -132,7 +137,7 @@ const COMMON: [&str; 7] = [
 /// The codes [`authenticate`] refuses a request with, besides
 /// `MissingParameter` and `InvalidParameter`: what a correctly signed
 /// request never gets, as the emulator's fuzz and property tests check.
-pub const AUTHENTICATION_CODES: [&str; 7] = [
+pub const AUTHENTICATION_CODES: [&str; 8] = [
     "InvalidAccessKeyId.NotFound",
     "InvalidTimeStamp.Format",
     "InvalidTimeStamp.Expired",
@@ -140,7 +145,58 @@ pub const AUTHENTICATION_CODES: [&str; 7] = [
     "SignatureDoesNotMatch",
     "MissingSecurityToken",
     "InvalidSecurityToken.MismatchWithAccessKey",
+    "IncompleteSignature",
 ];
+
+/// A request as it arrived, for the checks that need more than its
+/// parameters (ACS3 signs headers and the body).
+pub struct Received {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: axum::http::HeaderMap,
+    pub body: axum::body::Bytes,
+}
+
+impl Received {
+    fn content_type(&self) -> Option<&str> {
+        self.headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A request's parameters, whichever signature it carries: ACS3 requests
+/// (see [`super::acs3`]) name their action in headers, RPC v1 ones in the
+/// query or form body.
+pub fn decode_received(received: &Received) -> Params {
+    if super::acs3::is_acs3(&received.headers) {
+        super::acs3::decode(received)
+    } else {
+        decode(
+            received.query.as_deref(),
+            received.content_type(),
+            &received.body,
+        )
+    }
+}
+
+/// Checks a request's signature, ACS3 or RPC v1, and returns the access
+/// key id it was signed with.
+pub fn authenticate_received(
+    account: &Account,
+    nonces: &mut NonceLog,
+    received: &Received,
+    params: &Params,
+    now: DateTime<Utc>,
+) -> Result<String, Failure> {
+    if super::acs3::is_acs3(&received.headers) {
+        super::acs3::authenticate(account, nonces, received, now)
+    } else {
+        authenticate(account, nonces, &received.method, params, now)?;
+        Ok(params["AccessKeyId"].clone())
+    }
+}
 
 /// Checks a signed request in the gateway's order. On success the nonce is
 /// recorded, so the same request cannot be replayed.
@@ -168,14 +224,41 @@ pub fn authenticate(
             "only 1.0 is supported",
         ));
     }
-    let key = account.key(&params["AccessKeyId"]).ok_or_else(|| {
+    let key = key_of(account, &params["AccessKeyId"])?;
+    check_timestamp(&params["Timestamp"], now)?;
+    let nonce = &params["SignatureNonce"];
+    check_nonce(nonces, nonce)?;
+    let string_to_sign = sign::string_to_sign(
+        method,
+        &sign::canonical_query(params.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+    );
+    if sign::signature_of(&key.secret, &string_to_sign) != params["Signature"] {
+        return Err(Failure::new(
+            400,
+            "SignatureDoesNotMatch",
+            format!("Specified signature is not matched with our calculation. server string to sign is:{string_to_sign}"),
+        ));
+    }
+    check_security_token(key, params.get("SecurityToken").map(String::as_str))?;
+    nonces.record(nonce, now);
+    Ok(())
+}
+
+/// The key a request names, or `InvalidAccessKeyId.NotFound`.
+pub(super) fn key_of<'a>(account: &'a Account, id: &str) -> Result<&'a AccessKey, Failure> {
+    account.key(id).ok_or_else(|| {
         Failure::new(
             404,
             "InvalidAccessKeyId.NotFound",
             "Specified access key is not found.",
         )
-    })?;
-    let timestamp = NaiveDateTime::parse_from_str(&params["Timestamp"], "%Y-%m-%dT%H:%M:%SZ")
+    })
+}
+
+/// A request's time (`2024-01-02T03:04:05Z`, UTC) must be within
+/// [`CLOCK_WINDOW_SECS`] of the server's.
+pub(super) fn check_timestamp(text: &str, now: DateTime<Utc>) -> Result<(), Failure> {
+    let timestamp = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%SZ")
         .map_err(|_| {
             Failure::new(
                 400,
@@ -189,13 +272,15 @@ pub fn authenticate(
             400,
             "InvalidTimeStamp.Expired",
             format!(
-                "Specified time stamp or date value is expired. The request timestamp is {}, the server time is {}.",
-                params["Timestamp"],
+                "Specified time stamp or date value is expired. The request timestamp is {text}, the server time is {}.",
                 now.format("%Y-%m-%dT%H:%M:%SZ")
             ),
         ));
     }
-    let nonce = &params["SignatureNonce"];
+    Ok(())
+}
+
+pub(super) fn check_nonce(nonces: &NonceLog, nonce: &str) -> Result<(), Failure> {
     if nonces.was_used(nonce) {
         return Err(Failure::new(
             400,
@@ -203,37 +288,25 @@ pub fn authenticate(
             "Specified signature nonce was used already.",
         ));
     }
-    let string_to_sign = sign::string_to_sign(
-        method,
-        &sign::canonical_query(params.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-    );
-    if sign::signature_of(&key.secret, &string_to_sign) != params["Signature"] {
-        return Err(Failure::new(
-            400,
-            "SignatureDoesNotMatch",
-            format!("Specified signature is not matched with our calculation. server string to sign is:{string_to_sign}"),
-        ));
-    }
-    match (&key.security_token, params.get("SecurityToken")) {
-        (None, _) => {}
-        (Some(_), None) => {
-            return Err(Failure::new(
-                400,
-                "MissingSecurityToken",
-                "SecurityToken is mandatory for this access key.",
-            ))
-        }
-        (Some(expected), Some(given)) if expected != given => {
-            return Err(Failure::new(
-                400,
-                "InvalidSecurityToken.MismatchWithAccessKey",
-                "Specified SecurityToken mismatch with the AccessKey.",
-            ))
-        }
-        (Some(_), Some(_)) => {}
-    }
-    nonces.record(nonce, now);
     Ok(())
+}
+
+/// An STS key is valid only with its token.
+pub(super) fn check_security_token(key: &AccessKey, given: Option<&str>) -> Result<(), Failure> {
+    match (&key.security_token, given) {
+        (None, _) => Ok(()),
+        (Some(_), None) => Err(Failure::new(
+            400,
+            "MissingSecurityToken",
+            "SecurityToken is mandatory for this access key.",
+        )),
+        (Some(expected), Some(given)) if expected != given => Err(Failure::new(
+            400,
+            "InvalidSecurityToken.MismatchWithAccessKey",
+            "Specified SecurityToken mismatch with the AccessKey.",
+        )),
+        (Some(_), Some(_)) => Ok(()),
+    }
 }
 
 /// A request id in the service's form, `8-4-4-4-12` upper-case hex.
@@ -264,13 +337,19 @@ pub fn encode(
             Value::Object(fields)
         }
         Ok(_) => serde_json::json!({ "RequestId": request_id }),
-        Err(failure) => serde_json::json!({
-            "RequestId": request_id,
-            "HostId": "ecs.aliyuncs.com",
-            "Code": failure.code,
-            "Message": failure.message,
-            "Recommend": format!("https://api.aliyun.com/troubleshoot?q={}", failure.code),
-        }),
+        Err(failure) => {
+            let mut body = serde_json::json!({
+                "RequestId": request_id,
+                "HostId": "ecs.aliyuncs.com",
+                "Code": failure.code,
+                "Message": failure.message,
+                "Recommend": format!("https://api.aliyun.com/troubleshoot?q={}", failure.code),
+            });
+            if let Some(detail) = &failure.access_denied {
+                body["AccessDeniedDetail"] = serde_json::to_value(detail).unwrap_or_default();
+            }
+            body
+        }
     };
     match format {
         Format::Json => body.to_string(),

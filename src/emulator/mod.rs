@@ -4,10 +4,12 @@
 //! `--state`), and can be made slow, rate-limited or faulty for tests and
 //! benchmarks.
 
+mod acs3;
 pub mod api;
 mod connection;
 pub mod fleet;
 pub mod gateway;
+mod ram;
 pub mod state;
 
 use std::collections::{BTreeMap, HashMap};
@@ -28,7 +30,7 @@ use tokio::sync::Mutex;
 
 use crate::api::describe::TypeApi;
 use fleet::Fleet;
-use gateway::{Failure, Format, NonceLog, Params};
+use gateway::{Failure, Format, NonceLog, Params, Received};
 use state::{Account, Store};
 
 pub use connection::raise_file_limit;
@@ -284,14 +286,8 @@ fn router(shared: Arc<Shared>) -> axum::Router {
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
-    let method = request.method().as_str().to_owned();
-    let query = request.uri().query().map(str::to_owned);
-    let content_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = match axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES).await {
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(body) => body,
         Err(_) => {
             let failure = Failure::new(
@@ -302,14 +298,21 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             return answer(&shared, Format::Xml, "", &Params::new(), Err(failure));
         }
     };
-    let params = gateway::decode(query.as_deref(), content_type.as_deref(), &body);
+    let received = Received {
+        method: parts.method.as_str().to_owned(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        headers: parts.headers,
+        body,
+    };
+    let params = gateway::decode_received(&received);
     let format = Format::of(&params);
     let action = params.get("Action").cloned().unwrap_or_default();
 
     if !shared.settings.latency.is_zero() {
         tokio::time::sleep(shared.settings.latency).await;
     }
-    let result = serve(&shared, &method, &action, &params).await;
+    let result = serve(&shared, &received, &action, &params).await;
     let result = match result {
         Ok(Served::Answer(value)) => Ok(value),
         Ok(Served::Drop) => {
@@ -364,17 +367,25 @@ fn roll_fault(shared: &Shared) -> Fault {
 
 async fn serve(
     shared: &Shared,
-    method: &str,
+    received: &Received,
     action: &str,
     params: &Params,
 ) -> Result<Served, Failure> {
     let now = Utc::now();
     let unsigned = action == "AssumeRoleWithOIDC";
-    if !unsigned {
+    let key_id = if unsigned {
+        None
+    } else {
         let account = shared.store.account.read().await;
         let mut nonces = shared.nonces.lock().await;
-        gateway::authenticate(&account, &mut nonces, method, params, now)?;
-    }
+        Some(gateway::authenticate_received(
+            &account,
+            &mut nonces,
+            received,
+            params,
+            now,
+        )?)
+    };
     let expected = api::version_of(action).ok_or_else(|| {
         Failure::new(
             404,
@@ -389,6 +400,18 @@ async fn serve(
             "Specified parameter Version is not valid.",
         ));
     }
+    if let (Some(key_id), Some(service)) = (key_id, api::service_of(action)) {
+        let account = shared.store.account.read().await;
+        if let Some(key) = account.key(&key_id) {
+            let ram_action = crate::api::ram::action_name(service, action);
+            ram::check(
+                &account.account_id,
+                ram::Principal::of_key(key),
+                &ram_action,
+            )?;
+        }
+    }
+    ram::dry_run(action, params)?;
     if let Some(throttle) = &shared.throttle {
         let region = params
             .get("RegionId")

@@ -53,11 +53,13 @@ pub fn fleet(per_type: usize) -> Fleet {
                 id: "testid".into(),
                 secret: "testsecret".into(),
                 security_token: None,
+                denied_actions: Vec::new(),
             },
             AccessKey {
                 id: "STS.temp".into(),
                 secret: "stssecret".into(),
                 security_token: Some("the-token".into()),
+                denied_actions: Vec::new(),
             },
         ],
         resource_groups: vec![

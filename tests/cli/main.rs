@@ -3,6 +3,8 @@
 //! tests/support. All of it is one test binary: Cargo builds each file at
 //! the top of tests/ as a binary of its own.
 
+#[path = "../support/emulated.rs"]
+mod emulated;
 #[path = "../support/harness.rs"]
 mod harness;
 #[path = "../support/mod.rs"]
@@ -14,5 +16,7 @@ mod distribution;
 mod emulator;
 mod export;
 mod output;
+mod permissions;
 mod plan;
+mod signature;
 mod validate;

@@ -37,6 +37,7 @@ impl Setup {
                     id: KEY_ID.into(),
                     secret: SECRET.into(),
                     security_token: None,
+                    denied_actions: Vec::new(),
                 }],
                 resource_groups: vec![
                     group("rg-default", "default", true),
@@ -97,6 +98,7 @@ impl Setup {
             id: id.into(),
             secret: secret.into(),
             security_token: token.map(str::to_owned),
+            denied_actions: Vec::new(),
         });
         self
     }

@@ -47,6 +47,7 @@ pub fn fleet(total: usize) -> Fleet {
             id: "testid".into(),
             secret: "testsecret".into(),
             security_token: None,
+            denied_actions: Vec::new(),
         }],
         resource_groups: GROUPS
             .iter()

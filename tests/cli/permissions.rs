@@ -1,0 +1,168 @@
+//! RAM permissions end to end: a fleet key denied some actions, and what
+//! `regroup plan`, `apply` and `policy` make of it.
+
+use std::collections::BTreeSet;
+
+use crate::emulated::{fleet, Running};
+use regroup::resource::ResourceType;
+
+const DISKS_AND_INSTANCES: &str = "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - disk/d-bp1test00000\n      - instance/i-bp1test00000\n      - keypair/deploy-key\n";
+
+fn resources() -> Vec<(ResourceType, &'static str)> {
+    vec![
+        (ResourceType::Disk, "d-bp1test00000"),
+        (ResourceType::Instance, "i-bp1test00000"),
+        (ResourceType::KeyPair, "deploy-key"),
+    ]
+}
+
+#[test]
+fn plan_names_the_denied_read_in_one_line_and_writes_nothing() {
+    let env = Running::start(
+        fleet(&["ecs:DescribeDisks"], &resources()),
+        DISKS_AND_INSTANCES,
+    );
+    let (code, out, err) = env.regroup(&["plan"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "one line: {err}");
+    assert!(lines[0].contains("ecs:DescribeDisks"), "{err}");
+    assert!(lines[0].contains("SubUser testid"), "the principal: {err}");
+    assert!(lines[0].contains("grant"), "the hint: {err}");
+    assert!(
+        !err.contains("User not authorized"),
+        "no raw message: {err}"
+    );
+    assert_eq!(env.writes(), 0);
+
+    let (code, out, err) = env.regroup(&["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("ecs:DescribeDisks"), "{err}");
+    assert_eq!(env.writes(), 0, "apply stops before its first write");
+}
+
+/// More reads than run at once (16): after the first denial the reads not
+/// started are only checked, with `DryRun=true` where the SDK model
+/// documents it (DescribeInstances, DescribeDisks) and with one page where
+/// it does not (DescribeKeyPairs).
+#[test]
+fn every_missing_read_is_named_and_dry_run_checks_where_documented() {
+    const REGIONS: [&str; 12] = [
+        "cn-hangzhou",
+        "cn-shanghai",
+        "cn-beijing",
+        "cn-shenzhen",
+        "cn-qingdao",
+        "cn-zhangjiakou",
+        "cn-huhehaote",
+        "cn-chengdu",
+        "cn-hongkong",
+        "ap-southeast-1",
+        "ap-northeast-1",
+        "eu-central-1",
+    ];
+    let manifest = format!(
+        "version: 1\nregions: [{}]\ngroups:\n  prod:\n    select:\n      - type: [disk, instance, keypair]\n",
+        REGIONS.join(", ")
+    );
+    let denied = [
+        "ecs:DescribeDisks",
+        "ecs:DescribeInstances",
+        "ecs:DescribeKeyPairs",
+    ];
+    let env = Running::start(fleet(&denied, &resources()), &manifest);
+    let (code, _, err) = env.regroup(&["plan"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    for action in denied {
+        assert!(err.contains(action), "{action} missing from: {err}");
+    }
+    assert!(err.contains("missing RAM permissions"), "{err}");
+    let requests = env.requests();
+    let dry_runs: Vec<&str> = requests
+        .iter()
+        .filter(|r| r.params.get("DryRun").is_some_and(|v| v == "true"))
+        .map(|r| r.action.as_str())
+        .collect();
+    assert!(!dry_runs.is_empty(), "no read was checked by a dry run");
+    for action in &dry_runs {
+        assert!(
+            ["DescribeInstances", "DescribeDisks"].contains(action),
+            "{action}"
+        );
+    }
+    // Fewer calls than reading all 36 (region, type) pairs and then some.
+    assert!(requests.len() <= 36 + 1, "{}", requests.len());
+    assert_eq!(env.writes(), 0);
+}
+
+#[test]
+fn apply_stops_starting_joins_after_a_denied_one() {
+    let many: Vec<(ResourceType, String)> = (0..40)
+        .map(|n| (ResourceType::Instance, format!("i-bp1test{n:05}")))
+        .collect();
+    let refs: Vec<(ResourceType, &str)> = many.iter().map(|(t, id)| (*t, id.as_str())).collect();
+    let manifest = "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - type: instance\n";
+    let env = Running::start(fleet(&["ecs:JoinResourceGroup"], &refs), manifest);
+    let (code, out, err) = env.regroup(&["apply", "--auto-approve", "--parallelism", "2"]);
+    assert_eq!(code, 1, "{out}{err}");
+    // At most the calls in flight when the first denial came back.
+    assert!(env.writes() <= 2, "{} joins were sent", env.writes());
+    assert!(out.contains("Apply stopped:"), "{out}");
+    assert!(out.contains("38 not started"), "{out}");
+    assert!(out.contains("ecs:JoinResourceGroup"), "{out}");
+    assert_eq!(env.group_of("i-bp1test00000"), "rg-default");
+}
+
+/// Every action in a policy document.
+fn actions(policy: &serde_json::Value) -> BTreeSet<String> {
+    policy["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .flat_map(|s| s["Action"].as_array().cloned().unwrap_or_default())
+        .filter_map(|a| a.as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn policy_grants_exactly_what_the_manifest_needs() {
+    let manifest = "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - disk/d-bp1test00000\n    select:\n      - type: disk\n        tags: {team: pay}\n";
+    let env = Running::start(fleet(&[], &[]), manifest);
+    let (code, out, err) = env.regroup(&["policy"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(env.requests().is_empty(), "policy is offline");
+    let policy: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(policy["Version"], "1");
+    assert_eq!(
+        actions(&policy),
+        BTreeSet::from([
+            "ecs:DescribeDisks".to_owned(),
+            "ecs:JoinResourceGroup".to_owned(),
+            "resourcemanager:ListResourceGroups".to_owned(),
+        ])
+    );
+    assert_eq!(
+        policy["Statement"][1]["Resource"],
+        serde_json::json!(["acs:ecs:cn-hangzhou:*:disk/*"])
+    );
+
+    // The policy is enough: a key denied everything else plans fine.
+    let everything_else = [
+        "ecs:DescribeInstances",
+        "ecs:DescribeSnapshots",
+        "ecs:DescribeImages",
+        "ecs:DescribeSecurityGroups",
+        "ecs:DescribeDedicatedHosts",
+        "ecs:DescribeNetworkInterfaces",
+        "ecs:DescribeKeyPairs",
+        "ecs:DescribeLaunchTemplates",
+    ];
+    let env = Running::start(
+        fleet(&everything_else, &[(ResourceType::Disk, "d-bp1test00000")]),
+        manifest,
+    );
+    let (code, out, err) = env.regroup(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(env.group_of("d-bp1test00000"), "rg-prod");
+}
