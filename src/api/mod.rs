@@ -1,9 +1,10 @@
 //! The wire contract that the client (`cloud`) and the emulator (`emulator`)
-//! share: the services and their API versions, the Describe* table, and the
-//! request signatures. Pure data and pure functions, no I/O; both sides depend
+//! share: the services and their API versions, their endpoints, the Describe*
+//! table, and the request signatures. Pure data and pure functions, no I/O; both sides depend
 //! on this module and never on each other.
 
 pub mod describe;
+pub mod endpoints;
 pub mod sign;
 
 /// The services regroup talks to, each with its API version.
