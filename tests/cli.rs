@@ -31,6 +31,7 @@ impl Setup {
             name: name.into(),
             default,
             display_name: None,
+            status: None,
         };
         Setup {
             fleet: Fleet {
@@ -622,7 +623,7 @@ const MALFORMED: &[(&str, &str, &str)] = &[
     ("unknown group key", "version: 1\ngroups:\n  prod:\n    resource: [instance/i-1]\n", "regroup.yaml:4:5: groups.prod: unknown field `resource`, expected `resources` or `select`"),
     ("resources not a list", "version: 1\ngroups:\n  prod:\n    resources: instance/i-1\n", "regroup.yaml:4:16: groups.prod.resources: invalid type: string \"instance/i-1\", expected a sequence"),
     ("entry without slash", "version: 1\ngroups:\n  prod:\n    resources: [i-bp1abc]\n", "regroup.yaml:4:17: groups.prod.resources[0]: `i-bp1abc` is not `type/id` (like instance/i-bp1abc)"),
-    ("unknown type", "version: 1\ngroups:\n  prod:\n    resources: [vm/i-bp1abc]\n", "regroup.yaml:4:17: groups.prod.resources[0]: unknown resource type `vm` (one of: instance, disk, snapshot, image, securitygroup, ddh, eni, keypair, launchtemplate)"),
+    ("unknown type", "version: 1\ngroups:\n  prod:\n    resources: [vm/i-bp1abc]\n", "regroup.yaml:4:17: groups.prod.resources[0]: unknown resource type `vm` (one of: instance, disk, snapshot, image, securitygroup, ddh, ddhcluster, eni, keypair, launchtemplate, command, activation, managedinstance)"),
     ("type in capitals", "version: 1\ngroups:\n  prod:\n    resources: [Instance/i-bp1abc]\n", "regroup.yaml:4:17: groups.prod.resources[0]: unknown resource type `Instance`"),
     ("id of another type", "version: 1\ngroups:\n  prod:\n    resources: [instance/d-bp1abc]\n", "regroup.yaml:4:17: groups.prod.resources[0]: `d-bp1abc` is not an instance id: instance ids start with `i-`"),
     ("id with a space", "version: 1\ngroups:\n  prod:\n    resources: [\"disk/d-bp1 abc\"]\n", "regroup.yaml:4:17: groups.prod.resources[0]: `d-bp1 abc` is not a disk id: expected `d-` followed by 1 to 64 letters and digits"),
@@ -675,7 +676,7 @@ fn the_schema_describes_the_manifest() {
     let types = schema["$defs"]["ResourceType"]["enum"]
         .as_array()
         .expect("the types are listed");
-    assert_eq!(types.len(), 9);
+    assert_eq!(types.len(), ResourceType::ALL.len());
     assert_eq!(schema["$defs"]["Rule"]["additionalProperties"], false);
 }
 

@@ -32,11 +32,14 @@ pub struct Page {
 }
 
 /// One page of a Describe* read, with the largest page size the API allows.
+/// `swept` is the value of the API's [`TypeApi::sweep`] filter this read
+/// asks for (`None`: the API's default).
 pub async fn describe(
     client: &Client,
     api: &TypeApi,
     region: &str,
     selection: &Selection,
+    swept: Option<&str>,
     cursor: Option<&Cursor>,
 ) -> Result<Page, CloudError> {
     let mut params: Vec<(String, String)> = api
@@ -46,6 +49,9 @@ pub async fn describe(
         .collect();
     if let Selection::Ids(ids) = selection {
         params.extend(api.id_params(ids));
+    }
+    if let (Some(sweep), Some(value)) = (api.sweep, swept) {
+        params.push((sweep.parameter.to_owned(), value.to_owned()));
     }
     let page_size = api.paging.max_page().to_string();
     match (api.paging, cursor) {
@@ -73,15 +79,15 @@ pub async fn describe(
     })
 }
 
+/// The value at `path` under `value`.
+fn at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(value, |v, key| v.get(key))
+}
+
 fn parse_page(api: &TypeApi, region: &str, body: &Value) -> Result<Page, String> {
-    let items = match body.get(api.list_outer).and_then(|v| v.get(api.list_inner)) {
+    let items = match at(body, api.list_path) {
         Some(Value::Array(items)) => items.as_slice(),
-        Some(_) => {
-            return Err(format!(
-                "{}.{} is not a list",
-                api.list_outer, api.list_inner
-            ))
-        }
+        Some(_) => return Err(format!("{} is not a list", api.list_path.join("."))),
         None => &[],
     };
     let text = |item: &Value, field: &str| {
@@ -97,8 +103,7 @@ fn parse_page(api: &TypeApi, region: &str, body: &Value) -> Result<Page, String>
             if id.is_empty() {
                 return Err(format!("an item has no {}", api.id_field));
             }
-            let tags = item
-                .pointer("/Tags/Tag")
+            let tags = at(item, api.tags_path)
                 .and_then(Value::as_array)
                 .map(|tags| {
                     tags.iter()
@@ -112,7 +117,10 @@ fn parse_page(api: &TypeApi, region: &str, body: &Value) -> Result<Page, String>
                     region: region.to_owned(),
                     id,
                 },
-                name: text(item, api.name_field),
+                name: api
+                    .name_field
+                    .map(|field| text(item, field))
+                    .unwrap_or_default(),
                 group_id: text(item, "ResourceGroupId"),
                 tags,
             })

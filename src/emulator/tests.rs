@@ -66,18 +66,21 @@ pub fn fleet(per_type: usize) -> Fleet {
                 name: "default".into(),
                 default: true,
                 display_name: None,
+                status: None,
             },
             FleetGroup {
                 id: "rg-prod".into(),
                 name: "prod".into(),
                 default: false,
                 display_name: None,
+                status: None,
             },
             FleetGroup {
                 id: "rg-dev".into(),
                 name: "dev".into(),
                 default: false,
                 display_name: None,
+                status: None,
             },
         ],
         resources,
@@ -476,7 +479,7 @@ async fn read_all(client: &Client, rtype: ResourceType, selection: &Selection) -
     let mut ids = Vec::new();
     let mut cursor: Option<Cursor> = None;
     for _ in 0..1000 {
-        let page = ecs::describe(client, api, REGION, selection, cursor.as_ref())
+        let page = ecs::describe(client, api, REGION, selection, None, cursor.as_ref())
             .await
             .unwrap();
         ids.extend(page.resources.into_iter().map(|r| r.key.id));
@@ -503,9 +506,16 @@ async fn every_describe_pages_to_the_end_and_filters_by_id() {
 
         let api = TypeApi::of(rtype);
         let wanted: Vec<String> = all.iter().take(api.max_ids.min(3)).cloned().collect();
-        let page = ecs::describe(&client, api, REGION, &Selection::Ids(wanted.clone()), None)
-            .await
-            .unwrap();
+        let page = ecs::describe(
+            &client,
+            api,
+            REGION,
+            &Selection::Ids(wanted.clone()),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
         let mut got: Vec<String> = page.resources.iter().map(|r| r.key.id.clone()).collect();
         got.sort();
         let mut wanted_sorted = wanted.clone();
@@ -645,7 +655,7 @@ async fn images_and_hosts_hide_other_states_unless_asked() {
     assert_eq!(ids(plain, "Images", "Image", "ImageId"), vec!["m-system"]);
     // What the inventory sends: own images of every state.
     let api = TypeApi::of(ResourceType::Image);
-    let page = ecs::describe(&client, api, REGION, &Selection::All, None)
+    let page = ecs::describe(&client, api, REGION, &Selection::All, None, None)
         .await
         .unwrap();
     let mut own: Vec<String> = page.resources.into_iter().map(|r| r.key.id).collect();
@@ -662,16 +672,47 @@ async fn images_and_hosts_hide_other_states_unless_asked() {
         .await
         .unwrap();
     assert!(ids(plain, "DedicatedHosts", "DedicatedHost", "DedicatedHostId").is_empty());
+    // One state per call, as the SDK model has it.
+    let hosts = TypeApi::of(ResourceType::Ddh);
     let page = ecs::describe(
         &client,
-        TypeApi::of(ResourceType::Ddh),
+        hosts,
         REGION,
         &Selection::All,
+        Some("UnderAssessment"),
         None,
     )
     .await
     .unwrap();
     assert_eq!(page.resources.len(), 1);
+    let error = client
+        .call(
+            Service::Ecs,
+            Some(REGION),
+            "DescribeDedicatedHosts",
+            &[("Status", "Available,UnderAssessment".to_owned())],
+        )
+        .await
+        .expect_err("a list of states");
+    assert_eq!(
+        error.api_error().map(|e| e.code.as_str()),
+        Some("InvalidParameter")
+    );
+    // An image id is one id: a comma list names no image.
+    let error_free = client
+        .call(
+            Service::Ecs,
+            Some(REGION),
+            "DescribeImages",
+            &[
+                ("ImageOwnerAlias", "self".to_owned()),
+                ("Status", "ALL".to_owned()),
+                ("ImageId", "m-failed,m-system".to_owned()),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(ids(error_free, "Images", "Image", "ImageId").is_empty());
 }
 
 #[tokio::test]
@@ -683,6 +724,7 @@ async fn resource_groups_list_page_and_filter() {
             name: format!("extra-{n:02}"),
             default: false,
             display_name: None,
+            status: None,
         });
     }
     let emulator = start(fleet, Settings::default()).await;
@@ -938,7 +980,7 @@ async fn a_soak_of_mixed_calls_with_faults_gets_only_well_formed_answers() {
                             .result
                             .map(|_| ())
                     } else {
-                        ecs::describe(&client, api, REGION, &Selection::All, None)
+                        ecs::describe(&client, api, REGION, &Selection::All, None, None)
                             .await
                             .map(|_| ())
                     };
