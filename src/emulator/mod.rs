@@ -537,3 +537,6 @@ fn log(shared: &Shared, action: &str, params: &Params, status: u16, code: Option
 
 #[cfg(test)]
 pub(crate) mod tests;
+
+#[cfg(test)]
+mod fidelity_tests;

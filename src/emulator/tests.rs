@@ -92,7 +92,7 @@ pub fn fleet(per_type: usize) -> Fleet {
     }
 }
 
-async fn start(fleet: Fleet, settings: Settings) -> Emulator {
+pub(super) async fn start(fleet: Fleet, settings: Settings) -> Emulator {
     Emulator::start(fleet, settings, "127.0.0.1:0".parse().unwrap())
         .await
         .expect("the emulator starts")
@@ -119,7 +119,7 @@ fn client_for(emulator: &Emulator, key: &str, secret: &str, token: Option<&str>)
     Client::new(config, credentials).unwrap()
 }
 
-fn client(emulator: &Emulator) -> Client {
+pub(super) fn client(emulator: &Emulator) -> Client {
     client_for(emulator, "testid", "testsecret", None)
 }
 
