@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::tests::{client, fleet, start};
 use super::Settings;
 use crate::api::describe::{Paging, TypeApi};
-use crate::cloud::client::Service;
+use crate::api::Service;
 use crate::resource::ResourceType;
 
 fn fixture(action: &str) -> Value {
@@ -142,7 +142,7 @@ async fn an_empty_default_group_id_keeps_its_type() {
             Service::Ecs,
             Some("cn-hangzhou"),
             "DescribeInstances",
-            crate::cloud::client::NO_PARAMS,
+            &[] as &[(&str, String)],
         )
         .await
         .unwrap();

@@ -30,7 +30,7 @@ fn resource(rtype: ResourceType, id: &str, region: &str) -> FleetResource {
 }
 
 /// Groups `default`, `prod`, `dev`; `per_type` resources of each of the
-/// nine types in cn-hangzhou (the odd ones in prod, tagged `team=odd`), one
+/// thirteen types in cn-hangzhou (the odd ones in prod, tagged `team=odd`), one
 /// of each in cn-shanghai.
 pub fn fleet(per_type: usize) -> Fleet {
     let mut resources = Vec::new();

@@ -1,5 +1,5 @@
-//! Properties of the planner over generated accounts and manifests (all nine
-//! types, two regions, five groups, explicit entries, rules of every kind),
+//! Properties of the planner over generated accounts and manifests (every
+//! type, two regions, five groups, explicit entries, rules of every kind),
 //! checked against an oracle written from the manifest's rules in
 //! DESIGN.md. `PROPTEST_CASES=10000 cargo test properties` runs more cases.
 
