@@ -1,5 +1,5 @@
 //! The bulk benchmark: plans and applies against the emulator at 1k, 10k and
-//! 100k resources over three regions and all nine types, with 20 ms of
+//! 100k resources over three regions and all thirteen types, with 20 ms of
 //! latency and a per-API, per-region rate limit, beside a naive baseline
 //! (one read per resource, serial joins).
 //!

@@ -59,7 +59,8 @@ pub async fn check_stale(client: &Client, plan: &Plan) -> Result<(), ApplyError>
         .iter()
         .filter_map(|change| {
             let now_in = current.get(&change.resource).map(|r| r.group_id.clone());
-            (now_in.as_deref() != Some(change.from.id.as_str())).then(|| Drift {
+            let unmoved = now_in.as_deref().is_some_and(|g| change.from.holds(g));
+            (!unmoved).then(|| Drift {
                 resource: change.resource.clone(),
                 planned_from: change.from.id.clone(),
                 now_in,
@@ -376,7 +377,7 @@ pub async fn verify(client: &Client, report: &mut Report) -> Result<(), CloudErr
         let now_in = current
             .get(&outcome.change.resource)
             .map(|r| r.group_id.as_str());
-        if now_in != Some(outcome.change.to.id.as_str()) {
+        if !now_in.is_some_and(|g| outcome.change.to.holds(g)) {
             outcome.status = Status::NotMovedDespiteSuccess;
             outcome.code = Some("NotMovedDespiteSuccess".into());
             outcome.message = Some(match now_in {

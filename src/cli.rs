@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::cloud::client::SignatureVersion;
 use crate::render::Format;
@@ -154,7 +154,7 @@ pub struct ApplyArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ExportArgs {
-    /// Only resources of this type (repeatable; default all nine).
+    /// Only resources of this type (repeatable; default every type).
     #[arg(long = "type", value_name = "TYPE", value_parser = parse_type)]
     pub types: Vec<ResourceType>,
     /// Only resources now in this group, by id or name (repeatable).
@@ -194,6 +194,14 @@ fn parse_share(text: &str) -> Result<f64, String> {
     parse_bounded(text, 0.0..=1.0)
 }
 
+/// `--default-group-id`: whether the real service reports the default
+/// group's id or nothing is not established, so the emulator does either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DefaultGroupId {
+    Empty,
+    Id,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct EmulatorArgs {
     /// The account to serve (see docs/emulator.md).
@@ -227,6 +235,10 @@ pub struct EmulatorArgs {
     /// Close a connection that sends nothing for this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub idle_timeout: u64,
+    /// What `ResourceGroupId` Describe* items of the default group's
+    /// resources carry: the group's id, or an empty string.
+    #[arg(long, value_enum, default_value_t = DefaultGroupId::Id)]
+    pub default_group_id: DefaultGroupId,
     /// A regroup command to run against this emulator (on a free port, with
     /// the fleet's first key), after which the emulator stops.
     #[arg(last = true, value_name = "COMMAND")]

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 
-use crate::api::describe::{Paging, TypeApi};
+use crate::api::describe::{Paging, Sweep, TypeApi};
 use crate::api::ram::{self, AccessDeniedDetail};
 use crate::cloud::client::{Client, CloudError};
 use crate::cloud::ecs::{self, Cursor, Selection};
@@ -91,7 +91,7 @@ pub async fn read(
         Err(error) => return Err(error),
     };
     match (groups, resources) {
-        (Some(groups), Some(resources)) => Ok(Inventory { groups, resources }),
+        (Some(groups), Some(resources)) => Ok(Inventory::new(groups, resources)),
         _ => Err(CloudError::PermissionsMissing(denials)),
     }
 }
@@ -116,19 +116,22 @@ pub async fn read_keys(
 
 /// One unit of reading, run concurrently with the others.
 enum Read<'a> {
-    /// Every page of one listing.
-    Pages(&'a str, &'static TypeApi, Selection),
+    /// Every page of one listing; for an API with a sweep filter, of the
+    /// items with one of its values.
+    Pages(&'a str, &'static TypeApi, Selection, Option<&'static str>),
     /// Ids best read by listing first: see [`read_ids_listing_first`].
     ListingFirst(&'a str, &'static TypeApi, Vec<String>),
+    /// Ids of an API with a sweep filter: see [`read_ids_swept`].
+    Swept(&'a str, &'static TypeApi, Sweep, Vec<String>),
 }
 
 impl Read<'_> {
     /// The rate limiter's bucket this read falls in.
     fn bucket(&self) -> (&'static str, String) {
         match self {
-            Read::Pages(region, api, _) | Read::ListingFirst(region, api, _) => {
-                (api.action, (*region).to_owned())
-            }
+            Read::Pages(region, api, ..)
+            | Read::ListingFirst(region, api, _)
+            | Read::Swept(region, api, ..) => (api.action, (*region).to_owned()),
         }
     }
 }
@@ -141,9 +144,23 @@ async fn read_resources(
         .iter()
         .flat_map(|((region, rtype), scope)| {
             let api = TypeApi::of(*rtype);
-            let reads: Vec<Read> = match scope {
-                ReadScope::All => vec![Read::Pages(region, api, Selection::All)],
-                ReadScope::Ids(ids)
+            let reads: Vec<Read> = match (scope, api.sweep) {
+                (ReadScope::All, None) => vec![Read::Pages(region, api, Selection::All, None)],
+                // One listing per value: together they hold every item.
+                (ReadScope::All, Some(sweep)) => sweep
+                    .values
+                    .iter()
+                    .map(|value| Read::Pages(region, api, Selection::All, Some(*value)))
+                    .collect(),
+                (ReadScope::Ids(ids), Some(sweep)) => {
+                    vec![Read::Swept(
+                        region,
+                        api,
+                        sweep,
+                        ids.iter().cloned().collect(),
+                    )]
+                }
+                (ReadScope::Ids(ids), None)
                     if ids.len() > api.id_batch()
                         && api.paging.max_page() as usize > api.id_batch() =>
                 {
@@ -153,12 +170,12 @@ async fn read_resources(
                         ids.iter().cloned().collect(),
                     )]
                 }
-                ReadScope::Ids(ids) => ids
+                (ReadScope::Ids(ids), None) => ids
                     .iter()
                     .cloned()
                     .collect::<Vec<_>>()
                     .chunks(api.id_batch())
-                    .map(|chunk| Read::Pages(region, api, Selection::Ids(chunk.to_vec())))
+                    .map(|chunk| Read::Pages(region, api, Selection::Ids(chunk.to_vec()), None))
                     .collect(),
             };
             reads
@@ -176,11 +193,14 @@ async fn read_resources(
                     return Ok::<_, CloudError>(Outcome::Skipped(read));
                 }
                 let result = match &read {
-                    Read::Pages(region, api, selection) => {
-                        read_all_pages(client, api, region, selection).await
+                    Read::Pages(region, api, selection, swept) => {
+                        read_all_pages(client, api, region, selection, *swept).await
                     }
                     Read::ListingFirst(region, api, ids) => {
                         read_ids_listing_first(client, api, region, ids.clone()).await
+                    }
+                    Read::Swept(region, api, sweep, ids) => {
+                        read_ids_swept(client, api, region, *sweep, ids.clone()).await
                     }
                 };
                 match result {
@@ -236,8 +256,10 @@ async fn check_skipped(
     let checks: Vec<(&str, &'static TypeApi, Selection)> = skipped
         .into_iter()
         .map(|read| match read {
-            Read::Pages(region, api, selection) => (region, api, selection),
-            Read::ListingFirst(region, api, _) => (region, api, Selection::All),
+            Read::Pages(region, api, selection, _) => (region, api, selection),
+            Read::ListingFirst(region, api, _) | Read::Swept(region, api, ..) => {
+                (region, api, Selection::All)
+            }
         })
         .filter(|(region, api, _)| seen.insert((*region, api.action)))
         .collect();
@@ -246,7 +268,8 @@ async fn check_skipped(
             if ram::documents_dry_run(api.action) {
                 ecs::dry_run(client, api, region).await
             } else {
-                ecs::describe(client, api, region, &selection, None)
+                let swept = api.sweep.and_then(|sweep| sweep.values.first().copied());
+                ecs::describe(client, api, region, &selection, swept, None)
                     .await
                     .map(|_| ())
             }
@@ -283,7 +306,8 @@ async fn read_ids_listing_first(
     let mut listed = 0;
     let mut cursor: Option<Cursor> = None;
     for _ in 0..MAX_PAGES {
-        let page = ecs::describe(client, api, region, &Selection::All, cursor.as_ref()).await?;
+        let page =
+            ecs::describe(client, api, region, &Selection::All, None, cursor.as_ref()).await?;
         listed += page.resources.len();
         found.extend(
             page.resources
@@ -307,18 +331,57 @@ async fn read_ids_listing_first(
         .filter(|id| !seen.contains(id.as_str()))
         .cloned()
         .collect();
-    let rest: Vec<Vec<Resource>> = stream::iter(
-        unseen
-            .chunks(batch)
-            .map(<[String]>::to_vec)
-            .collect::<Vec<_>>(),
-    )
-    .map(|chunk| async move { read_all_pages(client, api, region, &Selection::Ids(chunk)).await })
-    .buffer_unordered(READ_CONCURRENCY)
-    .try_collect()
-    .await?;
-    found.extend(rest.into_iter().flatten());
+    found.extend(read_by_id(client, api, region, &unseen, None).await?);
     Ok(found)
+}
+
+/// Reads named resources of an API whose sweep filter lists one value per
+/// call: the ids are asked for with each value in turn, the next value only
+/// for the ids not found yet. Resources in the API's default state (the
+/// first value) cost what a plain read by id costs.
+async fn read_ids_swept(
+    client: &Client,
+    api: &'static TypeApi,
+    region: &str,
+    sweep: Sweep,
+    ids: Vec<String>,
+) -> Result<Vec<Resource>, CloudError> {
+    let mut unseen: BTreeSet<String> = ids.into_iter().collect();
+    let mut found = Vec::new();
+    for value in sweep.values {
+        if unseen.is_empty() {
+            break;
+        }
+        let wanted: Vec<String> = unseen.iter().cloned().collect();
+        for resource in read_by_id(client, api, region, &wanted, Some(value)).await? {
+            unseen.remove(&resource.key.id);
+            found.push(resource);
+        }
+    }
+    Ok(found)
+}
+
+/// Reads `ids` in batches of the most one read takes, concurrently.
+async fn read_by_id(
+    client: &Client,
+    api: &'static TypeApi,
+    region: &str,
+    ids: &[String],
+    swept: Option<&str>,
+) -> Result<Vec<Resource>, CloudError> {
+    let pages: Vec<Vec<Resource>> =
+        stream::iter(
+            ids.chunks(api.id_batch())
+                .map(<[String]>::to_vec)
+                .collect::<Vec<_>>(),
+        )
+        .map(|chunk| async move {
+            read_all_pages(client, api, region, &Selection::Ids(chunk), swept).await
+        })
+        .buffer_unordered(READ_CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(pages.into_iter().flatten().collect())
 }
 
 /// Reads every page of one listing. Numbered pages after the first are read
@@ -329,8 +392,9 @@ async fn read_all_pages(
     api: &'static TypeApi,
     region: &str,
     selection: &Selection,
+    swept: Option<&str>,
 ) -> Result<Vec<Resource>, CloudError> {
-    let first = ecs::describe(client, api, region, selection, None).await?;
+    let first = ecs::describe(client, api, region, selection, swept, None).await?;
     let mut resources = first.resources;
     match api.paging {
         Paging::Numbered { max } => {
@@ -343,6 +407,7 @@ async fn read_all_pages(
                         api,
                         region,
                         selection,
+                        swept,
                         Some(&Cursor::Number(number)),
                     )
                     .await
@@ -365,7 +430,8 @@ async fn read_all_pages(
                         ),
                     });
                 }
-                let page = ecs::describe(client, api, region, selection, Some(&cursor)).await?;
+                let page =
+                    ecs::describe(client, api, region, selection, swept, Some(&cursor)).await?;
                 resources.extend(page.resources);
                 next = page.next;
                 pages += 1;

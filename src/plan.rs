@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::manifest::{Location, Manifest};
-use crate::resource::{Group, Inventory, ResourceKey, ResourceType};
+use crate::resource::{self, Group, Inventory, ResourceKey, ResourceType};
 
 /// The version of the plan's JSON form. A change that could make an older
 /// regroup misread a plan raises it.
@@ -56,6 +56,14 @@ impl GroupRef {
             name: group.name.clone(),
         }
     }
+
+    /// Whether a resource read back with `reported` as its
+    /// `ResourceGroupId` is in this group, an empty id standing for the
+    /// default group: for the stale-plan guard and verification, which read
+    /// resources without the groups.
+    pub fn holds(&self, reported: &str) -> bool {
+        resource::reported_in(reported, &self.id, &self.name)
+    }
 }
 
 /// One move: `resource` from `from` (where it was when planned) to `to`,
@@ -92,6 +100,13 @@ pub struct GroupSummary {
 pub enum PlanError {
     #[error("{location}: {message}")]
     UnknownGroup { location: Location, message: String },
+    #[error("{location}: resource group `{name}` ({id}) is `{status}`, not `OK`: resources cannot join a group that is being created or deleted\n  hint: wait until Resource Manager shows it `OK`, or choose another group")]
+    GroupNotReady {
+        location: Location,
+        name: String,
+        id: String,
+        status: String,
+    },
     #[error(transparent)]
     Conflict(Box<Conflict>),
     #[error("{} resource(s) named in the manifest do not exist:\n{}\n  hint: fix the ids, or pass --ignore-missing to plan without them", .0.len(), .0.iter().map(|m| format!("  {}: {}/{} in {}", m.source, m.rtype, m.id, m.regions.join(", "))).collect::<Vec<_>>().join("\n"))]
@@ -261,7 +276,16 @@ fn plan_once(
     let mut targets = Vec::with_capacity(manifest.groups.len());
     let mut rule_sources: Vec<Vec<Option<&str>>> = Vec::with_capacity(manifest.groups.len());
     for spec in &manifest.groups {
-        targets.push(resolve_group(&spec.key, &inventory.groups, &spec.location)?);
+        let target = resolve_group(&spec.key, &inventory.groups, &spec.location)?;
+        if target.status != resource::GROUP_READY {
+            return Err(PlanError::GroupNotReady {
+                location: spec.location.clone(),
+                name: target.name.clone(),
+                id: target.id.clone(),
+                status: target.status.clone(),
+            });
+        }
+        targets.push(target);
         let mut in_groups = Vec::with_capacity(spec.rules.len());
         for rule in &spec.rules {
             in_groups.push(match &rule.in_group {

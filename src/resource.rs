@@ -9,8 +9,11 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// One of the nine ECS resource types of `JoinResourceGroup`. The names are the
-/// API's own `ResourceType` values, which are case-sensitive.
+/// One of the ECS resource types of `JoinResourceGroup`: all thirteen its
+/// `ResourceType` takes in the current SDK model (PyPI
+/// `alibabacloud_ecs20140526==7.11.8` `JoinResourceGroupRequest.resource_type`,
+/// and the JoinResourceGroup doc's request parameters; docs/sources/ecs-models.md
+/// §1). The names are the API's own values, which are case-sensitive.
 #[derive(
     Debug,
     Clone,
@@ -33,24 +36,48 @@ pub enum ResourceType {
     #[serde(rename = "securitygroup")]
     SecurityGroup,
     Ddh,
+    #[serde(rename = "ddhcluster")]
+    DdhCluster,
     Eni,
     #[serde(rename = "keypair")]
     KeyPair,
     #[serde(rename = "launchtemplate")]
     LaunchTemplate,
+    Command,
+    Activation,
+    #[serde(rename = "managedinstance")]
+    ManagedInstance,
+}
+
+/// How the ids of a type look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdShape {
+    /// A prefix, then letters and digits: `i-bp1…`.
+    Prefixed(&'static str),
+    /// Key pairs are named, not numbered: the name is the id.
+    KeyPairName,
+    /// A UUID in hex, like the activation id `4ECEEE12-56F1-4FBC-9AB1-890F1234****`
+    /// of the SDK model's example (TS6 `DescribeActivationsResponseBody`
+    /// `activationId` @example; tests/fixtures/api/DescribeActivations.json).
+    Uuid,
 }
 
 impl ResourceType {
-    pub const ALL: [ResourceType; 9] = [
+    /// In the order of the API's list.
+    pub const ALL: [ResourceType; 13] = [
         ResourceType::Instance,
         ResourceType::Disk,
         ResourceType::Snapshot,
         ResourceType::Image,
         ResourceType::SecurityGroup,
         ResourceType::Ddh,
+        ResourceType::DdhCluster,
         ResourceType::Eni,
         ResourceType::KeyPair,
         ResourceType::LaunchTemplate,
+        ResourceType::Command,
+        ResourceType::Activation,
+        ResourceType::ManagedInstance,
     ];
 
     /// The `ResourceType` value the API expects.
@@ -62,25 +89,44 @@ impl ResourceType {
             ResourceType::Image => "image",
             ResourceType::SecurityGroup => "securitygroup",
             ResourceType::Ddh => "ddh",
+            ResourceType::DdhCluster => "ddhcluster",
             ResourceType::Eni => "eni",
             ResourceType::KeyPair => "keypair",
             ResourceType::LaunchTemplate => "launchtemplate",
+            ResourceType::Command => "command",
+            ResourceType::Activation => "activation",
+            ResourceType::ManagedInstance => "managedinstance",
         }
     }
 
-    /// The prefix every id of this type starts with; key pairs are named, not
-    /// numbered, so they have none.
-    pub fn id_prefix(self) -> Option<&'static str> {
+    /// How ids of this type look. The prefixes of the four newer types come
+    /// from the SDK model's examples (TS6 `@alicloud/ecs20140526@6.1.0`
+    /// `src/client.ts` @example, as in tests/fixtures/api/): `dc-bp12wlf6am0vz9v2****`
+    /// (DescribeDedicatedHostClusters), `c-hz01272yr52****` (DescribeCommands),
+    /// `mi-hz018jrc1o0****` (DescribeManagedInstances).
+    pub fn id_shape(self) -> IdShape {
         match self {
-            ResourceType::Instance => Some("i-"),
-            ResourceType::Disk => Some("d-"),
-            ResourceType::Snapshot => Some("s-"),
-            ResourceType::Image => Some("m-"),
-            ResourceType::SecurityGroup => Some("sg-"),
-            ResourceType::Ddh => Some("dh-"),
-            ResourceType::Eni => Some("eni-"),
-            ResourceType::KeyPair => None,
-            ResourceType::LaunchTemplate => Some("lt-"),
+            ResourceType::Instance => IdShape::Prefixed("i-"),
+            ResourceType::Disk => IdShape::Prefixed("d-"),
+            ResourceType::Snapshot => IdShape::Prefixed("s-"),
+            ResourceType::Image => IdShape::Prefixed("m-"),
+            ResourceType::SecurityGroup => IdShape::Prefixed("sg-"),
+            ResourceType::Ddh => IdShape::Prefixed("dh-"),
+            ResourceType::DdhCluster => IdShape::Prefixed("dc-"),
+            ResourceType::Eni => IdShape::Prefixed("eni-"),
+            ResourceType::KeyPair => IdShape::KeyPairName,
+            ResourceType::LaunchTemplate => IdShape::Prefixed("lt-"),
+            ResourceType::Command => IdShape::Prefixed("c-"),
+            ResourceType::Activation => IdShape::Uuid,
+            ResourceType::ManagedInstance => IdShape::Prefixed("mi-"),
+        }
+    }
+
+    /// The prefix every id of this type starts with, if it has one.
+    pub fn id_prefix(self) -> Option<&'static str> {
+        match self.id_shape() {
+            IdShape::Prefixed(prefix) => Some(prefix),
+            IdShape::KeyPairName | IdShape::Uuid => None,
         }
     }
 
@@ -96,8 +142,8 @@ impl ResourceType {
     /// Checks that `id` is shaped like an id of this type, and says what is
     /// wrong when it is not.
     pub fn check_id(self, id: &str) -> Result<(), String> {
-        match self.id_prefix() {
-            Some(prefix) => {
+        match self.id_shape() {
+            IdShape::Prefixed(prefix) => {
                 let body = id.strip_prefix(prefix).ok_or_else(|| {
                     format!(
                         "`{id}` is not {} {self} id: {self} ids start with `{prefix}`",
@@ -115,7 +161,7 @@ impl ResourceType {
                 }
                 Ok(())
             }
-            None => {
+            IdShape::KeyPairName => {
                 let starts_with_letter = id.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
                 let allowed = id
                     .chars()
@@ -123,6 +169,20 @@ impl ResourceType {
                 if !(2..=128).contains(&id.len()) || !starts_with_letter || !allowed {
                     return Err(format!(
                         "`{id}` is not a key pair name: 2 to 128 characters, starting with a letter, of letters, digits and `-_.:`"
+                    ));
+                }
+                Ok(())
+            }
+            IdShape::Uuid => {
+                let parts: Vec<&str> = id.split('-').collect();
+                let lengths: Vec<usize> = parts.iter().map(|p| p.len()).collect();
+                let hex = parts
+                    .iter()
+                    .all(|p| p.bytes().all(|b| b.is_ascii_hexdigit()));
+                if lengths != [8, 4, 4, 4, 12] || !hex {
+                    return Err(format!(
+                        "`{id}` is not {} {self} id: expected a UUID like `4ECEEE12-56F1-4FBC-9AB1-890F12345678`",
+                        self.article()
                     ));
                 }
                 Ok(())
@@ -198,12 +258,62 @@ pub struct Group {
     pub status: String,
 }
 
+/// The `Status` of a group that resources can join: Resource Manager's
+/// states are `Creating`, `OK` and `PendingDelete`
+/// (`alibabacloud_resourcemanager20200331==2.6.2` `ListResourceGroupsRequest.status`),
+/// and `JoinResourceGroup` refuses the others with
+/// `InvalidStatus.ResourceGroup` (docs/sources/ecs-models.md §1).
+pub const GROUP_READY: &str = "OK";
+
+/// The identifier (`Name`) of the account's default resource group. No API
+/// field marks the default group (`ListResourceGroups` and
+/// `GetResourceGroup` items have none: docs/sources/ecs-models.md §6), and
+/// a Describe* item of a resource in it may carry an empty
+/// `ResourceGroupId` (§4: not established either way). Its identifier is
+/// `default`: that is how the Terraform provider's own examples find it
+/// (`data "alicloud_resource_manager_resource_groups" { name_regex = "default" }`
+/// in aliyun/terraform-provider-alicloud
+/// `website/docs/r/ecs_image_component.html.markdown` and
+/// `website/docs/r/oss_bucket.html.markdown`), and an identifier never
+/// changes (`UpdateResourceGroup` takes only `NewDisplayName`:
+/// `alibabacloud_resourcemanager20200331==2.6.2`
+/// `models/_update_resource_group_request.py`).
+pub const DEFAULT_GROUP_NAME: &str = "default";
+
+/// Whether a resource whose Describe* item reports `reported` as its
+/// `ResourceGroupId` is in the group `id` named `name`: an empty id stands
+/// for the default group.
+pub fn reported_in(reported: &str, id: &str, name: &str) -> bool {
+    reported == id || (reported.is_empty() && name == DEFAULT_GROUP_NAME)
+}
+
 /// What the account holds, for what the manifest touches: the planner's
 /// view of the cloud, read by `inventory` and diffed by `plan`.
 #[derive(Debug, Clone)]
 pub struct Inventory {
     pub groups: Vec<Group>,
     pub resources: BTreeMap<ResourceKey, Resource>,
+}
+
+impl Inventory {
+    /// The inventory of what was read, with every empty `ResourceGroupId`
+    /// read as the default group's id (see [`DEFAULT_GROUP_NAME`]), so that
+    /// the planner and export see one id per group. With no group of that
+    /// name, an empty id stays empty.
+    pub fn new(groups: Vec<Group>, mut resources: BTreeMap<ResourceKey, Resource>) -> Inventory {
+        let default = groups
+            .iter()
+            .find(|g| g.name == DEFAULT_GROUP_NAME)
+            .map(|g| g.id.clone());
+        if let Some(default) = default {
+            for resource in resources.values_mut() {
+                if resource.group_id.is_empty() {
+                    resource.group_id.clone_from(&default);
+                }
+            }
+        }
+        Inventory { groups, resources }
+    }
 }
 
 #[cfg(test)]
@@ -217,6 +327,58 @@ mod tests {
         }
         assert!("Instance".parse::<ResourceType>().is_err());
         assert!("securityGroup".parse::<ResourceType>().is_err());
+        assert_eq!(
+            "managedinstance".parse::<ResourceType>(),
+            Ok(ResourceType::ManagedInstance)
+        );
+    }
+
+    fn resource(id: &str, group_id: &str) -> Resource {
+        Resource {
+            key: ResourceKey {
+                rtype: ResourceType::Instance,
+                region: "cn-hangzhou".into(),
+                id: id.into(),
+            },
+            name: String::new(),
+            group_id: group_id.into(),
+            tags: Vec::new(),
+        }
+    }
+
+    fn group(id: &str, name: &str) -> Group {
+        Group {
+            id: id.into(),
+            name: name.into(),
+            status: GROUP_READY.into(),
+        }
+    }
+
+    #[test]
+    fn an_empty_group_id_is_the_group_named_default() {
+        let resources: BTreeMap<ResourceKey, Resource> =
+            [resource("i-a", ""), resource("i-b", "rg-p")]
+                .into_iter()
+                .map(|r| (r.key.clone(), r))
+                .collect();
+        let inventory = Inventory::new(
+            vec![group("rg-p", "prod"), group("rg-d", "default")],
+            resources.clone(),
+        );
+        let groups: Vec<&str> = inventory
+            .resources
+            .values()
+            .map(|r| r.group_id.as_str())
+            .collect();
+        assert_eq!(groups, vec!["rg-d", "rg-p"]);
+        // Without a group of that name, nothing is guessed.
+        let inventory = Inventory::new(vec![group("rg-p", "prod")], resources);
+        assert_eq!(inventory.resources.values().next().unwrap().group_id, "");
+
+        assert!(reported_in("", "rg-d", "default"));
+        assert!(reported_in("rg-d", "rg-d", "default"));
+        assert!(!reported_in("", "rg-p", "prod"));
+        assert!(!reported_in("rg-p", "rg-d", "default"));
     }
 
     #[test]
@@ -232,5 +394,22 @@ mod tests {
         assert!(ResourceType::KeyPair.check_id("deploy-key").is_ok());
         assert!(ResourceType::KeyPair.check_id("1deploy").is_err());
         assert!(ResourceType::SecurityGroup.check_id("sg-bp1x").is_ok());
+        assert!(ResourceType::DdhCluster
+            .check_id("dc-bp12wlf6am0vz9v2")
+            .is_ok());
+        assert!(ResourceType::Command.check_id("c-hz01272yr52").is_ok());
+        assert!(ResourceType::Command.check_id("cmd-1").is_err());
+        assert!(ResourceType::ManagedInstance
+            .check_id("mi-hz018jrc1o0")
+            .is_ok());
+        assert!(ResourceType::Activation
+            .check_id("4ECEEE12-56F1-4FBC-9AB1-890F12345678")
+            .is_ok());
+        assert!(ResourceType::Activation
+            .check_id("4ECEEE12-56F1-4FBC-9AB1")
+            .is_err());
+        assert!(ResourceType::Activation
+            .check_id("4ECEEE12-56F1-4FBC-9AB1-890F1234XXXX")
+            .is_err());
     }
 }

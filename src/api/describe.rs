@@ -1,5 +1,5 @@
 //! The per-type facts of the Describe* reads: action, id filter, paging,
-//! response shape. The client reads with this table and the emulator serves
+//! response shape, for every type `JoinResourceGroup` takes. The client reads with this table and the emulator serves
 //! from it; the facts themselves come from the official SDK models and docs
 //! (cited per row), never from either side of this crate.
 
@@ -12,10 +12,22 @@ pub enum IdFilter {
     JsonArray(&'static str),
     /// `Name.1=a&Name.2=b`.
     Repeated(&'static str),
-    /// `Name=a,b`.
-    CommaList(&'static str),
-    /// `Name=a`: one id per call.
+    /// `Name=a`: one id per call, matched exactly.
     Single(&'static str),
+    /// `Name=a`: one name per call, where `*` is a wildcard (key pairs).
+    NamePattern(&'static str),
+}
+
+impl IdFilter {
+    /// The parameter's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            IdFilter::JsonArray(n)
+            | IdFilter::Repeated(n)
+            | IdFilter::Single(n)
+            | IdFilter::NamePattern(n) => n,
+        }
+    }
 }
 
 /// How a Describe* call pages.
@@ -35,7 +47,16 @@ impl Paging {
     }
 }
 
-/// Everything that differs between the nine Describe* reads.
+/// A filter that takes one value per call and lists only the items with
+/// that value, defaulting to one of them: to see every item, each read is
+/// made once per value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sweep {
+    pub parameter: &'static str,
+    pub values: &'static [&'static str],
+}
+
+/// Everything that differs between the Describe* reads.
 #[derive(Debug)]
 pub struct TypeApi {
     pub rtype: ResourceType,
@@ -44,11 +65,16 @@ pub struct TypeApi {
     /// Most ids one call's filter takes.
     pub max_ids: usize,
     pub paging: Paging,
-    /// The list is at `response[list_outer][list_inner]`.
-    pub list_outer: &'static str,
-    pub list_inner: &'static str,
+    /// Where the items are: `["Instances", "Instance"]` for
+    /// `{"Instances": {"Instance": [...]}}`, `["ActivationList"]` for a flat
+    /// list.
+    pub list_path: &'static [&'static str],
     pub id_field: &'static str,
-    pub name_field: &'static str,
+    /// The item's name; activations have none.
+    pub name_field: Option<&'static str>,
+    /// Where an item's `{TagKey, TagValue}` list is: `["Tags", "Tag"]`, or
+    /// `["Tags"]` for the flat lists of the Cloud Assistant APIs.
+    pub tags_path: &'static [&'static str],
     /// `Tag` (`Tag.N.Key`) for all but launch templates (`TemplateTag`).
     pub tag_parameter: &'static str,
     /// The group filter's name; a trap, since it never returns the default
@@ -56,141 +82,268 @@ pub struct TypeApi {
     pub group_filter: &'static str,
     /// Parameters that every read sends, to see past the API's defaults.
     pub always: &'static [(&'static str, &'static str)],
+    /// A single-valued filter with a default that hides items: every read
+    /// is made once per value.
+    pub sweep: Option<Sweep>,
 }
 
-/// Image states, all of them: by default only `Available` images are listed.
+/// Image states, all of them: by default only `Available` images are
+/// listed. `Status` takes a comma list (TEA `DescribeImagesRequest.status`:
+/// "supports multiple values at the same time, separated by commas").
 pub const IMAGE_STATUSES: &str = "Creating,Waiting,Available,UnAvailable,CreateFailed,Deprecated";
-/// Dedicated host states, all of them: by default only `Available` hosts are
-/// listed.
-pub const HOST_STATUSES: &str =
-    "Available,UnderAssessment,PermanentFailure,TempUnavailable,Redeploying";
 
-const TYPE_APIS: [TypeApi; 9] = [
+/// Dedicated host states, all of them. `Status` is one value defaulting to
+/// `Available`, and the SDK says nothing of a comma list (TEA
+/// `DescribeDedicatedHostsRequest.status`), so hosts are listed once per
+/// state.
+pub const HOST_STATUSES: Sweep = Sweep {
+    parameter: "Status",
+    values: &[
+        "Available",
+        "UnderAssessment",
+        "PermanentFailure",
+        "TempUnavailable",
+        "Redeploying",
+    ],
+};
+
+/// The nested list and tag paths of most APIs.
+const TAGS: &[&str] = &["Tags", "Tag"];
+
+// Every row's facts: the official Tea SDK, PyPI `alibabacloud_ecs20140526`
+// 7.11.8 ("TEA"): the request model `models/_describe_<api>_request.py`
+// (id filter, its limit, paging and its maximum, filters) and the response
+// model `models/_describe_<api>_response_body.py` (list path, id, name,
+// `ResourceGroupId`, tags); repeated versus single parameters as
+// `aliyun-python-sdk-ecs==4.24.83` `Describe<Api>Request.py` adds them.
+// Collected with quotes in docs/sources/ecs-models.md §2–3; the fixtures
+// tests/fixtures/api/Describe<Api>.json are these response models.
+const TYPE_APIS: [TypeApi; 13] = [
+    // TEA _describe_instances_*: InstanceIds JSON array ≤100; MaxResults ≤100.
     TypeApi {
         rtype: ResourceType::Instance,
         action: "DescribeInstances",
         id_filter: IdFilter::JsonArray("InstanceIds"),
         max_ids: 100,
         paging: Paging::Token { max: 100 },
-        list_outer: "Instances",
-        list_inner: "Instance",
+        list_path: &["Instances", "Instance"],
         id_field: "InstanceId",
-        name_field: "InstanceName",
+        name_field: Some("InstanceName"),
+        tags_path: TAGS,
         tag_parameter: "Tag",
         group_filter: "ResourceGroupId",
         always: &[],
+        sweep: None,
     },
+    // TEA _describe_disks_*: DiskIds JSON array ≤100; MaxResults 10–500.
     TypeApi {
         rtype: ResourceType::Disk,
         action: "DescribeDisks",
         id_filter: IdFilter::JsonArray("DiskIds"),
         max_ids: 100,
         paging: Paging::Token { max: 500 },
-        list_outer: "Disks",
-        list_inner: "Disk",
+        list_path: &["Disks", "Disk"],
         id_field: "DiskId",
-        name_field: "DiskName",
+        name_field: Some("DiskName"),
+        tags_path: TAGS,
         tag_parameter: "Tag",
         group_filter: "ResourceGroupId",
         always: &[],
+        sweep: None,
     },
+    // TEA _describe_snapshots_*: SnapshotIds JSON array ≤100; MaxResults ≤100.
     TypeApi {
         rtype: ResourceType::Snapshot,
         action: "DescribeSnapshots",
         id_filter: IdFilter::JsonArray("SnapshotIds"),
         max_ids: 100,
         paging: Paging::Token { max: 100 },
-        list_outer: "Snapshots",
-        list_inner: "Snapshot",
+        list_path: &["Snapshots", "Snapshot"],
         id_field: "SnapshotId",
-        name_field: "SnapshotName",
+        name_field: Some("SnapshotName"),
+        tags_path: TAGS,
         tag_parameter: "Tag",
         group_filter: "ResourceGroupId",
         always: &[],
+        sweep: None,
     },
+    // TEA _describe_images_*: ImageId is one image id ("The image ID.", no
+    // list, unlike a legacy Japanese doc page; Terraform reads one id per
+    // call: terraform-provider-alicloud alicloud/service_alicloud_ecs_v2.go
+    // `describeEcsImage`); PageSize ≤100, no NextToken; ImageOwnerAlias
+    // empty means system, self and others; Status defaults to Available.
     TypeApi {
         rtype: ResourceType::Image,
         action: "DescribeImages",
-        id_filter: IdFilter::CommaList("ImageId"),
-        max_ids: 100,
+        id_filter: IdFilter::Single("ImageId"),
+        max_ids: 1,
         paging: Paging::Numbered { max: 100 },
-        list_outer: "Images",
-        list_inner: "Image",
+        list_path: &["Images", "Image"],
         id_field: "ImageId",
-        name_field: "ImageName",
+        name_field: Some("ImageName"),
+        tags_path: TAGS,
         tag_parameter: "Tag",
         group_filter: "ResourceGroupId",
         always: &[("ImageOwnerAlias", "self"), ("Status", IMAGE_STATUSES)],
+        sweep: None,
     },
+    // TEA _describe_security_groups_*: SecurityGroupIds JSON array ≤100;
+    // MaxResults ≤100.
     TypeApi {
         rtype: ResourceType::SecurityGroup,
         action: "DescribeSecurityGroups",
         id_filter: IdFilter::JsonArray("SecurityGroupIds"),
         max_ids: 100,
         paging: Paging::Token { max: 100 },
-        list_outer: "SecurityGroups",
-        list_inner: "SecurityGroup",
+        list_path: &["SecurityGroups", "SecurityGroup"],
         id_field: "SecurityGroupId",
-        name_field: "SecurityGroupName",
+        name_field: Some("SecurityGroupName"),
+        tags_path: TAGS,
         tag_parameter: "Tag",
         group_filter: "ResourceGroupId",
         always: &[],
+        sweep: None,
     },
+    // TEA _describe_dedicated_hosts_*: DedicatedHostIds ≤100 (a JSON array
+    // as Terraform sends it: alicloud/service_alicloud_ecs.go
+    // DescribeEcsDedicatedHost); MaxResults ≤100; Status one value,
+    // default Available.
     TypeApi {
         rtype: ResourceType::Ddh,
         action: "DescribeDedicatedHosts",
         id_filter: IdFilter::JsonArray("DedicatedHostIds"),
         max_ids: 100,
         paging: Paging::Token { max: 100 },
-        list_outer: "DedicatedHosts",
-        list_inner: "DedicatedHost",
+        list_path: &["DedicatedHosts", "DedicatedHost"],
         id_field: "DedicatedHostId",
-        name_field: "DedicatedHostName",
+        name_field: Some("DedicatedHostName"),
+        tags_path: TAGS,
         tag_parameter: "Tag",
         group_filter: "ResourceGroupId",
-        always: &[("Status", HOST_STATUSES)],
+        always: &[],
+        sweep: Some(HOST_STATUSES),
     },
+    // TEA _describe_dedicated_host_clusters_*: DedicatedHostClusterIds JSON
+    // array (["dc-x","dc-y"]), ≤100; PageSize ≤100, no NextToken.
+    TypeApi {
+        rtype: ResourceType::DdhCluster,
+        action: "DescribeDedicatedHostClusters",
+        id_filter: IdFilter::JsonArray("DedicatedHostClusterIds"),
+        max_ids: 100,
+        paging: Paging::Numbered { max: 100 },
+        list_path: &["DedicatedHostClusters", "DedicatedHostCluster"],
+        id_field: "DedicatedHostClusterId",
+        name_field: Some("DedicatedHostClusterName"),
+        tags_path: TAGS,
+        tag_parameter: "Tag",
+        group_filter: "ResourceGroupId",
+        always: &[],
+        sweep: None,
+    },
+    // TEA _describe_network_interfaces_*: NetworkInterfaceId.N, N 1–100;
+    // MaxResults 10–500.
     TypeApi {
         rtype: ResourceType::Eni,
         action: "DescribeNetworkInterfaces",
         id_filter: IdFilter::Repeated("NetworkInterfaceId"),
         max_ids: 100,
         paging: Paging::Token { max: 500 },
-        list_outer: "NetworkInterfaceSets",
-        list_inner: "NetworkInterfaceSet",
+        list_path: &["NetworkInterfaceSets", "NetworkInterfaceSet"],
         id_field: "NetworkInterfaceId",
-        name_field: "NetworkInterfaceName",
+        name_field: Some("NetworkInterfaceName"),
+        tags_path: TAGS,
         tag_parameter: "Tag",
         group_filter: "ResourceGroupId",
         always: &[],
+        sweep: None,
     },
+    // TEA _describe_key_pairs_*: no id; KeyPairName one name with `*`
+    // wildcards; PageSize ≤50, no NextToken.
     TypeApi {
         rtype: ResourceType::KeyPair,
         action: "DescribeKeyPairs",
-        id_filter: IdFilter::Single("KeyPairName"),
+        id_filter: IdFilter::NamePattern("KeyPairName"),
         max_ids: 1,
         paging: Paging::Numbered { max: 50 },
-        list_outer: "KeyPairs",
-        list_inner: "KeyPair",
+        list_path: &["KeyPairs", "KeyPair"],
         id_field: "KeyPairName",
-        name_field: "KeyPairName",
+        name_field: Some("KeyPairName"),
+        tags_path: TAGS,
         tag_parameter: "Tag",
         group_filter: "ResourceGroupId",
         always: &[],
+        sweep: None,
     },
+    // TEA _describe_launch_templates_*: LaunchTemplateId.N ≤100; PageSize
+    // (maximum not stated in TEA 7.11.8; 50 as NOTES.md and the legacy
+    // doc give it), no NextToken; TemplateResourceGroupId, TemplateTag.N.
     TypeApi {
         rtype: ResourceType::LaunchTemplate,
         action: "DescribeLaunchTemplates",
         id_filter: IdFilter::Repeated("LaunchTemplateId"),
         max_ids: 100,
         paging: Paging::Numbered { max: 50 },
-        list_outer: "LaunchTemplateSets",
-        list_inner: "LaunchTemplateSet",
+        list_path: &["LaunchTemplateSets", "LaunchTemplateSet"],
         id_field: "LaunchTemplateId",
-        name_field: "LaunchTemplateName",
+        name_field: Some("LaunchTemplateName"),
+        tags_path: TAGS,
         tag_parameter: "TemplateTag",
         group_filter: "TemplateResourceGroupId",
         always: &[],
+        sweep: None,
+    },
+    // TEA _describe_commands_*: CommandId one id; MaxResults ≤50; without
+    // Provider, the commands the account created (public ones cannot join a
+    // group); the name is `Name`.
+    TypeApi {
+        rtype: ResourceType::Command,
+        action: "DescribeCommands",
+        id_filter: IdFilter::Single("CommandId"),
+        max_ids: 1,
+        paging: Paging::Token { max: 50 },
+        list_path: &["Commands", "Command"],
+        id_field: "CommandId",
+        name_field: Some("Name"),
+        tags_path: TAGS,
+        tag_parameter: "Tag",
+        group_filter: "ResourceGroupId",
+        always: &[],
+        sweep: None,
+    },
+    // TEA _describe_activations_*: ActivationId one id; MaxResults ≤50;
+    // a flat `ActivationList[]` with flat `Tags[]`; no name (InstanceName is
+    // the prefix of the managed instances it registers).
+    TypeApi {
+        rtype: ResourceType::Activation,
+        action: "DescribeActivations",
+        id_filter: IdFilter::Single("ActivationId"),
+        max_ids: 1,
+        paging: Paging::Token { max: 50 },
+        list_path: &["ActivationList"],
+        id_field: "ActivationId",
+        name_field: None,
+        tags_path: &["Tags"],
+        tag_parameter: "Tag",
+        group_filter: "ResourceGroupId",
+        always: &[],
+        sweep: None,
+    },
+    // TEA _describe_managed_instances_*: InstanceId.N, N 1–50; MaxResults
+    // ≤50; a flat `Instances[]` with flat `Tags[]`.
+    TypeApi {
+        rtype: ResourceType::ManagedInstance,
+        action: "DescribeManagedInstances",
+        id_filter: IdFilter::Repeated("InstanceId"),
+        max_ids: 50,
+        paging: Paging::Token { max: 50 },
+        list_path: &["Instances"],
+        id_field: "InstanceId",
+        name_field: Some("InstanceName"),
+        tags_path: &["Tags"],
+        tag_parameter: "Tag",
+        group_filter: "ResourceGroupId",
+        always: &[],
+        sweep: None,
     },
 ];
 
@@ -224,9 +377,11 @@ impl TypeApi {
                 .enumerate()
                 .map(|(i, id)| (format!("{name}.{}", i + 1), id.clone()))
                 .collect(),
-            IdFilter::CommaList(name) | IdFilter::Single(name) => {
-                vec![(name.to_owned(), ids.join(","))]
-            }
+            IdFilter::Single(name) | IdFilter::NamePattern(name) => ids
+                .iter()
+                .take(1)
+                .map(|id| (name.to_owned(), id.clone()))
+                .collect(),
         }
     }
 }
@@ -256,9 +411,33 @@ mod tests {
                 ("NetworkInterfaceId.2".to_owned(), "b".to_owned())
             ]
         );
+        // One image id per call: the SDK model takes a single id.
         assert_eq!(
-            TypeApi::of(ResourceType::Image).id_params(&ids),
-            vec![("ImageId".to_owned(), "a,b".to_owned())]
+            TypeApi::of(ResourceType::Image).id_params(&ids[..1]),
+            vec![("ImageId".to_owned(), "a".to_owned())]
         );
+        assert_eq!(TypeApi::of(ResourceType::Image).id_batch(), 1);
+    }
+
+    #[test]
+    fn single_valued_filters_take_one_value_per_call() {
+        for t in ResourceType::ALL {
+            let api = TypeApi::of(t);
+            if matches!(
+                api.id_filter,
+                IdFilter::Single(_) | IdFilter::NamePattern(_)
+            ) {
+                assert_eq!(api.max_ids, 1, "{t}");
+            }
+        }
+        let hosts = TypeApi::of(ResourceType::Ddh)
+            .sweep
+            .expect("hosts sweep their states");
+        assert_eq!(hosts.parameter, "Status");
+        assert_eq!(hosts.values.len(), 5);
+        assert!(!TypeApi::of(ResourceType::Image)
+            .always
+            .iter()
+            .any(|(k, _)| *k == "ImageId"));
     }
 }

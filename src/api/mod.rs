@@ -1,10 +1,11 @@
 //! The wire contract that the client (`cloud`) and the emulator (`emulator`)
-//! share: the services and their API versions, the Describe* table, the
-//! request signatures (RPC v1 and ACS3), and RAM's action names and denials.
-//! Pure data and pure functions, no I/O; both sides depend
-//! on this module and never on each other.
+//! share: the services and their API versions, their endpoints, the
+//! Describe* table, the request signatures (RPC v1 and ACS3), and RAM's
+//! action names and denials. Pure data and pure functions, no I/O; both
+//! sides depend on this module and never on each other.
 
 pub mod describe;
+pub mod endpoints;
 pub mod ram;
 pub mod sign;
 pub mod sign_v3;

@@ -62,15 +62,9 @@ impl Endpoints {
     pub fn url(&self, service: Service, region: Option<&str>) -> String {
         match self {
             Endpoints::Override(url) => url.clone(),
-            Endpoints::AlibabaCloud => match (service, region) {
-                (Service::Ecs, Some("cn-hangzhou")) => {
-                    "https://ecs-cn-hangzhou.aliyuncs.com".into()
-                }
-                (Service::Ecs, Some(region)) => format!("https://ecs.{region}.aliyuncs.com"),
-                (Service::Ecs, None) => "https://ecs.aliyuncs.com".into(),
-                (Service::ResourceManager, _) => "https://resourcemanager.aliyuncs.com".into(),
-                (Service::Sts, _) => "https://sts.aliyuncs.com".into(),
-            },
+            Endpoints::AlibabaCloud => {
+                format!("https://{}", crate::api::endpoints::host(service, region))
+            }
         }
     }
 }

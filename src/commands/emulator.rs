@@ -6,7 +6,7 @@ use std::io::Write;
 use anyhow::bail;
 
 use super::{Exit, Overrides};
-use crate::cli::{Cli, Command, EmulatorArgs};
+use crate::cli::{Cli, Command, DefaultGroupId, EmulatorArgs};
 use crate::cloud::credentials::{CredentialSource, Credentials, Secret};
 use crate::emulator::{self, fleet::Fleet, Emulator, Settings};
 
@@ -24,6 +24,7 @@ impl From<&EmulatorArgs> for Settings {
             log_file: args.log.clone(),
             record_requests: false,
             idle_timeout: std::time::Duration::from_secs(args.idle_timeout),
+            empty_default_group_id: args.default_group_id == DefaultGroupId::Empty,
         }
     }
 }

@@ -214,6 +214,7 @@ mod tests {
                 name: "default".into(),
                 default: true,
                 display_name: None,
+                status: None,
             }],
             resources: Vec::new(),
             oidc_tokens: Vec::new(),

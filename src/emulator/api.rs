@@ -1,4 +1,4 @@
-//! The actions the emulator serves: the nine ECS Describe* reads and
+//! The actions the emulator serves: the ECS Describe* reads of every type and
 //! `JoinResourceGroup`, Resource Manager's `ListResourceGroups` and
 //! `GetResourceGroup`, and STS `AssumeRoleWithOIDC`. Filters, paging, limits
 //! and errors follow the real API; the per-type facts come from the client's
@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use super::fleet::{AccessKey, FleetResource};
 use super::gateway::{Failure, Params};
 use super::state::Account;
-use crate::api::describe::{IdFilter, Paging, TypeApi};
+use crate::api::describe::{IdFilter, Paging, TypeApi, HOST_STATUSES, IMAGE_STATUSES};
 use crate::api::Service;
 use crate::resource::ResourceType;
 
@@ -92,7 +92,8 @@ fn tag_filters(params: &Params, prefix: &str) -> Result<Vec<(String, Option<Stri
     Ok(tags)
 }
 
-/// The ids a Describe* call asks for, or `None` for all of them.
+/// The ids a Describe* call asks for, or `None` for all of them. A
+/// single-valued filter is one value, commas and all.
 fn requested_ids(api: &TypeApi, params: &Params) -> Result<Option<Vec<String>>, Failure> {
     let ids = match api.id_filter {
         IdFilter::JsonArray(name) => match params.get(name) {
@@ -107,27 +108,46 @@ fn requested_ids(api: &TypeApi, params: &Params) -> Result<Option<Vec<String>>, 
             }
             ids
         }
-        IdFilter::CommaList(name) | IdFilter::Single(name) => match params.get(name) {
+        IdFilter::Single(name) | IdFilter::NamePattern(name) => match params.get(name) {
             None => return Ok(None),
-            Some(text) => text.split(',').map(str::trim).map(str::to_owned).collect(),
+            Some(text) => vec![text.clone()],
         },
     };
-    let limit = match api.id_filter {
-        IdFilter::Single(_) => 1,
-        _ => api.max_ids,
-    };
-    if ids.len() > limit {
+    if ids.len() > api.max_ids {
         return Err(Failure::invalid(
-            match api.id_filter {
-                IdFilter::JsonArray(n)
-                | IdFilter::Repeated(n)
-                | IdFilter::CommaList(n)
-                | IdFilter::Single(n) => n,
-            },
-            &format!("at most {limit} ids per call"),
+            api.id_filter.name(),
+            &format!("at most {} ids per call", api.max_ids),
         ));
     }
     Ok(Some(ids))
+}
+
+/// The states a Describe* call of images or dedicated hosts asks for, or
+/// `None` for a type without states. Images take a comma list or `ALL`
+/// (TEA `DescribeImagesRequest.status`); hosts take one state (TEA
+/// `DescribeDedicatedHostsRequest.status`, the values of
+/// [`HOST_STATUSES`]). Both default to `Available`.
+fn requested_states<'a>(
+    api: &TypeApi,
+    params: &'a Params,
+) -> Result<Option<Vec<&'a str>>, Failure> {
+    let given = params.get("Status").map(String::as_str);
+    match api.rtype {
+        ResourceType::Image => Ok(Some(match given {
+            None => vec!["Available"],
+            Some("ALL") => IMAGE_STATUSES.split(',').collect(),
+            Some(list) => list.split(',').map(str::trim).collect(),
+        })),
+        ResourceType::Ddh => match given {
+            None => Ok(Some(vec!["Available"])),
+            Some(state) if HOST_STATUSES.values.contains(&state) => Ok(Some(vec![state])),
+            Some(_) => Err(Failure::invalid(
+                "Status",
+                &format!("one of {}", HOST_STATUSES.values.join(", ")),
+            )),
+        },
+        _ => Ok(None),
+    }
 }
 
 /// Whether `name` matches a key-pair name filter, where `*` is a wildcard.
@@ -151,25 +171,39 @@ fn wildcard_tail(pattern: &str, name: &str) -> bool {
         .any(|i| wildcard_match(pattern, &name[i..]))
 }
 
+/// `value` nested under `path`: `{"a": {"b": value}}` for `["a", "b"]`.
+fn nest(path: &[&str], value: Value) -> Value {
+    path.iter()
+        .rev()
+        .fold(value, |inner, key| json!({ *key: inner }))
+}
+
 fn item(account: &Account, api: &TypeApi, resource: &FleetResource) -> Value {
     let mut fields = Map::new();
     fields.insert(api.id_field.into(), json!(resource.id));
-    fields.insert(
-        api.name_field.into(),
-        json!(if api.id_field == api.name_field {
-            &resource.id
-        } else {
-            &resource.name
-        }),
-    );
+    if let Some(name_field) = api.name_field {
+        fields.insert(
+            name_field.into(),
+            json!(if api.id_field == name_field {
+                &resource.id
+            } else {
+                &resource.name
+            }),
+        );
+    }
     fields.insert("RegionId".into(), json!(resource.region));
-    fields.insert("ResourceGroupId".into(), json!(account.group_of(resource)));
+    fields.insert(
+        "ResourceGroupId".into(),
+        json!(account.reported_group(resource)),
+    );
     let tags: Vec<Value> = resource
         .tags
         .iter()
         .map(|(k, v)| json!({"TagKey": k, "TagValue": v}))
         .collect();
-    fields.insert("Tags".into(), json!({ "Tag": tags }));
+    if let Value::Object(tags) = nest(api.tags_path, json!(tags)) {
+        fields.extend(tags);
+    }
     if matches!(api.rtype, ResourceType::Image | ResourceType::Ddh) {
         fields.insert(
             "Status".into(),
@@ -211,15 +245,7 @@ pub fn describe(account: &Account, api: &TypeApi, params: &Params) -> Result<Val
     let ids = requested_ids(api, params)?;
     let tags = tag_filters(params, api.tag_parameter)?;
     let group_filter = params.get(api.group_filter).filter(|g| !g.is_empty());
-    let statuses: Option<Vec<&str>> = match api.rtype {
-        ResourceType::Image | ResourceType::Ddh => Some(
-            params
-                .get("Status")
-                .map(|s| s.split(',').map(str::trim).collect())
-                .unwrap_or_else(|| vec!["Available"]),
-        ),
-        _ => None,
-    };
+    let statuses = requested_states(api, params)?;
     let owner = if api.rtype == ResourceType::Image {
         params.get("ImageOwnerAlias").map(String::as_str)
     } else {
@@ -241,7 +267,7 @@ pub fn describe(account: &Account, api: &TypeApi, params: &Params) -> Result<Val
     };
     let key = |id: &str| (api.rtype, region.to_owned(), id.to_owned());
     let mut found: Vec<&FleetResource> = match (&ids, api.id_filter) {
-        (Some(ids), IdFilter::Single(_)) => account
+        (Some(ids), IdFilter::NamePattern(_)) => account
             .resources
             .range(key("")..)
             .take_while(|((t, r, _), _)| *t == api.rtype && r == region)
@@ -305,7 +331,9 @@ pub fn describe(account: &Account, api: &TypeApi, params: &Params) -> Result<Val
         }
     };
     let items: Vec<Value> = page.into_iter().map(|r| item(account, api, r)).collect();
-    body.insert(api.list_outer.into(), json!({ api.list_inner: items }));
+    if let Value::Object(list) = nest(api.list_path, json!(items)) {
+        body.extend(list);
+    }
     if api.rtype == ResourceType::Image {
         body.insert("RegionId".into(), json!(region));
     }
@@ -346,11 +374,19 @@ pub fn join_resource_group(
                 "The SourceGroupId provided does not exist in our records.",
             )
         })?;
-    if !account.groups.iter().any(|g| g.id == group) {
+    let Some(target) = account.groups.iter().find(|g| g.id == group) else {
         return Err(Failure::new(
             404,
             "InvalidResourceGroup.NotFound",
             "The SourceGroupId provided does not exist in our records.",
+        ));
+    };
+    // JoinResourceGroup doc, error codes (docs/sources/ecs-models.md §1).
+    if group_status(target) != "OK" {
+        return Err(Failure::new(
+            403,
+            "InvalidStatus.ResourceGroup",
+            "You cannot perform an operation on a resource group that is being created or deleted.",
         ));
     }
     let default = account.default_group.clone();
@@ -373,12 +409,17 @@ pub fn join_resource_group(
     Ok(true)
 }
 
+/// A group's Resource Manager state, `OK` unless the fleet says otherwise.
+fn group_status(group: &super::fleet::FleetGroup) -> &str {
+    group.status.as_deref().unwrap_or("OK")
+}
+
 fn group_json(account: &Account, group: &super::fleet::FleetGroup) -> Value {
     json!({
         "Id": group.id,
         "Name": group.name,
         "DisplayName": group.display_name.as_deref().unwrap_or(&group.name),
-        "Status": "OK",
+        "Status": group_status(group),
         "AccountId": account.account_id,
         "CreateDate": "2024-01-01T00:00:00+08:00",
     })
@@ -395,7 +436,7 @@ pub fn list_resource_groups(account: &Account, params: &Params) -> Result<Value,
         .iter()
         .filter(|g| name.is_none_or(|n| *n == g.name))
         .filter(|g| ids.is_empty() || ids.contains(&g.id))
-        .filter(|_| status.is_none_or(|s| s == "OK"))
+        .filter(|g| status.is_none_or(|s| s == group_status(g)))
         .collect();
     let page: Vec<Value> = matching
         .iter()

@@ -44,6 +44,10 @@ pub struct FleetGroup {
     pub default: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
+    /// Resource Manager's state of the group: `OK` (the default),
+    /// `Creating` or `PendingDelete`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -61,6 +61,9 @@ pub struct Settings {
     pub record_requests: bool,
     /// A connection that sends nothing for this long is closed.
     pub idle_timeout: Duration,
+    /// Describe* items of the default group's resources carry an empty
+    /// `ResourceGroupId` (`--default-group-id empty`).
+    pub empty_default_group_id: bool,
 }
 
 /// How long a connection may stay silent when no `idle_timeout` is given.
@@ -78,6 +81,7 @@ impl Default for Settings {
             log_file: None,
             record_requests: false,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            empty_default_group_id: false,
         }
     }
 }
@@ -261,8 +265,10 @@ impl Shared {
             )),
             None => None,
         };
+        let mut account = Account::from_fleet(fleet);
+        account.empty_default_group_id = settings.empty_default_group_id;
         Ok(Shared {
-            store: Store::new(Account::from_fleet(fleet), settings.state_file.clone()),
+            store: Store::new(account, settings.state_file.clone()),
             nonces: Mutex::new(NonceLog::default()),
             throttle: settings.qps.map(|qps| {
                 Mutex::new(Throttle {
@@ -554,3 +560,6 @@ fn log(shared: &Shared, action: &str, params: &Params, status: u16, code: Option
 
 #[cfg(test)]
 pub(crate) mod tests;
+
+#[cfg(test)]
+mod fidelity_tests;

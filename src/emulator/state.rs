@@ -22,6 +22,11 @@ pub struct Account {
     pub keys: HashMap<String, AccessKey>,
     pub groups: Vec<FleetGroup>,
     pub default_group: String,
+    /// Describe* items of resources in the default group carry an empty
+    /// `ResourceGroupId` instead of the group's id: whether the real
+    /// service does is not established (docs/sources/ecs-models.md §4), so
+    /// the emulator can answer either way.
+    pub empty_default_group_id: bool,
     pub resources: BTreeMap<ResourceIndex, FleetResource>,
     pub oidc_tokens: Vec<OidcToken>,
     /// Keys issued by `AssumeRoleWithOIDC`: not saved, like the real ones
@@ -58,6 +63,7 @@ impl Account {
                 })
                 .collect(),
             default_group,
+            empty_default_group_id: false,
             oidc_tokens: fleet.oidc_tokens,
             issued_keys: HashMap::new(),
             generation: 0,
@@ -79,6 +85,14 @@ impl Account {
     /// The group a resource is in, the default group when none is recorded.
     pub fn group_of<'a>(&'a self, resource: &'a FleetResource) -> &'a str {
         resource.group.as_deref().unwrap_or(&self.default_group)
+    }
+
+    /// The `ResourceGroupId` a Describe* item of `resource` carries.
+    pub fn reported_group<'a>(&'a self, resource: &'a FleetResource) -> &'a str {
+        match &resource.group {
+            None if self.empty_default_group_id => "",
+            _ => self.group_of(resource),
+        }
     }
 
     pub fn key(&self, id: &str) -> Option<&AccessKey> {

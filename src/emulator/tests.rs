@@ -30,7 +30,7 @@ fn resource(rtype: ResourceType, id: &str, region: &str) -> FleetResource {
 }
 
 /// Groups `default`, `prod`, `dev`; `per_type` resources of each of the
-/// nine types in cn-hangzhou (the odd ones in prod, tagged `team=odd`), one
+/// thirteen types in cn-hangzhou (the odd ones in prod, tagged `team=odd`), one
 /// of each in cn-shanghai.
 pub fn fleet(per_type: usize) -> Fleet {
     let mut resources = Vec::new();
@@ -68,18 +68,21 @@ pub fn fleet(per_type: usize) -> Fleet {
                 name: "default".into(),
                 default: true,
                 display_name: None,
+                status: None,
             },
             FleetGroup {
                 id: "rg-prod".into(),
                 name: "prod".into(),
                 default: false,
                 display_name: None,
+                status: None,
             },
             FleetGroup {
                 id: "rg-dev".into(),
                 name: "dev".into(),
                 default: false,
                 display_name: None,
+                status: None,
             },
         ],
         resources,
@@ -91,7 +94,7 @@ pub fn fleet(per_type: usize) -> Fleet {
     }
 }
 
-async fn start(fleet: Fleet, settings: Settings) -> Emulator {
+pub(super) async fn start(fleet: Fleet, settings: Settings) -> Emulator {
     Emulator::start(fleet, settings, "127.0.0.1:0".parse().unwrap())
         .await
         .expect("the emulator starts")
@@ -118,7 +121,7 @@ fn client_for(emulator: &Emulator, key: &str, secret: &str, token: Option<&str>)
     Client::new(config, credentials).unwrap()
 }
 
-fn client(emulator: &Emulator) -> Client {
+pub(super) fn client(emulator: &Emulator) -> Client {
     client_for(emulator, "testid", "testsecret", None)
 }
 
@@ -523,7 +526,7 @@ async fn read_all(client: &Client, rtype: ResourceType, selection: &Selection) -
     let mut ids = Vec::new();
     let mut cursor: Option<Cursor> = None;
     for _ in 0..1000 {
-        let page = ecs::describe(client, api, REGION, selection, cursor.as_ref())
+        let page = ecs::describe(client, api, REGION, selection, None, cursor.as_ref())
             .await
             .unwrap();
         ids.extend(page.resources.into_iter().map(|r| r.key.id));
@@ -550,9 +553,16 @@ async fn every_describe_pages_to_the_end_and_filters_by_id() {
 
         let api = TypeApi::of(rtype);
         let wanted: Vec<String> = all.iter().take(api.max_ids.min(3)).cloned().collect();
-        let page = ecs::describe(&client, api, REGION, &Selection::Ids(wanted.clone()), None)
-            .await
-            .unwrap();
+        let page = ecs::describe(
+            &client,
+            api,
+            REGION,
+            &Selection::Ids(wanted.clone()),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
         let mut got: Vec<String> = page.resources.iter().map(|r| r.key.id.clone()).collect();
         got.sort();
         let mut wanted_sorted = wanted.clone();
@@ -692,7 +702,7 @@ async fn images_and_hosts_hide_other_states_unless_asked() {
     assert_eq!(ids(plain, "Images", "Image", "ImageId"), vec!["m-system"]);
     // What the inventory sends: own images of every state.
     let api = TypeApi::of(ResourceType::Image);
-    let page = ecs::describe(&client, api, REGION, &Selection::All, None)
+    let page = ecs::describe(&client, api, REGION, &Selection::All, None, None)
         .await
         .unwrap();
     let mut own: Vec<String> = page.resources.into_iter().map(|r| r.key.id).collect();
@@ -709,16 +719,47 @@ async fn images_and_hosts_hide_other_states_unless_asked() {
         .await
         .unwrap();
     assert!(ids(plain, "DedicatedHosts", "DedicatedHost", "DedicatedHostId").is_empty());
+    // One state per call, as the SDK model has it.
+    let hosts = TypeApi::of(ResourceType::Ddh);
     let page = ecs::describe(
         &client,
-        TypeApi::of(ResourceType::Ddh),
+        hosts,
         REGION,
         &Selection::All,
+        Some("UnderAssessment"),
         None,
     )
     .await
     .unwrap();
     assert_eq!(page.resources.len(), 1);
+    let error = client
+        .call(
+            Service::Ecs,
+            Some(REGION),
+            "DescribeDedicatedHosts",
+            &[("Status", "Available,UnderAssessment".to_owned())],
+        )
+        .await
+        .expect_err("a list of states");
+    assert_eq!(
+        error.api_error().map(|e| e.code.as_str()),
+        Some("InvalidParameter")
+    );
+    // An image id is one id: a comma list names no image.
+    let error_free = client
+        .call(
+            Service::Ecs,
+            Some(REGION),
+            "DescribeImages",
+            &[
+                ("ImageOwnerAlias", "self".to_owned()),
+                ("Status", "ALL".to_owned()),
+                ("ImageId", "m-failed,m-system".to_owned()),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(ids(error_free, "Images", "Image", "ImageId").is_empty());
 }
 
 #[tokio::test]
@@ -730,6 +771,7 @@ async fn resource_groups_list_page_and_filter() {
             name: format!("extra-{n:02}"),
             default: false,
             display_name: None,
+            status: None,
         });
     }
     let emulator = start(fleet, Settings::default()).await;
@@ -1013,10 +1055,12 @@ async fn a_soak_of_mixed_calls_with_faults_gets_only_well_formed_answers() {
                             .map(|_| ());
                         (Some((key, group)), result)
                     } else {
-                        let api = TypeApi::of(ResourceType::ALL[((n + worker) % 9) as usize]);
-                        let result = ecs::describe(&client, api, REGION, &Selection::All, None)
-                            .await
-                            .map(|_| ());
+                        let types = ResourceType::ALL;
+                        let api = TypeApi::of(types[(n as usize + worker as usize) % types.len()]);
+                        let result =
+                            ecs::describe(&client, api, REGION, &Selection::All, None, None)
+                                .await
+                                .map(|_| ());
                         (None, result)
                     };
                     seen.push((

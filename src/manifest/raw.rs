@@ -76,7 +76,7 @@ pub struct RawEntry {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Rule")]
 pub struct RawRule {
-    /// One type or a list; omitted means all nine.
+    /// One type or a list; omitted means every type.
     #[serde(rename = "type", default)]
     pub types: Option<OneOrMany<ResourceType>>,
     /// Tags the resource must carry, with these values. Values are text:

@@ -334,7 +334,7 @@ fn a_full_manifest_parses() {
         vec![ResourceType::Instance, ResourceType::Disk]
     );
     assert_eq!(prod.rules[0].in_group.as_deref(), Some("legacy"));
-    assert_eq!(prod.rules[1].types.len(), 9);
+    assert_eq!(prod.rules[1].types, ResourceType::ALL.to_vec());
     assert_eq!(prod.rules[1].location.line, 14);
     assert_eq!(manifest.sha256.len(), 64);
 }

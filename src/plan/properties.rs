@@ -1,5 +1,5 @@
-//! Properties of the planner over generated accounts and manifests (all nine
-//! types, two regions, five groups, resources with and without each of two
+//! Properties of the planner over generated accounts and manifests (every
+//! type, two regions, five groups, resources with and without each of two
 //! tag keys; explicit entries with and without a region, some of them
 //! missing from the account; rules of every kind; one or both regions as the
 //! manifest's default; `--ignore-missing` on and off), checked against an

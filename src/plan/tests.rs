@@ -413,3 +413,53 @@ fn an_entry_without_a_region_is_found_in_every_default_region() {
         .collect();
     assert_eq!(regions, ["cn-hangzhou", "cn-shanghai"]);
 }
+
+#[test]
+fn a_target_group_being_created_or_deleted_is_refused_with_where_it_is_named() {
+    let mut account = inventory(vec![resource(
+        ResourceType::Instance,
+        I1,
+        "web",
+        "rg-default",
+        &[],
+    )]);
+    account.groups[1].status = "PendingDelete".into();
+    let manifest = format!(
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/{I1}]\n"
+    );
+    let err = plan_of(&manifest, &account).unwrap_err().to_string();
+    assert!(
+        err.starts_with("m.yaml:4:3: resource group `prod` (rg-prod) is `PendingDelete`, not `OK`"),
+        "{err}"
+    );
+    // A group in another state may still be where resources come from.
+    account.groups[1].status = "OK".into();
+    account.groups[2].status = "Creating".into();
+    assert!(plan_of(&manifest, &account).is_ok());
+}
+
+#[test]
+fn resources_reported_without_a_group_are_in_the_default_group() {
+    let account = Inventory::new(
+        inventory(Vec::new()).groups,
+        [resource(ResourceType::Instance, I1, "web", "", &[])]
+            .into_iter()
+            .map(|r| (r.key.clone(), r))
+            .collect(),
+    );
+    let manifest = format!(
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  default:\n    resources: [instance/{I1}]\n  prod:\n    select: [{{name: nothing}}]\n"
+    );
+    let plan = plan_of(&manifest, &account).unwrap();
+    assert!(!plan.has_changes(), "{:?}", plan.changes);
+    let manifest = format!(
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/{I1}]\n"
+    );
+    let plan = plan_of(&manifest, &account).unwrap();
+    assert_eq!(
+        moved(&plan),
+        vec![(I1.to_owned(), "default".to_owned(), "prod".to_owned())]
+    );
+    assert!(plan.changes[0].from.holds(""));
+    assert!(!plan.changes[0].to.holds(""));
+}

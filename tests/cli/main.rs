@@ -19,4 +19,5 @@ mod output;
 mod permissions;
 mod plan;
 mod signature;
+mod types;
 mod validate;

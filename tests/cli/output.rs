@@ -17,7 +17,7 @@ fn the_schema_describes_the_manifest() {
     let types = schema["$defs"]["ResourceType"]["enum"]
         .as_array()
         .expect("the types are listed");
-    assert_eq!(types.len(), 9);
+    assert_eq!(types.len(), regroup::resource::ResourceType::ALL.len());
     assert_eq!(schema["$defs"]["Rule"]["additionalProperties"], false);
 }
 

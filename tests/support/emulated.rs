@@ -20,6 +20,7 @@ pub fn fleet(denied: &[&str], resources: &[(ResourceType, &str)]) -> Fleet {
         name: name.into(),
         default,
         display_name: None,
+        status: None,
     };
     Fleet {
         account_id: "1234567890123456".into(),

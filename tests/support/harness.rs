@@ -29,6 +29,7 @@ impl Setup {
             name: name.into(),
             default,
             display_name: None,
+            status: None,
         };
         Setup {
             fleet: Fleet {

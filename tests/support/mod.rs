@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use regroup::emulator::fleet::{AccessKey, Fleet, FleetGroup, FleetResource};
-use regroup::resource::ResourceType;
+use regroup::resource::{IdShape, ResourceType};
 
 pub const REGIONS: [&str; 3] = ["cn-hangzhou", "cn-shanghai", "cn-beijing"];
 pub const GROUPS: [(&str, &str); 5] = [
@@ -17,18 +17,28 @@ pub const GROUPS: [(&str, &str); 5] = [
     ("rg-acfmdev000000001", "dev"),
 ];
 
-/// `total` resources spread evenly over the three regions and nine types,
+/// The id of the `n`th generated resource of `rtype`, shaped as the type's
+/// ids are.
+pub fn id_of(rtype: ResourceType, n: usize) -> String {
+    match rtype.id_shape() {
+        IdShape::Prefixed(prefix) => format!("{prefix}bench{n:07}"),
+        IdShape::KeyPairName => format!("key-bench{n:07}"),
+        IdShape::Uuid => format!("BE7C0000-0000-4000-8000-{n:012}"),
+    }
+}
+
+/// `total` resources spread evenly over the three regions and every type,
 /// in five groups, tagged `team` payments or data.
 pub fn fleet(total: usize) -> Fleet {
+    let types = ResourceType::ALL.len();
     let resources = (0..total)
         .map(|n| {
-            let rtype = ResourceType::ALL[n % 9];
-            let region = REGIONS[(n / 9) % 3];
-            let prefix = rtype.id_prefix().unwrap_or("key-");
+            let rtype = ResourceType::ALL[n % types];
+            let region = REGIONS[(n / types) % 3];
             let group = GROUPS[n % 5].0;
             FleetResource {
                 rtype,
-                id: format!("{prefix}bench{n:07}"),
+                id: id_of(rtype, n),
                 region: region.into(),
                 name: format!("{}-{n}", if n % 2 == 0 { "pay" } else { "data" }),
                 group: (n % 5 != 0).then(|| group.to_owned()),
@@ -56,6 +66,7 @@ pub fn fleet(total: usize) -> Fleet {
                 name: (*name).into(),
                 default: *name == "default",
                 display_name: None,
+                status: None,
             })
             .collect(),
         resources,
@@ -87,14 +98,26 @@ pub fn explicit_manifest(fleet: &Fleet) -> String {
     text
 }
 
-/// The API's limits per type, from the API reference: (largest page, most
-/// ids in one read's filter).
-fn limits(rtype: ResourceType) -> (usize, usize) {
+/// The API's limits per type, from the official SDK models
+/// (`alibabacloud_ecs20140526==7.11.8` request models, collected in
+/// docs/sources/ecs-models.md §2–3), not from the client's table:
+/// (largest page, most ids in one read's filter, how many values of a
+/// one-value-per-call state filter it takes to see every item).
+fn limits(rtype: ResourceType) -> (usize, usize, usize) {
     match rtype {
-        ResourceType::Disk | ResourceType::Eni => (500, 100),
-        ResourceType::KeyPair => (50, 1),
-        ResourceType::LaunchTemplate => (50, 100),
-        _ => (100, 100),
+        // MaxResults up to 500, DiskIds / NetworkInterfaceId.N up to 100.
+        ResourceType::Disk | ResourceType::Eni => (500, 100, 1),
+        // KeyPairName, CommandId, ActivationId: one value; pages of 50.
+        ResourceType::KeyPair | ResourceType::Command | ResourceType::Activation => (50, 1, 1),
+        // LaunchTemplateId.N up to 100; pages of 50.
+        ResourceType::LaunchTemplate => (50, 100, 1),
+        // InstanceId.N, N 1 to 50; MaxResults up to 50.
+        ResourceType::ManagedInstance => (50, 50, 1),
+        // ImageId: one id; PageSize up to 100.
+        ResourceType::Image => (100, 1, 1),
+        // Status: one of five states, Available by default.
+        ResourceType::Ddh => (100, 100, 5),
+        _ => (100, 100, 1),
     }
 }
 
@@ -107,26 +130,34 @@ fn counts(fleet: &Fleet) -> BTreeMap<(String, ResourceType), usize> {
     counts
 }
 
+/// The fewest calls that list `n` resources of `rtype` whole, all in the
+/// API's default state: a page of the largest size per `page` resources,
+/// and one (empty) listing for every other state.
+fn listing_calls(rtype: ResourceType, n: usize) -> usize {
+    let (page, _, states) = limits(rtype);
+    n.div_ceil(page).max(1) + (states - 1)
+}
+
 /// The fewest Describe* calls that list every (region, type) of `fleet`
 /// whole, plus one `ListResourceGroups`.
 pub fn minimum_calls_to_list(fleet: &Fleet) -> usize {
     1 + counts(fleet)
         .iter()
-        .map(|((_, rtype), n)| n.div_ceil(limits(*rtype).0))
+        .map(|((_, rtype), n)| listing_calls(*rtype, *n))
         .sum::<usize>()
 }
 
 /// The fewest calls that read every resource of `fleet` by id, plus one
 /// `ListResourceGroups`: per (region, type), ids in reads of at most a
-/// filter's and a page's worth, or, for types read one id per call, the
-/// whole listing when that is fewer calls.
+/// filter's and a page's worth (in the default state, where every generated
+/// resource is), or the whole listing when that is fewer calls.
 pub fn minimum_calls_by_id(fleet: &Fleet) -> usize {
     1 + counts(fleet)
         .iter()
         .map(|((_, rtype), n)| {
-            let (page, filter) = limits(*rtype);
+            let (page, filter, _) = limits(*rtype);
             let by_id = n.div_ceil(filter.min(page));
-            by_id.min(n.div_ceil(page))
+            by_id.min(listing_calls(*rtype, *n))
         })
         .sum::<usize>()
 }
