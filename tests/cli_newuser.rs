@@ -239,6 +239,85 @@ fn a_markdown_plan_of_thousands_of_missing_ids_shows_the_move_within_the_limit()
     );
 }
 
+/// An account whose group names and key pair names YAML 1.1 readers would
+/// take for booleans, with a group named like another group's id.
+const TRICKY_FLEET: &str = r#"
+account_id: "1234567890123456"
+access_keys: [{id: testid, secret: testsecret}]
+resource_groups:
+  - {id: rg-default, name: default, default: true}
+  - {id: rg-a, name: "yes"}
+  - {id: rg-b, name: rg-c}
+  - {id: rg-c, name: legacy}
+resources:
+  - {type: keypair, id: "on", region: cn-hangzhou, group: rg-a}
+  - {type: keypair, id: "No", region: cn-shanghai, group: rg-a}
+  - {type: keypair, id: "y1", region: cn-hangzhou}
+  - {type: instance, id: i-bp1b, region: cn-hangzhou, group: rg-b}
+  - {type: instance, id: i-bp1c, region: cn-hangzhou, group: rg-c}
+"#;
+
+#[test]
+fn an_export_of_tricky_names_validates_and_plans_no_changes() {
+    let fleet: regroup::emulator::fleet::Fleet =
+        serde_yaml::from_str(TRICKY_FLEET).expect("the fleet parses");
+    fleet.check().expect("the fleet is valid");
+    let env = Emulated::start(fleet, Default::default());
+    let exported = ok(
+        &env,
+        &[
+            "export",
+            "--region",
+            "cn-hangzhou",
+            "--region",
+            "cn-shanghai",
+        ],
+    );
+    let text = exported.out;
+    assert!(text.contains("\n  \"yes\":\n"), "{text}");
+    assert!(text.contains("id: \"on\","), "{text}");
+    assert!(text.contains("id: \"No\","), "{text}");
+    // rg-b's name is rg-c's id, which a key would be read as: rg-b is
+    // keyed by its own id.
+    assert!(!text.contains("\n  rg-c:\n"), "{text}");
+    assert!(text.contains("\n  rg-b:\n"), "{text}");
+    std::fs::write(env.path("exported.yaml"), &text).expect("written");
+    ok(&env, &["validate", "-f", "exported.yaml"]);
+    let plan = ok(
+        &env,
+        &["plan", "-f", "exported.yaml", "--detailed-exitcode"],
+    );
+    assert!(plan.out.contains("No changes."), "{}\n{text}", plan.out);
+}
+
+#[test]
+fn an_export_with_nothing_to_export_is_an_error_not_an_invalid_file() {
+    let env = Emulated::example();
+    let ran = env.run(&["export", "--region", "cn-beijing"]);
+    assert_eq!(ran.code, 1, "{}", ran.out);
+    assert!(ran.out.is_empty(), "{}", ran.out);
+    assert!(ran.err.contains("nothing to export"), "{}", ran.err);
+    assert!(ran.err.contains("cn-beijing"), "{}", ran.err);
+}
+
+#[test]
+fn the_emulator_refuses_key_pair_names_the_manifest_refuses() {
+    let env = Emulated::example();
+    for bad in ["n", "k#x", "1key"] {
+        let fleet = TRICKY_FLEET.replace("id: \"y1\"", &format!("id: \"{bad}\""));
+        std::fs::write(env.path("bad.yaml"), fleet).expect("written");
+        let ran = env.run(&[
+            "emulator", "--fleet", "bad.yaml", "--", "validate", "-f", EXAMPLE,
+        ]);
+        assert_eq!(ran.code, 1, "{bad}: {}", ran.out);
+        assert!(
+            ran.err.contains(&format!("`{bad}` is not a key pair name")),
+            "{bad}: {}",
+            ran.err
+        );
+    }
+}
+
 /// Runs a command that must succeed.
 fn ok(env: &Emulated, args: &[&str]) -> Ran {
     let ran = env.run(args);
