@@ -318,6 +318,45 @@ fn the_emulator_refuses_key_pair_names_the_manifest_refuses() {
     }
 }
 
+#[test]
+fn a_mistyped_region_is_an_error_that_suggests_the_closest() {
+    let env = Emulated::example();
+    let option = env.run(&[
+        "plan",
+        "-f",
+        EXAMPLE,
+        "--region",
+        "cn-hangzou",
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(option.code, 1, "{}", option.out);
+    assert!(option.err.contains("`cn-hangzou`"), "{}", option.err);
+    assert!(
+        option.err.contains("did you mean cn-hangzhou?"),
+        "{}",
+        option.err
+    );
+    let export = env.run(&["export", "--region", "cn-shangai"]);
+    assert_eq!(export.code, 1, "{}", export.out);
+    assert!(
+        export.err.contains("did you mean cn-shanghai?"),
+        "{}",
+        export.err
+    );
+    let typo = std::fs::read_to_string(env.path(EXAMPLE))
+        .expect("read")
+        .replace("regions: [cn-hangzhou]", "regions: [cn-hangzou]");
+    std::fs::write(env.path("typo.yaml"), typo).expect("written");
+    let entry = env.run(&["plan", "-f", "typo.yaml"]);
+    assert_eq!(entry.code, 1, "{}", entry.out);
+    assert!(
+        entry.err.contains("typo.yaml:") && entry.err.contains("did you mean cn-hangzhou?"),
+        "{}",
+        entry.err
+    );
+    assert!(env.emulator.requests().is_empty(), "nothing was read");
+}
+
 /// Runs a command that must succeed.
 fn ok(env: &Emulated, args: &[&str]) -> Ran {
     let ran = env.run(args);

@@ -4,6 +4,7 @@
 //! on this module and never on each other.
 
 pub mod describe;
+pub mod regions;
 pub mod sign;
 
 /// The services regroup talks to, each with its API version.

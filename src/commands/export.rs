@@ -21,6 +21,7 @@ pub(super) async fn run(
     if global.regions.is_empty() {
         bail!("export needs the regions to read: pass --region ID (repeatable)");
     }
+    super::check_region_options(global)?;
     let client = client(global, overrides, None)?;
     let types = if args.types.is_empty() {
         ResourceType::ALL.to_vec()

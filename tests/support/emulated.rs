@@ -66,9 +66,13 @@ impl Emulated {
         }
     }
 
-    /// The example fleet, without faults.
+    /// The example fleet, without faults, keeping every request.
     pub fn example() -> Emulated {
-        Emulated::start(example_fleet(), Settings::default())
+        let settings = Settings {
+            record_requests: true,
+            ..Settings::default()
+        };
+        Emulated::start(example_fleet(), settings)
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
