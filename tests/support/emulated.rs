@@ -13,7 +13,8 @@ pub const SECRET: &str = "testsecret";
 
 /// A running emulator and a folder to run `regroup` in.
 pub struct Emulated {
-    pub runtime: tokio::runtime::Runtime,
+    /// Runs the emulator's tasks for as long as this lives.
+    _runtime: tokio::runtime::Runtime,
     pub emulator: Emulator,
     pub dir: tempfile::TempDir,
 }
@@ -60,7 +61,7 @@ impl Emulated {
             }
         }
         Emulated {
-            runtime,
+            _runtime: runtime,
             emulator,
             dir,
         }
