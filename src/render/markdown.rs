@@ -57,18 +57,6 @@ fn cut_note(hidden: usize, one: &str, many: &str) -> String {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn notes_count_in_words_that_agree() {
-        assert!(cut_note(1, "move", "moves").contains("… 1 more move is not shown"));
-        assert!(cut_note(3, "warning", "warnings").contains("… 3 more warnings are not shown"));
-        assert_eq!(cut_note(0, "move", "moves"), "");
-    }
-}
-
 impl Render for Markdown {
     fn write(&self, plan: &Plan, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
         let mut out = String::new();
@@ -128,5 +116,17 @@ impl Render for Markdown {
             out.push_str(&cut_note(hidden, "warning", "warnings"));
         }
         sink.write_all(out.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_count_in_words_that_agree() {
+        assert!(cut_note(1, "move", "moves").contains("… 1 more move is not shown"));
+        assert!(cut_note(3, "warning", "warnings").contains("… 3 more warnings are not shown"));
+        assert_eq!(cut_note(0, "move", "moves"), "");
     }
 }
