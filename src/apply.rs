@@ -189,6 +189,16 @@ impl ProgressStyle {
     }
 }
 
+/// A rate for people: whole numbers from 10/s up, one decimal below, so
+/// that a slow run does not read `0/s`.
+fn per_second(rate: f64) -> String {
+    if rate >= 10.0 {
+        format!("{rate:.0}/s")
+    } else {
+        format!("{rate:.1}/s")
+    }
+}
+
 const PROGRESS_LINE_EVERY: Duration = Duration::from_secs(5);
 
 struct Progress {
@@ -206,9 +216,15 @@ impl Progress {
         let bar = (style == ProgressStyle::Bar).then(|| {
             let bar = indicatif::ProgressBar::new(total as u64);
             if let Ok(template) = indicatif::ProgressStyle::with_template(
-                "{bar:40.cyan/blue} {pos}/{len} {msg} [{elapsed_precise}, {per_sec}, ETA {eta}]",
+                "{bar:40.cyan/blue} {pos}/{len} {msg} [{elapsed_precise}, {rate}, ETA {eta}]",
             ) {
-                bar.set_style(template);
+                // indicatif's own `{per_sec}` prints four decimals.
+                bar.set_style(template.with_key(
+                    "rate",
+                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = w.write_str(&per_second(state.per_sec()));
+                    },
+                ));
             }
             bar
         });
@@ -244,9 +260,10 @@ impl Progress {
                     *last = Instant::now();
                     let rate = done as f64 / self.started.elapsed().as_secs_f64().max(0.001);
                     eprintln!(
-                        "Applying: {done}/{} done, {failures} failed, {} remaining ({rate:.0}/s)",
+                        "Applying: {done}/{} done, {failures} failed, {} remaining ({})",
                         self.total,
-                        self.total - done
+                        self.total - done,
+                        per_second(rate)
                     );
                 }
             }
@@ -405,4 +422,16 @@ pub fn watch_interrupts() -> Arc<AtomicBool> {
         }
     });
     flag
+}
+
+#[cfg(test)]
+mod tests {
+    use super::per_second;
+
+    #[test]
+    fn rates_are_rounded_for_people() {
+        assert_eq!(per_second(40.1008), "40/s");
+        assert_eq!(per_second(2.345), "2.3/s");
+        assert_eq!(per_second(0.04), "0.0/s");
+    }
 }

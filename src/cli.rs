@@ -226,7 +226,8 @@ pub struct EmulatorArgs {
     /// real API has been seen to do.
     #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = parse_share)]
     pub phantom_rate: f64,
-    /// Seed for repeatable faults.
+    /// Seed for repeatable faults: the same seed and the same requests get
+    /// the same faults, whatever order they arrive in.
     #[arg(long)]
     pub seed: Option<u64>,
     /// Append a JSON line per request to this file.

@@ -161,18 +161,7 @@ impl ResourceType {
                 }
                 Ok(())
             }
-            IdShape::KeyPairName => {
-                let starts_with_letter = id.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
-                let allowed = id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
-                if !(2..=128).contains(&id.len()) || !starts_with_letter || !allowed {
-                    return Err(format!(
-                        "`{id}` is not a key pair name: 2 to 128 characters, starting with a letter, of letters, digits and `-_.:`"
-                    ));
-                }
-                Ok(())
-            }
+            IdShape::KeyPairName => check_key_pair_name(id),
             IdShape::Uuid => {
                 let parts: Vec<&str> = id.split('-').collect();
                 let lengths: Vec<usize> = parts.iter().map(|p| p.len()).collect();
@@ -189,6 +178,31 @@ impl ResourceType {
             }
         }
     }
+}
+
+/// The key pair name grammar, one for manifest, fleet and export: 2 to 128
+/// characters, starting with a letter (Unicode letters included), of
+/// letters, digits and `:_.-`. Source: the official Python SDK
+/// alibabacloud-ecs20140526 7.11.8, `models/_import_key_pair_request.py`,
+/// `ImportKeyPairRequest.key_pair_name`: "2 to 128 characters in length and
+/// must start with a letter, either uppercase or lowercase, or a Chinese
+/// character. It cannot start with http:// or https://. The name can contain
+/// characters that are classified as letters in Unicode, including letters,
+/// Chinese characters, and digits. It can also contain colons (:),
+/// underscores (_), periods (.), or hyphens (-)." (`CreateKeyPair` allows a
+/// subset: no periods, per `_create_key_pair_request.py`.) `http://` is
+/// excluded already: `/` is not allowed.
+fn check_key_pair_name(id: &str) -> Result<(), String> {
+    let starts_with_letter = id.chars().next().is_some_and(char::is_alphabetic);
+    let allowed = id
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+    if !(2..=128).contains(&id.chars().count()) || !starts_with_letter || !allowed {
+        return Err(format!(
+            "`{id}` is not a key pair name: 2 to 128 characters, starting with a letter, of letters, digits and `-_.:`"
+        ));
+    }
+    Ok(())
 }
 
 impl fmt::Display for ResourceType {
@@ -393,6 +407,11 @@ mod tests {
         assert!(ResourceType::Instance.check_id("i-abc def").is_err());
         assert!(ResourceType::KeyPair.check_id("deploy-key").is_ok());
         assert!(ResourceType::KeyPair.check_id("1deploy").is_err());
+        assert!(ResourceType::KeyPair.check_id("n").is_err());
+        assert!(ResourceType::KeyPair.check_id("k#x").is_err());
+        assert!(ResourceType::KeyPair.check_id("密钥对.a:b_c-d").is_ok());
+        assert!(ResourceType::KeyPair.check_id(&"k".repeat(128)).is_ok());
+        assert!(ResourceType::KeyPair.check_id(&"k".repeat(129)).is_err());
         assert!(ResourceType::SecurityGroup.check_id("sg-bp1x").is_ok());
         assert!(ResourceType::DdhCluster
             .check_id("dc-bp12wlf6am0vz9v2")

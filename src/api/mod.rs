@@ -7,6 +7,7 @@
 pub mod describe;
 pub mod endpoints;
 pub mod ram;
+pub mod regions;
 pub mod sign;
 pub mod sign_v3;
 

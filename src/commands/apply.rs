@@ -91,20 +91,41 @@ fn load_saved_plan(path: &Path, global: &Global) -> anyhow::Result<Plan> {
         .with_context(|| format!("could not read the plan {}", path.display()))?;
     let plan =
         Plan::from_json(&bytes).with_context(|| format!("{} cannot be applied", path.display()))?;
-    if let Ok(manifest) = std::fs::read(&global.file) {
-        let sha = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&manifest));
-        if sha != plan.manifest.sha256 {
-            bail!(
-                "{} was planned from another version of {} (sha256 {} then, {} now); plan again",
-                path.display(),
+    let manifest = match std::fs::read(&global.file) {
+        Ok(manifest) => manifest,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            // A plan applied in another folder (a CI job's) is normal, but
+            // the check it misses should not be missed silently.
+            let _ = writeln!(
+                std::io::stderr(),
+                "Note: {} not found, so the check that {} was planned from it was skipped; applying the plan as saved.",
                 global.file.display(),
-                plan.manifest
-                    .sha256
-                    .get(..12)
-                    .unwrap_or(&plan.manifest.sha256),
-                &sha[..12]
+                path.display()
             );
+            return Ok(plan);
         }
+        Err(error) => {
+            return Err(error).with_context(|| {
+                format!(
+                    "could not read {} to check that {} was planned from it",
+                    global.file.display(),
+                    path.display()
+                )
+            })
+        }
+    };
+    let sha = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&manifest));
+    if sha != plan.manifest.sha256 {
+        bail!(
+            "{} was planned from another version of {} (sha256 {} then, {} now); plan again",
+            path.display(),
+            global.file.display(),
+            plan.manifest
+                .sha256
+                .get(..12)
+                .unwrap_or(&plan.manifest.sha256),
+            &sha[..12]
+        );
     }
     Ok(plan)
 }

@@ -21,6 +21,7 @@ pub(super) async fn run(
     if global.regions.is_empty() {
         bail!("export needs the regions to read: pass --region ID (repeatable)");
     }
+    super::check_region_options(global)?;
     let client = client(global, overrides, None)?;
     let types = if args.types.is_empty() {
         ResourceType::ALL.to_vec()
@@ -56,6 +57,39 @@ pub(super) async fn run(
         "Planning this manifest against the same account gives `No changes.`".to_owned(),
     ];
     let groups = export::groups_of(&account, &wanted);
+    if groups.iter().all(|g| g.members.is_empty()) {
+        // A manifest needs at least one group with members; printing an
+        // empty `groups:` would give a file that does not load.
+        bail!(
+            "nothing to export: no resources{} in {}{}, and a manifest needs at least one",
+            if args.types.is_empty() {
+                String::new()
+            } else {
+                format!(" of type {}", join(&args.types))
+            },
+            global.regions.join(", "),
+            if args.groups.is_empty() {
+                String::new()
+            } else {
+                format!(" in group {}", args.groups.join(", "))
+            }
+        );
+    }
+    // The manifest reads ids with one grammar; an id the cloud reports that
+    // does not fit it would make the exported file fail to load.
+    for key in groups.iter().flat_map(|g| &g.members) {
+        key.rtype
+            .check_id(&key.id)
+            .map_err(|problem| anyhow::anyhow!("cannot export {key}: {problem}"))?;
+    }
     out.write_all(export::to_yaml(&header, &global.regions, &groups).as_bytes())?;
     Ok(Exit::Success)
+}
+
+fn join(types: &[ResourceType]) -> String {
+    types
+        .iter()
+        .map(|t| t.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -15,6 +15,7 @@ use std::io::Write;
 
 use anyhow::Context as _;
 
+use crate::api::regions;
 use crate::cli::{Cli, Command, Global};
 use crate::cloud::client::{Client, ClientConfig, Endpoints, RetryPolicy};
 use crate::cloud::credentials::{self, CredentialSource};
@@ -102,9 +103,38 @@ fn schema(out: &mut Stdout) -> anyhow::Result<Exit> {
 }
 
 fn load_manifest(global: &Global) -> anyhow::Result<Manifest> {
+    check_region_options(global)?;
     let mut manifest = Manifest::load(&global.file)?;
+    check_manifest_regions(&manifest)?;
     manifest.limit_to_regions(&global.regions);
     Ok(manifest)
+}
+
+/// Every `--region` must be a real region: a typo would read nothing and
+/// report `No changes`.
+fn check_region_options(global: &Global) -> anyhow::Result<()> {
+    for region in &global.regions {
+        regions::check(region).map_err(|problem| anyhow::anyhow!("--region: {problem}"))?;
+    }
+    Ok(())
+}
+
+/// Every region the manifest names, for the same reason, with the first
+/// place that uses it.
+fn check_manifest_regions(manifest: &Manifest) -> anyhow::Result<()> {
+    let uses = manifest.groups.iter().flat_map(|group| {
+        let entries = group.resources.iter().map(|e| (&e.regions, &e.location));
+        let rules = group.rules.iter().map(|r| (&r.regions, &r.location));
+        entries.chain(rules)
+    });
+    let mut checked = std::collections::HashSet::new();
+    for (list, location) in uses {
+        for region in list.iter().filter(|r| checked.insert(r.as_str())) {
+            regions::check(region)
+                .map_err(|problem| anyhow::anyhow!("{location}: this entry's region {problem}"))?;
+        }
+    }
+    Ok(())
 }
 
 fn client(global: &Global, overrides: &Overrides, max_rate: Option<f64>) -> anyhow::Result<Client> {

@@ -5,6 +5,7 @@ use std::io::Write;
 use super::{load_manifest, Exit};
 use crate::cli::Global;
 use crate::output::Stdout;
+use crate::render::count;
 
 pub(super) fn run(global: &Global, out: &mut Stdout) -> anyhow::Result<Exit> {
     let manifest = load_manifest(global)?;
@@ -12,9 +13,11 @@ pub(super) fn run(global: &Global, out: &mut Stdout) -> anyhow::Result<Exit> {
     let rules: usize = manifest.groups.iter().map(|g| g.rules.len()).sum();
     writeln!(
         out,
-        "{} is valid: {} groups, {entries} explicit resources, {rules} select rules.",
+        "{} is valid: {}, {}, {}.",
         manifest.file,
-        manifest.groups.len()
+        count(manifest.groups.len(), "group", "groups"),
+        count(entries, "explicit resource", "explicit resources"),
+        count(rules, "select rule", "select rules"),
     )?;
     Ok(Exit::Success)
 }

@@ -121,8 +121,8 @@ impl Fleet {
         Ok(fleet)
     }
 
-    /// Checks what the format cannot: one default group, known groups, no
-    /// resource twice.
+    /// Checks what the format cannot: one default group, ids of the shape
+    /// their type has, known groups, no resource twice.
     pub fn check(&self) -> Result<(), String> {
         let defaults = self.resource_groups.iter().filter(|g| g.default).count();
         if defaults != 1 {
@@ -134,6 +134,11 @@ impl Fleet {
             self.resource_groups.iter().map(|g| g.id.as_str()).collect();
         let mut seen = std::collections::HashSet::new();
         for r in &self.resources {
+            // The manifest's id grammar, so that an account the emulator
+            // serves can always be exported and planned.
+            r.rtype
+                .check_id(&r.id)
+                .map_err(|problem| format!("resource {}/{}: {problem}", r.rtype, r.id))?;
             if let Some(group) = &r.group {
                 if !ids.contains(group.as_str()) {
                     return Err(format!(

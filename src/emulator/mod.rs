@@ -7,6 +7,7 @@
 mod acs3;
 pub mod api;
 mod connection;
+mod faults;
 pub mod fleet;
 pub mod gateway;
 mod ram;
@@ -53,7 +54,8 @@ pub struct Settings {
     /// Share of `JoinResourceGroup` calls (0 to 1) answered with success
     /// without moving anything, as the real API has been seen to do.
     pub phantom_rate: f64,
-    /// Makes faults repeatable.
+    /// Makes faults and phantom joins repeatable: each is a function of the
+    /// seed and the request (see `faults`), not of arrival order.
     pub seed: Option<u64>,
     /// Append a JSON line per request to this file.
     pub log_file: Option<PathBuf>,
@@ -126,6 +128,7 @@ struct Shared {
     nonces: Mutex<NonceLog>,
     throttle: Option<Mutex<Throttle>>,
     rng: std::sync::Mutex<StdRng>,
+    dice: faults::Dice,
     log: std::sync::Mutex<Vec<LoggedRequest>>,
     log_file: Option<std::sync::Mutex<std::fs::File>>,
 }
@@ -280,6 +283,7 @@ impl Shared {
                 Some(seed) => StdRng::seed_from_u64(seed),
                 None => StdRng::from_os_rng(),
             }),
+            dice: faults::Dice::new(settings.seed.unwrap_or_else(rand::random)),
             log: std::sync::Mutex::new(Vec::new()),
             log_file,
             settings,
@@ -345,30 +349,23 @@ enum Fault {
     Drop,
 }
 
-/// Whether this join should succeed without moving anything.
-fn roll_phantom(shared: &Shared) -> bool {
-    shared.settings.phantom_rate > 0.0
-        && shared
-            .rng
-            .lock()
-            .map(|mut rng| rng.random::<f64>() < shared.settings.phantom_rate)
-            .unwrap_or(false)
+/// The fault for this arrival of a request.
+fn roll_fault(shared: &Shared, arrival: Option<&faults::Arrival>) -> Fault {
+    match arrival {
+        Some(arrival) if arrival.roll("fault") < shared.settings.fault_rate => {
+            if arrival.roll("kind") < 0.5 {
+                Fault::Unavailable
+            } else {
+                Fault::Drop
+            }
+        }
+        _ => Fault::None,
+    }
 }
 
-fn roll_fault(shared: &Shared) -> Fault {
-    if shared.settings.fault_rate <= 0.0 {
-        return Fault::None;
-    }
-    let Ok(mut rng) = shared.rng.lock() else {
-        return Fault::None;
-    };
-    if rng.random::<f64>() >= shared.settings.fault_rate {
-        Fault::None
-    } else if rng.random::<bool>() {
-        Fault::Unavailable
-    } else {
-        Fault::Drop
-    }
+/// Whether this join should succeed without moving anything.
+fn roll_phantom(shared: &Shared, arrival: Option<&faults::Arrival>) -> bool {
+    arrival.is_some_and(|a| a.roll("phantom") < shared.settings.phantom_rate)
 }
 
 async fn serve(
@@ -431,7 +428,11 @@ async fn serve(
             ));
         }
     }
-    let fault = roll_fault(shared);
+    // Counted only when something is rolled for, so that a plain emulator
+    // keeps no per-request memory.
+    let arrival = (shared.settings.fault_rate > 0.0 || shared.settings.phantom_rate > 0.0)
+        .then(|| shared.dice.arrive(action, params));
+    let fault = roll_fault(shared, arrival.as_ref());
     if fault == Fault::Unavailable {
         return Err(Failure::new(
             503,
@@ -443,7 +444,11 @@ async fn serve(
         "JoinResourceGroup" => {
             let generation = {
                 let mut account = shared.store.account.write().await;
-                api::join_resource_group(&mut account, params, !roll_phantom(shared))?;
+                api::join_resource_group(
+                    &mut account,
+                    params,
+                    !roll_phantom(shared, arrival.as_ref()),
+                )?;
                 account.generation
             };
             shared.store.persist(generation).await.map_err(|e| {

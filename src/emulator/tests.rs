@@ -12,7 +12,7 @@ use crate::cloud::client::{
 };
 use crate::cloud::credentials::{CredentialSource, Credentials, Secret};
 use crate::cloud::ecs::{self, Cursor, Selection};
-use crate::resource::ResourceType;
+use crate::resource::{IdShape, ResourceType};
 
 const REGION: &str = "cn-hangzhou";
 
@@ -29,22 +29,31 @@ fn resource(rtype: ResourceType, id: &str, region: &str) -> FleetResource {
     }
 }
 
+/// The `n`th test id of a type, in the type's own id shape: `i-0003`,
+/// `key0003` for key pairs, a UUID ending in `n` for activations.
+pub fn test_id(rtype: ResourceType, n: usize) -> String {
+    match rtype.id_shape() {
+        IdShape::Prefixed(prefix) => format!("{prefix}{n:04}"),
+        IdShape::KeyPairName => format!("key{n:04}"),
+        IdShape::Uuid => format!("00000000-0000-4000-8000-{n:012}"),
+    }
+}
+
 /// Groups `default`, `prod`, `dev`; `per_type` resources of each of the
 /// thirteen types in cn-hangzhou (the odd ones in prod, tagged `team=odd`), one
 /// of each in cn-shanghai.
 pub fn fleet(per_type: usize) -> Fleet {
     let mut resources = Vec::new();
     for rtype in ResourceType::ALL {
-        let prefix = rtype.id_prefix().unwrap_or("key");
         for n in 0..per_type {
-            let mut r = resource(rtype, &format!("{prefix}{n:04}"), REGION);
+            let mut r = resource(rtype, &test_id(rtype, n), REGION);
             if n % 2 == 1 {
                 r.group = Some("rg-prod".into());
                 r.tags.insert("team".into(), "odd".into());
             }
             resources.push(r);
         }
-        resources.push(resource(rtype, &format!("{prefix}sh"), "cn-shanghai"));
+        resources.push(resource(rtype, &test_id(rtype, 9_999), "cn-shanghai"));
     }
     Fleet {
         account_id: "1234567890123456".into(),
@@ -491,7 +500,7 @@ async fn join_resource_group_has_the_seeds_errors() {
     );
     // A resource in another region is not found there.
     assert_eq!(
-        api_error(join("instance", "i-sh", "rg-prod", REGION).await),
+        api_error(join("instance", "i-9999", "rg-prod", REGION).await),
         (404, "InvalidResourceId.NotFound".into())
     );
     assert_eq!(
@@ -1002,17 +1011,18 @@ async fn oidc_tokens_trade_for_working_temporary_keys() {
 /// own twelve ids of every type, so the order of joins to one resource is
 /// the worker's own; each sweep over them takes the next group.
 fn soak_join(worker: u64, j: u64) -> (crate::resource::ResourceKey, &'static str) {
-    const SWEEP: u64 = 9 * 12;
-    let rtype = ResourceType::ALL[(j % 9) as usize];
-    let n = worker * 12 + (j / 9) % 12;
+    let types = ResourceType::ALL.len() as u64;
+    let sweep = types * 12;
+    let rtype = ResourceType::ALL[(j % types) as usize];
+    let n = worker * 12 + (j / types) % 12;
     let key = crate::resource::ResourceKey {
         rtype,
         region: REGION.into(),
-        id: format!("{}{n:04}", rtype.id_prefix().unwrap_or("key")),
+        id: test_id(rtype, n as usize),
     };
     (
         key,
-        ["rg-prod", "rg-dev", "rg-default"][((j / SWEEP) % 3) as usize],
+        ["rg-prod", "rg-dev", "rg-default"][((j / sweep) % 3) as usize],
     )
 }
 

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::resource::{Inventory, ResourceKey};
+use crate::resource::{Group, Inventory, ResourceKey};
 
 /// One group of an exported manifest: its key and its members, in order.
 pub struct ExportedGroup {
@@ -11,25 +11,57 @@ pub struct ExportedGroup {
     pub members: Vec<ResourceKey>,
 }
 
-/// Words that YAML 1.1 readers (PyYAML, many CI tools) take for booleans
-/// or null, though YAML 1.2 reads them as text.
-const YAML_1_1_WORDS: [&str; 12] = [
-    "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "=", "<<",
+/// Words that some YAML reader takes for something other than a string:
+/// YAML 1.1's booleans and nulls (which PyYAML and many CI tools still
+/// read), YAML 1.2's core schema, and 1.1's merge and value keys. Compared
+/// without case, which covers every spelling either version accepts.
+/// Sources: YAML 1.1 types <https://yaml.org/type/bool.html>,
+/// <https://yaml.org/type/null.html>, <https://yaml.org/type/merge.html>,
+/// <https://yaml.org/type/value.html>; YAML 1.2.2 §10.3.2 (core schema tags).
+const RESERVED_WORDS: [&str; 14] = [
+    "y", "yes", "n", "no", "true", "false", "on", "off", "null", "~", "<<", "=", ".inf", ".nan",
 ];
 
-/// A YAML scalar for `text`: plain when our reader reads it back as the
-/// same text, also inside a flow list or map, and no YAML 1.1 reader takes
-/// it for something else; double-quoted (a JSON string, which is valid
-/// YAML) otherwise.
+/// Whether `text` may be written as a plain scalar and read back as the same
+/// string by YAML 1.1 and 1.2 readers, in block and flow context alike. Kept
+/// narrow on purpose: letters, digits and `-_./`, starting with a letter
+/// (so that no number, date, sexagesimal `1:20`, `0x10`, `012`, `1e3` or
+/// `.inf` can be read), and none of the reserved words.
+fn is_plain_safe(text: &str) -> bool {
+    text.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+        && !RESERVED_WORDS
+            .iter()
+            .any(|word| word.eq_ignore_ascii_case(text))
+}
+
+/// A YAML scalar for `text`: plain when every YAML reader gets the same
+/// string back, double-quoted with escapes otherwise.
 pub(super) fn scalar(text: &str) -> String {
-    let plain = !text.contains([',', '[', ']', '{', '}', '#', '"', '\'', '\\'])
-        && !YAML_1_1_WORDS.contains(&text.to_ascii_lowercase().as_str())
-        && super::yaml::reads_back_plain(text);
-    if plain {
-        text.to_owned()
-    } else {
-        serde_json::Value::from(text).to_string()
+    if is_plain_safe(text) {
+        return text.to_owned();
     }
+    let mut quoted = String::with_capacity(text.len() + 2);
+    quoted.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            '\n' => quoted.push_str("\\n"),
+            '\t' => quoted.push_str("\\t"),
+            '\r' => quoted.push_str("\\r"),
+            // Other control characters, and the line breaks YAML 1.1 knows
+            // (NEL, LS, PS), which a reader would fold away.
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') => {
+                let _ = write!(quoted, "\\u{:04x}", u32::from(c));
+            }
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
 }
 
 /// The manifest text. With one region, entries are `type/id` under
@@ -69,35 +101,38 @@ pub fn to_yaml(header: &[String], regions: &[String], groups: &[ExportedGroup]) 
     out
 }
 
+/// The key that names `group` in a manifest: its name when that name is
+/// no other group's and no group's id (a key is looked up as an id first),
+/// its id otherwise. Names so chosen differ from each other and from every
+/// id, so keys never repeat.
+fn key_of(group: &Group, groups: &[Group]) -> String {
+    let unique_name = !group.name.is_empty()
+        && groups.iter().filter(|g| g.name == group.name).count() == 1
+        && !groups.iter().any(|g| g.id == group.name);
+    if unique_name {
+        group.name.clone()
+    } else {
+        group.id.clone()
+    }
+}
+
 /// The groups of an exported manifest: every group of `account` (only those
-/// in `wanted`, when it is not empty) with its members, keyed by name where
-/// the name is unique and by id otherwise, sorted by key. Pure, so that what
+/// in `wanted`, when it is not empty) with its members, keyed as
+/// [`key_of`] says, sorted by key. Pure, so that what
 /// `export` decides is tested without a server.
 pub fn groups_of(account: &Inventory, wanted: &[String]) -> Vec<ExportedGroup> {
     let mut groups: Vec<ExportedGroup> = account
         .groups
         .iter()
         .filter(|g| wanted.is_empty() || wanted.contains(&g.id))
-        .map(|group| {
-            let unique_name = account
-                .groups
-                .iter()
-                .filter(|g| g.name == group.name)
-                .count()
-                == 1;
-            ExportedGroup {
-                key: if unique_name && !group.name.is_empty() {
-                    group.name.clone()
-                } else {
-                    group.id.clone()
-                },
-                members: account
-                    .resources
-                    .values()
-                    .filter(|r| r.group_id == group.id)
-                    .map(|r| r.key.clone())
-                    .collect(),
-            }
+        .map(|group| ExportedGroup {
+            key: key_of(group, &account.groups),
+            members: account
+                .resources
+                .values()
+                .filter(|r| r.group_id == group.id)
+                .map(|r| r.key.clone())
+                .collect(),
         })
         .collect();
     groups.sort_by(|a, b| a.key.cmp(&b.key));
@@ -105,9 +140,12 @@ pub fn groups_of(account: &Inventory, wanted: &[String]) -> Vec<ExportedGroup> {
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resource::{Group, Resource, ResourceType};
+    use crate::resource::{Resource, ResourceType};
 
     fn group(id: &str, name: &str) -> Group {
         Group {
@@ -162,5 +200,90 @@ mod tests {
         assert_eq!(groups.len(), 1);
         assert_eq!(groups[0].key, "rg-2");
         assert_eq!(groups[0].members[0].id, "i-c");
+    }
+
+    #[test]
+    fn a_name_that_is_another_groups_id_is_not_a_key() {
+        let mut account = account();
+        account.groups[0].name = "rg-2".into();
+        let keys: Vec<String> = groups_of(&account, &[])
+            .into_iter()
+            .map(|g| g.key)
+            .collect();
+        assert_eq!(keys, ["rg-1", "rg-2", "rg-3"]);
+    }
+
+    #[test]
+    fn what_yaml_readers_would_not_read_as_that_string_is_quoted() {
+        for word in [
+            "yes",
+            "No",
+            "ON",
+            "off",
+            "y",
+            "n",
+            "true",
+            "False",
+            "null",
+            "~",
+            "1e3",
+            "0x10",
+            "012",
+            "1:20",
+            "2001-12-14",
+            ".inf",
+            "-1",
+            "",
+            " a",
+            "a b",
+            "a: b",
+            "a,b",
+            "#x",
+            "k#x",
+            "<<",
+            "=",
+            "@x",
+            "`x",
+            "a\"b",
+            "line\nbreak",
+            "*x",
+            "&x",
+            "!x",
+            "%x",
+            "[x]",
+            "{x}",
+            "x:y",
+        ] {
+            let written = scalar(word);
+            assert!(written.starts_with('"'), "{word:?} is written {written}");
+        }
+        for plain in [
+            "prod",
+            "cn-hangzhou",
+            "instance/i-bp1abc",
+            "deploy-key",
+            "web_1.a",
+            "rg-acfm1",
+        ] {
+            assert_eq!(scalar(plain), plain);
+        }
+    }
+
+    #[test]
+    fn quoted_scalars_read_back_as_the_same_string() {
+        for text in [
+            "yes",
+            "a\"b\\c",
+            "tab\there",
+            "nul\u{0}",
+            "ls\u{2028}",
+            "中文",
+            "x: y, z",
+        ] {
+            let document = format!("key: {}\nflow: {{k: {}}}\n", scalar(text), scalar(text));
+            let docs = yaml_rust2::YamlLoader::load_from_str(&document).expect("valid YAML");
+            assert_eq!(docs[0]["key"].as_str(), Some(text), "{document}");
+            assert_eq!(docs[0]["flow"]["k"].as_str(), Some(text), "{document}");
+        }
     }
 }

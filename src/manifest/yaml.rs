@@ -413,16 +413,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Whether `text`, written plain (unquoted) as a whole document, reads
-/// back as exactly this text: then it may be written plain in a block.
-pub fn reads_back_plain(text: &str) -> bool {
-    let mut reader = Reader::new(text);
-    match reader.root() {
-        Ok(Some(Node::Scalar(s))) => s.kind == Kind::Text && s.text == text && reader.end().is_ok(),
-        _ => false,
-    }
-}
-
 /// The keys of one map read so far, to refuse a second of any of them.
 #[derive(Default)]
 pub struct SeenKeys(HashMap<String, Position>);

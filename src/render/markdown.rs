@@ -1,16 +1,21 @@
 //! The plan as a pull-request comment: the summary line opens a collapsible
-//! `<details>` block holding a table of moves, cut with a note before it
-//! passes GitHub's limit on a comment's length.
+//! `<details>` block holding, for big plans, the moves counted per group,
+//! then a table of moves; warnings come after it. Everything counts against
+//! GitHub's limit on a comment's length: moves are shown first, then as
+//! many warnings as still fit, and what is cut is counted in a note.
 
 use std::fmt::Write;
 
-use super::{group_label, summary_line, Render};
+use super::Render;
+use super::{breakdown, group_label, moves_by_groups, summary_line, text::SUMMARY_THRESHOLD};
 use crate::plan::Plan;
 
 /// GitHub refuses comments longer than this many characters.
 pub const COMMENT_LIMIT: usize = 65_536;
-/// Room kept for the closing lines and the note about cut rows.
-const CLOSING_ROOM: usize = 512;
+/// Room kept, while moves are added, for the note about cut rows, the
+/// closing lines and the first warnings' note; while warnings are added,
+/// for their own note.
+const CLOSING_ROOM: usize = 1_024;
 
 pub struct Markdown;
 
@@ -21,56 +26,107 @@ fn cell(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// Appends `lines` to `out` while it stays `CLOSING_ROOM` short of the
+/// limit (bytes, which are never fewer than characters); returns how many
+/// did not fit.
+fn push_within(out: &mut String, lines: impl ExactSizeIterator<Item = String>) -> usize {
+    let total = lines.len();
+    let mut shown = 0;
+    for line in lines {
+        if out.len() + line.len() + CLOSING_ROOM > COMMENT_LIMIT {
+            break;
+        }
+        out.push_str(&line);
+        shown += 1;
+    }
+    total - shown
+}
+
+/// The note for what did not fit, or nothing.
+fn cut_note(hidden: usize, one: &str, many: &str) -> String {
+    if hidden == 0 {
+        return String::new();
+    }
+    let (noun, verb) = if hidden == 1 {
+        (one, "is")
+    } else {
+        (many, "are")
+    };
+    format!(
+        "\n_… {hidden} more {noun} {verb} not shown: the comment would pass GitHub's {COMMENT_LIMIT}-character limit. Run `regroup plan` for the whole plan._\n"
+    )
+}
+
 impl Render for Markdown {
     fn write(&self, plan: &Plan, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
         let mut out = String::new();
         let _ = writeln!(out, "### regroup plan\n");
-        for warning in &plan.warnings {
-            let _ = writeln!(out, "> **Warning:** {}", cell(warning));
+        if !plan.has_changes() {
+            let _ = writeln!(out, "**{}**", summary_line(plan));
+        } else {
+            let _ = writeln!(
+                out,
+                "<details><summary><b>{}</b></summary>\n",
+                summary_line(plan)
+            );
+            if plan.changes.len() > SUMMARY_THRESHOLD {
+                let _ = writeln!(out, "| From | To | Moves |\n|---|---|---|");
+                let moves = moves_by_groups(plan);
+                let rows = moves.iter().map(|((from, to), types)| {
+                    let total: usize = types.values().sum();
+                    format!(
+                        "| {} | {} | {total} ({}) |\n",
+                        cell(from),
+                        cell(to),
+                        breakdown(types)
+                    )
+                });
+                let hidden = push_within(&mut out, rows);
+                out.push_str(&cut_note(hidden, "pair of groups", "pairs of groups"));
+                out.push('\n');
+            }
+            let _ = writeln!(
+                out,
+                "| | Resource | Region | Name | From | To | Asked for at |"
+            );
+            let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+            let rows = plan.changes.iter().map(|change| {
+                format!(
+                    "| ~ | `{}/{}` | {} | {} | {} | {} | `{}` |\n",
+                    change.resource.rtype,
+                    change.resource.id,
+                    change.resource.region,
+                    cell(&change.name),
+                    cell(&group_label(&change.from)),
+                    cell(&group_label(&change.to)),
+                    change.source
+                )
+            });
+            let hidden = push_within(&mut out, rows);
+            out.push_str(&cut_note(hidden, "move", "moves"));
+            let _ = writeln!(out, "\n</details>");
         }
         if !plan.warnings.is_empty() {
             out.push('\n');
+            let lines = plan
+                .warnings
+                .iter()
+                .map(|warning| format!("> **Warning:** {}\n", cell(warning)));
+            let hidden = push_within(&mut out, lines);
+            out.push_str(&cut_note(hidden, "warning", "warnings"));
         }
-        if !plan.has_changes() {
-            let _ = writeln!(out, "**{}**", summary_line(plan));
-            return sink.write_all(out.as_bytes());
-        }
-        let _ = writeln!(
-            out,
-            "<details><summary><b>{}</b></summary>\n",
-            summary_line(plan)
-        );
-        let _ = writeln!(
-            out,
-            "| | Resource | Region | Name | From | To | Asked for at |"
-        );
-        let _ = writeln!(out, "|---|---|---|---|---|---|---|");
-        let mut shown = 0;
-        for change in &plan.changes {
-            let row = format!(
-                "| ~ | `{}/{}` | {} | {} | {} | {} | `{}` |\n",
-                change.resource.rtype,
-                change.resource.id,
-                change.resource.region,
-                cell(&change.name),
-                cell(&group_label(&change.from)),
-                cell(&group_label(&change.to)),
-                change.source
-            );
-            if out.len() + row.len() + CLOSING_ROOM > COMMENT_LIMIT {
-                break;
-            }
-            out.push_str(&row);
-            shown += 1;
-        }
-        let hidden = plan.changes.len() - shown;
-        if hidden > 0 {
-            let _ = writeln!(
-                out,
-                "\n_{hidden} more moves are not shown: the comment would pass GitHub's {COMMENT_LIMIT}-character limit. Run `regroup plan` for the whole plan._"
-            );
-        }
-        let _ = writeln!(out, "\n</details>");
         sink.write_all(out.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_count_in_words_that_agree() {
+        assert!(cut_note(1, "move", "moves").contains("… 1 more move is not shown"));
+        assert!(cut_note(3, "warning", "warnings").contains("… 3 more warnings are not shown"));
+        assert_eq!(cut_note(0, "move", "moves"), "");
     }
 }

@@ -8,6 +8,8 @@ mod json;
 mod markdown;
 mod text;
 
+use std::collections::BTreeMap;
+
 use crate::plan::Plan;
 
 pub use json::Json;
@@ -54,12 +56,39 @@ pub fn summary_line(plan: &Plan) -> String {
             plan.changes.len(),
             plan.unchanged
         )
+    } else if plan.unchanged == 1 {
+        "No changes. The 1 resource the manifest manages is in its group.".to_owned()
     } else {
         format!(
             "No changes. All {} resources the manifest manages are in their groups.",
             plan.unchanged
         )
     }
+}
+
+/// `n` with its noun, singular for one: `1 group`, `2 groups`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Moves counted per (from, to) group label, each with a count per type:
+/// the grouped summary that text and markdown show for big plans.
+fn moves_by_groups(plan: &Plan) -> BTreeMap<(String, String), BTreeMap<&'static str, usize>> {
+    let mut moves: BTreeMap<(String, String), BTreeMap<&str, usize>> = BTreeMap::new();
+    for change in &plan.changes {
+        *moves
+            .entry((group_label(&change.from), group_label(&change.to)))
+            .or_default()
+            .entry(change.resource.rtype.as_str())
+            .or_default() += 1;
+    }
+    moves
+}
+
+/// A per-type breakdown, `3 instance, 1 disk`.
+fn breakdown(types: &BTreeMap<&str, usize>) -> String {
+    let parts: Vec<String> = types.iter().map(|(t, n)| format!("{n} {t}")).collect();
+    parts.join(", ")
 }
 
 /// A group for people: its name, with the id when the name alone is not it.

@@ -172,8 +172,12 @@ fn five_thousand_moves_start_with_a_summary() {
         5_000
     );
     assert!(
-        !text.contains("Groups, before → after"),
+        !text.contains("Groups, before → after:\n"),
         "the per-group view is left out"
+    );
+    assert!(
+        text.contains("(Groups, before → after) is left out above 50 moves"),
+        "and the text says so"
     );
     insta::assert_snapshot!("many_text", ends(&text, 12, 3));
     insta::assert_snapshot!(
@@ -193,5 +197,41 @@ fn five_thousand_moves_start_with_a_summary() {
         markdown.len()
     );
     assert!(markdown.contains("more moves are not shown"));
+    assert!(
+        markdown.contains("| legacy | prod | 2500 ("),
+        "the grouped summary comes first"
+    );
     insta::assert_snapshot!("many_markdown", ends(&markdown, 8, 6));
+}
+
+#[test]
+fn thousands_of_warnings_leave_the_moves_shown_and_the_comment_within_the_limit() {
+    let mut plan = few();
+    plan.warnings = (0..3_000)
+        .map(|n| format!("regroup.yaml:{n}:9: instance/i-bp1gone{n:05} does not exist in cn-hangzhou; ignored"))
+        .collect();
+    let plan = plan.seal();
+    let markdown = Markdown.render(&plan);
+    assert!(
+        markdown.len() <= markdown::COMMENT_LIMIT,
+        "{} characters",
+        markdown.len()
+    );
+    for change in &plan.changes {
+        assert!(markdown.contains(&format!(
+            "`{}/{}`",
+            change.resource.rtype, change.resource.id
+        )));
+    }
+    let shown = markdown.matches("> **Warning:**").count();
+    assert!(shown > 100 && shown < 3_000, "{shown} warnings shown");
+    assert!(
+        markdown.contains(&format!("… {} more warnings are not shown", 3_000 - shown)),
+        "{}",
+        ends(&markdown, 0, 3)
+    );
+    assert!(
+        markdown.find("</details>") < markdown.find("> **Warning:**"),
+        "moves first"
+    );
 }

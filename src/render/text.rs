@@ -1,12 +1,11 @@
 //! The plan for a person at a terminal, in Terraform's manner: one line per
 //! move, a before/after view of each group, and a closing summary line.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use similar::{ChangeTag, TextDiff};
 
-use super::{group_label, summary_line, Render};
+use super::{breakdown, group_label, moves_by_groups, summary_line, Render};
 use crate::plan::{Change, GroupRef, Plan};
 
 /// Above this many moves, a grouped summary comes first and the per-group
@@ -39,23 +38,14 @@ impl Text {
 
     /// Counts per from → to, with a breakdown by type.
     fn grouped_summary(&self, plan: &Plan, out: &mut String) {
-        let mut moves: BTreeMap<(String, String), BTreeMap<&str, usize>> = BTreeMap::new();
-        for change in &plan.changes {
-            *moves
-                .entry((group_label(&change.from), group_label(&change.to)))
-                .or_default()
-                .entry(change.resource.rtype.as_str())
-                .or_default() += 1;
-        }
         let _ = writeln!(out, "Summary of moves:");
-        for ((from, to), types) in &moves {
+        for ((from, to), types) in &moves_by_groups(plan) {
             let total: usize = types.values().sum();
-            let breakdown: Vec<String> = types.iter().map(|(t, n)| format!("{n} {t}")).collect();
             let _ = writeln!(
                 out,
                 "  {from} → {}: {total} ({})",
                 self.paint("32", to),
-                breakdown.join(", ")
+                breakdown(types)
             );
         }
         out.push('\n');
@@ -143,6 +133,11 @@ impl Render for Text {
             out.push('\n');
             if plan.changes.len() <= SUMMARY_THRESHOLD {
                 self.group_view(plan, &mut out);
+            } else {
+                let _ = writeln!(
+                    out,
+                    "The per-group view (Groups, before → after) is left out above {SUMMARY_THRESHOLD} moves; the summary of moves above counts them.\n"
+                );
             }
         }
         let _ = writeln!(out, "{}", self.paint("1", &summary_line(plan)));

@@ -5,6 +5,8 @@
 
 #[path = "../support/emulated.rs"]
 mod emulated;
+#[path = "../support/examples.rs"]
+mod examples;
 #[path = "../support/harness.rs"]
 mod harness;
 #[path = "../support/mod.rs"]
@@ -13,8 +15,10 @@ mod support;
 mod apply;
 mod credentials;
 mod distribution;
+mod docs;
 mod emulator;
 mod export;
+mod newuser;
 mod output;
 mod permissions;
 mod plan;

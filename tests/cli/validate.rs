@@ -36,7 +36,7 @@ fn validate_needs_no_credentials() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("is valid: 1 groups, 2 explicit resources, 0 select rules."),
+        out.contains("is valid: 1 group, 2 explicit resources, 0 select rules."),
         "{out}"
     );
 }
