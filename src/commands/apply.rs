@@ -30,6 +30,9 @@ pub(super) async fn run(
         Some(path) => Source::Saved(load_saved_plan(path, global)?),
         None => Source::Manifest(load_manifest(global)?),
     };
+    if let Some(path) = &args.report {
+        check_report_path(path, global, args)?;
+    }
     let client = client(global, overrides, args.rate)?;
     let plan = match source {
         Source::Saved(plan) => {
@@ -84,6 +87,18 @@ pub(super) async fn run(
     } else {
         Exit::Success
     })
+}
+
+/// Checks `--report` before the first call, so that a bad path is not
+/// found after the moves: it must be writable, and neither the manifest nor
+/// the plan being applied.
+fn check_report_path(path: &Path, global: &Global, args: &ApplyArgs) -> anyhow::Result<()> {
+    atomic_file::check_target(path)?;
+    atomic_file::check_not_input(path, &global.file, "the manifest")?;
+    if let Some(plan) = &args.planfile {
+        atomic_file::check_not_input(path, plan, "the plan being applied")?;
+    }
+    Ok(())
 }
 
 fn load_saved_plan(path: &Path, global: &Global) -> anyhow::Result<Plan> {

@@ -13,6 +13,7 @@ mod credentials;
 mod distribution;
 mod emulator;
 mod export;
+mod hardening;
 mod output;
 mod plan;
 mod validate;
