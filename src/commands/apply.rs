@@ -8,10 +8,11 @@ use anyhow::{bail, Context as _};
 use super::{client, load_manifest, make_plan, use_color, Exit, Overrides};
 use crate::apply::{self, ApplyOptions, ProgressStyle};
 use crate::atomic_file;
+use crate::bounded_read::read_at_most;
 use crate::cli::{ApplyArgs, Global};
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, MAX_MANIFEST_BYTES};
 use crate::output::Stdout;
-use crate::plan::Plan;
+use crate::plan::{Plan, MAX_PLAN_BYTES};
 use crate::render::{self, Render};
 
 pub(super) async fn run(
@@ -102,11 +103,10 @@ fn check_report_path(path: &Path, global: &Global, args: &ApplyArgs) -> anyhow::
 }
 
 fn load_saved_plan(path: &Path, global: &Global) -> anyhow::Result<Plan> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("could not read the plan {}", path.display()))?;
+    let bytes = read_at_most(path, MAX_PLAN_BYTES)?;
     let plan =
         Plan::from_json(&bytes).with_context(|| format!("{} cannot be applied", path.display()))?;
-    if let Ok(manifest) = std::fs::read(&global.file) {
+    if let Ok(manifest) = read_at_most(&global.file, MAX_MANIFEST_BYTES) {
         let sha = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&manifest));
         if sha != plan.manifest.sha256 {
             bail!(

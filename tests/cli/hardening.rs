@@ -103,3 +103,55 @@ fn a_report_into_a_missing_folder_is_refused_before_any_move() {
     );
     assert_eq!(env.group_of("i-bp1test00000"), "rg-default");
 }
+
+#[test]
+fn endless_inputs_are_read_only_up_to_their_limit() {
+    let env = Setup::new().instances(2).manifest(TWO_INTO_PROD).start();
+    let (code, _, err) = stdout_of(env.regroup(&["validate", "-f", "/dev/zero"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("larger than the limit of 8388608 bytes"),
+        "{err}"
+    );
+    let (code, _, err) = stdout_of(env.regroup(&["apply", "/dev/zero"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("/dev/zero is larger than the limit of 134217728 bytes"),
+        "{err}"
+    );
+    assert!(env.requests().is_empty());
+}
+
+#[test]
+fn a_fifo_manifest_is_held_to_the_same_limit() {
+    use std::io::Write;
+    let env = Setup::new().manifest(TWO_INTO_PROD).start();
+    let fifo = env.path("manifest.fifo");
+    mkfifo(&fifo);
+    let writer_path = fifo.clone();
+    // 12 MB, or until the reader goes away; a FIFO's size says nothing.
+    const OFFERED: usize = 12 << 20;
+    let writer = std::thread::spawn(move || {
+        let mut pipe = std::fs::OpenOptions::new()
+            .write(true)
+            .open(writer_path)
+            .unwrap();
+        let chunk = vec![b'#'; 1 << 16];
+        let mut written = 0usize;
+        while written < OFFERED && pipe.write_all(&chunk).is_ok() {
+            written += chunk.len();
+        }
+        written
+    });
+    let (code, _, err) = stdout_of(env.regroup(&["validate", "-f", fifo.to_str().unwrap()]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("larger than the limit of 8388608 bytes"),
+        "{err}"
+    );
+    let written = writer.join().unwrap();
+    assert!(
+        written < OFFERED,
+        "all {written} bytes were read from the FIFO"
+    );
+}
