@@ -43,19 +43,27 @@ impl Endpoints {
         match parsed.scheme() {
             "https" => {}
             "http" => {
-                let loopback = match parsed.host() {
-                    Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-                    Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                    Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                    None => false,
-                };
-                if !loopback {
+                if !is_loopback(&parsed) {
                     return Err(EndpointError::PlainHttpNotLoopback(url.into()));
                 }
             }
             _ => return Err(EndpointError::Scheme(url.into())),
         }
         Ok(Endpoints::Override(url.trim_end_matches('/').to_owned()))
+    }
+
+    /// Whether calls must go straight to the endpoint, whatever the proxy
+    /// variables say: a loopback endpoint is on this machine (a proxy
+    /// elsewhere cannot even reach it), and plain http, accepted only for
+    /// loopback, must not carry signed requests and tokens to a proxy in the
+    /// clear. Alibaba Cloud's own endpoints are all https and may be proxied.
+    pub fn direct_only(&self) -> bool {
+        match self {
+            Endpoints::AlibabaCloud => false,
+            Endpoints::Override(url) => reqwest::Url::parse(url)
+                .map(|parsed| parsed.scheme() != "https" || is_loopback(&parsed))
+                .unwrap_or(true),
+        }
     }
 
     pub fn url(&self, service: Service, region: Option<&str>) -> String {
@@ -71,6 +79,17 @@ impl Endpoints {
                 (Service::Sts, _) => "https://sts.aliyuncs.com".into(),
             },
         }
+    }
+}
+
+/// Whether a URL's host is a loopback address (127.0.0.0/8, ::1) or
+/// `localhost`.
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 
@@ -346,12 +365,17 @@ impl Client {
         config: ClientConfig,
         credentials: CredentialSource,
     ) -> Result<Client, reqwest::Error> {
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .pool_max_idle_per_host(64)
-            .user_agent(concat!("regroup/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+            .user_agent(concat!("regroup/", env!("CARGO_PKG_VERSION")));
+        // Otherwise reqwest honours HTTPS_PROXY, HTTP_PROXY and ALL_PROXY
+        // (and their lower-case forms) for every URL, loopback included.
+        if config.endpoints.direct_only() {
+            http = http.no_proxy();
+        }
+        let http = http.build()?;
         Ok(Client {
             http,
             credentials,
@@ -546,6 +570,24 @@ mod tests {
         ] {
             assert!(Endpoints::override_with(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn only_https_beyond_this_machine_may_go_through_a_proxy() {
+        for direct in [
+            "http://127.0.0.1:8080",
+            "http://localhost:1",
+            "http://[::1]:9",
+            "https://127.0.0.2:443",
+            "https://localhost",
+        ] {
+            let endpoints = Endpoints::override_with(direct).unwrap();
+            assert!(endpoints.direct_only(), "{direct}");
+        }
+        assert!(!Endpoints::override_with("https://ecs.example.com")
+            .unwrap()
+            .direct_only());
+        assert!(!Endpoints::AlibabaCloud.direct_only());
     }
 
     #[test]

@@ -155,3 +155,65 @@ fn a_fifo_manifest_is_held_to_the_same_limit() {
         "all {written} bytes were read from the FIFO"
     );
 }
+
+/// A stand-in for a remote proxy, on another loopback address (nothing in
+/// these tests leaves the machine): it closes every connection at once, so
+/// that a client that does use it fails fast instead of waiting.
+struct FakeProxy {
+    url: String,
+    accepted: std::sync::mpsc::Receiver<std::net::SocketAddr>,
+}
+
+impl FakeProxy {
+    fn start() -> FakeProxy {
+        let listener = std::net::TcpListener::bind("127.0.0.2:0").expect("127.0.0.2 is loopback");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (send, accepted) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            while let Ok((_, peer)) = listener.accept() {
+                if send.send(peer).is_err() {
+                    break;
+                }
+            }
+        });
+        FakeProxy { url, accepted }
+    }
+
+    /// How many connections it has had. A connection of our own goes last:
+    /// connections are accepted in order, so every one made before it has
+    /// been counted once it comes through.
+    fn connections(&self) -> usize {
+        let address = self.url.trim_start_matches("http://");
+        let sentinel = std::net::TcpStream::connect(address).unwrap();
+        let mine = sentinel.local_addr().unwrap();
+        self.accepted
+            .iter()
+            .take_while(|peer| *peer != mine)
+            .count()
+    }
+}
+
+#[test]
+fn proxy_variables_never_see_calls_to_a_loopback_endpoint() {
+    let proxy = FakeProxy::start();
+    let env = Setup::new().instances(2).manifest(TWO_INTO_PROD).start();
+    for variable in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTPS_PROXY",
+    ] {
+        let (code, out, err) = stdout_of(
+            env.regroup(&["plan", "--max-tries", "1"])
+                .env(variable, &proxy.url),
+        );
+        assert_eq!(
+            proxy.connections(),
+            0,
+            "{variable}: the proxy was contacted"
+        );
+        assert_eq!(code, 0, "{variable}: {err}");
+        assert!(out.contains("2 to move"), "{variable}: {out}");
+    }
+}
