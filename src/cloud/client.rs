@@ -39,15 +39,15 @@ impl Endpoints {
     /// Checks an `--endpoint` URL: https anywhere, plain http only to loopback,
     /// so that signatures and tokens never cross a network in the clear.
     pub fn override_with(url: &str) -> Result<Endpoints, EndpointError> {
-        let parsed = reqwest::Url::parse(url).map_err(|_| EndpointError::NotAUrl(url.into()))?;
+        let parsed = reqwest::Url::parse(url).map_err(|_| EndpointError::NotAUrl(redact(url)))?;
         match parsed.scheme() {
             "https" => {}
             "http" => {
                 if !is_loopback(&parsed) {
-                    return Err(EndpointError::PlainHttpNotLoopback(url.into()));
+                    return Err(EndpointError::PlainHttpNotLoopback(redact(url)));
                 }
             }
-            _ => return Err(EndpointError::Scheme(url.into())),
+            _ => return Err(EndpointError::Scheme(redact(url))),
         }
         Ok(Endpoints::Override(url.trim_end_matches('/').to_owned()))
     }
@@ -114,7 +114,9 @@ impl fmt::Display for ApiError {
 
 impl ApiError {
     /// Decodes an error body (`{RequestId, HostId, Code, Message}`); a body
-    /// that is not one still yields an error that says what came back.
+    /// that is not one still yields an error that says what came back. The
+    /// message is [`redact`]ed: `SignatureDoesNotMatch` echoes the server's
+    /// string to sign, which holds the request's `SecurityToken`.
     pub fn from_body(status: u16, body: &str) -> ApiError {
         let parsed: Option<Value> = serde_json::from_str(body).ok();
         let field = |name: &str| {
@@ -128,13 +130,13 @@ impl ApiError {
             Some(code) => ApiError {
                 status,
                 code,
-                message: field("Message").unwrap_or_default(),
+                message: redact(&field("Message").unwrap_or_default()),
                 request_id: field("RequestId"),
             },
             None => ApiError {
                 status,
                 code: format!("HTTP{status}"),
-                message: body.chars().take(200).collect(),
+                message: redact(&body.chars().take(200).collect::<String>()),
                 request_id: None,
             },
         }
@@ -202,6 +204,66 @@ impl CloudError {
             CloudError::Decode { .. } | CloudError::Credentials(_) => false,
         }
     }
+}
+
+/// `text` with secrets that can end up in messages masked as `***`: the
+/// value of a `SecurityToken` parameter (plain, or percent-encoded once or
+/// twice, as in an echoed string to sign), and the user information of a
+/// URL (`http://user:password@host` becomes `http://***@host`).
+pub fn redact(text: &str) -> String {
+    redact_userinfo(&redact_token(text))
+}
+
+fn redact_token(text: &str) -> String {
+    const NAME: &str = "SecurityToken";
+    const EQUALS: [&str; 3] = ["=", "%3D", "%253D"];
+    const ENDS: [&str; 3] = ["&", "%26", "%2526"];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(NAME) {
+        let after_name = &rest[at + NAME.len()..];
+        out.push_str(&rest[..at + NAME.len()]);
+        let Some(equals) = EQUALS.iter().find(|e| after_name.starts_with(**e)) else {
+            rest = after_name;
+            continue;
+        };
+        out.push_str(equals);
+        let value = &after_name[equals.len()..];
+        let end = value
+            .char_indices()
+            .find(|(i, c)| {
+                c.is_whitespace()
+                    || matches!(c, '"' | '\'' | ',' | ')')
+                    || ENDS.iter().any(|e| value[*i..].starts_with(e))
+            })
+            .map_or(value.len(), |(i, _)| i);
+        out.push_str("***");
+        rest = &value[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn redact_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let authority_starts = at + 3;
+        out.push_str(&rest[..authority_starts]);
+        let after = &rest[authority_starts..];
+        let authority_len = after
+            .find(|c: char| matches!(c, '/' | '?' | '#' | '"' | '\'' | '`') || c.is_whitespace())
+            .unwrap_or(after.len());
+        match after[..authority_len].rfind('@') {
+            Some(user_ends) => {
+                out.push_str("***");
+                rest = &after[user_ends..];
+            }
+            None => rest = after,
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Describes a transport failure without the URL, which would carry the
@@ -518,7 +580,7 @@ impl Client {
         self.stats.record_request(action, try_number);
         let transport = |e: reqwest::Error| CloudError::Transport {
             action: action.to_owned(),
-            endpoint: endpoint.clone(),
+            endpoint: redact(&endpoint),
             message: describe_transport_error(&e),
         };
         let response = self
@@ -588,6 +650,31 @@ mod tests {
             .unwrap()
             .direct_only());
         assert!(!Endpoints::AlibabaCloud.direct_only());
+    }
+
+    #[test]
+    fn tokens_and_url_passwords_are_redacted() {
+        for (text, expected) in [
+            (
+                "string to sign is:POST&%2F&AccessKeyId%3DSTS.x%26SecurityToken%3DCAIS%252Bab%253D%253D%26Timestamp%3D1",
+                "string to sign is:POST&%2F&AccessKeyId%3DSTS.x%26SecurityToken%3D***%26Timestamp%3D1",
+            ),
+            (
+                "SecurityToken=abc&SignatureMethod=HMAC-SHA1 and SecurityToken=xyz",
+                "SecurityToken=***&SignatureMethod=HMAC-SHA1 and SecurityToken=***",
+            ),
+            ("SecurityToken is mandatory", "SecurityToken is mandatory"),
+            (
+                "`http://user:p%40ss@127.0.0.1:8/x`: no response from https://a:b@h?q=1",
+                "`http://***@127.0.0.1:8/x`: no response from https://***@h?q=1",
+            ),
+            (
+                "http://127.0.0.1:9/?a=b@c and mail@example.com",
+                "http://127.0.0.1:9/?a=b@c and mail@example.com",
+            ),
+        ] {
+            assert_eq!(redact(text), expected, "{text}");
+        }
     }
 
     #[test]
