@@ -79,8 +79,12 @@ pub async fn check_stale(client: &Client, plan: &Plan) -> Result<(), ApplyError>
 pub enum Status {
     Moved,
     Failed,
-    /// The call said yes, but reading back found the resource elsewhere.
+    /// The call said yes, but reading back found the resource where it was.
     NotMovedDespiteSuccess,
+    /// The call said yes, and reading back found the resource in a third
+    /// group, neither where it was nor where we put it: someone else (another
+    /// apply, the console) moved it after our call.
+    MovedElsewhere,
     /// Not started because the run was interrupted.
     NotStarted,
 }
@@ -98,7 +102,10 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn failed(&self) -> bool {
-        matches!(self.status, Status::Failed | Status::NotMovedDespiteSuccess)
+        matches!(
+            self.status,
+            Status::Failed | Status::NotMovedDespiteSuccess | Status::MovedElsewhere
+        )
     }
 }
 
@@ -332,9 +339,10 @@ pub async fn execute(
     report
 }
 
-/// Reads back every resource the report says moved; one found elsewhere is
-/// marked `not moved despite success`, since the API has acknowledged moves
-/// that did not happen.
+/// Reads back every resource the report says moved. One still where it was
+/// is marked `not moved despite success`, since the API has acknowledged
+/// moves that did not happen; one in a third group is `moved elsewhere`,
+/// since someone else moved it after our call (two applies at once).
 pub async fn verify(client: &Client, report: &mut Report) -> Result<(), CloudError> {
     let keys: Vec<ResourceKey> = report
         .outcomes
@@ -354,14 +362,30 @@ pub async fn verify(client: &Client, report: &mut Report) -> Result<(), CloudErr
         let now_in = current
             .get(&outcome.change.resource)
             .map(|r| r.group_id.as_str());
-        if now_in != Some(outcome.change.to.id.as_str()) {
-            outcome.status = Status::NotMovedDespiteSuccess;
-            outcome.code = Some("NotMovedDespiteSuccess".into());
-            outcome.message = Some(match now_in {
-                Some(group) => format!("the call succeeded but the resource is still in {group}"),
-                None => "the call succeeded but the resource is no longer found".into(),
-            });
-        }
+        let change = &outcome.change;
+        let (status, code, message) = match now_in {
+            Some(group) if group == change.to.id => continue,
+            Some(group) if group == change.from.id => (
+                Status::NotMovedDespiteSuccess,
+                "NotMovedDespiteSuccess",
+                format!("the call succeeded but the resource is still in {group}"),
+            ),
+            Some(group) => (
+                Status::MovedElsewhere,
+                "MovedElsewhere",
+                format!(
+                    "the call succeeded, but the resource is now in {group}: someone else moved it after our call"
+                ),
+            ),
+            None => (
+                Status::NotMovedDespiteSuccess,
+                "NotMovedDespiteSuccess",
+                "the call succeeded but the resource is no longer found".into(),
+            ),
+        };
+        outcome.status = status;
+        outcome.code = Some(code.into());
+        outcome.message = Some(message);
     }
     report.count();
     Ok(())
@@ -383,3 +407,6 @@ pub fn watch_interrupts() -> Arc<AtomicBool> {
     });
     flag
 }
+
+#[cfg(test)]
+mod verify_tests;
