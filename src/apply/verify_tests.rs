@@ -7,7 +7,7 @@ use chrono::Utc;
 
 use super::{verify, Outcome, Report, Status};
 use crate::cloud::client::{Client, ClientConfig, Endpoints, StatsSnapshot};
-use crate::cloud::credentials::{CredentialSource, Credentials, Secret};
+use crate::cloud::tests::test_key;
 use crate::emulator::tests::fleet;
 use crate::emulator::{Emulator, Settings};
 use crate::manifest::Location;
@@ -63,14 +63,7 @@ async fn a_resource_found_in_a_third_group_was_moved_by_someone_else() {
             endpoints: Endpoints::override_with(&emulator.url()).unwrap(),
             ..ClientConfig::default()
         },
-        CredentialSource::Static {
-            origin: "test".into(),
-            credentials: Credentials {
-                access_key_id: "testid".into(),
-                access_key_secret: Secret::new("testsecret"),
-                security_token: None,
-            },
-        },
+        test_key(),
     )
     .unwrap();
     let mut report = Report {
