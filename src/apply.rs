@@ -2,6 +2,7 @@
 //! under the client's rate limit, progress, interrupts, read-back
 //! verification, and the report of what happened to every change.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,7 +15,7 @@ use crate::cloud::client::{Client, CloudError, StatsSnapshot};
 use crate::cloud::ecs;
 use crate::inventory;
 use crate::plan::{Change, Plan};
-use crate::resource::ResourceKey;
+use crate::resource::{Resource, ResourceKey};
 use crate::schedule;
 
 /// A resource whose group changed since the plan was made.
@@ -48,8 +49,12 @@ fn describe_drift(drift: &Drift) -> String {
 }
 
 /// Reads every planned resource's group and refuses if any has moved since
-/// the plan was made.
-pub async fn check_stale(client: &Client, plan: &Plan) -> Result<(), ApplyError> {
+/// the plan was made; returns what it read, for checking the plan against
+/// the manifest.
+pub async fn check_stale(
+    client: &Client,
+    plan: &Plan,
+) -> Result<BTreeMap<ResourceKey, Resource>, ApplyError> {
     let keys: Vec<ResourceKey> = plan.changes.iter().map(|c| c.resource.clone()).collect();
     let current = inventory::read_keys(client, &keys)
         .await
@@ -67,7 +72,7 @@ pub async fn check_stale(client: &Client, plan: &Plan) -> Result<(), ApplyError>
         })
         .collect();
     if drifts.is_empty() {
-        Ok(())
+        Ok(current)
     } else {
         Err(ApplyError::Stale(drifts))
     }

@@ -217,3 +217,71 @@ fn proxy_variables_never_see_calls_to_a_loopback_endpoint() {
         assert!(out.contains("2 to move"), "{variable}: {out}");
     }
 }
+
+/// Re-seals an edited plan the way regroup does: the sha256 of its compact
+/// JSON, fields in the plan's order, with the checksum empty. Anyone who can
+/// edit the file can do this.
+fn reseal(pretty: &str) -> String {
+    use sha2::Digest;
+    let value: serde_json::Value = serde_json::from_str(pretty).unwrap();
+    let old = value["checksum"].as_str().unwrap();
+    // The compact form, fields in the same order: the pretty form without
+    // its whitespace (the ids, names and paths here hold none).
+    let compact: String = pretty.replace(old, "").split_whitespace().collect();
+    let sum = format!("{:x}", sha2::Sha256::digest(compact.as_bytes()));
+    pretty.replace(old, &sum)
+}
+
+#[test]
+fn a_forged_saved_plan_is_refused_when_the_manifest_is_at_hand() {
+    let env = Setup::new().instances(3).manifest(TWO_INTO_PROD).start();
+    let plan = env.path("plan.json");
+    let (code, _, err) = stdout_of(env.regroup(&["plan", "-o", plan.to_str().unwrap()]));
+    assert_eq!(code, 0, "{err}");
+    let saved = std::fs::read_to_string(&plan).unwrap();
+    // The re-sealed original is accepted, so the forgeries below fail only
+    // for what they change.
+    assert_eq!(
+        reseal(&saved),
+        saved,
+        "the checksum is recomputed as regroup does"
+    );
+
+    let forgeries = [
+        // A resource the manifest does not mention.
+        (
+            saved.replacen("i-bp1test00001", "i-bp1test00002", 1),
+            "instance/i-bp1test00002 (cn-hangzhou): the plan moves it to `prod` (rg-prod); the manifest asks for no move of it",
+        ),
+        // Into a group the manifest does not name.
+        (
+            saved.replacen("\"id\": \"rg-prod\"", "\"id\": \"rg-legacy\"", 1),
+            "instance/i-bp1test00000 (cn-hangzhou): the plan moves it to `prod` (rg-legacy); the manifest puts it in `prod` (rg-prod)",
+        ),
+    ];
+    for (forged, expected) in forgeries {
+        assert_ne!(forged, saved);
+        let path = env.path("forged.json");
+        std::fs::write(&path, reseal(&forged)).unwrap();
+        let (code, out, err) = stdout_of(env.regroup(&["apply", path.to_str().unwrap()]));
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(
+            err.contains("the saved plan has 1 change(s) that the manifest does not ask for"),
+            "{err}"
+        );
+        assert!(err.contains(expected), "{err}");
+        assert_eq!(env.writes(), 0);
+    }
+
+    // Without a manifest, the plan is applied as saved, and apply says so.
+    std::fs::remove_file(&env.manifest).unwrap();
+    let (code, out, err) =
+        stdout_of(env.regroup(&["apply", plan.to_str().unwrap(), "-f", "regroup.yaml"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("Applying ")
+            && out.contains("as saved: there is no regroup.yaml to check its changes against"),
+        "{out}"
+    );
+    assert!(out.contains("Apply complete! 2 moved, 0 failed."), "{out}");
+}
