@@ -414,4 +414,4 @@ pub fn watch_interrupts() -> Arc<AtomicBool> {
 }
 
 #[cfg(test)]
-mod verify_tests;
+mod tests;
