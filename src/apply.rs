@@ -2,6 +2,7 @@
 //! under the client's rate limit, progress, interrupts, read-back
 //! verification, and the report of what happened to every change.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,7 +15,7 @@ use crate::cloud::client::{Client, CloudError, StatsSnapshot};
 use crate::cloud::ecs;
 use crate::inventory;
 use crate::plan::{Change, Plan};
-use crate::resource::ResourceKey;
+use crate::resource::{Resource, ResourceKey};
 use crate::schedule;
 
 /// A resource whose group changed since the plan was made.
@@ -48,8 +49,12 @@ fn describe_drift(drift: &Drift) -> String {
 }
 
 /// Reads every planned resource's group and refuses if any has moved since
-/// the plan was made.
-pub async fn check_stale(client: &Client, plan: &Plan) -> Result<(), ApplyError> {
+/// the plan was made; returns what it read, for checking the plan against
+/// the manifest.
+pub async fn check_stale(
+    client: &Client,
+    plan: &Plan,
+) -> Result<BTreeMap<ResourceKey, Resource>, ApplyError> {
     let keys: Vec<ResourceKey> = plan.changes.iter().map(|c| c.resource.clone()).collect();
     let current = inventory::read_keys(client, &keys)
         .await
@@ -68,7 +73,7 @@ pub async fn check_stale(client: &Client, plan: &Plan) -> Result<(), ApplyError>
         })
         .collect();
     if drifts.is_empty() {
-        Ok(())
+        Ok(current)
     } else {
         Err(ApplyError::Stale(drifts))
     }
@@ -80,8 +85,12 @@ pub async fn check_stale(client: &Client, plan: &Plan) -> Result<(), ApplyError>
 pub enum Status {
     Moved,
     Failed,
-    /// The call said yes, but reading back found the resource elsewhere.
+    /// The call said yes, but reading back found the resource where it was.
     NotMovedDespiteSuccess,
+    /// The call said yes, and reading back found the resource in a third
+    /// group, neither where it was nor where we put it: someone else (another
+    /// apply, the console) moved it after our call.
+    MovedElsewhere,
     /// Not started because the run was interrupted.
     NotStarted,
 }
@@ -99,7 +108,10 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn failed(&self) -> bool {
-        matches!(self.status, Status::Failed | Status::NotMovedDespiteSuccess)
+        matches!(
+            self.status,
+            Status::Failed | Status::NotMovedDespiteSuccess | Status::MovedElsewhere
+        )
     }
 }
 
@@ -372,9 +384,10 @@ pub async fn execute(
     report
 }
 
-/// Reads back every resource the report says moved; one found elsewhere is
-/// marked `not moved despite success`, since the API has acknowledged moves
-/// that did not happen.
+/// Reads back every resource the report says moved. One still where it was
+/// is marked `not moved despite success`, since the API has acknowledged
+/// moves that did not happen; one in a third group is `moved elsewhere`,
+/// since someone else moved it after our call (two applies at once).
 pub async fn verify(client: &Client, report: &mut Report) -> Result<(), CloudError> {
     let keys: Vec<ResourceKey> = report
         .outcomes
@@ -394,14 +407,30 @@ pub async fn verify(client: &Client, report: &mut Report) -> Result<(), CloudErr
         let now_in = current
             .get(&outcome.change.resource)
             .map(|r| r.group_id.as_str());
-        if !now_in.is_some_and(|g| outcome.change.to.holds(g)) {
-            outcome.status = Status::NotMovedDespiteSuccess;
-            outcome.code = Some("NotMovedDespiteSuccess".into());
-            outcome.message = Some(match now_in {
-                Some(group) => format!("the call succeeded but the resource is still in {group}"),
-                None => "the call succeeded but the resource is no longer found".into(),
-            });
-        }
+        let change = &outcome.change;
+        let (status, code, message) = match now_in {
+            Some(group) if change.to.holds(group) => continue,
+            Some(group) if change.from.holds(group) => (
+                Status::NotMovedDespiteSuccess,
+                "NotMovedDespiteSuccess",
+                format!("the call succeeded but the resource is still in {group}"),
+            ),
+            Some(group) => (
+                Status::MovedElsewhere,
+                "MovedElsewhere",
+                format!(
+                    "the call succeeded, but the resource is now in {group}: someone else moved it after our call"
+                ),
+            ),
+            None => (
+                Status::NotMovedDespiteSuccess,
+                "NotMovedDespiteSuccess",
+                "the call succeeded but the resource is no longer found".into(),
+            ),
+        };
+        outcome.status = status;
+        outcome.code = Some(code.into());
+        outcome.message = Some(message);
     }
     report.count();
     Ok(())
@@ -425,13 +454,4 @@ pub fn watch_interrupts() -> Arc<AtomicBool> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::per_second;
-
-    #[test]
-    fn rates_are_rounded_for_people() {
-        assert_eq!(per_second(40.1008), "40/s");
-        assert_eq!(per_second(2.345), "2.3/s");
-        assert_eq!(per_second(0.04), "0.0/s");
-    }
-}
+mod tests;

@@ -38,6 +38,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The manifest read when `-f` is not given.
+pub const DEFAULT_MANIFEST: &str = "regroup.yaml";
+
 #[derive(Debug, Clone, Args)]
 pub struct Global {
     /// The manifest.
@@ -45,7 +48,7 @@ pub struct Global {
         short = 'f',
         long = "file",
         env = "REGROUP_FILE",
-        default_value = "regroup.yaml",
+        default_value = DEFAULT_MANIFEST,
         global = true
     )]
     pub file: PathBuf,

@@ -20,6 +20,7 @@
 pub mod api;
 mod apply;
 mod atomic_file;
+mod bounded_read;
 mod cli;
 mod cloud;
 mod commands;

@@ -40,23 +40,40 @@ impl Endpoints {
     /// Checks an `--endpoint` URL: https anywhere, plain http only to loopback,
     /// so that signatures and tokens never cross a network in the clear.
     pub fn override_with(url: &str) -> Result<Endpoints, EndpointError> {
-        let parsed = reqwest::Url::parse(url).map_err(|_| EndpointError::NotAUrl(url.into()))?;
+        let parsed = reqwest::Url::parse(url).map_err(|_| EndpointError::NotAUrl(redact(url)))?;
         match parsed.scheme() {
             "https" => {}
             "http" => {
-                let loopback = match parsed.host() {
-                    Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-                    Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                    Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                    None => false,
-                };
-                if !loopback {
-                    return Err(EndpointError::PlainHttpNotLoopback(url.into()));
+                if !is_loopback(&parsed) {
+                    return Err(EndpointError::PlainHttpNotLoopback(redact(url)));
                 }
             }
-            _ => return Err(EndpointError::Scheme(url.into())),
+            _ => return Err(EndpointError::Scheme(redact(url))),
         }
-        Ok(Endpoints::Override(url.trim_end_matches('/').to_owned()))
+        // A user and password in the URL would go out as HTTP Basic
+        // authentication on every call; regroup authenticates by signature
+        // only, so they are dropped here (and redacted wherever the URL is
+        // shown).
+        let mut bare = parsed;
+        let _ = bare.set_username("");
+        let _ = bare.set_password(None);
+        Ok(Endpoints::Override(
+            bare.as_str().trim_end_matches('/').to_owned(),
+        ))
+    }
+
+    /// Whether calls must go straight to the endpoint, whatever the proxy
+    /// variables say: a loopback endpoint is on this machine (a proxy
+    /// elsewhere cannot even reach it), and plain http, accepted only for
+    /// loopback, must not carry signed requests and tokens to a proxy in the
+    /// clear. Alibaba Cloud's own endpoints are all https and may be proxied.
+    pub fn direct_only(&self) -> bool {
+        match self {
+            Endpoints::AlibabaCloud => false,
+            Endpoints::Override(url) => reqwest::Url::parse(url)
+                .map(|parsed| parsed.scheme() != "https" || is_loopback(&parsed))
+                .unwrap_or(true),
+        }
     }
 
     pub fn url(&self, service: Service, region: Option<&str>) -> String {
@@ -66,6 +83,17 @@ impl Endpoints {
                 format!("https://{}", crate::api::endpoints::host(service, region))
             }
         }
+    }
+}
+
+/// Whether a URL's host is a loopback address (127.0.0.0/8, ::1) or
+/// `localhost`.
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 
@@ -103,7 +131,9 @@ impl fmt::Display for ApiError {
 
 impl ApiError {
     /// Decodes an error body (`{RequestId, HostId, Code, Message}`); a body
-    /// that is not one still yields an error that says what came back.
+    /// that is not one still yields an error that says what came back. The
+    /// message is [`redact`]ed: `SignatureDoesNotMatch` echoes the server's
+    /// string to sign, which holds the request's `SecurityToken`.
     pub fn from_body(status: u16, body: &str) -> ApiError {
         let parsed: Option<Value> = serde_json::from_str(body).ok();
         let field = |name: &str| {
@@ -122,13 +152,13 @@ impl ApiError {
                     .and_then(|d| serde_json::from_value(d.clone()).ok())
                     .map(Box::new),
                 code,
-                message: field("Message").unwrap_or_default(),
+                message: redact(&field("Message").unwrap_or_default()),
                 request_id: field("RequestId"),
             },
             None => ApiError {
                 status,
                 code: format!("HTTP{status}"),
-                message: body.chars().take(200).collect(),
+                message: redact(&body.chars().take(200).collect::<String>()),
                 request_id: None,
                 access_denied: None,
             },
@@ -270,6 +300,66 @@ impl CloudError {
             | CloudError::PermissionsMissing(_) => false,
         }
     }
+}
+
+/// `text` with secrets that can end up in messages masked as `***`: the
+/// value of a `SecurityToken` parameter (plain, or percent-encoded once or
+/// twice, as in an echoed string to sign), and the user information of a
+/// URL (`http://user:password@host` becomes `http://***@host`).
+pub fn redact(text: &str) -> String {
+    redact_userinfo(&redact_token(text))
+}
+
+fn redact_token(text: &str) -> String {
+    const NAME: &str = "SecurityToken";
+    const EQUALS: [&str; 3] = ["=", "%3D", "%253D"];
+    const ENDS: [&str; 3] = ["&", "%26", "%2526"];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(NAME) {
+        let after_name = &rest[at + NAME.len()..];
+        out.push_str(&rest[..at + NAME.len()]);
+        let Some(equals) = EQUALS.iter().find(|e| after_name.starts_with(**e)) else {
+            rest = after_name;
+            continue;
+        };
+        out.push_str(equals);
+        let value = &after_name[equals.len()..];
+        let end = value
+            .char_indices()
+            .find(|(i, c)| {
+                c.is_whitespace()
+                    || matches!(c, '"' | '\'' | ',' | ')')
+                    || ENDS.iter().any(|e| value[*i..].starts_with(e))
+            })
+            .map_or(value.len(), |(i, _)| i);
+        out.push_str("***");
+        rest = &value[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn redact_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let authority_starts = at + 3;
+        out.push_str(&rest[..authority_starts]);
+        let after = &rest[authority_starts..];
+        let authority_len = after
+            .find(|c: char| matches!(c, '/' | '?' | '#' | '"' | '\'' | '`') || c.is_whitespace())
+            .unwrap_or(after.len());
+        match after[..authority_len].rfind('@') {
+            Some(user_ends) => {
+                out.push_str("***");
+                rest = &after[user_ends..];
+            }
+            None => rest = after,
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Describes a transport failure without the URL, which would carry the
@@ -435,12 +525,17 @@ impl Client {
         config: ClientConfig,
         credentials: CredentialSource,
     ) -> Result<Client, reqwest::Error> {
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .pool_max_idle_per_host(64)
-            .user_agent(concat!("regroup/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+            .user_agent(concat!("regroup/", env!("CARGO_PKG_VERSION")));
+        // Otherwise reqwest honours HTTPS_PROXY, HTTP_PROXY and ALL_PROXY
+        // (and their lower-case forms) for every URL, loopback included.
+        if config.endpoints.direct_only() {
+            http = http.no_proxy();
+        }
+        let http = http.build()?;
         Ok(Client {
             http,
             credentials,
@@ -569,7 +664,7 @@ impl Client {
         self.stats.record_request(action, try_number);
         let transport = |e: reqwest::Error| CloudError::Transport {
             action: action.to_owned(),
-            endpoint: endpoint.clone(),
+            endpoint: redact(&endpoint),
             message: describe_transport_error(&e),
         };
         let response = request.send().await.map_err(transport)?;
@@ -742,6 +837,49 @@ mod tests {
             "nonsense",
         ] {
             assert!(Endpoints::override_with(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_https_beyond_this_machine_may_go_through_a_proxy() {
+        for direct in [
+            "http://127.0.0.1:8080",
+            "http://localhost:1",
+            "http://[::1]:9",
+            "https://127.0.0.2:443",
+            "https://localhost",
+        ] {
+            let endpoints = Endpoints::override_with(direct).unwrap();
+            assert!(endpoints.direct_only(), "{direct}");
+        }
+        assert!(!Endpoints::override_with("https://ecs.example.com")
+            .unwrap()
+            .direct_only());
+        assert!(!Endpoints::AlibabaCloud.direct_only());
+    }
+
+    #[test]
+    fn tokens_and_url_passwords_are_redacted() {
+        for (text, expected) in [
+            (
+                "string to sign is:POST&%2F&AccessKeyId%3DSTS.x%26SecurityToken%3DCAIS%252Bab%253D%253D%26Timestamp%3D1",
+                "string to sign is:POST&%2F&AccessKeyId%3DSTS.x%26SecurityToken%3D***%26Timestamp%3D1",
+            ),
+            (
+                "SecurityToken=abc&SignatureMethod=HMAC-SHA1 and SecurityToken=xyz",
+                "SecurityToken=***&SignatureMethod=HMAC-SHA1 and SecurityToken=***",
+            ),
+            ("SecurityToken is mandatory", "SecurityToken is mandatory"),
+            (
+                "`http://user:p%40ss@127.0.0.1:8/x`: no response from https://a:b@h?q=1",
+                "`http://***@127.0.0.1:8/x`: no response from https://***@h?q=1",
+            ),
+            (
+                "http://127.0.0.1:9/?a=b@c and mail@example.com",
+                "http://127.0.0.1:9/?a=b@c and mail@example.com",
+            ),
+        ] {
+            assert_eq!(redact(text), expected, "{text}");
         }
     }
 

@@ -8,4 +8,4 @@ pub mod ratelimit;
 pub mod resourcemanager;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

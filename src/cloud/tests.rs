@@ -35,7 +35,8 @@ fn client(emulator: &Emulator, credentials: CredentialSource) -> Client {
     Client::new(config, credentials).unwrap()
 }
 
-fn test_key() -> CredentialSource {
+/// The emulator fleet's plain key, for tests elsewhere too.
+pub(crate) fn test_key() -> CredentialSource {
     CredentialSource::Static {
         origin: "test".into(),
         credentials: Credentials {

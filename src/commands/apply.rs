@@ -1,5 +1,6 @@
 //! `regroup apply`: plan (or load a saved plan), ask, move, verify, report.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
@@ -8,11 +9,15 @@ use anyhow::{bail, Context as _};
 use super::{client, load_manifest, make_plan, use_color, Exit, Overrides};
 use crate::apply::{self, ApplyOptions, ProgressStyle};
 use crate::atomic_file;
-use crate::cli::{ApplyArgs, Global};
+use crate::bounded_read::read_at_most;
+use crate::cli::{ApplyArgs, Global, DEFAULT_MANIFEST};
+use crate::cloud::client::Client;
+use crate::cloud::resourcemanager;
 use crate::manifest::Manifest;
 use crate::output::Stdout;
-use crate::plan::Plan;
+use crate::plan::{Plan, PlanOptions, MAX_PLAN_BYTES};
 use crate::render::{self, Render};
+use crate::resource::{Inventory, Resource, ResourceKey};
 
 pub(super) async fn run(
     global: &Global,
@@ -23,17 +28,35 @@ pub(super) async fn run(
     // Local input first, so that a bad manifest or plan file is reported as
     // such, whatever the state of the credentials.
     enum Source {
-        Saved(Plan),
+        /// A saved plan, with the manifest to check it against when there
+        /// is one.
+        Saved(Plan, Option<Manifest>),
         Manifest(Manifest),
     }
     let source = match &args.planfile {
-        Some(path) => Source::Saved(load_saved_plan(path, global)?),
+        Some(path) => {
+            let (plan, manifest) = load_saved_plan(path, global)?;
+            if manifest.is_none() {
+                writeln!(
+                    out,
+                    "Applying {} as saved: there is no {DEFAULT_MANIFEST} to check its changes against (pass -f MANIFEST to check them).",
+                    path.display()
+                )?;
+            }
+            Source::Saved(plan, manifest)
+        }
         None => Source::Manifest(load_manifest(global)?),
     };
+    if let Some(path) = &args.report {
+        check_report_path(path, global, args)?;
+    }
     let client = client(global, overrides, args.rate)?;
     let plan = match source {
-        Source::Saved(plan) => {
-            apply::check_stale(&client, &plan).await?;
+        Source::Saved(plan, manifest) => {
+            let current = apply::check_stale(&client, &plan).await?;
+            if let Some(manifest) = manifest {
+                check_against_manifest(&client, &plan, &manifest, current).await?;
+            }
             plan
         }
         Source::Manifest(manifest) => {
@@ -86,36 +109,29 @@ pub(super) async fn run(
     })
 }
 
-fn load_saved_plan(path: &Path, global: &Global) -> anyhow::Result<Plan> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("could not read the plan {}", path.display()))?;
+/// Checks `--report` before the first call, so that a bad path is not
+/// found after the moves: it must be writable, and neither the manifest nor
+/// the plan being applied.
+fn check_report_path(path: &Path, global: &Global, args: &ApplyArgs) -> anyhow::Result<()> {
+    atomic_file::check_target(path)?;
+    atomic_file::check_not_input(path, &global.file, "the manifest")?;
+    if let Some(plan) = &args.planfile {
+        atomic_file::check_not_input(path, plan, "the plan being applied")?;
+    }
+    Ok(())
+}
+
+/// Reads a saved plan, and the manifest it must have been planned from:
+/// `None` only when `-f` names no file and there is no `regroup.yaml`.
+fn load_saved_plan(path: &Path, global: &Global) -> anyhow::Result<(Plan, Option<Manifest>)> {
+    let bytes = read_at_most(path, MAX_PLAN_BYTES)?;
     let plan =
         Plan::from_json(&bytes).with_context(|| format!("{} cannot be applied", path.display()))?;
-    let manifest = match std::fs::read(&global.file) {
-        Ok(manifest) => manifest,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            // A plan applied in another folder (a CI job's) is normal, but
-            // the check it misses should not be missed silently.
-            let _ = writeln!(
-                std::io::stderr(),
-                "Note: {} not found, so the check that {} was planned from it was skipped; applying the plan as saved.",
-                global.file.display(),
-                path.display()
-            );
-            return Ok(plan);
-        }
-        Err(error) => {
-            return Err(error).with_context(|| {
-                format!(
-                    "could not read {} to check that {} was planned from it",
-                    global.file.display(),
-                    path.display()
-                )
-            })
-        }
-    };
-    let sha = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&manifest));
-    if sha != plan.manifest.sha256 {
+    if global.file == Path::new(DEFAULT_MANIFEST) && !global.file.exists() {
+        return Ok((plan, None));
+    }
+    let manifest = load_manifest(global)?;
+    if manifest.sha256 != plan.manifest.sha256 {
         bail!(
             "{} was planned from another version of {} (sha256 {} then, {} now); plan again",
             path.display(),
@@ -124,10 +140,38 @@ fn load_saved_plan(path: &Path, global: &Global) -> anyhow::Result<Plan> {
                 .sha256
                 .get(..12)
                 .unwrap_or(&plan.manifest.sha256),
-            &sha[..12]
+            manifest.sha256.get(..12).unwrap_or(&manifest.sha256)
         );
     }
-    Ok(plan)
+    Ok((plan, Some(manifest)))
+}
+
+/// Re-derives the plan from the manifest against the state the stale guard
+/// read (`current`, the planned resources) and the account's groups, and
+/// refuses saved changes that the manifest does not ask for: the plan's
+/// checksum proves it intact, not that the manifest made it.
+async fn check_against_manifest(
+    client: &Client,
+    plan: &Plan,
+    manifest: &Manifest,
+    current: BTreeMap<ResourceKey, Resource>,
+) -> anyhow::Result<()> {
+    let groups = resourcemanager::list_resource_groups(client)
+        .await
+        .context("could not read the resource groups to check the plan")?;
+    let inventory = Inventory {
+        groups,
+        resources: current,
+    };
+    // Only the planned resources were read: explicit entries for the others
+    // are not missing, just not looked at.
+    let options = PlanOptions {
+        ignore_missing: true,
+    };
+    let fresh = crate::plan::plan(manifest, &inventory, options, chrono::Utc::now())
+        .context("could not check the plan against the manifest")?;
+    crate::plan::check_saved_against(plan, &fresh)?;
+    Ok(())
 }
 
 /// Asks as Terraform does; only `yes` approves.

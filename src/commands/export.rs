@@ -6,6 +6,7 @@ use anyhow::bail;
 
 use super::{client, Exit, Overrides};
 use crate::cli::{ExportArgs, Global};
+use crate::cloud::client::redact;
 use crate::inventory;
 use crate::manifest::export;
 use crate::output::Stdout;
@@ -45,7 +46,7 @@ pub(super) async fn run(
         .collect::<Result<_, String>>()
         .map_err(|message| anyhow::anyhow!("--group: {message}"))?;
     let source = match overrides.endpoint.as_ref().or(global.endpoint.as_ref()) {
-        Some(url) => url.clone(),
+        Some(url) => redact(url),
         None => "Alibaba Cloud".to_owned(),
     };
     let header = vec![

@@ -83,6 +83,9 @@ pub fn report_error(error: &anyhow::Error) {
         }
         above = line;
     }
+    // Errors are redacted where they are made; this is the last line of
+    // defence for any that an underlying library formats.
+    let text = crate::cloud::client::redact(&text);
     // A closed stderr leaves nobody to tell.
     let _ = writeln!(std::io::stderr(), "{text}");
 }

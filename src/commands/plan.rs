@@ -17,6 +17,10 @@ pub(super) async fn run(
     out: &mut Stdout,
 ) -> anyhow::Result<Exit> {
     let manifest = load_manifest(global)?;
+    if let Some(path) = &args.out {
+        atomic_file::check_target(path)?;
+        atomic_file::check_not_input(path, &global.file, "the manifest")?;
+    }
     let client = client(global, overrides, None)?;
     let plan = make_plan(&client, &manifest, args.ignore_missing).await?;
     render::renderer(args.format, use_color(global)).write(&plan, out)?;

@@ -16,12 +16,13 @@ use super::gateway::{self, Failure, NonceLog, Params, Received};
 use super::state::Account;
 use crate::api::sign_v3::{self, Authorization};
 
-/// Whether a request is signed with V3: it carries an `Authorization`
-/// header or names its action in `x-acs-action` (a V3 request whose
-/// signature is missing is refused as such, not as an RPC v1 request
-/// without `Action`).
+/// Whether a request is signed with V3: it names its action in
+/// `x-acs-action` or carries an `ACS3-…` `Authorization` header (a V3
+/// request whose signature is missing is refused as such, not as an RPC v1
+/// request without `Action`; HTTP Basic authentication is no V3 signature).
 pub fn is_acs3(headers: &axum::http::HeaderMap) -> bool {
-    headers.contains_key(axum::http::header::AUTHORIZATION) || headers.contains_key("x-acs-action")
+    headers.contains_key("x-acs-action")
+        || header(headers, "authorization").is_some_and(|value| value.starts_with("ACS3-"))
 }
 
 fn header<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {

@@ -322,7 +322,8 @@ impl Manifest {
                 ),
             });
         }
-        let bytes = std::fs::read(path).map_err(read_error)?;
+        let bytes = crate::bounded_read::read_at_most(path, MAX_MANIFEST_BYTES)
+            .map_err(|e| read_error(e.into_io()))?;
         let text = String::from_utf8(bytes).map_err(|e| ManifestError::File {
             path: shown.clone(),
             message: format!(

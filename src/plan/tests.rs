@@ -463,3 +463,51 @@ fn resources_reported_without_a_group_are_in_the_default_group() {
     assert!(plan.changes[0].from.holds(""));
     assert!(!plan.changes[0].to.holds(""));
 }
+
+#[test]
+fn a_saved_plan_may_only_make_changes_the_manifest_asks_for() {
+    let inv = inventory(vec![
+        resource(ResourceType::Instance, I1, "web-1", "rg-default", &[]),
+        resource(ResourceType::Instance, I2, "web-2", "rg-default", &[]),
+        resource(ResourceType::Instance, I3, "web-3", "rg-default", &[]),
+    ]);
+    let manifest = format!(
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - instance/{I1}\n      - instance/{I2}\n"
+    );
+    let fresh = plan_of(&manifest, &inv).unwrap();
+    assert_eq!(check_saved_against(&fresh, &fresh).map_err(|e| e.0), Ok(()));
+    // A plan of fewer changes than the manifest asks for is still asked for.
+    let mut fewer = fresh.clone();
+    fewer.changes.truncate(1);
+    assert!(check_saved_against(&fewer, &fresh).is_ok());
+
+    let mut forged = fresh.clone();
+    // Into a group the manifest does not name for it...
+    forged.changes[0].to = GroupRef {
+        id: "rg-legacy".into(),
+        name: "prod".into(),
+    };
+    // ...and a resource the manifest does not mention.
+    forged.changes[1].resource.id = I3.into();
+    let error = check_saved_against(&forged, &fresh).unwrap_err();
+    assert_eq!(
+        error
+            .0
+            .iter()
+            .map(|u| (
+                u.change.resource.id.as_str(),
+                u.manifest_wants.as_ref().map(|g| g.id.as_str())
+            ))
+            .collect::<Vec<_>>(),
+        [(I1, Some("rg-prod")), (I3, None)]
+    );
+    let text = error.to_string();
+    assert!(
+        text.contains(&format!("instance/{I1} (cn-hangzhou): the plan moves it to `prod` (rg-legacy); the manifest puts it in `prod` (rg-prod)")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("instance/{I3} (cn-hangzhou): the plan moves it to `prod` (rg-prod); the manifest asks for no move of it")),
+        "{text}"
+    );
+}

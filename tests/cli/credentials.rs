@@ -20,9 +20,10 @@ fn a_wrong_secret_is_a_clear_error_and_writes_nothing() {
 }
 
 #[test]
-fn secrets_never_reach_output_or_files_even_at_vvv() {
+fn secrets_never_reach_output_errors_or_files() {
     const SECRET_VALUE: &str = "SECRET-d0n7-l3ak";
     const TOKEN_VALUE: &str = "TOKEN-n3v3r-pr1nt";
+    const PASSWORD: &str = "PASSW0RD-1n-ur1";
     let env = Setup::new()
         .instances(3)
         .key("STS.leaktest", SECRET_VALUE, Some(TOKEN_VALUE))
@@ -56,8 +57,54 @@ fn secrets_never_reach_output_or_files_even_at_vvv() {
     }
     seen.push_str(&std::fs::read_to_string(plan).unwrap());
     seen.push_str(&std::fs::read_to_string(report).unwrap());
+
+    // A wrong secret with an STS key, at the default verbosity: the server
+    // echoes its string to sign, which holds the token.
+    let (code, out, err) = stdout_of(
+        env.regroup(&["plan"])
+            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "STS.leaktest")
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "not-the-secret")
+            .env("ALIBABA_CLOUD_SECURITY_TOKEN", TOKEN_VALUE),
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("SignatureDoesNotMatch"), "{err}");
+    assert!(err.contains("SecurityToken%3D***"), "{err}");
+    seen.push_str(&out);
+    seen.push_str(&err);
+
+    // A password in the endpoint's URL: in the exported manifest's header,
+    // in an endpoint that is refused, and in one that does not answer.
+    let with_password = |url: &str| url.replacen("://", &format!("://user:{PASSWORD}@"), 1);
+    let emulator = with_password(&env.emulator.url());
+    let (code, out, err) = stdout_of(
+        env.regroup(&["export", "--region", "cn-hangzhou"])
+            .env("REGROUP_ENDPOINT", &emulator),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("from http://***@127.0.0.1:"), "{out}");
+    seen.push_str(&out);
+    seen.push_str(&err);
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    for endpoint in [with_password("http://10.0.0.1"), with_password(&closed)] {
+        let (code, out, err) = stdout_of(
+            env.regroup(&["plan", "--max-tries", "1"])
+                .env("REGROUP_ENDPOINT", &endpoint),
+        );
+        assert_eq!(code, 1, "{endpoint}: {out}{err}");
+        // The error names the endpoint, never with its password.
+        assert!(
+            err.contains("127.0.0.1") || err.contains("10.0.0.1"),
+            "{endpoint}: {err}"
+        );
+        seen.push_str(&out);
+        seen.push_str(&err);
+    }
     assert!(!seen.contains(SECRET_VALUE), "the secret leaked");
     assert!(!seen.contains(TOKEN_VALUE), "the token leaked");
+    assert!(!seen.contains(PASSWORD), "the URL's password leaked");
 }
 
 #[test]

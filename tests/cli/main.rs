@@ -18,6 +18,7 @@ mod distribution;
 mod docs;
 mod emulator;
 mod export;
+mod hardening;
 mod newuser;
 mod output;
 mod permissions;

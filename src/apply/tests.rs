@@ -1,0 +1,122 @@
+//! Read-back after apply against the emulator: a resource still where it
+//! was, one in a third group, and one where we put it.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::{per_second, verify, Outcome, Report, Status};
+use crate::cloud::client::{Client, ClientConfig, Endpoints, StatsSnapshot};
+use crate::cloud::tests::test_key;
+use crate::emulator::tests::fleet;
+use crate::emulator::{Emulator, Settings};
+use crate::manifest::Location;
+use crate::plan::{Change, GroupRef};
+use crate::resource::{ResourceKey, ResourceType};
+
+fn group(id: &str) -> GroupRef {
+    GroupRef {
+        id: id.into(),
+        name: id.trim_start_matches("rg-").into(),
+    }
+}
+
+/// An outcome the calls reported as moved, of `id` from `from` to `to`.
+fn moved(id: &str, from: &str, to: &str) -> Outcome {
+    Outcome {
+        change: Change {
+            resource: ResourceKey {
+                rtype: ResourceType::Instance,
+                region: "cn-hangzhou".into(),
+                id: id.into(),
+            },
+            name: id.into(),
+            from: group(from),
+            to: group(to),
+            source: Location {
+                file: Arc::from("regroup.yaml"),
+                line: 1,
+                column: 1,
+            },
+        },
+        status: Status::Moved,
+        code: None,
+        message: None,
+        tries: 1,
+        request_ids: Vec::new(),
+        elapsed_ms: 0,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resource_found_in_a_third_group_was_moved_by_someone_else() {
+    // Even instances are in rg-default, odd ones in rg-prod.
+    let emulator = Emulator::start(
+        fleet(4),
+        Settings::default(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let client = Client::new(
+        ClientConfig {
+            endpoints: Endpoints::override_with(&emulator.url()).unwrap(),
+            ..ClientConfig::default()
+        },
+        test_key(),
+    )
+    .unwrap();
+    let mut report = Report {
+        format_version: 1,
+        manifest_sha256: String::new(),
+        started_at: Utc::now(),
+        finished_at: Utc::now(),
+        interrupted: false,
+        moved: 3,
+        failed: 0,
+        not_started: 0,
+        stopped: None,
+        calls: StatsSnapshot::default(),
+        outcomes: vec![
+            // Still where it was: a phantom success.
+            moved("i-0000", "rg-default", "rg-dev"),
+            // In neither group: another run moved it after ours.
+            moved("i-0002", "rg-prod", "rg-dev"),
+            // Where we put it.
+            moved("i-0001", "rg-default", "rg-prod"),
+        ],
+    };
+    verify(&client, &mut report).await.unwrap();
+    let seen: Vec<(&str, &Status, Option<&str>)> = report
+        .outcomes
+        .iter()
+        .map(|o| (o.change.resource.id.as_str(), &o.status, o.code.as_deref()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "i-0000",
+                &Status::NotMovedDespiteSuccess,
+                Some("NotMovedDespiteSuccess")
+            ),
+            ("i-0002", &Status::MovedElsewhere, Some("MovedElsewhere")),
+            ("i-0001", &Status::Moved, None),
+        ]
+    );
+    let elsewhere = report.outcomes[1].message.as_deref().unwrap_or_default();
+    assert!(
+        elsewhere.contains("now in rg-default: someone else moved it after our call"),
+        "{elsewhere}"
+    );
+    assert_eq!((report.moved, report.failed), (1, 2));
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["outcomes"][1]["status"], "moved_elsewhere");
+}
+
+#[test]
+fn rates_are_rounded_for_people() {
+    assert_eq!(per_second(40.1008), "40/s");
+    assert_eq!(per_second(2.345), "2.3/s");
+    assert_eq!(per_second(0.04), "0.0/s");
+}
