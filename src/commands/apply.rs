@@ -30,7 +30,7 @@ pub(super) async fn run(
         Some(path) => Source::Saved(load_saved_plan(path, global)?),
         None => Source::Manifest(load_manifest(global)?),
     };
-    let client = client(global, overrides, args.rate)?;
+    let client = client(global, overrides, args.rate).await?;
     let plan = match source {
         Source::Saved(plan) => {
             apply::check_stale(&client, &plan).await?;

@@ -24,6 +24,7 @@ impl From<&EmulatorArgs> for Settings {
             log_file: args.log.clone(),
             record_requests: false,
             idle_timeout: std::time::Duration::from_secs(args.idle_timeout),
+            sts_ttl: args.sts_ttl,
         }
     }
 }

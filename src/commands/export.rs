@@ -21,7 +21,7 @@ pub(super) async fn run(
     if global.regions.is_empty() {
         bail!("export needs the regions to read: pass --region ID (repeatable)");
     }
-    let client = client(global, overrides, None)?;
+    let client = client(global, overrides, None).await?;
     let types = if args.types.is_empty() {
         ResourceType::ALL.to_vec()
     } else {

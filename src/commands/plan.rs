@@ -17,7 +17,7 @@ pub(super) async fn run(
     out: &mut Stdout,
 ) -> anyhow::Result<Exit> {
     let manifest = load_manifest(global)?;
-    let client = client(global, overrides, None)?;
+    let client = client(global, overrides, None).await?;
     let plan = make_plan(&client, &manifest, args.ignore_missing).await?;
     render::renderer(args.format, use_color(global)).write(&plan, out)?;
     if let Some(path) = &args.out {

@@ -219,6 +219,18 @@ pub fn authenticate(
         }
         (Some(_), Some(_)) => {}
     }
+    // 400 as the gateway errors table has it; other product docs say 403
+    // (docs/sources/credentials.md §7, "Errors": the sources disagree).
+    if account
+        .expiry(&params["AccessKeyId"])
+        .is_some_and(|expires| now >= expires)
+    {
+        return Err(Failure::new(
+            400,
+            "InvalidSecurityToken.Expired",
+            "Specified SecurityToken is expired.",
+        ));
+    }
     nonces.record(nonce, now);
     Ok(())
 }

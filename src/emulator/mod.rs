@@ -8,7 +8,9 @@ pub mod api;
 mod connection;
 pub mod fleet;
 pub mod gateway;
+mod metadata;
 pub mod state;
+pub mod sts;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -59,6 +61,8 @@ pub struct Settings {
     pub record_requests: bool,
     /// A connection that sends nothing for this long is closed.
     pub idle_timeout: Duration,
+    /// Temporary keys (STS, metadata) live at most this long.
+    pub sts_ttl: Option<Duration>,
 }
 
 /// How long a connection may stay silent when no `idle_timeout` is given.
@@ -76,6 +80,7 @@ impl Default for Settings {
             log_file: None,
             record_requests: false,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            sts_ttl: None,
         }
     }
 }
@@ -122,6 +127,7 @@ struct Shared {
     rng: std::sync::Mutex<StdRng>,
     log: std::sync::Mutex<Vec<LoggedRequest>>,
     log_file: Option<std::sync::Mutex<std::fs::File>>,
+    metadata_tokens: metadata::Tokens,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -274,13 +280,34 @@ impl Shared {
             }),
             log: std::sync::Mutex::new(Vec::new()),
             log_file,
+            metadata_tokens: metadata::Tokens::default(),
             settings,
         })
+    }
+
+    /// A random number from the emulator's (seedable) generator.
+    fn random(&self) -> u128 {
+        self.rng
+            .lock()
+            .map(|mut r| r.random::<u128>())
+            .unwrap_or_default()
     }
 }
 
 fn router(shared: Arc<Shared>) -> axum::Router {
-    axum::Router::new().fallback(handle).with_state(shared)
+    use axum::routing::{get, put};
+    axum::Router::new()
+        .route("/latest/api/token", put(metadata::token))
+        .route(
+            "/latest/meta-data/ram/security-credentials/",
+            get(metadata::roles),
+        )
+        .route(
+            "/latest/meta-data/ram/security-credentials/{role}",
+            get(metadata::credentials),
+        )
+        .fallback(handle)
+        .with_state(shared)
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
@@ -426,14 +453,18 @@ async fn serve(
             })?;
             serde_json::json!({})
         }
-        "AssumeRoleWithOIDC" => {
-            let random = shared
-                .rng
-                .lock()
-                .map(|mut r| r.random::<u128>())
-                .unwrap_or_default();
+        "AssumeRole" | "AssumeRoleWithOIDC" => {
+            let random = shared.random();
+            let ttl = shared.settings.sts_ttl;
             let mut account = shared.store.account.write().await;
-            api::assume_role_with_oidc(&mut account, params, now, random)?
+            if action == "AssumeRole" {
+                sts::assume_role(&mut account, params, now, random, ttl)?
+            } else {
+                sts::assume_role_with_oidc(&mut account, params, now, random, ttl)?
+            }
+        }
+        "GetCallerIdentity" => {
+            sts::get_caller_identity(&*shared.store.account.read().await, params)?
         }
         "ListResourceGroups" => {
             api::list_resource_groups(&*shared.store.account.read().await, params)?
@@ -460,12 +491,7 @@ fn answer(
     params: &Params,
     result: Result<serde_json::Value, Failure>,
 ) -> Response {
-    let random = shared
-        .rng
-        .lock()
-        .map(|mut r| r.random::<u128>())
-        .unwrap_or_default();
-    let request_id = gateway::request_id(random);
+    let request_id = gateway::request_id(shared.random());
     let status = result.as_ref().map_or_else(|f| f.status, |_| 200);
     log(
         shared,
