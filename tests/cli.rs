@@ -171,6 +171,8 @@ impl Running {
             .env_clear()
             .env("HOME", self.dir.path())
             .env("REGROUP_ENDPOINT", self.emulator.url())
+            // Never 100.100.100.200: no test may reach the metadata server.
+            .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
             .env("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
             .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
             .current_dir(self.dir.path());
@@ -384,6 +386,7 @@ fn the_emulator_runs_one_command_against_the_example_fleet() {
     let mut command = Command::cargo_bin("regroup").unwrap();
     command
         .env_clear()
+        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(["emulator", "--fleet"])
         .arg(examples.join("fleet.yaml"))
@@ -439,6 +442,7 @@ fn sigkill_during_a_burst_of_joins_leaves_a_loadable_state() {
     let apply = std::process::Command::new(assert_cmd::cargo::cargo_bin("regroup"))
         .current_dir(dir.path())
         .env_clear()
+        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
         .env("HOME", dir.path())
         .env("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
         .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
@@ -1201,17 +1205,21 @@ fn ci_examples_are_valid_yaml_calling_real_commands() {
 fn gitops_docs_show_a_real_plan_comment() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut command = Command::cargo_bin("regroup").unwrap();
-    command.env_clear().current_dir(&root).args([
-        "emulator",
-        "--fleet",
-        "examples/fleet.yaml",
-        "--",
-        "plan",
-        "-f",
-        "examples/regroup.yaml",
-        "--format",
-        "markdown",
-    ]);
+    command
+        .env_clear()
+        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+        .current_dir(&root)
+        .args([
+            "emulator",
+            "--fleet",
+            "examples/fleet.yaml",
+            "--",
+            "plan",
+            "-f",
+            "examples/regroup.yaml",
+            "--format",
+            "markdown",
+        ]);
     let (code, comment, err) = stdout_of(command);
     assert_eq!(code, 0, "{err}");
     let docs = std::fs::read_to_string(root.join("docs/gitops.md")).unwrap();

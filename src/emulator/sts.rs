@@ -221,7 +221,7 @@ pub fn assume_role_with_oidc(
 
 /// `GetCallerIdentity` for the key that signed the call: an assumed role
 /// for an issued key (fixture sts_GetCallerIdentity_AssumedRoleUser.json),
-/// else a RAM user named after the fleet key (sts_GetCallerIdentity.json).
+/// else the fleet's RAM user (sts_GetCallerIdentity.json).
 pub fn get_caller_identity(account: &Account, params: &Params) -> Result<Value, Failure> {
     let key = params
         .get("AccessKeyId")
@@ -234,9 +234,11 @@ pub fn get_caller_identity(account: &Account, params: &Params) -> Result<Value, 
             "PrincipalId": format!("{}:{}", issued.role_id, issued.session),
             "RoleId": issued.role_id,
         }),
+        // The fleet names no users: every fleet key is one RAM user's,
+        // and the key id stays out of the ARN (`whoami` masks it).
         None => json!({
             "AccountId": account.account_id,
-            "Arn": format!("acs:ram::{}:user/{key}", account.account_id),
+            "Arn": format!("acs:ram::{}:user/fleet-user", account.account_id),
             "IdentityType": "RAMUser",
             "PrincipalId": role_id(key),
             "UserId": role_id(key),
