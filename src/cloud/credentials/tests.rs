@@ -640,10 +640,7 @@ fn expirations_parse_only_in_the_documented_form() {
 
 #[test]
 fn official_fixtures_decode() {
-    for (file, need_success) in [
-        ("sts_AssumeRole.json", false),
-        ("sts_AssumeRoleWithOIDC.json", false),
-    ] {
+    for file in ["sts_AssumeRole.json", "sts_AssumeRoleWithOIDC.json"] {
         let text = std::fs::read_to_string(format!("tests/fixtures/api/{file}")).unwrap();
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
         let fresh = fetch::decode_sts("test", value).unwrap_or_else(|e| panic!("{file}: {e}"));
@@ -651,7 +648,6 @@ fn official_fixtures_decode() {
             fresh.credentials.access_key_id.starts_with("STS."),
             "{file}"
         );
-        assert!(!need_success);
     }
     for file in [
         "metadata_credentials.json",
