@@ -105,6 +105,7 @@ fn regroup(server: &Server, dir: &Path, args: &[&str]) -> Run {
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_regroup"))
         .current_dir(dir)
         .env_clear()
+        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
         .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "testid")
         .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "testsecret")
         .env("REGROUP_ENDPOINT", &server.url)

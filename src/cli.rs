@@ -111,6 +111,12 @@ pub enum Command {
         after_help = "Example:\n  regroup completions bash > /etc/bash_completion.d/regroup"
     )]
     Completions { shell: clap_complete::Shell },
+    /// Show which credentials regroup would use and whose they are; exits 1
+    /// when they do not work.
+    #[command(
+        after_help = "Examples:\n  regroup whoami\n  regroup whoami -v --profile deploy   # also the sources passed over, and why"
+    )]
+    Whoami,
     /// Run the local Alibaba Cloud API emulator.
     #[command(
         after_help = "Examples:\n  regroup emulator --fleet examples/fleet.yaml --listen 127.0.0.1:8642\n  regroup emulator --fleet examples/fleet.yaml -- plan -f examples/regroup.yaml"
@@ -205,6 +211,31 @@ pub enum DefaultGroupId {
     Id,
 }
 
+/// A lifetime for temporary keys: a whole number with `s`, `m` or `h`
+/// (seconds when bare), from 1 s to 12 h, the longest session STS grants
+/// (DOC-AR: `DurationSeconds` up to the role's MaxSessionDuration, 43200).
+fn parse_ttl(text: &str) -> Result<std::time::Duration, String> {
+    let (number, unit) = match text.trim().char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&text.trim()[..i], c),
+        _ => (text.trim(), 's'),
+    };
+    let scale = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        _ => return Err(format!("`{text}`: use a number with s, m or h, such as 5s")),
+    };
+    let seconds = number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| format!("`{text}` is not a duration such as 5s, 2m or 1h"))?;
+    if !(1..=43_200).contains(&seconds) {
+        return Err(format!("must be between 1s and 12h, not {text}"));
+    }
+    Ok(std::time::Duration::from_secs(seconds))
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct EmulatorArgs {
     /// The account to serve (see docs/emulator.md).
@@ -236,6 +267,10 @@ pub struct EmulatorArgs {
     /// Append a JSON line per request to this file.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
+    /// Temporary keys (STS, metadata) expire after this long at most, e.g.
+    /// `5s`, `2m`, `1h`; to try credential refresh.
+    #[arg(long, value_name = "DURATION", value_parser = parse_ttl)]
+    pub sts_ttl: Option<std::time::Duration>,
     /// Close a connection that sends nothing for this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub idle_timeout: u64,
@@ -273,6 +308,17 @@ mod tests {
             panic!("apply parses as apply")
         };
         assert_eq!(args.rate, Some(0.5));
+    }
+
+    #[test]
+    fn sts_ttl_takes_units_and_stays_in_range() {
+        assert_eq!(parse_ttl("5s"), Ok(std::time::Duration::from_secs(5)));
+        assert_eq!(parse_ttl("2m"), Ok(std::time::Duration::from_secs(120)));
+        assert_eq!(parse_ttl("1h"), Ok(std::time::Duration::from_secs(3600)));
+        assert_eq!(parse_ttl("30"), Ok(std::time::Duration::from_secs(30)));
+        for bad in ["0s", "13h", "5x", "s", "-1s", "1.5s", ""] {
+            assert!(parse_ttl(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

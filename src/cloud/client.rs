@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use serde_json::Value;
 
-use super::credentials::{CredentialSource, CredentialsError};
+use super::credentials::{CredentialSource, Credentials, CredentialsError};
 use super::ratelimit::RateLimiter;
 use crate::api::ram::{self, AccessDeniedDetail};
 pub use crate::api::Service;
@@ -26,6 +26,16 @@ pub enum EndpointError {
     Scheme(String),
     #[error("`{0}`: plain http:// is accepted only for loopback addresses (127.0.0.0/8, ::1, localhost); use https://")]
     PlainHttpNotLoopback(String),
+}
+
+/// Whether `url` names a loopback host (127.0.0.0/8, ::1, `localhost`).
+pub fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 /// Where each call goes: the real regional endpoints, or one URL for all
@@ -76,6 +86,15 @@ impl Endpoints {
         }
     }
 
+    /// The URL of an STS host the credential chain chose
+    /// (`sts[-vpc].<region>.aliyuncs.com`), or the override.
+    pub fn sts_url(&self, host: &str) -> String {
+        match self {
+            Endpoints::Override(url) => url.clone(),
+            Endpoints::AlibabaCloud => format!("https://{host}"),
+        }
+    }
+
     pub fn url(&self, service: Service, region: Option<&str>) -> String {
         match self {
             Endpoints::Override(url) => url.clone(),
@@ -83,17 +102,6 @@ impl Endpoints {
                 format!("https://{}", crate::api::endpoints::host(service, region))
             }
         }
-    }
-}
-
-/// Whether a URL's host is a loopback address (127.0.0.0/8, ::1) or
-/// `localhost`.
-fn is_loopback(url: &reqwest::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
     }
 }
 
@@ -217,10 +225,20 @@ pub enum CloudError {
         action: String,
         endpoint: String,
         message: String,
+        /// No connection was made at all (refused, or timed out connecting).
+        connect: bool,
     },
     #[error("{action}: the response is not the JSON expected: {message}")]
     Decode { action: String, message: String },
-    #[error("credentials")]
+    /// A temporary key expired between its refresh and the server; it has
+    /// been dropped, so the next try fetches a new one.
+    #[error("{action}: {error}")]
+    KeyExpired {
+        action: String,
+        #[source]
+        error: ApiError,
+    },
+    #[error(transparent)]
     Credentials(#[from] CredentialsError),
     /// RAM refused some reads: every action missing, in one line.
     #[error("{}", describe_missing(.0))]
@@ -267,7 +285,7 @@ fn describe_missing(denials: &[AccessDeniedDetail]) -> String {
 impl CloudError {
     pub fn api_error(&self) -> Option<&ApiError> {
         match self {
-            CloudError::Api { error, .. } => Some(error),
+            CloudError::Api { error, .. } | CloudError::KeyExpired { error, .. } => Some(error),
             _ => None,
         }
     }
@@ -283,7 +301,9 @@ impl CloudError {
     /// failure when there is none.
     pub fn code(&self) -> String {
         match self {
-            CloudError::Api { error, .. } => error.code.clone(),
+            CloudError::Api { error, .. } | CloudError::KeyExpired { error, .. } => {
+                error.code.clone()
+            }
             CloudError::Transport { .. } => "Transport".into(),
             CloudError::Decode { .. } => "Decode".into(),
             CloudError::Credentials(_) => "Credentials".into(),
@@ -294,7 +314,7 @@ impl CloudError {
     fn is_transient(&self) -> bool {
         match self {
             CloudError::Api { error, .. } => error.is_transient(),
-            CloudError::Transport { .. } => true,
+            CloudError::Transport { .. } | CloudError::KeyExpired { .. } => true,
             CloudError::Decode { .. }
             | CloudError::Credentials(_)
             | CloudError::PermissionsMissing(_) => false,
@@ -474,8 +494,8 @@ impl CallStats {
 
 /// The result of one logical call, with what it took to get it.
 #[derive(Debug)]
-pub struct CallOutcome {
-    pub result: Result<Value, CloudError>,
+pub struct CallOutcome<T = Value> {
+    pub result: Result<T, CloudError>,
     pub tries: u32,
     pub request_ids: Vec<String>,
 }
@@ -506,47 +526,404 @@ impl Default for ClientConfig {
     }
 }
 
+/// How long the ECS metadata server gets: one second to connect and one to
+/// answer, as the official providers allow (`alibabacloud-credentials`
+/// 1.0.12 `provider/ecs_ram_role.py`: connect 1000 ms, read 1000 ms;
+/// credentials-go v1.4.12 `providers/ecs_ram_role.go`: 1 s and 1 s; see
+/// docs/sources/credentials.md §5), so a machine that is not on ECS learns
+/// it within a second.
+pub const METADATA_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+pub const METADATA_REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// The parameters of a call that takes none beyond the common ones.
-#[cfg(test)]
 pub const NO_PARAMS: &[(&str, &str)] = &[];
 
-/// One pooled HTTP client for a whole run, shared by reads and writes.
+/// Parameters whose values are secrets: logs show that they were sent, not
+/// what they were.
+const SECRET_PARAMS: [&str; 4] = ["SecurityToken", "OIDCToken", "Signature", "AccessKeySecret"];
+
+/// An HTTP request that is not an RPC call: the ECS metadata server and a
+/// credentials URI.
+pub struct PlainRequest<'a> {
+    pub method: reqwest::Method,
+    pub url: String,
+    /// What the log calls it; never holds a secret.
+    pub label: &'a str,
+    pub headers: Vec<(&'static str, String)>,
+    /// The metadata server's short timeouts instead of the API's.
+    pub metadata: bool,
+}
+
+/// The one HTTP path of regroup: every request, API call, STS call, metadata
+/// or credentials-URI fetch, goes through [`Transport::retrying`], which
+/// counts it, logs it at `-vv` without secrets, and tries transient
+/// failures again.
 #[derive(Clone)]
-pub struct Client {
+pub struct Transport {
     http: reqwest::Client,
-    credentials: CredentialSource,
-    config: Arc<ClientConfig>,
-    limiter: Arc<RateLimiter>,
+    metadata_http: reqwest::Client,
+    endpoints: Endpoints,
+    retry: RetryPolicy,
+    signature: SignatureVersion,
     stats: Arc<CallStats>,
 }
 
-impl Client {
-    pub fn new(
-        config: ClientConfig,
-        credentials: CredentialSource,
-    ) -> Result<Client, reqwest::Error> {
-        let mut http = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.request_timeout)
-            .pool_max_idle_per_host(64)
-            .user_agent(concat!("regroup/", env!("CARGO_PKG_VERSION")));
-        // Otherwise reqwest honours HTTPS_PROXY, HTTP_PROXY and ALL_PROXY
-        // (and their lower-case forms) for every URL, loopback included.
-        if config.endpoints.direct_only() {
-            http = http.no_proxy();
-        }
-        let http = http.build()?;
-        Ok(Client {
-            http,
-            credentials,
-            limiter: Arc::new(RateLimiter::new(config.max_rate)),
-            config: Arc::new(config),
+impl Transport {
+    pub fn new(config: &ClientConfig) -> Result<Transport, reqwest::Error> {
+        let builder = |connect, total, direct_only: bool| {
+            let builder = reqwest::Client::builder()
+                .connect_timeout(connect)
+                .timeout(total)
+                .pool_max_idle_per_host(64)
+                .user_agent(concat!("regroup/", env!("CARGO_PKG_VERSION")))
+                // A metadata server or credentials URI answering with a
+                // redirect must not send the request elsewhere.
+                .redirect(reqwest::redirect::Policy::none());
+            // Otherwise reqwest honours HTTPS_PROXY, HTTP_PROXY and
+            // ALL_PROXY (and their lower-case forms) for every URL,
+            // loopback and plain http included.
+            if direct_only {
+                builder.no_proxy().build()
+            } else {
+                builder.build()
+            }
+        };
+        Ok(Transport {
+            http: builder(
+                config.connect_timeout,
+                config.request_timeout,
+                config.endpoints.direct_only(),
+            )?,
+            // The metadata server is plain http (100.100.100.200, or the
+            // emulator in tests): never through a proxy.
+            metadata_http: builder(METADATA_CONNECT_TIMEOUT, METADATA_REQUEST_TIMEOUT, true)?,
+            endpoints: config.endpoints.clone(),
+            retry: config.retry,
+            signature: config.signature,
             stats: Arc::new(CallStats::default()),
         })
     }
 
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
     pub fn stats(&self) -> StatsSnapshot {
         self.stats.snapshot()
+    }
+
+    /// Runs `once` until it succeeds, fails for good, or `max_tries` (the
+    /// policy's when `None`) are spent; each try is logged at `-vv`.
+    async fn retrying<T, F, Fut>(
+        &self,
+        action: &str,
+        region: Option<&str>,
+        limiter: Option<&RateLimiter>,
+        max_tries: Option<u32>,
+        mut once: F,
+    ) -> CallOutcome<T>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: std::future::Future<Output = Result<(T, Option<String>), CloudError>>,
+    {
+        let max_tries = max_tries.unwrap_or(self.retry.max_tries);
+        let mut request_ids = Vec::new();
+        let mut try_number = 0;
+        loop {
+            try_number += 1;
+            let sent_at = match limiter {
+                Some(limiter) => Some(limiter.acquire(action, region).await),
+                None => None,
+            };
+            let started = Instant::now();
+            self.stats.record_request(action, try_number);
+            let result = once(try_number).await;
+            let elapsed = started.elapsed();
+            match &result {
+                Ok((_, id)) => {
+                    if let Some(limiter) = limiter {
+                        limiter.on_success(action, region);
+                    }
+                    request_ids.extend(id.clone());
+                }
+                Err(error) => {
+                    if let Some(api) = error.api_error() {
+                        request_ids.extend(api.request_id.clone());
+                        if api.is_throttling() {
+                            self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                            if let (Some(limiter), Some(sent_at)) = (limiter, sent_at) {
+                                limiter.on_throttled(action, region, sent_at);
+                            }
+                        }
+                    }
+                }
+            }
+            tracing::debug!(
+                action,
+                region = region.unwrap_or("-"),
+                attempt = try_number,
+                latency_ms = elapsed.as_millis() as u64,
+                outcome = %match &result {
+                    Ok(_) => "ok".to_owned(),
+                    Err(e) => e.api_error().map(|a| format!("{} {}", a.status, a.code)).unwrap_or_else(|| e.code()),
+                },
+                "call"
+            );
+            match result {
+                Ok((value, _)) => {
+                    return CallOutcome {
+                        result: Ok(value),
+                        tries: try_number,
+                        request_ids,
+                    }
+                }
+                Err(error) if error.is_transient() && try_number < max_tries => {
+                    tokio::time::sleep(self.retry.delay_before(try_number + 1)).await;
+                }
+                Err(error) => {
+                    return CallOutcome {
+                        result: Err(error),
+                        tries: try_number,
+                        request_ids,
+                    }
+                }
+            }
+        }
+    }
+
+    /// An RPC call to `endpoint`, signed with `signer` (RPC v1), or sent
+    /// without a signature when `signer` is `None` (`AssumeRoleWithOIDC`).
+    pub async fn rpc(
+        &self,
+        endpoint: &str,
+        service: Service,
+        region: Option<&str>,
+        action: &str,
+        params: &[(impl AsRef<str>, impl AsRef<str>)],
+        signer: Option<&Credentials>,
+    ) -> Result<Value, CloudError> {
+        self.retrying(action, region, None, None, |_| {
+            self.send_rpc(endpoint, service, region, action, params, signer)
+        })
+        .await
+        .result
+    }
+
+    /// One request; a retry calls this again, so every try gets a fresh
+    /// nonce and timestamp.
+    async fn send_rpc(
+        &self,
+        endpoint: &str,
+        service: Service,
+        region: Option<&str>,
+        action: &str,
+        params: &[(impl AsRef<str>, impl AsRef<str>)],
+        signer: Option<&Credentials>,
+    ) -> Result<(Value, Option<String>), CloudError> {
+        let nonce = format!("{:032x}", rand::rng().random::<u128>());
+        let timestamp = timestamp_now();
+        let mut all: Vec<(&str, &str)> = vec![
+            ("Action", action),
+            ("Version", service.api_version()),
+            ("Format", "JSON"),
+            ("Timestamp", &timestamp),
+        ];
+        if let Some(credentials) = signer {
+            all.extend([
+                ("AccessKeyId", credentials.access_key_id.as_str()),
+                ("SignatureMethod", "HMAC-SHA1"),
+                ("SignatureVersion", "1.0"),
+                ("SignatureNonce", &nonce),
+            ]);
+            if let Some(token) = &credentials.security_token {
+                all.push(("SecurityToken", token.expose()));
+            }
+        }
+        let own: Vec<(&str, &str)> = region
+            .map(|r| ("RegionId", r))
+            .into_iter()
+            .chain(params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))
+            .collect();
+        all.extend(own.iter().copied());
+        tracing::trace!(action, params = %redacted(&all), "request");
+        let (url, headers) = match signer {
+            Some(credentials) if self.signature == SignatureVersion::V3 => acs3_request(
+                endpoint,
+                action,
+                service.api_version(),
+                &own,
+                credentials,
+                &nonce,
+                &timestamp,
+            ),
+            _ => {
+                let mut query = sign::canonical_query(all.iter().copied());
+                if let Some(credentials) = signer {
+                    let signature = sign::sign(
+                        "POST",
+                        all.iter().copied(),
+                        credentials.access_key_secret.expose(),
+                    );
+                    query = format!("{query}&Signature={}", sign::percent_encode(&signature));
+                }
+                (format!("{endpoint}/?{query}"), Vec::new())
+            }
+        };
+        let (status, body) = self
+            .send(
+                &self.http,
+                reqwest::Method::POST,
+                &url,
+                &headers,
+                action,
+                endpoint,
+            )
+            .await?;
+        if !(200..300).contains(&status) {
+            let mut error = ApiError::from_body(status, &body);
+            error.name_denied_action(service, action);
+            return Err(CloudError::Api {
+                action: action.to_owned(),
+                error,
+            });
+        }
+        let value: Value = serde_json::from_str(&body).map_err(|e| CloudError::Decode {
+            action: action.to_owned(),
+            message: e.to_string(),
+        })?;
+        let request_id = value
+            .get("RequestId")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        Ok((value, request_id))
+    }
+
+    /// A plain request (metadata server, credentials URI) through the same
+    /// retries and logs; `max_tries` of 1 probes without retrying. The body
+    /// of a 2xx answer is returned as text; any other status is an
+    /// [`ApiError`] named after the status (the body is not kept, as it may
+    /// echo a secret).
+    pub async fn plain(
+        &self,
+        request: &PlainRequest<'_>,
+        max_tries: Option<u32>,
+    ) -> CallOutcome<String> {
+        let http = if request.metadata {
+            &self.metadata_http
+        } else {
+            &self.http
+        };
+        self.retrying(request.label, None, None, max_tries, |_| async {
+            let (status, body) = self
+                .send(
+                    http,
+                    request.method.clone(),
+                    &request.url,
+                    &request.headers,
+                    request.label,
+                    request.label,
+                )
+                .await?;
+            if (200..300).contains(&status) {
+                Ok((body, None))
+            } else {
+                Err(CloudError::Api {
+                    action: request.label.to_owned(),
+                    error: ApiError::from_body(status, ""),
+                })
+            }
+        })
+        .await
+    }
+
+    /// Sends one request and reads its whole answer. Errors name `shown`,
+    /// never the URL, which carries the signature and tokens.
+    async fn send(
+        &self,
+        http: &reqwest::Client,
+        method: reqwest::Method,
+        url: &str,
+        headers: &[(&'static str, String)],
+        action: &str,
+        shown: &str,
+    ) -> Result<(u16, String), CloudError> {
+        let transport = |e: reqwest::Error| CloudError::Transport {
+            action: action.to_owned(),
+            endpoint: shown.to_owned(),
+            message: describe_transport_error(&e),
+            connect: e.is_connect() || (e.is_timeout() && !e.is_body()),
+        };
+        let mut builder = http.request(method, url);
+        for (name, value) in headers {
+            builder = builder.header(*name, value);
+        }
+        let response = builder.send().await.map_err(transport)?;
+        let status = response.status().as_u16();
+        let body = response.text().await.map_err(transport)?;
+        Ok((status, body))
+    }
+}
+
+/// `k=v` pairs for a log line, secrets replaced by `***`.
+fn redacted(params: &[(&str, &str)]) -> String {
+    params
+        .iter()
+        .map(|(k, v)| {
+            if SECRET_PARAMS.contains(k) {
+                format!("{k}=***")
+            } else {
+                format!("{k}={v}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One pooled HTTP client for a whole run, shared by reads and writes.
+#[derive(Clone)]
+pub struct Client {
+    transport: Transport,
+    credentials: CredentialSource,
+    limiter: Arc<RateLimiter>,
+}
+
+impl Client {
+    #[cfg(test)]
+    pub fn new(
+        config: ClientConfig,
+        credentials: CredentialSource,
+    ) -> Result<Client, reqwest::Error> {
+        Ok(Client::with_transport(
+            Transport::new(&config)?,
+            credentials,
+            config.max_rate,
+        ))
+    }
+
+    /// A client on a transport that already exists, such as the one the
+    /// credential chain fetched its keys with.
+    pub fn with_transport(
+        transport: Transport,
+        credentials: CredentialSource,
+        max_rate: Option<f64>,
+    ) -> Client {
+        Client {
+            transport,
+            credentials,
+            limiter: Arc::new(RateLimiter::new(max_rate)),
+        }
+    }
+
+    pub fn stats(&self) -> StatsSnapshot {
+        self.transport.stats()
+    }
+
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    pub fn credentials(&self) -> &CredentialSource {
+        &self.credentials
     }
 
     /// Calls `action` and returns its JSON body, retrying transient failures.
@@ -571,124 +948,52 @@ impl Client {
         action: &str,
         params: &[(impl AsRef<str>, impl AsRef<str>)],
     ) -> CallOutcome {
-        let mut request_ids = Vec::new();
-        let mut try_number = 0;
-        loop {
-            try_number += 1;
-            let sent_at = self.limiter.acquire(action, region).await;
-            let started = Instant::now();
-            let result = self
-                .send_once(service, region, action, params, try_number)
-                .await;
-            let elapsed = started.elapsed();
-            match &result {
-                Ok((_, id)) => {
-                    self.limiter.on_success(action, region);
-                    request_ids.extend(id.clone());
-                }
-                Err(error) => {
-                    if let Some(api) = error.api_error() {
-                        request_ids.extend(api.request_id.clone());
-                        if api.is_throttling() {
-                            self.stats.throttled.fetch_add(1, Ordering::Relaxed);
-                            self.limiter.on_throttled(action, region, sent_at);
-                        }
-                    }
-                }
-            }
-            tracing::debug!(
-                action,
-                region = region.unwrap_or("-"),
-                attempt = try_number,
-                latency_ms = elapsed.as_millis() as u64,
-                outcome = %match &result {
-                    Ok(_) => "ok".to_owned(),
-                    Err(e) => e.api_error().map(|a| format!("{} {}", a.status, a.code)).unwrap_or_else(|| e.code()),
-                },
-                "call"
-            );
-            match result {
-                Ok((value, _)) => {
-                    return CallOutcome {
-                        result: Ok(value),
-                        tries: try_number,
-                        request_ids,
-                    }
-                }
-                Err(error) if error.is_transient() && try_number < self.config.retry.max_tries => {
-                    tokio::time::sleep(self.config.retry.delay_before(try_number + 1)).await;
-                }
-                Err(error) => {
-                    return CallOutcome {
-                        result: Err(error),
-                        tries: try_number,
-                        request_ids,
-                    }
-                }
-            }
-        }
+        let endpoint = self.transport.endpoints.url(service, region);
+        self.call_at(&endpoint, service, region, action, params)
+            .await
     }
 
-    /// One signed request; a retry calls this again, so every try gets a
-    /// fresh nonce and timestamp.
-    async fn send_once(
+    /// Calls `action` at `endpoint`, signed with the run's credentials, which
+    /// are fetched again when due on every try.
+    pub async fn call_at(
         &self,
+        endpoint: &str,
         service: Service,
         region: Option<&str>,
         action: &str,
         params: &[(impl AsRef<str>, impl AsRef<str>)],
-        try_number: u32,
-    ) -> Result<(Value, Option<String>), CloudError> {
-        let endpoint = self.config.endpoints.url(service, region);
-        let sts_endpoint = self.config.endpoints.url(Service::Sts, None);
-        let credentials = self
-            .credentials
-            .credentials(&self.http, &sts_endpoint)
-            .await?;
-        let nonce = format!("{:032x}", rand::rng().random::<u128>());
-        let timestamp = timestamp_now();
-        let signed = Signed {
-            action,
-            version: service.api_version(),
-            region,
-            params,
-            credentials: &credentials,
-            nonce: &nonce,
-            timestamp: &timestamp,
-        };
-        let request = match self.config.signature {
-            SignatureVersion::V1 => signed.rpc_v1(&self.http, &endpoint),
-            SignatureVersion::V3 => signed.acs3(&self.http, &endpoint),
-        };
-
-        self.stats.record_request(action, try_number);
-        let transport = |e: reqwest::Error| CloudError::Transport {
-            action: action.to_owned(),
-            endpoint: redact(&endpoint),
-            message: describe_transport_error(&e),
-        };
-        let response = request.send().await.map_err(transport)?;
-        let status = response.status().as_u16();
-        let body = response.text().await.map_err(transport)?;
-        if !(200..300).contains(&status) {
-            let mut error = ApiError::from_body(status, &body);
-            error.name_denied_action(service, action);
-            return Err(CloudError::Api {
-                action: action.to_owned(),
-                error,
-            });
-        }
-        let value: Value = serde_json::from_str(&body).map_err(|e| CloudError::Decode {
-            action: action.to_owned(),
-            message: e.to_string(),
-        })?;
-        let request_id = value
-            .get("RequestId")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        Ok((value, request_id))
+    ) -> CallOutcome {
+        self.transport
+            .retrying(action, region, Some(&self.limiter), None, |_| async {
+                let credentials = self.credentials.credentials(&self.transport).await?;
+                let result = self
+                    .transport
+                    .send_rpc(
+                        endpoint,
+                        service,
+                        region,
+                        action,
+                        params,
+                        Some(&credentials),
+                    )
+                    .await;
+                match result {
+                    Err(CloudError::Api { action, error })
+                        if error.code == EXPIRED_TOKEN
+                            && self.credentials.forget(&credentials.access_key_id) =>
+                    {
+                        Err(CloudError::KeyExpired { action, error })
+                    }
+                    other => other,
+                }
+            })
+            .await
     }
 }
+
+/// The code of a call signed with a temporary key that has expired (the
+/// gateway errors table in docs/sources/credentials.md §7).
+pub const EXPIRED_TOKEN: &str = "InvalidSecurityToken.Expired";
 
 /// Which signature requests carry: RPC v1 (HMAC-SHA1 over the parameters,
 /// the default) or V3 (ACS3-HMAC-SHA256 over headers, what the current
@@ -700,119 +1005,64 @@ pub enum SignatureVersion {
     V3,
 }
 
-/// One try of a call, ready to be signed either way.
-struct Signed<'a, P> {
-    action: &'a str,
-    version: &'a str,
-    region: Option<&'a str>,
-    params: &'a [P],
-    credentials: &'a super::credentials::Credentials,
-    nonce: &'a str,
-    timestamp: &'a str,
-}
-
-impl<P: ParamPair> Signed<'_, P> {
-    /// The call's own parameters, `RegionId` first when there is a region.
-    fn own_params(&self) -> Vec<(&str, &str)> {
-        self.region
-            .map(|r| ("RegionId", r))
-            .into_iter()
-            .chain(self.params.iter().map(ParamPair::pair))
-            .collect()
-    }
-
-    /// RPC v1: every parameter, the common ones included, in the query of
-    /// a POST with its `Signature` (api::sign).
-    fn rpc_v1(&self, http: &reqwest::Client, endpoint: &str) -> reqwest::RequestBuilder {
-        let credentials = self.credentials;
-        let mut all: Vec<(&str, &str)> = vec![
-            ("Action", self.action),
-            ("Version", self.version),
-            ("Format", "JSON"),
-            ("AccessKeyId", &credentials.access_key_id),
-            ("SignatureMethod", "HMAC-SHA1"),
-            ("SignatureVersion", "1.0"),
-            ("SignatureNonce", self.nonce),
-            ("Timestamp", self.timestamp),
-        ];
-        if let Some(token) = &credentials.security_token {
-            all.push(("SecurityToken", token.expose()));
-        }
-        all.extend(self.own_params());
-        let signature = sign::sign(
-            "POST",
-            all.iter().copied(),
-            credentials.access_key_secret.expose(),
-        );
-        let query = format!(
-            "{}&Signature={}",
-            sign::canonical_query(all.iter().copied()),
-            sign::percent_encode(&signature)
-        );
-        http.post(format!("{endpoint}/?{query}"))
-    }
-
-    /// V3, as the official SDK sends an RPC API: a POST with the call's
-    /// parameters in the query and an empty body, the action, version,
-    /// time, nonce, body hash and STS token in `x-acs-*` headers, and every
-    /// header sent signed (api::sign_v3; docs/sources/signing-quotas.md
-    /// §1.2).
-    fn acs3(&self, http: &reqwest::Client, endpoint: &str) -> reqwest::RequestBuilder {
-        let credentials = self.credentials;
-        let host = reqwest::Url::parse(endpoint)
-            .ok()
-            .and_then(|url| {
-                let host = url.host_str()?.to_owned();
-                Some(match url.port() {
-                    Some(port) => format!("{host}:{port}"),
-                    None => host,
-                })
+/// A signed V3 request as the official SDK sends an RPC API: a POST with
+/// the call's own parameters (`own`: `RegionId` and the action's) in the
+/// query and an empty body, the action, version, time, nonce, body hash and
+/// STS token in `x-acs-*` headers, and every header sent signed
+/// (api::sign_v3; docs/sources/signing-quotas.md §1.2). Returns the URL and
+/// the headers.
+fn acs3_request(
+    endpoint: &str,
+    action: &str,
+    version: &str,
+    own: &[(&str, &str)],
+    credentials: &Credentials,
+    nonce: &str,
+    timestamp: &str,
+) -> (String, Vec<(&'static str, String)>) {
+    let host = reqwest::Url::parse(endpoint)
+        .ok()
+        .and_then(|url| {
+            let host = url.host_str()?.to_owned();
+            Some(match url.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
             })
-            .unwrap_or_default();
-        let mut headers: Vec<(&str, &str)> = vec![
-            ("host", &host),
-            ("accept", "application/json"),
-            ("x-acs-action", self.action),
-            ("x-acs-version", self.version),
-            ("x-acs-date", self.timestamp),
-            ("x-acs-signature-nonce", self.nonce),
-            ("x-acs-content-sha256", sign_v3::EMPTY_BODY_SHA256),
-        ];
-        if let Some(token) = &credentials.security_token {
-            headers.push(("x-acs-security-token", token.expose()));
-        }
-        let query = self.own_params();
-        let authorization = sign_v3::Request {
-            method: "POST",
-            path: "/",
-            query: &query,
-            headers: &headers,
-            hashed_payload: sign_v3::EMPTY_BODY_SHA256,
-        }
-        .sign(
-            &credentials.access_key_id,
-            credentials.access_key_secret.expose(),
-        );
-        let mut request = http.post(format!(
-            "{endpoint}/?{}",
-            sign_v3::canonical_query(query.iter().copied())
-        ));
-        for (name, value) in headers {
-            request = request.header(name, value);
-        }
-        request.header("authorization", authorization.header_value())
+        })
+        .unwrap_or_default();
+    let mut headers: Vec<(&'static str, String)> = vec![
+        ("host", host),
+        ("accept", "application/json".to_owned()),
+        ("x-acs-action", action.to_owned()),
+        ("x-acs-version", version.to_owned()),
+        ("x-acs-date", timestamp.to_owned()),
+        ("x-acs-signature-nonce", nonce.to_owned()),
+        (
+            "x-acs-content-sha256",
+            sign_v3::EMPTY_BODY_SHA256.to_owned(),
+        ),
+    ];
+    if let Some(token) = &credentials.security_token {
+        headers.push(("x-acs-security-token", token.expose().to_owned()));
     }
-}
-
-/// A call's parameter as a name and a value, whatever string types hold it.
-trait ParamPair {
-    fn pair(&self) -> (&str, &str);
-}
-
-impl<K: AsRef<str>, V: AsRef<str>> ParamPair for (K, V) {
-    fn pair(&self) -> (&str, &str) {
-        (self.0.as_ref(), self.1.as_ref())
+    let signed: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let authorization = sign_v3::Request {
+        method: "POST",
+        path: "/",
+        query: own,
+        headers: &signed,
+        hashed_payload: sign_v3::EMPTY_BODY_SHA256,
     }
+    .sign(
+        &credentials.access_key_id,
+        credentials.access_key_secret.expose(),
+    );
+    headers.push(("authorization", authorization.header_value()));
+    let url = format!(
+        "{endpoint}/?{}",
+        sign_v3::canonical_query(own.iter().copied())
+    );
+    (url, headers)
 }
 
 #[cfg(test)]

@@ -1,15 +1,29 @@
-//! The credential chain, searched in the order the official tools use; the
-//! first source found wins. Secrets live in [`Secret`], whose `Debug` and
-//! `Display` never show the value, so they cannot leak through logs or errors.
+//! The credential chain, in the order of Alibaba Cloud's own default chain
+//! (`alibabacloud-credentials` 1.0.12 `provider/default.py`; credentials-go
+//! v1.4.12 `providers/default.go`; docs/sources/credentials.md §1):
+//! environment keys → OIDC → aliyun CLI profile → credentials INI file →
+//! ECS RAM role (metadata server) → credentials URI. A source that is not
+//! configured is skipped and the reason kept for `whoami -v`; a source that
+//! is configured but broken is an error that names it (where the official
+//! chains fall through: see docs/credentials.md, "Where regroup differs").
+//!
+//! Secrets live in [`Secret`], whose `Debug` and `Display` never show the
+//! value, so they cannot leak through logs or errors. Temporary keys (STS,
+//! metadata, URI, external process) are fetched through the client's one
+//! [`Transport`] and refreshed before they expire, once for every call in
+//! flight ([`fetch::Refreshing`]).
+
+mod fetch;
+mod files;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use tokio::sync::Mutex;
+use super::client::{CloudError, Transport};
+pub use fetch::Refreshing;
+use fetch::{Fetcher, MetadataRequest};
+use files::{Found, Recipe, StsDefaults};
 
 /// A secret string. It prints as `***` and is only read through
 /// [`Secret::expose`], where it is about to be used.
@@ -46,10 +60,24 @@ pub struct Credentials {
     pub security_token: Option<Secret>,
 }
 
+impl Credentials {
+    /// The key id as `whoami` shows it: its first and last four characters,
+    /// or only stars when it is too short to hide anything that way.
+    pub fn masked_id(&self) -> String {
+        let id: Vec<char> = self.access_key_id.chars().collect();
+        if id.len() < 12 {
+            return "****".into();
+        }
+        let head: String = id[..4].iter().collect();
+        let tail: String = id[id.len() - 4..].iter().collect();
+        format!("{head}…{tail}")
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialsError {
-    #[error("no credentials found; looked in:\n{}", .tried.iter().map(|t| format!("  - {t}")).collect::<Vec<_>>().join("\n"))]
-    NotFound { tried: Vec<String> },
+    #[error("no credentials found; looked in:\n{}", .skipped.iter().map(|s| format!("  - {s}")).collect::<Vec<_>>().join("\n"))]
+    NotFound { skipped: Vec<Skipped> },
     #[error("{origin}: {problem}")]
     Invalid { origin: String, problem: String },
     #[error("could not read {}", path.display())]
@@ -58,8 +86,30 @@ pub enum CredentialsError {
         #[source]
         source: std::io::Error,
     },
-    #[error("OIDC role assumption through STS failed: {0}")]
-    Sts(String),
+    /// A fetch of temporary keys failed: `what` says which call for which
+    /// role or server.
+    #[error("{origin}: {what} failed")]
+    Fetch {
+        origin: String,
+        what: String,
+        #[source]
+        source: Box<CloudError>,
+    },
+    #[error("{origin}: {problem}")]
+    Process { origin: String, problem: String },
+}
+
+/// A source the chain passed over, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub source: String,
+    pub why: String,
+}
+
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.source, self.why)
+    }
 }
 
 /// Looks up an environment variable by name.
@@ -84,185 +134,157 @@ impl Environment {
     fn var(&self, name: &str) -> Option<String> {
         (self.vars)(name).filter(|v| !v.is_empty())
     }
+
+    /// A switch the official tools read as on when it is `true` in any case
+    /// (`auth_util.py`: `.lower() == 'true'`).
+    fn flag(&self, name: &str) -> bool {
+        self.var(name)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }
 }
 
-/// Where credentials come from once the chain has chosen: fixed keys, or an
-/// OIDC role whose temporary keys are fetched and refreshed on demand.
+/// Where credentials come from once the chain has chosen: fixed keys, or
+/// temporary ones that are fetched and refreshed on demand.
 #[derive(Clone, Debug)]
 pub enum CredentialSource {
     Static {
         origin: String,
         credentials: Credentials,
     },
-    Oidc(Arc<OidcRole>),
+    Temporary(Arc<Refreshing>),
 }
 
 impl CredentialSource {
-    /// Where the credentials were found, for `-v` logs and errors.
+    /// Where the credentials were found, for `-v` logs, `whoami` and errors.
     pub fn origin(&self) -> String {
         match self {
             CredentialSource::Static { origin, .. } => origin.clone(),
-            CredentialSource::Oidc(role) => format!("OIDC role {}", role.role_arn),
+            CredentialSource::Temporary(refreshing) => refreshing.origin().to_owned(),
         }
     }
 
-    /// The keys to sign the next request with.
+    /// The keys to sign the next request with, refreshed first when due.
     pub async fn credentials(
         &self,
-        http: &reqwest::Client,
-        sts_endpoint: &str,
+        transport: &Transport,
     ) -> Result<Credentials, CredentialsError> {
         match self {
             CredentialSource::Static { credentials, .. } => Ok(credentials.clone()),
-            CredentialSource::Oidc(role) => role.credentials(http, sts_endpoint).await,
+            CredentialSource::Temporary(refreshing) => refreshing.credentials(transport).await,
+        }
+    }
+
+    /// Drops the cached key `access_key_id` after the server said it
+    /// expired; whether there was such a temporary key to drop.
+    pub fn forget(&self, access_key_id: &str) -> bool {
+        match self {
+            CredentialSource::Static { .. } => false,
+            CredentialSource::Temporary(refreshing) => refreshing.forget(access_key_id),
+        }
+    }
+
+    /// How many times temporary keys were fetched.
+    pub fn fetches(&self) -> u64 {
+        match self {
+            CredentialSource::Static { .. } => 0,
+            CredentialSource::Temporary(refreshing) => refreshing.fetches(),
         }
     }
 }
 
-/// An OIDC role to assume with `AssumeRoleWithOIDC`; caches the temporary keys
-/// and fetches new ones shortly before they expire.
+/// The chain's choice, and the sources passed over before it.
 #[derive(Debug)]
-pub struct OidcRole {
-    pub role_arn: String,
-    pub provider_arn: String,
-    pub token_file: PathBuf,
-    pub session_name: String,
-    cached: Mutex<Option<(Credentials, DateTime<Utc>)>>,
+pub struct Resolved {
+    pub source: CredentialSource,
+    pub skipped: Vec<Skipped>,
 }
 
-/// Temporary keys are renewed this long before they expire, so that a
-/// request signed with them never reaches the server expired.
-const OIDC_REFRESH_MARGIN: Duration = Duration::from_secs(180);
-const OIDC_SESSION_SECONDS: u32 = 3600;
+/// The ECS metadata server's address (docs/sources/credentials.md §5).
+pub const METADATA_DEFAULT: &str = "http://100.100.100.200";
+/// For tests only: replaces [`METADATA_DEFAULT`]; plain http to loopback.
+pub const METADATA_ENDPOINT_VAR: &str = "REGROUP_METADATA_ENDPOINT";
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct AssumeRoleResponse {
-    credentials: StsCredentials,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct StsCredentials {
-    access_key_id: String,
-    access_key_secret: String,
-    security_token: String,
-    expiration: DateTime<Utc>,
-}
-
-impl OidcRole {
-    pub fn new(
-        role_arn: String,
-        provider_arn: String,
-        token_file: PathBuf,
-        session_name: String,
-    ) -> OidcRole {
-        OidcRole {
-            role_arn,
-            provider_arn,
-            token_file,
-            session_name,
-            cached: Mutex::new(None),
-        }
-    }
-
-    /// Makes the cached key look about to expire, as it will after a long run.
-    #[cfg(test)]
-    pub async fn expire_soon(&self) {
-        if let Some((_, expires)) = self.cached.lock().await.as_mut() {
-            *expires = Utc::now() + OIDC_REFRESH_MARGIN / 2;
-        }
-    }
-
-    async fn credentials(
-        &self,
-        http: &reqwest::Client,
-        sts_endpoint: &str,
-    ) -> Result<Credentials, CredentialsError> {
-        let mut cached = self.cached.lock().await;
-        if let Some((credentials, expires)) = cached.as_ref() {
-            if Utc::now() + OIDC_REFRESH_MARGIN < *expires {
-                return Ok(credentials.clone());
-            }
-        }
-        let token =
-            std::fs::read_to_string(&self.token_file).map_err(|source| CredentialsError::Read {
-                path: self.token_file.clone(),
-                source,
-            })?;
-        let fresh = self.assume_role(http, sts_endpoint, token.trim()).await?;
-        *cached = Some(fresh.clone());
-        Ok(fresh.0)
-    }
-
-    async fn assume_role(
-        &self,
-        http: &reqwest::Client,
-        sts_endpoint: &str,
-        token: &str,
-    ) -> Result<(Credentials, DateTime<Utc>), CredentialsError> {
-        let query = [
-            ("Action", "AssumeRoleWithOIDC"),
-            ("Version", "2015-04-01"),
-            ("Format", "JSON"),
-            ("Timestamp", &super::client::timestamp_now()),
-        ];
-        let duration = OIDC_SESSION_SECONDS.to_string();
-        let form = [
-            ("RoleArn", self.role_arn.as_str()),
-            ("OIDCProviderArn", self.provider_arn.as_str()),
-            ("OIDCToken", token),
-            ("RoleSessionName", self.session_name.as_str()),
-            ("DurationSeconds", duration.as_str()),
-        ];
-        let body: String = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
-            .finish();
-        let url = format!(
-            "{}/?{}",
-            sts_endpoint.trim_end_matches('/'),
-            form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(query)
-                .finish()
-        );
-        let response = http
-            .post(url)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| CredentialsError::Sts(super::client::describe_transport_error(&e)))?;
-        let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| CredentialsError::Sts(super::client::describe_transport_error(&e)))?;
-        if !status.is_success() {
-            let error = super::client::ApiError::from_body(status.as_u16(), &text);
-            return Err(CredentialsError::Sts(error.to_string()));
-        }
-        let parsed: AssumeRoleResponse = serde_json::from_str(&text)
-            .map_err(|e| CredentialsError::Sts(format!("unexpected response: {e}")))?;
-        let c = parsed.credentials;
-        Ok((
-            Credentials {
-                access_key_id: c.access_key_id,
-                access_key_secret: Secret::new(c.access_key_secret),
-                security_token: Some(Secret::new(c.security_token)),
-            },
-            c.expiration,
-        ))
-    }
-}
-
-/// Walks the chain and returns the first source found. `profile` is the
-/// `--profile` option, which beats `ALIBABA_CLOUD_PROFILE`.
-pub fn resolve(
+/// Walks the chain and returns the first source configured, with its first
+/// temporary key already fetched, so that a broken source fails here with
+/// its name. `profile` is the `--profile` option, which beats
+/// `ALIBABA_CLOUD_PROFILE`.
+pub async fn resolve(
     env: &Environment,
     profile: Option<&str>,
-) -> Result<CredentialSource, CredentialsError> {
-    let mut tried = Vec::new();
+    transport: &Transport,
+) -> Result<Resolved, CredentialsError> {
+    let mut skipped = Vec::new();
+    let mut skip = |source: &str, why: String| {
+        skipped.push(Skipped {
+            source: source.to_owned(),
+            why,
+        })
+    };
 
+    if let Some(source) = environment_keys(env, &mut skip)? {
+        return Ok(Resolved { source, skipped });
+    }
+    let sts = StsDefaults::from_env(env);
+
+    let found = if let Some(recipe) = oidc_from_env(env, &sts, &mut skip)? {
+        Some(("OIDC role from ALIBABA_CLOUD_ROLE_ARN".to_owned(), recipe))
+    } else {
+        profile_files(env, profile, &sts, &mut skip)?
+    };
+    if let Some((origin, recipe)) = found {
+        let source = build(origin, recipe, transport).await?;
+        return Ok(Resolved { source, skipped });
+    }
+
+    // ECS RAM role: in the chain unless disabled (`default.py` step 5).
+    if env.flag("ALIBABA_CLOUD_ECS_METADATA_DISABLED") {
+        skip(
+            "ECS RAM role",
+            "ALIBABA_CLOUD_ECS_METADATA_DISABLED is true".into(),
+        );
+    } else {
+        let request = MetadataRequest::from_env(env, env.var("ALIBABA_CLOUD_ECS_METADATA"))?;
+        match request.probe(transport).await {
+            Ok(true) => {
+                let origin = format!("ECS RAM role (metadata server {})", request.base);
+                let source = start(origin, Fetcher::Metadata(request), transport).await?;
+                return Ok(Resolved { source, skipped });
+            }
+            Ok(false) => skip(
+                "ECS RAM role",
+                format!(
+                    "no metadata server answered at {} within {} s (not on ECS)",
+                    request.base,
+                    super::client::METADATA_CONNECT_TIMEOUT.as_secs()
+                ),
+            ),
+            Err(error) => return Err(error),
+        }
+    }
+
+    match env.var("ALIBABA_CLOUD_CREDENTIALS_URI") {
+        Some(uri) => {
+            let origin = "credentials URI from ALIBABA_CLOUD_CREDENTIALS_URI".to_owned();
+            let source = build(origin, Recipe::Uri(uri), transport).await?;
+            Ok(Resolved { source, skipped })
+        }
+        None => {
+            skip(
+                "credentials URI",
+                "ALIBABA_CLOUD_CREDENTIALS_URI is not set".into(),
+            );
+            Err(CredentialsError::NotFound { skipped })
+        }
+    }
+}
+
+/// Step 1: `ALIBABA_CLOUD_ACCESS_KEY_ID` and `…_SECRET` (+ `…_SECURITY_TOKEN`)
+/// as `provider/env.py` reads them, then Terraform's `ALICLOUD_*` names. Half
+/// a pair is an error, so a typo does not silently pick up other keys.
+fn environment_keys(
+    env: &Environment,
+    skip: &mut impl FnMut(&str, String),
+) -> Result<Option<CredentialSource>, CredentialsError> {
     for (id_var, secret_var, token_var) in [
         (
             "ALIBABA_CLOUD_ACCESS_KEY_ID",
@@ -275,17 +297,16 @@ pub fn resolve(
             "ALICLOUD_SECURITY_TOKEN",
         ),
     ] {
-        tried.push(format!("environment variables {id_var} and {secret_var}"));
         match (env.var(id_var), env.var(secret_var)) {
             (Some(id), Some(secret)) => {
-                return Ok(CredentialSource::Static {
+                return Ok(Some(CredentialSource::Static {
                     origin: format!("environment ({id_var})"),
                     credentials: Credentials {
                         access_key_id: id,
                         access_key_secret: Secret::new(secret),
                         security_token: env.var(token_var).map(Secret::new),
                     },
-                });
+                }));
             }
             (Some(_), None) | (None, Some(_)) => {
                 return Err(CredentialsError::Invalid {
@@ -293,58 +314,163 @@ pub fn resolve(
                     problem: format!("{id_var} and {secret_var} must be set together"),
                 });
             }
-            (None, None) => {}
+            (None, None) => skip(
+                "environment",
+                format!("{id_var} and {secret_var} are not set"),
+            ),
         }
     }
+    Ok(None)
+}
 
-    tried.push("OIDC: ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN and ALIBABA_CLOUD_OIDC_TOKEN_FILE".into());
-    let oidc = [
-        "ALIBABA_CLOUD_ROLE_ARN",
-        "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
-        "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
-    ]
-    .map(|name| env.var(name));
-    if let [Some(role_arn), Some(provider_arn), Some(token_file)] = oidc {
-        return Ok(CredentialSource::Oidc(Arc::new(OidcRole::new(
-            role_arn,
-            provider_arn,
-            PathBuf::from(token_file),
-            env.var("ALIBABA_CLOUD_ROLE_SESSION_NAME")
-                .unwrap_or_else(|| "regroup".into()),
-        ))));
+const OIDC_VARS: [&str; 3] = [
+    "ALIBABA_CLOUD_ROLE_ARN",
+    "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+    "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
+];
+
+/// Step 2: OIDC, which needs all three variables (`auth_util.py`
+/// `enable_oidc_credential`). Some but not all set is an error that names
+/// the missing ones; the official chains skip it silently.
+fn oidc_from_env(
+    env: &Environment,
+    sts: &StsDefaults,
+    skip: &mut impl FnMut(&str, String),
+) -> Result<Option<Recipe>, CredentialsError> {
+    let values = OIDC_VARS.map(|name| env.var(name));
+    match values {
+        [Some(role_arn), Some(provider_arn), Some(token_file)] => {
+            Ok(Some(Recipe::Oidc(files::OidcRequest {
+                role_arn,
+                provider_arn,
+                token_file: PathBuf::from(token_file),
+                session_name: env
+                    .var("ALIBABA_CLOUD_ROLE_SESSION_NAME")
+                    .unwrap_or_else(files::default_session_name),
+                duration: files::DEFAULT_DURATION,
+                policy: None,
+                sts_host: sts.host(None, false),
+            })))
+        }
+        [None, None, None] => {
+            skip("OIDC", format!("{} are not set", OIDC_VARS.join(", ")));
+            Ok(None)
+        }
+        _ => {
+            let (set, missing): (Vec<_>, Vec<_>) = OIDC_VARS
+                .iter()
+                .zip(&values)
+                .partition(|(_, value)| value.is_some());
+            let names = |list: Vec<(&&str, &Option<String>)>| {
+                list.iter().map(|(n, _)| **n).collect::<Vec<_>>().join(", ")
+            };
+            Err(CredentialsError::Invalid {
+                origin: "OIDC".into(),
+                problem: format!(
+                    "{} set, but {} missing; OIDC needs all three",
+                    names(set),
+                    names(missing)
+                ),
+            })
+        }
     }
+}
 
-    let profile = profile
+/// Steps 3 and 4: the aliyun CLI's `config.json`, then the INI credentials
+/// file. A profile asked for by name (`--profile`, `ALIBABA_CLOUD_PROFILE`)
+/// that neither file has is an error rather than a reason to try the
+/// instance role.
+fn profile_files(
+    env: &Environment,
+    profile: Option<&str>,
+    sts: &StsDefaults,
+    skip: &mut impl FnMut(&str, String),
+) -> Result<Option<(String, Recipe)>, CredentialsError> {
+    let named = profile
         .map(str::to_owned)
         .or_else(|| env.var("ALIBABA_CLOUD_PROFILE"));
+    let mut looked_in = Vec::new();
 
-    let cli_config = env
-        .var("ALIBABA_CLOUD_CONFIG_FILE")
-        .map(PathBuf::from)
-        .or_else(|| env.home.as_ref().map(|h| h.join(".aliyun/config.json")));
-    if let Some(path) = cli_config {
-        tried.push(format!("aliyun CLI configuration {}", path.display()));
-        if let Some(text) = read_if_present(&path)? {
-            return from_cli_config(&path, &text, profile.as_deref());
+    // `ALIBABA_CLOUD_CONFIG_FILE` is read by credentials-go
+    // (`providers/cli_profile.go` Build), not by the Python package.
+    if env.flag("ALIBABA_CLOUD_CLI_PROFILE_DISABLED") {
+        skip(
+            "aliyun CLI profile",
+            "ALIBABA_CLOUD_CLI_PROFILE_DISABLED is true".into(),
+        );
+    } else {
+        let path = env
+            .var("ALIBABA_CLOUD_CONFIG_FILE")
+            .map(PathBuf::from)
+            .or_else(|| env.home.as_ref().map(|h| h.join(".aliyun/config.json")));
+        match path {
+            Some(path) => match read_if_present(&path)? {
+                Some(text) => {
+                    looked_in.push(path.display().to_string());
+                    match files::cli_profile(&path, &text, named.as_deref(), sts, env)? {
+                        Found::Recipe { origin, recipe } => return Ok(Some((origin, recipe))),
+                        Found::Skipped(why) => skip("aliyun CLI profile", why),
+                    }
+                }
+                None => skip(
+                    "aliyun CLI profile",
+                    format!("{} does not exist", path.display()),
+                ),
+            },
+            None => skip("aliyun CLI profile", "HOME is not set".into()),
         }
     }
 
-    let ini = env
-        .var("ALIBABA_CLOUD_CREDENTIALS_FILE")
-        .map(PathBuf::from)
-        .or_else(|| {
-            env.home
-                .as_ref()
-                .map(|h| h.join(".alibabacloud/credentials"))
-        });
-    if let Some(path) = ini {
-        tried.push(format!("credentials file {}", path.display()));
-        if let Some(text) = read_if_present(&path)? {
-            return from_credentials_ini(&path, &text, profile.as_deref());
+    // `ALIBABA_CLOUD_CREDENTIALS_FILE`, else `~/.alibabacloud/credentials`
+    // (credentials-go `providers/profile.go`), else `credentials.ini` (the
+    // Python package's `provider/profile.py`).
+    let ini = match env.var("ALIBABA_CLOUD_CREDENTIALS_FILE") {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            match read_if_present(&path)? {
+                Some(text) => Some((path, text)),
+                None => {
+                    return Err(CredentialsError::Invalid {
+                        origin: "ALIBABA_CLOUD_CREDENTIALS_FILE".into(),
+                        problem: format!("{} does not exist", path.display()),
+                    })
+                }
+            }
         }
+        None => {
+            let mut found = None;
+            for name in ["credentials", "credentials.ini"] {
+                let Some(home) = &env.home else { break };
+                let path = home.join(".alibabacloud").join(name);
+                if let Some(text) = read_if_present(&path)? {
+                    found = Some((path, text));
+                    break;
+                }
+            }
+            found
+        }
+    };
+    match ini {
+        Some((path, text)) => {
+            looked_in.push(path.display().to_string());
+            match files::credentials_ini(&path, &text, named.as_deref(), sts, env)? {
+                Found::Recipe { origin, recipe } => return Ok(Some((origin, recipe))),
+                Found::Skipped(why) => skip("credentials file", why),
+            }
+        }
+        None => skip(
+            "credentials file",
+            "~/.alibabacloud/credentials (or credentials.ini) does not exist".into(),
+        ),
     }
 
-    Err(CredentialsError::NotFound { tried })
+    match named {
+        Some(name) if !looked_in.is_empty() => Err(CredentialsError::Invalid {
+            origin: format!("profile `{name}`"),
+            problem: format!("not found in {}", looked_in.join(" or ")),
+        }),
+        _ => Ok(None),
+    }
 }
 
 fn read_if_present(path: &Path) -> Result<Option<String>, CredentialsError> {
@@ -358,344 +484,36 @@ fn read_if_present(path: &Path) -> Result<Option<String>, CredentialsError> {
     }
 }
 
-#[derive(Deserialize)]
-struct CliConfig {
-    #[serde(default)]
-    current: String,
-    #[serde(default)]
-    profiles: Vec<CliProfile>,
-}
-
-#[derive(Deserialize)]
-struct CliProfile {
-    name: String,
-    #[serde(default)]
-    mode: String,
-    #[serde(default)]
-    access_key_id: String,
-    #[serde(default)]
-    access_key_secret: String,
-    #[serde(default)]
-    sts_token: String,
-}
-
-fn from_cli_config(
-    path: &Path,
-    text: &str,
-    profile: Option<&str>,
+/// Turns a recipe into a source, fetching the first temporary key.
+async fn build(
+    origin: String,
+    recipe: Recipe,
+    transport: &Transport,
 ) -> Result<CredentialSource, CredentialsError> {
-    let origin = path.display().to_string();
-    let invalid = |problem: String| CredentialsError::Invalid {
-        origin: origin.clone(),
-        problem,
-    };
-    let config: CliConfig =
-        serde_json::from_str(text).map_err(|e| invalid(format!("not valid JSON: {e}")))?;
-    let wanted = profile.unwrap_or(&config.current);
-    let chosen = config
-        .profiles
-        .iter()
-        .find(|p| p.name == wanted)
-        .ok_or_else(|| {
-            let names: Vec<&str> = config.profiles.iter().map(|p| p.name.as_str()).collect();
-            invalid(format!(
-                "no profile named `{wanted}` (profiles: {})",
-                names.join(", ")
-            ))
-        })?;
-    let security_token = match chosen.mode.as_str() {
-        "AK" => None,
-        "StsToken" => Some(Secret::new(chosen.sts_token.clone())),
-        other => {
-            return Err(invalid(format!(
-                "profile `{wanted}` uses mode `{other}`, which regroup does not support (use AK or StsToken)"
-            )))
-        }
-    };
-    if chosen.access_key_id.is_empty() || chosen.access_key_secret.is_empty() {
-        return Err(invalid(format!(
-            "profile `{wanted}` has no access_key_id or access_key_secret"
-        )));
+    match recipe.into_fetcher(&origin) {
+        Ok(credentials) => Ok(CredentialSource::Static {
+            origin,
+            credentials,
+        }),
+        Err(fetcher) => start(origin, *fetcher, transport).await,
     }
-    Ok(CredentialSource::Static {
-        origin: format!("{origin} (profile {wanted})"),
-        credentials: Credentials {
-            access_key_id: chosen.access_key_id.clone(),
-            access_key_secret: Secret::new(chosen.access_key_secret.clone()),
-            security_token,
-        },
-    })
 }
 
-/// Reads the `[profile]` section of `~/.alibabacloud/credentials`, a small
-/// INI file of `key = value` lines.
-fn from_credentials_ini(
-    path: &Path,
-    text: &str,
-    profile: Option<&str>,
+async fn start(
+    origin: String,
+    fetcher: Fetcher,
+    transport: &Transport,
 ) -> Result<CredentialSource, CredentialsError> {
-    let wanted = profile.unwrap_or("default");
-    let origin = path.display().to_string();
-    let invalid = |problem: String| CredentialsError::Invalid {
-        origin: origin.clone(),
-        problem,
-    };
-    let mut section: Option<&str> = None;
-    let mut values = std::collections::HashMap::new();
-    for line in text.lines().map(str::trim) {
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            section = Some(name.trim());
-        } else if section == Some(wanted) {
-            if let Some((key, value)) = line.split_once('=') {
-                values.insert(key.trim(), value.trim());
-            }
-        }
-    }
-    if values.is_empty() {
-        return Err(invalid(format!("no [{wanted}] section with keys")));
-    }
-    let kind = values.get("type").copied().unwrap_or("access_key");
-    if kind != "access_key" {
-        return Err(invalid(format!(
-            "[{wanted}] has type `{kind}`, which regroup does not support (use access_key)"
-        )));
-    }
-    match (values.get("access_key_id"), values.get("access_key_secret")) {
-        (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
-            Ok(CredentialSource::Static {
-                origin: format!("{origin} [{wanted}]"),
-                credentials: Credentials {
-                    access_key_id: (*id).to_owned(),
-                    access_key_secret: Secret::new(*secret),
-                    security_token: None,
-                },
-            })
-        }
-        _ => Err(invalid(format!(
-            "[{wanted}] needs access_key_id and access_key_secret"
-        ))),
-    }
+    let refreshing = Arc::new(Refreshing::new(origin, fetcher));
+    refreshing.credentials(transport).await?;
+    Ok(CredentialSource::Temporary(refreshing))
+}
+
+/// The STS host for calls of regroup's own (`whoami`), chosen from the
+/// environment as the credential providers choose theirs.
+pub fn sts_host(env: &Environment) -> String {
+    StsDefaults::from_env(env).host(None, false)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn environment(vars: &[(&str, &str)], home: Option<&Path>) -> Environment {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Environment {
-            vars: Box::new(move |name| vars.get(name).cloned()),
-            home: home.map(Path::to_owned),
-        }
-    }
-
-    fn static_keys(source: CredentialSource) -> (String, Credentials) {
-        match source {
-            CredentialSource::Static {
-                origin,
-                credentials,
-            } => (origin, credentials),
-            other => panic!("expected static keys, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn secrets_never_print() {
-        let c = Credentials {
-            access_key_id: "id".into(),
-            access_key_secret: Secret::new("S3CRET-VALUE"),
-            security_token: Some(Secret::new("TOKEN-VALUE")),
-        };
-        let shown = format!("{c:?} {}", c.access_key_secret);
-        assert!(!shown.contains("S3CRET-VALUE") && !shown.contains("TOKEN-VALUE"));
-    }
-
-    #[test]
-    fn environment_keys_win_over_files() {
-        let home = tempfile::tempdir().unwrap();
-        write(
-            home.path(),
-            ".alibabacloud/credentials",
-            "[default]\naccess_key_id = file\naccess_key_secret = s\n",
-        );
-        let env = environment(
-            &[
-                ("ALIBABA_CLOUD_ACCESS_KEY_ID", "envid"),
-                ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "envsecret"),
-                ("ALIBABA_CLOUD_SECURITY_TOKEN", "tok"),
-            ],
-            Some(home.path()),
-        );
-        let (origin, c) = static_keys(resolve(&env, None).unwrap());
-        assert_eq!(c.access_key_id, "envid");
-        assert_eq!(c.security_token, Some(Secret::new("tok")));
-        assert!(origin.contains("ALIBABA_CLOUD_ACCESS_KEY_ID"));
-    }
-
-    #[test]
-    fn terraform_variables_are_read_after_the_official_ones() {
-        let env = environment(
-            &[("ALICLOUD_ACCESS_KEY", "tf"), ("ALICLOUD_SECRET_KEY", "s")],
-            None,
-        );
-        assert_eq!(
-            static_keys(resolve(&env, None).unwrap()).1.access_key_id,
-            "tf"
-        );
-    }
-
-    #[test]
-    fn half_set_environment_is_an_error() {
-        let env = environment(&[("ALIBABA_CLOUD_ACCESS_KEY_ID", "id")], None);
-        let err = resolve(&env, None).unwrap_err().to_string();
-        assert!(err.contains("must be set together"), "{err}");
-    }
-
-    #[test]
-    fn oidc_beats_config_files() {
-        let home = tempfile::tempdir().unwrap();
-        write(
-            home.path(),
-            ".alibabacloud/credentials",
-            "[default]\naccess_key_id = file\naccess_key_secret = s\n",
-        );
-        let env = environment(
-            &[
-                ("ALIBABA_CLOUD_ROLE_ARN", "acs:ram::1:role/ci"),
-                (
-                    "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
-                    "acs:ram::1:oidc-provider/gh",
-                ),
-                ("ALIBABA_CLOUD_OIDC_TOKEN_FILE", "/tmp/token"),
-            ],
-            Some(home.path()),
-        );
-        match resolve(&env, None).unwrap() {
-            CredentialSource::Oidc(role) => assert_eq!(role.role_arn, "acs:ram::1:role/ci"),
-            other => panic!("expected OIDC, got {other:?}"),
-        }
-    }
-
-    const CLI_CONFIG: &str = r#"{
-        "current": "main",
-        "profiles": [
-            {"name": "main", "mode": "AK", "access_key_id": "mainid", "access_key_secret": "mains"},
-            {"name": "sts", "mode": "StsToken", "access_key_id": "stsid", "access_key_secret": "stss", "sts_token": "t"},
-            {"name": "ecs", "mode": "EcsRamRole"}
-        ]
-    }"#;
-
-    #[test]
-    fn cli_config_uses_current_then_profile_option_then_env_profile() {
-        let home = tempfile::tempdir().unwrap();
-        write(home.path(), ".aliyun/config.json", CLI_CONFIG);
-        let env = environment(&[], Some(home.path()));
-        assert_eq!(
-            static_keys(resolve(&env, None).unwrap()).1.access_key_id,
-            "mainid"
-        );
-        let (_, sts) = static_keys(resolve(&env, Some("sts")).unwrap());
-        assert_eq!(
-            (sts.access_key_id.as_str(), sts.security_token),
-            ("stsid", Some(Secret::new("t")))
-        );
-
-        let env = environment(&[("ALIBABA_CLOUD_PROFILE", "sts")], Some(home.path()));
-        assert_eq!(
-            static_keys(resolve(&env, None).unwrap()).1.access_key_id,
-            "stsid"
-        );
-        assert_eq!(
-            static_keys(resolve(&env, Some("main")).unwrap())
-                .1
-                .access_key_id,
-            "mainid"
-        );
-    }
-
-    #[test]
-    fn cli_config_names_unsupported_modes_and_missing_profiles() {
-        let home = tempfile::tempdir().unwrap();
-        write(home.path(), ".aliyun/config.json", CLI_CONFIG);
-        let env = environment(&[], Some(home.path()));
-        let err = resolve(&env, Some("ecs")).unwrap_err().to_string();
-        assert!(
-            err.contains("EcsRamRole") && err.contains("not support"),
-            "{err}"
-        );
-        let err = resolve(&env, Some("nope")).unwrap_err().to_string();
-        assert!(
-            err.contains("no profile named `nope`") && err.contains("main, sts, ecs"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn config_file_path_can_be_overridden() {
-        let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "elsewhere.json", CLI_CONFIG);
-        let path = dir.path().join("elsewhere.json");
-        let env = environment(
-            &[("ALIBABA_CLOUD_CONFIG_FILE", path.to_str().unwrap())],
-            None,
-        );
-        assert_eq!(
-            static_keys(resolve(&env, None).unwrap()).1.access_key_id,
-            "mainid"
-        );
-    }
-
-    #[test]
-    fn credentials_ini_is_the_last_resort() {
-        let dir = tempfile::tempdir().unwrap();
-        write(
-            dir.path(),
-            "creds",
-            "# comment\n[default]\ntype = access_key\naccess_key_id = iniid\naccess_key_secret = inis\n[other]\naccess_key_id = o\naccess_key_secret = p\n",
-        );
-        let path = dir.path().join("creds");
-        let env = environment(
-            &[("ALIBABA_CLOUD_CREDENTIALS_FILE", path.to_str().unwrap())],
-            None,
-        );
-        assert_eq!(
-            static_keys(resolve(&env, None).unwrap()).1.access_key_id,
-            "iniid"
-        );
-        assert_eq!(
-            static_keys(resolve(&env, Some("other")).unwrap())
-                .1
-                .access_key_id,
-            "o"
-        );
-    }
-
-    #[test]
-    fn nothing_found_lists_every_place_tried() {
-        let home = tempfile::tempdir().unwrap();
-        let env = environment(&[], Some(home.path()));
-        let err = resolve(&env, None).unwrap_err().to_string();
-        for place in [
-            "ALIBABA_CLOUD_ACCESS_KEY_ID",
-            "ALICLOUD_ACCESS_KEY",
-            "OIDC",
-            ".aliyun/config.json",
-            ".alibabacloud/credentials",
-        ] {
-            assert!(err.contains(place), "{place} missing from: {err}");
-        }
-    }
-
-    fn write(dir: &Path, relative: &str, text: &str) {
-        let path = dir.join(relative);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-}
+mod tests;

@@ -1,12 +1,11 @@
-//! The client against the emulator: retries through faults, the try limit,
-//! and OIDC credentials that refresh before they expire.
+//! The client against the emulator: retries through faults and the try
+//! limit. Temporary credentials are tested in `credentials::tests`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
 
-use super::client::{Client, ClientConfig, Endpoints, RetryPolicy, Service, NO_PARAMS};
+use super::client::{Client, ClientConfig, Endpoints, RetryPolicy, Service};
 use super::credentials::{CredentialSource, Credentials, Secret};
 use super::ecs;
 use crate::emulator::tests::fleet;
@@ -147,59 +146,6 @@ async fn final_errors_are_not_retried() {
         1,
         "the error's request id is kept"
     );
-}
-
-#[tokio::test]
-async fn oidc_credentials_are_fetched_once_and_renewed_before_expiry() {
-    let emulator = start(
-        Settings {
-            record_requests: true,
-            ..Settings::default()
-        },
-        1,
-    )
-    .await;
-    let dir = tempfile::tempdir().unwrap();
-    let token = dir.path().join("token");
-    std::fs::write(&token, "ci-token\n").unwrap();
-    let role = Arc::new(super::credentials::OidcRole::new(
-        "acs:ram::1:role/ci".into(),
-        "acs:ram::1:oidc-provider/ci".into(),
-        token,
-        "test".into(),
-    ));
-    let client = client(&emulator, CredentialSource::Oidc(role.clone()));
-    for _ in 0..3 {
-        client
-            .call(
-                Service::Ecs,
-                Some("cn-hangzhou"),
-                "DescribeInstances",
-                NO_PARAMS,
-            )
-            .await
-            .unwrap();
-    }
-    let assumed = || {
-        emulator
-            .requests()
-            .iter()
-            .filter(|r| r.action == "AssumeRoleWithOIDC")
-            .count()
-    };
-    assert_eq!(assumed(), 1, "the temporary key is cached");
-
-    role.expire_soon().await;
-    client
-        .call(
-            Service::Ecs,
-            Some("cn-hangzhou"),
-            "DescribeInstances",
-            NO_PARAMS,
-        )
-        .await
-        .unwrap();
-    assert_eq!(assumed(), 2, "a key about to expire is renewed");
 }
 
 /// The adaptive limiter of `apply` (no `--rate`) against the emulator's

@@ -50,7 +50,7 @@ pub(super) async fn run(
     if let Some(path) = &args.report {
         check_report_path(path, global, args)?;
     }
-    let client = client(global, overrides, args.rate)?;
+    let client = client(global, overrides, args.rate).await?;
     let plan = match source {
         Source::Saved(plan, manifest) => {
             let current = apply::check_stale(&client, &plan).await?;

@@ -25,6 +25,7 @@ impl From<&EmulatorArgs> for Settings {
             record_requests: false,
             idle_timeout: std::time::Duration::from_secs(args.idle_timeout),
             empty_default_group_id: args.default_group_id == DefaultGroupId::Empty,
+            sts_ttl: args.sts_ttl,
         }
     }
 }

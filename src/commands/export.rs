@@ -23,7 +23,7 @@ pub(super) async fn run(
         bail!("export needs the regions to read: pass --region ID (repeatable)");
     }
     super::check_region_options(global)?;
-    let client = client(global, overrides, None)?;
+    let client = client(global, overrides, None).await?;
     let types = if args.types.is_empty() {
         ResourceType::ALL.to_vec()
     } else {

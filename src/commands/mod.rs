@@ -10,6 +10,7 @@ mod export;
 mod plan;
 mod policy;
 mod validate;
+mod whoami;
 
 use std::io::Write;
 
@@ -17,7 +18,7 @@ use anyhow::Context as _;
 
 use crate::api::regions;
 use crate::cli::{Cli, Command, Global};
-use crate::cloud::client::{Client, ClientConfig, Endpoints, RetryPolicy};
+use crate::cloud::client::{Client, ClientConfig, Endpoints, RetryPolicy, Transport};
 use crate::cloud::credentials::{self, CredentialSource};
 use crate::inventory;
 use crate::manifest::Manifest;
@@ -55,6 +56,7 @@ pub async fn run(cli: Cli, overrides: Overrides) -> anyhow::Result<Exit> {
         Command::Completions { shell } => completions(shell, &mut out),
         Command::Schema => schema(&mut out),
         Command::Emulator(args) => emulator::run(args).await,
+        Command::Whoami => whoami::run(&global, &overrides, &mut out).await,
     }?;
     out.flush().context("could not write to stdout")?;
     Ok(exit)
@@ -140,19 +142,24 @@ fn check_manifest_regions(manifest: &Manifest) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn client(global: &Global, overrides: &Overrides, max_rate: Option<f64>) -> anyhow::Result<Client> {
+/// A client with the credentials the chain chose, and the sources it
+/// passed over.
+struct Connection {
+    client: Client,
+    skipped: Vec<credentials::Skipped>,
+}
+
+/// Builds the transport, walks the credential chain through it (so STS and
+/// metadata calls are retried and logged like any other), then the client.
+async fn connect(
+    global: &Global,
+    overrides: &Overrides,
+    max_rate: Option<f64>,
+) -> anyhow::Result<Connection> {
     let endpoints = match overrides.endpoint.as_ref().or(global.endpoint.as_ref()) {
         Some(url) => Endpoints::override_with(url).context("invalid --endpoint")?,
         None => Endpoints::AlibabaCloud,
     };
-    let credentials = match &overrides.credentials {
-        Some(source) => source.clone(),
-        None => credentials::resolve(
-            &credentials::Environment::from_process(),
-            global.profile.as_deref(),
-        )?,
-    };
-    tracing::info!(source = %credentials.origin(), "credentials");
     let defaults = ClientConfig::default();
     let config = ClientConfig {
         endpoints,
@@ -164,7 +171,35 @@ fn client(global: &Global, overrides: &Overrides, max_rate: Option<f64>) -> anyh
         },
         ..defaults
     };
-    Ok(Client::new(config, credentials)?)
+    let transport = Transport::new(&config)?;
+    let (credentials, skipped) = match &overrides.credentials {
+        Some(source) => (source.clone(), Vec::new()),
+        None => {
+            let resolved = credentials::resolve(
+                &credentials::Environment::from_process(),
+                global.profile.as_deref(),
+                &transport,
+            )
+            .await?;
+            (resolved.source, resolved.skipped)
+        }
+    };
+    for passed in &skipped {
+        tracing::info!("credentials: skipped {passed}");
+    }
+    tracing::info!(source = %credentials.origin(), "credentials");
+    Ok(Connection {
+        client: Client::with_transport(transport, credentials, max_rate),
+        skipped,
+    })
+}
+
+async fn client(
+    global: &Global,
+    overrides: &Overrides,
+    max_rate: Option<f64>,
+) -> anyhow::Result<Client> {
+    Ok(connect(global, overrides, max_rate).await?.client)
 }
 
 fn use_color(global: &Global) -> bool {

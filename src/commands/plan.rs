@@ -21,7 +21,7 @@ pub(super) async fn run(
         atomic_file::check_target(path)?;
         atomic_file::check_not_input(path, &global.file, "the manifest")?;
     }
-    let client = client(global, overrides, None)?;
+    let client = client(global, overrides, None).await?;
     let plan = make_plan(&client, &manifest, args.ignore_missing).await?;
     render::renderer(args.format, use_color(global)).write(&plan, out)?;
     if let Some(path) = &args.out {

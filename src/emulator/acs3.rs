@@ -185,7 +185,7 @@ pub fn authenticate(
     {
         return Err(mismatch(&string_to_sign));
     }
-    gateway::check_security_token(key, header(headers, "x-acs-security-token"))?;
+    gateway::check_security_token(account, key, header(headers, "x-acs-security-token"), now)?;
     nonces.record(nonce, now);
     Ok(authorization.access_key_id)
 }

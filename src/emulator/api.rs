@@ -1,13 +1,12 @@
 //! The actions the emulator serves: the ECS Describe* reads of every type and
 //! `JoinResourceGroup`, Resource Manager's `ListResourceGroups` and
-//! `GetResourceGroup`, and STS `AssumeRoleWithOIDC`. Filters, paging, limits
+//! `GetResourceGroup` (STS is in `sts`). Filters, paging, limits
 //! and errors follow the real API; the per-type facts come from the client's
 //! own table, [`TypeApi`].
 
-use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use super::fleet::{AccessKey, FleetResource};
+use super::fleet::FleetResource;
 use super::gateway::{Failure, Params};
 use super::state::Account;
 use crate::api::describe::{IdFilter, Paging, TypeApi, HOST_STATUSES, IMAGE_STATUSES};
@@ -19,7 +18,7 @@ pub fn service_of(action: &str) -> Option<Service> {
     Some(match action {
         "JoinResourceGroup" => Service::Ecs,
         "ListResourceGroups" | "GetResourceGroup" => Service::ResourceManager,
-        "AssumeRoleWithOIDC" => Service::Sts,
+        "AssumeRole" | "AssumeRoleWithOIDC" | "GetCallerIdentity" => Service::Sts,
         other if TypeApi::by_action(other).is_some() => Service::Ecs,
         _ => return None,
     })
@@ -462,53 +461,6 @@ pub fn get_resource_group(account: &Account, params: &Params) -> Result<Value, F
         )
     })?;
     Ok(json!({ "ResourceGroup": group_json(account, group) }))
-}
-
-/// STS `AssumeRoleWithOIDC`: an unsigned call that trades an OIDC token the
-/// fleet lists for a temporary key.
-pub fn assume_role_with_oidc(
-    account: &mut Account,
-    params: &Params,
-    now: DateTime<Utc>,
-    random: u128,
-) -> Result<Value, Failure> {
-    let role = required(params, "RoleArn")?;
-    let provider = required(params, "OIDCProviderArn")?;
-    let token = required(params, "OIDCToken")?;
-    let duration = number(params, "DurationSeconds", 3600, 43_200)?;
-    if duration < 900 {
-        return Err(Failure::invalid("DurationSeconds", "must be at least 900"));
-    }
-    let accepted = account
-        .oidc_tokens
-        .iter()
-        .any(|t| t.token == token && t.role_arn == role && t.provider_arn == provider);
-    if !accepted {
-        return Err(Failure::new(
-            400,
-            "AuthenticationFail.OIDCToken.Invalid",
-            "The OIDC token is not valid for this role and provider.",
-        ));
-    }
-    let hex = format!("{random:032x}");
-    let key = AccessKey {
-        id: format!("STS.{}", &hex[..16]),
-        secret: hex[16..].to_owned(),
-        security_token: Some(format!("CAIS{hex}")),
-        denied_actions: Vec::new(),
-    };
-    let expiration = now + chrono::Duration::seconds(i64::from(duration));
-    let answer = json!({
-        "Credentials": {
-            "AccessKeyId": key.id,
-            "AccessKeySecret": key.secret,
-            "SecurityToken": key.security_token,
-            "Expiration": expiration.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        },
-        "AssumedRoleUser": { "Arn": role, "AssumedRoleId": format!("{}:{}", &hex[..8], params.get("RoleSessionName").map(String::as_str).unwrap_or("session")) },
-    });
-    account.issued_keys.insert(key.id.clone(), key);
-    Ok(answer)
 }
 
 #[cfg(test)]

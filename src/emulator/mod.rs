@@ -10,8 +10,10 @@ mod connection;
 mod faults;
 pub mod fleet;
 pub mod gateway;
+mod metadata;
 mod ram;
 pub mod state;
+pub mod sts;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -66,6 +68,8 @@ pub struct Settings {
     /// Describe* items of the default group's resources carry an empty
     /// `ResourceGroupId` (`--default-group-id empty`).
     pub empty_default_group_id: bool,
+    /// Temporary keys (STS, metadata) live at most this long.
+    pub sts_ttl: Option<Duration>,
 }
 
 /// How long a connection may stay silent when no `idle_timeout` is given.
@@ -84,6 +88,7 @@ impl Default for Settings {
             record_requests: false,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             empty_default_group_id: false,
+            sts_ttl: None,
         }
     }
 }
@@ -131,6 +136,7 @@ struct Shared {
     dice: faults::Dice,
     log: std::sync::Mutex<Vec<LoggedRequest>>,
     log_file: Option<std::sync::Mutex<std::fs::File>>,
+    metadata_tokens: metadata::Tokens,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -286,13 +292,34 @@ impl Shared {
             dice: faults::Dice::new(settings.seed.unwrap_or_else(rand::random)),
             log: std::sync::Mutex::new(Vec::new()),
             log_file,
+            metadata_tokens: metadata::Tokens::default(),
             settings,
         })
+    }
+
+    /// A random number from the emulator's (seedable) generator.
+    fn random(&self) -> u128 {
+        self.rng
+            .lock()
+            .map(|mut r| r.random::<u128>())
+            .unwrap_or_default()
     }
 }
 
 fn router(shared: Arc<Shared>) -> axum::Router {
-    axum::Router::new().fallback(handle).with_state(shared)
+    use axum::routing::{get, put};
+    axum::Router::new()
+        .route("/latest/api/token", put(metadata::token))
+        .route(
+            "/latest/meta-data/ram/security-credentials/",
+            get(metadata::roles),
+        )
+        .route(
+            "/latest/meta-data/ram/security-credentials/{role}",
+            get(metadata::credentials),
+        )
+        .fallback(handle)
+        .with_state(shared)
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
@@ -460,14 +487,18 @@ async fn serve(
             })?;
             serde_json::json!({})
         }
-        "AssumeRoleWithOIDC" => {
-            let random = shared
-                .rng
-                .lock()
-                .map(|mut r| r.random::<u128>())
-                .unwrap_or_default();
+        "AssumeRole" | "AssumeRoleWithOIDC" => {
+            let random = shared.random();
+            let ttl = shared.settings.sts_ttl;
             let mut account = shared.store.account.write().await;
-            api::assume_role_with_oidc(&mut account, params, now, random)?
+            if action == "AssumeRole" {
+                sts::assume_role(&mut account, params, now, random, ttl)?
+            } else {
+                sts::assume_role_with_oidc(&mut account, params, now, random, ttl)?
+            }
+        }
+        "GetCallerIdentity" => {
+            sts::get_caller_identity(&*shared.store.account.read().await, params)?
         }
         "ListResourceGroups" => {
             api::list_resource_groups(&*shared.store.account.read().await, params)?
@@ -494,12 +525,7 @@ fn answer(
     params: &Params,
     result: Result<serde_json::Value, Failure>,
 ) -> Response {
-    let random = shared
-        .rng
-        .lock()
-        .map(|mut r| r.random::<u128>())
-        .unwrap_or_default();
-    let request_id = gateway::request_id(random);
+    let request_id = gateway::request_id(shared.random());
     let status = result.as_ref().map_or_else(|f| f.status, |_| 200);
     log(
         shared,

@@ -29,9 +29,9 @@ pub struct Account {
     pub empty_default_group_id: bool,
     pub resources: BTreeMap<ResourceIndex, FleetResource>,
     pub oidc_tokens: Vec<OidcToken>,
-    /// Keys issued by `AssumeRoleWithOIDC`: not saved, like the real ones
-    /// they only live for a while.
-    pub issued_keys: HashMap<String, AccessKey>,
+    /// Keys issued by STS and the metadata server: not saved, like the
+    /// real ones they only live for a while.
+    pub issued_keys: HashMap<String, super::sts::Issued>,
     /// Counts the changes made, so the writer knows what a write covers.
     pub generation: u64,
 }
@@ -96,7 +96,14 @@ impl Account {
     }
 
     pub fn key(&self, id: &str) -> Option<&AccessKey> {
-        self.keys.get(id).or_else(|| self.issued_keys.get(id))
+        self.keys
+            .get(id)
+            .or_else(|| self.issued_keys.get(id).map(|issued| &issued.key))
+    }
+
+    /// When an issued key expires; `None` for the fleet's own keys.
+    pub fn expiry(&self, id: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.issued_keys.get(id).map(|issued| issued.expires)
     }
 }
 

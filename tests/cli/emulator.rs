@@ -13,6 +13,7 @@ fn the_emulator_runs_one_command_against_the_example_fleet() {
     let mut command = Command::cargo_bin("regroup").unwrap();
     command
         .env_clear()
+        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(["emulator", "--fleet"])
         .arg(examples.join("fleet.yaml"))
@@ -44,6 +45,7 @@ fn sigkill_during_a_burst_of_joins_leaves_a_loadable_state() {
     let apply = std::process::Command::new(assert_cmd::cargo::cargo_bin("regroup"))
         .current_dir(dir.path())
         .env_clear()
+        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
         .env("HOME", dir.path())
         .env("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
         .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)

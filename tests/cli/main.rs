@@ -13,6 +13,7 @@ mod harness;
 mod support;
 
 mod apply;
+mod chain;
 mod credentials;
 mod distribution;
 mod docs;

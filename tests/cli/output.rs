@@ -84,17 +84,21 @@ fn ci_examples_are_valid_yaml_calling_real_commands() {
 fn gitops_docs_show_a_real_plan_comment() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut command = Command::cargo_bin("regroup").unwrap();
-    command.env_clear().current_dir(&root).args([
-        "emulator",
-        "--fleet",
-        "examples/fleet.yaml",
-        "--",
-        "plan",
-        "-f",
-        "examples/regroup.yaml",
-        "--format",
-        "markdown",
-    ]);
+    command
+        .env_clear()
+        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+        .current_dir(&root)
+        .args([
+            "emulator",
+            "--fleet",
+            "examples/fleet.yaml",
+            "--",
+            "plan",
+            "-f",
+            "examples/regroup.yaml",
+            "--format",
+            "markdown",
+        ]);
     let (code, comment, err) = stdout_of(command);
     assert_eq!(code, 0, "{err}");
     let docs = std::fs::read_to_string(root.join("docs/gitops.md")).unwrap();

@@ -1,0 +1,311 @@
+//! STS as the emulator serves it: `AssumeRole` for any role of the fleet's
+//! account, `AssumeRoleWithOIDC` for the tokens the fleet lists, and
+//! `GetCallerIdentity`. Keys it issues start with `STS.`, carry a token and
+//! expire (`--sts-ttl` shortens them); a call signed with an expired one
+//! gets `InvalidSecurityToken.Expired` from the gateway. Parameters, limits
+//! and errors follow the AssumeRole and GetCallerIdentity docs as
+//! docs/sources/credentials.md §7 records them (DOC-AR, DOC-GCI, DOC-OIDC).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use super::fleet::AccessKey;
+use super::gateway::{Failure, Params};
+use super::state::Account;
+
+/// A key the emulator issued, and who it speaks for.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub key: AccessKey,
+    pub expires: DateTime<Utc>,
+    /// `GetCallerIdentity`'s answer for it.
+    pub arn: String,
+    pub role_id: String,
+    pub session: String,
+}
+
+/// Issued keys are forgotten this long after they expire; until then a
+/// call signed with one is told it expired rather than that it is unknown.
+const FORGET_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// `DurationSeconds`: 900 to 3600, default 3600 (DOC-AR; the older doc's
+/// maximum, which the emulator keeps).
+fn duration(params: &Params) -> Result<u32, Failure> {
+    let wrong = || {
+        Failure::new(
+            400,
+            "InvalidParameter.DurationSeconds",
+            "The Min/Max value of DurationSeconds is 15min/1hr.",
+        )
+    };
+    match params.get("DurationSeconds") {
+        None => Ok(3600),
+        Some(text) => match text.parse::<u32>() {
+            Ok(n) if (900..=3600).contains(&n) => Ok(n),
+            _ => Err(wrong()),
+        },
+    }
+}
+
+/// `RoleSessionName`: 2 to 32 of `[A-Za-z0-9.@_-]` (DOC-AR).
+fn session_name(params: &Params) -> Result<String, Failure> {
+    let name = params
+        .get("RoleSessionName")
+        .ok_or_else(|| Failure::missing("RoleSessionName"))?;
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '@' | '-' | '_');
+    if !(2..=32).contains(&name.len()) || !name.chars().all(allowed) {
+        return Err(Failure::new(
+            400,
+            "InvalidParameter.RoleSessionName",
+            "The parameter RoleSessionName is wrongly formed.",
+        ));
+    }
+    Ok(name.clone())
+}
+
+/// The role's name in `acs:ram::<account>:role/<name>`, with its account.
+fn role_of(arn: &str) -> Option<(&str, &str)> {
+    let rest = arn.strip_prefix("acs:ram::")?;
+    let (account, role) = rest.split_once(":role/")?;
+    (!account.is_empty() && !role.is_empty() && !role.contains('/')).then_some((account, role))
+}
+
+/// A stable 17-digit role id, like the service's, from the role's ARN.
+fn role_id(arn: &str) -> String {
+    let hash = arn.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    format!("3{:016}", hash % 10_000_000_000_000_000)
+}
+
+/// Issues a key for `arn` (`acs:ram::…:role/<name>`) and session that lives
+/// `lifetime`, cut to whole seconds as `Expiration` shows it, so the
+/// emulator and its client agree on the second it ends.
+pub fn issue(
+    account: &mut Account,
+    random: u128,
+    now: DateTime<Utc>,
+    lifetime: Duration,
+    arn: &str,
+    session: &str,
+) -> Issued {
+    account
+        .issued_keys
+        .retain(|_, issued| issued.expires + FORGET_AFTER > now);
+    let hex = format!("{random:032x}");
+    let key = AccessKey {
+        id: format!("STS.{}", &hex[..20]),
+        secret: hex[20..].to_owned() + &hex[..10],
+        security_token: Some(format!("CAIS{hex}")),
+        // An assumed role may do everything the emulator serves.
+        denied_actions: Vec::new(),
+    };
+    let end = now + chrono::TimeDelta::from_std(lifetime).unwrap_or(chrono::TimeDelta::MAX);
+    let expires = DateTime::from_timestamp(end.timestamp(), 0).unwrap_or(end);
+    let role = role_of(arn).map_or("role", |(_, role)| role);
+    let issued = Issued {
+        key,
+        expires,
+        arn: format!(
+            "acs:ram::{}:assumed-role/{role}/{session}",
+            account.account_id
+        ),
+        role_id: role_id(arn),
+        session: session.to_owned(),
+    };
+    account
+        .issued_keys
+        .insert(issued.key.id.clone(), issued.clone());
+    issued
+}
+
+/// The key as STS answers it: `Credentials` and `AssumedRoleUser` (fixture
+/// tests/fixtures/api/sts_AssumeRole.json, from DOC-AR).
+fn answer(issued: &Issued, role_arn: &str) -> Value {
+    json!({
+        "Credentials": {
+            "AccessKeyId": issued.key.id,
+            "AccessKeySecret": issued.key.secret,
+            "SecurityToken": issued.key.security_token,
+            "Expiration": issued.expires.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        },
+        "AssumedRoleUser": {
+            "Arn": format!("{role_arn}/{}", issued.session),
+            "AssumedRoleId": format!("{}:{}", issued.role_id, issued.session),
+        },
+    })
+}
+
+/// How long a key asked for `requested` seconds lives: `--sts-ttl` when
+/// that is shorter.
+pub fn lifetime(requested: u32, ttl: Option<Duration>) -> Duration {
+    let requested = Duration::from_secs(u64::from(requested));
+    ttl.map_or(requested, |ttl| ttl.min(requested))
+}
+
+/// `AssumeRole`, signed by any key of the account (chained roles included).
+pub fn assume_role(
+    account: &mut Account,
+    params: &Params,
+    now: DateTime<Utc>,
+    random: u128,
+    ttl: Option<Duration>,
+) -> Result<Value, Failure> {
+    let arn = params
+        .get("RoleArn")
+        .ok_or_else(|| Failure::missing("RoleArn"))?;
+    let Some((owner, _)) = role_of(arn) else {
+        return Err(Failure::new(
+            400,
+            "InvalidParameter.RoleArn",
+            "The parameter RoleArn is wrongly formed.",
+        ));
+    };
+    if owner != account.account_id {
+        return Err(Failure::new(
+            404,
+            "EntityNotExist.Role",
+            "The specified Role not exists.",
+        ));
+    }
+    let session = session_name(params)?;
+    let seconds = duration(params)?;
+    if params.get("Policy").is_some_and(|p| p.len() > 1024) {
+        return Err(Failure::new(
+            400,
+            "InvalidParameter.PolicySize",
+            "The size of Policy must be smaller than 1024 bytes.",
+        ));
+    }
+    let issued = issue(account, random, now, lifetime(seconds, ttl), arn, &session);
+    Ok(answer(&issued, arn))
+}
+
+/// `AssumeRoleWithOIDC`: an unsigned call that trades an OIDC token the
+/// fleet lists for a temporary key.
+pub fn assume_role_with_oidc(
+    account: &mut Account,
+    params: &Params,
+    now: DateTime<Utc>,
+    random: u128,
+    ttl: Option<Duration>,
+) -> Result<Value, Failure> {
+    let required = |name: &str| {
+        params
+            .get(name)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| Failure::missing(name))
+    };
+    let role = required("RoleArn")?;
+    let provider = required("OIDCProviderArn")?;
+    let token = required("OIDCToken")?;
+    let seconds = duration(params)?;
+    let accepted = account
+        .oidc_tokens
+        .iter()
+        .any(|t| &t.token == token && &t.role_arn == role && &t.provider_arn == provider);
+    if !accepted {
+        return Err(Failure::new(
+            400,
+            "AuthenticationFail.OIDCToken.Invalid",
+            "The OIDC token is not valid for this role and provider.",
+        ));
+    }
+    let session = params
+        .get("RoleSessionName")
+        .cloned()
+        .unwrap_or_else(|| "session".into());
+    let issued = issue(account, random, now, lifetime(seconds, ttl), role, &session);
+    Ok(answer(&issued, role))
+}
+
+/// `GetCallerIdentity` for the key that signed the call: an assumed role
+/// for an issued key (fixture sts_GetCallerIdentity_AssumedRoleUser.json),
+/// else the fleet's RAM user (sts_GetCallerIdentity.json).
+pub fn get_caller_identity(account: &Account, params: &Params) -> Result<Value, Failure> {
+    let key = params
+        .get("AccessKeyId")
+        .ok_or_else(|| Failure::missing("AccessKeyId"))?;
+    Ok(match account.issued_keys.get(key) {
+        Some(issued) => json!({
+            "AccountId": account.account_id,
+            "Arn": issued.arn,
+            "IdentityType": "AssumedRoleUser",
+            "PrincipalId": format!("{}:{}", issued.role_id, issued.session),
+            "RoleId": issued.role_id,
+        }),
+        // The fleet names no users: every fleet key is one RAM user's,
+        // and the key id stays out of the ARN (`whoami` masks it).
+        None => json!({
+            "AccountId": account.account_id,
+            "Arn": format!("acs:ram::{}:user/fleet-user", account.account_id),
+            "IdentityType": "RAMUser",
+            "PrincipalId": role_id(key),
+            "UserId": role_id(key),
+        }),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_arns_name_an_account_and_a_role() {
+        assert_eq!(
+            role_of("acs:ram::1234:role/deploy"),
+            Some(("1234", "deploy"))
+        );
+        for bad in [
+            "acs:ram::1234:role/",
+            "acs:ram:::role/x",
+            "arn:aws:iam::1:role/x",
+            "acs:ram::1:role/a/b",
+        ] {
+            assert_eq!(role_of(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn ttl_shortens_but_never_lengthens() {
+        assert_eq!(
+            lifetime(900, Some(Duration::from_secs(5))),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            lifetime(900, Some(Duration::from_secs(7200))),
+            Duration::from_secs(900)
+        );
+        assert_eq!(lifetime(3600, None), Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn durations_and_session_names_are_checked() {
+        let params = |pairs: &[(&str, &str)]| -> Params {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(duration(&params(&[])), Ok(3600));
+        for bad in ["899", "3601", "x"] {
+            assert_eq!(
+                duration(&params(&[("DurationSeconds", bad)]))
+                    .unwrap_err()
+                    .code,
+                "InvalidParameter.DurationSeconds"
+            );
+        }
+        for bad in ["a", "has space", &"x".repeat(33)] {
+            assert_eq!(
+                session_name(&params(&[("RoleSessionName", bad)]))
+                    .unwrap_err()
+                    .code,
+                "InvalidParameter.RoleSessionName"
+            );
+        }
+        assert!(session_name(&params(&[("RoleSessionName", "ci@run-1.x_y")])).is_ok());
+    }
+}
