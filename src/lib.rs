@@ -21,6 +21,7 @@ pub mod api;
 mod apply;
 mod atomic_file;
 mod cli;
+mod clock;
 mod cloud;
 mod commands;
 pub mod emulator;

@@ -2,12 +2,24 @@
 //! parameters, signing, error decoding, retries with backoff, the shared rate
 //! limiter, and call statistics. Every network call of regroup goes through
 //! [`Client::call`].
+//!
+//! Retries are bounded by time (`--retry-for`) as well as by count: a
+//! throttled call waits for its quota window to reopen (see
+//! [`super::ratelimit`]) without using up tries, since ECS counts calls in
+//! calendar minutes and a minute outlasts any count of quick retries. A
+//! circuit breaker stops starting calls to an endpoint after
+//! [`BREAKER_THRESHOLD`] consecutive timeouts or refused connections, so a
+//! dead or hung server ends a run instead of holding it for hours; and after
+//! [`Client::interrupt`] nothing is retried or waited for.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use rand::Rng;
 use serde_json::Value;
@@ -69,6 +81,9 @@ impl Endpoints {
                 (Service::Ecs, None) => "https://ecs.aliyuncs.com".into(),
                 (Service::ResourceManager, _) => "https://resourcemanager.aliyuncs.com".into(),
                 (Service::Sts, _) => "https://sts.aliyuncs.com".into(),
+                // `_endpoint_rule = 'central'` in alibabacloud-quotas20200510
+                // 1.2.2 client.py l.24 (docs/sources/signing-quotas.md §6).
+                (Service::Quotas, _) => "https://quotas.aliyuncs.com".into(),
             },
         }
     }
@@ -144,13 +159,28 @@ pub enum CloudError {
         action: String,
         #[source]
         error: ApiError,
+        /// The server's `x-acs-retry-after`, in milliseconds as
+        /// `alibabacloud_tea_openapi` reads it (signing-quotas.md §4).
+        retry_after: Option<Duration>,
     },
     #[error("{action}: no response from {endpoint}: {message}")]
     Transport {
         action: String,
         endpoint: String,
         message: String,
+        /// A timeout or a refused connection: the server may be down or
+        /// hung, which the circuit breaker counts; a connection dropped
+        /// mid-answer is not.
+        unreachable: bool,
     },
+    #[error("{action}: not sent: {endpoint} stopped answering ({failures} timeouts or refused connections in a row)")]
+    CircuitOpen {
+        action: String,
+        endpoint: String,
+        failures: u32,
+    },
+    #[error("{action}: not sent: the run was interrupted")]
+    Interrupted { action: String },
     #[error("{action}: the response is not the JSON expected: {message}")]
     Decode { action: String, message: String },
     #[error("credentials")]
@@ -171,16 +201,31 @@ impl CloudError {
         match self {
             CloudError::Api { error, .. } => error.code.clone(),
             CloudError::Transport { .. } => "Transport".into(),
+            CloudError::CircuitOpen { .. } => "CircuitOpen".into(),
+            CloudError::Interrupted { .. } => "Interrupted".into(),
             CloudError::Decode { .. } => "Decode".into(),
             CloudError::Credentials(_) => "Credentials".into(),
         }
+    }
+
+    /// Whether a later call may succeed where this one failed; for the
+    /// second pass of an apply.
+    pub fn is_transient_failure(&self) -> bool {
+        self.is_transient()
+            || matches!(
+                self,
+                CloudError::CircuitOpen { .. } | CloudError::Interrupted { .. }
+            )
     }
 
     fn is_transient(&self) -> bool {
         match self {
             CloudError::Api { error, .. } => error.is_transient(),
             CloudError::Transport { .. } => true,
-            CloudError::Decode { .. } | CloudError::Credentials(_) => false,
+            CloudError::CircuitOpen { .. }
+            | CloudError::Interrupted { .. }
+            | CloudError::Decode { .. }
+            | CloudError::Credentials(_) => false,
         }
     }
 }
@@ -218,10 +263,13 @@ pub fn timestamp_now() -> String {
 /// How often and how patiently a call is tried again.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
-    /// Tries in all, the first included.
+    /// Tries in all, the first included, for failures other than
+    /// throttling.
     pub max_tries: u32,
     pub base_delay: Duration,
     pub max_delay: Duration,
+    /// No retry starts later than this after the first try (`--retry-for`).
+    pub retry_for: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -230,8 +278,21 @@ impl Default for RetryPolicy {
             max_tries: 6,
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(10),
+            retry_for: Duration::from_secs(300),
         }
     }
+}
+
+/// Timeouts or refused connections in a row after which an endpoint is
+/// taken for down.
+pub const BREAKER_THRESHOLD: u32 = 5;
+
+/// Consecutive failures to reach one endpoint; open once it reached
+/// [`BREAKER_THRESHOLD`], for the rest of the run.
+#[derive(Debug, Default)]
+struct Breaker {
+    failures: u32,
+    open: bool,
 }
 
 impl RetryPolicy {
@@ -339,6 +400,8 @@ pub struct Client {
     config: Arc<ClientConfig>,
     limiter: Arc<RateLimiter>,
     stats: Arc<CallStats>,
+    breakers: Arc<Mutex<HashMap<String, Breaker>>>,
+    interrupted: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Client {
@@ -358,11 +421,62 @@ impl Client {
             limiter: Arc::new(RateLimiter::new(config.max_rate)),
             config: Arc::new(config),
             stats: Arc::new(CallStats::default()),
+            breakers: Arc::new(Mutex::new(HashMap::new())),
+            interrupted: Arc::new(tokio::sync::watch::Sender::new(false)),
         })
     }
 
     pub fn stats(&self) -> StatsSnapshot {
         self.stats.snapshot()
+    }
+
+    pub fn limiter(&self) -> &RateLimiter {
+        &self.limiter
+    }
+
+    /// From now on nothing is retried and nobody waits for a closed quota
+    /// window: calls that are waiting give up, calls in flight finish.
+    pub fn interrupt(&self) {
+        self.interrupted.send_replace(true);
+    }
+
+    fn is_interrupted(&self) -> bool {
+        *self.interrupted.borrow()
+    }
+
+    /// Resolves once [`Client::interrupt`] is called.
+    async fn interruption(&self) {
+        let mut watch = self.interrupted.subscribe();
+        let _ = watch.wait_for(|interrupted| *interrupted).await;
+    }
+
+    /// Whether calls to `endpoint` are stopped, and after how many failures.
+    fn breaker_open(&self, endpoint: &str) -> Option<u32> {
+        let breakers = self.breakers.lock().unwrap_or_else(|p| p.into_inner());
+        breakers
+            .get(endpoint)
+            .filter(|b| b.open)
+            .map(|b| b.failures)
+    }
+
+    /// Counts an answer (any HTTP answer closes the count) or a failure to
+    /// get one.
+    fn record_reach(&self, endpoint: &str, unreachable: bool) {
+        let mut breakers = self.breakers.lock().unwrap_or_else(|p| p.into_inner());
+        let breaker = breakers.entry(endpoint.to_owned()).or_default();
+        if unreachable {
+            breaker.failures += 1;
+            if breaker.failures >= BREAKER_THRESHOLD && !breaker.open {
+                breaker.open = true;
+                tracing::warn!(
+                    endpoint,
+                    failures = breaker.failures,
+                    "the endpoint stopped answering: no more calls start there"
+                );
+            }
+        } else if !breaker.open {
+            breaker.failures = 0;
+        }
     }
 
     /// Calls `action` and returns its JSON body, retrying transient failures.
@@ -379,7 +493,7 @@ impl Client {
     }
 
     /// Like [`Client::call`], but also says how many tries it took and which
-    /// request ids the server gave.
+    /// request ids the server gave. `tries` 0 means nothing was sent.
     pub async fn call_detailed(
         &self,
         service: Service,
@@ -387,35 +501,96 @@ impl Client {
         action: &str,
         params: &[(impl AsRef<str>, impl AsRef<str>)],
     ) -> CallOutcome {
+        let policy = self.config.retry;
+        let endpoint = self.config.endpoints.url(service, region);
         let mut request_ids = Vec::new();
-        let mut try_number = 0;
+        let mut tries = 0;
+        // Failures other than throttling, which has its own patience.
+        let mut failures = 0;
+        let mut deadline = None;
+        let mut last_error: Option<CloudError> = None;
+        let finish = |result, tries, request_ids| CallOutcome {
+            result,
+            tries,
+            request_ids,
+        };
         loop {
-            try_number += 1;
-            let sent_at = self.limiter.acquire(action, region).await;
+            if let Some(failures) = self.breaker_open(&endpoint) {
+                let error = CloudError::CircuitOpen {
+                    action: action.to_owned(),
+                    endpoint: endpoint.clone(),
+                    failures,
+                };
+                return finish(Err(last_error.unwrap_or(error)), tries, request_ids);
+            }
+            // The first try waits its turn however long; a retry only
+            // until the deadline, and nobody waits once interrupted.
+            let interrupted = || CloudError::Interrupted {
+                action: action.to_owned(),
+            };
+            let hold = !self.is_interrupted();
+            let turn = async {
+                match deadline {
+                    Some(deadline) => tokio::time::timeout_at(
+                        deadline,
+                        self.limiter.acquire(action, region, hold),
+                    )
+                    .await
+                    .ok()
+                    .flatten(),
+                    None => self.limiter.acquire(action, region, hold).await,
+                }
+            };
+            let sent_at = tokio::select! {
+                sent_at = turn => sent_at,
+                () = self.interruption(), if hold => None,
+            };
+            let Some(sent_at) = sent_at else {
+                let error = last_error.unwrap_or_else(interrupted);
+                return finish(Err(error), tries, request_ids);
+            };
+            tries += 1;
+            deadline.get_or_insert(sent_at + policy.retry_for);
             let started = Instant::now();
             let result = self
-                .send_once(service, region, action, params, try_number)
+                .send_once(service, region, action, params, tries, &endpoint)
                 .await;
             let elapsed = started.elapsed();
+            let mut wait = None;
             match &result {
                 Ok((_, id)) => {
+                    self.record_reach(&endpoint, false);
                     self.limiter.on_success(action, region);
                     request_ids.extend(id.clone());
                 }
-                Err(error) => {
-                    if let Some(api) = error.api_error() {
-                        request_ids.extend(api.request_id.clone());
-                        if api.is_throttling() {
-                            self.stats.throttled.fetch_add(1, Ordering::Relaxed);
-                            self.limiter.on_throttled(action, region, sent_at);
-                        }
+                Err(CloudError::Api {
+                    error, retry_after, ..
+                }) => {
+                    self.record_reach(&endpoint, false);
+                    request_ids.extend(error.request_id.clone());
+                    if error.is_throttling() {
+                        self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                        self.limiter
+                            .on_throttled(action, region, sent_at, *retry_after);
+                    } else {
+                        self.limiter.on_other_failure(action, region);
+                        failures += 1;
+                        wait = Some(policy.delay_before(failures + 1));
                     }
+                }
+                Err(error) => {
+                    if let CloudError::Transport { unreachable, .. } = error {
+                        self.record_reach(&endpoint, *unreachable);
+                    }
+                    self.limiter.on_other_failure(action, region);
+                    failures += 1;
+                    wait = Some(policy.delay_before(failures + 1));
                 }
             }
             tracing::debug!(
                 action,
                 region = region.unwrap_or("-"),
-                attempt = try_number,
+                attempt = tries,
                 latency_ms = elapsed.as_millis() as u64,
                 outcome = %match &result {
                     Ok(_) => "ok".to_owned(),
@@ -423,25 +598,25 @@ impl Client {
                 },
                 "call"
             );
-            match result {
-                Ok((value, _)) => {
-                    return CallOutcome {
-                        result: Ok(value),
-                        tries: try_number,
-                        request_ids,
-                    }
-                }
-                Err(error) if error.is_transient() && try_number < self.config.retry.max_tries => {
-                    tokio::time::sleep(self.config.retry.delay_before(try_number + 1)).await;
-                }
-                Err(error) => {
-                    return CallOutcome {
-                        result: Err(error),
-                        tries: try_number,
-                        request_ids,
-                    }
+            let error = match result {
+                Ok((value, _)) => return finish(Ok(value), tries, request_ids),
+                Err(error) => error,
+            };
+            let out_of_time = deadline.is_some_and(|d| Instant::now() >= d);
+            if !error.is_transient()
+                || failures >= policy.max_tries
+                || out_of_time
+                || self.is_interrupted()
+            {
+                return finish(Err(error), tries, request_ids);
+            }
+            if let Some(wait) = wait {
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = self.interruption() => return finish(Err(error), tries, request_ids),
                 }
             }
+            last_error = Some(error);
         }
     }
 
@@ -454,8 +629,8 @@ impl Client {
         action: &str,
         params: &[(impl AsRef<str>, impl AsRef<str>)],
         try_number: u32,
+        endpoint: &str,
     ) -> Result<(Value, Option<String>), CloudError> {
-        let endpoint = self.config.endpoints.url(service, region);
         let sts_endpoint = self.config.endpoints.url(Service::Sts, None);
         let credentials = self
             .credentials
@@ -494,8 +669,9 @@ impl Client {
         self.stats.record_request(action, try_number);
         let transport = |e: reqwest::Error| CloudError::Transport {
             action: action.to_owned(),
-            endpoint: endpoint.clone(),
+            endpoint: endpoint.to_owned(),
             message: describe_transport_error(&e),
+            unreachable: e.is_timeout() || e.is_connect(),
         };
         let response = self
             .http
@@ -504,11 +680,19 @@ impl Client {
             .await
             .map_err(transport)?;
         let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(crate::api::quota::RETRY_AFTER_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|ms| *ms > 0)
+            .map(Duration::from_millis);
         let body = response.text().await.map_err(transport)?;
         if !(200..300).contains(&status) {
             return Err(CloudError::Api {
                 action: action.to_owned(),
                 error: ApiError::from_body(status, &body),
+                retry_after,
             });
         }
         let value: Value = serde_json::from_str(&body).map_err(|e| CloudError::Decode {
@@ -608,6 +792,7 @@ mod tests {
             max_tries: 10,
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_millis(800),
+            ..RetryPolicy::default()
         };
         for next_try in 2..40 {
             assert!(policy.delay_before(next_try) <= Duration::from_millis(800));

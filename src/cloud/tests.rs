@@ -28,6 +28,7 @@ fn client(emulator: &Emulator, credentials: CredentialSource) -> Client {
             max_tries: MAX_TRIES,
             base_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(200),
+            ..RetryPolicy::default()
         },
         max_rate: Some(5_000.0),
         ..ClientConfig::default()

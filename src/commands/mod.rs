@@ -124,8 +124,10 @@ fn client(global: &Global, overrides: &Overrides, max_rate: Option<f64>) -> anyh
         max_rate,
         retry: RetryPolicy {
             max_tries: global.max_tries,
+            retry_for: global.retry_for,
             ..defaults.retry
         },
+        request_timeout: global.request_timeout,
         ..defaults
     };
     Ok(Client::new(config, credentials)?)

@@ -20,6 +20,7 @@ pub fn version_of(action: &str) -> Option<&'static str> {
         "JoinResourceGroup" => Service::Ecs,
         "ListResourceGroups" | "GetResourceGroup" => Service::ResourceManager,
         "AssumeRoleWithOIDC" => Service::Sts,
+        super::quota::LIST_PRODUCT_QUOTAS => Service::Quotas,
         other if TypeApi::by_action(other).is_some() => Service::Ecs,
         _ => return None,
     };

@@ -21,6 +21,8 @@ pub struct Failure {
     pub status: u16,
     pub code: String,
     pub message: String,
+    /// Sent as `x-acs-retry-after` (milliseconds) when set.
+    pub retry_after_ms: Option<u64>,
 }
 
 impl Failure {
@@ -29,6 +31,7 @@ impl Failure {
             status,
             code: code.to_owned(),
             message: message.into(),
+            retry_after_ms: None,
         }
     }
 
