@@ -199,7 +199,11 @@ impl Report {
                 outcome.message.as_deref().unwrap_or("")
             ));
         }
-        for outcome in self.outcomes.iter().filter(|o| o.status == Status::Unverified) {
+        for outcome in self
+            .outcomes
+            .iter()
+            .filter(|o| o.status == Status::Unverified)
+        {
             text.push_str(&format!(
                 "  unverified: {}: {}\n",
                 outcome.change.resource,
@@ -404,14 +408,6 @@ impl Interrupts {
         let mut watch = self.abort.subscribe();
         let _ = watch.wait_for(|aborted| *aborted).await;
     }
-
-    #[cfg(test)]
-    fn trigger(&self, abort: bool) {
-        self.stop.store(true, Ordering::SeqCst);
-        if abort {
-            self.abort.send_replace(true);
-        }
-    }
 }
 
 /// Where each change stands while calls run, so that a run stopped at once
@@ -499,18 +495,23 @@ async fn execute(
     progress.finish();
     slots
         .into_iter()
-        .map(|slot| match slot.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
-            Slot::Done(outcome) => outcome,
-            Slot::Waiting(change) => {
-                let mut outcome = Outcome::new(change, Status::NotStarted);
-                outcome.message = Some("the run was interrupted".into());
-                outcome
-            }
-            Slot::InFlight(change) => {
-                let mut outcome = Outcome::new(change, Status::Unverified);
-                outcome.tries = 1;
-                outcome.note = Some("the call was in flight when the run was stopped".into());
-                outcome
+        .map(|slot| {
+            match slot
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+            {
+                Slot::Done(outcome) => outcome,
+                Slot::Waiting(change) => {
+                    let mut outcome = Outcome::new(change, Status::NotStarted);
+                    outcome.message = Some("the run was interrupted".into());
+                    outcome
+                }
+                Slot::InFlight(change) => {
+                    let mut outcome = Outcome::new(change, Status::Unverified);
+                    outcome.tries = 1;
+                    outcome.note = Some("the call was in flight when the run was stopped".into());
+                    outcome
+                }
             }
         })
         .collect()
@@ -630,7 +631,9 @@ pub async fn run(
                 continue;
             }
             second.tries += first.tries;
-            second.request_ids.splice(0..0, first.request_ids.iter().cloned());
+            second
+                .request_ids
+                .splice(0..0, first.request_ids.iter().cloned());
             second.elapsed_ms += first.elapsed_ms;
             outcomes[n] = second;
         }

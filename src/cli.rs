@@ -190,7 +190,11 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         "s" => number.checked_mul(1_000),
         "m" => number.checked_mul(60_000),
         "h" => number.checked_mul(3_600_000),
-        _ => return Err(format!("`{text}`: the unit must be ms, s, m or h (for example 90s or 5m)")),
+        _ => {
+            return Err(format!(
+                "`{text}`: the unit must be ms, s, m or h (for example 90s or 5m)"
+            ))
+        }
     }
     .filter(|ms| (1..=86_400_000).contains(ms))
     .ok_or_else(|| format!("`{text}` must be from 1ms to 24h"))?;
@@ -327,7 +331,13 @@ mod tests {
     #[test]
     fn quotas_repeat_and_a_bad_one_says_what_is_wrong() {
         let cli = parse(&[
-            "emulator", "--fleet", "f.yaml", "--quota", "JoinResourceGroup=40/60s", "--quota", "*=200/1s",
+            "emulator",
+            "--fleet",
+            "f.yaml",
+            "--quota",
+            "JoinResourceGroup=40/60s",
+            "--quota",
+            "*=200/1s",
         ])
         .unwrap();
         let Command::Emulator(args) = cli.command else {
@@ -337,6 +347,9 @@ mod tests {
         assert_eq!(shown, ["JoinResourceGroup=40/60s", "*=200/1s"]);
         let error = parse(&["emulator", "--fleet", "f.yaml", "--quota", "Join=40/60"]).unwrap_err();
         let text = error.to_string();
-        assert!(text.contains("--quota") && text.contains("the window must be whole seconds"), "{text}");
+        assert!(
+            text.contains("--quota") && text.contains("the window must be whole seconds"),
+            "{text}"
+        );
     }
 }

@@ -70,19 +70,29 @@ impl FromStr for QuotaSpec {
 
     /// `ACTION=N/Ws`, e.g. `JoinResourceGroup=300/60s` or `*=200/1s`.
     fn from_str(text: &str) -> Result<QuotaSpec, String> {
-        let shape = || format!("`{text}` is not ACTION=N/Ws (for example JoinResourceGroup=300/60s or '*=200/1s')");
+        let shape = || {
+            format!(
+                "`{text}` is not ACTION=N/Ws (for example JoinResourceGroup=300/60s or '*=200/1s')"
+            )
+        };
         let (action, rate) = text.split_once('=').ok_or_else(shape)?;
         let (limit, window) = rate.split_once('/').ok_or_else(shape)?;
         let action = action.trim();
-        if action != "*" && (action.is_empty() || !action.chars().all(|c| c.is_ascii_alphanumeric())) {
-            return Err(format!("`{text}`: the action must be an API name such as JoinResourceGroup, or *"));
+        if action != "*"
+            && (action.is_empty() || !action.chars().all(|c| c.is_ascii_alphanumeric()))
+        {
+            return Err(format!(
+                "`{text}`: the action must be an API name such as JoinResourceGroup, or *"
+            ));
         }
         let limit: u32 = limit
             .trim()
             .parse()
             .ok()
             .filter(|n| *n >= 1)
-            .ok_or_else(|| format!("`{text}`: the limit must be a whole number of calls, at least 1"))?;
+            .ok_or_else(|| {
+                format!("`{text}`: the limit must be a whole number of calls, at least 1")
+            })?;
         let seconds: u64 = window
             .trim()
             .strip_suffix('s')
@@ -120,7 +130,9 @@ pub fn period_of(window: Duration) -> (u64, &'static str) {
 /// The window a Quota Center `Period` stands for; `None` for a unit
 /// outside the model's list or a zero value.
 pub fn window_of(value: u64, unit: &str) -> Option<Duration> {
-    let (_, length) = UNITS.iter().find(|(name, _)| name.eq_ignore_ascii_case(unit))?;
+    let (_, length) = UNITS
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(unit))?;
     (value > 0).then(|| Duration::from_secs(value.saturating_mul(*length)))
 }
 
@@ -140,7 +152,10 @@ mod tests {
             }
         );
         assert_eq!(spec.to_string(), "JoinResourceGroup=40/60s");
-        assert_eq!("*=200/1s".parse::<QuotaSpec>().unwrap(), QuotaSpec::per_second(200));
+        assert_eq!(
+            "*=200/1s".parse::<QuotaSpec>().unwrap(),
+            QuotaSpec::per_second(200)
+        );
         for (bad, says) in [
             ("JoinResourceGroup", "is not ACTION=N/Ws"),
             ("Join=40", "is not ACTION=N/Ws"),

@@ -13,8 +13,8 @@
 //! [`Client::interrupt`] nothing is retried or waited for.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

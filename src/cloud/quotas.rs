@@ -77,7 +77,10 @@ struct UsageMetric {
 /// The quotas in one `ListProductQuotas` answer, for `actions`; entries
 /// without a usable limit or period are left out. Also the next page's
 /// token.
-fn parse(body: &serde_json::Value, actions: &BTreeSet<&str>) -> Result<(Vec<Quota>, Option<String>), String> {
+fn parse(
+    body: &serde_json::Value,
+    actions: &BTreeSet<&str>,
+) -> Result<(Vec<Quota>, Option<String>), String> {
     let page = Page::deserialize(body).map_err(|e| e.to_string())?;
     let quotas = page
         .quotas
@@ -144,7 +147,11 @@ pub async fn discover(
             })?;
             // A quota without a region dimension applies to every region.
             found.extend(quotas.into_iter().map(|q| Quota {
-                region: if q.region.is_empty() { region.clone() } else { q.region },
+                region: if q.region.is_empty() {
+                    region.clone()
+                } else {
+                    q.region
+                },
                 ..q
             }));
             match next {
@@ -168,8 +175,10 @@ pub async fn pace(client: &Client, actions: &BTreeSet<&str>, regions: &BTreeSet<
                     .set_quota(&q.action, Some(&q.region), q.limit, q.window);
                 tracing::info!(action = %q.action, region = %q.region, limit = q.limit, window_s = q.window.as_secs(), "quota known: pacing just under it");
             }
-            let known: BTreeSet<(&str, &str)> =
-                quotas.iter().map(|q| (q.action.as_str(), q.region.as_str())).collect();
+            let known: BTreeSet<(&str, &str)> = quotas
+                .iter()
+                .map(|q| (q.action.as_str(), q.region.as_str()))
+                .collect();
             for region in regions {
                 for action in actions {
                     if !known.contains(&(*action, region.as_str())) {
@@ -235,7 +244,10 @@ mod tests {
         let (quotas, next) = parse(&body, &BTreeSet::from(["JoinResourceGroup"])).unwrap();
         assert_eq!(next.as_deref(), Some("2"));
         assert_eq!(quotas.len(), 1, "{quotas:?}");
-        assert_eq!((quotas[0].limit, quotas[0].window), (7, Duration::from_secs(2)));
+        assert_eq!(
+            (quotas[0].limit, quotas[0].window),
+            (7, Duration::from_secs(2))
+        );
         assert!(parse(&serde_json::json!({"Quotas": 3}), &BTreeSet::new()).is_err());
     }
 }

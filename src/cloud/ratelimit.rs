@@ -237,9 +237,7 @@ impl RateLimiter {
                 until,
                 probe_out: false,
             });
-            if bucket.quota.is_none()
-                && was_open
-                && !bucket.last_cut.is_some_and(|cut| sent_at <= cut)
+            if bucket.quota.is_none() && was_open && bucket.last_cut.is_none_or(|cut| sent_at > cut)
             {
                 let factor = if bucket.throttled_at.is_none() {
                     FIRST_BACKOFF
@@ -301,8 +299,7 @@ mod tests {
         limiter.on_throttled("A", None, sent, None);
         let cut = limiter.rate("A", None);
         assert!(
-            (cut - (halved + climbed * PROBE_STEP) * BACKOFF).abs()
-                < 1e-6,
+            (cut - (halved + climbed * PROBE_STEP) * BACKOFF).abs() < 1e-6,
             "{halved} -> {cut}"
         );
         limiter.on_success("A", None);
@@ -338,7 +335,11 @@ mod tests {
 
     /// Calls started in each second by `callers` tasks sharing a bucket,
     /// `calls` in all, in paused time.
-    async fn starts_per_second(limiter: std::sync::Arc<RateLimiter>, callers: usize, calls: usize) -> Vec<usize> {
+    async fn starts_per_second(
+        limiter: std::sync::Arc<RateLimiter>,
+        callers: usize,
+        calls: usize,
+    ) -> Vec<usize> {
         let start = Instant::now();
         let times = std::sync::Arc::new(Mutex::new(Vec::new()));
         let tasks: Vec<_> = (0..callers)
@@ -382,7 +383,10 @@ mod tests {
         let sent = limiter.acquire("J", Some("r"), true).await.unwrap();
         let until = limiter.on_throttled("J", Some("r"), sent, None);
         assert_eq!(until - sent, PROBE_INTERVAL);
-        assert!(limiter.acquire("J", Some("r"), false).await.is_none(), "no waiting: refused");
+        assert!(
+            limiter.acquire("J", Some("r"), false).await.is_none(),
+            "no waiting: refused"
+        );
         // Ten callers wait; the first through is the probe, the rest stay
         // behind it while it is out.
         let started = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -398,7 +402,11 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(999)).await;
         assert_eq!(started.load(std::sync::atomic::Ordering::SeqCst), 0);
         tokio::time::sleep(Duration::from_millis(2)).await;
-        assert_eq!(started.load(std::sync::atomic::Ordering::SeqCst), 1, "one probe");
+        assert_eq!(
+            started.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "one probe"
+        );
         // The probe is refused again: another second, another single probe.
         limiter.on_throttled("J", Some("r"), Instant::now(), None);
         tokio::time::sleep(Duration::from_millis(1_001)).await;

@@ -12,11 +12,11 @@ use crate::atomic_file;
 use crate::cli::{ApplyArgs, Global};
 use crate::cloud::quotas;
 use crate::inventory;
-use crate::resource::ResourceType;
 use crate::manifest::Manifest;
 use crate::output::Stdout;
 use crate::plan::Plan;
 use crate::render::{self, Render};
+use crate::resource::ResourceType;
 
 pub(super) async fn run(
     global: &Global,
@@ -37,8 +37,15 @@ pub(super) async fn run(
     let client = client(global, overrides, args.rate)?;
     // Quotas first, so that the plan's reads are paced too.
     let regions = match &source {
-        Source::Saved(plan) => plan.changes.iter().map(|c| c.resource.region.clone()).collect(),
-        Source::Manifest(manifest) => inventory::scopes(manifest).into_keys().map(|(region, _)| region).collect(),
+        Source::Saved(plan) => plan
+            .changes
+            .iter()
+            .map(|c| c.resource.region.clone())
+            .collect(),
+        Source::Manifest(manifest) => inventory::scopes(manifest)
+            .into_keys()
+            .map(|(region, _)| region)
+            .collect(),
     };
     let actions = std::iter::once("JoinResourceGroup")
         .chain(ResourceType::ALL.iter().map(|t| TypeApi::of(*t).action))

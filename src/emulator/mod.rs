@@ -437,8 +437,17 @@ async fn serve(
         }
         quota::LIST_PRODUCT_QUOTAS => {
             let account = shared.store.account.read().await;
-            let regions = account.resources.values().map(|r| r.region.clone()).collect();
-            quota::list_product_quotas(shared.quotas.as_ref(), params, &account.account_id, regions)?
+            let regions = account
+                .resources
+                .values()
+                .map(|r| r.region.clone())
+                .collect();
+            quota::list_product_quotas(
+                shared.quotas.as_ref(),
+                params,
+                &account.account_id,
+                regions,
+            )?
         }
         other => {
             let type_api = TypeApi::by_action(other).ok_or_else(|| {

@@ -252,8 +252,13 @@ mod tests {
         for _ in 0..40 {
             quotas.admit("JoinResourceGroup", "cn-hangzhou").unwrap();
         }
-        let left = quotas.admit("JoinResourceGroup", "cn-hangzhou").unwrap_err();
-        assert!(left <= Duration::from_secs(60) && !left.is_zero(), "{left:?}");
+        let left = quotas
+            .admit("JoinResourceGroup", "cn-hangzhou")
+            .unwrap_err();
+        assert!(
+            left <= Duration::from_secs(60) && !left.is_zero(),
+            "{left:?}"
+        );
         // Other regions and actions count on their own.
         quotas.admit("JoinResourceGroup", "cn-shanghai").unwrap();
         quotas.admit("DescribeInstances", "cn-hangzhou").unwrap();
@@ -266,7 +271,9 @@ mod tests {
             quotas.admit("JoinResourceGroup", "cn-hangzhou").unwrap();
         }
         assert_eq!(
-            quotas.admit("JoinResourceGroup", "cn-hangzhou").unwrap_err(),
+            quotas
+                .admit("JoinResourceGroup", "cn-hangzhou")
+                .unwrap_err(),
             Duration::from_secs(60)
         );
     }
@@ -288,7 +295,10 @@ mod tests {
     #[test]
     fn throttled_answers_carry_a_retry_hint_only_when_asked() {
         let plain = throttled(None);
-        assert_eq!((plain.status, plain.code.as_str()), (400, "Throttling.User"));
+        assert_eq!(
+            (plain.status, plain.code.as_str()),
+            (400, "Throttling.User")
+        );
         assert_eq!(plain.retry_after_ms, None);
         let hinted = throttled(Some(Duration::from_millis(1500)));
         assert_eq!(hinted.retry_after_ms, Some(1500));
@@ -315,7 +325,10 @@ mod tests {
             p.extend(params(extra));
             list_product_quotas(Some(&quotas), &p, "123", regions.clone()).unwrap()
         };
-        let one_region = ask(&[("Dimensions.1.Key", "regionId"), ("Dimensions.1.Value", "cn-hangzhou")]);
+        let one_region = ask(&[
+            ("Dimensions.1.Key", "regionId"),
+            ("Dimensions.1.Value", "cn-hangzhou"),
+        ]);
         let found: BTreeSet<(String, u64, u64, String)> = one_region["Quotas"]
             .as_array()
             .unwrap()
