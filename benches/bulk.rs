@@ -4,7 +4,15 @@
 //! (one read per resource, serial joins).
 //!
 //! Run with `cargo bench --bench bulk` (add `-- --quick` for 1k and 10k
-//! only). It prints markdown tables; docs/benchmarks.md holds a run.
+//! only, `-- --quotas` for the quota runs alone). It prints markdown
+//! tables; docs/benchmarks.md holds a run.
+//!
+//! The quota runs: issue 12's 100 moves under `JoinResourceGroup=40/60s`
+//! and `DescribeInstances=2/60s`; 3,000 moves in one region under
+//! `--quota JoinResourceGroup=1000/60s` (calendar minutes, as ECS counts),
+//! against the ideal of three windows; and 3,000 moves over three regions
+//! under a known `--quota '*=200/1s'`, for the throttled count and the
+//! joins/s of the first five seconds as a share of the limit.
 //!
 //! The emulator runs as its own process and this one stays small: Linux
 //! counts a child's peak memory from before its exec, so a large parent
@@ -13,7 +21,6 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -35,33 +42,26 @@ struct Server {
 
 impl Server {
     fn start(fleet: &Fleet, dir: &Path) -> Server {
+        Server::start_with(fleet, dir, &["--qps", &QPS.to_string()])
+    }
+
+    /// With `limits` (rate flags) instead of the default `--qps`.
+    fn start_with(fleet: &Fleet, dir: &Path, limits: &[&str]) -> Server {
         let fleet_path = dir.join("fleet.json");
         let log = dir.join("requests.jsonl");
         std::fs::write(&fleet_path, serde_json::to_string(fleet).unwrap()).unwrap();
         let _ = std::fs::remove_file(&log);
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_regroup"))
-            .args(["emulator", "--listen", "127.0.0.1:0"])
-            .args([
-                "--latency",
-                &LATENCY_MS.to_string(),
-                "--qps",
-                &QPS.to_string(),
-            ])
-            .arg("--fleet")
-            .arg(&fleet_path)
-            .arg("--log")
-            .arg(&log)
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("the emulator starts");
-        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-        let first = lines.next().unwrap().unwrap();
-        std::thread::spawn(move || lines.for_each(drop));
-        let url = first
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap()
-            .to_owned();
+        let latency = LATENCY_MS.to_string();
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "--latency".as_ref(),
+            latency.as_ref(),
+            "--fleet".as_ref(),
+            fleet_path.as_ref(),
+            "--log".as_ref(),
+            log.as_ref(),
+        ];
+        args.extend(limits.iter().map(std::ffi::OsStr::new));
+        let (child, url) = support::spawn_emulator(&args);
         Server { child, url, log }
     }
 
@@ -70,7 +70,7 @@ impl Server {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let throttled = text
             .lines()
-            .filter(|l| l.contains("\"code\":\"Throttling\""))
+            .filter(|l| l.contains("\"code\":\"Throttling"))
             .count();
         (text.lines().count() as u64, throttled as u64)
     }
@@ -187,14 +187,113 @@ fn secs(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
 }
 
+/// The quota runs (see the module docs).
+fn quota_runs(dir: &Path) {
+    println!("\n### quotas (latency {LATENCY_MS} ms)\n");
+    println!("| run | changes | wall | ideal | ratio | throttled | first 5 s joins/s | of limit |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    let one_region = |size| {
+        let mut fleet = support::fleet(size);
+        fleet.resources.iter_mut().for_each(|r| {
+            r.group = None;
+            r.region = support::REGIONS[0].into();
+        });
+        fleet
+    };
+    let runs: [(&str, Fleet, &[&str], f64); 3] = [
+        (
+            "JoinResourceGroup=40/60s, DescribeInstances=2/60s, 1 region",
+            one_region(100),
+            &[
+                "--quota",
+                "JoinResourceGroup=40/60s",
+                "--quota",
+                "DescribeInstances=2/60s",
+            ],
+            40.0 / 60.0,
+        ),
+        (
+            "JoinResourceGroup=1000/60s, 1 region",
+            one_region(3_000),
+            &["--quota", "JoinResourceGroup=1000/60s"],
+            1_000.0 / 60.0,
+        ),
+        (
+            "*=200/1s known, 3 regions",
+            {
+                let mut fleet = support::fleet(3_000);
+                fleet.resources.iter_mut().for_each(|r| r.group = None);
+                fleet
+            },
+            &["--quota", "*=200/1s"],
+            600.0,
+        ),
+    ];
+    for (name, fleet, limits, limit_per_s) in runs {
+        let changes = fleet.resources.len();
+        let server = Server::start_with(&fleet, dir, limits);
+        drop(fleet);
+        std::fs::write(dir.join("regroup.yaml"), support::select_manifest()).unwrap();
+        // Watch the request log for the first join and count joins in the
+        // five seconds after it.
+        let log = server.log.clone();
+        let watcher = std::thread::spawn(move || {
+            let joins = || {
+                std::fs::read_to_string(&log)
+                    .unwrap_or_default()
+                    .lines()
+                    .filter(|l| {
+                        l.contains("\"action\":\"JoinResourceGroup\"")
+                            && l.contains("\"status\":200")
+                    })
+                    .count()
+            };
+            while joins() == 0 {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            std::thread::sleep(Duration::from_secs(5));
+            joins()
+        });
+        let report = dir.join("report.json");
+        let run = regroup(
+            &server,
+            dir,
+            &[
+                "apply",
+                "--auto-approve",
+                "--parallelism",
+                "32",
+                "--report",
+                report.to_str().unwrap(),
+            ],
+        );
+        let first_five = watcher.join().unwrap() as f64 / 5.0;
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        assert_eq!(report["moved"], changes, "every move landed");
+        let ideal = changes as f64 / limit_per_s;
+        println!(
+            "| `{name}` | {changes} | {} | {ideal:.0} s | {:.2} | {} | {first_five:.0} | {:.0}% |",
+            secs(run.wall),
+            run.wall.as_secs_f64() / ideal,
+            run.throttled,
+            100.0 * first_five / limit_per_s,
+        );
+    }
+}
+
 fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    if std::env::args().any(|a| a == "--quotas") {
+        quota_runs(dir.path());
+        return;
+    }
     let quick = std::env::args().any(|a| a == "--quick");
     let sizes: &[usize] = if quick {
         &[1_000, 10_000]
     } else {
         &[1_000, 10_000, 100_000]
     };
-    let dir = tempfile::tempdir().unwrap();
 
     println!("### plan (latency {LATENCY_MS} ms, {QPS} calls/s per API and region)\n");
     println!("| resources | manifest | calls | minimum | throttled | wall | CPU | peak RSS | naive calls | naive wall | speed-up |");
@@ -287,4 +386,5 @@ fn main() {
             secs(run.cpu)
         );
     }
+    quota_runs(dir.path());
 }

@@ -1,6 +1,8 @@
 //! Executes a plan: the stale-plan guard, parallel `JoinResourceGroup` calls
 //! under the client's rate limit, progress, interrupts, read-back
-//! verification, and the report of what happened to every change.
+//! verification of every started change, a second pass over transient
+//! failures, and the report of what happened to every change, which is
+//! made on every way a run can end.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -11,7 +13,7 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
-use crate::cloud::client::{Client, CloudError, StatsSnapshot};
+use crate::cloud::client::{CallOutcome, Client, CloudError, StatsSnapshot};
 use crate::cloud::ecs;
 use crate::inventory;
 use crate::plan::{Change, Plan};
@@ -79,20 +81,26 @@ pub async fn check_stale(
     }
 }
 
-/// What became of one change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What became of one change; docs/apply.md describes each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    /// Reading back found the resource in its target group.
     Moved,
+    /// The call failed and reading back did not find the resource moved.
     Failed,
-    /// The call said yes, but reading back found the resource where it was.
+    /// The call said yes, but reading back found the resource elsewhere.
     NotMovedDespiteSuccess,
     /// The call said yes, and reading back found the resource in a third
     /// group, neither where it was nor where we put it: someone else (another
     /// apply, the console) moved it after our call.
     MovedElsewhere,
-    /// Not started because the run was interrupted.
+    /// No call was sent: the run was interrupted, or the endpoint stopped
+    /// answering (the message says which).
     NotStarted,
+    /// A call was sent, but what it did is not known: reading back failed,
+    /// or the run was stopped while the call was in flight.
+    Unverified,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -101,17 +109,43 @@ pub struct Outcome {
     pub status: Status,
     pub code: Option<String>,
     pub message: Option<String>,
+    /// What else is known: the error of a call whose change was made all
+    /// the same, or why a change could not be verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     pub tries: u32,
     pub request_ids: Vec<String>,
     pub elapsed_ms: u64,
+    /// Whether a later try may succeed where the call failed.
+    #[serde(skip)]
+    transient: bool,
 }
 
 impl Outcome {
+    fn new(change: Change, status: Status) -> Outcome {
+        Outcome {
+            change,
+            status,
+            code: None,
+            message: None,
+            note: None,
+            tries: 0,
+            request_ids: Vec::new(),
+            elapsed_ms: 0,
+            transient: false,
+        }
+    }
+
     pub fn failed(&self) -> bool {
         matches!(
             self.status,
             Status::Failed | Status::NotMovedDespiteSuccess | Status::MovedElsewhere
         )
+    }
+
+    /// Whether a call was sent for this change.
+    fn started(&self) -> bool {
+        self.status != Status::NotStarted
     }
 }
 
@@ -123,13 +157,14 @@ pub struct Report {
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
     pub interrupted: bool,
-    /// Why no more joins were started, when RAM refused one: the rest
-    /// would be refused the same way.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stopped: Option<String>,
     pub moved: usize,
     pub failed: usize,
     pub not_started: usize,
+    pub unverified: usize,
+    /// Why no new join was started after some point (RAM refused one: the
+    /// rest would be refused the same way).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
     /// What the run asked of the API, reads and retries included.
     pub calls: StatsSnapshot,
     pub outcomes: Vec<Outcome>,
@@ -137,34 +172,44 @@ pub struct Report {
 
 impl Report {
     fn count(&mut self) {
-        self.moved = self
-            .outcomes
-            .iter()
-            .filter(|o| o.status == Status::Moved)
-            .count();
+        let count = |status| self.outcomes.iter().filter(|o| o.status == status).count();
+        self.moved = count(Status::Moved);
+        self.not_started = count(Status::NotStarted);
+        self.unverified = count(Status::Unverified);
         self.failed = self.outcomes.iter().filter(|o| o.failed()).count();
-        self.not_started = self
-            .outcomes
-            .iter()
-            .filter(|o| o.status == Status::NotStarted)
-            .count();
     }
 
-    /// The closing lines: the summary and each failure.
+    /// Whether everything planned was done and verified.
+    pub fn succeeded(&self) -> bool {
+        !self.interrupted && self.moved == self.outcomes.len()
+    }
+
+    /// The closing lines: the summary, each failure and unverified change,
+    /// and why changes were not started.
     pub fn summary(&self) -> String {
+        let unverified = if self.unverified > 0 {
+            format!(", {} unverified", self.unverified)
+        } else {
+            String::new()
+        };
         let mut text = if self.interrupted {
             format!(
-                "Apply interrupted! {} moved, {} failed, {} not started. Run apply again to finish.\n",
+                "Apply interrupted! {} moved, {} failed{unverified}, {} not started. Run apply again to finish.\n",
                 self.moved, self.failed, self.not_started
             )
         } else if let Some(reason) = &self.stopped {
             format!(
-                "Apply stopped: {} moved, {} failed, {} not started, because {reason}\n",
+                "Apply stopped: {} moved, {} failed{unverified}, {} not started, because {reason}\n",
+                self.moved, self.failed, self.not_started
+            )
+        } else if self.not_started > 0 {
+            format!(
+                "Apply stopped! {} moved, {} failed{unverified}, {} not started. Run apply again to finish.\n",
                 self.moved, self.failed, self.not_started
             )
         } else {
             format!(
-                "Apply complete! {} moved, {} failed.\n",
+                "Apply complete! {} moved, {} failed{unverified}.\n",
                 self.moved, self.failed
             )
         };
@@ -175,6 +220,26 @@ impl Report {
                 outcome.code.as_deref().unwrap_or("Error"),
                 outcome.message.as_deref().unwrap_or("")
             ));
+        }
+        for outcome in self
+            .outcomes
+            .iter()
+            .filter(|o| o.status == Status::Unverified)
+        {
+            text.push_str(&format!(
+                "  unverified: {}: {}\n",
+                outcome.change.resource,
+                outcome.note.as_deref().unwrap_or("")
+            ));
+        }
+        let reasons: std::collections::BTreeSet<&str> = self
+            .outcomes
+            .iter()
+            .filter(|o| o.status == Status::NotStarted)
+            .filter_map(|o| o.message.as_deref())
+            .collect();
+        for reason in reasons {
+            text.push_str(&format!("  not started: {reason}\n"));
         }
         text
     }
@@ -211,6 +276,8 @@ fn per_second(rate: f64) -> String {
     }
 }
 
+/// A progress line at least this often, also while nothing finishes (a
+/// closed quota window, a hung server).
 const PROGRESS_LINE_EVERY: Duration = Duration::from_secs(5);
 
 struct Progress {
@@ -238,6 +305,7 @@ impl Progress {
                     },
                 ));
             }
+            bar.enable_steady_tick(Duration::from_secs(1));
             bar
         });
         Progress {
@@ -252,33 +320,45 @@ impl Progress {
     }
 
     fn record(&self, failed: bool) {
-        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        self.done.fetch_add(1, Ordering::Relaxed);
         let failures = self
             .failed
             .fetch_add(usize::from(failed), Ordering::Relaxed)
             + usize::from(failed);
-        match self.style {
-            ProgressStyle::Bar => {
-                if let Some(bar) = &self.bar {
-                    bar.set_message(format!("{failures} failed"));
-                    bar.inc(1);
-                }
-            }
-            ProgressStyle::Lines => {
-                let Ok(mut last) = self.last_line.lock() else {
-                    return;
-                };
-                if last.elapsed() >= PROGRESS_LINE_EVERY {
-                    *last = Instant::now();
-                    let rate = done as f64 / self.started.elapsed().as_secs_f64().max(0.001);
-                    eprintln!(
-                        "Applying: {done}/{} done, {failures} failed, {} remaining ({})",
-                        self.total,
-                        self.total - done,
-                        per_second(rate)
-                    );
-                }
-            }
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("{failures} failed"));
+            bar.inc(1);
+        }
+        self.line_if_due();
+    }
+
+    /// A plain line, when the last is [`PROGRESS_LINE_EVERY`] old.
+    fn line_if_due(&self) {
+        if self.style != ProgressStyle::Lines {
+            return;
+        }
+        let Ok(mut last) = self.last_line.lock() else {
+            return;
+        };
+        if last.elapsed() >= PROGRESS_LINE_EVERY {
+            *last = Instant::now();
+            let done = self.done.load(Ordering::Relaxed);
+            let failures = self.failed.load(Ordering::Relaxed);
+            let rate = done as f64 / self.started.elapsed().as_secs_f64().max(0.001);
+            eprintln!(
+                "Applying: {done}/{} done, {failures} failed, {} remaining ({})",
+                self.total,
+                self.total.saturating_sub(done),
+                per_second(rate)
+            );
+        }
+    }
+
+    /// Prints lines while calls are waiting; never returns.
+    async fn keep_printing(&self) {
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            self.line_if_due();
         }
     }
 
@@ -295,162 +375,361 @@ pub struct ApplyOptions {
     pub progress: ProgressStyle,
 }
 
-/// Runs every change, at most `parallelism` at once. Once `interrupted` is
-/// set, or RAM has refused a join, no new call starts; calls in flight
-/// finish.
-pub async fn execute(
-    client: &Client,
-    plan: &Plan,
-    options: &ApplyOptions,
-    interrupted: Arc<AtomicBool>,
-) -> Report {
-    let started_at = Utc::now();
-    let progress = Progress::new(options.progress, plan.changes.len());
-    // Each region has its own limit for joins: take turns between them.
-    let order = schedule::round_robin(plan.changes.clone(), |c| c.resource.region.clone());
-    let denied: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
-    let mut outcomes: Vec<Outcome> = stream::iter(order)
-        .map(|change| {
-            let interrupted = interrupted.clone();
-            let progress = &progress;
-            let denied = &denied;
-            async move {
-                let refused = denied.lock().map(|d| d.is_some()).unwrap_or(true);
-                if interrupted.load(Ordering::SeqCst) || refused {
-                    return Outcome {
-                        change,
-                        status: Status::NotStarted,
-                        code: None,
-                        message: None,
-                        tries: 0,
-                        request_ids: Vec::new(),
-                        elapsed_ms: 0,
-                    };
-                }
-                let started = Instant::now();
-                let call = ecs::join_resource_group(client, &change.resource, &change.to.id).await;
-                if let Err(error) = &call.result {
-                    if let (Some(api), Ok(mut reason)) = (
-                        error.api_error().filter(|_| error.denial().is_some()),
-                        denied.lock(),
-                    ) {
-                        reason.get_or_insert_with(|| api.to_string());
+/// What the signals asked of a run: stop starting calls (a first Ctrl-C),
+/// or stop at once (a second Ctrl-C, SIGTERM). Either way the run still
+/// ends through [`run`], which prints the summary and writes the report.
+pub struct Interrupts {
+    stop: AtomicBool,
+    abort: tokio::sync::watch::Sender<bool>,
+}
+
+impl Interrupts {
+    /// No signal yet, none watched: for runs driven by tests.
+    pub fn none() -> Arc<Interrupts> {
+        Arc::new(Interrupts {
+            stop: AtomicBool::new(false),
+            abort: tokio::sync::watch::Sender::new(false),
+        })
+    }
+
+    /// Watches Ctrl-C and SIGTERM for the rest of the process.
+    pub fn watch(client: Client) -> Arc<Interrupts> {
+        let interrupts = Interrupts::none();
+        let set = interrupts.clone();
+        tokio::spawn(async move {
+            #[cfg(unix)]
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            loop {
+                #[cfg(unix)]
+                let terminated = async {
+                    match term.as_mut() {
+                        Some(term) => term.recv().await,
+                        None => std::future::pending().await,
                     }
-                }
-                let (status, code, message) = match &call.result {
-                    Ok(_) => (Status::Moved, None, None),
-                    Err(error) => (
-                        Status::Failed,
-                        Some(error.code()),
-                        Some(
-                            error
-                                .api_error()
-                                .map(|a| a.message.clone())
-                                .unwrap_or_else(|| error.to_string()),
-                        ),
-                    ),
                 };
-                progress.record(status == Status::Failed);
-                Outcome {
-                    change,
-                    status,
-                    code,
-                    message,
-                    tries: call.tries,
-                    request_ids: call.request_ids,
-                    elapsed_ms: started.elapsed().as_millis() as u64,
+                #[cfg(not(unix))]
+                let terminated = std::future::pending::<Option<()>>();
+                let now = tokio::select! {
+                    result = tokio::signal::ctrl_c() => {
+                        if result.is_err() {
+                            return;
+                        }
+                        !set.stop.swap(true, Ordering::SeqCst)
+                    }
+                    _ = terminated => {
+                        set.stop.store(true, Ordering::SeqCst);
+                        false
+                    }
+                };
+                client.interrupt();
+                if now {
+                    eprintln!("\nInterrupted: waiting for calls in flight to finish (Ctrl-C again to stop at once)...");
+                } else {
+                    eprintln!("\nStopping now: calls in flight are left unverified.");
+                    set.abort.send_replace(true);
+                }
+            }
+        });
+        interrupts
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    fn aborted(&self) -> bool {
+        *self.abort.borrow()
+    }
+
+    /// Resolves when the run must stop at once.
+    async fn abortion(&self) {
+        let mut watch = self.abort.subscribe();
+        let _ = watch.wait_for(|aborted| *aborted).await;
+    }
+}
+
+/// Where each change stands while calls run, so that a run stopped at once
+/// still knows what it did.
+enum Slot {
+    Waiting(Change),
+    InFlight(Change),
+    Done(Outcome),
+}
+
+fn lock(slot: &std::sync::Mutex<Slot>) -> std::sync::MutexGuard<'_, Slot> {
+    slot.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The outcome of one call.
+fn outcome_of(change: Change, call: CallOutcome, started: Instant) -> Outcome {
+    let mut outcome = Outcome::new(change, Status::Moved);
+    outcome.tries = call.tries;
+    outcome.request_ids = call.request_ids;
+    outcome.elapsed_ms = started.elapsed().as_millis() as u64;
+    if let Err(error) = call.result {
+        outcome.status = if call.tries == 0 {
+            Status::NotStarted
+        } else {
+            Status::Failed
+        };
+        outcome.transient = error.is_transient_failure();
+        outcome.message = Some(
+            error
+                .api_error()
+                .map(|a| a.message.clone())
+                .unwrap_or_else(|| error.to_string()),
+        );
+        if call.tries > 0 {
+            outcome.code = Some(error.code());
+        }
+    }
+    outcome
+}
+
+/// Runs `changes`, at most `parallelism` at once. Once interrupted, no new
+/// call starts; calls in flight finish, unless the run is stopped at once,
+/// which leaves them `unverified`.
+async fn execute(
+    client: &Client,
+    changes: Vec<Change>,
+    options: &ApplyOptions,
+    interrupts: &Interrupts,
+    denied: &std::sync::Mutex<Option<String>>,
+) -> Vec<Outcome> {
+    let refused = || {
+        denied
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    };
+    let progress = Progress::new(options.progress, changes.len());
+    // Each region has its own limit for joins: take turns between them.
+    let order = schedule::round_robin(changes, |c| c.resource.region.clone());
+    let slots: Vec<std::sync::Mutex<Slot>> = order
+        .into_iter()
+        .map(|c| std::sync::Mutex::new(Slot::Waiting(c)))
+        .collect();
+    let work = stream::iter(&slots).for_each_concurrent(options.parallelism.max(1), |slot| {
+        let progress = &progress;
+        async move {
+            // After a RAM denial the rest would be refused the same way.
+            if interrupts.stopped() || refused().is_some() {
+                return;
+            }
+            let change = {
+                let mut slot = lock(slot);
+                let Slot::Waiting(change) = &*slot else {
+                    return;
+                };
+                let change = change.clone();
+                *slot = Slot::InFlight(change.clone());
+                change
+            };
+            let started = Instant::now();
+            let call = ecs::join_resource_group(client, &change.resource, &change.to.id).await;
+            if let Err(error) = &call.result {
+                if let Some(api) = error.api_error().filter(|_| error.denial().is_some()) {
+                    denied
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .get_or_insert_with(|| api.to_string());
+                }
+            }
+            let outcome = outcome_of(change, call, started);
+            progress.record(outcome.status == Status::Failed);
+            *lock(slot) = Slot::Done(outcome);
+        }
+    });
+    tokio::select! {
+        () = work => {}
+        () = interrupts.abortion() => {}
+        () = progress.keep_printing() => {}
+    }
+    progress.finish();
+    slots
+        .into_iter()
+        .map(|slot| {
+            match slot
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+            {
+                Slot::Done(outcome) => outcome,
+                Slot::Waiting(change) => {
+                    let mut outcome = Outcome::new(change, Status::NotStarted);
+                    outcome.message = Some(match refused() {
+                        Some(reason) => format!("not started after a RAM denial: {reason}"),
+                        None => "the run was interrupted".into(),
+                    });
+                    outcome
+                }
+                Slot::InFlight(change) => {
+                    let mut outcome = Outcome::new(change, Status::Unverified);
+                    outcome.tries = 1;
+                    outcome.note = Some("the call was in flight when the run was stopped".into());
+                    outcome
                 }
             }
         })
-        .buffer_unordered(options.parallelism.max(1))
         .collect()
-        .await;
-    progress.finish();
+}
+
+/// Reads back every started change in `outcomes` and settles its status
+/// from what it finds: a call that failed but whose resource is in its
+/// target group moved (the error is kept as a note); a call that succeeded
+/// but whose resource is elsewhere did not. When the read itself fails (or
+/// the run is stopped at once), the changes it was to check are
+/// `unverified`.
+async fn read_back(client: &Client, outcomes: &mut [Outcome], interrupts: &Interrupts) {
+    let keys: Vec<ResourceKey> = outcomes
+        .iter()
+        .filter(|o| o.started())
+        .map(|o| o.change.resource.clone())
+        .collect();
+    if keys.is_empty() {
+        return;
+    }
+    let read = tokio::select! {
+        read = inventory::read_keys(client, &keys) => read.map_err(|e| format!("{e:#}")),
+        () = interrupts.abortion() => Err("the run was stopped before reading back".to_owned()),
+    };
+    let current = match read {
+        Ok(current) => current,
+        Err(why) => {
+            for outcome in outcomes.iter_mut().filter(|o| o.started()) {
+                let said = match (&outcome.code, outcome.status) {
+                    (Some(code), _) => format!("the call failed ({code})"),
+                    (None, Status::Unverified) => "the call was in flight".to_owned(),
+                    (None, _) => "the call succeeded".to_owned(),
+                };
+                outcome.note = Some(format!("{said}; could not read back: {why}"));
+                outcome.status = Status::Unverified;
+            }
+            return;
+        }
+    };
+    for outcome in outcomes.iter_mut().filter(|o| o.started()) {
+        let now_in = current
+            .get(&outcome.change.resource)
+            .map(|r| r.group_id.as_str());
+        let in_target = now_in.is_some_and(|g| outcome.change.to.holds(g));
+        match (outcome.status, in_target) {
+            (Status::Moved, true) => {}
+            (Status::Moved, false) => {
+                let (status, code, message) = match now_in {
+                    Some(group) if !outcome.change.from.holds(group) => (
+                        Status::MovedElsewhere,
+                        "MovedElsewhere",
+                        format!(
+                            "the call succeeded, but the resource is now in {group}: someone else moved it after our call"
+                        ),
+                    ),
+                    Some(group) => (
+                        Status::NotMovedDespiteSuccess,
+                        "NotMovedDespiteSuccess",
+                        format!("the call succeeded but the resource is still in {group}"),
+                    ),
+                    None => (
+                        Status::NotMovedDespiteSuccess,
+                        "NotMovedDespiteSuccess",
+                        "the call succeeded but the resource is no longer found".into(),
+                    ),
+                };
+                outcome.status = status;
+                outcome.code = Some(code.into());
+                outcome.message = Some(message);
+            }
+            (_, true) => {
+                let said = match (outcome.code.take(), outcome.message.take()) {
+                    (Some(code), Some(message)) => format!("{code}: {message}"),
+                    (Some(code), None) => code,
+                    _ => "no answer".into(),
+                };
+                outcome.note = Some(format!(
+                    "the call failed ({said}), but the resource is in its target group"
+                ));
+                outcome.status = Status::Moved;
+            }
+            (Status::Unverified, false) => {
+                outcome.status = Status::Failed;
+                outcome.code.get_or_insert_with(|| "Unknown".into());
+            }
+            (_, false) => {}
+        }
+    }
+}
+
+/// Applies a plan, whatever happens: the pass over every change, the
+/// read-back of every started one, one more pass over those that failed
+/// for transient reasons (throttling, 5xx, dropped connections) and their
+/// read-back. Every exit path (done, interrupted, stopped at once, read-back
+/// failed, endpoint down) ends here with a complete report.
+pub async fn run(
+    client: &Client,
+    plan: &Plan,
+    options: &ApplyOptions,
+    interrupts: &Interrupts,
+) -> Report {
+    let started_at = Utc::now();
+    let denied = std::sync::Mutex::new(None);
+    let mut outcomes = execute(client, plan.changes.clone(), options, interrupts, &denied).await;
+    if !interrupts.aborted() {
+        read_back(client, &mut outcomes, interrupts).await;
+    }
+    let retry: Vec<usize> = outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.transient && matches!(o.status, Status::Failed | Status::NotStarted))
+        .map(|(n, _)| n)
+        .collect();
+    if !retry.is_empty() && !interrupts.stopped() {
+        tracing::info!(changes = retry.len(), "second pass over transient failures");
+        let changes = retry.iter().map(|n| outcomes[*n].change.clone()).collect();
+        let mut again = execute(client, changes, options, interrupts, &denied).await;
+        if !interrupts.aborted() {
+            read_back(client, &mut again, interrupts).await;
+        }
+        for mut second in again {
+            let Some(n) = retry
+                .iter()
+                .copied()
+                .find(|n| outcomes[*n].change.resource == second.change.resource)
+            else {
+                continue;
+            };
+            let first = &outcomes[n];
+            // A second pass that never started keeps the first's account.
+            if second.status == Status::NotStarted && first.started() {
+                continue;
+            }
+            second.tries += first.tries;
+            second
+                .request_ids
+                .splice(0..0, first.request_ids.iter().cloned());
+            second.elapsed_ms += first.elapsed_ms;
+            outcomes[n] = second;
+        }
+    }
     outcomes.sort_by(|a, b| a.change.resource.cmp(&b.change.resource));
     let mut report = Report {
         format_version: 1,
         manifest_sha256: plan.manifest.sha256.clone(),
         started_at,
         finished_at: Utc::now(),
-        interrupted: interrupted.load(Ordering::SeqCst),
-        stopped: denied.into_inner().unwrap_or_default(),
+        interrupted: interrupts.stopped(),
+        stopped: denied
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
         moved: 0,
         failed: 0,
         not_started: 0,
-        calls: StatsSnapshot::default(),
+        unverified: 0,
+        calls: client.stats(),
         outcomes,
     };
     report.count();
     report
-}
-
-/// Reads back every resource the report says moved. One still where it was
-/// is marked `not moved despite success`, since the API has acknowledged
-/// moves that did not happen; one in a third group is `moved elsewhere`,
-/// since someone else moved it after our call (two applies at once).
-pub async fn verify(client: &Client, report: &mut Report) -> Result<(), CloudError> {
-    let keys: Vec<ResourceKey> = report
-        .outcomes
-        .iter()
-        .filter(|o| o.status == Status::Moved)
-        .map(|o| o.change.resource.clone())
-        .collect();
-    if keys.is_empty() {
-        return Ok(());
-    }
-    let current = inventory::read_keys(client, &keys).await?;
-    for outcome in report
-        .outcomes
-        .iter_mut()
-        .filter(|o| o.status == Status::Moved)
-    {
-        let now_in = current
-            .get(&outcome.change.resource)
-            .map(|r| r.group_id.as_str());
-        let change = &outcome.change;
-        let (status, code, message) = match now_in {
-            Some(group) if change.to.holds(group) => continue,
-            Some(group) if change.from.holds(group) => (
-                Status::NotMovedDespiteSuccess,
-                "NotMovedDespiteSuccess",
-                format!("the call succeeded but the resource is still in {group}"),
-            ),
-            Some(group) => (
-                Status::MovedElsewhere,
-                "MovedElsewhere",
-                format!(
-                    "the call succeeded, but the resource is now in {group}: someone else moved it after our call"
-                ),
-            ),
-            None => (
-                Status::NotMovedDespiteSuccess,
-                "NotMovedDespiteSuccess",
-                "the call succeeded but the resource is no longer found".into(),
-            ),
-        };
-        outcome.status = status;
-        outcome.code = Some(code.into());
-        outcome.message = Some(message);
-    }
-    report.count();
-    Ok(())
-}
-
-/// Sets the returned flag on the first Ctrl-C; a second one exits at once
-/// with 130.
-pub fn watch_interrupts() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let set = flag.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            set.store(true, Ordering::SeqCst);
-            eprintln!("\nInterrupted: waiting for calls in flight to finish (Ctrl-C again to stop at once)...");
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
-        }
-    });
-    flag
 }
 
 #[cfg(test)]

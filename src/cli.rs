@@ -73,6 +73,14 @@ pub struct Global {
     /// (ACS3-HMAC-SHA256, as the current official SDKs sign).
     #[arg(long, value_enum, env = "REGROUP_SIGNATURE", default_value_t = SignatureVersion::V1, global = true)]
     pub signature: SignatureVersion,
+    /// How long a call keeps being retried (throttling, 5xx, dropped
+    /// connections) before it is given up on, waits for a closed quota
+    /// window included: e.g. 90s, 5m.
+    #[arg(long, value_name = "DURATION", env = "REGROUP_RETRY_FOR", default_value = "5m", value_parser = parse_duration, global = true)]
+    pub retry_for: std::time::Duration,
+    /// How long one request may take before it counts as timed out.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration, global = true)]
+    pub request_timeout: std::time::Duration,
     /// More logging to stderr (-v, -vv for every call, -vvv); secrets are
     /// never printed.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -198,6 +206,37 @@ fn parse_rate(text: &str) -> Result<f64, String> {
     parse_bounded(text, 0.1..=10_000.0)
 }
 
+/// A span of time: a whole number with a unit, `ms`, `s`, `m` or `h`
+/// (`500ms`, `90s`, `5m`), from 1 ms to a day.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("`{text}` needs a unit: ms, s, m or h (for example 90s or 5m)"))?;
+    let (number, unit) = trimmed.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as 90s or 5m"))?;
+    let millis = match unit {
+        "ms" => Some(number),
+        "s" => number.checked_mul(1_000),
+        "m" => number.checked_mul(60_000),
+        "h" => number.checked_mul(3_600_000),
+        _ => {
+            return Err(format!(
+                "`{text}`: the unit must be ms, s, m or h (for example 90s or 5m)"
+            ))
+        }
+    }
+    .filter(|ms| (1..=86_400_000).contains(ms))
+    .ok_or_else(|| format!("`{text}` must be from 1ms to 24h"))?;
+    Ok(std::time::Duration::from_millis(millis))
+}
+
+fn parse_quota(text: &str) -> Result<crate::api::quota::QuotaSpec, String> {
+    text.parse()
+}
+
 /// A share of calls, from 0 to 1.
 fn parse_share(text: &str) -> Result<f64, String> {
     parse_bounded(text, 0.0..=1.0)
@@ -250,9 +289,19 @@ pub struct EmulatorArgs {
     /// Milliseconds added to every answer (at most a minute).
     #[arg(long, value_name = "MS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub latency: u64,
-    /// Calls per second allowed per API and region; beyond it, Throttling.
+    /// Calls per second allowed per API and region; the same as
+    /// `--quota '*=N/1s'`.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub qps: Option<u32>,
+    /// Calls allowed per API and region in each calendar window, as
+    /// ACTION=N/Ws (repeatable; `*` for every action without its own);
+    /// beyond it, Throttling.User (HTTP 400). E.g. JoinResourceGroup=300/60s.
+    #[arg(long = "quota", value_name = "ACTION=N/Ws", value_parser = parse_quota)]
+    pub quotas: Vec<crate::api::quota::QuotaSpec>,
+    /// Tell throttled callers when the window reopens, in an
+    /// x-acs-retry-after header (milliseconds); real ECS may not send one.
+    #[arg(long)]
+    pub retry_after_header: bool,
     /// Share of calls (0 to 1) that fail with 503 or a dropped connection.
     #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = parse_share)]
     pub fault_rate: f64,
@@ -334,5 +383,58 @@ mod tests {
             }
         }
         assert!(parse(&["emulator", "--fleet", "f.yaml", "--fault-rate", "1"]).is_ok());
+    }
+
+    #[test]
+    fn durations_need_a_unit_and_a_sane_size() {
+        use std::time::Duration;
+        for (text, expected) in [
+            ("90s", Duration::from_secs(90)),
+            ("5m", Duration::from_secs(300)),
+            ("2h", Duration::from_secs(7_200)),
+            ("250ms", Duration::from_millis(250)),
+        ] {
+            assert_eq!(parse_duration(text), Ok(expected), "{text}");
+        }
+        for (bad, says) in [
+            ("90", "needs a unit"),
+            ("5 min", "the unit must be"),
+            ("0s", "from 1ms"),
+            ("25h", "to 24h"),
+            ("s", "not a duration"),
+            ("99999999999999999999m", "not a duration"),
+        ] {
+            let error = parse_duration(bad).expect_err(bad);
+            assert!(error.contains(says), "{bad}: {error}");
+        }
+        let cli = parse(&["--retry-for", "90s", "plan"]).unwrap();
+        assert_eq!(cli.global.retry_for, Duration::from_secs(90));
+        let error = parse(&["plan", "--retry-for", "forever"]).unwrap_err();
+        assert!(error.to_string().contains("--retry-for"), "{error}");
+    }
+
+    #[test]
+    fn quotas_repeat_and_a_bad_one_says_what_is_wrong() {
+        let cli = parse(&[
+            "emulator",
+            "--fleet",
+            "f.yaml",
+            "--quota",
+            "JoinResourceGroup=40/60s",
+            "--quota",
+            "*=200/1s",
+        ])
+        .unwrap();
+        let Command::Emulator(args) = cli.command else {
+            panic!("emulator parses as emulator")
+        };
+        let shown: Vec<String> = args.quotas.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["JoinResourceGroup=40/60s", "*=200/1s"]);
+        let error = parse(&["emulator", "--fleet", "f.yaml", "--quota", "Join=40/60"]).unwrap_err();
+        let text = error.to_string();
+        assert!(
+            text.contains("--quota") && text.contains("the window must be whole seconds"),
+            "{text}"
+        );
     }
 }

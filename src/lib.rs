@@ -22,6 +22,7 @@ mod apply;
 mod atomic_file;
 mod bounded_read;
 mod cli;
+mod clock;
 mod cloud;
 mod commands;
 pub mod emulator;

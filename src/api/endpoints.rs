@@ -95,6 +95,9 @@ pub fn host(service: Service, region: Option<&str>) -> String {
         (Service::Ecs, None) => "ecs.aliyuncs.com".to_owned(),
         (Service::ResourceManager, _) => "resourcemanager.aliyuncs.com".to_owned(),
         (Service::Sts, _) => "sts.aliyuncs.com".to_owned(),
+        // `_endpoint_rule = 'central'` in alibabacloud-quotas20200510 1.2.2
+        // client.py l.24 (docs/sources/signing-quotas.md §6).
+        (Service::Quotas, _) => "quotas.aliyuncs.com".to_owned(),
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod describe;
 pub mod endpoints;
+pub mod quota;
 pub mod ram;
 pub mod regions;
 pub mod sign;
@@ -17,18 +18,24 @@ pub enum Service {
     Ecs,
     ResourceManager,
     Sts,
+    /// Quota Center, for the FlowControl quotas that pace calls.
+    Quotas,
 }
 
 impl Service {
     /// The `Version` parameter of every call: ECS 2014-05-26, Resource Manager
     /// 2020-03-31 and STS 2015-04-01, as the official SDK packages
     /// `alibabacloud_ecs20140526`, `alibabacloud_resourcemanager20200331` and
-    /// `alibabacloud_sts20150401` are named and send.
+    /// `alibabacloud_sts20150401` are named and send; Quota Center
+    /// 2020-05-10, as `alibabacloud-quotas20200510==1.2.2` `client.py`
+    /// `list_product_quotas_with_options` (l.1960) sends it
+    /// (docs/sources/signing-quotas.md §6).
     pub fn api_version(self) -> &'static str {
         match self {
             Service::Ecs => "2014-05-26",
             Service::ResourceManager => "2020-03-31",
             Service::Sts => "2015-04-01",
+            Service::Quotas => "2020-05-10",
         }
     }
 }

@@ -22,12 +22,14 @@ pub const FORBIDDEN_MESSAGE: &str =
 /// The RAM action that allows `action` of `service`: `<code>:<ApiName>`,
 /// e.g. `ecs:JoinResourceGroup` (ECS API reference, JoinResourceGroup
 /// "Authorization information"), `resourcemanager:ListResourceGroups`,
-/// `sts:AssumeRole`.
+/// `sts:AssumeRole`, `quotas:ListProductQuotas`
+/// (docs/sources/resourcemanager-rules.md §4).
 pub fn action_name(service: Service, action: &str) -> String {
     let code = match service {
         Service::Ecs => "ecs",
         Service::ResourceManager => "resourcemanager",
         Service::Sts => "sts",
+        Service::Quotas => "quotas",
     };
     format!("{code}:{action}")
 }

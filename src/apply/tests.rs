@@ -3,10 +3,8 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
-
-use super::{per_second, verify, Outcome, Report, Status};
-use crate::cloud::client::{Client, ClientConfig, Endpoints, StatsSnapshot};
+use super::{per_second, read_back, Interrupts, Outcome, Status};
+use crate::cloud::client::{Client, ClientConfig, Endpoints};
 use crate::cloud::tests::test_key;
 use crate::emulator::tests::fleet;
 use crate::emulator::{Emulator, Settings};
@@ -23,8 +21,8 @@ fn group(id: &str) -> GroupRef {
 
 /// An outcome the calls reported as moved, of `id` from `from` to `to`.
 fn moved(id: &str, from: &str, to: &str) -> Outcome {
-    Outcome {
-        change: Change {
+    let mut outcome = Outcome::new(
+        Change {
             resource: ResourceKey {
                 rtype: ResourceType::Instance,
                 region: "cn-hangzhou".into(),
@@ -39,13 +37,10 @@ fn moved(id: &str, from: &str, to: &str) -> Outcome {
                 column: 1,
             },
         },
-        status: Status::Moved,
-        code: None,
-        message: None,
-        tries: 1,
-        request_ids: Vec::new(),
-        elapsed_ms: 0,
-    }
+        Status::Moved,
+    );
+    outcome.tries = 1;
+    outcome
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -66,29 +61,16 @@ async fn a_resource_found_in_a_third_group_was_moved_by_someone_else() {
         test_key(),
     )
     .unwrap();
-    let mut report = Report {
-        format_version: 1,
-        manifest_sha256: String::new(),
-        started_at: Utc::now(),
-        finished_at: Utc::now(),
-        interrupted: false,
-        moved: 3,
-        failed: 0,
-        not_started: 0,
-        stopped: None,
-        calls: StatsSnapshot::default(),
-        outcomes: vec![
-            // Still where it was: a phantom success.
-            moved("i-0000", "rg-default", "rg-dev"),
-            // In neither group: another run moved it after ours.
-            moved("i-0002", "rg-prod", "rg-dev"),
-            // Where we put it.
-            moved("i-0001", "rg-default", "rg-prod"),
-        ],
-    };
-    verify(&client, &mut report).await.unwrap();
-    let seen: Vec<(&str, &Status, Option<&str>)> = report
-        .outcomes
+    let mut outcomes = vec![
+        // Still where it was: a phantom success.
+        moved("i-0000", "rg-default", "rg-dev"),
+        // In neither group: another run moved it after ours.
+        moved("i-0002", "rg-prod", "rg-dev"),
+        // Where we put it.
+        moved("i-0001", "rg-default", "rg-prod"),
+    ];
+    read_back(&client, &mut outcomes, &Interrupts::none()).await;
+    let seen: Vec<(&str, &Status, Option<&str>)> = outcomes
         .iter()
         .map(|o| (o.change.resource.id.as_str(), &o.status, o.code.as_deref()))
         .collect();
@@ -104,14 +86,14 @@ async fn a_resource_found_in_a_third_group_was_moved_by_someone_else() {
             ("i-0001", &Status::Moved, None),
         ]
     );
-    let elsewhere = report.outcomes[1].message.as_deref().unwrap_or_default();
+    let elsewhere = outcomes[1].message.as_deref().unwrap_or_default();
     assert!(
         elsewhere.contains("now in rg-default: someone else moved it after our call"),
         "{elsewhere}"
     );
-    assert_eq!((report.moved, report.failed), (1, 2));
-    let json = serde_json::to_value(&report).unwrap();
-    assert_eq!(json["outcomes"][1]["status"], "moved_elsewhere");
+    assert_eq!(outcomes.iter().filter(|o| o.failed()).count(), 2);
+    let json = serde_json::to_value(&outcomes[1]).unwrap();
+    assert_eq!(json["status"], "moved_elsewhere");
 }
 
 #[test]

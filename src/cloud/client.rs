@@ -2,12 +2,24 @@
 //! parameters, signing, error decoding, retries with backoff, the shared rate
 //! limiter, and call statistics. Every network call of regroup goes through
 //! [`Client::call`].
+//!
+//! Retries are bounded by time (`--retry-for`) as well as by count: a
+//! throttled call waits for its quota window to reopen (see
+//! [`super::ratelimit`]) without using up tries, since ECS counts calls in
+//! calendar minutes and a minute outlasts any count of quick retries. A
+//! circuit breaker stops starting calls to an endpoint after
+//! [`BREAKER_THRESHOLD`] consecutive timeouts or refused connections, so a
+//! dead or hung server ends a run instead of holding it for hours; and after
+//! [`Client::interrupt`] nothing is retried or waited for.
 
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use rand::Rng;
 use serde_json::Value;
@@ -219,6 +231,9 @@ pub enum CloudError {
         action: String,
         #[source]
         error: ApiError,
+        /// The server's `x-acs-retry-after`, in milliseconds as
+        /// `alibabacloud_tea_openapi` reads it (signing-quotas.md §4).
+        retry_after: Option<Duration>,
     },
     #[error("{action}: no response from {endpoint}: {message}")]
     Transport {
@@ -227,7 +242,19 @@ pub enum CloudError {
         message: String,
         /// No connection was made at all (refused, or timed out connecting).
         connect: bool,
+        /// A timeout or a refused connection: the server may be down or
+        /// hung, which the circuit breaker counts; a connection dropped
+        /// mid-answer is not.
+        unreachable: bool,
     },
+    #[error("{action}: not sent: {endpoint} stopped answering ({failures} timeouts or refused connections in a row)")]
+    CircuitOpen {
+        action: String,
+        endpoint: String,
+        failures: u32,
+    },
+    #[error("{action}: not sent: the run was interrupted")]
+    Interrupted { action: String },
     #[error("{action}: the response is not the JSON expected: {message}")]
     Decode { action: String, message: String },
     /// A temporary key expired between its refresh and the server; it has
@@ -305,17 +332,31 @@ impl CloudError {
                 error.code.clone()
             }
             CloudError::Transport { .. } => "Transport".into(),
+            CloudError::CircuitOpen { .. } => "CircuitOpen".into(),
+            CloudError::Interrupted { .. } => "Interrupted".into(),
             CloudError::Decode { .. } => "Decode".into(),
             CloudError::Credentials(_) => "Credentials".into(),
             CloudError::PermissionsMissing(_) => ram::FORBIDDEN.into(),
         }
     }
 
+    /// Whether a later call may succeed where this one failed; for the
+    /// second pass of an apply.
+    pub fn is_transient_failure(&self) -> bool {
+        self.is_transient()
+            || matches!(
+                self,
+                CloudError::CircuitOpen { .. } | CloudError::Interrupted { .. }
+            )
+    }
+
     fn is_transient(&self) -> bool {
         match self {
             CloudError::Api { error, .. } => error.is_transient(),
             CloudError::Transport { .. } | CloudError::KeyExpired { .. } => true,
-            CloudError::Decode { .. }
+            CloudError::CircuitOpen { .. }
+            | CloudError::Interrupted { .. }
+            | CloudError::Decode { .. }
             | CloudError::Credentials(_)
             | CloudError::PermissionsMissing(_) => false,
         }
@@ -415,10 +456,13 @@ pub fn timestamp_now() -> String {
 /// How often and how patiently a call is tried again.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
-    /// Tries in all, the first included.
+    /// Tries in all, the first included, for failures other than
+    /// throttling.
     pub max_tries: u32,
     pub base_delay: Duration,
     pub max_delay: Duration,
+    /// No retry starts later than this after the first try (`--retry-for`).
+    pub retry_for: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -427,8 +471,21 @@ impl Default for RetryPolicy {
             max_tries: 6,
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(10),
+            retry_for: Duration::from_secs(300),
         }
     }
+}
+
+/// Timeouts or refused connections in a row after which an endpoint is
+/// taken for down.
+pub const BREAKER_THRESHOLD: u32 = 5;
+
+/// Consecutive failures to reach one endpoint; open once it reached
+/// [`BREAKER_THRESHOLD`], for the rest of the run.
+#[derive(Debug, Default)]
+struct Breaker {
+    failures: u32,
+    open: bool,
 }
 
 impl RetryPolicy {
@@ -566,6 +623,8 @@ pub struct Transport {
     retry: RetryPolicy,
     signature: SignatureVersion,
     stats: Arc<CallStats>,
+    breakers: Arc<Mutex<HashMap<String, Breaker>>>,
+    interrupted: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Transport {
@@ -601,6 +660,8 @@ impl Transport {
             retry: config.retry,
             signature: config.signature,
             stats: Arc::new(CallStats::default()),
+            breakers: Arc::new(Mutex::new(HashMap::new())),
+            interrupted: Arc::new(tokio::sync::watch::Sender::new(false)),
         })
     }
 
@@ -612,12 +673,64 @@ impl Transport {
         self.stats.snapshot()
     }
 
-    /// Runs `once` until it succeeds, fails for good, or `max_tries` (the
-    /// policy's when `None`) are spent; each try is logged at `-vv`.
+    /// From now on nothing is retried and nobody waits for a closed quota
+    /// window: calls that are waiting give up, calls in flight finish.
+    pub fn interrupt(&self) {
+        self.interrupted.send_replace(true);
+    }
+
+    fn is_interrupted(&self) -> bool {
+        *self.interrupted.borrow()
+    }
+
+    /// Resolves once [`Transport::interrupt`] is called.
+    async fn interruption(&self) {
+        let mut watch = self.interrupted.subscribe();
+        let _ = watch.wait_for(|interrupted| *interrupted).await;
+    }
+
+    /// Whether calls to `endpoint` are stopped, and after how many failures.
+    fn breaker_open(&self, endpoint: &str) -> Option<u32> {
+        let breakers = self.breakers.lock().unwrap_or_else(|p| p.into_inner());
+        breakers
+            .get(endpoint)
+            .filter(|b| b.open)
+            .map(|b| b.failures)
+    }
+
+    /// Counts an answer (any HTTP answer closes the count) or a failure to
+    /// get one.
+    fn record_reach(&self, endpoint: &str, unreachable: bool) {
+        let mut breakers = self.breakers.lock().unwrap_or_else(|p| p.into_inner());
+        let breaker = breakers.entry(endpoint.to_owned()).or_default();
+        if unreachable {
+            breaker.failures += 1;
+            if breaker.failures >= BREAKER_THRESHOLD && !breaker.open {
+                breaker.open = true;
+                tracing::warn!(
+                    endpoint,
+                    failures = breaker.failures,
+                    "the endpoint stopped answering: no more calls start there"
+                );
+            }
+        } else if !breaker.open {
+            breaker.failures = 0;
+        }
+    }
+
+    /// Runs `once` until it succeeds or fails for good. With a `limiter`,
+    /// each try waits its turn in the (action, region) bucket, which a
+    /// throttled call holds closed until its window can have reopened, so
+    /// throttling spends no tries; other transient failures are tried again
+    /// up to `max_tries` (the policy's when `None`) with backoff. Retries
+    /// stop at the policy's `retry_for` after the first try, when the
+    /// endpoint's circuit breaker opens, and once the run is interrupted.
+    /// Each try is counted, and logged at `-vv`.
     async fn retrying<T, F, Fut>(
         &self,
         action: &str,
         region: Option<&str>,
+        endpoint: &str,
         limiter: Option<&RateLimiter>,
         max_tries: Option<u32>,
         mut once: F,
@@ -626,42 +739,115 @@ impl Transport {
         F: FnMut(u32) -> Fut,
         Fut: std::future::Future<Output = Result<(T, Option<String>), CloudError>>,
     {
-        let max_tries = max_tries.unwrap_or(self.retry.max_tries);
+        let policy = self.retry;
+        let max_tries = max_tries.unwrap_or(policy.max_tries);
         let mut request_ids = Vec::new();
-        let mut try_number = 0;
+        let mut tries = 0;
+        // Failures other than throttling under a limiter, which has its own
+        // patience.
+        let mut failures = 0;
+        let mut deadline: Option<Instant> = None;
+        let mut last_error: Option<CloudError> = None;
+        let finish = |result, tries, request_ids| CallOutcome {
+            result,
+            tries,
+            request_ids,
+        };
         loop {
-            try_number += 1;
-            let sent_at = match limiter {
-                Some(limiter) => Some(limiter.acquire(action, region).await),
-                None => None,
+            if let Some(failures) = self.breaker_open(endpoint) {
+                let error = CloudError::CircuitOpen {
+                    action: action.to_owned(),
+                    endpoint: endpoint.to_owned(),
+                    failures,
+                };
+                return finish(Err(last_error.unwrap_or(error)), tries, request_ids);
+            }
+            // The first try waits its turn however long; a retry only
+            // until the deadline, and nobody waits once interrupted.
+            let interrupted = || CloudError::Interrupted {
+                action: action.to_owned(),
             };
+            let hold = !self.is_interrupted();
+            let sent_at = match limiter {
+                Some(limiter) => {
+                    let turn = async {
+                        match deadline {
+                            Some(deadline) => tokio::time::timeout_at(
+                                deadline,
+                                limiter.acquire(action, region, hold),
+                            )
+                            .await
+                            .ok()
+                            .flatten(),
+                            None => limiter.acquire(action, region, hold).await,
+                        }
+                    };
+                    tokio::select! {
+                        sent_at = turn => sent_at,
+                        () = self.interruption(), if hold => None,
+                    }
+                }
+                None if tries > 0 && !hold => None,
+                None => Some(Instant::now()),
+            };
+            let Some(sent_at) = sent_at else {
+                let error = last_error.unwrap_or_else(interrupted);
+                return finish(Err(error), tries, request_ids);
+            };
+            tries += 1;
+            deadline.get_or_insert(sent_at + policy.retry_for);
             let started = Instant::now();
-            self.stats.record_request(action, try_number);
-            let result = once(try_number).await;
+            self.stats.record_request(action, tries);
+            let result = once(tries).await;
             let elapsed = started.elapsed();
+            let mut wait = None;
             match &result {
                 Ok((_, id)) => {
+                    self.record_reach(endpoint, false);
                     if let Some(limiter) = limiter {
                         limiter.on_success(action, region);
                     }
                     request_ids.extend(id.clone());
                 }
-                Err(error) => {
-                    if let Some(api) = error.api_error() {
-                        request_ids.extend(api.request_id.clone());
-                        if api.is_throttling() {
+                Err(CloudError::Api {
+                    error, retry_after, ..
+                }) => {
+                    self.record_reach(endpoint, false);
+                    request_ids.extend(error.request_id.clone());
+                    match limiter {
+                        Some(limiter) if error.is_throttling() => {
                             self.stats.throttled.fetch_add(1, Ordering::Relaxed);
-                            if let (Some(limiter), Some(sent_at)) = (limiter, sent_at) {
-                                limiter.on_throttled(action, region, sent_at);
+                            limiter.on_throttled(action, region, sent_at, *retry_after);
+                        }
+                        _ => {
+                            if error.is_throttling() {
+                                self.stats.throttled.fetch_add(1, Ordering::Relaxed);
                             }
+                            if let Some(limiter) = limiter {
+                                limiter.on_other_failure(action, region);
+                            }
+                            failures += 1;
+                            wait = Some(
+                                retry_after.unwrap_or_else(|| policy.delay_before(failures + 1)),
+                            );
                         }
                     }
+                }
+                Err(error) => {
+                    if let CloudError::Transport { unreachable, .. } = error {
+                        self.record_reach(endpoint, *unreachable);
+                    }
+                    if let Some(limiter) = limiter {
+                        limiter.on_other_failure(action, region);
+                    }
+                    failures += 1;
+                    wait = Some(policy.delay_before(failures + 1));
                 }
             }
             tracing::debug!(
                 action,
                 region = region.unwrap_or("-"),
-                attempt = try_number,
+                attempt = tries,
                 latency_ms = elapsed.as_millis() as u64,
                 outcome = %match &result {
                     Ok(_) => "ok".to_owned(),
@@ -669,25 +855,25 @@ impl Transport {
                 },
                 "call"
             );
-            match result {
-                Ok((value, _)) => {
-                    return CallOutcome {
-                        result: Ok(value),
-                        tries: try_number,
-                        request_ids,
-                    }
-                }
-                Err(error) if error.is_transient() && try_number < max_tries => {
-                    tokio::time::sleep(self.retry.delay_before(try_number + 1)).await;
-                }
-                Err(error) => {
-                    return CallOutcome {
-                        result: Err(error),
-                        tries: try_number,
-                        request_ids,
-                    }
+            let error = match result {
+                Ok((value, _)) => return finish(Ok(value), tries, request_ids),
+                Err(error) => error,
+            };
+            let out_of_time = deadline.is_some_and(|d| Instant::now() >= d);
+            if !error.is_transient()
+                || failures >= max_tries
+                || out_of_time
+                || self.is_interrupted()
+            {
+                return finish(Err(error), tries, request_ids);
+            }
+            if let Some(wait) = wait {
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = self.interruption() => return finish(Err(error), tries, request_ids),
                 }
             }
+            last_error = Some(error);
         }
     }
 
@@ -702,7 +888,7 @@ impl Transport {
         params: &[(impl AsRef<str>, impl AsRef<str>)],
         signer: Option<&Credentials>,
     ) -> Result<Value, CloudError> {
-        self.retrying(action, region, None, None, |_| {
+        self.retrying(action, region, endpoint, None, None, |_| {
             self.send_rpc(endpoint, service, region, action, params, signer)
         })
         .await
@@ -769,7 +955,11 @@ impl Transport {
                 (format!("{endpoint}/?{query}"), Vec::new())
             }
         };
-        let (status, body) = self
+        let Answer {
+            status,
+            body,
+            retry_after,
+        } = self
             .send(
                 &self.http,
                 reqwest::Method::POST,
@@ -785,6 +975,7 @@ impl Transport {
             return Err(CloudError::Api {
                 action: action.to_owned(),
                 error,
+                retry_after,
             });
         }
         let value: Value = serde_json::from_str(&body).map_err(|e| CloudError::Decode {
@@ -813,26 +1004,34 @@ impl Transport {
         } else {
             &self.http
         };
-        self.retrying(request.label, None, None, max_tries, |_| async {
-            let (status, body) = self
-                .send(
-                    http,
-                    request.method.clone(),
-                    &request.url,
-                    &request.headers,
-                    request.label,
-                    request.label,
-                )
-                .await?;
-            if (200..300).contains(&status) {
-                Ok((body, None))
-            } else {
-                Err(CloudError::Api {
-                    action: request.label.to_owned(),
-                    error: ApiError::from_body(status, ""),
-                })
-            }
-        })
+        self.retrying(
+            request.label,
+            None,
+            request.label,
+            None,
+            max_tries,
+            |_| async {
+                let answer = self
+                    .send(
+                        http,
+                        request.method.clone(),
+                        &request.url,
+                        &request.headers,
+                        request.label,
+                        request.label,
+                    )
+                    .await?;
+                if (200..300).contains(&answer.status) {
+                    Ok((answer.body, None))
+                } else {
+                    Err(CloudError::Api {
+                        action: request.label.to_owned(),
+                        error: ApiError::from_body(answer.status, ""),
+                        retry_after: answer.retry_after,
+                    })
+                }
+            },
+        )
         .await
     }
 
@@ -846,12 +1045,13 @@ impl Transport {
         headers: &[(&'static str, String)],
         action: &str,
         shown: &str,
-    ) -> Result<(u16, String), CloudError> {
+    ) -> Result<Answer, CloudError> {
         let transport = |e: reqwest::Error| CloudError::Transport {
             action: action.to_owned(),
             endpoint: shown.to_owned(),
             message: describe_transport_error(&e),
             connect: e.is_connect() || (e.is_timeout() && !e.is_body()),
+            unreachable: e.is_timeout() || e.is_connect(),
         };
         let mut builder = http.request(method, url);
         for (name, value) in headers {
@@ -859,9 +1059,30 @@ impl Transport {
         }
         let response = builder.send().await.map_err(transport)?;
         let status = response.status().as_u16();
+        // The current Tea SDK waits this many milliseconds before a retry
+        // when an answer carries it (docs/sources/signing-quotas.md §4).
+        let retry_after = response
+            .headers()
+            .get(crate::api::quota::RETRY_AFTER_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|ms| *ms > 0)
+            .map(Duration::from_millis);
         let body = response.text().await.map_err(transport)?;
-        Ok((status, body))
+        Ok(Answer {
+            status,
+            body,
+            retry_after,
+        })
     }
+}
+
+/// One HTTP answer, read whole.
+struct Answer {
+    status: u16,
+    body: String,
+    /// `x-acs-retry-after`, when the server sent one.
+    retry_after: Option<Duration>,
 }
 
 /// `k=v` pairs for a log line, secrets replaced by `***`.
@@ -926,6 +1147,16 @@ impl Client {
         &self.credentials
     }
 
+    pub fn limiter(&self) -> &RateLimiter {
+        &self.limiter
+    }
+
+    /// From now on nothing is retried and nobody waits for a closed quota
+    /// window: calls that are waiting give up, calls in flight finish.
+    pub fn interrupt(&self) {
+        self.transport.interrupt();
+    }
+
     /// Calls `action` and returns its JSON body, retrying transient failures.
     pub async fn call(
         &self,
@@ -940,7 +1171,7 @@ impl Client {
     }
 
     /// Like [`Client::call`], but also says how many tries it took and which
-    /// request ids the server gave.
+    /// request ids the server gave. `tries` 0 means nothing was sent.
     pub async fn call_detailed(
         &self,
         service: Service,
@@ -964,29 +1195,36 @@ impl Client {
         params: &[(impl AsRef<str>, impl AsRef<str>)],
     ) -> CallOutcome {
         self.transport
-            .retrying(action, region, Some(&self.limiter), None, |_| async {
-                let credentials = self.credentials.credentials(&self.transport).await?;
-                let result = self
-                    .transport
-                    .send_rpc(
-                        endpoint,
-                        service,
-                        region,
-                        action,
-                        params,
-                        Some(&credentials),
-                    )
-                    .await;
-                match result {
-                    Err(CloudError::Api { action, error })
-                        if error.code == EXPIRED_TOKEN
-                            && self.credentials.forget(&credentials.access_key_id) =>
-                    {
-                        Err(CloudError::KeyExpired { action, error })
+            .retrying(
+                action,
+                region,
+                endpoint,
+                Some(&self.limiter),
+                None,
+                |_| async {
+                    let credentials = self.credentials.credentials(&self.transport).await?;
+                    let result = self
+                        .transport
+                        .send_rpc(
+                            endpoint,
+                            service,
+                            region,
+                            action,
+                            params,
+                            Some(&credentials),
+                        )
+                        .await;
+                    match result {
+                        Err(CloudError::Api { action, error, .. })
+                            if error.code == EXPIRED_TOKEN
+                                && self.credentials.forget(&credentials.access_key_id) =>
+                        {
+                            Err(CloudError::KeyExpired { action, error })
+                        }
+                        other => other,
                     }
-                    other => other,
-                }
-            })
+                },
+            )
             .await
     }
 }
@@ -1248,6 +1486,7 @@ mod tests {
             max_tries: 10,
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_millis(800),
+            ..RetryPolicy::default()
         };
         // The ceiling before try n is base * 2^(n-2), capped: 100, 200, 400,
         // then 800 ms. Every delay lies in [0, ceiling], and 200 draws reach

@@ -4,6 +4,7 @@
 pub mod client;
 pub mod credentials;
 pub mod ecs;
+pub mod quotas;
 pub mod ratelimit;
 pub mod resourcemanager;
 

@@ -1,15 +1,27 @@
 //! A client-side rate limiter shared by every call of a run: one bucket per
-//! (action, region), because that is how the cloud counts. It adapts:
-//! without a configured ceiling it starts modestly and speeds up while calls
-//! succeed; when the server throttles, it slows down and then probes upward
-//! only gently, so a long run settles just under the server's limit instead
-//! of bouncing off it.
+//! (action, region), because that is how the cloud counts (ECS "API
+//! throttling", docs/sources/signing-quotas.md §5).
+//!
+//! A bucket whose quota is known (from Quota Center, see
+//! [`super::quotas`]) paces calls just under it from the first call. One
+//! whose quota is unknown adapts: it starts modestly and speeds up while
+//! calls succeed; when the server throttles, it slows down and then probes
+//! upward only gently, so a long run settles just under the server's limit.
+//!
+//! Either way a throttle closes the bucket: the cloud counts calls in
+//! calendar windows, so a throttled API stays refused until its window ends.
+//! No call starts until the bucket may have reopened (a retry hint, the end
+//! of the known window, or a second later), and then a single call probes;
+//! the others follow only once it succeeds. The ECS docs advise probing at
+//! 1 call/s after a throttle (signing-quotas.md §5).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use crate::clock::WallClock;
 
 /// Calls per second a bucket starts at when no ceiling is configured.
 const INITIAL_RATE: f64 = 20.0;
@@ -25,6 +37,26 @@ const BACKOFF: f64 = 0.85;
 /// After a throttle, each success raises the rate by this share of the rate
 /// that was throttled, so getting back there takes many calls.
 const PROBE_STEP: f64 = 0.0005;
+/// A known quota is paced at this share of it: just under, so that the
+/// jitter of the network does not push a window over.
+pub const QUOTA_HEADROOM: f64 = 0.95;
+/// Without a better estimate, a closed bucket is probed this often: the
+/// ECS docs' 1 QPS.
+pub const PROBE_INTERVAL: Duration = Duration::from_secs(1);
+/// A probe waits this long past the end of a known window, for the clocks
+/// of client and server to disagree a little.
+const WINDOW_MARGIN: Duration = Duration::from_millis(50);
+/// How late a caller may take its turn and still keep the schedule.
+const LATE_SLACK: Duration = Duration::from_millis(10);
+/// How often a caller behind a probe looks again.
+const BEHIND_PROBE_POLL: Duration = Duration::from_millis(100);
+
+/// A closed bucket: no call before `until`, then one probe at a time.
+#[derive(Debug, Clone, Copy)]
+struct Closed {
+    until: Instant,
+    probe_out: bool,
+}
 
 #[derive(Debug)]
 struct Bucket {
@@ -34,30 +66,58 @@ struct Bucket {
     /// When the rate was last cut. A throttle of a call sent before then
     /// says nothing new: the cut already answered it.
     last_cut: Option<Instant>,
-    /// Up to one call's worth of permission, refilled at `rate`; no larger
-    /// burst, so that calls leave evenly spaced.
-    tokens: f64,
-    refilled: Instant,
+    /// The published limit: calls per window.
+    quota: Option<(u32, Duration)>,
+    closed: Option<Closed>,
+    /// When the next call may start: calls leave evenly spaced at `rate`,
+    /// with no burst.
+    next: Instant,
+}
+
+/// What a caller may do now.
+enum Turn {
+    Go,
+    Wait(Duration),
+    /// The bucket is closed and the caller said not to wait for it.
+    Refused,
 }
 
 impl Bucket {
-    /// Takes a token if there is one; otherwise says how long until there is.
-    fn try_take(&mut self, now: Instant) -> Result<(), Duration> {
-        let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.rate).min(1.0);
-        self.refilled = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - self.tokens) / self.rate))
+    fn turn(&mut self, now: Instant, hold: bool) -> Turn {
+        if let Some(closed) = &mut self.closed {
+            if !hold {
+                return Turn::Refused;
+            }
+            if now < closed.until {
+                return Turn::Wait(closed.until - now);
+            }
+            if closed.probe_out {
+                return Turn::Wait(BEHIND_PROBE_POLL);
+            }
+            closed.probe_out = true;
+            return Turn::Go;
         }
+        if now < self.next {
+            return Turn::Wait(self.next - now);
+        }
+        let interval = Duration::from_secs_f64(1.0 / self.rate);
+        // A waiter wakes a little late (timers tick in milliseconds): keep
+        // to the schedule then, or the rate would drift below the one set;
+        // after an idle spell, start afresh from now.
+        let from = if now - self.next > LATE_SLACK.min(interval) {
+            now
+        } else {
+            self.next
+        };
+        self.next = from + interval;
+        Turn::Go
     }
 }
 
 #[derive(Debug)]
 pub struct RateLimiter {
     ceiling: Option<f64>,
+    clock: WallClock,
     buckets: Mutex<HashMap<(String, String), Bucket>>,
 }
 
@@ -66,6 +126,7 @@ impl RateLimiter {
     pub fn new(ceiling: Option<f64>) -> RateLimiter {
         RateLimiter {
             ceiling: ceiling.filter(|r| *r > 0.0),
+            clock: WallClock::new(),
             buckets: Mutex::new(HashMap::new()),
         }
     }
@@ -87,28 +148,46 @@ impl RateLimiter {
                 rate: self.ceiling.unwrap_or(INITIAL_RATE),
                 throttled_at: None,
                 last_cut: None,
-                tokens: 1.0,
-                refilled: Instant::now(),
+                quota: None,
+                closed: None,
+                next: Instant::now(),
             });
         f(bucket, ceiling)
     }
 
+    /// Paces `action` in `region` at just under `limit` calls per `window`
+    /// (never above `--rate`), from now on.
+    pub fn set_quota(&self, action: &str, region: Option<&str>, limit: u32, window: Duration) {
+        self.with_bucket(action, region, |bucket, ceiling| {
+            let rate = f64::from(limit) / window.as_secs_f64().max(0.001) * QUOTA_HEADROOM;
+            bucket.rate = rate.min(ceiling);
+            bucket.quota = Some((limit, window));
+        });
+    }
+
     /// Waits until a call to `action` in `region` may start, and returns
     /// when it did: pass that to [`RateLimiter::on_throttled`]. A waiter
-    /// looks again after each sleep, so a cut in the rate slows callers
-    /// that are already waiting.
-    pub async fn acquire(&self, action: &str, region: Option<&str>) -> Instant {
+    /// looks again after each sleep, so a cut in the rate or a closed
+    /// window slows callers that are already waiting. With `hold` false, a
+    /// closed bucket answers `None` at once instead of waiting.
+    pub async fn acquire(&self, action: &str, region: Option<&str>, hold: bool) -> Option<Instant> {
         loop {
             let now = Instant::now();
-            match self.with_bucket(action, region, |bucket, _| bucket.try_take(now)) {
-                Ok(()) => return now,
-                Err(wait) => tokio::time::sleep(wait).await,
+            match self.with_bucket(action, region, |bucket, _| bucket.turn(now, hold)) {
+                Turn::Go => return Some(now),
+                Turn::Wait(wait) => tokio::time::sleep(wait).await,
+                Turn::Refused => return None,
             }
         }
     }
 
+    /// A call succeeded: the bucket is open, and an adaptive one speeds up.
     pub fn on_success(&self, action: &str, region: Option<&str>) {
         self.with_bucket(action, region, |bucket, ceiling| {
+            bucket.closed = None;
+            if bucket.quota.is_some() {
+                return;
+            }
             bucket.rate = match bucket.throttled_at {
                 // Never throttled: grow by one call per second per success,
                 // which doubles the rate about every second.
@@ -119,21 +198,58 @@ impl RateLimiter {
         });
     }
 
-    /// The server throttled a call sent at `sent_at`.
-    pub fn on_throttled(&self, action: &str, region: Option<&str>, sent_at: Instant) {
+    /// A call that was not answered (timeout, dropped connection, 5xx):
+    /// whoever held a probe gives it back.
+    pub fn on_other_failure(&self, action: &str, region: Option<&str>) {
         self.with_bucket(action, region, |bucket, _| {
-            if bucket.last_cut.is_some_and(|cut| sent_at <= cut) {
-                return;
+            if let Some(closed) = &mut bucket.closed {
+                closed.probe_out = false;
             }
-            let factor = if bucket.throttled_at.is_none() {
-                FIRST_BACKOFF
-            } else {
-                BACKOFF
-            };
-            bucket.throttled_at = Some(bucket.rate);
-            bucket.rate = (bucket.rate * factor).max(MIN_RATE);
-            bucket.last_cut = Some(Instant::now());
         });
+    }
+
+    /// The server throttled a call sent at `sent_at`, perhaps saying when to
+    /// come back (`retry_after`). The bucket closes until then, or until its
+    /// known window ends, or for [`PROBE_INTERVAL`]; and returns when that is.
+    pub fn on_throttled(
+        &self,
+        action: &str,
+        region: Option<&str>,
+        sent_at: Instant,
+        retry_after: Option<Duration>,
+    ) -> Instant {
+        let now = Instant::now();
+        let clock = self.clock;
+        self.with_bucket(action, region, |bucket, _| {
+            let wait = match (retry_after, bucket.quota) {
+                (Some(hint), _) => hint,
+                (None, Some((_, window))) => clock.until_next_window(window) + WINDOW_MARGIN,
+                (None, None) => PROBE_INTERVAL,
+            };
+            let until = bucket
+                .closed
+                .map_or(now + wait, |c| c.until.max(now + wait));
+            // Only the throttle that closes an open bucket says the rate
+            // was too high; probes refused in a closed window say nothing
+            // about the rate.
+            let was_open = bucket.closed.is_none();
+            bucket.closed = Some(Closed {
+                until,
+                probe_out: false,
+            });
+            if bucket.quota.is_none() && was_open && bucket.last_cut.is_none_or(|cut| sent_at > cut)
+            {
+                let factor = if bucket.throttled_at.is_none() {
+                    FIRST_BACKOFF
+                } else {
+                    BACKOFF
+                };
+                bucket.throttled_at = Some(bucket.rate);
+                bucket.rate = (bucket.rate * factor).max(MIN_RATE);
+                bucket.last_cut = Some(now);
+            }
+            until
+        })
     }
 
     /// The current rate of a bucket.
@@ -154,6 +270,8 @@ mod tests {
             limiter.on_success("JoinResourceGroup", Some("cn-hangzhou"));
         }
         assert_eq!(limiter.rate("JoinResourceGroup", Some("cn-hangzhou")), 50.0);
+        limiter.set_quota("A", None, 6_000, Duration::from_secs(1));
+        assert_eq!(limiter.rate("A", None), 50.0, "--rate caps a known quota");
     }
 
     #[tokio::test(start_paused = true)]
@@ -163,21 +281,27 @@ mod tests {
             limiter.on_success("A", None);
         }
         let climbed = limiter.rate("A", None);
-        let sent = limiter.acquire("A", None).await;
-        limiter.on_throttled("A", None, sent);
+        let sent = limiter.acquire("A", None, true).await.unwrap();
+        limiter.on_throttled("A", None, sent, None);
         // A second throttle of a call sent before the cut changes nothing.
-        limiter.on_throttled("A", None, sent);
+        limiter.on_throttled("A", None, sent, None);
         let halved = limiter.rate("A", None);
         assert!(
             (halved - climbed * FIRST_BACKOFF).abs() < 1e-9,
             "{climbed} -> {halved}"
         );
-
+        // The probe after the pause succeeds, and the bucket opens again.
+        let probe = limiter.acquire("A", None, true).await.unwrap();
+        limiter.on_success("A", None);
         tokio::time::advance(Duration::from_millis(10)).await;
-        let sent = limiter.acquire("A", None).await;
-        limiter.on_throttled("A", None, sent);
+        let sent = limiter.acquire("A", None, true).await.unwrap();
+        assert!(sent > probe);
+        limiter.on_throttled("A", None, sent, None);
         let cut = limiter.rate("A", None);
-        assert!((cut - halved * BACKOFF).abs() < 1e-9, "{halved} -> {cut}");
+        assert!(
+            (cut - (halved + climbed * PROBE_STEP) * BACKOFF).abs() < 1e-6,
+            "{halved} -> {cut}"
+        );
         limiter.on_success("A", None);
         assert!(
             limiter.rate("A", None) - cut < halved * 0.001,
@@ -188,7 +312,7 @@ mod tests {
     #[test]
     fn buckets_are_per_action_and_region() {
         let limiter = RateLimiter::new(None);
-        limiter.on_throttled("A", Some("r1"), Instant::now());
+        limiter.on_throttled("A", Some("r1"), Instant::now(), None);
         assert!(limiter.rate("A", Some("r1")) < INITIAL_RATE);
         assert_eq!(limiter.rate("A", Some("r2")), INITIAL_RATE);
         assert_eq!(limiter.rate("B", Some("r1")), INITIAL_RATE);
@@ -199,7 +323,7 @@ mod tests {
         let limiter = RateLimiter::new(Some(10.0));
         let start = tokio::time::Instant::now();
         for _ in 0..11 {
-            limiter.acquire("A", None).await;
+            limiter.acquire("A", None, true).await;
         }
         // 11 calls at 10/s: the first at once, the last a second later.
         let elapsed = start.elapsed();
@@ -207,5 +331,105 @@ mod tests {
             elapsed >= Duration::from_millis(990) && elapsed < Duration::from_millis(1100),
             "{elapsed:?}"
         );
+    }
+
+    /// Calls started in each second by `callers` tasks sharing a bucket,
+    /// `calls` in all, in paused time.
+    async fn starts_per_second(
+        limiter: std::sync::Arc<RateLimiter>,
+        callers: usize,
+        calls: usize,
+    ) -> Vec<usize> {
+        let start = Instant::now();
+        let times = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let tasks: Vec<_> = (0..callers)
+            .map(|_| {
+                let (limiter, times) = (limiter.clone(), times.clone());
+                tokio::spawn(async move {
+                    for _ in 0..calls / callers {
+                        let at = limiter.acquire("J", Some("r"), true).await.unwrap();
+                        limiter.on_success("J", Some("r"));
+                        times.lock().unwrap().push(at - start);
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let times = times.lock().unwrap();
+        let last = times.iter().max().map_or(0, |t| t.as_secs() as usize);
+        let mut per_second = vec![0; last + 1];
+        for t in times.iter() {
+            per_second[t.as_secs() as usize] += 1;
+        }
+        per_second
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_known_quota_is_paced_just_under_it_from_the_first_second() {
+        let limiter = std::sync::Arc::new(RateLimiter::new(None));
+        limiter.set_quota("J", Some("r"), 200, Duration::from_secs(1));
+        let per_second = starts_per_second(limiter, 16, 1_000).await;
+        // No slow start: the first second already runs at the paced rate,
+        // and no second exceeds the quota.
+        assert!(per_second[0] >= 190, "{per_second:?}");
+        assert!(per_second.iter().all(|n| *n <= 200), "{per_second:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_closed_bucket_holds_everyone_and_lets_one_probe_a_second() {
+        let limiter = std::sync::Arc::new(RateLimiter::new(None));
+        let sent = limiter.acquire("J", Some("r"), true).await.unwrap();
+        let until = limiter.on_throttled("J", Some("r"), sent, None);
+        assert_eq!(until - sent, PROBE_INTERVAL);
+        assert!(
+            limiter.acquire("J", Some("r"), false).await.is_none(),
+            "no waiting: refused"
+        );
+        // Ten callers wait; the first through is the probe, the rest stay
+        // behind it while it is out.
+        let started = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let waiters: Vec<_> = (0..10)
+            .map(|_| {
+                let (limiter, started) = (limiter.clone(), started.clone());
+                tokio::spawn(async move {
+                    limiter.acquire("J", Some("r"), true).await;
+                    started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(999)).await;
+        assert_eq!(started.load(std::sync::atomic::Ordering::SeqCst), 0);
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        assert_eq!(
+            started.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "one probe"
+        );
+        // The probe is refused again: another second, another single probe.
+        limiter.on_throttled("J", Some("r"), Instant::now(), None);
+        tokio::time::sleep(Duration::from_millis(1_001)).await;
+        assert_eq!(started.load(std::sync::atomic::Ordering::SeqCst), 2);
+        // The probe gets through: the bucket opens for everyone.
+        limiter.on_success("J", Some("r"));
+        for waiter in waiters {
+            waiter.await.unwrap();
+        }
+        assert_eq!(started.load(std::sync::atomic::Ordering::SeqCst), 10);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_throttle_waits_for_the_hint_or_the_end_of_the_known_window() {
+        let limiter = RateLimiter::new(None);
+        let now = Instant::now();
+        let until = limiter.on_throttled("A", None, now, Some(Duration::from_millis(2_500)));
+        assert_eq!(until - now, Duration::from_millis(2_500));
+
+        limiter.set_quota("J", None, 40, Duration::from_secs(60));
+        let until = limiter.on_throttled("J", None, now, None);
+        let left = limiter.clock.until_next_window(Duration::from_secs(60));
+        assert_eq!(until - now, left + WINDOW_MARGIN);
+        assert!(limiter.rate("J", None) > 0.6, "a known quota is not cut");
     }
 }

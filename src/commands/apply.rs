@@ -7,17 +7,20 @@ use std::path::Path;
 use anyhow::{bail, Context as _};
 
 use super::{client, load_manifest, make_plan, use_color, Exit, Overrides};
-use crate::apply::{self, ApplyOptions, ProgressStyle};
+use crate::api::describe::TypeApi;
+use crate::apply::{self, ApplyOptions, Interrupts, ProgressStyle};
 use crate::atomic_file;
 use crate::bounded_read::read_at_most;
 use crate::cli::{ApplyArgs, Global, DEFAULT_MANIFEST};
 use crate::cloud::client::Client;
+use crate::cloud::quotas;
 use crate::cloud::resourcemanager;
+use crate::inventory;
 use crate::manifest::Manifest;
 use crate::output::Stdout;
 use crate::plan::{Plan, PlanOptions, MAX_PLAN_BYTES};
 use crate::render::{self, Render};
-use crate::resource::{Inventory, Resource, ResourceKey};
+use crate::resource::{Inventory, Resource, ResourceKey, ResourceType};
 
 pub(super) async fn run(
     global: &Global,
@@ -51,6 +54,22 @@ pub(super) async fn run(
         check_report_path(path, global, args)?;
     }
     let client = client(global, overrides, args.rate).await?;
+    // Quotas first, so that the plan's reads are paced too.
+    let regions = match &source {
+        Source::Saved(plan, _) => plan
+            .changes
+            .iter()
+            .map(|c| c.resource.region.clone())
+            .collect(),
+        Source::Manifest(manifest) => inventory::scopes(manifest)
+            .into_keys()
+            .map(|(region, _)| region)
+            .collect(),
+    };
+    let actions = std::iter::once("JoinResourceGroup")
+        .chain(ResourceType::ALL.iter().map(|t| TypeApi::of(*t).action))
+        .collect();
+    quotas::pace(&client, &actions, &regions).await;
     let plan = match source {
         Source::Saved(plan, manifest) => {
             let current = apply::check_stale(&client, &plan).await?;
@@ -81,18 +100,16 @@ pub(super) async fn run(
     // What was printed so far is the plan; the progress that follows goes
     // to stderr, so stdout is flushed now to keep the two in order.
     out.flush()?;
-    let interrupted = apply::watch_interrupts();
+    let interrupts = Interrupts::watch(client.clone());
     let options = ApplyOptions {
         parallelism: usize::from(args.parallelism),
         progress: ProgressStyle::detect(),
     };
-    let mut report = apply::execute(&client, &plan, &options, interrupted).await;
-    apply::verify(&client, &mut report)
-        .await
-        .context("could not read the groups back to verify the moves")?;
-    report.calls = client.stats();
+    // Every way the run can end comes back here with a complete report.
+    let report = apply::run(&client, &plan, &options, &interrupts).await;
     writeln!(out)?;
     write!(out, "{}", report.summary())?;
+    out.flush()?;
     if let Some(path) = &args.report {
         atomic_file::write(path, |file| {
             Ok(serde_json::to_writer_pretty(file, &report)?)
@@ -102,10 +119,10 @@ pub(super) async fn run(
     tracing::info!(stats = ?report.calls, "apply finished");
     Ok(if report.interrupted {
         Exit::Interrupted
-    } else if report.failed > 0 {
-        Exit::Failure
-    } else {
+    } else if report.succeeded() {
         Exit::Success
+    } else {
+        Exit::Failure
     })
 }
 

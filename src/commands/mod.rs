@@ -167,8 +167,10 @@ async fn connect(
         signature: global.signature,
         retry: RetryPolicy {
             max_tries: global.max_tries,
+            retry_for: global.retry_for,
             ..defaults.retry
         },
+        request_timeout: global.request_timeout,
         ..defaults
     };
     let transport = Transport::new(&config)?;

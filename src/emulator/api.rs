@@ -19,6 +19,7 @@ pub fn service_of(action: &str) -> Option<Service> {
         "JoinResourceGroup" => Service::Ecs,
         "ListResourceGroups" | "GetResourceGroup" => Service::ResourceManager,
         "AssumeRole" | "AssumeRoleWithOIDC" | "GetCallerIdentity" => Service::Sts,
+        super::quota::LIST_PRODUCT_QUOTAS => Service::Quotas,
         other if TypeApi::by_action(other).is_some() => Service::Ecs,
         _ => return None,
     })

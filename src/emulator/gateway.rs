@@ -25,6 +25,8 @@ pub struct Failure {
     pub message: String,
     /// Why RAM refused, for `Forbidden.RAM`.
     pub access_denied: Option<Box<AccessDeniedDetail>>,
+    /// Sent as `x-acs-retry-after` (milliseconds) when set.
+    pub retry_after_ms: Option<u64>,
 }
 
 impl Failure {
@@ -34,6 +36,7 @@ impl Failure {
             code: code.to_owned(),
             message: message.into(),
             access_denied: None,
+            retry_after_ms: None,
         }
     }
 

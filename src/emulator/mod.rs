@@ -11,11 +11,12 @@ mod faults;
 pub mod fleet;
 pub mod gateway;
 mod metadata;
+pub mod quota;
 mod ram;
 pub mod state;
 pub mod sts;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -48,9 +49,17 @@ pub struct Settings {
     pub state_file: Option<PathBuf>,
     /// Added to every answer.
     pub latency: Duration,
-    /// Calls per second allowed for each (action, region); beyond it,
-    /// `Throttling`.
+    /// Calls per second allowed for each (action, region): the same as a
+    /// quota `*=N/1s`.
     pub qps: Option<u32>,
+    /// Calls allowed per calendar window for each (action, region); beyond
+    /// them, `Throttling.User`. An action's own quota beats `*`.
+    pub quotas: Vec<crate::api::quota::QuotaSpec>,
+    /// Send `x-acs-retry-after` with each throttled answer.
+    pub retry_after_header: bool,
+    /// Answer `ListProductQuotas` with `Forbidden.RAM`, as for a RAM user
+    /// without `quotas:ListProductQuotas`.
+    pub deny_quota_center: bool,
     /// Share of calls (0 to 1) that fail with 503 or a dropped connection.
     pub fault_rate: f64,
     /// Share of `JoinResourceGroup` calls (0 to 1) answered with success
@@ -81,6 +90,9 @@ impl Default for Settings {
             state_file: None,
             latency: Duration::ZERO,
             qps: None,
+            quotas: Vec::new(),
+            retry_after_header: false,
+            deny_quota_center: false,
             fault_rate: 0.0,
             phantom_rate: 0.0,
             seed: None,
@@ -102,36 +114,11 @@ pub struct LoggedRequest {
     pub code: Option<String>,
 }
 
-/// Per (action, region) token buckets, the way the real service counts.
-struct Throttle {
-    qps: f64,
-    buckets: HashMap<(String, String), (f64, tokio::time::Instant)>,
-}
-
-impl Throttle {
-    fn admit(&mut self, action: &str, region: &str) -> bool {
-        let now = tokio::time::Instant::now();
-        let qps = self.qps;
-        let (tokens, last) = self
-            .buckets
-            .entry((action.to_owned(), region.to_owned()))
-            .or_insert((qps, now));
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * qps).min(qps);
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
 struct Shared {
     store: Store,
     settings: Settings,
     nonces: Mutex<NonceLog>,
-    throttle: Option<Mutex<Throttle>>,
+    quotas: Option<quota::Quotas>,
     rng: std::sync::Mutex<StdRng>,
     dice: faults::Dice,
     log: std::sync::Mutex<Vec<LoggedRequest>>,
@@ -279,12 +266,14 @@ impl Shared {
         Ok(Shared {
             store: Store::new(account, settings.state_file.clone()),
             nonces: Mutex::new(NonceLog::default()),
-            throttle: settings.qps.map(|qps| {
-                Mutex::new(Throttle {
-                    qps: f64::from(qps.max(1)),
-                    buckets: HashMap::new(),
-                })
-            }),
+            quotas: quota::Quotas::new(
+                settings
+                    .qps
+                    .map(crate::api::quota::QuotaSpec::per_second)
+                    .into_iter()
+                    .chain(settings.quotas.iter().cloned())
+                    .collect(),
+            ),
             rng: std::sync::Mutex::new(match settings.seed {
                 Some(seed) => StdRng::seed_from_u64(seed),
                 None => StdRng::from_os_rng(),
@@ -442,16 +431,14 @@ async fn serve(
         }
     }
     ram::dry_run(action, params)?;
-    if let Some(throttle) = &shared.throttle {
+    if let Some(quotas) = &shared.quotas {
         let region = params
             .get("RegionId")
             .map(String::as_str)
             .unwrap_or_default();
-        if !throttle.lock().await.admit(action, region) {
-            return Err(Failure::new(
-                400,
-                "Throttling",
-                "Request was denied due to request throttling.",
+        if let Err(left) = quotas.admit(action, region) {
+            return Err(quota::throttled(
+                shared.settings.retry_after_header.then_some(left),
             ));
         }
     }
@@ -504,6 +491,29 @@ async fn serve(
             api::list_resource_groups(&*shared.store.account.read().await, params)?
         }
         "GetResourceGroup" => api::get_resource_group(&*shared.store.account.read().await, params)?,
+        quota::LIST_PRODUCT_QUOTAS if shared.settings.deny_quota_center => {
+            // The RAM error's code and message as ECS sends them
+            // (tests/fixtures/api/Error_Forbidden.RAM_DescribeInstances.json).
+            return Err(Failure::new(
+                403,
+                "Forbidden.RAM",
+                "User not authorized to operate on the specified resource, or this API doesn't support RAM.",
+            ));
+        }
+        quota::LIST_PRODUCT_QUOTAS => {
+            let account = shared.store.account.read().await;
+            let regions = account
+                .resources
+                .values()
+                .map(|r| r.region.clone())
+                .collect();
+            quota::list_product_quotas(
+                shared.quotas.as_ref(),
+                params,
+                &account.account_id,
+                regions,
+            )?
+        }
         other => {
             let type_api = TypeApi::by_action(other).ok_or_else(|| {
                 Failure::new(404, "InvalidApi.NotFound", "Specified api is not found.")
@@ -535,10 +545,14 @@ fn answer(
         result.as_ref().err().map(|f| f.code.as_str()),
     );
     let body = gateway::encode(format, action, &result, &request_id);
-    Response::builder()
+    let mut response = Response::builder()
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header(header::CONTENT_TYPE, format.content_type())
-        .header("x-acs-request-id", request_id)
+        .header("x-acs-request-id", request_id);
+    if let Some(ms) = result.as_ref().err().and_then(|f| f.retry_after_ms) {
+        response = response.header(crate::api::quota::RETRY_AFTER_HEADER, ms);
+    }
+    response
         .body(Body::from(body))
         .unwrap_or_else(|_| Response::new(Body::empty()))
 }

@@ -24,6 +24,7 @@ mod newuser;
 mod output;
 mod permissions;
 mod plan;
+mod quotas;
 mod signature;
 mod types;
 mod validate;

@@ -362,7 +362,7 @@ fn faulty_apply(env: &Emulated, seed: &str) -> (i32, String, String, Vec<String>
         "--fleet",
         "examples/fleet.yaml",
         "--fault-rate",
-        "0.3",
+        "0.5",
         "--seed",
         seed,
         "--",
@@ -415,18 +415,20 @@ fn without(text: &str, marker: &str, keep: fn(char) -> bool) -> String {
 #[test]
 fn the_same_seed_gives_the_same_faults_run_after_run() {
     let env = Emulated::example();
-    // 4: the reproduction; 13: a seed whose faults leave the reads
-    // whole and fail some of the joins, so that the report has both.
-    for seed in ["4", "13"] {
+    // 4: faults end the run in its reads; 5: a seed whose faults leave the
+    // reads whole and leave some joins unsettled after the read-back and
+    // the second pass, so that the report has both kinds of status.
+    for seed in ["4", "5"] {
         let first = faulty_apply(&env, seed);
         for _ in 0..2 {
             assert_eq!(faulty_apply(&env, seed), first, "seed {seed}");
         }
-        if seed == "13" {
+        if seed == "5" {
             let statuses = first.3.join("\n");
             assert!(
-                statuses.contains("\"moved\"") && statuses.contains("\"failed\""),
-                "seed 13 no longer gives a mixed report: {statuses}\n{}",
+                statuses.contains("\"moved\"")
+                    && (statuses.contains("\"failed\"") || statuses.contains("\"unverified\"")),
+                "seed 5 no longer gives a mixed report: {statuses}\n{}",
                 first.2
             );
         }

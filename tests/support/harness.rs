@@ -250,26 +250,8 @@ pub fn calls_of(env: &Running) -> std::collections::BTreeMap<String, usize> {
 
 /// Starts `regroup emulator` as its own process and returns it with its URL.
 pub fn spawn_emulator(args: &[&str]) -> (std::process::Child, String) {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("regroup"))
-        .arg("emulator")
-        .args(args)
-        .args(["--listen", "127.0.0.1:0"])
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("the emulator starts");
-    let stderr = child.stderr.take().expect("stderr is piped");
-    let mut lines = std::io::BufReader::new(stderr).lines();
-    let first = lines.next().expect("a line").expect("text");
-    // Keep reading, so the emulator never writes into a closed pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    let url = first
-        .split_whitespace()
-        .find(|word| word.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {first}"))
-        .to_owned();
-    (child, url)
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    crate::support::spawn_emulator(&args)
 }
 
 /// Every instance `i-bp1test*` into prod, by rule.

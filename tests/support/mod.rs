@@ -161,3 +161,27 @@ pub fn minimum_calls_by_id(fleet: &Fleet) -> usize {
         })
         .sum::<usize>()
 }
+
+/// `regroup emulator --listen 127.0.0.1:0 ARGS` as its own process: the
+/// child and the URL it serves on. Its stderr is read to the end, so it
+/// never writes into a closed pipe.
+pub fn spawn_emulator(args: &[&std::ffi::OsStr]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_regroup"))
+        .args(["emulator", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the emulator starts");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let first = lines.next().expect("a line").expect("text");
+    std::thread::spawn(move || lines.for_each(drop));
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {first}"))
+        .to_owned();
+    (child, url)
+}

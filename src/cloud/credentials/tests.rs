@@ -39,6 +39,7 @@ fn transport_for(endpoints: Endpoints) -> Transport {
             max_tries: 8,
             base_delay: Duration::from_millis(2),
             max_delay: Duration::from_millis(50),
+            ..RetryPolicy::default()
         },
         ..ClientConfig::default()
     })
