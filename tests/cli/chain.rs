@@ -9,9 +9,9 @@
 use std::path::PathBuf;
 
 use assert_cmd::Command;
-use regroup::emulator::fleet::{AccessKey, Fleet, FleetGroup, FleetResource, OidcToken};
-use regroup::emulator::{Emulator, Settings};
-use regroup::resource::ResourceType;
+use regroup::emulator::Settings;
+
+use crate::harness::{apply_all_with_report, stdout_of, Running, Setup, ALL_INTO_PROD};
 
 const ACCOUNT: &str = "1234567890123456";
 const KEY_ID: &str = "LTAItestkey00001";
@@ -24,111 +24,39 @@ const PROVIDER: &str = "acs:ram::1234567890123456:oidc-provider/gh";
 const OIDC_TOKEN: &str = "OIDC-t0ken-n3v3r-pr1nt";
 const INSTANCE_ROLE: &str = "regroup-emulator-role";
 
-struct Env {
-    runtime: tokio::runtime::Runtime,
-    emulator: Emulator,
-    dir: tempfile::TempDir,
-}
-
-fn fleet(instances: usize) -> Fleet {
-    let group = |id: &str, name: &str, default: bool| FleetGroup {
-        id: id.into(),
-        name: name.into(),
-        default,
-        display_name: None,
-        status: None,
-    };
-    Fleet {
-        account_id: ACCOUNT.into(),
-        access_keys: vec![
-            AccessKey {
-                id: KEY_ID.into(),
-                secret: SECRET.into(),
-                security_token: None,
-                denied_actions: Vec::new(),
-            },
-            AccessKey {
-                id: STS_KEY.into(),
-                secret: STS_SECRET.into(),
-                security_token: Some(STS_TOKEN.into()),
-                denied_actions: Vec::new(),
-            },
-        ],
-        resource_groups: vec![
-            group("rg-default", "default", true),
-            group("rg-prod", "prod", false),
-        ],
-        resources: (0..instances)
-            .map(|n| FleetResource {
-                rtype: ResourceType::Instance,
-                id: format!("i-bp1cred{n:05}"),
-                region: "cn-hangzhou".into(),
-                name: format!("web-{n}"),
-                group: None,
-                tags: Default::default(),
-                status: None,
-                owner: None,
-            })
-            .collect(),
-        oidc_tokens: vec![OidcToken {
-            token: OIDC_TOKEN.into(),
-            role_arn: ROLE.into(),
-            provider_arn: PROVIDER.into(),
-        }],
-    }
-}
-
-fn start(instances: usize, settings: Settings) -> Env {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let emulator = runtime
-        .block_on(Emulator::start(
-            fleet(instances),
-            Settings {
+/// A fleet key, an STS key, an OIDC token for [`ROLE`] and `instances`
+/// instances to move into prod; commands run with no credentials at all,
+/// HOME in the test's folder, and no metadata server.
+fn start(instances: usize, settings: Settings) -> Running {
+    Setup::new()
+        .key(KEY_ID, SECRET, None)
+        .key(STS_KEY, STS_SECRET, Some(STS_TOKEN))
+        .oidc_token(OIDC_TOKEN, ROLE, PROVIDER)
+        .instances(instances)
+        .emulator(|s| {
+            *s = Settings {
                 record_requests: true,
                 ..settings
-            },
-            "127.0.0.1:0".parse().unwrap(),
-        ))
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("regroup.yaml"),
-        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - type: instance\n",
-    )
-    .unwrap();
-    Env {
-        runtime,
-        emulator,
-        dir,
-    }
+            }
+        })
+        .manifest(ALL_INTO_PROD)
+        .without_env_keys()
+        .start()
 }
 
-impl Env {
-    /// `regroup ARGS` with no credentials at all, HOME in the test's
-    /// folder, and no metadata server.
-    fn regroup(&self, args: &[&str]) -> Command {
-        let mut command = Command::cargo_bin("regroup").unwrap();
-        command
-            .env_clear()
-            .env("HOME", self.dir.path())
-            .env("REGROUP_ENDPOINT", self.emulator.url())
-            .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
-            .current_dir(self.dir.path())
-            .args(args);
-        command
-    }
+/// What configuring the credential sources takes of the test's folder and
+/// emulator.
+trait Sources {
+    fn with_metadata(&self, command: &mut Command);
+    fn cli_profile(&self, profile: &str);
+    fn ini(&self, section: &str);
+    fn token_file(&self) -> PathBuf;
+    fn signers(&self) -> Vec<String>;
+    fn succeeded(&self, action: &str) -> usize;
+    fn issued_secrets(&self) -> Vec<String>;
+}
 
-    fn write(&self, relative: &str, text: &str) -> PathBuf {
-        let path = self.dir.path().join(relative);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-
+impl Sources for Running {
     /// The metadata server is the emulator's, at the same address.
     fn with_metadata(&self, command: &mut Command) {
         command
@@ -158,7 +86,6 @@ impl Env {
     /// fetch action succeeded.
     fn signers(&self) -> Vec<String> {
         let mut keys: Vec<String> = self
-            .emulator
             .requests()
             .iter()
             .filter(|r| r.action.starts_with("Describe") || r.action == "JoinResourceGroup")
@@ -170,8 +97,7 @@ impl Env {
     }
 
     fn succeeded(&self, action: &str) -> usize {
-        self.emulator
-            .requests()
+        self.requests()
             .iter()
             .filter(|r| r.action == action && r.status == 200)
             .count()
@@ -180,12 +106,12 @@ impl Env {
     /// The secrets and tokens of every key the emulator issued.
     fn issued_secrets(&self) -> Vec<String> {
         let mut secrets = Vec::new();
-        self.runtime.block_on(self.emulator.edit(|account| {
+        self.edit(|account| {
             for issued in account.issued_keys.values() {
                 secrets.push(issued.key.secret.clone());
                 secrets.extend(issued.key.security_token.clone());
             }
-        }));
+        });
         secrets
     }
 }
@@ -200,7 +126,7 @@ enum Signed {
 }
 
 /// One credential source: its name and how to configure it.
-type Configure = fn(&Env, &mut Command);
+type Configure = fn(&Running, &mut Command);
 
 const ASSUMED: Signed = Signed::Issued("AssumeRole", 1);
 const OIDC: Signed = Signed::Issued("AssumeRoleWithOIDC", 1);
@@ -227,31 +153,31 @@ const SOURCES: &[(&str, Configure, Signed)] = &[
     ("credentials_uri_env", credentials_uri_env, METADATA),
 ];
 
-fn env_keys(_: &Env, c: &mut Command) {
+fn env_keys(_: &Running, c: &mut Command) {
     c.env("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
         .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET);
 }
 
-fn env_sts_token(_: &Env, c: &mut Command) {
+fn env_sts_token(_: &Running, c: &mut Command) {
     c.env("ALIBABA_CLOUD_ACCESS_KEY_ID", STS_KEY)
         .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", STS_SECRET)
         .env("ALIBABA_CLOUD_SECURITY_TOKEN", STS_TOKEN);
 }
 
-fn oidc_env(env: &Env, c: &mut Command) {
+fn oidc_env(env: &Running, c: &mut Command) {
     c.env("ALIBABA_CLOUD_ROLE_ARN", ROLE)
         .env("ALIBABA_CLOUD_OIDC_PROVIDER_ARN", PROVIDER)
         .env("ALIBABA_CLOUD_OIDC_TOKEN_FILE", env.token_file())
         .env("ALIBABA_CLOUD_ROLE_SESSION_NAME", "oidc-env");
 }
 
-fn cli_ak(env: &Env, _: &mut Command) {
+fn cli_ak(env: &Running, _: &mut Command) {
     env.cli_profile(&format!(
         r#"{{"name": "main", "mode": "AK", "access_key_id": "{KEY_ID}", "access_key_secret": "{SECRET}"}}"#
     ));
 }
 
-fn cli_sts_token(env: &Env, _: &mut Command) {
+fn cli_sts_token(env: &Running, _: &mut Command) {
     env.cli_profile(&format!(
         r#"{{"name": "main", "mode": "StsToken", "access_key_id": "{STS_KEY}", "access_key_secret": "{STS_SECRET}", "sts_token": "{STS_TOKEN}"}}"#
     ));
@@ -263,25 +189,25 @@ fn role_profile(name: &str, session: &str) -> String {
     )
 }
 
-fn cli_ram_role_arn(env: &Env, _: &mut Command) {
+fn cli_ram_role_arn(env: &Running, _: &mut Command) {
     env.cli_profile(&role_profile("main", "cli-role"));
 }
 
-fn cli_chainable(env: &Env, _: &mut Command) {
+fn cli_chainable(env: &Running, _: &mut Command) {
     env.cli_profile(&format!(
         r#"{}, {{"name": "main", "mode": "ChainableRamRoleArn", "source_profile": "base", "ram_role_arn": "acs:ram::{ACCOUNT}:role/audit", "ram_session_name": "chained"}}"#,
         role_profile("base", "base")
     ));
 }
 
-fn cli_ecs_ram_role(env: &Env, c: &mut Command) {
+fn cli_ecs_ram_role(env: &Running, c: &mut Command) {
     env.with_metadata(c);
     env.cli_profile(&format!(
         r#"{{"name": "main", "mode": "EcsRamRole", "ram_role_name": "{INSTANCE_ROLE}"}}"#
     ));
 }
 
-fn cli_oidc(env: &Env, _: &mut Command) {
+fn cli_oidc(env: &Running, _: &mut Command) {
     env.cli_profile(&format!(
         r#"{{"name": "main", "mode": "OIDC", "ram_role_arn": "{ROLE}", "oidc_provider_arn": "{PROVIDER}", "oidc_token_file": "{}", "ram_session_name": "cli-oidc"}}"#,
         env.token_file().display()
@@ -290,21 +216,21 @@ fn cli_oidc(env: &Env, _: &mut Command) {
 
 /// The credentials-URI body has the metadata document's fields (§6 of
 /// docs/sources/credentials.md), so the emulator's metadata path serves it.
-fn uri(env: &Env) -> String {
+fn uri(env: &Running) -> String {
     format!(
         "{}/latest/meta-data/ram/security-credentials/{INSTANCE_ROLE}",
         env.emulator.url()
     )
 }
 
-fn cli_credentials_uri(env: &Env, _: &mut Command) {
+fn cli_credentials_uri(env: &Running, _: &mut Command) {
     env.cli_profile(&format!(
         r#"{{"name": "main", "mode": "CredentialsURI", "credentials_uri": "{}"}}"#,
         uri(env)
     ));
 }
 
-fn cli_external(env: &Env, _: &mut Command) {
+fn cli_external(env: &Running, _: &mut Command) {
     let script = env.write(
         "get-keys.sh",
         &format!(
@@ -317,43 +243,34 @@ fn cli_external(env: &Env, _: &mut Command) {
     ));
 }
 
-fn ini_access_key(env: &Env, _: &mut Command) {
+fn ini_access_key(env: &Running, _: &mut Command) {
     env.ini(&format!(
         "type = access_key\naccess_key_id = {KEY_ID}\naccess_key_secret = {SECRET}\n"
     ));
 }
 
-fn ini_ram_role_arn(env: &Env, _: &mut Command) {
+fn ini_ram_role_arn(env: &Running, _: &mut Command) {
     env.ini(&format!("type = ram_role_arn\naccess_key_id = {KEY_ID}\naccess_key_secret = {SECRET}\nrole_arn = {ROLE}\nrole_session_name = ini-role\n"));
 }
 
-fn ini_ecs_ram_role(env: &Env, c: &mut Command) {
+fn ini_ecs_ram_role(env: &Running, c: &mut Command) {
     env.with_metadata(c);
     env.ini("type = ecs_ram_role\n");
 }
 
-fn ini_oidc_role_arn(env: &Env, _: &mut Command) {
+fn ini_oidc_role_arn(env: &Running, _: &mut Command) {
     env.ini(&format!(
         "type = oidc_role_arn\nrole_arn = {ROLE}\noidc_provider_arn = {PROVIDER}\noidc_token_file_path = {}\nrole_session_name = ini-oidc\n",
         env.token_file().display()
     ));
 }
 
-fn ecs_metadata(env: &Env, c: &mut Command) {
+fn ecs_metadata(env: &Running, c: &mut Command) {
     env.with_metadata(c);
 }
 
-fn credentials_uri_env(env: &Env, c: &mut Command) {
+fn credentials_uri_env(env: &Running, c: &mut Command) {
     c.env("ALIBABA_CLOUD_CREDENTIALS_URI", uri(env));
-}
-
-fn output(mut command: Command) -> (i32, String, String) {
-    let out = command.output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// Plans with source `name` and checks who signed the calls.
@@ -362,7 +279,7 @@ fn plan_with(name: &str) {
     let env = start(2, Settings::default());
     let mut plan = env.regroup(&["plan", "--detailed-exitcode"]);
     configure(&env, &mut plan);
-    let (code, out, err) = output(plan);
+    let (code, out, err) = stdout_of(plan);
     assert_eq!(code, 2, "{name}: {out}{err}");
     assert!(out.contains("2 to move"), "{name}: {out}");
     let signers = env.signers();
@@ -457,7 +374,7 @@ fn an_absent_current_profile_falls_through_to_the_ini_file() {
         r#"{"current": "gone", "profiles": [{"name": "other", "mode": "AK", "access_key_id": "x", "access_key_secret": "y"}]}"#,
     );
     ini_access_key(&env, &mut env.regroup(&[]));
-    let (code, out, err) = output(env.regroup(&["whoami", "-v"]));
+    let (code, out, err) = stdout_of(env.regroup(&["whoami", "-v"]));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("no profile named `gone`"), "{out}");
     assert!(out.contains("Credentials: credentials file"), "{out}");
@@ -468,7 +385,7 @@ fn an_absent_current_profile_falls_through_to_the_ini_file() {
 fn a_role_with_a_bad_source_key_names_the_profile_and_the_sts_error() {
     let env = start(2, Settings::default());
     env.cli_profile(&role_profile("main", "bad").replace(KEY_ID, "LTAInotinthefleet"));
-    let (code, _, err) = output(env.regroup(&["plan"]));
+    let (code, _, err) = stdout_of(env.regroup(&["plan"]));
     assert_eq!(code, 1);
     assert!(
         err.contains("aliyun CLI profile `main`")
@@ -484,7 +401,7 @@ fn some_oidc_variables_without_the_others_say_which_are_missing() {
     let env = start(1, Settings::default());
     let mut plan = env.regroup(&["plan"]);
     plan.env("ALIBABA_CLOUD_ROLE_ARN", ROLE);
-    let (code, _, err) = output(plan);
+    let (code, _, err) = stdout_of(plan);
     assert_eq!(code, 1);
     assert!(
         err.contains("ALIBABA_CLOUD_OIDC_PROVIDER_ARN, ALIBABA_CLOUD_OIDC_TOKEN_FILE missing"),
@@ -498,7 +415,7 @@ fn some_oidc_variables_without_the_others_say_which_are_missing() {
 #[test]
 fn no_credentials_at_all_fail_without_a_request() {
     let env = start(1, Settings::default());
-    let (code, out, err) = output(env.regroup(&["whoami"]));
+    let (code, out, err) = stdout_of(env.regroup(&["whoami"]));
     assert_eq!(code, 1, "{out}");
     assert!(
         err.contains("no credentials found")
@@ -516,10 +433,10 @@ fn whoami_names_the_source_and_the_identity() {
         let env = start(1, Settings::default());
         let mut whoami = env.regroup(&["whoami", "-v"]);
         configure(&env, &mut whoami);
-        let (code, out, err) = output(whoami);
+        let (code, out, err) = stdout_of(whoami);
         assert_eq!(code, 0, "{name}: {err}");
         let shown = out
-            .replace(&env.dir.path().display().to_string(), "[HOME]")
+            .replace(&env.home().display().to_string(), "[HOME]")
             .replace(&env.emulator.url(), "[EMULATOR]");
         let shown = mask_issued_keys(&shown);
         insta::assert_snapshot!(format!("whoami_{name}"), shown);
@@ -552,7 +469,7 @@ fn no_secret_or_token_reaches_any_output_at_vvv() {
             let mut command = env.regroup(args);
             command.env("RUST_LOG", "trace");
             configure(&env, &mut command);
-            let (code, out, err) = output(command);
+            let (code, out, err) = stdout_of(command);
             assert_eq!(code, 0, "{name} {args:?}: {err}");
             assert!(err.contains("call"), "{name}: -vvv logs each call");
             seen.push_str(&out);
@@ -579,19 +496,7 @@ fn an_apply_longer_than_its_keys_refreshes_them_and_fails_nothing() {
         },
     );
     cli_ram_role_arn(&env, &mut env.regroup(&[]));
-    let (code, out, err) = output(env.regroup(&[
-        "apply",
-        "--auto-approve",
-        "--rate",
-        "24",
-        "--parallelism",
-        "8",
-    ]));
-    assert_eq!(code, 0, "{err}");
-    assert!(
-        out.contains("Apply complete! 240 moved, 0 failed."),
-        "{out}"
-    );
+    apply_all_with_report(&env, &["--rate", "24", "--parallelism", "8"], 240);
     let fetches = env.succeeded("AssumeRole");
     assert!(
         fetches >= 3,

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::examples::Emulated;
+use crate::harness::{stdout_of, Running, Setup};
 
 /// Documented lines that are not run, and why.
 const SKIPPED: [(&str, &str); 1] = [(
@@ -169,10 +169,10 @@ fn invocation(command: &str) -> Option<Invocation> {
     })
 }
 
-/// Runs one documented command; returns its exit code and output.
-fn run(env: &Emulated, invocation: &Invocation) -> crate::examples::Ran {
+/// Runs one documented command; returns its exit code, stdout and stderr.
+fn run(env: &Running, invocation: &Invocation) -> (i32, String, String) {
     let args: Vec<&str> = invocation.args.iter().map(String::as_str).collect();
-    let mut command = env.command(&args);
+    let mut command = env.regroup(&args);
     for (name, value) in &invocation.env {
         // The documented endpoint is the skipped server's; the test's own
         // emulator answers instead.
@@ -180,9 +180,9 @@ fn run(env: &Emulated, invocation: &Invocation) -> crate::examples::Ran {
             command.env(name, value);
         }
     }
-    let ran = crate::examples::run(command);
+    let ran = stdout_of(command);
     if let Some(file) = &invocation.stdout_to {
-        std::fs::write(env.path(file), &ran.out).expect("the redirection is written");
+        env.write(file, &ran.1);
     }
     ran
 }
@@ -214,7 +214,7 @@ fn every_documented_command_runs_as_the_docs_say() {
             .display()
             .to_string();
         let text = std::fs::read_to_string(&page).expect("the page is readable");
-        let env = Emulated::example();
+        let env = Setup::new().example_fleet().start();
         std::fs::copy(env.path("examples/regroup.yaml"), env.path("regroup.yaml"))
             .expect("a regroup.yaml to plan");
         for block in blocks(&text) {
@@ -237,22 +237,20 @@ fn every_documented_command_runs_as_the_docs_say() {
                 let Some(invocation) = invocation(&command) else {
                     continue;
                 };
-                let ran = run(&env, &invocation);
+                let (code, out, err) = run(&env, &invocation);
                 ran_count += 1;
                 let expected = EXIT_CODES
                     .iter()
                     .find(|(p, line, _)| *p == name && *line == command)
                     .map_or(0, |(_, _, code)| *code);
-                if ran.code != expected {
+                if code != expected {
                     problems.push(format!(
-                        "{name}: `{command}` exited {} (expected {expected}):\n{}{}",
-                        ran.code, ran.out, ran.err
+                        "{name}: `{command}` exited {code} (expected {expected}):\n{out}{err}"
                     ));
                 } else if let Some(shown) = output {
-                    if !shows(shown, &ran.out) {
+                    if !shows(shown, &out) {
                         problems.push(format!(
-                            "{name}: `{command}` printed\n{}\nbut the page shows\n{}",
-                            ran.out,
+                            "{name}: `{command}` printed\n{out}\nbut the page shows\n{}",
                             shown.join("\n")
                         ));
                     }
@@ -267,14 +265,13 @@ fn every_documented_command_runs_as_the_docs_say() {
 
 #[test]
 fn the_emulator_page_lists_every_flag_of_its_help() {
-    let env = Emulated::example();
-    let help = env.run(&["emulator", "--help"]);
-    assert_eq!(help.code, 0, "{}", help.err);
+    let env = Setup::new().example_fleet().start();
+    let (code, help, err) = env.run(&["emulator", "--help"]);
+    assert_eq!(code, 0, "{err}");
     let page =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/emulator.md"))
             .expect("docs/emulator.md");
     let flags: std::collections::BTreeSet<&str> = help
-        .out
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
         .filter(|w| w.starts_with("--") && w.len() > 2)
         .collect();
@@ -291,8 +288,8 @@ fn the_emulator_page_lists_every_flag_of_its_help() {
 
 #[test]
 fn the_report_fields_apply_md_names_are_the_reports() {
-    let env = Emulated::example();
-    let ran = env.run(&[
+    let env = Setup::new().example_fleet().start();
+    let (code, _, err) = env.run(&[
         "apply",
         "-f",
         "examples/regroup.yaml",
@@ -300,7 +297,7 @@ fn the_report_fields_apply_md_names_are_the_reports() {
         "--report",
         "report.json",
     ]);
-    assert_eq!(ran.code, 0, "{}", ran.err);
+    assert_eq!(code, 0, "{err}");
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(env.path("report.json")).expect("a report"))
             .expect("JSON");

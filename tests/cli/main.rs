@@ -3,10 +3,6 @@
 //! tests/support. All of it is one test binary: Cargo builds each file at
 //! the top of tests/ as a binary of its own.
 
-#[path = "../support/emulated.rs"]
-mod emulated;
-#[path = "../support/examples.rs"]
-mod examples;
 #[path = "../support/harness.rs"]
 mod harness;
 #[path = "../support/mod.rs"]

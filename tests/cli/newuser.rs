@@ -3,50 +3,51 @@
 //! options, region typos, repeatable faults, saved plans, export, and the
 //! words of the output.
 
-use crate::examples::{Emulated, Ran};
+use crate::harness::{stdout_of, Running, Setup};
 
 /// The manifest of the README's tour.
 const EXAMPLE: &str = "examples/regroup.yaml";
 
 #[test]
 fn a_non_empty_no_color_is_honoured_not_parsed_as_a_flag() {
-    let env = Emulated::example();
+    let env = Setup::new().example_fleet().start();
     for value in ["1", "true", "yes"] {
-        let mut command = env.command(&["validate", "-f", EXAMPLE]);
-        command.env("NO_COLOR", value);
-        let ran = crate::examples::run(command);
-        assert_eq!(ran.code, 0, "NO_COLOR={value}: {}", ran.err);
-        assert!(ran.out.contains("is valid"), "{}", ran.out);
+        let (code, out, err) = stdout_of(
+            env.regroup(&["validate", "-f", EXAMPLE])
+                .env("NO_COLOR", value),
+        );
+        assert_eq!(code, 0, "NO_COLOR={value}: {err}");
+        assert!(out.contains("is valid"), "{out}");
     }
 }
 
 #[test]
 fn usage_errors_exit_1_and_help_exits_0() {
-    let env = Emulated::example();
-    let bogus = env.run(&["plan", "--detailed-exitcode", "--bogus"]);
-    assert_eq!(bogus.code, 1, "{}", bogus.err);
-    assert!(bogus.err.contains("--bogus"), "{}", bogus.err);
-    let missing = env.run(&["emulator"]);
-    assert_eq!(missing.code, 1, "{}", missing.err);
+    let env = Setup::new().example_fleet().start();
+    let (code, _, err) = env.run(&["plan", "--detailed-exitcode", "--bogus"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("--bogus"), "{err}");
+    let (code, _, err) = env.run(&["emulator"]);
+    assert_eq!(code, 1, "{err}");
     for asked in [&["--help"][..], &["plan", "--help"], &["--version"]] {
-        let ran = env.run(asked);
-        assert_eq!(ran.code, 0, "{asked:?}: {}", ran.err);
-        assert!(!ran.out.is_empty(), "{asked:?} prints to stdout");
+        let (code, out, err) = env.run(asked);
+        assert_eq!(code, 0, "{asked:?}: {err}");
+        assert!(!out.is_empty(), "{asked:?} prints to stdout");
     }
 }
 
 #[test]
 fn logs_off_a_terminal_carry_no_colour() {
-    let env = Emulated::example();
-    let ran = env.run(&["plan", "-f", EXAMPLE, "-vv"]);
-    assert_eq!(ran.code, 0, "{}", ran.err);
-    assert!(ran.err.contains("credentials"), "-vv logs: {}", ran.err);
-    assert!(!ran.err.contains('\u{1b}'), "{:?}", ran.err);
+    let env = Setup::new().example_fleet().start();
+    let (code, _, err) = env.run(&["plan", "-f", EXAMPLE, "-vv"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("credentials"), "-vv logs: {err}");
+    assert!(!err.contains('\u{1b}'), "{err:?}");
 }
 
 #[test]
 fn numeric_options_out_of_range_are_usage_errors() {
-    let env = Emulated::example();
+    let env = Setup::new().example_fleet().start();
     let cases: [(&[&str], &str); 4] = [
         (&["apply", "--rate", "0"], "0.1"),
         (&["apply", "--rate", "NaN"], "0.1"),
@@ -63,65 +64,57 @@ fn numeric_options_out_of_range_are_usage_errors() {
         ),
     ];
     for (args, says) in cases {
-        let ran = env.run(args);
-        assert_eq!(ran.code, 1, "{args:?}: {}", ran.err);
-        assert!(ran.err.contains(says), "{args:?}: {}", ran.err);
+        let (code, _, err) = env.run(args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
     }
     assert!(env.emulator.requests().is_empty());
 }
 
 #[test]
 fn an_api_error_is_printed_once() {
-    let env = Emulated::example();
-    let mut command = env.command(&["plan", "-f", EXAMPLE]);
-    command.env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "wrong");
-    let ran = crate::examples::run(command);
-    assert_eq!(ran.code, 1);
-    assert_eq!(
-        ran.err.matches("SignatureDoesNotMatch").count(),
-        1,
-        "{}",
-        ran.err
+    let env = Setup::new().example_fleet().start();
+    let (code, _, err) = stdout_of(
+        env.regroup(&["plan", "-f", EXAMPLE])
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "wrong"),
     );
+    assert_eq!(code, 1);
+    assert_eq!(err.matches("SignatureDoesNotMatch").count(), 1, "{err}");
 }
 
 #[test]
 fn counts_of_one_are_singular() {
-    let env = Emulated::example();
+    let env = Setup::new().example_fleet().start();
     std::fs::write(
         env.path("one.yaml"),
         "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-bp1ooooooooooooooooo]\n    select:\n      - {type: keypair}\n",
     )
     .expect("written");
-    let valid = ok(&env, &["validate", "-f", "one.yaml"]);
+    let (valid, _) = ok(&env, &["validate", "-f", "one.yaml"]);
     assert!(
-        valid
-            .out
-            .contains("is valid: 1 group, 1 explicit resource, 1 select rule."),
-        "{}",
-        valid.out
+        valid.contains("is valid: 1 group, 1 explicit resource, 1 select rule."),
+        "{valid}"
     );
     std::fs::write(
         env.path("one.yaml"),
         "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-bp1ooooooooooooooooo]\n",
     )
     .expect("written");
-    let plan = ok(&env, &["plan", "-f", "one.yaml"]);
+    let (plan, _) = ok(&env, &["plan", "-f", "one.yaml"]);
     assert!(
-        plan.out
-            .contains("No changes. The 1 resource the manifest manages is in its group."),
-        "{}",
-        plan.out
+        plan.contains("No changes. The 1 resource the manifest manages is in its group."),
+        "{plan}"
     );
 }
 
-/// A fleet of the example account and `extra` more instances in the
-/// default group of cn-hangzhou.
-fn example_with_instances(extra: usize) -> regroup::emulator::fleet::Fleet {
-    let mut fleet = crate::examples::example_fleet();
-    let template = fleet.resources[0].clone();
+/// The example account and `extra` more instances in the default group of
+/// cn-hangzhou.
+fn example_with_instances(extra: usize) -> Setup {
+    let mut setup = Setup::new().example_fleet();
+    let template = setup.fleet.resources[0].clone();
     for n in 0..extra {
-        fleet
+        setup
+            .fleet
             .resources
             .push(regroup::emulator::fleet::FleetResource {
                 id: format!("i-bp1extra{n:05}"),
@@ -130,7 +123,7 @@ fn example_with_instances(extra: usize) -> regroup::emulator::fleet::Fleet {
                 ..template.clone()
             });
     }
-    fleet
+    setup
 }
 
 const INSTANCES_TO_PROD: &str =
@@ -138,13 +131,11 @@ const INSTANCES_TO_PROD: &str =
 
 #[test]
 fn the_progress_bar_rounds_its_rate() {
-    let settings = regroup::emulator::Settings {
-        latency: std::time::Duration::from_millis(20),
-        ..Default::default()
-    };
-    let env = Emulated::start(example_with_instances(150), settings);
-    std::fs::write(env.path("all.yaml"), INSTANCES_TO_PROD).expect("written");
-    let mut command = env.command(&[
+    let env = example_with_instances(150)
+        .emulator(|s| s.latency = std::time::Duration::from_millis(20))
+        .start();
+    env.write("all.yaml", INSTANCES_TO_PROD);
+    let mut command = env.process(&[
         "apply",
         "-f",
         "all.yaml",
@@ -173,60 +164,59 @@ fn the_progress_bar_rounds_its_rate() {
 
 #[test]
 fn a_saved_plan_applied_where_the_manifest_is_not_says_the_check_was_skipped() {
-    let env = Emulated::example();
-    let saved = env.run(&["plan", "-f", EXAMPLE, "-o", "plan.json"]);
-    assert_eq!(saved.code, 0, "{}", saved.err);
+    let env = Setup::new().example_fleet().start();
+    ok(&env, &["plan", "-f", EXAMPLE, "-o", "plan.json"]);
     // No -f and no ./regroup.yaml in the folder.
-    let applied = ok(&env, &["apply", "plan.json"]);
+    let (applied, _) = ok(&env, &["apply", "plan.json"]);
     let notes: Vec<&str> = applied
-        .out
         .lines()
         .filter(|l| l.contains("as saved: there is no regroup.yaml"))
         .collect();
-    assert_eq!(notes.len(), 1, "{}", applied.out);
+    assert_eq!(notes.len(), 1, "{applied}");
     assert!(
-        applied.out.contains("Apply complete! 10 moved, 0 failed."),
-        "{}",
-        applied.out
+        applied.contains("Apply complete! 10 moved, 0 failed."),
+        "{applied}"
     );
     // With the manifest there, the check runs and says nothing.
     std::fs::copy(env.path(EXAMPLE), env.path("regroup.yaml")).expect("copied");
-    let planned = ok(&env, &["plan", "-o", "again.json"]);
-    let again = ok(&env, &["apply", "again.json"]);
-    assert!(!again.err.contains("not found"), "{}", again.err);
-    assert!(planned.out.contains("No changes."), "{}", planned.out);
+    let (planned, _) = ok(&env, &["plan", "-o", "again.json"]);
+    let (_, again) = ok(&env, &["apply", "again.json"]);
+    assert!(!again.contains("not found"), "{again}");
+    assert!(planned.contains("No changes."), "{planned}");
 }
 
 #[test]
 fn a_markdown_plan_of_thousands_of_missing_ids_shows_the_move_within_the_limit() {
-    let env = Emulated::example();
+    let env = Setup::new().example_fleet().start();
     let mut manifest = String::from(
         "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - instance/i-bp1aaaaaaaaaaaaaaaaa\n",
     );
     for n in 0..3_000 {
         manifest.push_str(&format!("      - instance/i-bp1gone{n:05}\n"));
     }
-    std::fs::write(env.path("missing.yaml"), manifest).expect("written");
-    let ran = env.run(&[
-        "plan",
-        "-f",
-        "missing.yaml",
-        "--ignore-missing",
-        "--format",
-        "markdown",
-    ]);
-    assert_eq!(ran.code, 0, "{}", ran.err);
-    assert!(
-        ran.out.chars().count() <= 65_536,
-        "{} characters",
-        ran.out.chars().count()
+    env.write("missing.yaml", &manifest);
+    let (out, _) = ok(
+        &env,
+        &[
+            "plan",
+            "-f",
+            "missing.yaml",
+            "--ignore-missing",
+            "--format",
+            "markdown",
+        ],
     );
     assert!(
-        ran.out.contains("`instance/i-bp1aaaaaaaaaaaaaaaaa`"),
+        out.chars().count() <= 65_536,
+        "{} characters",
+        out.chars().count()
+    );
+    assert!(
+        out.contains("`instance/i-bp1aaaaaaaaaaaaaaaaa`"),
         "the move is shown"
     );
     assert!(
-        ran.out.contains("more warnings are not shown"),
+        out.contains("more warnings are not shown"),
         "the cut is said"
     );
 }
@@ -256,8 +246,8 @@ fn an_export_of_tricky_names_validates_and_plans_no_changes() {
     )
     .expect("the fleet parses");
     fleet.check().expect("the fleet is valid");
-    let env = Emulated::start(fleet, Default::default());
-    let exported = ok(
+    let env = Setup::new().fleet(fleet).examples().start();
+    let (text, _) = ok(
         &env,
         &[
             "export",
@@ -267,7 +257,6 @@ fn an_export_of_tricky_names_validates_and_plans_no_changes() {
             "cn-shanghai",
         ],
     );
-    let text = exported.out;
     assert!(text.contains("\n  \"yes\":\n"), "{text}");
     assert!(text.contains("id: \"on\","), "{text}");
     assert!(text.contains("id: \"No\","), "{text}");
@@ -275,47 +264,46 @@ fn an_export_of_tricky_names_validates_and_plans_no_changes() {
     // keyed by its own id.
     assert!(!text.contains("\n  rg-c:\n"), "{text}");
     assert!(text.contains("\n  rg-b:\n"), "{text}");
-    std::fs::write(env.path("exported.yaml"), &text).expect("written");
+    env.write("exported.yaml", &text);
     ok(&env, &["validate", "-f", "exported.yaml"]);
-    let plan = ok(
+    let (plan, _) = ok(
         &env,
         &["plan", "-f", "exported.yaml", "--detailed-exitcode"],
     );
-    assert!(plan.out.contains("No changes."), "{}\n{text}", plan.out);
+    assert!(plan.contains("No changes."), "{plan}\n{text}");
 }
 
 #[test]
 fn an_export_with_nothing_to_export_is_an_error_not_an_invalid_file() {
-    let env = Emulated::example();
-    let ran = env.run(&["export", "--region", "cn-beijing"]);
-    assert_eq!(ran.code, 1, "{}", ran.out);
-    assert!(ran.out.is_empty(), "{}", ran.out);
-    assert!(ran.err.contains("nothing to export"), "{}", ran.err);
-    assert!(ran.err.contains("cn-beijing"), "{}", ran.err);
+    let env = Setup::new().example_fleet().start();
+    let (code, out, err) = env.run(&["export", "--region", "cn-beijing"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("nothing to export"), "{err}");
+    assert!(err.contains("cn-beijing"), "{err}");
 }
 
 #[test]
 fn the_emulator_refuses_key_pair_names_the_manifest_refuses() {
-    let env = Emulated::example();
+    let env = Setup::new().example_fleet().start();
     for bad in ["n", "k#x", "1key"] {
         let fleet = TRICKY_FLEET.replace("id: \"y1\"", &format!("id: \"{bad}\""));
-        std::fs::write(env.path("bad.yaml"), fleet).expect("written");
-        let ran = env.run(&[
+        env.write("bad.yaml", &fleet);
+        let (code, out, err) = env.run(&[
             "emulator", "--fleet", "bad.yaml", "--", "validate", "-f", EXAMPLE,
         ]);
-        assert_eq!(ran.code, 1, "{bad}: {}", ran.out);
+        assert_eq!(code, 1, "{bad}: {out}");
         assert!(
-            ran.err.contains(&format!("`{bad}` is not a key pair name")),
-            "{bad}: {}",
-            ran.err
+            err.contains(&format!("`{bad}` is not a key pair name")),
+            "{bad}: {err}"
         );
     }
 }
 
 #[test]
 fn a_mistyped_region_is_an_error_that_suggests_the_closest() {
-    let env = Emulated::example();
-    let option = env.run(&[
+    let env = Setup::new().example_fleet().start();
+    let (code, out, err) = env.run(&[
         "plan",
         "-f",
         EXAMPLE,
@@ -323,30 +311,21 @@ fn a_mistyped_region_is_an_error_that_suggests_the_closest() {
         "cn-hangzou",
         "--detailed-exitcode",
     ]);
-    assert_eq!(option.code, 1, "{}", option.out);
-    assert!(option.err.contains("`cn-hangzou`"), "{}", option.err);
-    assert!(
-        option.err.contains("did you mean cn-hangzhou?"),
-        "{}",
-        option.err
-    );
-    let export = env.run(&["export", "--region", "cn-shangai"]);
-    assert_eq!(export.code, 1, "{}", export.out);
-    assert!(
-        export.err.contains("did you mean cn-shanghai?"),
-        "{}",
-        export.err
-    );
+    assert_eq!(code, 1, "{out}");
+    assert!(err.contains("`cn-hangzou`"), "{err}");
+    assert!(err.contains("did you mean cn-hangzhou?"), "{err}");
+    let (code, out, err) = env.run(&["export", "--region", "cn-shangai"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(err.contains("did you mean cn-shanghai?"), "{err}");
     let typo = std::fs::read_to_string(env.path(EXAMPLE))
         .expect("read")
         .replace("regions: [cn-hangzhou]", "regions: [cn-hangzou]");
-    std::fs::write(env.path("typo.yaml"), typo).expect("written");
-    let entry = env.run(&["plan", "-f", "typo.yaml"]);
-    assert_eq!(entry.code, 1, "{}", entry.out);
+    env.write("typo.yaml", &typo);
+    let (code, out, err) = env.run(&["plan", "-f", "typo.yaml"]);
+    assert_eq!(code, 1, "{out}");
     assert!(
-        entry.err.contains("typo.yaml:") && entry.err.contains("did you mean cn-hangzhou?"),
-        "{}",
-        entry.err
+        err.contains("typo.yaml:") && err.contains("did you mean cn-hangzhou?"),
+        "{err}"
     );
     assert!(env.emulator.requests().is_empty(), "nothing was read");
 }
@@ -354,10 +333,10 @@ fn a_mistyped_region_is_an_error_that_suggests_the_closest() {
 /// What one `apply --max-tries 1` through a faulty emulator with `seed`
 /// gave: exit code, stdout and stderr without request ids and port,
 /// and each change's status and code from the report, if one was written.
-fn faulty_apply(env: &Emulated, seed: &str) -> (i32, String, String, Vec<String>) {
+fn faulty_apply(env: &Running, seed: &str) -> (i32, String, String, Vec<String>) {
     let report = env.path("report.json");
     let _ = std::fs::remove_file(&report);
-    let ran = env.run(&[
+    let (code, out, err) = env.run(&[
         "emulator",
         "--fleet",
         "examples/fleet.yaml",
@@ -396,7 +375,7 @@ fn faulty_apply(env: &Emulated, seed: &str) -> (i32, String, String, Vec<String>
         let text = without(text, "request id ", |c| c.is_ascii_hexdigit() || c == '-');
         without(&text, "http://127.0.0.1:", |c| c.is_ascii_digit())
     };
-    (ran.code, masked(&ran.out), masked(&ran.err), statuses)
+    (code, masked(&out), masked(&err), statuses)
 }
 
 /// `text` without the run of characters that `keep` accepts after each
@@ -414,7 +393,7 @@ fn without(text: &str, marker: &str, keep: fn(char) -> bool) -> String {
 
 #[test]
 fn the_same_seed_gives_the_same_faults_run_after_run() {
-    let env = Emulated::example();
+    let env = Setup::new().example_fleet().start();
     // 4: faults end the run in its reads; 5: a seed whose faults leave the
     // reads whole and leave some joins unsettled after the read-back and
     // the second pass, so that the report has both kinds of status.
@@ -435,9 +414,9 @@ fn the_same_seed_gives_the_same_faults_run_after_run() {
     }
 }
 
-/// Runs a command that must succeed.
-fn ok(env: &Emulated, args: &[&str]) -> Ran {
-    let ran = env.run(args);
-    assert_eq!(ran.code, 0, "{args:?}: {}", ran.err);
-    ran
+/// Runs a command that must succeed: its stdout and stderr.
+fn ok(env: &Running, args: &[&str]) -> (String, String) {
+    let (code, out, err) = env.run(args);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    (out, err)
 }

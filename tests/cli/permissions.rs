@@ -3,26 +3,27 @@
 
 use std::collections::BTreeSet;
 
-use crate::emulated::{fleet, Running};
+use crate::harness::{Setup, ALL_INTO_PROD};
 use regroup::resource::ResourceType;
 
 const DISKS_AND_INSTANCES: &str = "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - disk/d-bp1test00000\n      - instance/i-bp1test00000\n      - keypair/deploy-key\n";
 
-fn resources() -> Vec<(ResourceType, &'static str)> {
-    vec![
-        (ResourceType::Disk, "d-bp1test00000"),
-        (ResourceType::Instance, "i-bp1test00000"),
-        (ResourceType::KeyPair, "deploy-key"),
-    ]
+/// A disk, an instance and a key pair in the default group, and a key
+/// denied `denied`.
+fn three_denied(denied: &[&str]) -> Setup {
+    Setup::new()
+        .resource(ResourceType::Disk, "d-bp1test00000", None)
+        .resource(ResourceType::Instance, "i-bp1test00000", None)
+        .resource(ResourceType::KeyPair, "deploy-key", None)
+        .deny(denied)
 }
 
 #[test]
 fn plan_names_the_denied_read_in_one_line_and_writes_nothing() {
-    let env = Running::start(
-        fleet(&["ecs:DescribeDisks"], &resources()),
-        DISKS_AND_INSTANCES,
-    );
-    let (code, out, err) = env.regroup(&["plan"]);
+    let env = three_denied(&["ecs:DescribeDisks"])
+        .manifest(DISKS_AND_INSTANCES)
+        .start();
+    let (code, out, err) = env.run(&["plan"]);
     assert_eq!(code, 1, "{out}{err}");
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 1, "one line: {err}");
@@ -35,7 +36,7 @@ fn plan_names_the_denied_read_in_one_line_and_writes_nothing() {
     );
     assert_eq!(env.writes(), 0);
 
-    let (code, out, err) = env.regroup(&["apply", "--auto-approve"]);
+    let (code, out, err) = env.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("ecs:DescribeDisks"), "{err}");
     assert_eq!(env.writes(), 0, "apply stops before its first write");
@@ -70,8 +71,8 @@ fn every_missing_read_is_named_and_dry_run_checks_where_documented() {
         "ecs:DescribeInstances",
         "ecs:DescribeKeyPairs",
     ];
-    let env = Running::start(fleet(&denied, &resources()), &manifest);
-    let (code, _, err) = env.regroup(&["plan"]);
+    let env = three_denied(&denied).manifest(&manifest).start();
+    let (code, _, err) = env.run(&["plan"]);
     assert_eq!(code, 1, "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     for action in denied {
@@ -98,13 +99,12 @@ fn every_missing_read_is_named_and_dry_run_checks_where_documented() {
 
 #[test]
 fn apply_stops_starting_joins_after_a_denied_one() {
-    let many: Vec<(ResourceType, String)> = (0..40)
-        .map(|n| (ResourceType::Instance, format!("i-bp1test{n:05}")))
-        .collect();
-    let refs: Vec<(ResourceType, &str)> = many.iter().map(|(t, id)| (*t, id.as_str())).collect();
-    let manifest = "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - type: instance\n";
-    let env = Running::start(fleet(&["ecs:JoinResourceGroup"], &refs), manifest);
-    let (code, out, err) = env.regroup(&["apply", "--auto-approve", "--parallelism", "2"]);
+    let env = Setup::new()
+        .instances(40)
+        .deny(&["ecs:JoinResourceGroup"])
+        .manifest(ALL_INTO_PROD)
+        .start();
+    let (code, out, err) = env.run(&["apply", "--auto-approve", "--parallelism", "2"]);
     assert_eq!(code, 1, "{out}{err}");
     // At most the calls in flight when the first denial came back.
     assert!(env.writes() <= 2, "{} joins were sent", env.writes());
@@ -128,8 +128,8 @@ fn actions(policy: &serde_json::Value) -> BTreeSet<String> {
 #[test]
 fn policy_grants_exactly_what_the_manifest_needs() {
     let manifest = "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - disk/d-bp1test00000\n    select:\n      - type: disk\n        tags: {team: pay}\n";
-    let env = Running::start(fleet(&[], &[]), manifest);
-    let (code, out, err) = env.regroup(&["policy"]);
+    let env = Setup::new().manifest(manifest).start();
+    let (code, out, err) = env.run(&["policy"]);
     assert_eq!(code, 0, "{err}");
     assert!(env.requests().is_empty(), "policy is offline");
     let policy: serde_json::Value = serde_json::from_str(&out).expect("JSON");
@@ -158,11 +158,12 @@ fn policy_grants_exactly_what_the_manifest_needs() {
         "ecs:DescribeKeyPairs",
         "ecs:DescribeLaunchTemplates",
     ];
-    let env = Running::start(
-        fleet(&everything_else, &[(ResourceType::Disk, "d-bp1test00000")]),
-        manifest,
-    );
-    let (code, out, err) = env.regroup(&["apply", "--auto-approve"]);
+    let env = Setup::new()
+        .resource(ResourceType::Disk, "d-bp1test00000", None)
+        .deny(&everything_else)
+        .manifest(manifest)
+        .start();
+    let (code, out, err) = env.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(env.group_of("d-bp1test00000"), "rg-prod");
 }

@@ -4,146 +4,66 @@
 //! hung endpoint, and Ctrl-C (issue 17, items 1 and 2). No timed
 //! assertions: counts and statuses, compared with the emulator's state.
 
-#[allow(dead_code)]
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::fs::File;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use regroup::emulator::fleet::{Fleet, FleetResource};
-use regroup::emulator::{Emulator, Settings};
+use regroup::emulator::fleet::Fleet;
+use regroup::emulator::Settings;
 use regroup::resource::ResourceType;
+
+use crate::harness::{apply_all_with_report, read_json, Folder, Running, Setup};
 
 const REGIONS: [&str; 3] = ["cn-hangzhou", "cn-shanghai", "cn-beijing"];
 
-/// The default and prod groups of [`crate::support::fleet`].
-const DEFAULT: &str = crate::support::GROUPS[0].0;
-const PROD: &str = crate::support::GROUPS[1].0;
+/// The default and prod groups of [`Setup::new`].
+const DEFAULT: &str = "rg-default";
+const PROD: &str = "rg-prod";
 
-/// `count` instances spread over `regions`, all in the default group.
-fn fleet(count: usize, regions: &[&str]) -> Fleet {
-    let mut fleet = crate::support::fleet(0);
-    fleet.resources = (0..count)
-        .map(|n| FleetResource {
-            rtype: ResourceType::Instance,
-            id: format!("i-bp1quota{n:05}"),
-            region: regions[n % regions.len()].into(),
-            name: format!("q-{n}"),
-            group: None,
-            tags: BTreeMap::new(),
-            status: None,
-            owner: None,
-        })
-        .collect();
-    fleet
-}
-
-/// Every instance of `regions` into prod.
-fn manifest(regions: &[&str]) -> String {
-    format!(
+/// `count` instances spread over `regions`, all in the default group, and
+/// a manifest that moves every instance of `regions` into prod.
+fn setup(count: usize, regions: &[&str]) -> Setup {
+    let manifest = format!(
         "version: 1\nregions: [{}]\ngroups:\n  prod:\n    select:\n      - type: instance\n",
         regions.join(", ")
-    )
-}
-
-/// A folder with the manifest, and `regroup` run in it against `url`.
-struct Workdir {
-    dir: tempfile::TempDir,
-    url: String,
-}
-
-impl Workdir {
-    fn new(url: String, regions: &[&str]) -> Workdir {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("regroup.yaml"), manifest(regions)).unwrap();
-        Workdir { dir, url }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(assert_cmd::cargo::cargo_bin("regroup"));
-        command
-            .current_dir(self.dir.path())
-            .env_clear()
-            .env("HOME", self.dir.path())
-            .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
-            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "testid")
-            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "testsecret")
-            .env("REGROUP_ENDPOINT", &self.url)
-            .args(args);
-        command
-    }
-
-    /// Runs to the end: exit code, stdout, stderr.
-    fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let output = self.command(args).output().unwrap();
-        (
-            output.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
+    );
+    (0..count).fold(Setup::new().manifest(&manifest), |setup, n| {
+        setup.resource_in(
+            regions[n % regions.len()],
+            ResourceType::Instance,
+            &format!("i-bp1quota{n:05}"),
+            None,
         )
-    }
-
-    /// `apply --auto-approve --report report.json ARGS`, in the background.
-    fn spawn_apply(&self, args: &[&str]) -> Child {
-        let mut all = vec!["apply", "--auto-approve", "--report", "report.json"];
-        all.extend_from_slice(args);
-        self.command(&all)
-            .stdout(Stdio::piped())
-            .stderr(File::create(self.path("apply.err")).unwrap())
-            .spawn()
-            .unwrap()
-    }
-
-    fn report(&self) -> serde_json::Value {
-        let text = std::fs::read_to_string(self.path("report.json")).expect("a report was written");
-        serde_json::from_str(&text).unwrap()
-    }
+    })
 }
 
-use std::fs::File;
-
-/// The emulator in this process.
-struct InProcess {
-    runtime: tokio::runtime::Runtime,
-    emulator: Emulator,
+/// The emulator in this process, serving [`setup`] with its settings
+/// changed by `change`.
+fn start(count: usize, regions: &[&str], change: impl FnOnce(&mut Settings)) -> Running {
+    setup(count, regions).emulator(change).start()
 }
 
-impl InProcess {
-    fn start(fleet: Fleet, settings: Settings) -> InProcess {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let emulator = runtime
-            .block_on(Emulator::start(
-                fleet,
-                settings,
-                "127.0.0.1:0".parse().unwrap(),
-            ))
-            .unwrap();
-        InProcess { runtime, emulator }
-    }
+/// The report that `--report report.json` wrote.
+fn report(folder: &Folder) -> serde_json::Value {
+    read_json(&folder.path("report.json"))
+}
 
-    /// Resource id → group id, now.
-    fn groups(&self) -> BTreeMap<String, String> {
-        groups_of(&self.runtime.block_on(self.emulator.snapshot()))
-    }
+/// Resource id → group id, now.
+fn groups(env: &Running) -> BTreeMap<String, String> {
+    groups_of(&env.snapshot())
+}
 
-    /// Requests answered with `Throttling.User`, by action.
-    fn throttled(&self) -> BTreeMap<String, usize> {
-        let mut counts = BTreeMap::new();
-        for request in self.emulator.requests() {
-            if request.code.as_deref() == Some("Throttling.User") {
-                *counts.entry(request.action).or_default() += 1;
-            }
+/// Requests answered with `Throttling.User`, by action.
+fn throttled(env: &Running) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for request in env.requests() {
+        if request.code.as_deref() == Some("Throttling.User") {
+            *counts.entry(request.action).or_default() += 1;
         }
-        counts
     }
+    counts
 }
 
 fn groups_of(fleet: &Fleet) -> BTreeMap<String, String> {
@@ -157,13 +77,6 @@ fn groups_of(fleet: &Fleet) -> BTreeMap<String, String> {
             )
         })
         .collect()
-}
-
-fn recorded(settings: Settings) -> Settings {
-    Settings {
-        record_requests: true,
-        ..settings
-    }
 }
 
 fn quotas(specs: &[&str]) -> Vec<regroup::api::quota::QuotaSpec> {
@@ -223,31 +136,25 @@ fn assert_report_matches(
 /// The issue's 100 moves against `JoinResourceGroup=40/60s` and
 /// `DescribeInstances=2/60s`, with the windows scaled down to 2 s: the same
 /// counts per window, so the same waiting, in a test-sized time.
-fn scaled_minute_windows() -> Settings {
-    recorded(Settings {
-        quotas: quotas(&["JoinResourceGroup=4/2s", "DescribeInstances=2/2s"]),
-        ..Settings::default()
-    })
+fn scaled_minute_windows(settings: &mut Settings) {
+    settings.quotas = quotas(&["JoinResourceGroup=4/2s", "DescribeInstances=2/2s"]);
 }
 
 /// Applies the 12 moves of one region under [`scaled_minute_windows`]
 /// changed by `change`, with `-v`: they must all land and a re-plan find
 /// nothing to do. Returns the emulator and what apply logged.
-fn apply_twelve_scaled(change: impl FnOnce(&mut Settings)) -> (InProcess, String) {
-    let mut settings = scaled_minute_windows();
-    change(&mut settings);
-    let server = InProcess::start(fleet(12, &REGIONS[..1]), settings);
-    let work = Workdir::new(server.emulator.url(), &REGIONS[..1]);
-    let (code, out, err) = work.run(&["apply", "--auto-approve", "--report", "report.json", "-v"]);
-    assert_eq!(code, 0, "{out}\n{err}");
-    assert!(out.contains("Apply complete! 12 moved, 0 failed."), "{out}");
-    let report = work.report();
-    assert_report_matches(&report, &server.groups(), 12);
+fn apply_twelve_scaled(change: impl FnOnce(&mut Settings)) -> (Running, String) {
+    let server = start(12, &REGIONS[..1], |s| {
+        scaled_minute_windows(s);
+        change(s);
+    });
+    let (report, err) = apply_all_with_report(&server, &["-v"], 12);
+    assert_report_matches(&report, &groups(&server), 12);
     assert_eq!(
         report["calls"]["throttled"].as_u64().unwrap() as usize,
-        server.throttled().values().sum::<usize>()
+        throttled(&server).values().sum::<usize>()
     );
-    let (code, out, _) = work.run(&["plan"]);
+    let (code, out, _) = server.run(&["plan"]);
     assert_eq!(code, 0);
     assert!(out.contains("No changes."), "{out}");
     (server, err)
@@ -258,7 +165,7 @@ fn known_minute_quotas_scaled_down_are_paced_and_nothing_fails() {
     let (server, err) = apply_twelve_scaled(|_| {});
     assert!(err.contains("quota known: pacing just under it"), "{err}");
     // Paced under known quotas: not one call refused.
-    assert_eq!(server.throttled(), BTreeMap::new());
+    assert_eq!(throttled(&server), BTreeMap::new());
 }
 
 #[test]
@@ -272,7 +179,7 @@ fn without_quota_center_a_closed_window_is_waited_out_probing_once_a_second() {
     // closed the client sends about one probe a second, so besides the
     // calls already in flight when it closed (at most --parallelism, 10),
     // each window brings at most about 2 refusals (3 to allow for the edge).
-    let throttled = server.throttled();
+    let throttled = throttled(&server);
     let joins = throttled.get("JoinResourceGroup").copied().unwrap_or(0);
     assert!(
         joins <= 10 + 3 * 3,
@@ -282,18 +189,17 @@ fn without_quota_center_a_closed_window_is_waited_out_probing_once_a_second() {
 
 #[test]
 fn a_retry_hint_is_followed() {
-    let mut settings = scaled_minute_windows();
-    settings.deny_quota_center = true;
-    settings.retry_after_header = true;
-    let server = InProcess::start(fleet(12, &REGIONS[..1]), settings);
-    let work = Workdir::new(server.emulator.url(), &REGIONS[..1]);
-    let (code, out, err) = work.run(&["apply", "--auto-approve", "--parallelism", "1"]);
+    let server = start(12, &REGIONS[..1], |s| {
+        scaled_minute_windows(s);
+        s.deny_quota_center = true;
+        s.retry_after_header = true;
+    });
+    let (code, out, err) = server.run(&["apply", "--auto-approve", "--parallelism", "1"]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("Apply complete! 12 moved, 0 failed."), "{out}");
     // One call at a time, told when each window reopens: one refusal per
     // closed window at most (3 windows for 12 joins), none spent probing.
-    let joins = server
-        .throttled()
+    let joins = throttled(&server)
         .get("JoinResourceGroup")
         .copied()
         .unwrap_or(0);
@@ -302,29 +208,10 @@ fn a_retry_hint_is_followed() {
 
 #[test]
 fn a_known_quota_over_three_regions_is_never_exceeded() {
-    let server = InProcess::start(
-        fleet(600, &REGIONS),
-        recorded(Settings {
-            quotas: quotas(&["*=60/1s"]),
-            ..Settings::default()
-        }),
-    );
-    let work = Workdir::new(server.emulator.url(), &REGIONS);
-    let (code, out, err) = work.run(&[
-        "apply",
-        "--auto-approve",
-        "--parallelism",
-        "32",
-        "--report",
-        "report.json",
-    ]);
-    assert_eq!(code, 0, "{out}\n{err}");
-    assert!(
-        out.contains("Apply complete! 600 moved, 0 failed."),
-        "{out}"
-    );
-    assert_eq!(server.throttled(), BTreeMap::new());
-    assert_eq!(work.report()["calls"]["throttled"], 0);
+    let server = start(600, &REGIONS, |s| s.quotas = quotas(&["*=60/1s"]));
+    let (report, _) = apply_all_with_report(&server, &["--parallelism", "32"], 600);
+    assert_eq!(throttled(&server), BTreeMap::new());
+    assert_eq!(report["calls"]["throttled"], 0);
     // Discovery asked once per region, for ECS FlowControl quotas.
     let asked: Vec<_> = server
         .emulator
@@ -343,16 +230,11 @@ fn a_known_quota_over_three_regions_is_never_exceeded() {
 #[test]
 fn through_faults_the_report_matches_the_account_and_nothing_is_left() {
     for (rate, retry_for) in [(0.3, "5m"), (0.5, "10m")] {
-        let server = InProcess::start(
-            fleet(300, &REGIONS),
-            Settings {
-                fault_rate: rate,
-                seed: Some(12),
-                ..Settings::default()
-            },
-        );
-        let work = Workdir::new(server.emulator.url(), &REGIONS);
-        let (code, out, err) = work.run(&[
+        let server = start(300, &REGIONS, |s| {
+            s.fault_rate = rate;
+            s.seed = Some(12);
+        });
+        let (code, out, err) = server.run(&[
             "apply",
             "--auto-approve",
             "--parallelism",
@@ -365,8 +247,8 @@ fn through_faults_the_report_matches_the_account_and_nothing_is_left() {
             retry_for,
         ]);
         assert_eq!(code, 0, "fault rate {rate}: {out}\n{err}");
-        let report = work.report();
-        assert_report_matches(&report, &server.groups(), 300);
+        let report = report(&server);
+        assert_report_matches(&report, &groups(&server), 300);
         assert_eq!(report["moved"], 300, "fault rate {rate}");
         // Moves whose answer was lost, found moved on reading back.
         let noted = report["outcomes"]
@@ -377,7 +259,7 @@ fn through_faults_the_report_matches_the_account_and_nothing_is_left() {
             .count();
         eprintln!("fault rate {rate}: {noted} moves confirmed by reading back after a failed call");
         // The plan reads retry through faults as well.
-        let (code, out, err) = work.run(&["plan", "--max-tries", "12"]);
+        let (code, out, err) = server.run(&["plan", "--max-tries", "12"]);
         assert_eq!(code, 0, "{err}");
         assert!(out.contains("No changes."), "{out}");
     }
@@ -387,16 +269,11 @@ fn through_faults_the_report_matches_the_account_and_nothing_is_left() {
 fn a_failed_read_back_still_prints_the_summary_and_writes_the_report() {
     // One DescribeInstances a day: the plan's read takes it, the read-back
     // is refused and the retry budget ends before the window does.
-    let server = InProcess::start(
-        fleet(6, &REGIONS[..1]),
-        recorded(Settings {
-            quotas: quotas(&["DescribeInstances=1/86400s"]),
-            deny_quota_center: true,
-            ..Settings::default()
-        }),
-    );
-    let work = Workdir::new(server.emulator.url(), &REGIONS[..1]);
-    let (code, out, err) = work.run(&[
+    let server = start(6, &REGIONS[..1], |s| {
+        s.quotas = quotas(&["DescribeInstances=1/86400s"]);
+        s.deny_quota_center = true;
+    });
+    let (code, out, err) = server.run(&[
         "apply",
         "--auto-approve",
         "--report",
@@ -413,22 +290,24 @@ fn a_failed_read_back_still_prints_the_summary_and_writes_the_report() {
         out.contains("could not read back") && out.contains("Throttling.User"),
         "{out}"
     );
-    let report = work.report();
+    let report = report(&server);
     assert_eq!(report["unverified"], 6);
     assert!(statuses(&report).values().all(|s| s == "unverified"));
-    assert_report_matches(&report, &server.groups(), 6);
+    assert_report_matches(&report, &groups(&server), 6);
     // The joins themselves were made.
-    assert!(server.groups().values().all(|g| g == PROD));
+    assert!(groups(&server).values().all(|g| g == PROD));
 }
 
-/// `regroup emulator --fleet FLEET EXTRA` as its own process, to kill or
-/// stop: the child and its URL.
-fn spawn_emulator(fleet: &Fleet, dir: &Path, extra: &[&str]) -> (Child, String) {
-    let fleet_path = dir.join("fleet.yaml");
-    std::fs::write(&fleet_path, serde_json::to_string(fleet).unwrap()).unwrap();
-    let mut args: Vec<&std::ffi::OsStr> = vec!["--fleet".as_ref(), fleet_path.as_ref()];
-    args.extend(extra.iter().map(std::ffi::OsStr::new));
-    crate::support::spawn_emulator(&args)
+/// `apply --auto-approve --report report.json ARGS`, in the background.
+fn spawn_apply(folder: &Folder, args: &[&str]) -> Child {
+    let mut all = vec!["apply", "--auto-approve", "--report", "report.json"];
+    all.extend_from_slice(args);
+    folder
+        .process(&all)
+        .stdout(Stdio::piped())
+        .stderr(File::create(folder.path("apply.err")).unwrap())
+        .spawn()
+        .unwrap()
 }
 
 fn signal(pid: u32, name: &str) {
@@ -469,26 +348,23 @@ fn disrupted_apply(
     serde_json::Value,
     BTreeMap<String, String>,
 ) {
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state.json");
-    let mut args = vec!["--state", state.to_str().unwrap()];
+    let mut args = vec!["--state", "state.json"];
     args.extend_from_slice(emulator_args);
-    let fleet = fleet(300, &REGIONS[..1]);
-    let (mut server, url) = spawn_emulator(&fleet, dir.path(), &args);
-    let work = Workdir::new(url, &REGIONS[..1]);
-    let apply = work.spawn_apply(apply_args);
+    let mut server = setup(300, &REGIONS[..1]).spawn(&args);
+    let state = server.path("state.json");
+    let apply = spawn_apply(&server, apply_args);
     wait_for(|| saved_in_prod(&state) >= 20);
-    disrupt(server.id(), apply.id());
+    disrupt(server.child.id(), apply.id());
     let output = apply.wait_with_output().unwrap();
-    let _ = signal_quietly(server.id(), "CONT");
-    let _ = server.kill();
-    let _ = server.wait();
+    let _ = signal_quietly(server.child.id(), "CONT");
+    let _ = server.child.kill();
+    let _ = server.child.wait();
     let groups = groups_of(&Fleet::load(&state).unwrap());
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned(),
-        std::fs::read_to_string(work.path("apply.err")).unwrap_or_default(),
-        work.report(),
+        std::fs::read_to_string(server.path("apply.err")).unwrap_or_default(),
+        report(&server),
         groups,
     )
 }

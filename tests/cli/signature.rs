@@ -2,20 +2,23 @@
 //! the official Tea SDK, which signs with V3 by default, against the
 //! emulator.
 
-use crate::emulated::{fleet, Running, KEY_ID, SECRET};
+use crate::harness::{Setup, KEY_ID, SECRET};
 use regroup::resource::ResourceType;
 
 const TWO_INTO_PROD: &str = "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - instance/i-bp1test00000\n      - disk/d-bp1test00000\n";
 
-const RESOURCES: [(ResourceType, &str); 2] = [
-    (ResourceType::Instance, "i-bp1test00000"),
-    (ResourceType::Disk, "d-bp1test00000"),
-];
+/// An instance and a disk in the default group, and [`TWO_INTO_PROD`].
+fn two() -> Setup {
+    Setup::new()
+        .resource(ResourceType::Instance, "i-bp1test00000", None)
+        .resource(ResourceType::Disk, "d-bp1test00000", None)
+        .manifest(TWO_INTO_PROD)
+}
 
 #[test]
 fn plan_and_apply_sign_with_v3_when_asked() {
-    let env = Running::start(fleet(&[], &RESOURCES), TWO_INTO_PROD);
-    let (code, out, err) = env.regroup(&["--signature", "v3", "plan", "--detailed-exitcode"]);
+    let env = two().start();
+    let (code, out, err) = env.run(&["--signature", "v3", "plan", "--detailed-exitcode"]);
     assert_eq!(code, 2, "{out}{err}");
     assert!(out.contains("Plan: 2 to move"), "{out}");
     let requests = env.requests();
@@ -32,7 +35,7 @@ fn plan_and_apply_sign_with_v3_when_asked() {
             assert!(!request.params.contains_key(v1), "{v1} in {request:?}");
         }
     }
-    let (code, out, err) = env.regroup(&["--signature", "v3", "apply", "--auto-approve"]);
+    let (code, out, err) = env.run(&["--signature", "v3", "apply", "--auto-approve"]);
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(env.writes(), 2);
     assert_eq!(env.group_of("i-bp1test00000"), "rg-prod");
@@ -40,7 +43,7 @@ fn plan_and_apply_sign_with_v3_when_asked() {
 
     // Without the flag, v1 as before.
     let before = env.requests().len();
-    let (code, out, _) = env.regroup(&["plan"]);
+    let (code, out, _) = env.run(&["plan"]);
     assert_eq!(code, 0, "{out}");
     assert!(env.requests()[before..]
         .iter()
@@ -49,10 +52,10 @@ fn plan_and_apply_sign_with_v3_when_asked() {
 
 #[test]
 fn a_wrong_secret_is_refused_under_v3() {
-    let mut fleet = fleet(&[], &RESOURCES);
-    fleet.access_keys[0].secret = format!("{SECRET}-other");
-    let env = Running::start(fleet, TWO_INTO_PROD);
-    let (code, _, err) = env.regroup(&["--signature", "v3", "plan"]);
+    let mut setup = two();
+    setup.fleet.access_keys[0].secret = format!("{SECRET}-other");
+    let env = setup.start();
+    let (code, _, err) = env.run(&["--signature", "v3", "plan"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("SignatureDoesNotMatch"), "{err}");
     assert!(!err.contains(SECRET), "no secret in errors: {err}");
@@ -68,7 +71,7 @@ fn the_official_sdk_talks_to_the_emulator() {
         eprintln!("skipped: set REGROUP_SDK_PYTHON to a python with alibabacloud_ecs20140526");
         return;
     };
-    let env = Running::start(fleet(&[], &RESOURCES), TWO_INTO_PROD);
+    let env = two().start();
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/official_sdk.py");
     let endpoint = env.emulator.addr().to_string();
     let output = std::process::Command::new(python)

@@ -1,9 +1,12 @@
 //! The builder every CLI test shares: [`Setup`] makes an account and a
-//! manifest, [`Running`] is an in-process emulator on 127.0.0.1:0 with the
-//! manifest beside it and runs the real `regroup` binary against it, in a
-//! scrubbed environment.
+//! manifest; [`Setup::start`] serves it from an in-process emulator on
+//! 127.0.0.1:0 ([`Running`]), [`Setup::spawn`] from `regroup emulator` as a
+//! process of its own ([`Spawned`]). Both run the real `regroup` binary in a
+//! [`Folder`]: a scrubbed environment whose HOME and working directory are
+//! the test's temporary folder.
 
-use std::path::PathBuf;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use regroup::emulator::fleet::{AccessKey, Fleet, FleetGroup, FleetResource, OidcToken};
@@ -16,13 +19,16 @@ pub const SECRET: &str = "testsecret";
 /// Builds an account and a manifest for one test.
 pub struct Setup {
     pub fleet: Fleet,
-    manifest: String,
+    /// `None`: no manifest of the test's own, and no `-f` added.
+    manifest: Option<String>,
     settings: Settings,
+    examples: bool,
+    env_keys: bool,
 }
 
 impl Setup {
     /// An account with groups `default`, `prod`, `legacy` and `dev`, and no
-    /// resources yet.
+    /// resources yet; an empty manifest.
     pub fn new() -> Setup {
         let group = |id: &str, name: &str, default: bool| FleetGroup {
             id: id.into(),
@@ -34,12 +40,7 @@ impl Setup {
         Setup {
             fleet: Fleet {
                 account_id: "1234567890123456".into(),
-                access_keys: vec![AccessKey {
-                    id: KEY_ID.into(),
-                    secret: SECRET.into(),
-                    security_token: None,
-                    denied_actions: Vec::new(),
-                }],
+                access_keys: Vec::new(),
                 resource_groups: vec![
                     group("rg-default", "default", true),
                     group("rg-prod", "prod", false),
@@ -49,20 +50,34 @@ impl Setup {
                 resources: Vec::new(),
                 oidc_tokens: Vec::new(),
             },
-            manifest: String::new(),
+            manifest: Some(String::new()),
             settings: Settings {
                 record_requests: true,
                 ..Settings::default()
             },
+            examples: false,
+            env_keys: true,
         }
+        .key(KEY_ID, SECRET, None)
     }
 
     /// Adds a resource in cn-hangzhou, in `group` (`None`: the default).
-    pub fn resource(mut self, rtype: ResourceType, id: &str, group: Option<&str>) -> Setup {
+    pub fn resource(self, rtype: ResourceType, id: &str, group: Option<&str>) -> Setup {
+        self.resource_in("cn-hangzhou", rtype, id, group)
+    }
+
+    /// Adds a resource in `region`, in `group` (`None`: the default).
+    pub fn resource_in(
+        mut self,
+        region: &str,
+        rtype: ResourceType,
+        id: &str,
+        group: Option<&str>,
+    ) -> Setup {
         self.fleet.resources.push(FleetResource {
             rtype,
             id: id.into(),
-            region: "cn-hangzhou".into(),
+            region: region.into(),
             name: format!("{id}-name"),
             group: group.map(str::to_owned),
             tags: Default::default(),
@@ -104,6 +119,19 @@ impl Setup {
         self
     }
 
+    /// RAM denies these actions (`ecs:DescribeDisks`, …) to the key
+    /// [`KEY_ID`].
+    pub fn deny(mut self, actions: &[&str]) -> Setup {
+        let key = self
+            .fleet
+            .access_keys
+            .iter_mut()
+            .find(|k| k.id == KEY_ID)
+            .expect("the test key is in the account");
+        key.denied_actions = actions.iter().map(|a| (*a).to_owned()).collect();
+        self
+    }
+
     /// An OIDC token that `AssumeRoleWithOIDC` accepts for `role`.
     pub fn oidc_token(mut self, token: &str, role: &str, provider: &str) -> Setup {
         self.fleet.oidc_tokens.push(OidcToken {
@@ -120,47 +148,120 @@ impl Setup {
         self
     }
 
-    pub fn manifest(mut self, text: &str) -> Setup {
-        self.manifest = text.to_owned();
+    /// The example account, examples/fleet.yaml, with [`Setup::examples`].
+    pub fn example_fleet(self) -> Setup {
+        let fleet = Fleet::load(&examples().join("fleet.yaml")).expect("the example fleet loads");
+        self.fleet(fleet).examples()
+    }
+
+    /// A copy of the files of examples/ in the folder, and no manifest of
+    /// the test's own: commands name theirs with `-f`, as the README does.
+    pub fn examples(mut self) -> Setup {
+        self.examples = true;
+        self.manifest = None;
         self
     }
 
+    pub fn manifest(mut self, text: &str) -> Setup {
+        self.manifest = Some(text.to_owned());
+        self
+    }
+
+    /// No access key in the environment: the tests of the other
+    /// credential sources set up their own.
+    pub fn without_env_keys(mut self) -> Setup {
+        self.env_keys = false;
+        self
+    }
+
+    /// The emulator in this process.
     pub fn start(self) -> Running {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("a runtime");
+        let mut folder = self.folder();
         let emulator = runtime
             .block_on(Emulator::start(
                 self.fleet,
                 self.settings,
-                "127.0.0.1:0".parse().unwrap(),
+                "127.0.0.1:0".parse().expect("an address"),
             ))
             .expect("the emulator starts");
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        let manifest = dir.path().join("regroup.yaml");
-        std::fs::write(&manifest, self.manifest).expect("the manifest is written");
+        folder.endpoint = emulator.url();
         Running {
             runtime,
             emulator,
+            folder,
+        }
+    }
+
+    /// `regroup emulator --listen 127.0.0.1:0 --fleet fleet.yaml ARGS` as a
+    /// process of its own, to kill or stop, run in the folder (relative
+    /// paths in ARGS are the folder's). The settings of
+    /// [`Setup::emulator`] are not used: ARGS says how it behaves.
+    pub fn spawn(self, args: &[&str]) -> Spawned {
+        let mut folder = self.folder();
+        let fleet = folder.write("fleet.yaml", &fleet_json(&self.fleet));
+        let mut all: Vec<&std::ffi::OsStr> = vec!["--fleet".as_ref(), fleet.as_ref()];
+        all.extend(args.iter().map(std::ffi::OsStr::new));
+        let (child, url) = crate::support::spawn_emulator_in(folder.home(), &all);
+        folder.endpoint = url;
+        Spawned { child, folder }
+    }
+
+    /// The folder, its endpoint still to be set.
+    fn folder(&self) -> Folder {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        if self.examples {
+            let copy = dir.path().join("examples");
+            std::fs::create_dir_all(&copy).expect("examples/ is created");
+            for entry in std::fs::read_dir(examples()).expect("examples/ is readable") {
+                let entry = entry.expect("an entry");
+                if entry.path().is_file() {
+                    std::fs::copy(entry.path(), copy.join(entry.file_name())).expect("copied");
+                }
+            }
+        }
+        let manifest = dir.path().join("regroup.yaml");
+        if let Some(text) = &self.manifest {
+            std::fs::write(&manifest, text).expect("the manifest is written");
+        }
+        Folder {
             dir,
             manifest,
+            pass_manifest: self.manifest.is_some(),
+            env_keys: self.env_keys,
+            endpoint: String::new(),
         }
     }
 }
 
-/// A running emulator with a manifest beside it.
-pub struct Running {
-    pub runtime: tokio::runtime::Runtime,
-    pub emulator: Emulator,
-    dir: tempfile::TempDir,
-    pub manifest: PathBuf,
+/// The repository's `examples/` folder.
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
 }
 
-impl Running {
+/// A fleet as `regroup emulator --fleet` reads it.
+fn fleet_json(fleet: &Fleet) -> String {
+    serde_json::to_string(fleet).expect("a fleet serializes")
+}
+
+/// The test's folder, with the manifest, and `regroup` run in it against
+/// the emulator.
+pub struct Folder {
+    dir: tempfile::TempDir,
+    pub manifest: PathBuf,
+    pass_manifest: bool,
+    env_keys: bool,
+    endpoint: String,
+}
+
+impl Folder {
     /// `regroup ARGS` against the emulator, in a scrubbed environment whose
-    /// HOME is the test's folder.
+    /// HOME is the test's folder, with the manifest as `-f` unless ARGS
+    /// name one.
     pub fn regroup(&self, args: &[&str]) -> Command {
         Command::from_std(self.process(args))
     }
@@ -171,25 +272,76 @@ impl Running {
         command
             .env_clear()
             .env("HOME", self.dir.path())
-            .env("REGROUP_ENDPOINT", self.emulator.url())
-            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
-            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
+            .env("REGROUP_ENDPOINT", &self.endpoint)
             // Never the ECS metadata address from a test.
             .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
             .current_dir(self.dir.path());
-        if !args.contains(&"-f") {
+        if self.env_keys {
+            command
+                .env("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
+                .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET);
+        }
+        if self.pass_manifest && !args.contains(&"-f") {
             command.arg("-f").arg(&self.manifest);
         }
         command.args(args);
         command
     }
 
+    /// Runs `regroup ARGS` to the end: exit code, stdout and stderr.
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+        stdout_of(self.regroup(args))
+    }
+
+    /// The test's folder, HOME of every command.
+    pub fn home(&self) -> &Path {
+        self.dir.path()
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
+    /// Writes a file in the folder, making its parent folders.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("the folder is made");
+        }
+        std::fs::write(&path, text).expect("the file is written");
+        path
+    }
+}
+
+/// A running emulator with a folder beside it.
+pub struct Running {
+    pub runtime: tokio::runtime::Runtime,
+    pub emulator: Emulator,
+    folder: Folder,
+}
+
+impl Deref for Running {
+    type Target = Folder;
+
+    fn deref(&self) -> &Folder {
+        &self.folder
+    }
+}
+
+impl Running {
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.emulator.requests()
+    }
+
+    /// The account as it is now.
+    pub fn snapshot(&self) -> Fleet {
+        self.runtime.block_on(self.emulator.snapshot())
+    }
+
+    /// Writes the account as it is now to `name`, for `regroup emulator
+    /// --fleet`.
+    pub fn save_fleet(&self, name: &str) -> PathBuf {
+        self.write(name, &fleet_json(&self.snapshot()))
     }
 
     /// Changes the account behind regroup's back, as the console would.
@@ -214,16 +366,27 @@ impl Running {
     }
 
     pub fn group_of(&self, id: &str) -> String {
-        let fleet = self.runtime.block_on(self.emulator.snapshot());
-        let resource = fleet
+        let resource = self
+            .snapshot()
             .resources
-            .iter()
+            .into_iter()
             .find(|r| r.id == id)
             .expect("the resource exists");
-        resource
-            .group
-            .clone()
-            .unwrap_or_else(|| "rg-default".into())
+        resource.group.unwrap_or_else(|| "rg-default".into())
+    }
+}
+
+/// `regroup emulator` as its own process, with a folder beside it.
+pub struct Spawned {
+    pub child: std::process::Child,
+    folder: Folder,
+}
+
+impl Deref for Spawned {
+    type Target = Folder;
+
+    fn deref(&self) -> &Folder {
+        &self.folder
     }
 }
 

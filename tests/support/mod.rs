@@ -166,8 +166,17 @@ pub fn minimum_calls_by_id(fleet: &Fleet) -> usize {
 /// child and the URL it serves on. Its stderr is read to the end, so it
 /// never writes into a closed pipe.
 pub fn spawn_emulator(args: &[&std::ffi::OsStr]) -> (std::process::Child, String) {
+    spawn_emulator_in(std::path::Path::new("."), args)
+}
+
+/// The same, run in `dir`: relative paths in ARGS are `dir`'s.
+pub fn spawn_emulator_in(
+    dir: &std::path::Path,
+    args: &[&std::ffi::OsStr],
+) -> (std::process::Child, String) {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_regroup"))
+        .current_dir(dir)
         .args(["emulator", "--listen", "127.0.0.1:0"])
         .args(args)
         .stdout(std::process::Stdio::null())
