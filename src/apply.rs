@@ -657,6 +657,19 @@ async fn read_back(client: &Client, outcomes: &mut [Outcome], interrupts: &Inter
             }
             (_, false) => {}
         }
+        // A failed change whose resource is no longer where the plan found
+        // it was moved (or deleted) by someone else: trying it again would
+        // undo their change, which the stale guard exists to prevent.
+        if outcome.status == Status::Failed && !now_in.is_some_and(|g| outcome.change.from.holds(g))
+        {
+            outcome.transient = false;
+            outcome.note = Some(match now_in {
+                Some(group) => format!(
+                    "not tried again: the resource is now in {group}, moved by someone else"
+                ),
+                None => "not tried again: the resource is no longer found".into(),
+            });
+        }
     }
 }
 

@@ -43,9 +43,9 @@ fn moved(id: &str, from: &str, to: &str) -> Outcome {
     outcome
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_resource_found_in_a_third_group_was_moved_by_someone_else() {
-    // Even instances are in rg-default, odd ones in rg-prod.
+/// An emulator with four instances (even ones in rg-default, odd ones in
+/// rg-prod) and a client of it.
+async fn four_instances() -> (Emulator, Client) {
     let emulator = Emulator::start(
         fleet(4),
         Settings::default(),
@@ -61,6 +61,12 @@ async fn a_resource_found_in_a_third_group_was_moved_by_someone_else() {
         test_key(),
     )
     .unwrap();
+    (emulator, client)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resource_found_in_a_third_group_was_moved_by_someone_else() {
+    let (_emulator, client) = four_instances().await;
     let mut outcomes = vec![
         // Still where it was: a phantom success.
         moved("i-0000", "rg-default", "rg-dev"),
@@ -101,4 +107,34 @@ fn rates_are_rounded_for_people() {
     assert_eq!(per_second(40.1008), "40/s");
     assert_eq!(per_second(2.345), "2.3/s");
     assert_eq!(per_second(0.04), "0.0/s");
+}
+
+/// A change that failed for a transient reason is tried again in the second
+/// pass, unless the read-back finds its resource moved by someone else:
+/// trying again would undo their move.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_change_moved_by_someone_else_is_not_tried_again() {
+    let (_emulator, client) = four_instances().await;
+    let failed = |id: &str, from: &str| {
+        let mut outcome = moved(id, from, "rg-dev");
+        outcome.status = Status::Failed;
+        outcome.transient = true;
+        outcome
+    };
+    let mut outcomes = vec![
+        // Still where the plan found it: worth another try.
+        failed("i-0000", "rg-default"),
+        // In a third group now: someone else moved it.
+        failed("i-0002", "rg-prod"),
+    ];
+    read_back(&client, &mut outcomes, &Interrupts::none()).await;
+    assert_eq!(outcomes[0].status, Status::Failed);
+    assert!(outcomes[0].transient, "{:?}", outcomes[0].note);
+    assert_eq!(outcomes[1].status, Status::Failed);
+    assert!(!outcomes[1].transient);
+    let note = outcomes[1].note.as_deref().unwrap_or_default();
+    assert!(
+        note.contains("now in rg-default, moved by someone else"),
+        "{note}"
+    );
 }

@@ -1,7 +1,8 @@
 //! The HTTP transport to Alibaba Cloud's RPC APIs: endpoints, common
 //! parameters, signing, error decoding, retries with backoff, the shared rate
-//! limiter, and call statistics. Every network call of regroup goes through
-//! [`Client::call`].
+//! limiter, and call statistics. Every network call of regroup (API calls,
+//! STS, the metadata server, a credentials URI) goes through
+//! [`Transport::retrying`].
 //!
 //! Retries are bounded by time (`--retry-for`) as well as by count: a
 //! throttled call waits for its quota window to reopen (see
@@ -38,6 +39,16 @@ pub enum EndpointError {
     Scheme(String),
     #[error("`{0}`: plain http:// is accepted only for loopback addresses (127.0.0.0/8, ::1, localhost); use https://")]
     PlainHttpNotLoopback(String),
+}
+
+/// Whether a request to `url` must bypass any proxy: a loopback host is on
+/// this machine (a proxy elsewhere cannot even reach it), and plain http
+/// must not carry signatures, keys or tokens to a proxy in the clear. An
+/// unparsable URL goes direct, to be safe.
+pub fn goes_direct(url: &str) -> bool {
+    reqwest::Url::parse(url)
+        .map(|parsed| parsed.scheme() != "https" || is_loopback(&parsed))
+        .unwrap_or(true)
 }
 
 /// Whether `url` names a loopback host (127.0.0.0/8, ::1, `localhost`).
@@ -92,9 +103,7 @@ impl Endpoints {
     pub fn direct_only(&self) -> bool {
         match self {
             Endpoints::AlibabaCloud => false,
-            Endpoints::Override(url) => reqwest::Url::parse(url)
-                .map(|parsed| parsed.scheme() != "https" || is_loopback(&parsed))
-                .unwrap_or(true),
+            Endpoints::Override(url) => goes_direct(url),
         }
     }
 
@@ -619,6 +628,9 @@ pub struct PlainRequest<'a> {
 pub struct Transport {
     http: reqwest::Client,
     metadata_http: reqwest::Client,
+    /// The API's timeouts, never through a proxy: for plain-http or
+    /// loopback URLs such as a credentials URI.
+    direct_http: reqwest::Client,
     endpoints: Endpoints,
     retry: RetryPolicy,
     signature: SignatureVersion,
@@ -656,6 +668,7 @@ impl Transport {
             // The metadata server is plain http (100.100.100.200, or the
             // emulator in tests): never through a proxy.
             metadata_http: builder(METADATA_CONNECT_TIMEOUT, METADATA_REQUEST_TIMEOUT, true)?,
+            direct_http: builder(config.connect_timeout, config.request_timeout, true)?,
             endpoints: config.endpoints.clone(),
             retry: config.retry,
             signature: config.signature,
@@ -868,6 +881,11 @@ impl Transport {
                 return finish(Err(error), tries, request_ids);
             }
             if let Some(wait) = wait {
+                // No retry starts after the deadline, whatever a hint says.
+                let left = deadline.map_or(wait, |d| d.saturating_duration_since(Instant::now()));
+                if left < wait {
+                    return finish(Err(error), tries, request_ids);
+                }
                 tokio::select! {
                     () = tokio::time::sleep(wait) => {}
                     () = self.interruption() => return finish(Err(error), tries, request_ids),
@@ -877,8 +895,9 @@ impl Transport {
         }
     }
 
-    /// An RPC call to `endpoint`, signed with `signer` (RPC v1), or sent
-    /// without a signature when `signer` is `None` (`AssumeRoleWithOIDC`).
+    /// An RPC call to `endpoint`, signed with `signer` in the transport's
+    /// signature version, or sent without a signature when `signer` is
+    /// `None` (`AssumeRoleWithOIDC`).
     pub async fn rpc(
         &self,
         endpoint: &str,
@@ -1001,6 +1020,8 @@ impl Transport {
     ) -> CallOutcome<String> {
         let http = if request.metadata {
             &self.metadata_http
+        } else if goes_direct(&request.url) {
+            &self.direct_http
         } else {
             &self.http
         };
@@ -1067,7 +1088,7 @@ impl Transport {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .filter(|ms| *ms > 0)
-            .map(Duration::from_millis);
+            .map(|ms| Duration::from_millis(ms).min(MAX_RETRY_HINT));
         let body = response.text().await.map_err(transport)?;
         Ok(Answer {
             status,
@@ -1076,6 +1097,11 @@ impl Transport {
         })
     }
 }
+
+/// The longest a server's `x-acs-retry-after` may hold a call: ECS counts
+/// quotas in calendar minutes (docs/sources/signing-quotas.md §5), so a hint
+/// beyond a minute and a margin is not taken at its word.
+const MAX_RETRY_HINT: Duration = Duration::from_secs(65);
 
 /// One HTTP answer, read whole.
 struct Answer {

@@ -80,10 +80,16 @@ pub(super) async fn run(
         }
         Source::Manifest(manifest) => {
             let plan = make_plan(&client, &manifest, args.ignore_missing).await?;
-            render::Text {
+            // Showing the plan is for a person; a closed stdout in a
+            // pipeline (`--auto-approve | head`) does not cancel the apply
+            // that was asked for, whose report and exit code still count.
+            let shown = render::Text {
                 color: use_color(global),
             }
-            .write(&plan, out)?;
+            .write(&plan, out);
+            if let Err(error) = shown {
+                tracing::warn!("could not print the plan: {error}");
+            }
             if plan.has_changes() && !args.auto_approve && !approve(out)? {
                 writeln!(out, "\nApply cancelled.")?;
                 return Ok(Exit::Failure);
@@ -99,7 +105,9 @@ pub(super) async fn run(
     }
     // What was printed so far is the plan; the progress that follows goes
     // to stderr, so stdout is flushed now to keep the two in order.
-    out.flush()?;
+    if let Err(error) = out.flush() {
+        tracing::warn!("could not print the plan: {error}");
+    }
     let interrupts = Interrupts::watch(client.clone());
     let options = ApplyOptions {
         parallelism: usize::from(args.parallelism),
@@ -107,23 +115,37 @@ pub(super) async fn run(
     };
     // Every way the run can end comes back here with a complete report.
     let report = apply::run(&client, &plan, &options, &interrupts).await;
-    writeln!(out)?;
-    write!(out, "{}", report.summary())?;
-    out.flush()?;
-    if let Some(path) = &args.report {
+    // The record first: moves were made, so neither a closed stdout nor a
+    // full disk may cost the report or turn a failed run into exit 0.
+    let saved = args.report.as_ref().map(|path| {
         atomic_file::write(path, |file| {
             Ok(serde_json::to_writer_pretty(file, &report)?)
         })
-        .with_context(|| format!("could not write the report {}", path.display()))?;
+        .with_context(|| format!("could not write the report {}", path.display()))
+    });
+    let printed = write!(out, "\n{}", report.summary()).and_then(|()| out.flush());
+    if let Err(error) = printed {
+        tracing::warn!("could not print the summary: {error}");
     }
     tracing::info!(stats = ?report.calls, "apply finished");
-    Ok(if report.interrupted {
+    let exit = if report.interrupted {
         Exit::Interrupted
     } else if report.succeeded() {
         Exit::Success
     } else {
         Exit::Failure
-    })
+    };
+    match saved {
+        Some(Err(error)) => {
+            super::report_error(&error);
+            Ok(if exit == Exit::Success {
+                Exit::Failure
+            } else {
+                exit
+            })
+        }
+        _ => Ok(exit),
+    }
 }
 
 /// Checks `--report` before the first call, so that a bad path is not

@@ -58,8 +58,13 @@ pub async fn run(cli: Cli, overrides: Overrides) -> anyhow::Result<Exit> {
         Command::Emulator(args) => emulator::run(args).await,
         Command::Whoami => whoami::run(&global, &overrides, &mut out).await,
     }?;
-    out.flush().context("could not write to stdout")?;
-    Ok(exit)
+    // A command that already failed keeps its exit code: a closed stdout
+    // must not turn it into a success.
+    let flushed = out.flush().context("could not write to stdout");
+    match flushed {
+        Err(error) if exit == Exit::Success => Err(error),
+        _ => Ok(exit),
+    }
 }
 
 /// The exit code for a command that failed with `error`, after saying why

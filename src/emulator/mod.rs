@@ -1,4 +1,5 @@
-//! A local Alibaba Cloud API server: ECS, Resource Manager and STS as far as
+//! A local Alibaba Cloud API server: ECS, Resource Manager, STS, Quota
+//! Center's `ListProductQuotas` and the ECS metadata server, as far as
 //! regroup uses them, on one loopback address. It checks requests the way the
 //! real gateway does, keeps the account in memory (and in a state file with
 //! `--state`), and can be made slow, rate-limited or faulty for tests and

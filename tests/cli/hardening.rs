@@ -285,3 +285,37 @@ fn a_forged_saved_plan_is_refused_when_the_manifest_is_at_hand() {
     );
     assert!(out.contains("Apply complete! 2 moved, 0 failed."), "{out}");
 }
+
+/// The credentials URI answers with a secret and a token, so a plain-http or
+/// loopback URI is fetched directly even when regroup talks to Alibaba
+/// Cloud's own endpoints (which may be proxied). The API calls go to a
+/// second stand-in proxy, on loopback too, which closes them: nothing
+/// leaves the machine.
+#[test]
+fn a_credentials_uri_is_never_fetched_through_a_proxy() {
+    let http_proxy = FakeProxy::start();
+    let https_proxy = FakeProxy::start();
+    let env = Setup::new().start();
+    let uri = format!(
+        "{}/latest/meta-data/ram/security-credentials/regroup-emulator-role",
+        env.emulator.url()
+    );
+    let (code, out, err) = stdout_of(
+        env.regroup(&["whoami", "--max-tries", "1"])
+            .env_remove("REGROUP_ENDPOINT")
+            .env_remove("ALIBABA_CLOUD_ACCESS_KEY_ID")
+            .env_remove("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+            .env("ALIBABA_CLOUD_CREDENTIALS_URI", &uri)
+            .env("HTTP_PROXY", &http_proxy.url)
+            .env("HTTPS_PROXY", &https_proxy.url),
+    );
+    assert_eq!(
+        http_proxy.connections(),
+        0,
+        "the credentials URI went through the proxy: {out}{err}"
+    );
+    // The caller identity call went to the (closing) https proxy, so whoami
+    // fails, after the URI's keys were fetched.
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(https_proxy.connections() > 0, "{out}{err}");
+}

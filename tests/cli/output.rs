@@ -197,3 +197,34 @@ fn a_full_disk_on_stdout_is_an_error_not_a_panic() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+/// Once moves were made, a closed stdout must cost neither the report nor
+/// the exit code: a failed apply is still exit 1.
+#[test]
+fn a_closed_stdout_after_the_moves_keeps_the_report_and_the_exit_code() {
+    let env = Setup::new()
+        .instances(2)
+        .manifest(crate::harness::TWO_INTO_PROD)
+        .emulator(|settings| settings.phantom_rate = 1.0)
+        .start();
+    let report = env.path("report.json");
+    let output = env
+        .process(&[
+            "apply",
+            "--auto-approve",
+            "--report",
+            report.to_str().unwrap(),
+        ])
+        .stdout(closed_pipe())
+        .output()
+        .expect("regroup runs");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).expect("the report is written")).unwrap();
+    assert_eq!(report["outcomes"][0]["status"], "not_moved_despite_success");
+}
