@@ -388,7 +388,13 @@ fn plan_once(
         }
     }
 
-    let mut changes = Vec::new();
+    // Sized once: grown by doubling, the list of 100,000 changes would hold
+    // up to twice the room it needs at the plan's peak.
+    let moves = claims
+        .iter()
+        .filter(|(key, (index, _))| inventory.resources[**key].group_id != targets[*index].id)
+        .count();
+    let mut changes = Vec::with_capacity(moves);
     let mut unchanged_per_group: BTreeMap<GroupRef, usize> = BTreeMap::new();
     for (key, (index, claim)) in &claims {
         let resource = &inventory.resources[*key];
