@@ -4,8 +4,9 @@
 //! (one read per resource, serial joins).
 //!
 //! Run with `cargo bench --bench bulk` (add `-- --quick` for 1k and 10k
-//! only, `-- --quotas` for the quota runs alone). It prints markdown
-//! tables; docs/benchmarks.md holds a run.
+//! only, `-- --quotas` for the quota runs alone, `-- --plan` for the plan
+//! runs alone, `-- --size N` for the plans of N resources alone). It prints
+//! markdown tables; docs/benchmarks.md holds a run.
 //!
 //! The quota runs: issue 12's 100 moves under `JoinResourceGroup=40/60s`
 //! and `DescribeInstances=2/60s`; 3,000 moves in one region under
@@ -15,8 +16,10 @@
 //! joins/s of the first five seconds as a share of the limit.
 //!
 //! The emulator runs as its own process and this one stays small: Linux
-//! counts a child's peak memory from before its exec, so a large parent
-//! would inflate every figure.
+//! counts a child's peak memory from before its exec (the parent's own peak,
+//! since the child is spawned sharing its memory), so a large parent would
+//! inflate every figure. The plan runs' fleets and manifests are therefore
+//! written by a child of their own (`--write-fleet`), never held here.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -47,9 +50,18 @@ impl Server {
 
     /// With `limits` (rate flags) instead of the default `--qps`.
     fn start_with(fleet: &Fleet, dir: &Path, limits: &[&str]) -> Server {
+        std::fs::write(
+            dir.join("fleet.json"),
+            serde_json::to_string(fleet).unwrap(),
+        )
+        .unwrap();
+        Server::start_written(dir, limits)
+    }
+
+    /// With the fleet already in `dir`/fleet.json.
+    fn start_written(dir: &Path, limits: &[&str]) -> Server {
         let fleet_path = dir.join("fleet.json");
         let log = dir.join("requests.jsonl");
-        std::fs::write(&fleet_path, serde_json::to_string(fleet).unwrap()).unwrap();
         let _ = std::fs::remove_file(&log);
         let latency = LATENCY_MS.to_string();
         let mut args: Vec<&std::ffi::OsStr> = vec![
@@ -282,46 +294,89 @@ fn quota_runs(dir: &Path) {
     }
 }
 
+/// Writes the fleet of `size` resources, `by id.yaml` and `select.yaml`
+/// into `dir`, and prints the fewest calls for each: run as a child of the
+/// benchmark (see the module docs).
+fn write_fleet(size: usize, dir: &Path) {
+    let fleet = support::fleet(size);
+    std::fs::write(
+        dir.join("fleet.json"),
+        serde_json::to_string(&fleet).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("by id.yaml"), support::explicit_manifest(&fleet)).unwrap();
+    std::fs::write(dir.join("select.yaml"), support::select_manifest()).unwrap();
+    println!(
+        "{} {}",
+        support::minimum_calls_by_id(&fleet),
+        support::minimum_calls_to_list(&fleet)
+    );
+}
+
+/// [`write_fleet`] in a child process; the fewest calls by id and to list.
+fn write_fleet_apart(size: usize, dir: &Path) -> (usize, usize) {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .arg("--write-fleet")
+        .arg(size.to_string())
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "the fleet is written");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let minima: Vec<usize> = text
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    (minima[0], minima[1])
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, size, dir] = &args[..] {
+        if flag == "--write-fleet" {
+            write_fleet(size.parse().unwrap(), Path::new(dir));
+            return;
+        }
+    }
     let dir = tempfile::tempdir().unwrap();
     if std::env::args().any(|a| a == "--quotas") {
         quota_runs(dir.path());
         return;
     }
-    let quick = std::env::args().any(|a| a == "--quick");
-    let sizes: &[usize] = if quick {
-        &[1_000, 10_000]
-    } else {
-        &[1_000, 10_000, 100_000]
+    let quick = args.iter().any(|a| a == "--quick");
+    // `--size N`: the plans of N resources alone.
+    let only: Option<usize> = args.iter().position(|a| a == "--size").map(|at| {
+        args.get(at + 1)
+            .and_then(|n| n.parse().ok())
+            .expect("--size N")
+    });
+    let plans_only = only.is_some() || args.iter().any(|a| a == "--plan");
+    let sizes: Vec<usize> = match only {
+        Some(size) => vec![size],
+        None if quick => vec![1_000, 10_000],
+        None => vec![1_000, 10_000, 100_000],
     };
 
     println!("### plan (latency {LATENCY_MS} ms, {QPS} calls/s per API and region)\n");
     println!("| resources | manifest | calls | minimum | throttled | wall | CPU | peak RSS | naive calls | naive wall | speed-up |");
     println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut naive_per_call = Duration::ZERO;
-    for &size in sizes {
-        let fleet = support::fleet(size);
-        let server = Server::start(&fleet, dir.path());
+    for &size in &sizes {
+        let (by_id, to_list) = write_fleet_apart(size, dir.path());
+        let server = Server::start_written(dir.path(), &["--qps", &QPS.to_string()]);
         let naive_wall = if size <= BASELINE_SIZE {
-            let wall = naive_reads(&server, &fleet);
+            // Small enough to hold here.
+            let wall = naive_reads(&server, &support::fleet(size));
             naive_per_call = wall / size as u32;
-            wall
-        } else {
+            Some(wall)
+        } else if naive_per_call > Duration::ZERO {
             // Estimated from the cost per call measured at the smaller size.
-            naive_per_call * size as u32
+            Some(naive_per_call * size as u32)
+        } else {
+            None
         };
         let estimated = if size <= BASELINE_SIZE { "" } else { " (est.)" };
-        let runs = [
-            ("by id", support::minimum_calls_by_id(&fleet)),
-            ("select", support::minimum_calls_to_list(&fleet)),
-        ];
-        std::fs::write(
-            dir.path().join("by id.yaml"),
-            support::explicit_manifest(&fleet),
-        )
-        .unwrap();
-        std::fs::write(dir.path().join("select.yaml"), support::select_manifest()).unwrap();
-        drop(fleet);
+        let runs = [("by id", by_id), ("select", to_list)];
         for (kind, minimum) in runs {
             std::fs::copy(
                 dir.path().join(format!("{kind}.yaml")),
@@ -330,17 +385,25 @@ fn main() {
             .unwrap();
             let run = regroup(&server, dir.path(), &["plan", "--format", "json"]);
             assert!(run.stdout.contains("\"format_version\": 1"), "the plan ran");
+            let (naive, speed_up) = match naive_wall {
+                Some(naive) => (
+                    format!("{}{estimated}", secs(naive)),
+                    format!("{:.0}×", naive.as_secs_f64() / run.wall.as_secs_f64()),
+                ),
+                None => ("(not measured)".to_owned(), String::new()),
+            };
             println!(
-                "| {size} | {kind} | {} | {minimum} | {} | {} | {} | {:.0} MB | {size} | {}{estimated} | {:.0}× |",
+                "| {size} | {kind} | {} | {minimum} | {} | {} | {} | {:.0} MB | {size} | {naive} | {speed_up} |",
                 run.calls,
                 run.throttled,
                 secs(run.wall),
                 secs(run.cpu),
                 run.peak_rss_mb,
-                secs(naive_wall),
-                naive_wall.as_secs_f64() / run.wall.as_secs_f64()
             );
         }
+    }
+    if plans_only {
+        return;
     }
 
     println!("\n### apply (latency {LATENCY_MS} ms, {QPS} joins/s per region, 3 regions: limit {} joins/s)\n", QPS * 3);

@@ -65,11 +65,13 @@ pub async fn check_stale(
         .changes
         .iter()
         .filter_map(|change| {
-            let now_in = current.get(&change.resource).map(|r| r.group_id.clone());
+            let now_in = current
+                .get(&change.resource)
+                .map(|r| r.group_id.to_string());
             let unmoved = now_in.as_deref().is_some_and(|g| change.from.holds(g));
             (!unmoved).then(|| Drift {
                 resource: change.resource.clone(),
-                planned_from: change.from.id.clone(),
+                planned_from: change.from.id.to_string(),
                 now_in,
             })
         })
@@ -610,9 +612,7 @@ async fn read_back(client: &Client, outcomes: &mut [Outcome], interrupts: &Inter
         }
     };
     for outcome in outcomes.iter_mut().filter(|o| o.started()) {
-        let now_in = current
-            .get(&outcome.change.resource)
-            .map(|r| r.group_id.as_str());
+        let now_in = current.get(&outcome.change.resource).map(|r| &*r.group_id);
         let in_target = now_in.is_some_and(|g| outcome.change.to.holds(g));
         match (outcome.status, in_target) {
             (Status::Moved, true) => {}

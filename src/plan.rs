@@ -3,6 +3,7 @@
 //! passed in, so the same inputs always give the same plan.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -48,12 +49,13 @@ pub struct ManifestInfo {
     pub sha256: String,
 }
 
-/// A resource group, by id and name.
+/// A resource group, by id and name, shared with the inventory's group:
+/// a plan of 100,000 changes names a handful of groups.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupRef {
-    pub id: String,
-    pub name: String,
+    pub id: Arc<str>,
+    pub name: Arc<str>,
 }
 
 impl GroupRef {
@@ -79,7 +81,7 @@ impl GroupRef {
 #[serde(deny_unknown_fields)]
 pub struct Change {
     pub resource: ResourceKey,
-    pub name: String,
+    pub name: Arc<str>,
     pub from: GroupRef,
     pub to: GroupRef,
     pub source: Location,
@@ -142,16 +144,16 @@ pub struct PlanOptions {
 /// group's name. The error says which names come closest, or which ids share
 /// the name.
 pub fn find_group<'a>(key: &str, groups: &'a [Group]) -> Result<&'a Group, String> {
-    if let Some(group) = groups.iter().find(|g| g.id == key) {
+    if let Some(group) = groups.iter().find(|g| &*g.id == key) {
         return Ok(group);
     }
-    let named: Vec<&Group> = groups.iter().filter(|g| g.name == key).collect();
+    let named: Vec<&Group> = groups.iter().filter(|g| &*g.name == key).collect();
     match named.as_slice() {
         [one] => Ok(one),
         [] => {
             let mut closest: Vec<(usize, &str)> = groups
                 .iter()
-                .map(|g| (strsim::levenshtein(key, &g.name), g.name.as_str()))
+                .map(|g| (strsim::levenshtein(key, &g.name), &*g.name))
                 .collect();
             closest.sort();
             let names: Vec<&str> = closest.iter().take(3).map(|(_, n)| *n).collect();
@@ -169,7 +171,7 @@ pub fn find_group<'a>(key: &str, groups: &'a [Group]) -> Result<&'a Group, Strin
             several.len(),
             several
                 .iter()
-                .map(|g| g.id.as_str())
+                .map(|g| &*g.id)
                 .collect::<Vec<_>>()
                 .join(", ")
         )),
@@ -221,7 +223,7 @@ pub fn plan(
             plan.changes
                 .iter()
                 .find(|c| &c.resource == key)
-                .map(|c| c.to.name.clone())
+                .map(|c| c.to.name.to_string())
                 .unwrap_or_default()
         };
         match plan_once(manifest, &after, options, now) {
@@ -273,11 +275,8 @@ fn plan_once(
     options: PlanOptions,
     now: DateTime<Utc>,
 ) -> Result<Plan, PlanError> {
-    let groups_by_id: HashMap<&str, &Group> = inventory
-        .groups
-        .iter()
-        .map(|g| (g.id.as_str(), g))
-        .collect();
+    let groups_by_id: HashMap<&str, &Group> =
+        inventory.groups.iter().map(|g| (&*g.id, g)).collect();
 
     // Each manifest group's target, and each rule's `in_group`, resolved once.
     let mut targets = Vec::with_capacity(manifest.groups.len());
@@ -287,8 +286,8 @@ fn plan_once(
         if target.status != resource::GROUP_READY {
             return Err(PlanError::GroupNotReady {
                 location: spec.location.clone(),
-                name: target.name.clone(),
-                id: target.id.clone(),
+                name: target.name.to_string(),
+                id: target.id.to_string(),
                 status: target.status.clone(),
             });
         }
@@ -296,11 +295,7 @@ fn plan_once(
         let mut in_groups = Vec::with_capacity(spec.rules.len());
         for rule in &spec.rules {
             in_groups.push(match &rule.in_group {
-                Some(key) => Some(
-                    resolve_group(key, &inventory.groups, &rule.location)?
-                        .id
-                        .as_str(),
-                ),
+                Some(key) => Some(&*resolve_group(key, &inventory.groups, &rule.location)?.id),
                 None => None,
             });
         }
@@ -315,8 +310,8 @@ fn plan_once(
             for region in entry.regions.iter() {
                 let key = ResourceKey {
                     rtype: entry.rtype,
-                    region: region.clone(),
-                    id: entry.id.clone(),
+                    region: region.as_str().into(),
+                    id: entry.id.as_str().into(),
                 };
                 if let Some((key, _)) = inventory.resources.get_key_value(&key) {
                     claims.insert(key, (index, Claim::Explicit(&entry.location)));
@@ -353,7 +348,7 @@ fn plan_once(
     for resource in inventory.resources.values() {
         for (index, spec) in manifest.groups.iter().enumerate() {
             for (rule, in_group) in spec.rules.iter().zip(&rule_sources[index]) {
-                let in_group_holds = in_group.is_none_or(|id| id == resource.group_id);
+                let in_group_holds = in_group.is_none_or(|id| id == &*resource.group_id);
                 if !(in_group_holds && rule.matches(resource)) {
                     continue;
                 }
@@ -388,7 +383,13 @@ fn plan_once(
         }
     }
 
-    let mut changes = Vec::new();
+    // Sized once: grown by doubling, the list of 100,000 changes would hold
+    // up to twice the room it needs at the plan's peak.
+    let moves = claims
+        .iter()
+        .filter(|(key, (index, _))| inventory.resources[**key].group_id != targets[*index].id)
+        .count();
+    let mut changes = Vec::with_capacity(moves);
     let mut unchanged_per_group: BTreeMap<GroupRef, usize> = BTreeMap::new();
     for (key, (index, claim)) in &claims {
         let resource = &inventory.resources[*key];
@@ -398,7 +399,7 @@ fn plan_once(
             continue;
         }
         let from = groups_by_id
-            .get(resource.group_id.as_str())
+            .get(&*resource.group_id)
             .map(|g| GroupRef::of(g))
             .unwrap_or_else(|| GroupRef {
                 id: resource.group_id.clone(),

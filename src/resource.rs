@@ -3,9 +3,10 @@
 //! resource in one region, resource groups, and the inventory the planner
 //! diffs against. Domain types only: wire shapes live in `api` and `cloud`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -226,13 +227,15 @@ impl FromStr for ResourceType {
 }
 
 /// Names one resource: its type, region and id. Ordered so that plans and
-/// reports come out in the same order every time.
+/// reports come out in the same order every time. The text is shared, not
+/// copied: an inventory, its plan and its report hold the same key, and a
+/// region is one string for every resource in it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ResourceKey {
     #[serde(rename = "type")]
     pub rtype: ResourceType,
-    pub region: String,
-    pub id: String,
+    pub region: Arc<str>,
+    pub id: Arc<str>,
 }
 
 impl fmt::Display for ResourceKey {
@@ -241,15 +244,17 @@ impl fmt::Display for ResourceKey {
     }
 }
 
-/// A resource as the cloud reports it.
+/// A resource as the cloud reports it. Its text is shared: the name with the
+/// plan's change, the group id and the tags with every resource that has
+/// the same (see [`Interner`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resource {
     pub key: ResourceKey,
-    pub name: String,
-    pub group_id: String,
+    pub name: Arc<str>,
+    pub group_id: Arc<str>,
     /// Tags as (key, value) pairs. A list, not a map: resources carry few
     /// tags, and a plan of 100,000 resources holds 100,000 of these.
-    pub tags: Vec<(String, String)>,
+    pub tags: Box<[(Arc<str>, Arc<str>)]>,
 }
 
 impl Resource {
@@ -257,16 +262,34 @@ impl Resource {
     pub fn tag(&self, key: &str) -> Option<&str> {
         self.tags
             .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+            .find(|(k, _)| &**k == key)
+            .map(|(_, v)| &**v)
+    }
+}
+
+/// Hands out one shared copy of each distinct string: group ids, regions
+/// and tags repeat across thousands of resources.
+#[derive(Debug, Default)]
+pub struct Interner(HashSet<Arc<str>>);
+
+impl Interner {
+    /// The shared copy of `text`.
+    pub fn get(&mut self, text: &str) -> Arc<str> {
+        if let Some(shared) = self.0.get(text) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = text.into();
+        self.0.insert(shared.clone());
+        shared
     }
 }
 
 /// A resource group of the account, as the planner and the inventory see it.
+/// Its id and name are shared with every resource and change that names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
-    pub id: String,
-    pub name: String,
+    pub id: Arc<str>,
+    pub name: Arc<str>,
     /// Resource Manager's lifecycle state (`OK`, `Creating`,
     /// `PendingDelete`, ...), kept as reported.
     pub status: String,
@@ -317,7 +340,7 @@ impl Inventory {
     pub fn new(groups: Vec<Group>, mut resources: BTreeMap<ResourceKey, Resource>) -> Inventory {
         let default = groups
             .iter()
-            .find(|g| g.name == DEFAULT_GROUP_NAME)
+            .find(|g| &*g.name == DEFAULT_GROUP_NAME)
             .map(|g| g.id.clone());
         if let Some(default) = default {
             for resource in resources.values_mut() {
@@ -354,9 +377,9 @@ mod tests {
                 region: "cn-hangzhou".into(),
                 id: id.into(),
             },
-            name: String::new(),
+            name: "".into(),
             group_id: group_id.into(),
-            tags: Vec::new(),
+            tags: Box::default(),
         }
     }
 
@@ -379,20 +402,27 @@ mod tests {
             vec![group("rg-p", "prod"), group("rg-d", "default")],
             resources.clone(),
         );
-        let groups: Vec<&str> = inventory
-            .resources
-            .values()
-            .map(|r| r.group_id.as_str())
-            .collect();
+        let groups: Vec<&str> = inventory.resources.values().map(|r| &*r.group_id).collect();
         assert_eq!(groups, vec!["rg-d", "rg-p"]);
         // Without a group of that name, nothing is guessed.
         let inventory = Inventory::new(vec![group("rg-p", "prod")], resources);
-        assert_eq!(inventory.resources.values().next().unwrap().group_id, "");
+        assert_eq!(&*inventory.resources.values().next().unwrap().group_id, "");
 
         assert!(reported_in("", "rg-d", "default"));
         assert!(reported_in("rg-d", "rg-d", "default"));
         assert!(!reported_in("", "rg-p", "prod"));
         assert!(!reported_in("rg-p", "rg-d", "default"));
+    }
+
+    #[test]
+    fn the_interner_hands_out_one_copy_of_each_text() {
+        let mut shared = Interner::default();
+        let first = shared.get("rg-prod");
+        let again = shared.get(&String::from("rg-prod"));
+        let other = shared.get("rg-dev");
+        assert!(Arc::ptr_eq(&first, &again));
+        assert!(!Arc::ptr_eq(&first, &other));
+        assert_eq!((&*first, &*other), ("rg-prod", "rg-dev"));
     }
 
     #[test]

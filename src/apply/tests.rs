@@ -78,7 +78,7 @@ async fn a_resource_found_in_a_third_group_was_moved_by_someone_else() {
     read_back(&client, &mut outcomes, &Interrupts::none()).await;
     let seen: Vec<(&str, &Status, Option<&str>)> = outcomes
         .iter()
-        .map(|o| (o.change.resource.id.as_str(), &o.status, o.code.as_deref()))
+        .map(|o| (&*o.change.resource.id, &o.status, o.code.as_deref()))
         .collect();
     assert_eq!(
         seen,

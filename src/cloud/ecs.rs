@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::client::{CallOutcome, Client, CloudError};
 use crate::api::describe::{Paging, TypeApi};
 use crate::api::{ram, Service};
-use crate::resource::{Resource, ResourceKey};
+use crate::resource::{Interner, Resource, ResourceKey};
 
 /// Which resources of a (region, type) a read asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,12 +90,12 @@ fn parse_page(api: &TypeApi, region: &str, body: &Value) -> Result<Page, String>
         Some(_) => return Err(format!("{} is not a list", api.list_path.join("."))),
         None => &[],
     };
-    let text = |item: &Value, field: &str| {
-        item.get(field)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
+    fn text<'a>(item: &'a Value, field: &str) -> &'a str {
+        item.get(field).and_then(Value::as_str).unwrap_or_default()
+    }
+    // Regions, group ids and tags repeat from item to item: one copy each.
+    let mut shared = Interner::default();
+    let region = shared.get(region);
     let resources = items
         .iter()
         .map(|item| {
@@ -107,21 +107,27 @@ fn parse_page(api: &TypeApi, region: &str, body: &Value) -> Result<Page, String>
                 .and_then(Value::as_array)
                 .map(|tags| {
                     tags.iter()
-                        .map(|t| (text(t, "TagKey"), text(t, "TagValue")))
-                        .collect::<Vec<_>>()
+                        .map(|t| {
+                            (
+                                shared.get(text(t, "TagKey")),
+                                shared.get(text(t, "TagValue")),
+                            )
+                        })
+                        .collect()
                 })
                 .unwrap_or_default();
             Ok(Resource {
                 key: ResourceKey {
                     rtype: api.rtype,
-                    region: region.to_owned(),
-                    id,
+                    region: region.clone(),
+                    id: id.into(),
                 },
                 name: api
                     .name_field
                     .map(|field| text(item, field))
-                    .unwrap_or_default(),
-                group_id: text(item, "ResourceGroupId"),
+                    .unwrap_or_default()
+                    .into(),
+                group_id: shared.get(text(item, "ResourceGroupId")),
                 tags,
             })
         })
@@ -129,7 +135,10 @@ fn parse_page(api: &TypeApi, region: &str, body: &Value) -> Result<Page, String>
     let (next, total_count) = match api.paging {
         Paging::Token { .. } => {
             let token = text(body, "NextToken");
-            ((!token.is_empty()).then_some(Cursor::Token(token)), None)
+            (
+                (!token.is_empty()).then(|| Cursor::Token(token.to_owned())),
+                None,
+            )
         }
         Paging::Numbered { .. } => {
             let number = body.get("PageNumber").and_then(Value::as_u64).unwrap_or(1);
@@ -193,7 +202,7 @@ pub async fn join_resource_group(
             "JoinResourceGroup",
             &[
                 ("ResourceType", key.rtype.as_str().to_owned()),
-                ("ResourceId", key.id.clone()),
+                ("ResourceId", key.id.to_string()),
                 ("ResourceGroupId", group_id.to_owned()),
             ],
         )
@@ -219,8 +228,32 @@ mod tests {
         let page = parse_page(api, "cn-hangzhou", &body).unwrap();
         assert_eq!(page.resources.len(), 2);
         assert_eq!(page.resources[0].tag("team"), Some("pay"));
-        assert_eq!(page.resources[1].group_id, "rg-2");
+        assert_eq!(&*page.resources[1].group_id, "rg-2");
         assert_eq!(page.next, Some(Cursor::Number(2)));
+    }
+
+    #[test]
+    fn a_page_shares_its_region_group_ids_and_tags_between_items() {
+        let api = TypeApi::of(ResourceType::LaunchTemplate);
+        let item = |id: &str| {
+            serde_json::json!({"LaunchTemplateId": id, "LaunchTemplateName": id, "ResourceGroupId": "rg-1",
+                "Tags": {"Tag": [{"TagKey": "team", "TagValue": "pay"}]}})
+        };
+        let body = serde_json::json!({
+            "TotalCount": 2, "PageNumber": 1, "PageSize": 2,
+            "LaunchTemplateSets": {"LaunchTemplateSet": [item("lt-1"), item("lt-2")]}
+        });
+        let page = parse_page(api, "cn-hangzhou", &body).unwrap();
+        let [a, b] = &page.resources[..] else {
+            panic!("two items: {:?}", page.resources)
+        };
+        assert!(std::sync::Arc::ptr_eq(&a.key.region, &b.key.region));
+        assert!(std::sync::Arc::ptr_eq(&a.group_id, &b.group_id));
+        assert!(std::sync::Arc::ptr_eq(&a.tags[0].0, &b.tags[0].0));
+        assert!(std::sync::Arc::ptr_eq(&a.tags[0].1, &b.tags[0].1));
+        // What is shared is only what is equal.
+        assert_ne!(a.key.id, b.key.id);
+        assert_eq!(&*b.group_id, "rg-1");
     }
 
     /// The response body of `action` from tests/fixtures/api/: built from
@@ -247,11 +280,11 @@ mod tests {
                 let page = parse_page(api, "cn-hangzhou", &fixture(api.action)).unwrap();
                 assert_eq!(page.resources.len(), 1);
                 let r = &page.resources[0];
-                assert_eq!(r.key.id, $id);
-                assert_eq!(r.name, $name);
-                assert_eq!(r.group_id, $group);
+                assert_eq!(&*r.key.id, $id);
+                assert_eq!(&*r.name, $name);
+                assert_eq!(&*r.group_id, $group);
                 let (key, value): (&str, &str) = $tag;
-                assert_eq!(r.tags, vec![(key.to_owned(), value.to_owned())]);
+                assert_eq!(*r.tags, [(key.into(), value.into())]);
                 let next: Option<Cursor> = $next;
                 assert_eq!(page.next, next);
             }

@@ -64,8 +64,8 @@ pub async fn list_resource_groups(client: &Client) -> Result<Vec<Group>, CloudEr
                 .resource_group
                 .into_iter()
                 .map(|wire| Group {
-                    id: wire.id,
-                    name: wire.name,
+                    id: wire.id.into(),
+                    name: wire.name.into(),
                     status: wire.status,
                 }),
         );

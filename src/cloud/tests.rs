@@ -62,7 +62,7 @@ async fn reads_and_joins_get_through_a_faulty_server() {
     let instance = |n: usize| ResourceKey {
         rtype: ResourceType::Instance,
         region: "cn-hangzhou".into(),
-        id: format!("i-{n:04}"),
+        id: format!("i-{n:04}").into(),
     };
     let reads = stream::iter(0..1_000)
         .map(|n| {

@@ -59,7 +59,7 @@ pub(super) async fn run(
         Source::Saved(plan, _) => plan
             .changes
             .iter()
-            .map(|c| c.resource.region.clone())
+            .map(|c| c.resource.region.to_string())
             .collect(),
         Source::Manifest(manifest) => inventory::scopes(manifest)
             .into_keys()

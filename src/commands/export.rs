@@ -42,7 +42,7 @@ pub(super) async fn run(
     let wanted: Vec<String> = args
         .groups
         .iter()
-        .map(|key| plan::find_group(key, &account.groups).map(|g| g.id.clone()))
+        .map(|key| plan::find_group(key, &account.groups).map(|g| g.id.to_string()))
         .collect::<Result<_, String>>()
         .map_err(|message| anyhow::anyhow!("--group: {message}"))?;
     let source = match overrides.endpoint.as_ref().or(global.endpoint.as_ref()) {

@@ -220,6 +220,8 @@ async fn make_plan(
 ) -> anyhow::Result<Plan> {
     let scopes = inventory::scopes(manifest);
     let inventory = inventory::read(client, &scopes).await?;
+    // The ids to read are a copy of the manifest's: not kept while planning.
+    drop(scopes);
     let plan = crate::plan::plan(
         manifest,
         &inventory,

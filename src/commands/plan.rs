@@ -23,6 +23,8 @@ pub(super) async fn run(
     }
     let client = client(global, overrides, None).await?;
     let plan = make_plan(&client, &manifest, args.ignore_missing).await?;
+    // The plan holds what it needs of the manifest: not kept while rendering.
+    drop(manifest);
     render::renderer(args.format, use_color(global)).write(&plan, out)?;
     if let Some(path) = &args.out {
         atomic_file::write(path, |file| render::Json.write(&plan, file))

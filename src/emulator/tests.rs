@@ -540,7 +540,7 @@ async fn read_all(client: &Client, rtype: ResourceType, selection: &Selection) -
         let page = ecs::describe(client, api, REGION, selection, None, cursor.as_ref())
             .await
             .unwrap();
-        ids.extend(page.resources.into_iter().map(|r| r.key.id));
+        ids.extend(page.resources.into_iter().map(|r| r.key.id.to_string()));
         match page.next {
             Some(next) => cursor = Some(next),
             None => return ids,
@@ -574,7 +574,11 @@ async fn every_describe_pages_to_the_end_and_filters_by_id() {
         )
         .await
         .unwrap();
-        let mut got: Vec<String> = page.resources.iter().map(|r| r.key.id.clone()).collect();
+        let mut got: Vec<String> = page
+            .resources
+            .iter()
+            .map(|r| r.key.id.to_string())
+            .collect();
         got.sort();
         let mut wanted_sorted = wanted.clone();
         wanted_sorted.sort();
@@ -585,7 +589,7 @@ async fn every_describe_pages_to_the_end_and_filters_by_id() {
         );
         let odd = page.resources.iter().find(|r| r.key.id.ends_with('1'));
         if let Some(odd) = odd {
-            assert_eq!(odd.group_id, "rg-prod");
+            assert_eq!(&*odd.group_id, "rg-prod");
             assert_eq!(odd.tag("team"), Some("odd"));
         }
     }
@@ -716,7 +720,11 @@ async fn images_and_hosts_hide_other_states_unless_asked() {
     let page = ecs::describe(&client, api, REGION, &Selection::All, None, None)
         .await
         .unwrap();
-    let mut own: Vec<String> = page.resources.into_iter().map(|r| r.key.id).collect();
+    let mut own: Vec<String> = page
+        .resources
+        .into_iter()
+        .map(|r| r.key.id.to_string())
+        .collect();
     own.sort();
     assert_eq!(own, vec!["m-failed"]);
 
@@ -1013,7 +1021,7 @@ fn soak_join(worker: u64, j: u64) -> (crate::resource::ResourceKey, &'static str
     let key = crate::resource::ResourceKey {
         rtype,
         region: REGION.into(),
-        id: test_id(rtype, n as usize),
+        id: test_id(rtype, n as usize).into(),
     };
     (
         key,
@@ -1104,7 +1112,10 @@ async fn a_soak_of_mixed_calls_with_faults_gets_only_well_formed_answers() {
             };
             if let (Some((key, group)), true) = (join, landed) {
                 groups_joined.insert(group);
-                expected.insert((key.rtype, key.region, key.id), group.to_owned());
+                expected.insert(
+                    (key.rtype, key.region.to_string(), key.id.to_string()),
+                    group.to_owned(),
+                );
             }
         }
     }

@@ -110,9 +110,9 @@ fn key_of(group: &Group, groups: &[Group]) -> String {
         && groups.iter().filter(|g| g.name == group.name).count() == 1
         && !groups.iter().any(|g| g.id == group.name);
     if unique_name {
-        group.name.clone()
+        group.name.to_string()
     } else {
-        group.id.clone()
+        group.id.to_string()
     }
 }
 
@@ -124,7 +124,7 @@ pub fn groups_of(account: &Inventory, wanted: &[String]) -> Vec<ExportedGroup> {
     let mut groups: Vec<ExportedGroup> = account
         .groups
         .iter()
-        .filter(|g| wanted.is_empty() || wanted.contains(&g.id))
+        .filter(|g| wanted.is_empty() || wanted.iter().any(|id| **id == *g.id))
         .map(|group| ExportedGroup {
             key: key_of(group, &account.groups),
             members: account
@@ -162,9 +162,9 @@ mod tests {
                 region: "cn-hangzhou".into(),
                 id: id.into(),
             },
-            name: String::new(),
+            name: "".into(),
             group_id: group_id.into(),
-            tags: Vec::new(),
+            tags: Box::default(),
         }
     }
 
@@ -190,7 +190,7 @@ mod tests {
         let groups = groups_of(&account(), &[]);
         let keys: Vec<&str> = groups.iter().map(|g| g.key.as_str()).collect();
         assert_eq!(keys, ["prod", "rg-2", "rg-3"]);
-        let prod: Vec<&str> = groups[0].members.iter().map(|k| k.id.as_str()).collect();
+        let prod: Vec<&str> = groups[0].members.iter().map(|k| &*k.id).collect();
         assert_eq!(prod, ["i-a", "i-b"]);
     }
 
@@ -199,7 +199,7 @@ mod tests {
         let groups = groups_of(&account(), &["rg-2".to_owned()]);
         assert_eq!(groups.len(), 1);
         assert_eq!(groups[0].key, "rg-2");
-        assert_eq!(groups[0].members[0].id, "i-c");
+        assert_eq!(&*groups[0].members[0].id, "i-c");
     }
 
     #[test]

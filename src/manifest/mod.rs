@@ -286,7 +286,7 @@ impl Rule {
     /// which need the account's groups and are checked by the planner.
     pub fn matches(&self, resource: &crate::resource::Resource) -> bool {
         self.types.contains(&resource.key.rtype)
-            && self.regions.contains(&resource.key.region)
+            && self.regions.iter().any(|r| *r == *resource.key.region)
             && self
                 .tags
                 .iter()
@@ -294,7 +294,7 @@ impl Rule {
             && self
                 .name
                 .as_ref()
-                .is_none_or(|glob| glob.is_match(&resource.name))
+                .is_none_or(|glob| glob.is_match(&*resource.name))
     }
 }
 

@@ -61,7 +61,7 @@ impl GenResource {
         ResourceKey {
             rtype,
             region: REGIONS[self.region].into(),
-            id: id_of(rtype, self.n),
+            id: id_of(rtype, self.n).into(),
         }
     }
 }
@@ -177,8 +177,8 @@ fn world() -> impl Strategy<Value = World> {
 fn inventory(resources: &[GenResource]) -> Inventory {
     let groups = (0..GROUPS)
         .map(|g| Group {
-            id: group_id(g),
-            name: format!("g{g}"),
+            id: group_id(g).into(),
+            name: format!("g{g}").into(),
             status: "OK".into(),
         })
         .collect();
@@ -195,9 +195,9 @@ fn inventory(resources: &[GenResource]) -> Inventory {
             }
             let resource = Resource {
                 key: key.clone(),
-                name: format!("{}-{}", if r.pay { "pay" } else { "web" }, r.n),
-                group_id: group_id(r.group),
-                tags,
+                name: format!("{}-{}", if r.pay { "pay" } else { "web" }, r.n).into(),
+                group_id: group_id(r.group).into(),
+                tags: tags.into(),
             };
             (key, resource)
         })
@@ -300,8 +300,8 @@ impl World {
                 let found = regions.iter().any(|region| {
                     present.contains(&ResourceKey {
                         rtype,
-                        region: region.clone(),
-                        id: id.clone(),
+                        region: region.as_str().into(),
+                        id: id.as_str().into(),
                     })
                 });
                 (!found).then_some((rtype, id, regions))
@@ -492,12 +492,12 @@ proptest! {
         // from where the account had it.
         for change in &plan.changes {
             let wanted = expected.get(&change.resource);
-            prop_assert_eq!(wanted, Some(&change.to.id), "{} moved but the manifest says {:?}", change.resource, wanted);
+            prop_assert_eq!(wanted.map(String::as_str), Some(&*change.to.id), "{} moved but the manifest says {:?}", change.resource, wanted);
             prop_assert_eq!(&change.from.id, &account.resources[&change.resource].group_id);
         }
         // Every resource not where the manifest wants it moves; the rest
         // counts as unchanged.
-        let misplaced = expected.iter().filter(|(k, g)| account.resources[*k].group_id != **g).count();
+        let misplaced = expected.iter().filter(|(k, g)| &*account.resources[*k].group_id != g.as_str()).count();
         prop_assert_eq!(plan.changes.len(), misplaced);
         prop_assert_eq!(plan.unchanged, expected.len() - misplaced);
 

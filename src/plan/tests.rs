@@ -34,7 +34,7 @@ fn resource(
         group_id: group.into(),
         tags: tags
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| ((*k).into(), (*v).into()))
             .collect(),
     }
 }
@@ -68,9 +68,9 @@ fn moved(plan: &Plan) -> Vec<(String, String, String)> {
         .iter()
         .map(|c| {
             (
-                c.resource.id.clone(),
-                c.from.name.clone(),
-                c.to.name.clone(),
+                c.resource.id.to_string(),
+                c.from.name.to_string(),
+                c.to.name.to_string(),
             )
         })
         .collect()
@@ -100,7 +100,7 @@ fn explicit_entries_move_and_record_where_they_were_asked_for() {
         (plan.changes[0].source.line, plan.changes[0].source.column),
         (6, 9)
     );
-    assert_eq!(plan.changes[0].from.id, "rg-default");
+    assert_eq!(&*plan.changes[0].from.id, "rg-default");
 }
 
 #[test]
@@ -312,7 +312,7 @@ fn resources_the_manifest_does_not_mention_are_left_alone() {
         resource(ResourceType::Instance, I2, "b", "rg-default", &[]),
     ]);
     let plan = plan_of(&format!("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/{I1}]\n"), &inv).unwrap();
-    assert!(plan.changes.iter().all(|c| c.resource.id != I2));
+    assert!(plan.changes.iter().all(|c| &*c.resource.id != I2));
 }
 
 #[test]
@@ -406,11 +406,7 @@ fn an_entry_without_a_region_is_found_in_every_default_region() {
         &inv,
     )
     .unwrap();
-    let regions: Vec<&str> = plan
-        .changes
-        .iter()
-        .map(|c| c.resource.region.as_str())
-        .collect();
+    let regions: Vec<&str> = plan.changes.iter().map(|c| &*c.resource.region).collect();
     assert_eq!(regions, ["cn-hangzhou", "cn-shanghai"]);
 }
 
@@ -495,8 +491,8 @@ fn a_saved_plan_may_only_make_changes_the_manifest_asks_for() {
             .0
             .iter()
             .map(|u| (
-                u.change.resource.id.as_str(),
-                u.manifest_wants.as_ref().map(|g| g.id.as_str())
+                &*u.change.resource.id,
+                u.manifest_wants.as_ref().map(|g| &*g.id)
             ))
             .collect::<Vec<_>>(),
         [(I1, Some("rg-prod")), (I3, None)]

@@ -94,9 +94,9 @@ fn breakdown(types: &BTreeMap<&str, usize>) -> String {
 /// A group for people: its name, with the id when the name alone is not it.
 fn group_label(group: &crate::plan::GroupRef) -> String {
     if group.name.is_empty() || group.name == group.id {
-        group.id.clone()
+        group.id.to_string()
     } else {
-        group.name.clone()
+        group.name.to_string()
     }
 }
 

@@ -10,7 +10,7 @@ use crate::resource::{ResourceKey, ResourceType};
 
 fn group(name: &str) -> GroupRef {
     GroupRef {
-        id: format!("rg-acfm{name}0001"),
+        id: format!("rg-acfm{name}0001").into(),
         name: name.into(),
     }
 }
@@ -25,9 +25,9 @@ fn change(n: usize, rtype: ResourceType, from: &str, to: &str) -> Change {
                 "cn-hangzhou"
             }
             .into(),
-            id: format!("{}bp1{n:05}", rtype.id_prefix().unwrap_or("key-")),
+            id: format!("{}bp1{n:05}", rtype.id_prefix().unwrap_or("key-")).into(),
         },
-        name: format!("web-{n}"),
+        name: format!("web-{n}").into(),
         from: group(from),
         to: group(to),
         source: Location {
@@ -45,7 +45,7 @@ fn plan(changes: Vec<Change>, unchanged: usize) -> Plan {
             if !groups.iter().any(|s| &s.group == g) {
                 groups.push(GroupSummary {
                     group: g.clone(),
-                    unchanged: if g.name == "prod" { unchanged } else { 0 },
+                    unchanged: if &*g.name == "prod" { unchanged } else { 0 },
                 });
             }
         }

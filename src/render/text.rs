@@ -99,7 +99,7 @@ impl Text {
 
 fn heading(group: &GroupRef) -> String {
     if group.name.is_empty() || group.name == group.id {
-        group.id.clone()
+        group.id.to_string()
     } else {
         format!("{} ({})", group.name, group.id)
     }

@@ -47,7 +47,7 @@ fn account(names: &[usize], resources: &[(usize, usize, usize, usize)]) -> Inven
         .iter()
         .enumerate()
         .map(|(g, name)| Group {
-            id: format!("rg-{g}"),
+            id: format!("rg-{g}").into(),
             name: NAMES[*name].into(),
             status: "OK".into(),
         })
@@ -60,11 +60,11 @@ fn account(names: &[usize], resources: &[(usize, usize, usize, usize)]) -> Inven
                 key: ResourceKey {
                     rtype,
                     region: REGIONS[region].into(),
-                    id: id_of(rtype, n),
+                    id: id_of(rtype, n).into(),
                 },
-                name: String::new(),
+                name: "".into(),
                 group_id: groups[group % groups.len()].id.clone(),
-                tags: Vec::new(),
+                tags: Box::default(),
             };
             (resource.key.clone(), resource)
         })
@@ -89,7 +89,7 @@ proptest! {
             resources: account
                 .resources
                 .into_iter()
-                .filter(|(key, _)| regions.contains(&key.region))
+                .filter(|(key, _)| regions.iter().any(|r| *r == *key.region))
                 .collect(),
             ..account
         };
