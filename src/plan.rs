@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::manifest::{Location, Manifest};
+use crate::manifest::{Location, Manifest, MaxChanges};
 use crate::resource::{self, Group, Inventory, ResourceKey, ResourceType};
 
 /// The version of the plan's JSON form. A change that could make an older
@@ -441,9 +441,51 @@ fn plan_once(
     .seal())
 }
 
+/// A plan that moves more than its `max_changes` allows.
+#[derive(Debug, thiserror::Error)]
+#[error("the plan moves {count} resource(s), more than the {limit} allowed by {}{share}, so nothing was changed\n  hint: look for a typo in the rules; if the moves are right, raise the limit", setting(.max, .manifest.as_deref()), share = match .max { MaxChanges::Percent(_) => format!(" (of {} managed resources)", .managed), MaxChanges::Count(_) => String::new() })]
+pub struct TooManyChanges {
+    pub count: usize,
+    pub limit: usize,
+    pub max: MaxChanges,
+    /// The resources the manifest manages: those moved and those in place.
+    pub managed: usize,
+    /// The manifest that set the limit; `None` for `--max-changes`.
+    pub manifest: Option<String>,
+}
+
+/// Where a limit was set, as the user wrote it.
+fn setting(max: &MaxChanges, manifest: Option<&str>) -> String {
+    match manifest {
+        Some(file) => format!("`max_changes: {max}` in {file}"),
+        None => format!("--max-changes {max}"),
+    }
+}
+
 impl Plan {
     pub fn has_changes(&self) -> bool {
         !self.changes.is_empty()
+    }
+
+    /// Refuses a plan that moves more than `max` allows; `manifest` names
+    /// the manifest that set the limit (`None`: `--max-changes` did).
+    pub fn check_max_changes(
+        &self,
+        max: MaxChanges,
+        manifest: Option<&str>,
+    ) -> Result<(), TooManyChanges> {
+        let managed = self.changes.len() + self.unchanged;
+        let limit = max.limit(managed);
+        if self.changes.len() <= limit {
+            return Ok(());
+        }
+        Err(TooManyChanges {
+            count: self.changes.len(),
+            limit,
+            max,
+            managed,
+            manifest: manifest.map(str::to_owned),
+        })
     }
 
     /// The checksum the plan should carry: the sha256 of its JSON with the

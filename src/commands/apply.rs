@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context as _};
 
-use super::{client, load_manifest, make_plan, use_color, Exit, Overrides};
+use super::{check_max_changes, client, load_manifest, make_plan, use_color, Exit, Overrides};
 use crate::api::describe::TypeApi;
 use crate::apply::{self, ApplyOptions, Interrupts, ProgressStyle};
 use crate::atomic_file;
@@ -73,9 +73,10 @@ pub(super) async fn run(
     let plan = match source {
         Source::Saved(plan, manifest) => {
             let current = apply::check_stale(&client, &plan).await?;
-            if let Some(manifest) = manifest {
-                check_against_manifest(&client, &plan, &manifest, current).await?;
+            if let Some(manifest) = &manifest {
+                check_against_manifest(&client, &plan, manifest, current).await?;
             }
+            check_max_changes(&plan, args.max_changes, manifest.as_ref())?;
             plan
         }
         Source::Manifest(manifest) => {
@@ -84,6 +85,7 @@ pub(super) async fn run(
                 color: use_color(global),
             }
             .write(&plan, out)?;
+            check_max_changes(&plan, args.max_changes, Some(&manifest))?;
             if plan.has_changes() && !args.auto_approve && !approve(out)? {
                 writeln!(out, "\nApply cancelled.")?;
                 return Ok(Exit::Failure);
@@ -104,6 +106,8 @@ pub(super) async fn run(
     let options = ApplyOptions {
         parallelism: usize::from(args.parallelism),
         progress: ProgressStyle::detect(),
+        max_errors: args.max_errors.map(|n| n as usize),
+        canary: args.canary.map(|n| n as usize),
     };
     // Every way the run can end comes back here with a complete report.
     let report = apply::run(&client, &plan, &options, &interrupts).await;

@@ -21,7 +21,7 @@ use crate::cli::{Cli, Command, Global};
 use crate::cloud::client::{Client, ClientConfig, Endpoints, RetryPolicy, Transport};
 use crate::cloud::credentials::{self, CredentialSource};
 use crate::inventory;
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, MaxChanges};
 use crate::output::{self, Stdout};
 use crate::plan::{Plan, PlanOptions};
 
@@ -206,6 +206,21 @@ async fn client(
 
 fn use_color(global: &Global) -> bool {
     output::color_allowed(global.no_color, &std::io::stdout())
+}
+
+/// Refuses a plan over its blast-radius limit: `--max-changes` when given,
+/// else the manifest's `max_changes`.
+fn check_max_changes(
+    plan: &Plan,
+    flag: Option<MaxChanges>,
+    manifest: Option<&Manifest>,
+) -> anyhow::Result<()> {
+    if let Some(max) = flag {
+        plan.check_max_changes(max, None)?;
+    } else if let Some((max, manifest)) = manifest.and_then(|m| m.max_changes.map(|max| (max, m))) {
+        plan.check_max_changes(max, Some(&manifest.file))?;
+    }
+    Ok(())
 }
 
 async fn make_plan(

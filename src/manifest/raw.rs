@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 
 use super::yaml::{Fault, Fields, Kind, Node, Position, Reader, Scalar, SeenKeys, Under, Wanted};
-use super::Problem;
+use super::{MaxChanges, Problem};
 use crate::resource::ResourceType;
 
 /// A regroup manifest: which resources belong to which resource group.
@@ -28,6 +28,10 @@ pub struct RawManifest {
     /// Keyed by resource group ID (rg-…) or by a group's exact name.
     #[schemars(extend("minProperties" = 1, "propertyNames" = {"pattern": "\\S"}))]
     pub groups: BTreeMap<String, RawGroup>,
+    /// The most moves one plan may make: a count, or a share of the
+    /// resources the manifest manages, like `5%`; `--max-changes` wins.
+    #[serde(default)]
+    pub max_changes: Option<MaxChanges>,
     /// Where the `groups` key stands.
     #[schemars(skip)]
     pub groups_at: Position,
@@ -125,8 +129,9 @@ impl RawManifest {
                 "`version: 1` and `groups:` on their own lines",
             )));
         };
-        let mut fields = Fields::new(&["version", "regions", "groups"]);
+        let mut fields = Fields::new(&["version", "regions", "max_changes", "groups"]);
         let mut regions = Vec::new();
+        let mut max_changes = None;
         let mut groups = None;
         while let Some((key, key_at)) = reader.key()? {
             match fields.add(&key, key_at)? {
@@ -140,6 +145,9 @@ impl RawManifest {
                             })
                         })
                         .key(&key)?;
+                }
+                "max_changes" => {
+                    max_changes = reader.node().and_then(read_max_changes).key(&key)?;
                 }
                 // "groups", the one name left
                 _ => groups = Some((read_groups(&mut reader).key(&key)?, key_at)),
@@ -156,6 +164,7 @@ impl RawManifest {
             _version: Version,
             regions,
             groups,
+            max_changes,
             groups_at,
         })
     }
@@ -184,6 +193,24 @@ fn read_version(node: Node) -> Result<(), Fault> {
             }
         }
         _ => Err(node.wrong(("the manifest version, the number 1", "`version: 1`"))),
+    }
+}
+
+/// `max_changes`: a number, or text such as `5%`; `~` is no limit.
+fn read_max_changes(node: Node) -> Result<Option<MaxChanges>, Fault> {
+    let Some(node) = optional(node) else {
+        return Ok(None);
+    };
+    match node {
+        Node::Scalar(s) if matches!(s.kind, Kind::Int | Kind::Text) => s
+            .text
+            .parse()
+            .map(Some)
+            .map_err(|detail| Fault::new(s.at, Problem::MaxChanges { detail })),
+        other => Err(other.wrong((
+            "a count or a share",
+            "`max_changes: 50` or `max_changes: 5%`",
+        ))),
     }
 }
 
@@ -475,6 +502,22 @@ impl JsonSchema for Version {
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({"description": "The manifest format version.", "const": 1})
+    }
+}
+
+impl JsonSchema for MaxChanges {
+    fn schema_name() -> Cow<'static, str> {
+        "MaxChanges".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A count of moves, or a share of the managed resources like `5%`.",
+            "oneOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "string", "pattern": "^\\s*(\\d+|(100(\\.0+)?|\\d{1,2}(\\.\\d+)?)\\s*%)\\s*$"}
+            ]
+        })
     }
 }
 

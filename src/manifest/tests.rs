@@ -13,7 +13,7 @@ fn errors_carry_a_fix_hint() {
         .unwrap_err()
         .to_string();
     assert!(
-        error.ends_with("\n  hint: did you mean `groups`? The keys allowed here: `version`, `regions`, `groups`"),
+        error.ends_with("\n  hint: did you mean `groups`? The keys allowed here: `version`, `regions`, `max_changes`, `groups`"),
         "{error}"
     );
 }
@@ -154,6 +154,13 @@ const AGREEMENT: &[(&str, &str)] = &[
     ("minimal", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
     ("full", "version: 1\nregions: [cn-hangzhou, cn-shanghai]\ngroups:\n  prod:\n    resources:\n      - instance/i-1\n      - {type: keypair, id: deploy-key, region: cn-beijing}\n    select:\n      - type: [instance, disk]\n        tags: {team: payments, cost: \"1\"}\n        name: \"pay-*\"\n        in_group: legacy\n        region: cn-shanghai\n      - type: eni\n        region: [cn-hangzhou]\n"),
     ("null optional keys", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - {type: ~, name: ~, in_group: ~, region: ~, tags: {a: b}}\n"),
+    ("max_changes a count", "version: 1\nregions: [cn-hangzhou]\nmax_changes: 50\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    ("max_changes a share", "version: 1\nregions: [cn-hangzhou]\nmax_changes: 5%\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    ("max_changes null", "version: 1\nregions: [cn-hangzhou]\nmax_changes: ~\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    ("max_changes over 100%", "version: 1\nregions: [cn-hangzhou]\nmax_changes: 101%\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    ("max_changes negative", "version: 1\nregions: [cn-hangzhou]\nmax_changes: -1\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    ("max_changes a word", "version: 1\nregions: [cn-hangzhou]\nmax_changes: many\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    ("max_changes a list", "version: 1\nregions: [cn-hangzhou]\nmax_changes: [1]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
     ("numeric group key", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  2024:\n    resources: [disk/d-1]\n"),
     ("version 1.0", "version: 1.0\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
     ("tag value a number", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - tags: {n: 1}\n"),
@@ -448,4 +455,41 @@ mod never_panics {
             }
         }
     }
+}
+
+#[test]
+fn max_changes_is_a_count_or_a_share_and_a_bad_one_says_where() {
+    let limit = |text: &str| {
+        Manifest::parse(
+            "m.yaml",
+            &format!("{HEAD}  prod:\n    resources: [instance/i-1]\nmax_changes: {text}\n"),
+        )
+        .map(|m| m.max_changes)
+    };
+    assert_eq!(limit("50").unwrap(), Some(MaxChanges::Count(50)));
+    assert_eq!(limit("\"50\"").unwrap(), Some(MaxChanges::Count(50)));
+    assert_eq!(limit("2.5%").unwrap(), Some(MaxChanges::Percent(2.5)));
+    assert_eq!(limit("~").unwrap(), None);
+    let (location, path, problem) = failure(&format!(
+        "{HEAD}  prod:\n    resources: [instance/i-1]\nmax_changes: 120%\n"
+    ));
+    assert_eq!((location.line, location.column), (6, 14));
+    assert_eq!(path, "max_changes");
+    assert_eq!(problem.to_string(), "`120%` is not a share from 0% to 100%");
+    let (_, _, problem) = failure(&format!(
+        "{HEAD}  prod:\n    resources: [instance/i-1]\nmax_changes: true\n"
+    ));
+    assert!(matches!(problem, Problem::WrongShape { .. }), "{problem:?}");
+}
+
+#[test]
+fn a_share_of_the_managed_resources_rounds_down() {
+    assert_eq!(MaxChanges::Percent(10.0).limit(15), 1);
+    assert_eq!(MaxChanges::Percent(50.0).limit(20), 10);
+    assert_eq!(MaxChanges::Percent(100.0).limit(7), 7);
+    assert_eq!(MaxChanges::Count(3).limit(1_000), 3);
+    for bad in ["-1", "1.5", "x%", "%", "-5%", "100.1%"] {
+        assert!(bad.parse::<MaxChanges>().is_err(), "{bad}");
+    }
+    assert_eq!(MaxChanges::Percent(5.0).to_string(), "5%");
 }

@@ -511,3 +511,43 @@ fn a_saved_plan_may_only_make_changes_the_manifest_asks_for() {
         "{text}"
     );
 }
+
+#[test]
+fn max_changes_counts_the_moves_against_the_managed_resources() {
+    // Four instances managed by the rule, three of them to move.
+    let inventory = inventory(vec![
+        resource(ResourceType::Instance, "i-1", "a", "rg-default", &[]),
+        resource(ResourceType::Instance, "i-2", "b", "rg-default", &[]),
+        resource(ResourceType::Instance, "i-3", "c", "rg-default", &[]),
+        resource(ResourceType::Instance, "i-4", "d", "rg-prod", &[]),
+    ]);
+    let manifest = Manifest::parse(
+        "m.yaml",
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{type: instance}]\n",
+    )
+    .unwrap();
+    let plan = plan(&manifest, &inventory, PlanOptions::default(), now()).unwrap();
+    assert!(plan.check_max_changes(MaxChanges::Count(3), None).is_ok());
+    assert!(plan
+        .check_max_changes(MaxChanges::Percent(75.0), None)
+        .is_ok());
+    let error = plan
+        .check_max_changes(MaxChanges::Percent(50.0), None)
+        .unwrap_err();
+    assert_eq!((error.count, error.limit, error.managed), (3, 2, 4));
+    assert!(
+        error.to_string().starts_with(
+            "the plan moves 3 resource(s), more than the 2 allowed by --max-changes 50% (of 4 managed resources)"
+        ),
+        "{error}"
+    );
+    let error = plan
+        .check_max_changes(MaxChanges::Count(2), Some("m.yaml"))
+        .unwrap_err();
+    assert!(
+        error.to_string().starts_with(
+            "the plan moves 3 resource(s), more than the 2 allowed by `max_changes: 2` in m.yaml,"
+        ),
+        "{error}"
+    );
+}

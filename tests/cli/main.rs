@@ -25,6 +25,7 @@ mod output;
 mod permissions;
 mod plan;
 mod quotas;
+mod rails;
 mod signature;
 mod types;
 mod validate;

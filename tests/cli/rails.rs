@@ -1,0 +1,174 @@
+//! Safety rails for real accounts (issue 15): the blast-radius limits
+//! `--max-changes` (and the manifest's `max_changes`), `--max-errors` and
+//! `--canary`.
+
+use regroup::resource::ResourceType;
+
+use crate::harness::{read_json, stdout_of, Running, Setup, ALL_INTO_PROD};
+
+/// Every instance into prod, with the manifest's own limit.
+fn all_into_prod_at_most(max_changes: &str) -> String {
+    format!("{ALL_INTO_PROD}max_changes: {max_changes}\n")
+}
+
+/// Where every instance `i-bp1test<n>` is, in order.
+fn groups_of(env: &Running, count: usize) -> Vec<String> {
+    (0..count)
+        .map(|n| env.group_of(&format!("i-bp1test{n:05}")))
+        .collect()
+}
+
+#[test]
+fn max_changes_refuses_a_plan_over_the_limit_and_apply_writes_nothing() {
+    let env = Setup::new().instances(20).manifest(ALL_INTO_PROD).start();
+    let (code, out, err) = stdout_of(env.regroup(&["plan", "--max-changes", "10"]));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("the plan moves 20 resource(s), more than the 10 allowed by --max-changes 10"),
+        "{err}"
+    );
+    // The plan is still shown, so that the moves can be looked at.
+    assert!(out.contains("Plan: 20 to move"), "{out}");
+
+    let saved = env.path("plan.json");
+    let (code, _, err) =
+        stdout_of(env.regroup(&["plan", "--max-changes", "10", "-o", saved.to_str().unwrap()]));
+    assert_eq!(code, 1, "{err}");
+    assert!(!saved.exists(), "a plan over the limit was saved");
+
+    let (code, _, err) =
+        stdout_of(env.regroup(&["apply", "--auto-approve", "--max-changes", "10"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("more than the 10 allowed"), "{err}");
+    assert_eq!(env.writes(), 0);
+    assert!(groups_of(&env, 20).iter().all(|g| g == "rg-default"));
+
+    // At the limit is allowed.
+    let (code, _, err) = stdout_of(env.regroup(&["plan", "--max-changes", "20"]));
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn a_share_counts_the_managed_resources_and_a_saved_plan_is_checked_too() {
+    let env = Setup::new().instances(20).manifest(ALL_INTO_PROD).start();
+    let saved = env.path("plan.json");
+    let (code, _, err) = stdout_of(env.regroup(&["plan", "-o", saved.to_str().unwrap()]));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) =
+        stdout_of(env.regroup(&["apply", saved.to_str().unwrap(), "--max-changes", "50%"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(
+            "the plan moves 20 resource(s), more than the 10 allowed by --max-changes 50% (of 20 managed resources)"
+        ),
+        "{err}"
+    );
+    assert_eq!(env.writes(), 0);
+}
+
+#[test]
+fn the_manifest_sets_the_limit_and_the_flag_wins() {
+    let env = Setup::new()
+        .instances(20)
+        .manifest(&all_into_prod_at_most("5"))
+        .start();
+    let (code, _, err) = stdout_of(env.regroup(&["plan"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("more than the 5 allowed by `max_changes: 5` in")
+            && err.contains("regroup.yaml, so"),
+        "{err}"
+    );
+    let (code, _, err) = stdout_of(env.regroup(&["plan", "--max-changes", "25"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(env.writes(), 0);
+}
+
+#[test]
+fn max_errors_stops_starting_joins_after_that_many_failures() {
+    let env = Setup::new().instances(6).manifest(ALL_INTO_PROD).start();
+    let report = env.path("report.json");
+    let mut session = rexpect::session::spawn_command(
+        env.process(&[
+            "apply",
+            "--parallelism",
+            "1",
+            "--max-errors",
+            "1",
+            "--report",
+            report.to_str().unwrap(),
+        ]),
+        Some(20_000),
+    )
+    .unwrap();
+    session.exp_string("Enter a value:").unwrap();
+    // The first join (the changes go in order, one at a time) now fails.
+    env.delete(ResourceType::Instance, "i-bp1test00000");
+    session.send_line("yes").unwrap();
+    let rest = session.exp_eof().unwrap();
+    assert!(
+        rest.contains("Apply stopped: 0 moved, 1 failed, 5 not started, because 1 join(s) failed, the most that --max-errors 1 allows"),
+        "{rest}"
+    );
+    assert_eq!(env.writes(), 1);
+    let report = read_json(&report);
+    assert_eq!(report["not_started"].as_u64(), Some(5));
+    let outcomes = report["outcomes"].as_array().unwrap();
+    let not_started: Vec<&serde_json::Value> = outcomes
+        .iter()
+        .filter(|o| o["status"] == "not_started")
+        .collect();
+    assert_eq!(not_started.len(), 5);
+    assert!(not_started
+        .iter()
+        .all(|o| o["message"].as_str().unwrap().contains("--max-errors 1")));
+    for n in 1..6 {
+        assert_eq!(env.group_of(&format!("i-bp1test{n:05}")), "rg-default");
+    }
+}
+
+#[test]
+fn a_canary_that_does_not_land_stops_the_run() {
+    let env = Setup::new()
+        .instances(20)
+        .manifest(ALL_INTO_PROD)
+        .emulator(|s| s.phantom_rate = 1.0)
+        .start();
+    let report = env.path("report.json");
+    let (code, out, err) = stdout_of(env.regroup(&[
+        "apply",
+        "--auto-approve",
+        "--canary",
+        "5",
+        "--report",
+        report.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        out.contains("Apply stopped: 0 moved, 5 failed, 15 not started, because the canary of 5 change(s) did not all land: instance/i-bp1test"),
+        "{out}"
+    );
+    assert!(out.contains("is not_moved_despite_success"), "{out}");
+    assert_eq!(env.writes(), 5);
+    let report = read_json(&report);
+    assert_eq!(report["not_started"].as_u64(), Some(15));
+    assert!(report["stopped"].as_str().unwrap().contains("canary"));
+}
+
+#[test]
+fn a_canary_that_lands_lets_the_rest_go() {
+    let env = Setup::new().instances(12).manifest(ALL_INTO_PROD).start();
+    let (code, out, err) = stdout_of(env.regroup(&["apply", "--auto-approve", "--canary", "5"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Apply complete! 12 moved, 0 failed."), "{out}");
+    assert!(groups_of(&env, 12).iter().all(|g| g == "rg-prod"));
+    // The canary is read back on its own before the rest start: two
+    // read-backs of joined instances, not one.
+    let reads_after_first_join = env
+        .requests()
+        .iter()
+        .skip_while(|r| r.action != "JoinResourceGroup")
+        .filter(|r| r.action == "DescribeInstances")
+        .count();
+    assert!(reads_after_first_join >= 2, "{reads_after_first_join}");
+}
