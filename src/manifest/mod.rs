@@ -141,6 +141,8 @@ pub enum Problem {
     },
     #[error("{detail}")]
     MaxChanges { detail: String },
+    #[error("this rule has no condition, so it selects every resource of its regions")]
+    SelectsEverything,
     #[error("{resource} is in group `{group}` here and in group `{other_group}` at {other}")]
     TwoGroups {
         resource: String,
@@ -218,6 +220,9 @@ impl Problem {
             }
             Problem::MaxChanges { .. } => {
                 "write a count, like `max_changes: 50`, or a share of the managed resources, like `max_changes: 5%`".into()
+            }
+            Problem::SelectsEverything => {
+                "add a condition (`type`, `tags`, `name` or `in_group`), or write `all: true` if the group is to take every resource".into()
             }
             Problem::ListedTwice { .. } => "remove one of the two entries".into(),
             Problem::TwoGroups { .. } => {

@@ -75,10 +75,19 @@ pub struct RawEntry {
     pub at: Position,
 }
 
-/// A bulk rule: a resource matches when every condition given holds.
+/// A bulk rule: a resource matches when every condition given holds. A
+/// rule needs a condition (`type`, `tags`, `name` or `in_group`), or
+/// `all: true` to take every resource of its regions.
 #[derive(Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Rule")]
+#[schemars(extend("anyOf" = [
+    {"required": ["all"], "properties": {"all": {"const": true}}},
+    {"required": ["type"], "properties": {"type": {"not": {"type": "null"}}}},
+    {"required": ["tags"], "properties": {"tags": {"type": "object", "minProperties": 1}}},
+    {"required": ["name"], "properties": {"name": {"type": "string"}}},
+    {"required": ["in_group"], "properties": {"in_group": {"type": "string"}}}
+]))]
 pub struct RawRule {
     /// One type or a list; omitted means every type.
     #[serde(rename = "type", default)]
@@ -93,6 +102,10 @@ pub struct RawRule {
     pub in_group: Option<String>,
     /// One region or a list; omitted means the manifest's `regions`.
     pub region: Option<OneOrMany<RegionId>>,
+    /// `true` to take every resource of the rule's regions: needed by a
+    /// rule without conditions, so that `select: [{}]` is never a typo.
+    #[serde(default)]
+    pub all: bool,
     /// Where the rule starts.
     #[schemars(skip)]
     pub at: Position,
@@ -378,9 +391,10 @@ fn read_rule(reader: &mut Reader, node: Node) -> Result<RawRule, Fault> {
         name: None,
         in_group: None,
         region: None,
+        all: false,
         at,
     };
-    let mut fields = Fields::new(&["type", "tags", "name", "in_group", "region"]);
+    let mut fields = Fields::new(&["type", "tags", "name", "in_group", "region", "all"]);
     while let Some((key, key_at)) = reader.key()? {
         let name = fields.add(&key, key_at)?;
         let node = reader.node().key(&key)?;
@@ -402,10 +416,29 @@ fn read_rule(reader: &mut Reader, node: Node) -> Result<RawRule, Fault> {
                     .transpose()
                     .key(&key)?;
             }
-            _ => rule.region = one_or_many(reader, node, REGION, RegionId::read).key(&key)?,
+            "region" => {
+                rule.region = one_or_many(reader, node, REGION, RegionId::read).key(&key)?;
+            }
+            // "all", the one name left
+            _ => rule.all = read_bool(node, ("true or false", "`all: true`")).key(&key)?,
         }
     }
+    let conditions = rule.types.is_some()
+        || !rule.tags.is_empty()
+        || rule.name.is_some()
+        || rule.in_group.is_some();
+    if !conditions && !rule.all {
+        return Err(Fault::new(at, Problem::SelectsEverything));
+    }
     Ok(rule)
+}
+
+/// `true` or `false`.
+fn read_bool(node: Node, wanted: Wanted) -> Result<bool, Fault> {
+    match node {
+        Node::Scalar(s) if s.kind == Kind::Bool => Ok(s.text.eq_ignore_ascii_case("true")),
+        other => Err(other.wrong(wanted)),
+    }
 }
 
 /// A node, or `None` for `key: ~`, which means the key is not given.

@@ -161,6 +161,13 @@ const AGREEMENT: &[(&str, &str)] = &[
     ("max_changes negative", "version: 1\nregions: [cn-hangzhou]\nmax_changes: -1\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
     ("max_changes a word", "version: 1\nregions: [cn-hangzhou]\nmax_changes: many\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
     ("max_changes a list", "version: 1\nregions: [cn-hangzhou]\nmax_changes: [1]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    ("a rule without conditions", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{}]\n"),
+    ("a rule with only a region", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{region: cn-hangzhou}]\n"),
+    ("a rule with empty tags", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{tags: {}}]\n"),
+    ("a rule that says all", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{all: true}]\n"),
+    ("a rule that says all and more", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{all: true, type: disk}]\n"),
+    ("a rule that says not all", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{all: false}]\n"),
+    ("all a word", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{all: yes, type: disk}]\n"),
     ("numeric group key", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  2024:\n    resources: [disk/d-1]\n"),
     ("version 1.0", "version: 1.0\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
     ("tag value a number", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - tags: {n: 1}\n"),
@@ -492,4 +499,30 @@ fn a_share_of_the_managed_resources_rounds_down() {
         assert!(bad.parse::<MaxChanges>().is_err(), "{bad}");
     }
     assert_eq!(MaxChanges::Percent(5.0).to_string(), "5%");
+}
+
+#[test]
+fn a_rule_without_conditions_needs_all_true() {
+    for rule in [
+        "{}",
+        "{region: cn-hangzhou}",
+        "{tags: {}}",
+        "{all: false}",
+        "{type: ~, name: ~}",
+    ] {
+        let (location, path, problem) =
+            failure(&format!("{HEAD}  prod:\n    select:\n      - {rule}\n"));
+        assert_eq!(problem, Problem::SelectsEverything, "{rule}");
+        assert_eq!(location.line, 6, "{rule}");
+        assert_eq!(path, "groups.prod.select[0]", "{rule}");
+        assert!(problem.hint().contains("`all: true`"), "{rule}");
+    }
+    let manifest = Manifest::parse(
+        "m.yaml",
+        &format!("{HEAD}  prod:\n    select: [{{all: true}}]\n"),
+    )
+    .unwrap();
+    let rule = &manifest.groups[0].rules[0];
+    assert_eq!(rule.types, ResourceType::ALL.to_vec());
+    assert!(rule.tags.is_empty() && rule.name.is_none() && rule.in_group.is_none());
 }

@@ -172,3 +172,29 @@ fn a_canary_that_lands_lets_the_rest_go() {
         .count();
     assert!(reads_after_first_join >= 2, "{reads_after_first_join}");
 }
+
+#[test]
+fn a_rule_that_selects_everything_must_say_all() {
+    let env = Setup::new()
+        .instances(3)
+        .manifest("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - {}\n")
+        .start();
+    for command in ["validate", "plan"] {
+        let (code, _, err) = stdout_of(env.regroup(&[command]));
+        assert_eq!(code, 1, "{command}: {err}");
+        assert!(
+            err.contains("regroup.yaml:6:9: groups.prod.select[0]: this rule has no condition, so it selects every resource of its regions")
+                && err.contains("hint: add a condition (`type`, `tags`, `name` or `in_group`), or write `all: true`"),
+            "{command}: {err}"
+        );
+    }
+    assert_eq!(env.requests().len(), 0, "a refused manifest made calls");
+    std::fs::write(
+        &env.manifest,
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - all: true\n",
+    )
+    .unwrap();
+    let (code, out, err) = stdout_of(env.regroup(&["plan"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Plan: 3 to move"), "{out}");
+}
