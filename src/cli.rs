@@ -194,6 +194,10 @@ pub struct ExportArgs {
     /// Only resources now in this group, by id or name (repeatable).
     #[arg(long = "group", value_name = "GROUP")]
     pub groups: Vec<String>,
+    /// Mark every group but the default one `exclusive: true`, so that
+    /// planning the manifest later evicts newcomers to the default group.
+    #[arg(long)]
+    pub exclusive: bool,
 }
 
 fn parse_max_changes(text: &str) -> Result<MaxChanges, String> {

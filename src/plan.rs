@@ -29,6 +29,9 @@ pub struct Plan {
     pub manifest: ManifestInfo,
     pub created_at: DateTime<Utc>,
     pub changes: Vec<Change>,
+    /// How many of `changes` are evictions from `exclusive` groups.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub evictions: usize,
     pub unchanged: usize,
     pub missing: Vec<Missing>,
     pub warnings: Vec<String>,
@@ -83,6 +86,19 @@ pub struct Change {
     pub from: GroupRef,
     pub to: GroupRef,
     pub source: Location,
+    /// An eviction: the resource is in an `exclusive` group that the
+    /// manifest does not place it in, and leaves for `evict_to`; `source`
+    /// is the group's key.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub evict: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+fn is_zero(value: &usize) -> bool {
+    *value == 0
 }
 
 /// An explicit entry the account does not have.
@@ -120,6 +136,9 @@ pub enum PlanError {
     Missing(Vec<Missing>),
     #[error(transparent)]
     Unsettled(Box<Unsettled>),
+    /// An `exclusive` group's evictions cannot be planned as asked.
+    #[error("{location}: {message}")]
+    Eviction { location: Location, message: String },
 }
 
 /// Rules of two groups that both match one resource.
@@ -413,8 +432,13 @@ fn plan_once(
             from,
             to: GroupRef::of(target),
             source,
+            evict: false,
         });
     }
+    let evictions = evictions(manifest, inventory, &targets, &claims)?;
+    let eviction_count = evictions.len();
+    changes.extend(evictions);
+    changes.sort_by(|a, b| a.resource.cmp(&b.resource));
     for change in &changes {
         for group in [&change.from, &change.to] {
             unchanged_per_group.entry(group.clone()).or_default();
@@ -429,6 +453,7 @@ fn plan_once(
         },
         created_at: now,
         changes,
+        evictions: eviction_count,
         unchanged,
         missing,
         warnings,
@@ -460,6 +485,99 @@ fn setting(max: &MaxChanges, manifest: Option<&str>) -> String {
         Some(file) => format!("`max_changes: {max}` in {file}"),
         None => format!("--max-changes {max}"),
     }
+}
+
+/// The group evictions go to: the manifest's `evict_to`, else the group
+/// named `default` (the account's default group, as [`Inventory::new`]
+/// reads it: see [`resource::DEFAULT_GROUP_NAME`]). It must be ready and
+/// not itself exclusive, or its evictions would be evicted again.
+fn evict_target<'a>(
+    manifest: &Manifest,
+    groups: &'a [Group],
+    targets: &[&Group],
+    first_exclusive: &Location,
+) -> Result<&'a Group, PlanError> {
+    let (group, location) = match &manifest.evict_to {
+        Some((key, location)) => (resolve_group(key, groups, location)?, location),
+        None => {
+            let default = groups
+                .iter()
+                .find(|g| g.name == resource::DEFAULT_GROUP_NAME)
+                .ok_or_else(|| PlanError::Eviction {
+                    location: first_exclusive.clone(),
+                    message: format!(
+                        "this group is exclusive, the manifest has no `evict_to`, and the account has no group named `{}` to evict to\n  hint: add a top-level `evict_to: GROUP`",
+                        resource::DEFAULT_GROUP_NAME
+                    ),
+                })?;
+            (default, first_exclusive)
+        }
+    };
+    if group.status != resource::GROUP_READY {
+        return Err(PlanError::GroupNotReady {
+            location: location.clone(),
+            name: group.name.clone(),
+            id: group.id.clone(),
+            status: group.status.clone(),
+        });
+    }
+    let exclusive_too = manifest
+        .groups
+        .iter()
+        .zip(targets)
+        .any(|(spec, target)| spec.exclusive && target.id == group.id);
+    if exclusive_too {
+        return Err(PlanError::Eviction {
+            location: location.clone(),
+            message: format!(
+                "evictions would go to `{}`, which is itself exclusive, so they would be evicted again\n  hint: set `evict_to` to a group that is not exclusive",
+                group.name
+            ),
+        });
+    }
+    Ok(group)
+}
+
+/// The evictions of every `exclusive` group: each member that the manifest
+/// places nowhere leaves for the evict target. (A member the manifest
+/// places in another group is an ordinary move already.) The inventory
+/// holds exactly the types and regions the manifest covers, read whole
+/// (`inventory::ReadScope::Complete`).
+fn evictions(
+    manifest: &Manifest,
+    inventory: &Inventory,
+    targets: &[&Group],
+    claims: &BTreeMap<&ResourceKey, (usize, Claim)>,
+) -> Result<Vec<Change>, PlanError> {
+    let exclusive: HashMap<&str, (&Location, &Group)> = manifest
+        .groups
+        .iter()
+        .zip(targets)
+        .filter(|(spec, _)| spec.exclusive)
+        .map(|(spec, target)| (target.id.as_str(), (&spec.location, *target)))
+        .collect();
+    let Some(first) = manifest.groups.iter().find(|g| g.exclusive) else {
+        return Ok(Vec::new());
+    };
+    let to = evict_target(manifest, &inventory.groups, targets, &first.location)?;
+    let mut evictions = Vec::new();
+    for resource in inventory.resources.values() {
+        let Some((location, group)) = exclusive.get(resource.group_id.as_str()) else {
+            continue;
+        };
+        if claims.contains_key(&resource.key) {
+            continue;
+        }
+        evictions.push(Change {
+            resource: resource.key.clone(),
+            name: resource.name.clone(),
+            from: GroupRef::of(group),
+            to: GroupRef::of(to),
+            source: (*location).clone(),
+            evict: true,
+        });
+    }
+    Ok(evictions)
 }
 
 impl Plan {

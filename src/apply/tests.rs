@@ -36,6 +36,7 @@ fn moved(id: &str, from: &str, to: &str) -> Outcome {
                 line: 1,
                 column: 1,
             },
+            evict: false,
         },
         Status::Moved,
     );

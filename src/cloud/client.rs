@@ -257,6 +257,9 @@ pub enum CloudError {
     Interrupted { action: String },
     #[error("{action}: the response is not the JSON expected: {message}")]
     Decode { action: String, message: String },
+    /// A listing that must be whole came back short.
+    #[error("{action}: {message}")]
+    Incomplete { action: String, message: String },
     /// A temporary key expired between its refresh and the server; it has
     /// been dropped, so the next try fetches a new one.
     #[error("{action}: {error}")]
@@ -335,6 +338,7 @@ impl CloudError {
             CloudError::CircuitOpen { .. } => "CircuitOpen".into(),
             CloudError::Interrupted { .. } => "Interrupted".into(),
             CloudError::Decode { .. } => "Decode".into(),
+            CloudError::Incomplete { .. } => "Incomplete".into(),
             CloudError::Credentials(_) => "Credentials".into(),
             CloudError::PermissionsMissing(_) => ram::FORBIDDEN.into(),
         }
@@ -357,6 +361,7 @@ impl CloudError {
             CloudError::CircuitOpen { .. }
             | CloudError::Interrupted { .. }
             | CloudError::Decode { .. }
+            | CloudError::Incomplete { .. }
             | CloudError::Credentials(_)
             | CloudError::PermissionsMissing(_) => false,
         }

@@ -102,7 +102,11 @@ fn completions(shell: clap_complete::Shell, out: &mut Stdout) -> anyhow::Result<
 }
 
 fn schema(out: &mut Stdout) -> anyhow::Result<Exit> {
-    serde_json::to_writer_pretty(&mut *out, &crate::manifest::json_schema())?;
+    // Made in memory first: serde_json wraps a write error in its own,
+    // which hides a closed stdout (a broken pipe) from `exit_for_error`
+    // once the schema outgrows the output buffer.
+    let schema = serde_json::to_vec_pretty(&crate::manifest::json_schema())?;
+    out.write_all(&schema)?;
     writeln!(out)?;
     Ok(Exit::Success)
 }
@@ -229,7 +233,12 @@ async fn make_plan(
     ignore_missing: bool,
 ) -> anyhow::Result<Plan> {
     let scopes = inventory::scopes(manifest);
-    let inventory = inventory::read(client, &scopes).await?;
+    let read = inventory::read(client, &scopes).await;
+    let inventory = if manifest.has_exclusive() {
+        read.context("no plan was made, evictions included: an exclusive group's evictions are planned only from complete listings of every type and region the manifest covers, and a listing failed")?
+    } else {
+        read?
+    };
     let plan = crate::plan::plan(
         manifest,
         &inventory,

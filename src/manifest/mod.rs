@@ -243,6 +243,9 @@ pub struct Manifest {
     /// The top-level `max_changes`: the most moves a plan may make
     /// (`--max-changes` wins over it).
     pub max_changes: Option<MaxChanges>,
+    /// The top-level `evict_to` (a group id or name) and where it stands;
+    /// `None`: the account's default group.
+    pub evict_to: Option<(String, Location)>,
 }
 
 /// A cap on how many moves one plan may make: a count, or a share of the
@@ -299,6 +302,9 @@ pub struct GroupSpec {
     pub location: Location,
     pub resources: Vec<ExplicitEntry>,
     pub rules: Vec<Rule>,
+    /// `exclusive: true`: members the manifest does not place here are
+    /// evicted.
+    pub exclusive: bool,
 }
 
 /// One resource named by id.
@@ -538,6 +544,7 @@ impl Manifest {
                 location: locate(group.at),
                 resources,
                 rules,
+                exclusive: group.exclusive,
             });
         }
         if groups.is_empty() {
@@ -548,7 +555,16 @@ impl Manifest {
             sha256: format!("{:x}", Sha256::digest(text.as_bytes())),
             groups,
             max_changes: raw.max_changes,
+            evict_to: raw
+                .evict_to
+                .zip(raw.evict_to_at)
+                .map(|(key, at)| (key, locate(at))),
         })
+    }
+
+    /// Whether any group is `exclusive`.
+    pub fn has_exclusive(&self) -> bool {
+        self.groups.iter().any(|g| g.exclusive)
     }
 
     /// Keeps only what lies in `regions` (the `--region` option); an empty

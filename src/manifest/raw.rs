@@ -32,6 +32,12 @@ pub struct RawManifest {
     /// resources the manifest manages, like `5%`; `--max-changes` wins.
     #[serde(default)]
     pub max_changes: Option<MaxChanges>,
+    /// Where `exclusive` groups send the resources the manifest does not
+    /// place in them (ID or name); default: the account's default group.
+    pub evict_to: Option<String>,
+    /// Where the `evict_to` value stands.
+    #[schemars(skip)]
+    pub evict_to_at: Option<Position>,
     /// Where the `groups` key stands.
     #[schemars(skip)]
     pub groups_at: Position,
@@ -61,6 +67,11 @@ pub struct RawGroup {
     /// Bulk rules; every condition of one rule must hold.
     #[serde(default)]
     pub select: Vec<RawRule>,
+    /// `true`: the group holds exactly what the manifest places in it;
+    /// other members of the types and regions the manifest covers are
+    /// moved to `evict_to`.
+    #[serde(default)]
+    pub exclusive: bool,
     /// Where the group's key stands.
     #[schemars(skip)]
     pub at: Position,
@@ -142,9 +153,10 @@ impl RawManifest {
                 "`version: 1` and `groups:` on their own lines",
             )));
         };
-        let mut fields = Fields::new(&["version", "regions", "max_changes", "groups"]);
+        let mut fields = Fields::new(&["version", "regions", "max_changes", "evict_to", "groups"]);
         let mut regions = Vec::new();
         let mut max_changes = None;
+        let mut evict_to = None;
         let mut groups = None;
         while let Some((key, key_at)) = reader.key()? {
             match fields.add(&key, key_at)? {
@@ -162,6 +174,10 @@ impl RawManifest {
                 "max_changes" => {
                     max_changes = reader.node().and_then(read_max_changes).key(&key)?;
                 }
+                "evict_to" => {
+                    let value = reader.node().and_then(|n| n.text(GROUP)).key(&key)?;
+                    evict_to = Some((value.text, value.at));
+                }
                 // "groups", the one name left
                 _ => groups = Some((read_groups(&mut reader).key(&key)?, key_at)),
             }
@@ -178,6 +194,8 @@ impl RawManifest {
             regions,
             groups,
             max_changes,
+            evict_to_at: evict_to.as_ref().map(|(_, at)| *at),
+            evict_to: evict_to.map(|(text, _)| text),
             groups_at,
         })
     }
@@ -274,6 +292,7 @@ fn read_group(reader: &mut Reader, at: Position) -> Result<RawGroup, Fault> {
     let mut group = RawGroup {
         resources: Vec::new(),
         select: Vec::new(),
+        exclusive: false,
         at,
     };
     match reader.node()? {
@@ -289,11 +308,13 @@ fn read_group(reader: &mut Reader, at: Position) -> Result<RawGroup, Fault> {
             )))
         }
     }
-    let mut fields = Fields::new(&["resources", "select"]);
+    let mut fields = Fields::new(&["resources", "select", "exclusive"]);
     while let Some((key, key_at)) = reader.key()? {
         fields.add(&key, key_at)?;
         let node = reader.node().key(&key)?;
-        if key == "resources" {
+        if key == "exclusive" {
+            group.exclusive = read_bool(node, ("true or false", "`exclusive: true`")).key(&key)?;
+        } else if key == "resources" {
             group.resources = list(
                 reader,
                 node,

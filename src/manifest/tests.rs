@@ -13,7 +13,7 @@ fn errors_carry_a_fix_hint() {
         .unwrap_err()
         .to_string();
     assert!(
-        error.ends_with("\n  hint: did you mean `groups`? The keys allowed here: `version`, `regions`, `max_changes`, `groups`"),
+        error.ends_with("\n  hint: did you mean `groups`? The keys allowed here: `version`, `regions`, `max_changes`, `evict_to`, `groups`"),
         "{error}"
     );
 }
@@ -168,6 +168,10 @@ const AGREEMENT: &[(&str, &str)] = &[
     ("a rule that says all and more", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{all: true, type: disk}]\n"),
     ("a rule that says not all", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{all: false}]\n"),
     ("all a word", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{all: yes, type: disk}]\n"),
+    ("exclusive and evict_to", "version: 1\nregions: [cn-hangzhou]\nevict_to: legacy\ngroups:\n  prod:\n    exclusive: true\n    resources: [instance/i-1]\n"),
+    ("exclusive a word", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    exclusive: yes\n    resources: [instance/i-1]\n"),
+    ("exclusive alone", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    exclusive: true\n"),
+    ("evict_to a number", "version: 1\nregions: [cn-hangzhou]\nevict_to: 7\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
     ("numeric group key", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  2024:\n    resources: [disk/d-1]\n"),
     ("version 1.0", "version: 1.0\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
     ("tag value a number", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - tags: {n: 1}\n"),
@@ -525,4 +529,23 @@ fn a_rule_without_conditions_needs_all_true() {
     let rule = &manifest.groups[0].rules[0];
     assert_eq!(rule.types, ResourceType::ALL.to_vec());
     assert!(rule.tags.is_empty() && rule.name.is_none() && rule.in_group.is_none());
+}
+
+#[test]
+fn exclusive_and_evict_to_are_read_with_their_places() {
+    let manifest = Manifest::parse(
+        "m.yaml",
+        &format!("{HEAD}  prod:\n    exclusive: true\n    resources: [instance/i-1]\n  dev:\n    resources: [instance/i-2]\nevict_to: legacy\n"),
+    )
+    .unwrap();
+    let exclusive: Vec<bool> = manifest.groups.iter().map(|g| g.exclusive).collect();
+    assert_eq!(exclusive, [false, true], "dev, prod");
+    assert!(manifest.has_exclusive());
+    let (key, at) = manifest.evict_to.expect("evict_to is read");
+    assert_eq!((key.as_str(), at.line, at.column), ("legacy", 9, 11));
+    let (_, path, problem) = failure(&format!(
+        "{HEAD}  prod:\n    exclusive: 1\n    resources: [instance/i-1]\n"
+    ));
+    assert_eq!(path, "groups.prod.exclusive");
+    assert!(matches!(problem, Problem::WrongShape { .. }), "{problem:?}");
 }

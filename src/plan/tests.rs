@@ -551,3 +551,61 @@ fn max_changes_counts_the_moves_against_the_managed_resources() {
         "{error}"
     );
 }
+
+#[test]
+fn an_exclusive_group_evicts_what_the_manifest_places_nowhere() {
+    let resources = vec![
+        resource(ResourceType::Instance, "i-1", "a", "rg-prod", &[]),
+        resource(ResourceType::Instance, "i-2", "b", "rg-prod", &[]),
+        resource(ResourceType::Instance, "i-3", "c", "rg-prod", &[]),
+        resource(ResourceType::Instance, "i-4", "d", "rg-legacy", &[]),
+    ];
+    // i-1 stays, i-2 is placed in dev (an ordinary move), i-3 is evicted.
+    let manifest = Manifest::parse(
+        "m.yaml",
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    exclusive: true\n    resources: [instance/i-1]\n  dev:\n    resources: [instance/i-2]\n",
+    )
+    .unwrap();
+    let plan = plan(
+        &manifest,
+        &inventory(resources.clone()),
+        PlanOptions::default(),
+        now(),
+    )
+    .unwrap();
+    let moves: Vec<(&str, &str, bool)> = plan
+        .changes
+        .iter()
+        .map(|c| (c.resource.id.as_str(), c.to.name.as_str(), c.evict))
+        .collect();
+    assert_eq!(moves, [("i-2", "dev", false), ("i-3", "default", true)]);
+    assert_eq!(plan.evictions, 1);
+    assert_eq!(
+        plan.changes[1].source.line, 4,
+        "an eviction points at its group"
+    );
+
+    // Without a group named `default` and without `evict_to`, nowhere to go.
+    let mut without_default = inventory(resources.clone());
+    without_default.groups.retain(|g| g.name != "default");
+    let error = super::plan(&manifest, &without_default, PlanOptions::default(), now())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("m.yaml:4:3: this group is exclusive, the manifest has no `evict_to`"),
+        "{error}"
+    );
+
+    // A group that is not ready cannot take evictions.
+    let text = "version: 1\nregions: [cn-hangzhou]\nevict_to: legacy\ngroups:\n  prod:\n    exclusive: true\n    resources: [instance/i-1]\n";
+    let manifest = Manifest::parse("m.yaml", text).unwrap();
+    let mut deleting = inventory(resources);
+    deleting.groups[2].status = "PendingDelete".into();
+    let error = super::plan(&manifest, &deleting, PlanOptions::default(), now())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("m.yaml:3:11: resource group `legacy`"),
+        "{error}"
+    );
+}
