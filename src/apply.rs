@@ -37,7 +37,8 @@ pub enum ApplyError {
     Read(#[source] CloudError),
 }
 
-fn describe_drift(drift: &Drift) -> String {
+/// One line for a drifted resource.
+pub fn describe_drift(drift: &Drift) -> String {
     match &drift.now_in {
         Some(group) => format!(
             "  {}: planned from {}, now in {group}",
@@ -57,6 +58,21 @@ pub async fn check_stale(
     client: &Client,
     plan: &Plan,
 ) -> Result<BTreeMap<ResourceKey, Resource>, ApplyError> {
+    let (current, drifts) = find_drift(client, plan).await?;
+    if drifts.is_empty() {
+        Ok(current)
+    } else {
+        Err(ApplyError::Stale(drifts))
+    }
+}
+
+/// Reads every planned resource's group: what it read, and every resource
+/// that is no longer where the plan found it. An undo plan skips those
+/// alone ([`check_stale`] refuses the whole plan).
+pub async fn find_drift(
+    client: &Client,
+    plan: &Plan,
+) -> Result<(BTreeMap<ResourceKey, Resource>, Vec<Drift>), ApplyError> {
     let keys: Vec<ResourceKey> = plan.changes.iter().map(|c| c.resource.clone()).collect();
     let current = inventory::read_keys(client, &keys)
         .await
@@ -74,11 +90,7 @@ pub async fn check_stale(
             })
         })
         .collect();
-    if drifts.is_empty() {
-        Ok(current)
-    } else {
-        Err(ApplyError::Stale(drifts))
-    }
+    Ok((current, drifts))
 }
 
 /// What became of one change; docs/apply.md describes each.
@@ -186,6 +198,27 @@ impl Report {
         self.not_started = count(Status::NotStarted);
         self.unverified = count(Status::Unverified);
         self.failed = self.outcomes.iter().filter(|o| o.failed()).count();
+    }
+
+    /// Adds a change that was not started for `why`: an undo plan's
+    /// resource that moved since, which is left where it is.
+    pub fn add_not_started(&mut self, change: Change, why: String) {
+        let mut outcome = Outcome::new(change, Status::NotStarted);
+        outcome.message = Some(why);
+        self.outcomes.push(outcome);
+        self.outcomes
+            .sort_by(|a, b| a.change.resource.cmp(&b.change.resource));
+        self.count();
+    }
+
+    /// The plan that moves back every resource this run moved (`--undo-plan`).
+    pub fn undo_plan(&self, plan: &Plan) -> Plan {
+        let moved = self
+            .outcomes
+            .iter()
+            .filter(|o| o.status == Status::Moved)
+            .map(|o| &o.change);
+        plan.undo(moved, Utc::now())
     }
 
     /// Whether everything planned was done and verified.

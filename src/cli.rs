@@ -184,6 +184,10 @@ pub struct ApplyArgs {
     /// in their target groups.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub canary: Option<u32>,
+    /// Write a saved plan that moves every resource this run moves back
+    /// to where it was; `regroup apply FILE` applies it.
+    #[arg(long, value_name = "FILE")]
+    pub undo_plan: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -38,6 +38,12 @@ pub struct Plan {
     /// Every group that the plan touches, with how many of the resources the
     /// manifest manages stay in it.
     pub groups: Vec<GroupSummary>,
+    /// An undo plan, written by `apply --undo-plan`: it moves resources
+    /// back to where an apply found them, which the manifest does not ask
+    /// for, so it is applied as saved, change by change behind the stale
+    /// guard.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub undo: bool,
     /// sha256 of the plan's JSON with this field empty. A saved plan is
     /// what was reviewed; one edited afterwards no longer matches it and is
     /// refused before any call.
@@ -461,6 +467,7 @@ fn plan_once(
             .into_iter()
             .map(|(group, unchanged)| GroupSummary { group, unchanged })
             .collect(),
+        undo: false,
         checksum: String::new(),
     }
     .seal())
@@ -625,6 +632,46 @@ impl Plan {
         serde_json::to_writer(&mut hashing, &*self).expect("a plan always serializes");
         self.checksum = kept;
         format!("{:x}", hashing.0.finalize())
+    }
+
+    /// The undo plan of `moved`, changes of this plan that were made: each
+    /// resource back to the group it was in, from the group it was moved
+    /// to, in the same format (and with the same manifest) as this plan.
+    pub fn undo<'a>(&self, moved: impl Iterator<Item = &'a Change>, now: DateTime<Utc>) -> Plan {
+        let changes: Vec<Change> = moved
+            .map(|change| Change {
+                from: change.to.clone(),
+                to: change.from.clone(),
+                evict: false,
+                ..change.clone()
+            })
+            .collect();
+        let groups: std::collections::BTreeSet<&GroupRef> =
+            changes.iter().flat_map(|c| [&c.from, &c.to]).collect();
+        let groups = groups
+            .into_iter()
+            .map(|group| GroupSummary {
+                group: group.clone(),
+                unchanged: 0,
+            })
+            .collect();
+        Plan {
+            format_version: FORMAT_VERSION,
+            manifest: self.manifest.clone(),
+            created_at: now,
+            changes,
+            evictions: 0,
+            unchanged: 0,
+            missing: Vec::new(),
+            warnings: vec![format!(
+                "this plan undoes an apply of {}: it moves resources back to where that apply found them",
+                self.manifest.file
+            )],
+            groups,
+            undo: true,
+            checksum: String::new(),
+        }
+        .seal()
     }
 
     /// Sets the checksum; the planner does this last.

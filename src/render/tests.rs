@@ -67,6 +67,7 @@ fn plan(changes: Vec<Change>, unchanged: usize) -> Plan {
         missing: Vec::new(),
         warnings: Vec::new(),
         groups,
+        undo: false,
         checksum: String::new(),
     }
     .seal()
