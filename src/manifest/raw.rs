@@ -175,8 +175,11 @@ impl RawManifest {
                     max_changes = reader.node().and_then(read_max_changes).key(&key)?;
                 }
                 "evict_to" => {
-                    let value = reader.node().and_then(|n| n.text(GROUP)).key(&key)?;
-                    evict_to = Some((value.text, value.at));
+                    evict_to = reader
+                        .node()
+                        .and_then(|n| optional(n).map(|n| n.text(GROUP)).transpose())
+                        .key(&key)?
+                        .map(|value| (value.text, value.at));
                 }
                 // "groups", the one name left
                 _ => groups = Some((read_groups(&mut reader).key(&key)?, key_at)),
