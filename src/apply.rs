@@ -1,8 +1,10 @@
 //! Executes a plan: the stale-plan guard, parallel `JoinResourceGroup` calls
 //! under the client's rate limit, progress, interrupts, read-back
 //! verification of every started change, a second pass over transient
-//! failures, and the report of what happened to every change, which is
-//! made on every way a run can end.
+//! failures, the rails that stop new joins (a RAM denial, `--max-errors`,
+//! a `--canary` that did not land), and the report of what happened to
+//! every change, which is made on every way a run can end (and from which
+//! `--undo-plan` is made).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
