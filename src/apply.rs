@@ -1,8 +1,10 @@
 //! Executes a plan: the stale-plan guard, parallel `JoinResourceGroup` calls
 //! under the client's rate limit, progress, interrupts, read-back
 //! verification of every started change, a second pass over transient
-//! failures, and the report of what happened to every change, which is
-//! made on every way a run can end.
+//! failures, the rails that stop new joins (a RAM denial, `--max-errors`,
+//! a `--canary` that did not land), and the report of what happened to
+//! every change, which is made on every way a run can end (and from which
+//! `--undo-plan` is made).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -37,7 +39,8 @@ pub enum ApplyError {
     Read(#[source] CloudError),
 }
 
-fn describe_drift(drift: &Drift) -> String {
+/// One line for a drifted resource.
+pub fn describe_drift(drift: &Drift) -> String {
     match &drift.now_in {
         Some(group) => format!(
             "  {}: planned from {}, now in {group}",
@@ -57,6 +60,21 @@ pub async fn check_stale(
     client: &Client,
     plan: &Plan,
 ) -> Result<BTreeMap<ResourceKey, Resource>, ApplyError> {
+    let (current, drifts) = find_drift(client, plan).await?;
+    if drifts.is_empty() {
+        Ok(current)
+    } else {
+        Err(ApplyError::Stale(drifts))
+    }
+}
+
+/// Reads every planned resource's group: what it read, and every resource
+/// that is no longer where the plan found it. An undo plan skips those
+/// alone ([`check_stale`] refuses the whole plan).
+pub async fn find_drift(
+    client: &Client,
+    plan: &Plan,
+) -> Result<(BTreeMap<ResourceKey, Resource>, Vec<Drift>), ApplyError> {
     let keys: Vec<ResourceKey> = plan.changes.iter().map(|c| c.resource.clone()).collect();
     let current = inventory::read_keys(client, &keys)
         .await
@@ -76,11 +94,7 @@ pub async fn check_stale(
             })
         })
         .collect();
-    if drifts.is_empty() {
-        Ok(current)
-    } else {
-        Err(ApplyError::Stale(drifts))
-    }
+    Ok((current, drifts))
 }
 
 /// What became of one change; docs/apply.md describes each.
@@ -103,6 +117,14 @@ pub enum Status {
     /// A call was sent, but what it did is not known: reading back failed,
     /// or the run was stopped while the call was in flight.
     Unverified,
+}
+
+/// A status as the report writes it, for messages.
+fn status_name(status: Status) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("{status:?}"))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -163,8 +185,9 @@ pub struct Report {
     pub failed: usize,
     pub not_started: usize,
     pub unverified: usize,
-    /// Why no new join was started after some point (RAM refused one: the
-    /// rest would be refused the same way).
+    /// Why no new join was started after some point: RAM refused one (the
+    /// rest would be refused the same way), `--max-errors` joins failed, or
+    /// the `--canary` did not all land.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
     /// What the run asked of the API, reads and retries included.
@@ -179,6 +202,27 @@ impl Report {
         self.not_started = count(Status::NotStarted);
         self.unverified = count(Status::Unverified);
         self.failed = self.outcomes.iter().filter(|o| o.failed()).count();
+    }
+
+    /// Adds a change that was not started for `why`: an undo plan's
+    /// resource that moved since, which is left where it is.
+    pub fn add_not_started(&mut self, change: Change, why: String) {
+        let mut outcome = Outcome::new(change, Status::NotStarted);
+        outcome.message = Some(why);
+        self.outcomes.push(outcome);
+        self.outcomes
+            .sort_by(|a, b| a.change.resource.cmp(&b.change.resource));
+        self.count();
+    }
+
+    /// The plan that moves back every resource this run moved (`--undo-plan`).
+    pub fn undo_plan(&self, plan: &Plan) -> Plan {
+        let moved = self
+            .outcomes
+            .iter()
+            .filter(|o| o.status == Status::Moved)
+            .map(|o| &o.change);
+        plan.undo(moved, Utc::now())
     }
 
     /// Whether everything planned was done and verified.
@@ -375,6 +419,87 @@ impl Progress {
 pub struct ApplyOptions {
     pub parallelism: usize,
     pub progress: ProgressStyle,
+    /// `--max-errors`: no new join starts after this many have failed.
+    pub max_errors: Option<usize>,
+    /// `--canary`: this many changes go first, and the rest only if every
+    /// one of them is read back in its target group.
+    pub canary: Option<usize>,
+}
+
+/// Why a run stopped starting joins while changes were left: once set, no
+/// new call starts, and every change still waiting is `not_started` with
+/// [`Halt::not_started`] as its message.
+#[derive(Debug, Clone)]
+enum Halt {
+    /// RAM refused a join: the rest would be refused the same way.
+    Denied(String),
+    /// `--max-errors` joins failed.
+    MaxErrors(usize),
+    /// A change of the canary did not land.
+    Canary { size: usize, why: String },
+}
+
+impl Halt {
+    fn not_started(&self) -> String {
+        match self {
+            Halt::Denied(reason) => format!("not started after a RAM denial: {reason}"),
+            other => format!("not started: {}", other.reason()),
+        }
+    }
+
+    /// For the report's `stopped` and the summary's "because …".
+    fn reason(&self) -> String {
+        match self {
+            Halt::Denied(reason) => reason.clone(),
+            Halt::MaxErrors(limit) => {
+                format!("{limit} join(s) failed, the most that --max-errors {limit} allows")
+            }
+            Halt::Canary { size, why } => {
+                format!("the canary of {size} change(s) did not all land: {why}")
+            }
+        }
+    }
+}
+
+/// The run's [`Halt`], shared by the calls in flight, with the count of
+/// failed joins that `--max-errors` is checked against.
+struct Stop {
+    halt: std::sync::Mutex<Option<Halt>>,
+    failures: AtomicUsize,
+    max_errors: Option<usize>,
+}
+
+impl Stop {
+    fn new(max_errors: Option<usize>) -> Stop {
+        Stop {
+            halt: std::sync::Mutex::new(None),
+            failures: AtomicUsize::new(0),
+            max_errors,
+        }
+    }
+
+    fn get(&self) -> Option<Halt> {
+        self.halt
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Sets the halt, unless one is set already: the first reason stands.
+    fn set(&self, halt: Halt) {
+        self.halt
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get_or_insert(halt);
+    }
+
+    /// Counts a failed join, and halts when the failures reach the limit.
+    fn failed(&self) {
+        let failures = self.failures.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Some(limit) = self.max_errors.filter(|limit| failures >= *limit) {
+            self.set(Halt::MaxErrors(limit));
+        }
+    }
 }
 
 /// What the signals asked of a run: stop starting calls (a first Ctrl-C),
@@ -498,14 +623,8 @@ async fn execute(
     changes: Vec<Change>,
     options: &ApplyOptions,
     interrupts: &Interrupts,
-    denied: &std::sync::Mutex<Option<String>>,
+    stop: &Stop,
 ) -> Vec<Outcome> {
-    let refused = || {
-        denied
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    };
     let progress = Progress::new(options.progress, changes.len());
     // Each region has its own limit for joins: take turns between them.
     let order = schedule::round_robin(changes, |c| c.resource.region.clone());
@@ -516,8 +635,10 @@ async fn execute(
     let work = stream::iter(&slots).for_each_concurrent(options.parallelism.max(1), |slot| {
         let progress = &progress;
         async move {
-            // After a RAM denial the rest would be refused the same way.
-            if interrupts.stopped() || refused().is_some() {
+            // After a RAM denial the rest would be refused the same way;
+            // after --max-errors failures, or a failed canary, the user
+            // asked for no more.
+            if interrupts.stopped() || stop.get().is_some() {
                 return;
             }
             let change = {
@@ -533,13 +654,13 @@ async fn execute(
             let call = ecs::join_resource_group(client, &change.resource, &change.to.id).await;
             if let Err(error) = &call.result {
                 if let Some(api) = error.api_error().filter(|_| error.denial().is_some()) {
-                    denied
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .get_or_insert_with(|| api.to_string());
+                    stop.set(Halt::Denied(api.to_string()));
                 }
             }
             let outcome = outcome_of(change, call, started);
+            if outcome.status == Status::Failed {
+                stop.failed();
+            }
             progress.record(outcome.status == Status::Failed);
             *lock(slot) = Slot::Done(outcome);
         }
@@ -560,8 +681,8 @@ async fn execute(
                 Slot::Done(outcome) => outcome,
                 Slot::Waiting(change) => {
                     let mut outcome = Outcome::new(change, Status::NotStarted);
-                    outcome.message = Some(match refused() {
-                        Some(reason) => format!("not started after a RAM denial: {reason}"),
+                    outcome.message = Some(match stop.get() {
+                        Some(halt) => halt.not_started(),
                         None => "the run was interrupted".into(),
                     });
                     outcome
@@ -685,10 +806,30 @@ pub async fn run(
     interrupts: &Interrupts,
 ) -> Report {
     let started_at = Utc::now();
-    let denied = std::sync::Mutex::new(None);
-    let mut outcomes = execute(client, plan.changes.clone(), options, interrupts, &denied).await;
+    let stop = Stop::new(options.max_errors);
+    let mut changes = plan.changes.clone();
+    let rest = match options.canary {
+        Some(size) if size < changes.len() => changes.split_off(size),
+        _ => Vec::new(),
+    };
+    let mut outcomes = execute(client, changes, options, interrupts, &stop).await;
     if !interrupts.aborted() {
         read_back(client, &mut outcomes, interrupts).await;
+    }
+    if !rest.is_empty() {
+        // The canary went first: the rest go only if it all landed, and
+        // otherwise come out `not_started` through the same halt.
+        if let Some(bad) = outcomes.iter().find(|o| o.status != Status::Moved) {
+            stop.set(Halt::Canary {
+                size: outcomes.len(),
+                why: format!("{} is {}", bad.change.resource, status_name(bad.status)),
+            });
+        }
+        let mut more = execute(client, rest, options, interrupts, &stop).await;
+        if !interrupts.aborted() {
+            read_back(client, &mut more, interrupts).await;
+        }
+        outcomes.append(&mut more);
     }
     let retry: Vec<usize> = outcomes
         .iter()
@@ -699,7 +840,7 @@ pub async fn run(
     if !retry.is_empty() && !interrupts.stopped() {
         tracing::info!(changes = retry.len(), "second pass over transient failures");
         let changes = retry.iter().map(|n| outcomes[*n].change.clone()).collect();
-        let mut again = execute(client, changes, options, interrupts, &denied).await;
+        let mut again = execute(client, changes, options, interrupts, &stop).await;
         if !interrupts.aborted() {
             read_back(client, &mut again, interrupts).await;
         }
@@ -731,9 +872,7 @@ pub async fn run(
         started_at,
         finished_at: Utc::now(),
         interrupted: interrupts.stopped(),
-        stopped: denied
-            .into_inner()
-            .unwrap_or_else(std::sync::PoisonError::into_inner),
+        stopped: stop.get().map(|halt| halt.reason()),
         moved: 0,
         failed: 0,
         not_started: 0,

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::cloud::client::SignatureVersion;
+use crate::manifest::MaxChanges;
 use crate::render::Format;
 use crate::resource::ResourceType;
 
@@ -145,6 +146,10 @@ pub struct PlanArgs {
     /// Plan without explicit resources that do not exist, with a warning.
     #[arg(long)]
     pub ignore_missing: bool,
+    /// Exit 1 when the plan moves more than N resources, or more than P% of
+    /// those the manifest manages (wins over the manifest's `max_changes`).
+    #[arg(long, value_name = "N|P%", value_parser = parse_max_changes)]
+    pub max_changes: Option<MaxChanges>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -167,6 +172,22 @@ pub struct ApplyArgs {
     /// Plan without explicit resources that do not exist, with a warning.
     #[arg(long)]
     pub ignore_missing: bool,
+    /// Move nothing when the plan moves more than N resources, or more than
+    /// P% of those the manifest manages (wins over the manifest's
+    /// `max_changes`).
+    #[arg(long, value_name = "N|P%", value_parser = parse_max_changes)]
+    pub max_changes: Option<MaxChanges>,
+    /// Start no new join after N have failed; the rest are `not_started`.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_errors: Option<u32>,
+    /// Move N resources first and read them back; go on only if all N are
+    /// in their target groups.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub canary: Option<u32>,
+    /// Write a saved plan that moves every resource this run moves back
+    /// to where it was; `regroup apply FILE` applies it.
+    #[arg(long, value_name = "FILE")]
+    pub undo_plan: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -177,6 +198,14 @@ pub struct ExportArgs {
     /// Only resources now in this group, by id or name (repeatable).
     #[arg(long = "group", value_name = "GROUP")]
     pub groups: Vec<String>,
+    /// Mark every group but the default one `exclusive: true`, so that
+    /// planning the manifest later evicts newcomers to the default group.
+    #[arg(long)]
+    pub exclusive: bool,
+}
+
+fn parse_max_changes(text: &str) -> Result<MaxChanges, String> {
+    text.parse()
 }
 
 fn parse_type(text: &str) -> Result<ResourceType, String> {

@@ -31,6 +31,10 @@ const MAX_PAGES: usize = 10_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadScope {
     All,
+    /// Everything, and a listing that comes back with fewer items than it
+    /// reported (`TotalCount`) is an error, not a smaller account: what an
+    /// `exclusive` group's evictions are decided from.
+    Complete,
     Ids(BTreeSet<String>),
 }
 
@@ -59,6 +63,13 @@ pub fn scopes(manifest: &Manifest) -> BTreeMap<(String, ResourceType), ReadScope
                 }
             }
         }
+    }
+    // An exclusive group's members must all be seen, in every type and
+    // region the manifest covers, to know which ones it does not place.
+    if manifest.has_exclusive() {
+        scopes
+            .values_mut()
+            .for_each(|scope| *scope = ReadScope::Complete);
     }
     scopes
 }
@@ -114,11 +125,25 @@ pub async fn read_keys(
     read_resources(client, &scopes).await
 }
 
+/// Whether a listing that holds fewer items than it reported may stand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Completeness {
+    AsRead,
+    Complete,
+}
+
 /// One unit of reading, run concurrently with the others.
 enum Read<'a> {
     /// Every page of one listing; for an API with a sweep filter, of the
-    /// items with one of its values.
-    Pages(&'a str, &'static TypeApi, Selection, Option<&'static str>),
+    /// items with one of its values; with `Complete`, a short listing is
+    /// an error.
+    Pages(
+        &'a str,
+        &'static TypeApi,
+        Selection,
+        Option<&'static str>,
+        Completeness,
+    ),
     /// Ids best read by listing first: see [`read_ids_listing_first`].
     ListingFirst(&'a str, &'static TypeApi, Vec<String>),
     /// Ids of an API with a sweep filter: see [`read_ids_swept`].
@@ -144,13 +169,22 @@ async fn read_resources(
         .iter()
         .flat_map(|((region, rtype), scope)| {
             let api = TypeApi::of(*rtype);
+            let completeness = if *scope == ReadScope::Complete {
+                Completeness::Complete
+            } else {
+                Completeness::AsRead
+            };
             let reads: Vec<Read> = match (scope, api.sweep) {
-                (ReadScope::All, None) => vec![Read::Pages(region, api, Selection::All, None)],
+                (ReadScope::All | ReadScope::Complete, None) => {
+                    vec![Read::Pages(region, api, Selection::All, None, completeness)]
+                }
                 // One listing per value: together they hold every item.
-                (ReadScope::All, Some(sweep)) => sweep
+                (ReadScope::All | ReadScope::Complete, Some(sweep)) => sweep
                     .values
                     .iter()
-                    .map(|value| Read::Pages(region, api, Selection::All, Some(*value)))
+                    .map(|value| {
+                        Read::Pages(region, api, Selection::All, Some(*value), completeness)
+                    })
                     .collect(),
                 (ReadScope::Ids(ids), Some(sweep)) => {
                     vec![Read::Swept(
@@ -175,7 +209,10 @@ async fn read_resources(
                     .cloned()
                     .collect::<Vec<_>>()
                     .chunks(api.id_batch())
-                    .map(|chunk| Read::Pages(region, api, Selection::Ids(chunk.to_vec()), None))
+                    .map(|chunk| {
+                        let ids = Selection::Ids(chunk.to_vec());
+                        Read::Pages(region, api, ids, None, Completeness::AsRead)
+                    })
                     .collect(),
             };
             reads
@@ -193,8 +230,8 @@ async fn read_resources(
                     return Ok::<_, CloudError>(Outcome::Skipped(read));
                 }
                 let result = match &read {
-                    Read::Pages(region, api, selection, swept) => {
-                        read_all_pages(client, api, region, selection, *swept).await
+                    Read::Pages(region, api, selection, swept, completeness) => {
+                        read_all_pages(client, api, region, selection, *swept, *completeness).await
                     }
                     Read::ListingFirst(region, api, ids) => {
                         read_ids_listing_first(client, api, region, ids.clone()).await
@@ -267,7 +304,7 @@ async fn check_skipped(
     let checks: Vec<(&str, &'static TypeApi, Selection)> = skipped
         .into_iter()
         .map(|read| match read {
-            Read::Pages(region, api, selection, _) => (region, api, selection),
+            Read::Pages(region, api, selection, ..) => (region, api, selection),
             Read::ListingFirst(region, api, _) | Read::Swept(region, api, ..) => {
                 (region, api, Selection::All)
             }
@@ -380,18 +417,25 @@ async fn read_by_id(
     ids: &[String],
     swept: Option<&str>,
 ) -> Result<Vec<Resource>, CloudError> {
-    let pages: Vec<Vec<Resource>> =
-        stream::iter(
-            ids.chunks(api.id_batch())
-                .map(<[String]>::to_vec)
-                .collect::<Vec<_>>(),
+    let pages: Vec<Vec<Resource>> = stream::iter(
+        ids.chunks(api.id_batch())
+            .map(<[String]>::to_vec)
+            .collect::<Vec<_>>(),
+    )
+    .map(|chunk| async move {
+        read_all_pages(
+            client,
+            api,
+            region,
+            &Selection::Ids(chunk),
+            swept,
+            Completeness::AsRead,
         )
-        .map(|chunk| async move {
-            read_all_pages(client, api, region, &Selection::Ids(chunk), swept).await
-        })
-        .buffer_unordered(READ_CONCURRENCY)
-        .try_collect()
-        .await?;
+        .await
+    })
+    .buffer_unordered(READ_CONCURRENCY)
+    .try_collect()
+    .await?;
     Ok(pages.into_iter().flatten().collect())
 }
 
@@ -404,6 +448,7 @@ async fn read_all_pages(
     region: &str,
     selection: &Selection,
     swept: Option<&str>,
+    completeness: Completeness,
 ) -> Result<Vec<Resource>, CloudError> {
     let first = ecs::describe(client, api, region, selection, swept, None).await?;
     let mut resources = first.resources;
@@ -428,6 +473,14 @@ async fn read_all_pages(
                 .try_collect()
                 .await?;
             resources.extend(rest.into_iter().flatten());
+            if completeness == Completeness::Complete {
+                if let Some(message) = short_listing(region, resources.len(), total) {
+                    return Err(CloudError::Incomplete {
+                        action: api.action.to_owned(),
+                        message,
+                    });
+                }
+            }
         }
         Paging::Token { .. } => {
             let mut next = first.next;
@@ -450,4 +503,45 @@ async fn read_all_pages(
         }
     }
     Ok(resources)
+}
+
+/// Why a listing that holds fewer items than its first page reported
+/// (`TotalCount`) cannot stand: pages lost, or an answer that came back
+/// empty while the resources are there; `None` when it is whole. Only
+/// numbered listings report a total.
+fn short_listing(region: &str, read: usize, reported: u64) -> Option<String> {
+    if read as u64 >= reported {
+        return None;
+    }
+    let what = if read == 0 {
+        format!("came back empty while it reported {reported} resource(s)")
+    } else {
+        format!("came back with {read} of the {reported} resources it reported")
+    };
+    Some(format!(
+        "the listing in {region} {what}; an exclusive group's evictions need every member seen, so none are planned from a short listing (plan again)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_or_empty_listing_is_refused_and_names_itself() {
+        assert_eq!(short_listing("cn-hangzhou", 3, 3), None);
+        assert_eq!(short_listing("cn-hangzhou", 0, 0), None);
+        let empty = short_listing("cn-hangzhou", 0, 3).unwrap();
+        assert!(
+            empty.starts_with(
+                "the listing in cn-hangzhou came back empty while it reported 3 resource(s)"
+            ),
+            "{empty}"
+        );
+        let short = short_listing("cn-shanghai", 2, 5).unwrap();
+        assert!(
+            short.contains("came back with 2 of the 5 resources it reported"),
+            "{short}"
+        );
+    }
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::manifest::{Location, Manifest};
+use crate::manifest::{Location, Manifest, MaxChanges};
 use crate::resource::{self, Group, Inventory, ResourceKey, ResourceType};
 
 /// The version of the plan's JSON form. A change that could make an older
@@ -30,12 +30,21 @@ pub struct Plan {
     pub manifest: ManifestInfo,
     pub created_at: DateTime<Utc>,
     pub changes: Vec<Change>,
+    /// How many of `changes` are evictions from `exclusive` groups.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub evictions: usize,
     pub unchanged: usize,
     pub missing: Vec<Missing>,
     pub warnings: Vec<String>,
     /// Every group that the plan touches, with how many of the resources the
     /// manifest manages stay in it.
     pub groups: Vec<GroupSummary>,
+    /// An undo plan, written by `apply --undo-plan`: it moves resources
+    /// back to where an apply found them, which the manifest does not ask
+    /// for, so it is applied as saved, change by change behind the stale
+    /// guard.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub undo: bool,
     /// sha256 of the plan's JSON with this field empty. A saved plan is
     /// what was reviewed; one edited afterwards no longer matches it and is
     /// refused before any call.
@@ -85,6 +94,19 @@ pub struct Change {
     pub from: GroupRef,
     pub to: GroupRef,
     pub source: Location,
+    /// An eviction: the resource is in an `exclusive` group that the
+    /// manifest does not place it in, and leaves for `evict_to`; `source`
+    /// is the group's key.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub evict: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+fn is_zero(value: &usize) -> bool {
+    *value == 0
 }
 
 /// An explicit entry the account does not have.
@@ -122,6 +144,9 @@ pub enum PlanError {
     Missing(Vec<Missing>),
     #[error(transparent)]
     Unsettled(Box<Unsettled>),
+    /// An `exclusive` group's evictions cannot be planned as asked.
+    #[error("{location}: {message}")]
+    Eviction { location: Location, message: String },
 }
 
 /// Rules of two groups that both match one resource.
@@ -414,8 +439,13 @@ fn plan_once(
             from,
             to: GroupRef::of(target),
             source,
+            evict: false,
         });
     }
+    let evictions = evictions(manifest, inventory, &targets, &claims)?;
+    let eviction_count = evictions.len();
+    changes.extend(evictions);
+    changes.sort_by(|a, b| a.resource.cmp(&b.resource));
     for change in &changes {
         for group in [&change.from, &change.to] {
             unchanged_per_group.entry(group.clone()).or_default();
@@ -430,6 +460,7 @@ fn plan_once(
         },
         created_at: now,
         changes,
+        evictions: eviction_count,
         unchanged,
         missing,
         warnings,
@@ -437,14 +468,150 @@ fn plan_once(
             .into_iter()
             .map(|(group, unchanged)| GroupSummary { group, unchanged })
             .collect(),
+        undo: false,
         checksum: String::new(),
     }
     .seal())
 }
 
+/// A plan that moves more than its `max_changes` allows.
+#[derive(Debug, thiserror::Error)]
+#[error("the plan moves {count} resource(s), more than the {limit} allowed by {}{share}, so nothing was changed\n  hint: look for a typo in the rules; if the moves are right, raise the limit", setting(.max, .manifest.as_deref()), share = match .max { MaxChanges::Percent(_) => format!(" (of {} managed resources)", .managed), MaxChanges::Count(_) => String::new() })]
+pub struct TooManyChanges {
+    pub count: usize,
+    pub limit: usize,
+    pub max: MaxChanges,
+    /// The resources the manifest manages: those moved and those in place.
+    pub managed: usize,
+    /// The manifest that set the limit; `None` for `--max-changes`.
+    pub manifest: Option<String>,
+}
+
+/// Where a limit was set, as the user wrote it.
+fn setting(max: &MaxChanges, manifest: Option<&str>) -> String {
+    match manifest {
+        Some(file) => format!("`max_changes: {max}` in {file}"),
+        None => format!("--max-changes {max}"),
+    }
+}
+
+/// The group evictions go to: the manifest's `evict_to`, else the group
+/// named `default` (the account's default group, as [`Inventory::new`]
+/// reads it: see [`resource::DEFAULT_GROUP_NAME`]). It must be ready and
+/// not itself exclusive, or its evictions would be evicted again.
+fn evict_target<'a>(
+    manifest: &Manifest,
+    groups: &'a [Group],
+    targets: &[&Group],
+    first_exclusive: &Location,
+) -> Result<&'a Group, PlanError> {
+    let (group, location) = match &manifest.evict_to {
+        Some((key, location)) => (resolve_group(key, groups, location)?, location),
+        None => {
+            let default = groups
+                .iter()
+                .find(|g| &*g.name == resource::DEFAULT_GROUP_NAME)
+                .ok_or_else(|| PlanError::Eviction {
+                    location: first_exclusive.clone(),
+                    message: format!(
+                        "this group is exclusive, the manifest has no `evict_to`, and the account has no group named `{}` to evict to\n  hint: add a top-level `evict_to: GROUP`",
+                        resource::DEFAULT_GROUP_NAME
+                    ),
+                })?;
+            (default, first_exclusive)
+        }
+    };
+    if group.status != resource::GROUP_READY {
+        return Err(PlanError::GroupNotReady {
+            location: location.clone(),
+            name: group.name.to_string(),
+            id: group.id.to_string(),
+            status: group.status.clone(),
+        });
+    }
+    let exclusive_too = manifest
+        .groups
+        .iter()
+        .zip(targets)
+        .any(|(spec, target)| spec.exclusive && target.id == group.id);
+    if exclusive_too {
+        return Err(PlanError::Eviction {
+            location: location.clone(),
+            message: format!(
+                "evictions would go to `{}`, which is itself exclusive, so they would be evicted again\n  hint: set `evict_to` to a group that is not exclusive",
+                group.name
+            ),
+        });
+    }
+    Ok(group)
+}
+
+/// The evictions of every `exclusive` group: each member that the manifest
+/// places nowhere leaves for the evict target. (A member the manifest
+/// places in another group is an ordinary move already.) The inventory
+/// holds exactly the types and regions the manifest covers, read whole
+/// (`inventory::ReadScope::Complete`).
+fn evictions(
+    manifest: &Manifest,
+    inventory: &Inventory,
+    targets: &[&Group],
+    claims: &BTreeMap<&ResourceKey, (usize, Claim)>,
+) -> Result<Vec<Change>, PlanError> {
+    let exclusive: HashMap<&str, (&Location, &Group)> = manifest
+        .groups
+        .iter()
+        .zip(targets)
+        .filter(|(spec, _)| spec.exclusive)
+        .map(|(spec, target)| (&*target.id, (&spec.location, *target)))
+        .collect();
+    let Some(first) = manifest.groups.iter().find(|g| g.exclusive) else {
+        return Ok(Vec::new());
+    };
+    let to = evict_target(manifest, &inventory.groups, targets, &first.location)?;
+    let mut evictions = Vec::new();
+    for resource in inventory.resources.values() {
+        let Some((location, group)) = exclusive.get(&*resource.group_id) else {
+            continue;
+        };
+        if claims.contains_key(&resource.key) {
+            continue;
+        }
+        evictions.push(Change {
+            resource: resource.key.clone(),
+            name: resource.name.clone(),
+            from: GroupRef::of(group),
+            to: GroupRef::of(to),
+            source: (*location).clone(),
+            evict: true,
+        });
+    }
+    Ok(evictions)
+}
+
 impl Plan {
     pub fn has_changes(&self) -> bool {
         !self.changes.is_empty()
+    }
+
+    /// Refuses a plan that moves more than `max` allows; `manifest` names
+    /// the manifest that set the limit (`None`: `--max-changes` did).
+    pub fn check_max_changes(
+        &self,
+        max: MaxChanges,
+        manifest: Option<&str>,
+    ) -> Result<(), TooManyChanges> {
+        let managed = self.changes.len() + self.unchanged;
+        let limit = max.limit(managed);
+        if self.changes.len() <= limit {
+            return Ok(());
+        }
+        Err(TooManyChanges {
+            count: self.changes.len(),
+            limit,
+            max,
+            managed,
+            manifest: manifest.map(str::to_owned),
+        })
     }
 
     /// The checksum the plan should carry: the sha256 of its JSON with the
@@ -466,6 +633,46 @@ impl Plan {
         serde_json::to_writer(&mut hashing, &*self).expect("a plan always serializes");
         self.checksum = kept;
         format!("{:x}", hashing.0.finalize())
+    }
+
+    /// The undo plan of `moved`, changes of this plan that were made: each
+    /// resource back to the group it was in, from the group it was moved
+    /// to, in the same format (and with the same manifest) as this plan.
+    pub fn undo<'a>(&self, moved: impl Iterator<Item = &'a Change>, now: DateTime<Utc>) -> Plan {
+        let changes: Vec<Change> = moved
+            .map(|change| Change {
+                from: change.to.clone(),
+                to: change.from.clone(),
+                evict: false,
+                ..change.clone()
+            })
+            .collect();
+        let groups: std::collections::BTreeSet<&GroupRef> =
+            changes.iter().flat_map(|c| [&c.from, &c.to]).collect();
+        let groups = groups
+            .into_iter()
+            .map(|group| GroupSummary {
+                group: group.clone(),
+                unchanged: 0,
+            })
+            .collect();
+        Plan {
+            format_version: FORMAT_VERSION,
+            manifest: self.manifest.clone(),
+            created_at: now,
+            changes,
+            evictions: 0,
+            unchanged: 0,
+            missing: Vec::new(),
+            warnings: vec![format!(
+                "this plan undoes an apply of {}: it moves resources back to where that apply found them",
+                self.manifest.file
+            )],
+            groups,
+            undo: true,
+            checksum: String::new(),
+        }
+        .seal()
     }
 
     /// Sets the checksum; the planner does this last.

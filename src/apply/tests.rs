@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{per_second, read_back, Interrupts, Outcome, Status};
+use super::{per_second, read_back, Halt, Interrupts, Outcome, Status, Stop};
 use crate::cloud::client::{Client, ClientConfig, Endpoints};
 use crate::cloud::tests::test_key;
 use crate::emulator::tests::fleet;
@@ -36,6 +36,7 @@ fn moved(id: &str, from: &str, to: &str) -> Outcome {
                 line: 1,
                 column: 1,
             },
+            evict: false,
         },
         Status::Moved,
     );
@@ -137,4 +138,22 @@ async fn a_failed_change_moved_by_someone_else_is_not_tried_again() {
         note.contains("now in rg-default, moved by someone else"),
         "{note}"
     );
+}
+
+#[test]
+fn max_errors_halts_at_the_limit_and_the_first_reason_stands() {
+    let stop = Stop::new(Some(2));
+    stop.failed();
+    assert!(stop.get().is_none());
+    stop.failed();
+    assert!(matches!(stop.get(), Some(Halt::MaxErrors(2))));
+    stop.set(Halt::Denied("NoPermission".into()));
+    let halt = stop.get().unwrap();
+    assert_eq!(
+        halt.not_started(),
+        "not started: 2 join(s) failed, the most that --max-errors 2 allows"
+    );
+    let unlimited = Stop::new(None);
+    (0..100).for_each(|_| unlimited.failed());
+    assert!(unlimited.get().is_none());
 }

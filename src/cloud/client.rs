@@ -266,6 +266,9 @@ pub enum CloudError {
     Interrupted { action: String },
     #[error("{action}: the response is not the JSON expected: {message}")]
     Decode { action: String, message: String },
+    /// A listing that must be whole came back short.
+    #[error("{action}: {message}")]
+    Incomplete { action: String, message: String },
     /// A temporary key expired between its refresh and the server; it has
     /// been dropped, so the next try fetches a new one.
     #[error("{action}: {error}")]
@@ -344,6 +347,7 @@ impl CloudError {
             CloudError::CircuitOpen { .. } => "CircuitOpen".into(),
             CloudError::Interrupted { .. } => "Interrupted".into(),
             CloudError::Decode { .. } => "Decode".into(),
+            CloudError::Incomplete { .. } => "Incomplete".into(),
             CloudError::Credentials(_) => "Credentials".into(),
             CloudError::PermissionsMissing(_) => ram::FORBIDDEN.into(),
         }
@@ -366,6 +370,7 @@ impl CloudError {
             CloudError::CircuitOpen { .. }
             | CloudError::Interrupted { .. }
             | CloudError::Decode { .. }
+            | CloudError::Incomplete { .. }
             | CloudError::Credentials(_)
             | CloudError::PermissionsMissing(_) => false,
         }
@@ -497,6 +502,16 @@ struct Breaker {
     open: bool,
 }
 
+/// `EntityExists.AssociatedTransferTasks`, JoinResourceGroup's "An
+/// associated transfer task is in progress. Try again later." (HTTP 400;
+/// the error table of the JoinResourceGroup doc, docs/sources/resourcemanager-rules.md §2.3).
+const TRANSFER_TASK_CODE: &str = "EntityExists.AssociatedTransferTasks";
+/// A transfer task moves an instance's disks and ENIs with it, for a time
+/// no source states (§2.3: "how long the in progress window lasts" was not
+/// found); far longer than a 5xx blip, so a retry after it waits at least
+/// this long, plus a backoff of its own that starts here.
+const TRANSFER_TASK_WAIT: Duration = Duration::from_secs(2);
+
 impl RetryPolicy {
     /// Exponential backoff with full jitter: a random wait up to
     /// `base * 2^(try-1)`, capped.
@@ -508,6 +523,21 @@ impl RetryPolicy {
             .min(self.max_delay);
         let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
         Duration::from_millis(rand::rng().random_range(0..=millis))
+    }
+
+    /// The wait before try `next_try` after an API error: the backoff, and
+    /// for a transfer task in progress [`TRANSFER_TASK_WAIT`] plus a backoff
+    /// based on it (up to eight times it).
+    fn delay_after(&self, error: &ApiError, next_try: u32) -> Duration {
+        if error.code != TRANSFER_TASK_CODE {
+            return self.delay_before(next_try);
+        }
+        let longer = RetryPolicy {
+            base_delay: TRANSFER_TASK_WAIT,
+            max_delay: self.max_delay.max(TRANSFER_TASK_WAIT * 8),
+            ..*self
+        };
+        TRANSFER_TASK_WAIT + longer.delay_before(next_try)
     }
 }
 
@@ -841,7 +871,8 @@ impl Transport {
                             }
                             failures += 1;
                             wait = Some(
-                                retry_after.unwrap_or_else(|| policy.delay_before(failures + 1)),
+                                retry_after
+                                    .unwrap_or_else(|| policy.delay_after(error, failures + 1)),
                             );
                         }
                     }
@@ -1418,13 +1449,7 @@ mod tests {
 
     #[test]
     fn errors_are_classified_by_code_then_status() {
-        let e = |status, code: &str| ApiError {
-            status,
-            code: code.into(),
-            message: String::new(),
-            request_id: None,
-            access_denied: None,
-        };
+        let e = api_error;
         assert!(e(400, "Throttling.User").is_transient());
         assert!(e(429, "Rejected.Throttling").is_transient());
         assert!(e(400, "EntityExists.AssociatedTransferTasks").is_transient());
@@ -1504,6 +1529,42 @@ mod tests {
             "missing RAM permissions for the caller: ecs:DescribeDisks, ecs:DescribeImages; \
              hint: grant them in RAM (`regroup policy -f MANIFEST` prints every permission regroup needs)"
         );
+    }
+
+    /// An API error with only a status and a code.
+    fn api_error(status: u16, code: &str) -> ApiError {
+        ApiError {
+            status,
+            code: code.into(),
+            message: String::new(),
+            request_id: None,
+            access_denied: None,
+        }
+    }
+
+    #[test]
+    fn a_transfer_task_in_progress_waits_longer_than_other_failures() {
+        let policy = RetryPolicy {
+            max_tries: 10,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(800),
+            ..RetryPolicy::default()
+        };
+        let e = api_error;
+        let task = e(400, "EntityExists.AssociatedTransferTasks");
+        let blip = e(503, "ServiceUnavailable");
+        for next_try in 2..8 {
+            // The task's ceiling doubles from 2 s up to 16 s, on top of 2 s.
+            let ceiling = TRANSFER_TASK_WAIT * (1u32 << (next_try - 2).min(3));
+            for _ in 0..50 {
+                let waited = policy.delay_after(&task, next_try);
+                assert!(
+                    waited >= TRANSFER_TASK_WAIT && waited <= TRANSFER_TASK_WAIT + ceiling,
+                    "try {next_try}: {waited:?}"
+                );
+                assert!(policy.delay_after(&blip, next_try) <= Duration::from_millis(800));
+            }
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context as _};
 
-use super::{client, load_manifest, make_plan, use_color, Exit, Overrides};
+use super::{check_max_changes, client, load_manifest, make_plan, use_color, Exit, Overrides};
 use crate::api::describe::TypeApi;
 use crate::apply::{self, ApplyOptions, Interrupts, ProgressStyle};
 use crate::atomic_file;
@@ -33,25 +33,31 @@ pub(super) async fn run(
     enum Source {
         /// A saved plan, with the manifest to check it against when there
         /// is one.
-        Saved(Plan, Option<Manifest>),
+        Saved(Box<Plan>, Option<Manifest>),
         Manifest(Manifest),
     }
     let source = match &args.planfile {
         Some(path) => {
             let (plan, manifest) = load_saved_plan(path, global)?;
-            if manifest.is_none() {
+            if plan.undo {
+                writeln!(
+                    out,
+                    "Applying the undo plan {}: it moves resources back to where an apply found them, as saved; a resource moved since is left where it is.",
+                    path.display()
+                )?;
+            } else if manifest.is_none() {
                 writeln!(
                     out,
                     "Applying {} as saved: there is no {DEFAULT_MANIFEST} to check its changes against (pass -f MANIFEST to check them).",
                     path.display()
                 )?;
             }
-            Source::Saved(plan, manifest)
+            Source::Saved(Box::new(plan), manifest)
         }
         None => Source::Manifest(load_manifest(global)?),
     };
-    if let Some(path) = &args.report {
-        check_report_path(path, global, args)?;
+    for path in [&args.report, &args.undo_plan].into_iter().flatten() {
+        check_output_path(path, global, args)?;
     }
     let client = client(global, overrides, args.rate).await?;
     // Quotas first, so that the plan's reads are paced too.
@@ -70,13 +76,37 @@ pub(super) async fn run(
         .chain(ResourceType::ALL.iter().map(|t| TypeApi::of(*t).action))
         .collect();
     quotas::pace(&client, &actions, &regions).await;
+    // An undo plan's resources that moved since it was written: left where
+    // they are, and reported.
+    let mut stale = Vec::new();
     let plan = match source {
+        Source::Saved(mut plan, _) if plan.undo => {
+            let (_, drifts) = apply::find_drift(&client, &plan).await?;
+            for drift in drifts {
+                if let Some(at) = plan
+                    .changes
+                    .iter()
+                    .position(|c| c.resource == drift.resource)
+                {
+                    let change = plan.changes.remove(at);
+                    let why = format!(
+                        "stale, not moved back: {}",
+                        apply::describe_drift(&drift).trim_start()
+                    );
+                    writeln!(out, "  {why}")?;
+                    stale.push((change, why));
+                }
+            }
+            check_max_changes(&plan, args.max_changes, None)?;
+            *plan
+        }
         Source::Saved(plan, manifest) => {
             let current = apply::check_stale(&client, &plan).await?;
-            if let Some(manifest) = manifest {
-                check_against_manifest(&client, &plan, &manifest, current).await?;
+            if let Some(manifest) = &manifest {
+                check_against_manifest(&client, &plan, manifest, current).await?;
             }
-            plan
+            check_max_changes(&plan, args.max_changes, manifest.as_ref())?;
+            *plan
         }
         Source::Manifest(manifest) => {
             let plan = make_plan(&client, &manifest, args.ignore_missing).await?;
@@ -90,6 +120,7 @@ pub(super) async fn run(
             if let Err(error) = shown {
                 tracing::warn!("could not print the plan: {error}");
             }
+            check_max_changes(&plan, args.max_changes, Some(&manifest))?;
             if plan.has_changes() && !args.auto_approve && !approve(out)? {
                 writeln!(out, "\nApply cancelled.")?;
                 return Ok(Exit::Failure);
@@ -101,7 +132,11 @@ pub(super) async fn run(
         if args.planfile.is_some() {
             writeln!(out, "{}", render::summary_line(&plan))?;
         }
-        return Ok(Exit::Success);
+        return Ok(if stale.is_empty() {
+            Exit::Success
+        } else {
+            Exit::Failure
+        });
     }
     // What was printed so far is the plan; the progress that follows goes
     // to stderr, so stdout is flushed now to keep the two in order.
@@ -112,19 +147,42 @@ pub(super) async fn run(
     let options = ApplyOptions {
         parallelism: usize::from(args.parallelism),
         progress: ProgressStyle::detect(),
+        max_errors: args.max_errors.map(|n| n as usize),
+        canary: args.canary.map(|n| n as usize),
     };
     // Every way the run can end comes back here with a complete report.
-    let report = apply::run(&client, &plan, &options, &interrupts).await;
-    // The record first: moves were made, so neither a closed stdout nor a
-    // full disk may cost the report or turn a failed run into exit 0.
+    let mut report = apply::run(&client, &plan, &options, &interrupts).await;
+    for (change, why) in stale {
+        report.add_not_started(change, why);
+    }
+    // The records first: moves were made, so neither a closed stdout nor a
+    // full disk may cost them or turn a failed run into exit 0. The undo
+    // plan before the report: of the two, it matters most when something
+    // went wrong.
+    let undo = args.undo_plan.as_ref().map(|path| {
+        let undo = report.undo_plan(&plan);
+        atomic_file::write(path, |file| render::Json.write(&undo, file))
+            .with_context(|| format!("could not write the undo plan {}", path.display()))
+            .map(|()| (path, undo.changes.len()))
+    });
     let saved = args.report.as_ref().map(|path| {
         atomic_file::write(path, |file| {
             Ok(serde_json::to_writer_pretty(file, &report)?)
         })
         .with_context(|| format!("could not write the report {}", path.display()))
     });
-    let printed = write!(out, "\n{}", report.summary()).and_then(|()| out.flush());
-    if let Err(error) = printed {
+    let mut printed = write!(out, "\n{}", report.summary());
+    if let Some(Ok((path, count))) = &undo {
+        printed = printed.and_then(|()| {
+            writeln!(
+                out,
+                "Saved the undo plan to {}: `regroup apply {}` moves the {count} resource(s) moved here back.",
+                path.display(),
+                path.display(),
+            )
+        });
+    }
+    if let Err(error) = printed.and_then(|()| out.flush()) {
         tracing::warn!("could not print the summary: {error}");
     }
     tracing::info!(stats = ?report.calls, "apply finished");
@@ -135,24 +193,32 @@ pub(super) async fn run(
     } else {
         Exit::Failure
     };
-    match saved {
-        Some(Err(error)) => {
-            super::report_error(&error);
-            Ok(if exit == Exit::Success {
-                Exit::Failure
-            } else {
-                exit
-            })
-        }
-        _ => Ok(exit),
+    let mut written = true;
+    for failure in [undo.and_then(Result::err), saved.and_then(Result::err)]
+        .into_iter()
+        .flatten()
+    {
+        super::report_error(&failure);
+        written = false;
     }
+    Ok(if exit == Exit::Success && !written {
+        Exit::Failure
+    } else {
+        exit
+    })
 }
 
-/// Checks `--report` before the first call, so that a bad path is not
-/// found after the moves: it must be writable, and neither the manifest nor
-/// the plan being applied.
-fn check_report_path(path: &Path, global: &Global, args: &ApplyArgs) -> anyhow::Result<()> {
+/// Checks `--report` and `--undo-plan` before the first call, so that a
+/// bad path is not found after the moves: each must be writable, and
+/// neither the manifest nor the plan being applied, nor the other.
+fn check_output_path(path: &Path, global: &Global, args: &ApplyArgs) -> anyhow::Result<()> {
     atomic_file::check_target(path)?;
+    if args.report.is_some() && args.report == args.undo_plan {
+        bail!(
+            "--report and --undo-plan name the same file, {}",
+            path.display()
+        );
+    }
     atomic_file::check_not_input(path, &global.file, "the manifest")?;
     if let Some(plan) = &args.planfile {
         atomic_file::check_not_input(path, plan, "the plan being applied")?;
@@ -166,7 +232,8 @@ fn load_saved_plan(path: &Path, global: &Global) -> anyhow::Result<(Plan, Option
     let bytes = read_at_most(path, MAX_PLAN_BYTES)?;
     let plan =
         Plan::from_json(&bytes).with_context(|| format!("{} cannot be applied", path.display()))?;
-    if global.file == Path::new(DEFAULT_MANIFEST) && !global.file.exists() {
+    // An undo plan moves resources against the manifest by design.
+    if plan.undo || (global.file == Path::new(DEFAULT_MANIFEST) && !global.file.exists()) {
         return Ok((plan, None));
     }
     let manifest = load_manifest(global)?;

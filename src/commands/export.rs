@@ -11,7 +11,7 @@ use crate::inventory;
 use crate::manifest::export;
 use crate::output::Stdout;
 use crate::plan;
-use crate::resource::ResourceType;
+use crate::resource::{Inventory, ResourceType, DEFAULT_GROUP_NAME};
 
 pub(super) async fn run(
     global: &Global,
@@ -57,7 +57,10 @@ pub(super) async fn run(
         ),
         "Planning this manifest against the same account gives `No changes.`".to_owned(),
     ];
-    let groups = export::groups_of(&account, &wanted);
+    let mut groups = export::groups_of(&account, &wanted);
+    if args.exclusive {
+        mark_exclusive(&mut groups, &account)?;
+    }
     if groups.iter().all(|g| g.members.is_empty()) {
         // A manifest needs at least one group with members; printing an
         // empty `groups:` would give a file that does not load.
@@ -85,6 +88,23 @@ pub(super) async fn run(
     }
     out.write_all(export::to_yaml(&header, &global.regions, &groups).as_bytes())?;
     Ok(Exit::Success)
+}
+
+/// `--exclusive`: every group but the default one, where evictions go
+/// when a manifest names no `evict_to`, and which cannot be exclusive
+/// itself.
+fn mark_exclusive(groups: &mut [export::ExportedGroup], account: &Inventory) -> anyhow::Result<()> {
+    let Some(default) = account
+        .groups
+        .iter()
+        .find(|g| &*g.name == DEFAULT_GROUP_NAME)
+    else {
+        bail!("--exclusive: the account has no group named `{DEFAULT_GROUP_NAME}` for evictions to go to; export without --exclusive and add `evict_to:`");
+    };
+    for group in groups {
+        group.exclusive = *group.key != *default.name && *group.key != *default.id;
+    }
+    Ok(())
 }
 
 fn join(types: &[ResourceType]) -> String {

@@ -21,7 +21,7 @@ use crate::cli::{Cli, Command, Global};
 use crate::cloud::client::{Client, ClientConfig, Endpoints, RetryPolicy, Transport};
 use crate::cloud::credentials::{self, CredentialSource};
 use crate::inventory;
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, MaxChanges};
 use crate::output::{self, Stdout};
 use crate::plan::{Plan, PlanOptions};
 
@@ -107,7 +107,11 @@ fn completions(shell: clap_complete::Shell, out: &mut Stdout) -> anyhow::Result<
 }
 
 fn schema(out: &mut Stdout) -> anyhow::Result<Exit> {
-    serde_json::to_writer_pretty(&mut *out, &crate::manifest::json_schema())?;
+    // Made in memory first: serde_json wraps a write error in its own,
+    // which hides a closed stdout (a broken pipe) from `exit_for_error`
+    // once the schema outgrows the output buffer.
+    let schema = serde_json::to_vec_pretty(&crate::manifest::json_schema())?;
+    out.write_all(&schema)?;
     writeln!(out)?;
     Ok(Exit::Success)
 }
@@ -213,13 +217,33 @@ fn use_color(global: &Global) -> bool {
     output::color_allowed(global.no_color, &std::io::stdout())
 }
 
+/// Refuses a plan over its blast-radius limit: `--max-changes` when given,
+/// else the manifest's `max_changes`.
+fn check_max_changes(
+    plan: &Plan,
+    flag: Option<MaxChanges>,
+    manifest: Option<&Manifest>,
+) -> anyhow::Result<()> {
+    if let Some(max) = flag {
+        plan.check_max_changes(max, None)?;
+    } else if let Some((max, manifest)) = manifest.and_then(|m| m.max_changes.map(|max| (max, m))) {
+        plan.check_max_changes(max, Some(&manifest.file))?;
+    }
+    Ok(())
+}
+
 async fn make_plan(
     client: &Client,
     manifest: &Manifest,
     ignore_missing: bool,
 ) -> anyhow::Result<Plan> {
     let scopes = inventory::scopes(manifest);
-    let inventory = inventory::read(client, &scopes).await?;
+    let read = inventory::read(client, &scopes).await;
+    let inventory = if manifest.has_exclusive() {
+        read.context("no plan was made, evictions included: an exclusive group's evictions are planned only from complete listings of every type and region the manifest covers, and a listing failed")?
+    } else {
+        read?
+    };
     // The ids to read are a copy of the manifest's: not kept while planning.
     drop(scopes);
     let plan = crate::plan::plan(

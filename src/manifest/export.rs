@@ -9,6 +9,8 @@ use crate::resource::{Group, Inventory, ResourceKey};
 pub struct ExportedGroup {
     pub key: String,
     pub members: Vec<ResourceKey>,
+    /// Written as `exclusive: true` (`export --exclusive`).
+    pub exclusive: bool,
 }
 
 /// Words that some YAML reader takes for something other than a string:
@@ -79,6 +81,9 @@ pub fn to_yaml(header: &[String], regions: &[String], groups: &[ExportedGroup]) 
     let single_region = regions.len() == 1;
     for group in groups.iter().filter(|g| !g.members.is_empty()) {
         let _ = writeln!(out, "  {}:", scalar(&group.key));
+        if group.exclusive {
+            let _ = writeln!(out, "    exclusive: true");
+        }
         let _ = writeln!(out, "    resources:");
         for key in &group.members {
             if single_region {
@@ -133,6 +138,7 @@ pub fn groups_of(account: &Inventory, wanted: &[String]) -> Vec<ExportedGroup> {
                 .filter(|r| r.group_id == group.id)
                 .map(|r| r.key.clone())
                 .collect(),
+            exclusive: false,
         })
         .collect();
     groups.sort_by(|a, b| a.key.cmp(&b.key));

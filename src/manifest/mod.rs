@@ -139,6 +139,10 @@ pub enum Problem {
         group: String,
         first: Location,
     },
+    #[error("{detail}")]
+    MaxChanges { detail: String },
+    #[error("this rule has no condition, so it selects every resource of its regions")]
+    SelectsEverything,
     #[error("{resource} is in group `{group}` here and in group `{other_group}` at {other}")]
     TwoGroups {
         resource: String,
@@ -214,6 +218,12 @@ impl Problem {
             Problem::NoRegion { .. } => {
                 "add `region:` to it, or a top-level `regions: [cn-hangzhou]`".into()
             }
+            Problem::MaxChanges { .. } => {
+                "write a count, like `max_changes: 50`, or a share of the managed resources, like `max_changes: 5%`".into()
+            }
+            Problem::SelectsEverything => {
+                "add a condition (`type`, `tags`, `name` or `in_group`), or write `all: true` if the group is to take every resource".into()
+            }
             Problem::ListedTwice { .. } => "remove one of the two entries".into(),
             Problem::TwoGroups { .. } => {
                 "a resource belongs to one group: remove one of the two entries".into()
@@ -230,6 +240,58 @@ pub struct Manifest {
     /// sha256 of the file's bytes, so a saved plan can name what it came from.
     pub sha256: String,
     pub groups: Vec<GroupSpec>,
+    /// The top-level `max_changes`: the most moves a plan may make
+    /// (`--max-changes` wins over it).
+    pub max_changes: Option<MaxChanges>,
+    /// The top-level `evict_to` (a group id or name) and where it stands;
+    /// `None`: the account's default group.
+    pub evict_to: Option<(String, Location)>,
+}
+
+/// A cap on how many moves one plan may make: a count, or a share of the
+/// resources the manifest manages (those it moves and those already in
+/// place), so that a typo in a rule cannot move thousands.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaxChanges {
+    Count(usize),
+    Percent(f64),
+}
+
+impl MaxChanges {
+    /// The most moves allowed when the manifest manages `managed`
+    /// resources; a share rounds down, so 10% of 15 allows 1.
+    pub fn limit(self, managed: usize) -> usize {
+        match self {
+            MaxChanges::Count(count) => count,
+            MaxChanges::Percent(percent) => (managed as f64 * percent / 100.0).floor() as usize,
+        }
+    }
+}
+
+impl std::str::FromStr for MaxChanges {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<MaxChanges, String> {
+        let trimmed = text.trim();
+        match trimmed.strip_suffix('%') {
+            Some(number) => match number.trim().parse::<f64>() {
+                Ok(percent) if (0.0..=100.0).contains(&percent) => Ok(MaxChanges::Percent(percent)),
+                _ => Err(format!("`{text}` is not a share from 0% to 100%")),
+            },
+            None => trimmed.parse().map(MaxChanges::Count).map_err(|_| {
+                format!("`{text}` is not a whole number of changes or a share such as 5%")
+            }),
+        }
+    }
+}
+
+impl fmt::Display for MaxChanges {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MaxChanges::Count(count) => write!(f, "{count}"),
+            MaxChanges::Percent(percent) => write!(f, "{percent}%"),
+        }
+    }
 }
 
 /// One group of the manifest and what should be in it.
@@ -240,6 +302,9 @@ pub struct GroupSpec {
     pub location: Location,
     pub resources: Vec<ExplicitEntry>,
     pub rules: Vec<Rule>,
+    /// `exclusive: true`: members the manifest does not place here are
+    /// evicted.
+    pub exclusive: bool,
 }
 
 /// One resource named by id.
@@ -479,6 +544,7 @@ impl Manifest {
                 location: locate(group.at),
                 resources,
                 rules,
+                exclusive: group.exclusive,
             });
         }
         if groups.is_empty() {
@@ -488,7 +554,17 @@ impl Manifest {
             file: file.to_owned(),
             sha256: format!("{:x}", Sha256::digest(text.as_bytes())),
             groups,
+            max_changes: raw.max_changes,
+            evict_to: raw
+                .evict_to
+                .zip(raw.evict_to_at)
+                .map(|(key, at)| (key, locate(at))),
         })
+    }
+
+    /// Whether any group is `exclusive`.
+    pub fn has_exclusive(&self) -> bool {
+        self.groups.iter().any(|g| g.exclusive)
     }
 
     /// Keeps only what lies in `regions` (the `--region` option); an empty

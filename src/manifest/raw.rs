@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 
 use super::yaml::{Fault, Fields, Kind, Node, Position, Reader, Scalar, SeenKeys, Under, Wanted};
-use super::Problem;
+use super::{MaxChanges, Problem};
 use crate::resource::ResourceType;
 
 /// A regroup manifest: which resources belong to which resource group.
@@ -28,6 +28,16 @@ pub struct RawManifest {
     /// Keyed by resource group ID (rg-…) or by a group's exact name.
     #[schemars(extend("minProperties" = 1, "propertyNames" = {"pattern": "\\S"}))]
     pub groups: BTreeMap<String, RawGroup>,
+    /// The most moves one plan may make: a count, or a share of the
+    /// resources the manifest manages, like `5%`; `--max-changes` wins.
+    #[serde(default)]
+    pub max_changes: Option<MaxChanges>,
+    /// Where `exclusive` groups send the resources the manifest does not
+    /// place in them (ID or name); default: the account's default group.
+    pub evict_to: Option<String>,
+    /// Where the `evict_to` value stands.
+    #[schemars(skip)]
+    pub evict_to_at: Option<Position>,
     /// Where the `groups` key stands.
     #[schemars(skip)]
     pub groups_at: Position,
@@ -57,6 +67,11 @@ pub struct RawGroup {
     /// Bulk rules; every condition of one rule must hold.
     #[serde(default)]
     pub select: Vec<RawRule>,
+    /// `true`: the group holds exactly what the manifest places in it;
+    /// other members of the types and regions the manifest covers are
+    /// moved to `evict_to`.
+    #[serde(default)]
+    pub exclusive: bool,
     /// Where the group's key stands.
     #[schemars(skip)]
     pub at: Position,
@@ -71,10 +86,19 @@ pub struct RawEntry {
     pub at: Position,
 }
 
-/// A bulk rule: a resource matches when every condition given holds.
+/// A bulk rule: a resource matches when every condition given holds. A
+/// rule needs a condition (`type`, `tags`, `name` or `in_group`), or
+/// `all: true` to take every resource of its regions.
 #[derive(Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Rule")]
+#[schemars(extend("anyOf" = [
+    {"required": ["all"], "properties": {"all": {"const": true}}},
+    {"required": ["type"], "properties": {"type": {"not": {"type": "null"}}}},
+    {"required": ["tags"], "properties": {"tags": {"type": "object", "minProperties": 1}}},
+    {"required": ["name"], "properties": {"name": {"type": "string"}}},
+    {"required": ["in_group"], "properties": {"in_group": {"type": "string"}}}
+]))]
 pub struct RawRule {
     /// One type or a list; omitted means every type.
     #[serde(rename = "type", default)]
@@ -89,6 +113,10 @@ pub struct RawRule {
     pub in_group: Option<String>,
     /// One region or a list; omitted means the manifest's `regions`.
     pub region: Option<OneOrMany<RegionId>>,
+    /// `true` to take every resource of the rule's regions: needed by a
+    /// rule without conditions, so that `select: [{}]` is never a typo.
+    #[serde(default)]
+    pub all: bool,
     /// Where the rule starts.
     #[schemars(skip)]
     pub at: Position,
@@ -125,8 +153,10 @@ impl RawManifest {
                 "`version: 1` and `groups:` on their own lines",
             )));
         };
-        let mut fields = Fields::new(&["version", "regions", "groups"]);
+        let mut fields = Fields::new(&["version", "regions", "max_changes", "evict_to", "groups"]);
         let mut regions = Vec::new();
+        let mut max_changes = None;
+        let mut evict_to = None;
         let mut groups = None;
         while let Some((key, key_at)) = reader.key()? {
             match fields.add(&key, key_at)? {
@@ -140,6 +170,16 @@ impl RawManifest {
                             })
                         })
                         .key(&key)?;
+                }
+                "max_changes" => {
+                    max_changes = reader.node().and_then(read_max_changes).key(&key)?;
+                }
+                "evict_to" => {
+                    evict_to = reader
+                        .node()
+                        .and_then(|n| optional(n).map(|n| n.text(GROUP)).transpose())
+                        .key(&key)?
+                        .map(|value| (value.text, value.at));
                 }
                 // "groups", the one name left
                 _ => groups = Some((read_groups(&mut reader).key(&key)?, key_at)),
@@ -156,6 +196,9 @@ impl RawManifest {
             _version: Version,
             regions,
             groups,
+            max_changes,
+            evict_to_at: evict_to.as_ref().map(|(_, at)| *at),
+            evict_to: evict_to.map(|(text, _)| text),
             groups_at,
         })
     }
@@ -184,6 +227,24 @@ fn read_version(node: Node) -> Result<(), Fault> {
             }
         }
         _ => Err(node.wrong(("the manifest version, the number 1", "`version: 1`"))),
+    }
+}
+
+/// `max_changes`: a number, or text such as `5%`; `~` is no limit.
+fn read_max_changes(node: Node) -> Result<Option<MaxChanges>, Fault> {
+    let Some(node) = optional(node) else {
+        return Ok(None);
+    };
+    match node {
+        Node::Scalar(s) if matches!(s.kind, Kind::Int | Kind::Text) => s
+            .text
+            .parse()
+            .map(Some)
+            .map_err(|detail| Fault::new(s.at, Problem::MaxChanges { detail })),
+        other => Err(other.wrong((
+            "a count or a share",
+            "`max_changes: 50` or `max_changes: 5%`",
+        ))),
     }
 }
 
@@ -234,6 +295,7 @@ fn read_group(reader: &mut Reader, at: Position) -> Result<RawGroup, Fault> {
     let mut group = RawGroup {
         resources: Vec::new(),
         select: Vec::new(),
+        exclusive: false,
         at,
     };
     match reader.node()? {
@@ -249,11 +311,13 @@ fn read_group(reader: &mut Reader, at: Position) -> Result<RawGroup, Fault> {
             )))
         }
     }
-    let mut fields = Fields::new(&["resources", "select"]);
+    let mut fields = Fields::new(&["resources", "select", "exclusive"]);
     while let Some((key, key_at)) = reader.key()? {
         fields.add(&key, key_at)?;
         let node = reader.node().key(&key)?;
-        if key == "resources" {
+        if key == "exclusive" {
+            group.exclusive = read_bool(node, ("true or false", "`exclusive: true`")).key(&key)?;
+        } else if key == "resources" {
             group.resources = list(
                 reader,
                 node,
@@ -351,9 +415,10 @@ fn read_rule(reader: &mut Reader, node: Node) -> Result<RawRule, Fault> {
         name: None,
         in_group: None,
         region: None,
+        all: false,
         at,
     };
-    let mut fields = Fields::new(&["type", "tags", "name", "in_group", "region"]);
+    let mut fields = Fields::new(&["type", "tags", "name", "in_group", "region", "all"]);
     while let Some((key, key_at)) = reader.key()? {
         let name = fields.add(&key, key_at)?;
         let node = reader.node().key(&key)?;
@@ -375,10 +440,29 @@ fn read_rule(reader: &mut Reader, node: Node) -> Result<RawRule, Fault> {
                     .transpose()
                     .key(&key)?;
             }
-            _ => rule.region = one_or_many(reader, node, REGION, RegionId::read).key(&key)?,
+            "region" => {
+                rule.region = one_or_many(reader, node, REGION, RegionId::read).key(&key)?;
+            }
+            // "all", the one name left
+            _ => rule.all = read_bool(node, ("true or false", "`all: true`")).key(&key)?,
         }
     }
+    let conditions = rule.types.is_some()
+        || !rule.tags.is_empty()
+        || rule.name.is_some()
+        || rule.in_group.is_some();
+    if !conditions && !rule.all {
+        return Err(Fault::new(at, Problem::SelectsEverything));
+    }
     Ok(rule)
+}
+
+/// `true` or `false`.
+fn read_bool(node: Node, wanted: Wanted) -> Result<bool, Fault> {
+    match node {
+        Node::Scalar(s) if s.kind == Kind::Bool => Ok(s.text.eq_ignore_ascii_case("true")),
+        other => Err(other.wrong(wanted)),
+    }
 }
 
 /// A node, or `None` for `key: ~`, which means the key is not given.
@@ -475,6 +559,22 @@ impl JsonSchema for Version {
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({"description": "The manifest format version.", "const": 1})
+    }
+}
+
+impl JsonSchema for MaxChanges {
+    fn schema_name() -> Cow<'static, str> {
+        "MaxChanges".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A count of moves, or a share of the managed resources like `5%`.",
+            "oneOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "string", "pattern": "^\\s*(\\d+|(100(\\.0+)?|\\d{1,2}(\\.\\d+)?)\\s*%)\\s*$"}
+            ]
+        })
     }
 }
 

@@ -13,7 +13,7 @@ fn errors_carry_a_fix_hint() {
         .unwrap_err()
         .to_string();
     assert!(
-        error.ends_with("\n  hint: did you mean `groups`? The keys allowed here: `version`, `regions`, `groups`"),
+        error.ends_with("\n  hint: did you mean `groups`? The keys allowed here: `version`, `regions`, `max_changes`, `evict_to`, `groups`"),
         "{error}"
     );
 }
@@ -154,6 +154,27 @@ const AGREEMENT: &[(&str, &str)] = &[
     ("minimal", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
     ("full", "version: 1\nregions: [cn-hangzhou, cn-shanghai]\ngroups:\n  prod:\n    resources:\n      - instance/i-1\n      - {type: keypair, id: deploy-key, region: cn-beijing}\n    select:\n      - type: [instance, disk]\n        tags: {team: payments, cost: \"1\"}\n        name: \"pay-*\"\n        in_group: legacy\n        region: cn-shanghai\n      - type: eni\n        region: [cn-hangzhou]\n"),
     ("null optional keys", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - {type: ~, name: ~, in_group: ~, region: ~, tags: {a: b}}\n"),
+    ("max_changes a count", "version: 1\nregions: [cn-hangzhou]\nmax_changes: 50\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    ("max_changes a share", "version: 1\nregions: [cn-hangzhou]\nmax_changes: 5%\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    ("max_changes null", "version: 1\nregions: [cn-hangzhou]\nmax_changes: ~\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    ("max_changes over 100%", "version: 1\nregions: [cn-hangzhou]\nmax_changes: 101%\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    ("max_changes negative", "version: 1\nregions: [cn-hangzhou]\nmax_changes: -1\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    ("max_changes a word", "version: 1\nregions: [cn-hangzhou]\nmax_changes: many\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    ("max_changes a list", "version: 1\nregions: [cn-hangzhou]\nmax_changes: [1]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    ("a rule without conditions", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{}]\n"),
+    ("a rule with only a region", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{region: cn-hangzhou}]\n"),
+    ("a rule with empty tags", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{tags: {}}]\n"),
+    ("a rule that says all", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{all: true}]\n"),
+    ("a rule that says all and more", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{all: true, type: disk}]\n"),
+    ("a rule that says not all", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{all: false}]\n"),
+    ("all a word", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{all: yes, type: disk}]\n"),
+    ("exclusive and evict_to", "version: 1\nregions: [cn-hangzhou]\nevict_to: legacy\ngroups:\n  prod:\n    exclusive: true\n    resources: [instance/i-1]\n"),
+    ("exclusive a word", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    exclusive: yes\n    resources: [instance/i-1]\n"),
+    ("exclusive alone", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    exclusive: true\n"),
+    ("evict_to null", "version: 1\nregions: [cn-hangzhou]\nevict_to: ~\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    ("exclusive null", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    exclusive: ~\n    resources: [instance/i-1]\n"),
+    ("all null", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{all: ~, type: disk}]\n"),
+    ("evict_to a number", "version: 1\nregions: [cn-hangzhou]\nevict_to: 7\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
     ("numeric group key", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  2024:\n    resources: [disk/d-1]\n"),
     ("version 1.0", "version: 1.0\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
     ("tag value a number", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - tags: {n: 1}\n"),
@@ -448,4 +469,86 @@ mod never_panics {
             }
         }
     }
+}
+
+#[test]
+fn max_changes_is_a_count_or_a_share_and_a_bad_one_says_where() {
+    let limit = |text: &str| {
+        Manifest::parse(
+            "m.yaml",
+            &format!("{HEAD}  prod:\n    resources: [instance/i-1]\nmax_changes: {text}\n"),
+        )
+        .map(|m| m.max_changes)
+    };
+    assert_eq!(limit("50").unwrap(), Some(MaxChanges::Count(50)));
+    assert_eq!(limit("\"50\"").unwrap(), Some(MaxChanges::Count(50)));
+    assert_eq!(limit("2.5%").unwrap(), Some(MaxChanges::Percent(2.5)));
+    assert_eq!(limit("~").unwrap(), None);
+    let (location, path, problem) = failure(&format!(
+        "{HEAD}  prod:\n    resources: [instance/i-1]\nmax_changes: 120%\n"
+    ));
+    assert_eq!((location.line, location.column), (6, 14));
+    assert_eq!(path, "max_changes");
+    assert_eq!(problem.to_string(), "`120%` is not a share from 0% to 100%");
+    let (_, _, problem) = failure(&format!(
+        "{HEAD}  prod:\n    resources: [instance/i-1]\nmax_changes: true\n"
+    ));
+    assert!(matches!(problem, Problem::WrongShape { .. }), "{problem:?}");
+}
+
+#[test]
+fn a_share_of_the_managed_resources_rounds_down() {
+    assert_eq!(MaxChanges::Percent(10.0).limit(15), 1);
+    assert_eq!(MaxChanges::Percent(50.0).limit(20), 10);
+    assert_eq!(MaxChanges::Percent(100.0).limit(7), 7);
+    assert_eq!(MaxChanges::Count(3).limit(1_000), 3);
+    for bad in ["-1", "1.5", "x%", "%", "-5%", "100.1%"] {
+        assert!(bad.parse::<MaxChanges>().is_err(), "{bad}");
+    }
+    assert_eq!(MaxChanges::Percent(5.0).to_string(), "5%");
+}
+
+#[test]
+fn a_rule_without_conditions_needs_all_true() {
+    for rule in [
+        "{}",
+        "{region: cn-hangzhou}",
+        "{tags: {}}",
+        "{all: false}",
+        "{type: ~, name: ~}",
+    ] {
+        let (location, path, problem) =
+            failure(&format!("{HEAD}  prod:\n    select:\n      - {rule}\n"));
+        assert_eq!(problem, Problem::SelectsEverything, "{rule}");
+        assert_eq!(location.line, 6, "{rule}");
+        assert_eq!(path, "groups.prod.select[0]", "{rule}");
+        assert!(problem.hint().contains("`all: true`"), "{rule}");
+    }
+    let manifest = Manifest::parse(
+        "m.yaml",
+        &format!("{HEAD}  prod:\n    select: [{{all: true}}]\n"),
+    )
+    .unwrap();
+    let rule = &manifest.groups[0].rules[0];
+    assert_eq!(rule.types, ResourceType::ALL.to_vec());
+    assert!(rule.tags.is_empty() && rule.name.is_none() && rule.in_group.is_none());
+}
+
+#[test]
+fn exclusive_and_evict_to_are_read_with_their_places() {
+    let manifest = Manifest::parse(
+        "m.yaml",
+        &format!("{HEAD}  prod:\n    exclusive: true\n    resources: [instance/i-1]\n  dev:\n    resources: [instance/i-2]\nevict_to: legacy\n"),
+    )
+    .unwrap();
+    let exclusive: Vec<bool> = manifest.groups.iter().map(|g| g.exclusive).collect();
+    assert_eq!(exclusive, [false, true], "dev, prod");
+    assert!(manifest.has_exclusive());
+    let (key, at) = manifest.evict_to.expect("evict_to is read");
+    assert_eq!((key.as_str(), at.line, at.column), ("legacy", 9, 11));
+    let (_, path, problem) = failure(&format!(
+        "{HEAD}  prod:\n    exclusive: 1\n    resources: [instance/i-1]\n"
+    ));
+    assert_eq!(path, "groups.prod.exclusive");
+    assert!(matches!(problem, Problem::WrongShape { .. }), "{problem:?}");
 }

@@ -336,6 +336,10 @@ fn rule_text(rule: &GenRule) -> String {
     if let Some(g) = rule.in_group {
         keys.push(format!("in_group: g{g}"));
     }
+    if keys.is_empty() {
+        // A rule without a condition must say that it takes everything.
+        keys.push("all: true".into());
+    }
     if let Some(r) = rule.region {
         keys.push(format!("region: {}", REGIONS[r]));
     }

@@ -507,3 +507,128 @@ fn a_saved_plan_may_only_make_changes_the_manifest_asks_for() {
         "{text}"
     );
 }
+
+#[test]
+fn max_changes_counts_the_moves_against_the_managed_resources() {
+    // Four instances managed by the rule, three of them to move.
+    let inventory = inventory(vec![
+        resource(ResourceType::Instance, "i-1", "a", "rg-default", &[]),
+        resource(ResourceType::Instance, "i-2", "b", "rg-default", &[]),
+        resource(ResourceType::Instance, "i-3", "c", "rg-default", &[]),
+        resource(ResourceType::Instance, "i-4", "d", "rg-prod", &[]),
+    ]);
+    let manifest = Manifest::parse(
+        "m.yaml",
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{type: instance}]\n",
+    )
+    .unwrap();
+    let plan = plan(&manifest, &inventory, PlanOptions::default(), now()).unwrap();
+    assert!(plan.check_max_changes(MaxChanges::Count(3), None).is_ok());
+    assert!(plan
+        .check_max_changes(MaxChanges::Percent(75.0), None)
+        .is_ok());
+    let error = plan
+        .check_max_changes(MaxChanges::Percent(50.0), None)
+        .unwrap_err();
+    assert_eq!((error.count, error.limit, error.managed), (3, 2, 4));
+    assert!(
+        error.to_string().starts_with(
+            "the plan moves 3 resource(s), more than the 2 allowed by --max-changes 50% (of 4 managed resources)"
+        ),
+        "{error}"
+    );
+    let error = plan
+        .check_max_changes(MaxChanges::Count(2), Some("m.yaml"))
+        .unwrap_err();
+    assert!(
+        error.to_string().starts_with(
+            "the plan moves 3 resource(s), more than the 2 allowed by `max_changes: 2` in m.yaml,"
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_exclusive_group_evicts_what_the_manifest_places_nowhere() {
+    let resources = vec![
+        resource(ResourceType::Instance, "i-1", "a", "rg-prod", &[]),
+        resource(ResourceType::Instance, "i-2", "b", "rg-prod", &[]),
+        resource(ResourceType::Instance, "i-3", "c", "rg-prod", &[]),
+        resource(ResourceType::Instance, "i-4", "d", "rg-legacy", &[]),
+    ];
+    // i-1 stays, i-2 is placed in dev (an ordinary move), i-3 is evicted.
+    let manifest = Manifest::parse(
+        "m.yaml",
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    exclusive: true\n    resources: [instance/i-1]\n  dev:\n    resources: [instance/i-2]\n",
+    )
+    .unwrap();
+    let plan = plan(
+        &manifest,
+        &inventory(resources.clone()),
+        PlanOptions::default(),
+        now(),
+    )
+    .unwrap();
+    let moves: Vec<(&str, &str, bool)> = plan
+        .changes
+        .iter()
+        .map(|c| (&*c.resource.id, &*c.to.name, c.evict))
+        .collect();
+    assert_eq!(moves, [("i-2", "dev", false), ("i-3", "default", true)]);
+    assert_eq!(plan.evictions, 1);
+    assert_eq!(
+        plan.changes[1].source.line, 4,
+        "an eviction points at its group"
+    );
+
+    // Without a group named `default` and without `evict_to`, nowhere to go.
+    let mut without_default = inventory(resources.clone());
+    without_default.groups.retain(|g| &*g.name != "default");
+    let error = super::plan(&manifest, &without_default, PlanOptions::default(), now())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("m.yaml:4:3: this group is exclusive, the manifest has no `evict_to`"),
+        "{error}"
+    );
+
+    // A group that is not ready cannot take evictions.
+    let text = "version: 1\nregions: [cn-hangzhou]\nevict_to: legacy\ngroups:\n  prod:\n    exclusive: true\n    resources: [instance/i-1]\n";
+    let manifest = Manifest::parse("m.yaml", text).unwrap();
+    let mut deleting = inventory(resources);
+    deleting.groups[2].status = "PendingDelete".into();
+    let error = super::plan(&manifest, &deleting, PlanOptions::default(), now())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("m.yaml:3:11: resource group `legacy`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_undo_plan_swaps_each_move_and_reads_back_as_a_saved_plan() {
+    let manifest = Manifest::parse(
+        "m.yaml",
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{type: instance}]\n",
+    )
+    .unwrap();
+    let inventory = inventory(vec![
+        resource(ResourceType::Instance, "i-1", "a", "rg-default", &[]),
+        resource(ResourceType::Instance, "i-2", "b", "rg-legacy", &[]),
+    ]);
+    let forward = plan(&manifest, &inventory, PlanOptions::default(), now()).unwrap();
+    let undo = forward.undo(forward.changes.iter().skip(1), now());
+    assert!(undo.undo);
+    assert_eq!(undo.changes.len(), 1);
+    let back = &undo.changes[0];
+    assert_eq!(&*back.resource.id, "i-2");
+    assert_eq!((&*back.from.name, &*back.to.name), ("prod", "legacy"));
+    assert_eq!(undo.manifest, forward.manifest);
+    let json = serde_json::to_vec(&undo).unwrap();
+    assert_eq!(Plan::from_json(&json).unwrap(), undo);
+    // A forward plan says nothing of undo, so plans saved before read the same.
+    assert!(!String::from_utf8(serde_json::to_vec(&forward).unwrap())
+        .unwrap()
+        .contains("undo"));
+}

@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 use super::Render;
-use super::{breakdown, group_label, moves_by_groups, summary_line, text::SUMMARY_THRESHOLD};
+use super::{breakdown, group_label, moves_by_groups, sign, summary_line, text::SUMMARY_THRESHOLD};
 use crate::plan::Plan;
 
 /// GitHub refuses comments longer than this many characters.
@@ -92,7 +92,8 @@ impl Render for Markdown {
             let _ = writeln!(out, "|---|---|---|---|---|---|---|");
             let rows = plan.changes.iter().map(|change| {
                 format!(
-                    "| ~ | `{}/{}` | {} | {} | {} | {} | `{}` |\n",
+                    "| {} | `{}/{}` | {} | {} | {} | {} | `{}` |\n",
+                    sign(change),
                     change.resource.rtype,
                     change.resource.id,
                     change.resource.region,

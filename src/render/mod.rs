@@ -48,12 +48,18 @@ pub fn renderer(format: Format, color: bool) -> Box<dyn Render> {
     }
 }
 
-/// The closing line every human format shares.
+/// The closing line every human format shares; evictions from exclusive
+/// groups are counted apart from the moves the manifest asks for.
 pub fn summary_line(plan: &Plan) -> String {
     if plan.has_changes() {
+        let evicting = if plan.evictions > 0 {
+            format!(", {} to evict", plan.evictions)
+        } else {
+            String::new()
+        };
         format!(
-            "Plan: {} to move, {} unchanged.",
-            plan.changes.len(),
+            "Plan: {} to move{evicting}, {} unchanged.",
+            plan.changes.len() - plan.evictions,
             plan.unchanged
         )
     } else if plan.unchanged == 1 {
@@ -83,6 +89,16 @@ fn moves_by_groups(plan: &Plan) -> BTreeMap<(String, String), BTreeMap<&'static 
             .or_default() += 1;
     }
     moves
+}
+
+/// The sign of a change: `~` for a move the manifest asks for, `-` for an
+/// eviction from an exclusive group.
+fn sign(change: &crate::plan::Change) -> &'static str {
+    if change.evict {
+        "-"
+    } else {
+        "~"
+    }
 }
 
 /// A per-type breakdown, `3 instance, 1 disk`.

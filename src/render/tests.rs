@@ -35,6 +35,7 @@ fn change(n: usize, rtype: ResourceType, from: &str, to: &str) -> Change {
             line: 6 + n % 40,
             column: 9,
         },
+        evict: false,
     }
 }
 
@@ -61,10 +62,12 @@ fn plan(changes: Vec<Change>, unchanged: usize) -> Plan {
             .with_ymd_and_hms(2026, 11, 28, 12, 0, 0)
             .unwrap(),
         changes,
+        evictions: 0,
         unchanged,
         missing: Vec::new(),
         warnings: Vec::new(),
         groups,
+        undo: false,
         checksum: String::new(),
     }
     .seal()
@@ -139,6 +142,32 @@ fn no_changes() {
 fn a_few_moves() {
     for (format, output) in all(&few()) {
         insta::assert_snapshot!(format!("few_{format}"), output);
+    }
+}
+
+/// Two moves the manifest asks for and two evictions from an exclusive
+/// `prod` to the default group.
+fn with_evictions() -> Plan {
+    let mut changes = vec![
+        change(1, ResourceType::Instance, "legacy", "prod"),
+        change(2, ResourceType::Disk, "default", "prod"),
+        change(4, ResourceType::Instance, "prod", "default"),
+        change(5, ResourceType::Disk, "prod", "default"),
+    ];
+    for eviction in &mut changes[2..] {
+        eviction.evict = true;
+        eviction.source.line = 4;
+        eviction.source.column = 3;
+    }
+    let mut plan = plan(changes, 6);
+    plan.evictions = 2;
+    plan.seal()
+}
+
+#[test]
+fn evictions_have_their_own_sign_and_count() {
+    for (format, output) in all(&with_evictions()) {
+        insta::assert_snapshot!(format!("evictions_{format}"), output);
     }
 }
 

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use similar::{ChangeTag, TextDiff};
 
-use super::{breakdown, group_label, moves_by_groups, summary_line, Render};
+use super::{breakdown, group_label, moves_by_groups, sign, summary_line, Render};
 use crate::plan::{Change, GroupRef, Plan};
 
 /// Above this many moves, a grouped summary comes first and the per-group
@@ -26,9 +26,10 @@ impl Text {
     }
 
     fn change_line(&self, change: &Change) -> String {
+        let color = if change.evict { "31" } else { "33" };
         format!(
             "  {} {}  {} → {}  {}",
-            self.paint("33", "~"),
+            self.paint(color, sign(change)),
             self.paint("1", &change.resource.to_string()),
             group_label(&change.from),
             self.paint("32", &group_label(&change.to)),
@@ -127,6 +128,12 @@ impl Render for Text {
                 self.grouped_summary(plan, &mut out);
             }
             let _ = writeln!(out, "regroup will move these resources:\n");
+            if plan.evictions > 0 {
+                let _ = writeln!(
+                    out,
+                    "  (~ asked for by the manifest, - evicted from an exclusive group)\n"
+                );
+            }
             for change in &plan.changes {
                 let _ = writeln!(out, "{}", self.change_line(change));
             }

@@ -21,6 +21,7 @@ mod output;
 mod permissions;
 mod plan;
 mod quotas;
+mod rails;
 mod signature;
 mod types;
 mod validate;
