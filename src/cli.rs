@@ -188,6 +188,10 @@ pub struct ApplyArgs {
     /// to where it was; `regroup apply FILE` applies it.
     #[arg(long, value_name = "FILE")]
     pub undo_plan: Option<PathBuf>,
+    /// Also make the moves an automatic-transfer (auto grouping) rule would
+    /// undo; without it they are left alone and the run exits 1.
+    #[arg(long)]
+    pub override_rules: bool,
 }
 
 #[derive(Debug, Clone, Args)]

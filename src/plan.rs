@@ -99,6 +99,25 @@ pub struct Change {
     /// is the group's key.
     #[serde(default, skip_serializing_if = "is_false")]
     pub evict: bool,
+    /// The automatic-transfer rule that would move the resource back out
+    /// of `to`: apply leaves such a change alone unless told to override.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<RuleRef>,
+}
+
+/// A Resource Manager auto-grouping rule, as `ListAutoGroupingRules` names
+/// it (`RuleId`, `RuleName`; docs/sources/resourcemanager-rules.md §1.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleRef {
+    pub id: String,
+    pub name: String,
+}
+
+impl std::fmt::Display for RuleRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "auto-grouping rule \"{}\" ({})", self.name, self.id)
+    }
 }
 
 fn is_false(value: &bool) -> bool {
@@ -440,6 +459,7 @@ fn plan_once(
             to: GroupRef::of(target),
             source,
             evict: false,
+            conflict: None,
         });
     }
     let evictions = evictions(manifest, inventory, &targets, &claims)?;
@@ -583,6 +603,7 @@ fn evictions(
             to: GroupRef::of(to),
             source: (*location).clone(),
             evict: true,
+            conflict: None,
         });
     }
     Ok(evictions)
@@ -644,6 +665,7 @@ impl Plan {
                 from: change.to.clone(),
                 to: change.from.clone(),
                 evict: false,
+                conflict: None,
                 ..change.clone()
             })
             .collect();

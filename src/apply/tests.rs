@@ -37,6 +37,7 @@ fn moved(id: &str, from: &str, to: &str) -> Outcome {
                 column: 1,
             },
             evict: false,
+            conflict: None,
         },
         Status::Moved,
     );

@@ -7,6 +7,7 @@ pub mod ecs;
 pub mod quotas;
 pub mod ratelimit;
 pub mod resourcemanager;
+pub mod rules;
 
 #[cfg(test)]
 pub(crate) mod tests;

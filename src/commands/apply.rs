@@ -18,7 +18,7 @@ use crate::cloud::resourcemanager;
 use crate::inventory;
 use crate::manifest::Manifest;
 use crate::output::Stdout;
-use crate::plan::{Plan, PlanOptions, MAX_PLAN_BYTES};
+use crate::plan::{Change, Plan, PlanOptions, MAX_PLAN_BYTES};
 use crate::render::{self, Render};
 use crate::resource::{Inventory, Resource, ResourceKey, ResourceType};
 
@@ -138,6 +138,7 @@ pub(super) async fn run(
             Exit::Failure
         });
     }
+    let plan = skip_conflicts(plan, args.override_rules, &mut stale, out)?;
     // What was printed so far is the plan; the progress that follows goes
     // to stderr, so stdout is flushed now to keep the two in order.
     if let Err(error) = out.flush() {
@@ -206,6 +207,44 @@ pub(super) async fn run(
     } else {
         exit
     })
+}
+
+/// Takes out the moves an auto-grouping rule would undo, to be reported
+/// `not_started` (the manifest cannot hold while the rule stands), or with
+/// `--override-rules` keeps them and warns.
+fn skip_conflicts(
+    mut plan: Plan,
+    override_rules: bool,
+    skipped: &mut Vec<(Change, String)>,
+    out: &mut Stdout,
+) -> anyhow::Result<Plan> {
+    let conflicting = plan.changes.iter().filter(|c| c.conflict.is_some()).count();
+    if conflicting == 0 {
+        return Ok(plan);
+    }
+    if override_rules {
+        writeln!(
+            out,
+            "\nWarning: --override-rules: moving {conflicting} resource(s) against an auto-grouping rule, which may move them back"
+        )?;
+        return Ok(plan);
+    }
+    let (against, kept) = std::mem::take(&mut plan.changes)
+        .into_iter()
+        .partition(|c| c.conflict.is_some());
+    plan.changes = kept;
+    for change in against {
+        let rule = change
+            .conflict
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let why =
+            format!("skipped: {rule} would move it back (pass --override-rules to move it anyway)");
+        writeln!(out, "  {}: {why}", change.resource)?;
+        skipped.push((change, why));
+    }
+    Ok(plan)
 }
 
 /// Checks `--report` and `--undo-plan` before the first call, so that a

@@ -252,6 +252,13 @@ async fn make_plan(
         PlanOptions { ignore_missing },
         chrono::Utc::now(),
     )?;
+    // Only moves can conflict with a rule: a plan without any reads none.
+    let plan = if plan.has_changes() {
+        let rules = crate::cloud::rules::read(client).await;
+        crate::cloud::rules::mark_conflicts(plan, &inventory, &rules)
+    } else {
+        plan
+    };
     tracing::info!(calls = client.stats().requests, "plan read the account");
     Ok(plan)
 }

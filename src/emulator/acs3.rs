@@ -219,6 +219,7 @@ mod tests {
             }],
             resources: Vec::new(),
             oidc_tokens: Vec::new(),
+            auto_grouping: None,
         })
     }
 

@@ -17,7 +17,11 @@ use crate::resource::ResourceType;
 pub fn service_of(action: &str) -> Option<Service> {
     Some(match action {
         "JoinResourceGroup" => Service::Ecs,
-        "ListResourceGroups" | "GetResourceGroup" => Service::ResourceManager,
+        "ListResourceGroups"
+        | "GetResourceGroup"
+        | super::autogroup::LIST_AUTO_GROUPING_RULES
+        | super::autogroup::GET_AUTO_GROUPING_STATUS
+        | super::autogroup::LIST_ASSOCIATED_TRANSFER_SETTING => Service::ResourceManager,
         "AssumeRole" | "AssumeRoleWithOIDC" | "GetCallerIdentity" => Service::Sts,
         super::quota::LIST_PRODUCT_QUOTAS => Service::Quotas,
         other if TypeApi::by_action(other).is_some() => Service::Ecs,
@@ -406,6 +410,11 @@ pub fn join_resource_group(
     }
     resource.group = new_group;
     account.generation += 1;
+    super::autogroup::moved(
+        account,
+        (rtype, region.to_owned(), id.to_owned()),
+        std::time::Instant::now(),
+    );
     Ok(true)
 }
 

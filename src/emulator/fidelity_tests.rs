@@ -37,7 +37,7 @@ fn type_of(value: &Value) -> &'static str {
 }
 
 /// Every path in `value` (`a.b[].c`) with the JSON types found at it.
-fn paths(value: &Value, at: &str, out: &mut BTreeMap<String, BTreeSet<&'static str>>) {
+pub(super) fn paths(value: &Value, at: &str, out: &mut BTreeMap<String, BTreeSet<&'static str>>) {
     out.entry(at.to_owned()).or_default().insert(type_of(value));
     match value {
         Value::Object(fields) => {

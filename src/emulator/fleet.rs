@@ -19,6 +19,9 @@ pub struct Fleet {
     /// OIDC tokens that `AssumeRoleWithOIDC` accepts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub oidc_tokens: Vec<OidcToken>,
+    /// Resource Manager's automatic transfer rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_grouping: Option<super::autogroup::AutoGrouping>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,6 +7,7 @@
 
 mod acs3;
 pub mod api;
+pub mod autogroup;
 mod connection;
 mod faults;
 pub mod fleet;
@@ -125,6 +126,9 @@ struct Shared {
     log: std::sync::Mutex<Vec<LoggedRequest>>,
     log_file: Option<std::sync::Mutex<std::fs::File>>,
     metadata_tokens: metadata::Tokens,
+    /// Whether the fleet has auto-grouping rules: without them no request
+    /// looks for moves to undo.
+    auto_grouping: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -265,6 +269,7 @@ impl Shared {
         let mut account = Account::from_fleet(fleet);
         account.empty_default_group_id = settings.empty_default_group_id;
         Ok(Shared {
+            auto_grouping: account.auto_grouping.is_some(),
             store: Store::new(account, settings.state_file.clone()),
             nonces: Mutex::new(NonceLog::default()),
             quotas: quota::Quotas::new(
@@ -455,7 +460,17 @@ async fn serve(
             "The request has failed due to a temporary failure of the server.",
         ));
     }
+    enforce_auto_grouping(shared).await?;
     let value = match action {
+        autogroup::LIST_AUTO_GROUPING_RULES => {
+            autogroup::list_rules(&*shared.store.account.read().await)
+        }
+        autogroup::GET_AUTO_GROUPING_STATUS => {
+            autogroup::status(&*shared.store.account.read().await)
+        }
+        autogroup::LIST_ASSOCIATED_TRANSFER_SETTING => {
+            autogroup::associated_transfer_setting(&*shared.store.account.read().await)
+        }
         "JoinResourceGroup" => {
             let generation = {
                 let mut account = shared.store.account.write().await;
@@ -466,13 +481,7 @@ async fn serve(
                 )?;
                 account.generation
             };
-            shared.store.persist(generation).await.map_err(|e| {
-                Failure::new(
-                    500,
-                    "InternalError",
-                    format!("could not save the state: {e}"),
-                )
-            })?;
+            persist(shared, generation).await?;
             serde_json::json!({})
         }
         "AssumeRole" | "AssumeRoleWithOIDC" => {
@@ -526,6 +535,44 @@ async fn serve(
         Served::Drop
     } else {
         Served::Answer(value)
+    })
+}
+
+/// Lets the auto-grouping rules undo the moves whose delay has passed, so
+/// that what is read next sees them undone (saved like any other change).
+async fn enforce_auto_grouping(shared: &Shared) -> Result<(), Failure> {
+    // A read lock first: nearly always nothing is waiting.
+    if !shared.auto_grouping
+        || shared
+            .store
+            .account
+            .read()
+            .await
+            .pending_transfers
+            .is_empty()
+    {
+        return Ok(());
+    }
+    let generation = {
+        let mut account = shared.store.account.write().await;
+        if account.pending_transfers.is_empty()
+            || !autogroup::enforce(&mut account, std::time::Instant::now())
+        {
+            return Ok(());
+        }
+        account.generation
+    };
+    persist(shared, generation).await
+}
+
+/// Saves the state up to `generation` before the change is answered.
+async fn persist(shared: &Shared, generation: u64) -> Result<(), Failure> {
+    shared.store.persist(generation).await.map_err(|e| {
+        Failure::new(
+            500,
+            "InternalError",
+            format!("could not save the state: {e}"),
+        )
     })
 }
 

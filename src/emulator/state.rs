@@ -29,6 +29,9 @@ pub struct Account {
     pub empty_default_group_id: bool,
     pub resources: BTreeMap<ResourceIndex, FleetResource>,
     pub oidc_tokens: Vec<OidcToken>,
+    pub auto_grouping: Option<super::autogroup::AutoGrouping>,
+    /// Moves an auto-grouping rule may undo, and when it does.
+    pub pending_transfers: Vec<(ResourceIndex, std::time::Instant)>,
     /// Keys issued by STS and the metadata server: not saved, like the
     /// real ones they only live for a while.
     pub issued_keys: HashMap<String, super::sts::Issued>,
@@ -65,6 +68,8 @@ impl Account {
             default_group,
             empty_default_group_id: false,
             oidc_tokens: fleet.oidc_tokens,
+            auto_grouping: fleet.auto_grouping,
+            pending_transfers: Vec::new(),
             issued_keys: HashMap::new(),
             generation: 0,
         }
@@ -79,6 +84,7 @@ impl Account {
             resource_groups: self.groups.clone(),
             resources: self.resources.values().cloned().collect(),
             oidc_tokens: self.oidc_tokens.clone(),
+            auto_grouping: self.auto_grouping.clone(),
         }
     }
 

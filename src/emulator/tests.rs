@@ -100,6 +100,7 @@ pub fn fleet(per_type: usize) -> Fleet {
             role_arn: "acs:ram::1:role/ci".into(),
             provider_arn: "acs:ram::1:oidc-provider/ci".into(),
         }],
+        auto_grouping: None,
     }
 }
 

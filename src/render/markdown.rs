@@ -7,7 +7,10 @@
 use std::fmt::Write;
 
 use super::Render;
-use super::{breakdown, group_label, moves_by_groups, sign, summary_line, text::SUMMARY_THRESHOLD};
+use super::{
+    breakdown, conflict_note, group_label, moves_by_groups, sign, summary_line,
+    text::SUMMARY_THRESHOLD,
+};
 use crate::plan::Plan;
 
 /// GitHub refuses comments longer than this many characters.
@@ -99,7 +102,10 @@ impl Render for Markdown {
                     change.resource.region,
                     cell(&change.name),
                     cell(&group_label(&change.from)),
-                    cell(&group_label(&change.to)),
+                    cell(&match conflict_note(change) {
+                        Some(note) => format!("{} ⚠ {note}", group_label(&change.to)),
+                        None => group_label(&change.to),
+                    }),
                     change.source
                 )
             });

@@ -57,8 +57,14 @@ pub fn summary_line(plan: &Plan) -> String {
         } else {
             String::new()
         };
+        let conflicts = plan.changes.iter().filter(|c| c.conflict.is_some()).count();
+        let conflicting = if conflicts > 0 {
+            format!(" ({conflicts} against an auto-grouping rule)")
+        } else {
+            String::new()
+        };
         format!(
-            "Plan: {} to move{evicting}, {} unchanged.",
+            "Plan: {} to move{conflicting}{evicting}, {} unchanged.",
             plan.changes.len() - plan.evictions,
             plan.unchanged
         )
@@ -99,6 +105,14 @@ fn sign(change: &crate::plan::Change) -> &'static str {
     } else {
         "~"
     }
+}
+
+/// What a change that an auto-grouping rule would undo says about it.
+fn conflict_note(change: &crate::plan::Change) -> Option<String> {
+    change
+        .conflict
+        .as_ref()
+        .map(|rule| format!("conflicts with {rule}, which moves it back"))
 }
 
 /// A per-type breakdown, `3 instance, 1 disk`.

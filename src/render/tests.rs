@@ -5,7 +5,9 @@ use chrono::TimeZone;
 
 use super::*;
 use crate::manifest::Location;
-use crate::plan::{Change, GroupRef, GroupSummary, ManifestInfo, Missing, Plan, FORMAT_VERSION};
+use crate::plan::{
+    Change, GroupRef, GroupSummary, ManifestInfo, Missing, Plan, RuleRef, FORMAT_VERSION,
+};
 use crate::resource::{ResourceKey, ResourceType};
 
 fn group(name: &str) -> GroupRef {
@@ -36,6 +38,7 @@ fn change(n: usize, rtype: ResourceType, from: &str, to: &str) -> Change {
             column: 9,
         },
         evict: false,
+        conflict: None,
     }
 }
 
@@ -168,6 +171,26 @@ fn with_evictions() -> Plan {
 fn evictions_have_their_own_sign_and_count() {
     for (format, output) in all(&with_evictions()) {
         insta::assert_snapshot!(format!("evictions_{format}"), output);
+    }
+}
+
+/// A move an auto-grouping rule would undo, beside one it would not.
+fn with_conflict() -> Plan {
+    let mut changes = vec![
+        change(1, ResourceType::Instance, "default", "prod"),
+        change(2, ResourceType::Instance, "default", "prod"),
+    ];
+    changes[0].conflict = Some(RuleRef {
+        id: "gr-acfo123hy6a".into(),
+        name: "team-a owns team=a".into(),
+    });
+    plan(changes, 3)
+}
+
+#[test]
+fn conflicts_with_rules_name_the_rule() {
+    for (format, output) in all(&with_conflict()) {
+        insta::assert_snapshot!(format!("conflicts_{format}"), output);
     }
 }
 

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use similar::{ChangeTag, TextDiff};
 
-use super::{breakdown, group_label, moves_by_groups, sign, summary_line, Render};
+use super::{breakdown, conflict_note, group_label, moves_by_groups, sign, summary_line, Render};
 use crate::plan::{Change, GroupRef, Plan};
 
 /// Above this many moves, a grouped summary comes first and the per-group
@@ -27,14 +27,18 @@ impl Text {
 
     fn change_line(&self, change: &Change) -> String {
         let color = if change.evict { "31" } else { "33" };
-        format!(
+        let line = format!(
             "  {} {}  {} → {}  {}",
             self.paint(color, sign(change)),
             self.paint("1", &change.resource.to_string()),
             group_label(&change.from),
             self.paint("32", &group_label(&change.to)),
             self.paint("2", &format!("# {}", change.source)),
-        )
+        );
+        match conflict_note(change) {
+            Some(note) => format!("{line}\n      {}", self.paint("31", &format!("! {note}"))),
+            None => line,
+        }
     }
 
     /// Counts per from → to, with a breakdown by type.

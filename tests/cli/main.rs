@@ -9,6 +9,7 @@ mod harness;
 mod support;
 
 mod apply;
+mod autogroup;
 mod chain;
 mod credentials;
 mod distribution;

@@ -49,6 +49,7 @@ impl Setup {
                 ],
                 resources: Vec::new(),
                 oidc_tokens: Vec::new(),
+                auto_grouping: None,
             },
             manifest: Some(String::new()),
             settings: Settings {

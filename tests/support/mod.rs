@@ -71,6 +71,7 @@ pub fn fleet(total: usize) -> Fleet {
             .collect(),
         resources,
         oidc_tokens: Vec::new(),
+        auto_grouping: None,
     }
 }
 
