@@ -1,7 +1,9 @@
 //! Resource Manager's automatic transfer (auto grouping) as regroup reads
 //! it: whether it is on (`GetAutoGroupingStatus`) and its custom rules
 //! (`ListAutoGroupingRules`), so that plan can mark the moves a rule would
-//! undo. Facts and shapes: docs/sources/resourcemanager-rules.md (PyPI
+//! undo, and the associated-transfer setting
+//! (`ListAssociatedTransferSetting`), so that it can say what follows an
+//! instance. Facts and shapes: docs/sources/resourcemanager-rules.md (PyPI
 //! `alibabacloud_resourcemanager20200331` 2.6.2 models, Go SDK examples),
 //! fixtures tests/fixtures/api/rm_*.json.
 
@@ -11,7 +13,7 @@ use serde::Deserialize;
 
 use super::client::{Client, CloudError, Service};
 use crate::plan::{Plan, RuleRef};
-use crate::resource::{Inventory, Resource};
+use crate::resource::{Inventory, Resource, ResourceType};
 
 /// `MaxResults`: "Valid values: 1 to 50" (§1.2; Java async SDK
 /// `@Validation(maximum = 50)`).
@@ -26,6 +28,9 @@ pub struct Rules {
     /// Said once in the plan: a rule that could not be read, or no
     /// permission to read them.
     pub warnings: Vec<String>,
+    /// The types (`AssociatedResourceType`) that follow an instance to its
+    /// new group under associated transfer; empty when it is off.
+    pub follow_instances: Vec<String>,
 }
 
 /// A custom-condition rule regroup can evaluate.
@@ -171,10 +176,10 @@ pub async fn read(client: &Client) -> Rules {
             "could not read"
         };
         Rules {
-            rules: Vec::new(),
             warnings: vec![format!(
-                "{why} the automatic-transfer (auto grouping) rules, so moves they would undo are not marked: {error}"
+                "{why} the automatic-transfer (auto grouping) rules and settings, so moves they would undo and resources that would follow are not marked: {error}"
             )],
+            ..Rules::default()
         }
     })
 }
@@ -192,11 +197,16 @@ async fn read_rules(client: &Client) -> Result<Rules, CloudError> {
     let status: StatusResponse = serde_json::from_value(body).map_err(|e| decode(STATUS, e))?;
     // `Partial_Enable`: only associated transfer is on; `Disable` deletes
     // the rules (§1.1, §1.7).
-    if !matches!(status.enable_status.as_str(), "Enable" | "Enabling") {
-        return Ok(Rules::default());
+    let mut found = Rules::default();
+    let rules_on = matches!(status.enable_status.as_str(), "Enable" | "Enabling");
+    if !rules_on && status.enable_status != "Partial_Enable" {
+        return Ok(found);
+    }
+    found.follow_instances = read_associated(client).await?;
+    if !rules_on {
+        return Ok(found);
     }
     const LIST: &str = "ListAutoGroupingRules";
-    let mut found = Rules::default();
     let mut token = String::new();
     for _ in 0..MAX_PAGES {
         let mut params = vec![
@@ -223,6 +233,66 @@ async fn read_rules(client: &Client) -> Result<Rules, CloudError> {
         token = page.next_token;
     }
     Ok(found)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AssociatedResponse {
+    associated_transfer_setting: AssociatedSetting,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AssociatedSetting {
+    #[serde(default)]
+    status: String,
+    /// Flat in every current SDK model (§2.1).
+    #[serde(default)]
+    rule_settings: Vec<RuleSetting>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RuleSetting {
+    #[serde(default)]
+    master_service: String,
+    #[serde(default)]
+    master_resource_type: String,
+    #[serde(default)]
+    associated_resource_type: String,
+    #[serde(default)]
+    status: String,
+}
+
+/// `ListAssociatedTransferSetting`: the types that follow an ECS instance
+/// (`MasterService` `ecs`, `MasterResourceType` `instance`), when the
+/// setting and the rule setting are both `Enable` (§2.1).
+async fn read_associated(client: &Client) -> Result<Vec<String>, CloudError> {
+    const ACTION: &str = "ListAssociatedTransferSetting";
+    let body = client
+        .call(
+            Service::ResourceManager,
+            None,
+            ACTION,
+            &[] as &[(&str, &str)],
+        )
+        .await?;
+    let setting = serde_json::from_value::<AssociatedResponse>(body)
+        .map_err(|e| decode(ACTION, e))?
+        .associated_transfer_setting;
+    if setting.status != "Enable" {
+        return Ok(Vec::new());
+    }
+    Ok(setting
+        .rule_settings
+        .into_iter()
+        .filter(|r| {
+            r.status == "Enable"
+                && r.master_service == "ecs"
+                && r.master_resource_type == "instance"
+        })
+        .map(|r| r.associated_resource_type)
+        .collect())
 }
 
 /// Turns a listed rule into one [`Rule`] per content record, or a warning
@@ -320,6 +390,21 @@ pub fn mark_conflicts(plan: Plan, inventory: &Inventory, rules: &Rules) -> Plan 
             .map(|rule| rule.rule.clone());
     }
     plan.warnings.extend(rules.warnings.iter().cloned());
+    if !rules.follow_instances.is_empty() {
+        let types = rules.follow_instances.join(", ");
+        let side_effects = plan
+            .changes
+            .iter()
+            .filter(|c| c.resource.rtype == ResourceType::Instance)
+            .map(|c| {
+                format!(
+                    "{}: associated transfer is on, so its attached resources ({types}) move with it to {}",
+                    c.resource, c.to.name
+                )
+            })
+            .collect::<Vec<_>>();
+        plan.warnings.extend(side_effects);
+    }
     plan.seal()
 }
 

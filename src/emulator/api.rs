@@ -394,6 +394,7 @@ pub fn join_resource_group(
         ));
     }
     let default = account.default_group.clone();
+    let follows = super::autogroup::associated_transfer(account);
     let resource = account
         .resources
         .get_mut(&(rtype, region.to_owned(), id.to_owned()))
@@ -408,7 +409,21 @@ pub fn join_resource_group(
     if resource.group == new_group || !really_move {
         return Ok(false);
     }
-    resource.group = new_group;
+    resource.group = new_group.clone();
+    let attached = if follows {
+        resource.attached.clone()
+    } else {
+        Vec::new()
+    };
+    for id in attached {
+        let follower = account
+            .resources
+            .values_mut()
+            .find(|r| r.region == region && r.id == id);
+        if let Some(follower) = follower {
+            follower.group = new_group.clone();
+        }
+    }
     account.generation += 1;
     super::autogroup::moved(
         account,

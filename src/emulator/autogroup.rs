@@ -31,6 +31,12 @@ pub struct AutoGrouping {
     /// does it when the account is next read after that.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub delay_ms: u64,
+    /// Associated-resource transfer: moving an instance moves the
+    /// resources the fleet lists as `attached` to it (the console doc,
+    /// docs/sources/resourcemanager-rules.md §2.2). It needs automatic
+    /// transfer on (§1.7), hence its place here.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub associated_transfer: bool,
 }
 
 fn is_zero(value: &u64) -> bool {
@@ -200,11 +206,24 @@ pub fn status(account: &Account) -> Value {
     })
 }
 
+/// Whether moving an instance moves what is attached to it.
+pub fn associated_transfer(account: &Account) -> bool {
+    account
+        .auto_grouping
+        .as_ref()
+        .is_some_and(|c| c.enabled && c.associated_transfer)
+}
+
 /// `ListAssociatedTransferSetting`: here the flag is spelled `Existing`
-/// and is a string (§2.1). Associated transfer is not modelled, so the
-/// setting reads as off, with the one rule setting the sources confirm
-/// (an instance's disks, §2.2) disabled.
+/// and is a string (§2.1). The one rule setting listed is the one the
+/// sources confirm, an instance's disks (§2.2); the ENI's codes are not
+/// published, though the emulator moves attached ENIs too.
 pub fn associated_transfer_setting(account: &Account) -> Value {
+    let status = if associated_transfer(account) {
+        "Enable"
+    } else {
+        "Disable"
+    };
     json!({
         "AssociatedTransferSetting": {
             "AccountId": account.account_id,
@@ -214,9 +233,9 @@ pub fn associated_transfer_setting(account: &Account) -> Value {
                 "MasterResourceType": "instance",
                 "AssociatedService": "ecs",
                 "AssociatedResourceType": "disk",
-                "Status": "Disable",
+                "Status": status,
             }],
-            "Status": "Disable",
+            "Status": status,
         }
     })
 }
@@ -246,6 +265,7 @@ mod tests {
                 matches,
             }],
             delay_ms,
+            associated_transfer: false,
         });
         fleet
     }
@@ -338,6 +358,7 @@ mod tests {
             tags: [("team".to_owned(), "a".to_owned())].into(),
             status: None,
             owner: None,
+            attached: Vec::new(),
         };
         let tagged = RuleMatch {
             rtype: Some(ResourceType::Instance),

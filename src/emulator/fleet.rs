@@ -73,6 +73,10 @@ pub struct FleetResource {
     /// For images: `self` (default), `system`, `others` or `marketplace`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// For instances: the ids of the disks and ENIs attached to it (in its
+    /// region), which follow it under associated transfer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attached: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

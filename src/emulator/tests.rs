@@ -26,6 +26,7 @@ fn resource(rtype: ResourceType, id: &str, region: &str) -> FleetResource {
         tags: BTreeMap::new(),
         status: None,
         owner: None,
+        attached: Vec::new(),
     }
 }
 

@@ -55,6 +55,7 @@ fn setup(enabled: bool) -> Setup {
             },
         }],
         delay_ms: 0,
+        associated_transfer: false,
     });
     setup
 }
@@ -212,10 +213,56 @@ fn without_permission_to_read_the_rules_plan_says_so_once_and_goes_on() {
     let (code, out, err) = stdout_of(env.regroup(&["plan"]));
     assert_eq!(code, 0, "{err}");
     assert_eq!(
-        out.matches("no permission to read the automatic-transfer (auto grouping) rules")
-            .count(),
+        out.matches(
+            "no permission to read the automatic-transfer (auto grouping) rules and settings"
+        )
+        .count(),
         1,
         "{out}"
     );
     assert!(out.contains("Plan: 2 to move, 0 unchanged."), "{out}");
+}
+
+const DISK: &str = "d-bp1attached001";
+const ENI: &str = "eni-bp1attached01";
+
+/// With associated transfer on, moving an instance moves its attached disk
+/// and ENI: plan says so per instance, in every format (a warning), apply
+/// moves them with it, and the re-plan has nothing left to do.
+#[test]
+fn associated_transfer_lists_what_follows_an_instance_and_the_replan_is_clean() {
+    let mut setup = setup(true)
+        .resource(ResourceType::Disk, DISK, None)
+        .resource(ResourceType::Eni, ENI, None);
+    if let Some(config) = &mut setup.fleet.auto_grouping {
+        config.associated_transfer = true;
+        config.delay_ms = 600_000;
+    }
+    if let Some(other) = setup.fleet.resources.iter_mut().find(|r| r.id == OTHER) {
+        other.attached = vec![DISK.into(), ENI.into()];
+    }
+    let env = setup.start();
+    let said = format!(
+        "instance/{OTHER} (cn-hangzhou): associated transfer is on, so its attached resources (disk) move with it to team-b"
+    );
+    for format in ["text", "markdown", "json"] {
+        let (code, out, err) = stdout_of(env.regroup(&["plan", "--format", format]));
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains(&said), "{format}: {out}");
+    }
+    let (code, out, _) = apply_with_report(&env, &["--override-rules"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(env.group_of(DISK), "rg-teamb");
+    assert_eq!(env.group_of(ENI), "rg-teamb");
+    let (code, out, err) = stdout_of(env.regroup(&["plan"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("No changes."), "{out}");
+}
+
+#[test]
+fn without_associated_transfer_nothing_follows() {
+    let env = setup(true).resource(ResourceType::Disk, DISK, None).start();
+    let (code, out, err) = stdout_of(env.regroup(&["plan"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("associated transfer is on"), "{out}");
 }

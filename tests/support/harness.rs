@@ -84,6 +84,7 @@ impl Setup {
             tags: Default::default(),
             status: None,
             owner: None,
+            attached: Vec::new(),
         });
         self
     }

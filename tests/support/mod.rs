@@ -48,6 +48,7 @@ pub fn fleet(total: usize) -> Fleet {
                 )]),
                 status: None,
                 owner: None,
+                attached: Vec::new(),
             }
         })
         .collect();
