@@ -53,6 +53,8 @@ struct Scope {
     exclude_regions: Vec<String>,
     ids: Vec<String>,
     exclude_ids: Vec<String>,
+    groups: Vec<String>,
+    exclude_groups: Vec<String>,
 }
 
 fn list(text: &str) -> Vec<String> {
@@ -68,12 +70,15 @@ fn within(value: &str, only: &[String], except: &[String]) -> bool {
 }
 
 impl Rule {
-    /// Whether the rule selects `resource`. Scope types are
-    /// `<service>.<type>`, e.g. `ecs.instance` (§1.6).
-    fn selects(&self, resource: &Resource) -> bool {
+    /// Whether the rule selects `resource` once it is in group `to`.
+    /// Scope types are `<service>.<type>`, e.g. `ecs.instance` (§1.6). The
+    /// group scope is read as the group the resource is in, which is what
+    /// the field's name says; the docs do not define it further.
+    fn selects(&self, resource: &Resource, to: &str) -> bool {
         let key = &resource.key;
         let rtype = format!("ecs.{}", key.rtype);
-        within(&rtype, &self.scope.types, &self.scope.exclude_types)
+        within(to, &self.scope.groups, &self.scope.exclude_groups)
+            && within(&rtype, &self.scope.types, &self.scope.exclude_types)
             && within(
                 &key.region,
                 &self.scope.regions,
@@ -125,6 +130,10 @@ struct WireRule {
     resource_ids_scope: String,
     #[serde(default)]
     exclude_resource_ids_scope: String,
+    #[serde(default)]
+    resource_group_ids_scope: String,
+    #[serde(default)]
+    exclude_resource_group_ids_scope: String,
     #[serde(default)]
     rule_contents: Vec<WireContent>,
 }
@@ -309,6 +318,8 @@ fn understand(wire: WireRule, found: &mut Rules) {
         exclude_regions: list(&wire.exclude_region_ids_scope),
         ids: list(&wire.resource_ids_scope),
         exclude_ids: list(&wire.exclude_resource_ids_scope),
+        groups: list(&wire.resource_group_ids_scope),
+        exclude_groups: list(&wire.exclude_resource_group_ids_scope),
     };
     for content in wire.rule_contents {
         match content_rule(&content) {
@@ -385,7 +396,7 @@ pub fn mark_conflicts(plan: Plan, inventory: &Inventory, rules: &Rules) -> Plan 
         change.conflict = rules
             .rules
             .iter()
-            .find(|rule| rule.selects(resource))
+            .find(|rule| rule.selects(resource, &change.to.id))
             .filter(|rule| !change.to.holds(&rule.target))
             .map(|rule| rule.rule.clone());
     }
@@ -432,6 +443,43 @@ mod tests {
         assert_eq!(rule.tags.get("project").map(String::as_str), Some("A"));
         assert_eq!(rule.tags.get("env").map(String::as_str), Some("online"));
         assert_eq!(rule.scope.types, ["ecs.instance", "vpc.vpc"]);
+    }
+
+    /// The scopes narrow a rule: by the group the move puts the resource
+    /// in, by type, and by id exclusion.
+    #[test]
+    fn scopes_narrow_what_a_rule_selects() {
+        let wire: WireRule = serde_json::from_value(serde_json::json!({
+            "RuleId": "gr-1",
+            "RuleName": "r",
+            "RuleType": "custom_condition",
+            "ResourceTypesScope": "ecs.instance",
+            "ExcludeResourceIdsScope": "i-skip",
+            "ResourceGroupIdsScope": "rg-b",
+            "RuleContents": [{
+                "TargetResourceGroupCondition": r#"{"children":[{"desired":"rg-a","featurePath":"$.resourceGroupId","featureSource":"RESOURCE","operator":"StringEquals"}],"operator":"and"}"#,
+                "AutoGroupingScopeCondition": r#"{"children":[{"desired":"web","featurePath":"$.resourceName","featureSource":"RESOURCE","operator":"StringEqualsAny"}],"operator":"and"}"#,
+            }],
+        }))
+        .expect("a rule");
+        let mut found = Rules::default();
+        understand(wire, &mut found);
+        let rule = &found.rules[0];
+        let resource = |rtype, id: &str, name: &str| Resource {
+            key: crate::resource::ResourceKey {
+                rtype,
+                region: "cn-hangzhou".into(),
+                id: id.into(),
+            },
+            name: name.into(),
+            group_id: "rg-x".into(),
+            tags: Box::new([]),
+        };
+        assert!(rule.selects(&resource(ResourceType::Instance, "i-1", "web"), "rg-b"));
+        assert!(!rule.selects(&resource(ResourceType::Instance, "i-1", "web"), "rg-c"));
+        assert!(!rule.selects(&resource(ResourceType::Instance, "i-1", "db"), "rg-b"));
+        assert!(!rule.selects(&resource(ResourceType::Instance, "i-skip", "web"), "rg-b"));
+        assert!(!rule.selects(&resource(ResourceType::Disk, "d-1", "web"), "rg-b"));
     }
 
     #[test]
