@@ -28,10 +28,13 @@ pub fn percent_encode(value: &str) -> String {
 /// byte order, each `name=value` percent-encoded, joined with `&`. Parameters
 /// with empty values are kept, because the official SDKs sign them too.
 pub fn canonical_query<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let mut pairs: Vec<(&str, &str)> = params
-        .into_iter()
-        .filter(|(name, _)| *name != "Signature")
-        .collect();
+    sorted_and_encoded(params.into_iter().filter(|(name, _)| *name != "Signature"))
+}
+
+/// `name=value` pairs sorted by name in byte order, each percent-encoded,
+/// joined with `&`: the query form both signature versions sign.
+pub fn sorted_and_encoded<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut pairs: Vec<(&str, &str)> = params.into_iter().collect();
     pairs.sort_unstable();
     pairs
         .iter()

@@ -14,8 +14,6 @@
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use super::sign::percent_encode;
-
 /// The only algorithm regroup signs and verifies with.
 pub const ALGORITHM: &str = "ACS3-HMAC-SHA256";
 
@@ -36,13 +34,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// and the document encodes them: the same for every name an API has
 /// (`Tag.1.Key`).
 pub fn canonical_query<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let mut pairs: Vec<(&str, &str)> = params.into_iter().collect();
-    pairs.sort_unstable();
-    pairs
-        .iter()
-        .map(|(name, value)| format!("{}={}", percent_encode(name), percent_encode(value)))
-        .collect::<Vec<_>>()
-        .join("&")
+    super::sign::sorted_and_encoded(params)
 }
 
 /// Names as the `SignedHeaders` list writes them: lower case, sorted, once
