@@ -580,7 +580,9 @@ impl Interrupts {
 /// still knows what it did.
 enum Slot {
     Waiting(Change),
-    InFlight(Change),
+    /// Its task has started; the flag says whether a request has left (it
+    /// may still be waiting for its rate-limit turn).
+    InFlight(Change, Arc<AtomicBool>),
     Done(Outcome),
 }
 
@@ -647,11 +649,15 @@ async fn execute(
                     return;
                 };
                 let change = change.clone();
-                *slot = Slot::InFlight(change.clone());
-                change
+                let sent = Arc::new(AtomicBool::new(false));
+                *slot = Slot::InFlight(change.clone(), sent.clone());
+                (change, sent)
             };
+            let (change, sent) = change;
             let started = Instant::now();
-            let call = ecs::join_resource_group(client, &change.resource, &change.to.id).await;
+            let call =
+                ecs::join_resource_group(client, &change.resource, &change.to.id, Some(&sent))
+                    .await;
             if let Err(error) = &call.result {
                 if let Some(api) = error.api_error().filter(|_| error.denial().is_some()) {
                     stop.set(Halt::Denied(api.to_string()));
@@ -687,10 +693,16 @@ async fn execute(
                     });
                     outcome
                 }
-                Slot::InFlight(change) => {
+                Slot::InFlight(change, sent) if sent.load(Ordering::SeqCst) => {
                     let mut outcome = Outcome::new(change, Status::Unverified);
                     outcome.tries = 1;
                     outcome.note = Some("the call was in flight when the run was stopped".into());
+                    outcome
+                }
+                Slot::InFlight(change, _) => {
+                    let mut outcome = Outcome::new(change, Status::NotStarted);
+                    outcome.message =
+                        Some("the run was stopped before this change's call was sent".into());
                     outcome
                 }
             }

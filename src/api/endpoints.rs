@@ -108,9 +108,7 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> BTreeMap<String, String> {
-        let path = format!("{}/tests/fixtures/api/{name}", env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(&path).expect("the fixture is there");
-        serde_json::from_str(&text).expect("the fixture is a map of regions to hosts")
+        crate::api::fixtures::json(name)
     }
 
     #[test]

@@ -6,11 +6,19 @@
 
 pub mod describe;
 pub mod endpoints;
+#[cfg(test)]
+pub mod fixtures;
 pub mod quota;
 pub mod ram;
 pub mod regions;
 pub mod sign;
 pub mod sign_v3;
+
+/// Parameters whose values are secrets (a signature, a token, a key's
+/// secret): logs, the client's and the emulator's, show that they were sent,
+/// never what they were.
+pub const SECRET_PARAMETERS: [&str; 4] =
+    ["SecurityToken", "OIDCToken", "Signature", "AccessKeySecret"];
 
 /// The services regroup talks to, each with its API version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

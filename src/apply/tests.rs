@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use super::{per_second, read_back, Halt, Interrupts, Outcome, Status, Stop};
+use super::{
+    execute, per_second, read_back, ApplyOptions, Halt, Interrupts, Outcome, ProgressStyle, Status,
+    Stop,
+};
 use crate::cloud::client::{Client, ClientConfig, Endpoints};
 use crate::cloud::tests::test_key;
 use crate::emulator::tests::fleet;
@@ -157,4 +160,51 @@ fn max_errors_halts_at_the_limit_and_the_first_reason_stands() {
     let unlimited = Stop::new(None);
     (0..100).for_each(|_| unlimited.failed());
     assert!(unlimited.get().is_none());
+}
+
+/// A run stopped at once reports as `unverified` only the calls that were
+/// sent; a change whose call still waited for its rate-limit turn was never
+/// sent, and is `not_started`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_stopped_at_once_counts_only_sent_calls_as_unverified() {
+    // Answers take 10 s, so the one call sent is still in flight at the stop.
+    let settings = Settings {
+        latency: std::time::Duration::from_secs(10),
+        ..Settings::default()
+    };
+    let emulator = Emulator::start(fleet(4), settings, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    // One call every ten seconds: the other two wait for their turn.
+    let client = Client::new(
+        ClientConfig {
+            endpoints: Endpoints::override_with(&emulator.url()).unwrap(),
+            max_rate: Some(0.1),
+            ..ClientConfig::default()
+        },
+        test_key(),
+    )
+    .unwrap();
+    let changes = ["i-0000", "i-0002", "i-0004"]
+        .map(|id| moved(id, "rg-default", "rg-dev").change)
+        .to_vec();
+    let interrupts = Interrupts::none();
+    let stopper = interrupts.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        stopper
+            .stop
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        stopper.abort.send_replace(true);
+    });
+    let options = ApplyOptions {
+        parallelism: 3,
+        progress: ProgressStyle::Lines,
+        max_errors: None,
+        canary: None,
+    };
+    let outcomes = execute(&client, changes, &options, &interrupts, &Stop::new(None)).await;
+    let count = |status| outcomes.iter().filter(|o| o.status == status).count();
+    assert_eq!(count(Status::Unverified), 1, "{outcomes:?}");
+    assert_eq!(count(Status::NotStarted), 2, "{outcomes:?}");
 }

@@ -217,12 +217,21 @@ impl ApiError {
         }
     }
 
+    /// `Throttling`, `Throttling.User`, `Throttling.Api` (the ECS throttling
+    /// doc and gateway error tables, docs/sources/signing-quotas.md §5) and
+    /// `Rejected.Throttling` (shared/api/NOTES.md's throttling row).
     pub fn is_throttling(&self) -> bool {
         self.code.starts_with("Throttling") || self.code == "Rejected.Throttling"
     }
 
     /// Whether trying again may succeed: decided by the code first, then by
-    /// the HTTP status.
+    /// the HTTP status. `aliyun-python-sdk-core` 2.16.1 retries
+    /// `InternalError`, `ServiceUnavailable`, `Throttling` and HTTP
+    /// 500/502/503/504 (`retry_config.json`, `retry_condition.py`;
+    /// docs/sources/signing-quotas.md §4); regroup also waits out the other
+    /// throttling codes, and `EntityExists.AssociatedTransferTasks`, which
+    /// the JoinResourceGroup reference documents as "try again later" (400;
+    /// docs/sources/resourcemanager-rules.md §2).
     pub fn is_transient(&self) -> bool {
         self.is_throttling()
             || matches!(
@@ -633,10 +642,6 @@ pub const METADATA_REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The parameters of a call that takes none beyond the common ones.
 pub const NO_PARAMS: &[(&str, &str)] = &[];
-
-/// Parameters whose values are secrets: logs show that they were sent, not
-/// what they were.
-const SECRET_PARAMS: [&str; 4] = ["SecurityToken", "OIDCToken", "Signature", "AccessKeySecret"];
 
 /// An HTTP request that is not an RPC call: the ECS metadata server and a
 /// credentials URI.
@@ -1147,7 +1152,7 @@ fn redacted(params: &[(&str, &str)]) -> String {
     params
         .iter()
         .map(|(k, v)| {
-            if SECRET_PARAMS.contains(k) {
+            if crate::api::SECRET_PARAMETERS.contains(k) {
                 format!("{k}=***")
             } else {
                 format!("{k}={v}")
@@ -1237,12 +1242,14 @@ impl Client {
         params: &[(impl AsRef<str>, impl AsRef<str>)],
     ) -> CallOutcome {
         let endpoint = self.transport.endpoints.url(service, region);
-        self.call_at(&endpoint, service, region, action, params)
+        self.call_at(&endpoint, service, region, action, params, None)
             .await
     }
 
     /// Calls `action` at `endpoint`, signed with the run's credentials, which
-    /// are fetched again when due on every try.
+    /// are fetched again when due on every try. `sent`, when given, is set
+    /// just before the first request leaves, so that a caller stopped at
+    /// once can tell a call that was sent from one still waiting its turn.
     pub async fn call_at(
         &self,
         endpoint: &str,
@@ -1250,6 +1257,7 @@ impl Client {
         region: Option<&str>,
         action: &str,
         params: &[(impl AsRef<str>, impl AsRef<str>)],
+        sent: Option<&std::sync::atomic::AtomicBool>,
     ) -> CallOutcome {
         self.transport
             .retrying(
@@ -1260,6 +1268,9 @@ impl Client {
                 None,
                 |_| async {
                     let credentials = self.credentials.credentials(&self.transport).await?;
+                    if let Some(sent) = sent {
+                        sent.store(true, Ordering::SeqCst);
+                    }
                     let result = self
                         .transport
                         .send_rpc(

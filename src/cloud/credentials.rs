@@ -184,6 +184,7 @@ impl CredentialSource {
     }
 
     /// How many times temporary keys were fetched.
+    #[cfg(test)]
     pub fn fetches(&self) -> u64 {
         match self {
             CredentialSource::Static { .. } => 0,

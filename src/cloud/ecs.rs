@@ -194,9 +194,15 @@ pub async fn join_resource_group(
     client: &Client,
     key: &ResourceKey,
     group_id: &str,
+    sent: Option<&std::sync::atomic::AtomicBool>,
 ) -> CallOutcome {
+    let endpoint = client
+        .transport()
+        .endpoints()
+        .url(Service::Ecs, Some(&key.region));
     client
-        .call_detailed(
+        .call_at(
+            &endpoint,
             Service::Ecs,
             Some(&key.region),
             "JoinResourceGroup",
@@ -205,6 +211,7 @@ pub async fn join_resource_group(
                 ("ResourceId", key.id.to_string()),
                 ("ResourceGroupId", group_id.to_owned()),
             ],
+            sent,
         )
         .await
 }
@@ -261,12 +268,7 @@ mod tests {
     /// `@alicloud/ecs20140526@6.1.0`, checked against TEA 7.11.8;
     /// docs/sources/ecs-models.md §8), never from this crate.
     fn fixture(action: &str) -> Value {
-        let path = format!(
-            "{}/tests/fixtures/api/{action}.json",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        serde_json::from_str(&std::fs::read_to_string(&path).expect("the fixture is there"))
-            .expect("the fixture is JSON")
+        crate::api::fixtures::json(&format!("{action}.json"))
     }
 
     /// One test per Describe* API: its fixture parses into the one resource

@@ -92,7 +92,7 @@ async fn reads_and_joins_get_through_a_faulty_server() {
         .map(|n| {
             let client = &client;
             async move {
-                let outcome = ecs::join_resource_group(client, &instance(n), "rg-dev").await;
+                let outcome = ecs::join_resource_group(client, &instance(n), "rg-dev", None).await;
                 (outcome.result.is_ok(), outcome.tries)
             }
         })
@@ -136,7 +136,7 @@ async fn final_errors_are_not_retried() {
         region: "cn-hangzhou".into(),
         id: "i-nothere".into(),
     };
-    let outcome = ecs::join_resource_group(&client, &missing, "rg-dev").await;
+    let outcome = ecs::join_resource_group(&client, &missing, "rg-dev", None).await;
     assert_eq!(outcome.tries, 1);
     assert_eq!(
         outcome.result.unwrap_err().code(),

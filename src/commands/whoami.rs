@@ -43,7 +43,14 @@ pub(super) async fn run(
     let host = credentials::sts_host(&credentials::Environment::from_process());
     let url = client.transport().endpoints().sts_url(&host);
     let identity = client
-        .call_at(&url, Service::Sts, None, "GetCallerIdentity", NO_PARAMS)
+        .call_at(
+            &url,
+            Service::Sts,
+            None,
+            "GetCallerIdentity",
+            NO_PARAMS,
+            None,
+        )
         .await
         .result?;
     let field = |name: &str| {

@@ -290,13 +290,7 @@ mod tests {
             GET_AUTO_GROUPING_STATUS,
             LIST_ASSOCIATED_TRANSFER_SETTING,
         ] {
-            let file = format!(
-                "{}/tests/fixtures/api/rm_{action}.json",
-                env!("CARGO_MANIFEST_DIR")
-            );
-            let fixture: Value =
-                serde_json::from_str(&std::fs::read_to_string(file).expect("the fixture"))
-                    .expect("JSON");
+            let fixture: Value = crate::api::fixtures::json(&format!("rm_{action}.json"));
             let answer = client
                 .call(
                     Service::ResourceManager,

@@ -17,12 +17,7 @@ use crate::api::Service;
 use crate::resource::ResourceType;
 
 fn fixture(action: &str) -> Value {
-    let path = format!(
-        "{}/tests/fixtures/api/{action}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(&path).expect("the fixture is there"))
-        .expect("the fixture is JSON")
+    crate::api::fixtures::json(&format!("{action}.json"))
 }
 
 fn type_of(value: &Value) -> &'static str {

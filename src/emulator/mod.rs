@@ -627,7 +627,7 @@ fn log(shared: &Shared, action: &str, params: &Params, status: u16, code: Option
             .filter(|(k, _)| k.as_str() != "Signature")
             .map(|(k, v)| {
                 // Tokens are secrets: the log says one was sent, not which.
-                let shown = if matches!(k.as_str(), "SecurityToken" | "OIDCToken") {
+                let shown = if crate::api::SECRET_PARAMETERS.contains(&k.as_str()) {
                     "***".to_owned()
                 } else {
                     v.clone()

@@ -874,7 +874,7 @@ async fn the_state_file_is_written_on_every_change_and_read_at_start() {
         region: REGION.into(),
         id: "d-0000".into(),
     };
-    ecs::join_resource_group(&client, &key, "rg-dev")
+    ecs::join_resource_group(&client, &key, "rg-dev", None)
         .await
         .result
         .unwrap();
@@ -1064,7 +1064,7 @@ async fn a_soak_of_mixed_calls_with_faults_gets_only_well_formed_answers() {
                 for n in 0..2_000u64 {
                     let (join, result) = if n % 3 == 0 {
                         let (key, group) = soak_join(worker, n / 3);
-                        let result = ecs::join_resource_group(&client, &key, group)
+                        let result = ecs::join_resource_group(&client, &key, group, None)
                             .await
                             .result
                             .map(|_| ());

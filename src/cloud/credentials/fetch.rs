@@ -536,6 +536,8 @@ impl Refreshing {
         &self.origin
     }
 
+    /// How many times keys were fetched (also in each fetch's log line).
+    #[cfg(test)]
     pub fn fetches(&self) -> u64 {
         self.fetches.load(Ordering::Relaxed)
     }
@@ -575,9 +577,10 @@ impl Refreshing {
         let fetched_at = Utc::now();
         match self.fetcher.fetch(transport, &self.origin).await {
             Ok(fresh) => {
-                self.fetches.fetch_add(1, Ordering::Relaxed);
+                let fetches = self.fetches.fetch_add(1, Ordering::Relaxed) + 1;
                 tracing::info!(
                     source = %self.origin,
+                    fetches,
                     key = %fresh.credentials.masked_id(),
                     expires = %fresh.expires.map_or_else(|| "never".to_owned(), |e| e.to_rfc3339()),
                     "fetched temporary credentials"

@@ -642,8 +642,7 @@ fn expirations_parse_only_in_the_documented_form() {
 #[test]
 fn official_fixtures_decode() {
     for file in ["sts_AssumeRole.json", "sts_AssumeRoleWithOIDC.json"] {
-        let text = std::fs::read_to_string(format!("tests/fixtures/api/{file}")).unwrap();
-        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let value: serde_json::Value = crate::api::fixtures::json(file);
         let fresh = fetch::decode_sts("test", value).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert!(
             fresh.credentials.access_key_id.starts_with("STS."),
@@ -654,7 +653,7 @@ fn official_fixtures_decode() {
         "metadata_credentials.json",
         "metadata_credentials_uri_response.json",
     ] {
-        let text = std::fs::read_to_string(format!("tests/fixtures/api/{file}")).unwrap();
+        let text = crate::api::fixtures::text(file);
         let fresh =
             fetch::decode_key("test", &text, true).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert!(fresh.expires.is_some(), "{file}");
