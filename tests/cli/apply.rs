@@ -212,6 +212,7 @@ fn moves_through_faults_and_a_server_quota_all_land() {
         .manifest(ALL_INTO_PROD)
         .emulator(|s| {
             s.fault_rate = 0.2;
+            s.seed = Some(5);
             s.qps = Some(50);
             // 200 joins, four at a time, take at least 6 s: longer than
             // the 5 s between progress lines.
