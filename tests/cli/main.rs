@@ -7,6 +7,8 @@
 mod harness;
 #[path = "../support/mod.rs"]
 mod support;
+#[path = "../support/tools.rs"]
+mod tools;
 
 mod apply;
 mod autogroup;

@@ -3,6 +3,7 @@
 //! emulator.
 
 use crate::harness::{Setup, KEY_ID, SECRET};
+use crate::tools;
 use regroup::resource::ResourceType;
 
 const TWO_INTO_PROD: &str = "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - instance/i-bp1test00000\n      - disk/d-bp1test00000\n";
@@ -63,14 +64,11 @@ fn a_wrong_secret_is_refused_under_v3() {
 
 /// The official Tea SDK (`alibabacloud_ecs20140526`, default settings:
 /// signature V3) calls DescribeInstances and JoinResourceGroup, and a wrong
-/// secret gets `SignatureDoesNotMatch`: tests/sdk/official_sdk.py. Runs
-/// only when REGROUP_SDK_PYTHON names a python with that package.
+/// secret gets `SignatureDoesNotMatch`: tests/sdk/official_sdk.py. The SDK
+/// is installed on first use (tests/support/tools.rs).
 #[test]
 fn the_official_sdk_talks_to_the_emulator() {
-    let Some(python) = std::env::var_os("REGROUP_SDK_PYTHON") else {
-        eprintln!("skipped: set REGROUP_SDK_PYTHON to a python with alibabacloud_ecs20140526");
-        return;
-    };
+    let python = tools::python(&["alibabacloud_ecs20140526==7.11.8"]);
     let env = two().start();
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/official_sdk.py");
     let endpoint = env.emulator.addr().to_string();
