@@ -261,6 +261,142 @@ pub async fn call_router(
     (status, code)
 }
 
+/// A V3 GET of `action` with `query`, signed by `key` over every header
+/// it sends (as the Tea SDK signs); the status and body come back.
+async fn acs3_get(
+    emulator: &Emulator,
+    action: &str,
+    query: &[(&str, &str)],
+    key: (&str, &str),
+    with_action_header: bool,
+) -> (u16, String) {
+    use crate::api::sign_v3;
+    let host = emulator.addr().to_string();
+    let date = crate::cloud::client::timestamp_now();
+    let nonce = format!("{:032x}", rand::random::<u128>());
+    let empty = sign_v3::sha256_hex(b"");
+    let version = super::api::version_of(action).unwrap_or("2014-05-26");
+    let mut headers = vec![
+        ("host", host.as_str()),
+        ("x-acs-version", version),
+        ("x-acs-date", date.as_str()),
+        ("x-acs-signature-nonce", nonce.as_str()),
+        ("x-acs-content-sha256", empty.as_str()),
+    ];
+    if with_action_header {
+        headers.push(("x-acs-action", action));
+    }
+    let request = sign_v3::Request {
+        method: "GET",
+        path: "/",
+        query,
+        headers: &headers,
+        hashed_payload: &empty,
+    };
+    let authorization = request.sign(key.0, key.1).header_value();
+    let mut http = reqwest::Client::new()
+        .get(format!(
+            "{}/?{}",
+            emulator.url(),
+            sign_v3::canonical_query(query.iter().copied())
+        ))
+        .header("authorization", authorization);
+    for (name, value) in headers.iter().filter(|(n, _)| *n != "host") {
+        http = http.header(*name, *value);
+    }
+    let response = http.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn get_caller_identity_under_acs3_answers_for_the_key_in_authorization() {
+    let emulator = start(fleet(0), Settings::default()).await;
+    let identity = |body: &str| -> serde_json::Value { serde_json::from_str(body).unwrap() };
+    let (status, own) = acs3_get(
+        &emulator,
+        "GetCallerIdentity",
+        &[],
+        ("testid", "testsecret"),
+        true,
+    )
+    .await;
+    assert_eq!(status, 200, "{own}");
+    // Signed by testid, naming another key of the fleet in the query.
+    let (status, spoofed) = acs3_get(
+        &emulator,
+        "GetCallerIdentity",
+        &[("AccessKeyId", "STS.temp")],
+        ("testid", "testsecret"),
+        true,
+    )
+    .await;
+    assert_eq!(status, 200, "{spoofed}");
+    assert_eq!(
+        identity(&spoofed)["PrincipalId"],
+        identity(&own)["PrincipalId"],
+        "the signer's identity, not the query's key"
+    );
+    let (_, v1) = send(
+        &emulator,
+        Style::Get,
+        common("GetCallerIdentity", "2015-04-01", &[("Format", "JSON")]),
+        "testsecret",
+    )
+    .await;
+    assert_eq!(identity(&v1)["PrincipalId"], identity(&own)["PrincipalId"]);
+}
+
+#[tokio::test]
+async fn the_authorization_scheme_decides_the_signature_version() {
+    let emulator = start(fleet(1), Settings::default()).await;
+    // aliyun-python-sdk-core 2.16.1 and the Tea SDK in v2 mode: a v1
+    // signature with an x-acs-action header beside it.
+    let params = common(
+        "DescribeInstances",
+        "2014-05-26",
+        &[("Format", "JSON"), ("RegionId", REGION)],
+    );
+    let query = sign_and_encode("GET", params);
+    let response = reqwest::Client::new()
+        .get(format!("{}/?{query}", emulator.url()))
+        .header("x-acs-action", "DescribeInstances")
+        .header("x-acs-version", "2014-05-26")
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body = response.text().await.unwrap();
+    assert_eq!(status, 200, "v1 with x-acs-action: {body}");
+    // An ACS3 request must name its action in x-acs-action (V3 document,
+    // request headers): `Action` in the query does not do.
+    let (status, body) = acs3_get(
+        &emulator,
+        "DescribeInstances",
+        &[("Action", "DescribeInstances"), ("RegionId", REGION)],
+        ("testid", "testsecret"),
+        false,
+    )
+    .await;
+    assert_eq!(
+        (status, code_of(&body).as_str()),
+        (400, "IncompleteSignature"),
+        "{body}"
+    );
+    assert!(body.contains("x-acs-action"), "{body}");
+    // x-acs-action with neither an Authorization header nor a Signature
+    // parameter is a V3 request without its signature.
+    let response = reqwest::Client::new()
+        .get(format!("{}/?RegionId={REGION}", emulator.url()))
+        .header("x-acs-action", "DescribeInstances")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("Authorization header is missing"), "{body}");
+}
+
 #[tokio::test]
 async fn every_request_style_is_accepted_and_xml_is_the_default() {
     let emulator = start(fleet(2), Settings::default()).await;
@@ -608,13 +744,15 @@ async fn every_describe_pages_to_the_end_and_filters_by_id() {
 async fn page_sizes_over_the_limit_are_errors() {
     let emulator = start(fleet(1), Settings::default()).await;
     let client = client(&emulator);
+    // DescribeInstances, DescribeDisks and DescribeNetworkInterfaces clamp
+    // MaxResults instead (tests/cli/conformance.rs).
     for (action, param, value) in [
-        ("DescribeInstances", "MaxResults", "101"),
-        ("DescribeDisks", "MaxResults", "501"),
+        ("DescribeSnapshots", "MaxResults", "101"),
+        ("DescribeSecurityGroups", "MaxResults", "0"),
         ("DescribeImages", "PageSize", "101"),
         ("DescribeKeyPairs", "PageSize", "51"),
         ("DescribeLaunchTemplates", "PageSize", "51"),
-        ("DescribeNetworkInterfaces", "MaxResults", "0"),
+        ("DescribeCommands", "MaxResults", "51"),
     ] {
         let error = client
             .call(
