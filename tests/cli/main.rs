@@ -13,6 +13,7 @@ mod tools;
 mod apply;
 mod autogroup;
 mod chain;
+mod conformance;
 mod credentials;
 mod distribution;
 mod docs;
