@@ -15,7 +15,7 @@ use crate::tools;
 use regroup::resource::ResourceType;
 
 /// The Python SDKs, pinned; one virtual environment for both families.
-const PYTHON_SDKS: &[&str] = &[
+pub(crate) const PYTHON_SDKS: &[&str] = &[
     "aliyun-python-sdk-core==2.16.1",
     "aliyun-python-sdk-ecs==4.24.83",
     "alibabacloud_tea_openapi==0.4.6",
@@ -173,4 +173,19 @@ fn the_node_sdks_are_served_by_pop_core_and_tea_in_both_modes() {
         assert!(passed(&lines, expected), "no `ok {expected}` in {lines:#?}");
     }
     assert_eq!(lines.len(), 28, "every Node check ran: {lines:#?}");
+}
+
+/// `regroup whoami --signature v3`: GetCallerIdentity under ACS3 answers for
+/// the key in `Authorization: … Credential=`.
+#[test]
+fn whoami_works_under_both_signature_versions() {
+    let env = Setup::new().start();
+    for version in ["v1", "v3"] {
+        let (code, out, err) = env.run(&["--signature", version, "whoami"]);
+        assert_eq!(code, 0, "whoami --signature {version}: {out}{err}");
+        assert!(
+            out.contains("1234567890123456"),
+            "whoami --signature {version} names the account: {out}"
+        );
+    }
 }

@@ -14,6 +14,7 @@ mod apply;
 mod autogroup;
 mod chain;
 mod conformance;
+mod conformance_wire;
 mod credentials;
 mod distribution;
 mod docs;
