@@ -144,7 +144,7 @@ pub fn authenticate(
         .ok_or_else(|| incomplete("The Authorization header is missing."))?;
     let authorization = Authorization::parse(authorization).ok_or_else(|| {
         incomplete(
-            "Authorization must be `ACS3-HMAC-SHA256 Credential=…,SignedHeaders=…,Signature=…`.",
+            "Authorization must be `ACS3-HMAC-SHA256 (or ACS3-HMAC-SM3) Credential=…,SignedHeaders=…,Signature=…`.",
         )
     })?;
     let sent: Vec<(&str, &str)> = headers
@@ -187,7 +187,8 @@ pub fn authenticate(
         .collect();
     // The payload hash is the body's, whatever the header says: a body
     // changed on the way fails as a signature that does not match.
-    let hashed_payload = sign_v3::sha256_hex(&received.body);
+    let algorithm = authorization.algorithm;
+    let hashed_payload = algorithm.hash_hex(&received.body);
     let request = sign_v3::Request {
         method: &received.method,
         path: &received.path,
@@ -198,9 +199,9 @@ pub fn authenticate(
     let canonical = request
         .canonical(&authorization.signed_headers)
         .map_err(|name| incomplete(&format!("The signed header {name} is missing.")))?;
-    let string_to_sign = sign_v3::string_to_sign(&canonical);
+    let string_to_sign = algorithm.string_to_sign(&canonical);
     if declared_hash != hashed_payload
-        || sign_v3::signature_of(&key.secret, &string_to_sign) != authorization.signature
+        || algorithm.signature_of(&key.secret, &string_to_sign) != authorization.signature
     {
         return Err(mismatch(&string_to_sign));
     }

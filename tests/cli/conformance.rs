@@ -1,6 +1,6 @@
 //! The emulator answers every official client as the service does: the old
-//! Python SDK core, the Python Tea SDKs in their default (ACS3) and v2
-//! modes, and the Node SDKs (pop-core GET and POST, Tea default and v2),
+//! Python SDK core, the Python Tea SDKs in their default (ACS3-HMAC-SHA256),
+//! v2 and ACS3-HMAC-SM3 modes, and the Node SDKs (pop-core GET and POST, Tea default and v2),
 //! each driving one emulator from a script under tests/sdk/ that prints one
 //! line per check. Expected values come from the SDK models and docs (cited
 //! in the scripts), never from the emulator or regroup's client. The SDKs
@@ -123,10 +123,10 @@ fn the_old_python_sdk_core_is_served_as_the_service_serves_it() {
 }
 
 #[test]
-fn the_python_tea_sdks_are_served_in_acs3_and_v2_modes() {
+fn the_python_tea_sdks_are_served_in_acs3_v2_and_sm3_modes() {
     let env = fleet();
     let lines = run_family(&env, python("conformance_tea.py"));
-    for mode in ["acs3", "v2"] {
+    for mode in ["acs3", "v2", "sm3"] {
         for expected in [
             "MaxResults=5 is served as 10",
             "MaxResults=101 is served as 100",
@@ -149,7 +149,7 @@ fn the_python_tea_sdks_are_served_in_acs3_and_v2_modes() {
             );
         }
     }
-    assert_eq!(lines.len(), 54, "every check ran in both modes: {lines:#?}");
+    assert_eq!(lines.len(), 81, "every check ran in each mode: {lines:#?}");
 }
 
 #[test]

@@ -2,11 +2,12 @@
 `alibabacloud_ecs20140526`, `alibabacloud_resourcemanager20200331`,
 `alibabacloud_quotas20200510` and `alibabacloud_sts20150401` on
 `alibabacloud_tea_openapi` 0.4.6, in their default mode (signature V3,
-ACS3-HMAC-SHA256) or with `signature_algorithm='v2'` (RPC v1 signatures
-beside an `x-acs-action` header).
+ACS3-HMAC-SHA256), with `signature_algorithm='v2'` (RPC v1 signatures
+beside an `x-acs-action` header) and with `signature_algorithm=
+'ACS3-HMAC-SM3'` (`alibabacloud_openapi_util` 0.2.4 `client.py` l.41-48).
 
 Usage: conformance_tea.py ENDPOINT KEY_ID SECRET   (ENDPOINT is host:port)
-Runs every check in both modes. Expected values come from the SDK
+Runs every check in each mode (acs3, v2, sm3). Expected values come from the SDK
 request/response models and the API docs, cited per check; the fleet is
 checks.py's. One line per check, named with its mode; exit 1 on any failure.
 """
@@ -36,7 +37,7 @@ def config(endpoint, key_id, secret, mode, token=None):
         endpoint=endpoint,
         protocol="http",
         region_id=REGION,
-        signature_algorithm="v2" if mode == "v2" else None,
+        signature_algorithm={"v2": "v2", "sm3": "ACS3-HMAC-SM3"}.get(mode),
     )
 
 
@@ -46,7 +47,7 @@ def ids(response):
 
 def main(endpoint, key_id, secret):
     checks = Checks()
-    for mode in ("acs3", "v2"):
+    for mode in ("acs3", "v2", "sm3"):
         run_mode(checks, endpoint, key_id, secret, mode)
     checks.finish()
 
@@ -136,7 +137,7 @@ def run_mode(checks, endpoint, key_id, secret, mode):
         fields.setdefault("region_id", REGION)
         return ecs.join_resource_group(ecs_models.JoinResourceGroupRequest(**fields))
 
-    moved = INSTANCES[118] if mode == "v2" else INSTANCES[117]
+    moved = {"acs3": INSTANCES[117], "v2": INSTANCES[118], "sm3": INSTANCES[114]}[mode]
     # JoinResourceGroup doc, error codes (docs/sources/ecs-models.md §1).
     refused(
         "JoinResourceGroup ResourceType in the wrong case",
