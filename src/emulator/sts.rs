@@ -30,9 +30,10 @@ pub struct Issued {
 /// call signed with one is told it expired rather than that it is unknown.
 const FORGET_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
-/// The longest `MaxSessionDuration` a RAM role may have: 43200 s (RAM
-/// `CreateRole`/`UpdateRole` docs: 3600 to 43200). The fleet's roles give
-/// none of their own, so each is taken to allow this much.
+/// The longest `MaxSessionDuration` a RAM role may have: 43200 s
+/// (`alibabacloud_ram20150501==1.3.0` `models/_create_role_request.py`
+/// l.31–36: "Valid values: 3600 to 43200"). The fleet's roles give none of
+/// their own, so each is taken to allow this much.
 const ROLE_MAX_SESSION_SECONDS: u32 = 43_200;
 
 /// `DurationSeconds`: 900 up to the role's `MaxSessionDuration`, default
