@@ -34,11 +34,17 @@ const NODE_SDKS: &[&str] = &[
 ];
 
 /// The fleet tests/sdk/checks.py describes: 120 instances, two security
-/// groups, the harness's four groups and key.
+/// groups, three of every other type, the harness's four groups and key.
 fn fleet() -> Running {
-    Setup::new()
-        .instances(120)
-        .many(ResourceType::SecurityGroup, 2)
+    ResourceType::ALL
+        .into_iter()
+        .filter(|t| !matches!(t, ResourceType::Instance | ResourceType::SecurityGroup))
+        .fold(
+            Setup::new()
+                .instances(120)
+                .many(ResourceType::SecurityGroup, 2),
+            |setup, rtype| setup.many(rtype, 3),
+        )
         .start()
 }
 
@@ -149,7 +155,7 @@ fn the_python_tea_sdks_are_served_in_acs3_v2_and_sm3_modes() {
             );
         }
     }
-    assert_eq!(lines.len(), 81, "every check ran in each mode: {lines:#?}");
+    assert_eq!(lines.len(), 114, "every check ran in each mode: {lines:#?}");
 }
 
 #[test]

@@ -7,7 +7,8 @@ import sys
 
 # The fleet of tests/cli/conformance.rs, region cn-hangzhou: 120 instances
 # i-bp1test00000 … i-bp1test00119 named `<id>-name`, in the default group
-# rg-default; security groups sg-bp1test00000 and sg-bp1test00001; groups
+# rg-default; security groups sg-bp1test00000 and sg-bp1test00001; three
+# resources of every other type; groups
 # rg-default (default), rg-prod (prod), rg-legacy (legacy), rg-dev (dev);
 # the account 1234567890123456.
 REGION = "cn-hangzhou"

@@ -29,6 +29,26 @@ from alibabacloud_tea_openapi import models as open_api_models
 from checks import ACCOUNT, INSTANCES, REGION, ROLE_ARN, SECURITY_GROUPS, Checks, equal
 
 
+# (action, attributes down to its list in the SDK's response model).
+OTHER_READS = [
+    ("DescribeDisks", ["disks", "disk"]),
+    ("DescribeSnapshots", ["snapshots", "snapshot"]),
+    ("DescribeImages", ["images", "image"]),
+    ("DescribeDedicatedHosts", ["dedicated_hosts", "dedicated_host"]),
+    ("DescribeDedicatedHostClusters", ["dedicated_host_clusters", "dedicated_host_cluster"]),
+    ("DescribeNetworkInterfaces", ["network_interface_sets", "network_interface_set"]),
+    ("DescribeKeyPairs", ["key_pairs", "key_pair"]),
+    ("DescribeLaunchTemplates", ["launch_template_sets", "launch_template_set"]),
+    ("DescribeCommands", ["commands", "command"]),
+    ("DescribeActivations", ["activation_list"]),
+    ("DescribeManagedInstances", ["instances"]),
+]
+
+
+def snake(action):
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in action).lstrip("_")
+
+
 def config(endpoint, key_id, secret, mode, token=None):
     return open_api_models.Config(
         access_key_id=key_id,
@@ -132,6 +152,19 @@ def run_mode(checks, endpoint, key_id, secret, mode):
 
     # _describe_security_groups_request.py l.76.
     check("DescribeSecurityGroups SecurityGroupId filters", security_group_by_id)
+
+    # Every other Describe* the emulator serves, an ordinary call each: the
+    # fleet has three of each type (checks.py), found where the response
+    # model (`_describe_<api>_response_body.py`) puts them.
+    for action, path in OTHER_READS:
+        def read(action=action, path=path):
+            request = getattr(ecs_models, f"{action}Request")(region_id=REGION)
+            body = getattr(ecs, snake(action))(request).body
+            for step in path:
+                body = getattr(body, step)
+            return equal(len(body), 3, f"{action} items")
+
+        check(f"{action} lists the fleet's three", read)
 
     def join(**fields):
         fields.setdefault("region_id", REGION)
