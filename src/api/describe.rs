@@ -33,8 +33,12 @@ impl IdFilter {
 /// How a Describe* call pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Paging {
-    /// `MaxResults` (up to `max`) and an opaque `NextToken`.
-    Token { max: u32 },
+    /// `MaxResults` (up to `max`) and an opaque `NextToken`; the deprecated
+    /// `PageNumber`/`PageSize` still page when `MaxResults` and `NextToken`
+    /// are absent. With `clamps`, a `MaxResults` below 10 is served as 10
+    /// and one above `max` as `max` (the request model says so), else it is
+    /// refused.
+    Token { max: u32, clamps: bool },
     /// `PageNumber` (from 1) and `PageSize` (up to `max`), with `TotalCount`.
     Numbered { max: u32 },
 }
@@ -42,7 +46,7 @@ pub enum Paging {
 impl Paging {
     pub fn max_page(self) -> u32 {
         match self {
-            Paging::Token { max } | Paging::Numbered { max } => max,
+            Paging::Token { max, .. } | Paging::Numbered { max } => max,
         }
     }
 }
@@ -119,13 +123,17 @@ const TAGS: &[&str] = &["Tags", "Tag"];
 // Collected with quotes in docs/sources/ecs-models.md §2–3; the fixtures
 // tests/fixtures/api/Describe<Api>.json are these response models.
 const TYPE_APIS: [TypeApi; 13] = [
-    // TEA _describe_instances_*: InstanceIds JSON array ≤100; MaxResults ≤100.
+    // TEA _describe_instances_*: InstanceIds JSON array ≤100; MaxResults
+    // below 10 → 10, above 100 → 100 (_describe_instances_request.py l.140–145).
     TypeApi {
         rtype: ResourceType::Instance,
         action: "DescribeInstances",
         id_filter: IdFilter::JsonArray("InstanceIds"),
         max_ids: 100,
-        paging: Paging::Token { max: 100 },
+        paging: Paging::Token {
+            max: 100,
+            clamps: true,
+        },
         list_path: &["Instances", "Instance"],
         id_field: "InstanceId",
         name_field: Some("InstanceName"),
@@ -135,13 +143,17 @@ const TYPE_APIS: [TypeApi; 13] = [
         always: &[],
         sweep: None,
     },
-    // TEA _describe_disks_*: DiskIds JSON array ≤100; MaxResults 10–500.
+    // TEA _describe_disks_*: DiskIds JSON array ≤100; MaxResults below 10 →
+    // 10, above 500 → 500 (_describe_disks_request.py l.136–141).
     TypeApi {
         rtype: ResourceType::Disk,
         action: "DescribeDisks",
         id_filter: IdFilter::JsonArray("DiskIds"),
         max_ids: 100,
-        paging: Paging::Token { max: 500 },
+        paging: Paging::Token {
+            max: 500,
+            clamps: true,
+        },
         list_path: &["Disks", "Disk"],
         id_field: "DiskId",
         name_field: Some("DiskName"),
@@ -157,7 +169,10 @@ const TYPE_APIS: [TypeApi; 13] = [
         action: "DescribeSnapshots",
         id_filter: IdFilter::JsonArray("SnapshotIds"),
         max_ids: 100,
-        paging: Paging::Token { max: 100 },
+        paging: Paging::Token {
+            max: 100,
+            clamps: false,
+        },
         list_path: &["Snapshots", "Snapshot"],
         id_field: "SnapshotId",
         name_field: Some("SnapshotName"),
@@ -194,7 +209,10 @@ const TYPE_APIS: [TypeApi; 13] = [
         action: "DescribeSecurityGroups",
         id_filter: IdFilter::JsonArray("SecurityGroupIds"),
         max_ids: 100,
-        paging: Paging::Token { max: 100 },
+        paging: Paging::Token {
+            max: 100,
+            clamps: false,
+        },
         list_path: &["SecurityGroups", "SecurityGroup"],
         id_field: "SecurityGroupId",
         name_field: Some("SecurityGroupName"),
@@ -213,7 +231,10 @@ const TYPE_APIS: [TypeApi; 13] = [
         action: "DescribeDedicatedHosts",
         id_filter: IdFilter::JsonArray("DedicatedHostIds"),
         max_ids: 100,
-        paging: Paging::Token { max: 100 },
+        paging: Paging::Token {
+            max: 100,
+            clamps: false,
+        },
         list_path: &["DedicatedHosts", "DedicatedHost"],
         id_field: "DedicatedHostId",
         name_field: Some("DedicatedHostName"),
@@ -241,13 +262,17 @@ const TYPE_APIS: [TypeApi; 13] = [
         sweep: None,
     },
     // TEA _describe_network_interfaces_*: NetworkInterfaceId.N, N 1–100;
-    // MaxResults 10–500.
+    // MaxResults below 10 → 10, above 500 → 500
+    // (_describe_network_interfaces_request.py l.44–47).
     TypeApi {
         rtype: ResourceType::Eni,
         action: "DescribeNetworkInterfaces",
         id_filter: IdFilter::Repeated("NetworkInterfaceId"),
         max_ids: 100,
-        paging: Paging::Token { max: 500 },
+        paging: Paging::Token {
+            max: 500,
+            clamps: true,
+        },
         list_path: &["NetworkInterfaceSets", "NetworkInterfaceSet"],
         id_field: "NetworkInterfaceId",
         name_field: Some("NetworkInterfaceName"),
@@ -300,7 +325,10 @@ const TYPE_APIS: [TypeApi; 13] = [
         action: "DescribeCommands",
         id_filter: IdFilter::Single("CommandId"),
         max_ids: 1,
-        paging: Paging::Token { max: 50 },
+        paging: Paging::Token {
+            max: 50,
+            clamps: false,
+        },
         list_path: &["Commands", "Command"],
         id_field: "CommandId",
         name_field: Some("Name"),
@@ -318,7 +346,10 @@ const TYPE_APIS: [TypeApi; 13] = [
         action: "DescribeActivations",
         id_filter: IdFilter::Single("ActivationId"),
         max_ids: 1,
-        paging: Paging::Token { max: 50 },
+        paging: Paging::Token {
+            max: 50,
+            clamps: false,
+        },
         list_path: &["ActivationList"],
         id_field: "ActivationId",
         name_field: None,
@@ -335,7 +366,10 @@ const TYPE_APIS: [TypeApi; 13] = [
         action: "DescribeManagedInstances",
         id_filter: IdFilter::Repeated("InstanceId"),
         max_ids: 50,
-        paging: Paging::Token { max: 50 },
+        paging: Paging::Token {
+            max: 50,
+            clamps: false,
+        },
         list_path: &["Instances"],
         id_field: "InstanceId",
         name_field: Some("InstanceName"),

@@ -1,5 +1,6 @@
-//! Signature V3, ACS3-HMAC-SHA256: the header-signed requests the current
-//! official SDKs send by default. Pure functions with no I/O: the client
+//! Signature V3, ACS3-HMAC-SHA256 (and ACS3-HMAC-SM3, which the emulator
+//! verifies): the header-signed requests the current official SDKs send by
+//! default. Pure functions with no I/O: the client
 //! signs with them (`--signature v3`) and the emulator verifies with them.
 //!
 //! Sources (docs/sources/signing-quotas.md §1): the official document "V3
@@ -13,9 +14,76 @@
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
+use sm3::Sm3;
 
-/// The only algorithm regroup signs and verifies with.
+/// The algorithm regroup signs with.
 pub const ALGORITHM: &str = "ACS3-HMAC-SHA256";
+
+/// A V3 signature algorithm: the hash of the payload and of the canonical
+/// request, and the HMAC of the string to sign. The V3 document lists
+/// ACS3-HMAC-SHA256 and ACS3-HMAC-SM3; `alibabacloud_openapi_util==0.2.4`
+/// `client.py` implements both (`signature_method` l.41–48, `Client.hash`
+/// l.395–400), SM3 being China's GB/T 32905-2016 hash, and the Tea SDKs
+/// sign with it when `signature_algorithm` says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    HmacSha256,
+    HmacSm3,
+}
+
+impl Algorithm {
+    /// Its name, as `Authorization` and the string to sign begin.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::HmacSha256 => ALGORITHM,
+            Algorithm::HmacSm3 => "ACS3-HMAC-SM3",
+        }
+    }
+
+    fn of_name(name: &str) -> Option<Algorithm> {
+        [Algorithm::HmacSha256, Algorithm::HmacSm3]
+            .into_iter()
+            .find(|a| a.name() == name)
+    }
+
+    /// Lower-case hex hash of `bytes`.
+    pub fn hash_hex(self, bytes: &[u8]) -> String {
+        match self {
+            Algorithm::HmacSha256 => format!("{:x}", Sha256::digest(bytes)),
+            Algorithm::HmacSm3 => format!("{:x}", Sm3::digest(bytes)),
+        }
+    }
+
+    /// The name and the hex hash of the canonical request, on two lines.
+    pub fn string_to_sign(self, canonical_request: &str) -> String {
+        format!(
+            "{}\n{}",
+            self.name(),
+            self.hash_hex(canonical_request.as_bytes())
+        )
+    }
+
+    /// Lower-case hex HMAC keyed with the secret itself (unlike V1, no `&`
+    /// is appended).
+    pub fn signature_of(self, secret: &str, string_to_sign: &str) -> String {
+        let key = secret.as_bytes();
+        let bytes = match self {
+            Algorithm::HmacSha256 => {
+                let mut mac =
+                    Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts a key of any length");
+                mac.update(string_to_sign.as_bytes());
+                mac.finalize().into_bytes().to_vec()
+            }
+            Algorithm::HmacSm3 => {
+                let mut mac =
+                    Hmac::<Sm3>::new_from_slice(key).expect("HMAC accepts a key of any length");
+                mac.update(string_to_sign.as_bytes());
+                mac.finalize().into_bytes().to_vec()
+            }
+        };
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
 
 /// The hex SHA-256 of an empty body, the `x-acs-content-sha256` of a
 /// request without one.
@@ -25,7 +93,7 @@ pub const EMPTY_BODY_SHA256: &str =
 /// Lower-case hex SHA-256 of `bytes`: the `HashedPayload` of a body and
 /// the hash inside the string to sign.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
+    Algorithm::HmacSha256.hash_hex(bytes)
 }
 
 /// The canonical query: parameters sorted by name in byte order, each
@@ -93,21 +161,19 @@ pub fn canonical_request(
 
 /// `ACS3-HMAC-SHA256\n` and the hex SHA-256 of the canonical request.
 pub fn string_to_sign(canonical_request: &str) -> String {
-    format!("{ALGORITHM}\n{}", sha256_hex(canonical_request.as_bytes()))
+    Algorithm::HmacSha256.string_to_sign(canonical_request)
 }
 
 /// Lower-case hex HMAC-SHA256 keyed with the secret itself (unlike V1, no
 /// `&` is appended).
 pub fn signature_of(secret: &str, string_to_sign: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
-        .expect("HMAC accepts a key of any length");
-    mac.update(string_to_sign.as_bytes());
-    format!("{:x}", mac.finalize().into_bytes())
+    Algorithm::HmacSha256.signature_of(secret, string_to_sign)
 }
 
 /// The parts of an `Authorization` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authorization {
+    pub algorithm: Algorithm,
     pub access_key_id: String,
     pub signed_headers: Vec<String>,
     pub signature: String,
@@ -119,18 +185,20 @@ impl Authorization {
     /// (`Utils.get_authorization` l.453).
     pub fn header_value(&self) -> String {
         format!(
-            "{ALGORITHM} Credential={},SignedHeaders={},Signature={}",
+            "{} Credential={},SignedHeaders={},Signature={}",
+            self.algorithm.name(),
             self.access_key_id,
             self.signed_headers.join(";"),
             self.signature
         )
     }
 
-    /// Reads a header value; `None` when it is not an ACS3-HMAC-SHA256
-    /// authorization with all three parts. Spaces after the commas are
-    /// tolerated.
+    /// Reads a header value; `None` when it is not an ACS3-HMAC-SHA256 or
+    /// ACS3-HMAC-SM3 authorization with all three parts. Spaces after the
+    /// commas are tolerated.
     pub fn parse(value: &str) -> Option<Authorization> {
-        let rest = value.trim().strip_prefix(ALGORITHM)?.strip_prefix(' ')?;
+        let (name, rest) = value.trim().split_once(' ')?;
+        let algorithm = Algorithm::of_name(name)?;
         let (mut id, mut signed, mut signature) = (None, None, None);
         for part in rest.split(',') {
             let (name, value) = part.trim().split_once('=')?;
@@ -146,6 +214,7 @@ impl Authorization {
             return None;
         }
         Some(Authorization {
+            algorithm,
             access_key_id: id.to_owned(),
             signed_headers: signed.split(';').map(str::to_owned).collect(),
             signature: signature.to_owned(),
@@ -189,6 +258,7 @@ impl Request<'_> {
             .canonical(&signed)
             .expect("every signed name comes from the request's own headers");
         Authorization {
+            algorithm: Algorithm::HmacSha256,
             access_key_id: access_key_id.to_owned(),
             signature: signature_of(secret, &string_to_sign(&canonical)),
             signed_headers: signed,
@@ -298,7 +368,7 @@ mod tests {
         for bad in [
             "",
             "ACS3-HMAC-SHA256",
-            "ACS3-HMAC-SM3 Credential=a,SignedHeaders=host,Signature=ff",
+            "ACS3-HMAC-SM2 Credential=a,SignedHeaders=host,Signature=ff",
             "ACS3-HMAC-SHA256 Credential=a,SignedHeaders=host",
             "ACS3-HMAC-SHA256 Credential=,SignedHeaders=host,Signature=ff",
             "ACS3-HMAC-SHA256 Credential=a,SignedHeaders=host,Signature=ff,Extra=1",

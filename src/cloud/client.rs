@@ -1110,7 +1110,13 @@ impl Transport {
             connect: e.is_connect() || (e.is_timeout() && !e.is_body()),
             unreachable: e.is_timeout() || e.is_connect(),
         };
+        // Every request here is body-less; a POST says so with
+        // `Content-Length: 0`, as every official SDK sends (RFC 9110 §8.6).
+        let empty_post = method == reqwest::Method::POST;
         let mut builder = http.request(method, url);
+        if empty_post {
+            builder = builder.header(reqwest::header::CONTENT_LENGTH, "0");
+        }
         for (name, value) in headers {
             builder = builder.header(*name, value);
         }
@@ -1364,10 +1370,13 @@ fn acs3_request(
         credentials.access_key_secret.expose(),
     );
     headers.push(("authorization", authorization.header_value()));
-    let url = format!(
-        "{endpoint}/?{}",
-        sign_v3::canonical_query(own.iter().copied())
-    );
+    // `/`, not `/?`, without parameters, as the Tea SDK sends.
+    let query = sign_v3::canonical_query(own.iter().copied());
+    let url = if query.is_empty() {
+        format!("{endpoint}/")
+    } else {
+        format!("{endpoint}/?{query}")
+    };
     (url, headers)
 }
 

@@ -55,6 +55,39 @@ fn number(params: &Params, name: &str, default: u32, max: u32) -> Result<u32, Fa
     }
 }
 
+/// A whole number the service clamps rather than refuses: below `min` is
+/// `min` (and so is none), above `max` is `max`.
+fn clamped(params: &Params, name: &str, min: u32, max: u32) -> Result<u32, Failure> {
+    match params.get(name) {
+        None => Ok(min),
+        Some(text) => text
+            .parse::<i64>()
+            .map(|n| n.clamp(i64::from(min), i64::from(max)) as u32)
+            .map_err(|_| Failure::invalid(name, "must be a whole number")),
+    }
+}
+
+/// Page `PageNumber` (from 1) of `PageSize` (1 to `max`, default 10) items,
+/// with `PageNumber`, `PageSize` and `TotalCount` added to `body`.
+fn numbered_page<'a>(
+    found: &[&'a FleetResource],
+    params: &Params,
+    max: u32,
+    body: &mut Map<String, Value>,
+) -> Result<Vec<&'a FleetResource>, Failure> {
+    let size = number(params, "PageSize", 10, max)? as usize;
+    let page_number = number(params, "PageNumber", 1, u32::MAX)? as usize;
+    body.insert("TotalCount".into(), json!(found.len()));
+    body.insert("PageNumber".into(), json!(page_number));
+    body.insert("PageSize".into(), json!(size));
+    Ok(found
+        .iter()
+        .skip((page_number - 1).saturating_mul(size))
+        .take(size)
+        .copied()
+        .collect())
+}
+
 /// `Name.1`, `Name.2`, … up to `max` values.
 fn repeated(params: &Params, name: &str, max: usize) -> Result<Vec<String>, Failure> {
     let prefix = format!("{name}.");
@@ -154,6 +187,54 @@ fn requested_states<'a>(
     }
 }
 
+/// What a filter of [`FIELD_FILTERS`] compares its value with.
+#[derive(Clone, Copy)]
+enum Compared {
+    Id,
+    Name,
+    /// The name, where `*` is a wildcard.
+    NamePattern,
+    /// An instance's state, `Running` unless the fleet says otherwise.
+    InstanceStatus,
+}
+
+/// The single-valued filters of the request models beyond ids, tags, the
+/// group and the states of images and hosts: (action, parameter, compared
+/// with). TEA `_describe_instances_request.py` l.101 ("InstanceName …
+/// Fuzzy search with the asterisk (*) wildcard is supported") and l.175–182
+/// (`Status`); `_describe_security_groups_request.py` l.76–81
+/// (`SecurityGroupId`, `SecurityGroupName`).
+const FIELD_FILTERS: &[(&str, &str, Compared)] = &[
+    ("DescribeInstances", "InstanceName", Compared::NamePattern),
+    ("DescribeInstances", "Status", Compared::InstanceStatus),
+    ("DescribeSecurityGroups", "SecurityGroupId", Compared::Id),
+    (
+        "DescribeSecurityGroups",
+        "SecurityGroupName",
+        Compared::Name,
+    ),
+];
+
+/// Whether `resource` passes every [`FIELD_FILTERS`] filter `params` sets
+/// for `api`.
+fn passes_field_filters(api: &TypeApi, params: &Params, resource: &FleetResource) -> bool {
+    FIELD_FILTERS
+        .iter()
+        .filter(|(action, _, _)| *action == api.action)
+        .all(|(_, parameter, compared)| {
+            params.get(*parameter).is_none_or(|wanted| match compared {
+                Compared::Id => *wanted == resource.id,
+                Compared::Name => *wanted == resource.name,
+                Compared::NamePattern => wildcard_match(wanted, &resource.name),
+                Compared::InstanceStatus => wanted == instance_status(resource),
+            })
+        })
+}
+
+fn instance_status(resource: &FleetResource) -> &str {
+    resource.status.as_deref().unwrap_or("Running")
+}
+
 /// Whether `name` matches a key-pair name filter, where `*` is a wildcard.
 fn wildcard_match(pattern: &str, name: &str) -> bool {
     match pattern.split_once('*') {
@@ -214,6 +295,10 @@ fn item(account: &Account, api: &TypeApi, resource: &FleetResource) -> Value {
             json!(resource.status.as_deref().unwrap_or("Available")),
         );
     }
+    // TEA `_describe_instances_response_body.py`: each instance has `Status`.
+    if api.rtype == ResourceType::Instance {
+        fields.insert("Status".into(), json!(instance_status(resource)));
+    }
     if api.rtype == ResourceType::Image {
         fields.insert(
             "ImageOwnerAlias".into(),
@@ -268,6 +353,7 @@ pub fn describe(account: &Account, api: &TypeApi, params: &Params) -> Result<Val
             .as_ref()
             .is_none_or(|s| s.contains(&r.status.as_deref().unwrap_or("Available")))
             && owner.is_none_or(|o| o == r.owner.as_deref().unwrap_or("self"))
+            && passes_field_filters(api, params, r)
     };
     let key = |id: &str| (api.rtype, region.to_owned(), id.to_owned());
     let mut found: Vec<&FleetResource> = match (&ids, api.id_filter) {
@@ -297,9 +383,20 @@ pub fn describe(account: &Account, api: &TypeApi, params: &Params) -> Result<Val
     found.retain(|r| matches(r));
 
     let mut body = Map::new();
+    // `MaxResults`/`NextToken` page by token; without either, the
+    // deprecated `PageNumber`/`PageSize` the request models still list page
+    // by number (TEA `_describe_instances_request.py` l.153–156). Every
+    // response model has `NextToken`, `PageNumber`, `PageSize` and
+    // `TotalCount`, none `MaxResults` (`_describe_*_response_body.py`).
     let page: Vec<&FleetResource> = match api.paging {
-        Paging::Token { max } => {
-            let size = number(params, "MaxResults", 10, max)? as usize;
+        Paging::Token { max, clamps }
+            if params.contains_key("MaxResults") || params.contains_key("NextToken") =>
+        {
+            let size = if clamps {
+                clamped(params, "MaxResults", 10, max)?
+            } else {
+                number(params, "MaxResults", 10, max)?
+            } as usize;
             let after =
                 match params.get("NextToken").filter(|t| !t.is_empty()) {
                     Some(token) => Some(decode_token(token).ok_or_else(|| {
@@ -316,23 +413,14 @@ pub fn describe(account: &Account, api: &TypeApi, params: &Params) -> Result<Val
                 String::new()
             };
             body.insert("NextToken".into(), json!(token));
-            body.insert("MaxResults".into(), json!(size));
             body.insert("TotalCount".into(), json!(found.len()));
             page
         }
-        Paging::Numbered { max } => {
-            let size = number(params, "PageSize", 10, max)? as usize;
-            let page_number = number(params, "PageNumber", 1, u32::MAX)? as usize;
-            body.insert("TotalCount".into(), json!(found.len()));
-            body.insert("PageNumber".into(), json!(page_number));
-            body.insert("PageSize".into(), json!(size));
-            found
-                .iter()
-                .skip((page_number - 1).saturating_mul(size))
-                .take(size)
-                .copied()
-                .collect()
+        Paging::Token { max, .. } => {
+            body.insert("NextToken".into(), json!(""));
+            numbered_page(&found, params, max, &mut body)?
         }
+        Paging::Numbered { max } => numbered_page(&found, params, max, &mut body)?,
     };
     let items: Vec<Value> = page.into_iter().map(|r| item(account, api, r)).collect();
     if let Value::Object(list) = nest(api.list_path, json!(items)) {
@@ -352,22 +440,23 @@ pub fn join_resource_group(
     params: &Params,
     really_move: bool,
 ) -> Result<bool, Failure> {
-    let missing = || {
-        Failure::new(
-            403,
-            "MissingParameter",
-            "The required input parameter for processing this request is not provided.",
-        )
-    };
-    let values = ["RegionId", "ResourceType", "ResourceId", "ResourceGroupId"].map(|name| {
+    // The current doc's error table (docs/sources/ecs-models.md §1, DOC-JRG):
+    // MissingParameter is 403 and names the parameter; the NotFound
+    // messages name ResourceType, ResourceGroup and ResourceId.
+    let value = |name: &str| {
         params
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
-    });
-    let [Some(region), Some(rtype), Some(id), Some(group)] = values else {
-        return Err(missing());
+            .ok_or_else(|| Failure {
+                status: 403,
+                ..Failure::missing(name)
+            })
     };
+    let region = value("RegionId")?;
+    let rtype = value("ResourceType")?;
+    let id = value("ResourceId")?;
+    let group = value("ResourceGroupId")?;
     let rtype: ResourceType = ResourceType::ALL
         .into_iter()
         .find(|t| t.as_str() == rtype)
@@ -375,14 +464,14 @@ pub fn join_resource_group(
             Failure::new(
                 404,
                 "InvalidResourceType.NotFound",
-                "The SourceGroupId provided does not exist in our records.",
+                "The ResourceType provided does not exist in our records.",
             )
         })?;
     let Some(target) = account.groups.iter().find(|g| g.id == group) else {
         return Err(Failure::new(
             404,
             "InvalidResourceGroup.NotFound",
-            "The SourceGroupId provided does not exist in our records.",
+            "The ResourceGroup provided does not exist in our records.",
         ));
     };
     // JoinResourceGroup doc, error codes (docs/sources/ecs-models.md §1).
@@ -402,7 +491,7 @@ pub fn join_resource_group(
             Failure::new(
                 404,
                 "InvalidResourceId.NotFound",
-                "The InstanceId provided does not exist in our records.",
+                "The ResourceId provided does not exist in our records.",
             )
         })?;
     let new_group = (group != default).then(|| group.to_owned());
@@ -449,24 +538,50 @@ fn group_json(account: &Account, group: &super::fleet::FleetGroup) -> Value {
     })
 }
 
+/// `ListResourceGroups` with the filters of its request model
+/// (`alibabacloud_resourcemanager20200331==2.6.2`
+/// `models/_list_resource_groups_request.py`): `DisplayName` and `Name`
+/// match fuzzily (l.23, l.34: "Fuzzy match is supported"; taken as a
+/// substring), `ResourceGroupId` filters unless `ResourceGroupIds` is set
+/// (l.46–57), `Status` (l.58), `Tag.N` (l.64; the fleet's groups carry no
+/// tags, so a tag filter matches none), and `IncludeTags=true` adds each
+/// group's `Tags.Tag` list (l.27–32; always when a tag filter is set).
 pub fn list_resource_groups(account: &Account, params: &Params) -> Result<Value, Failure> {
     let size = number(params, "PageSize", 10, 100)? as usize;
     let page_number = number(params, "PageNumber", 1, u32::MAX)? as usize;
-    let ids = repeated(params, "ResourceGroupIds", 100)?;
-    let name = params.get("Name");
+    let mut ids = repeated(params, "ResourceGroupIds", 100)?;
+    if ids.is_empty() {
+        ids.extend(params.get("ResourceGroupId").cloned());
+    }
+    let tags = tag_filters(params, "Tag")?;
+    let fuzzy =
+        |name: &str, value: &str| params.get(name).is_none_or(|n| value.contains(n.as_str()));
     let status = params.get("Status");
     let matching: Vec<&super::fleet::FleetGroup> = account
         .groups
         .iter()
-        .filter(|g| name.is_none_or(|n| *n == g.name))
+        .filter(|g| fuzzy("Name", &g.name))
+        .filter(|g| fuzzy("DisplayName", g.display_name.as_deref().unwrap_or(&g.name)))
         .filter(|g| ids.is_empty() || ids.contains(&g.id))
         .filter(|g| status.is_none_or(|s| s == group_status(g)))
+        .filter(|_| tags.is_empty())
         .collect();
+    // The Python SDKs send `True` (str of a bool), Node `true`.
+    let with_tags = !tags.is_empty()
+        || params
+            .get("IncludeTags")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let page: Vec<Value> = matching
         .iter()
         .skip((page_number - 1).saturating_mul(size))
         .take(size)
-        .map(|g| group_json(account, g))
+        .map(|g| {
+            let mut group = group_json(account, g);
+            if with_tags {
+                group["Tags"] = json!({ "Tag": [] });
+            }
+            group
+        })
         .collect();
     Ok(json!({
         "TotalCount": matching.len(),

@@ -173,7 +173,7 @@ impl Received {
 /// (see [`super::acs3`]) name their action in headers, RPC v1 ones in the
 /// query or form body.
 pub fn decode_received(received: &Received) -> Params {
-    if super::acs3::is_acs3(&received.headers) {
+    if super::acs3::is_acs3(received) {
         super::acs3::decode(received)
     } else {
         decode(
@@ -193,7 +193,7 @@ pub fn authenticate_received(
     params: &Params,
     now: DateTime<Utc>,
 ) -> Result<String, Failure> {
-    if super::acs3::is_acs3(&received.headers) {
+    if super::acs3::is_acs3(received) {
         super::acs3::authenticate(account, nonces, received, now)
     } else {
         authenticate(account, nonces, &received.method, params, now)?;
@@ -370,7 +370,7 @@ pub fn encode(
         Err(failure) => {
             let mut body = serde_json::json!({
                 "RequestId": request_id,
-                "HostId": "ecs.aliyuncs.com",
+                "HostId": host_id(action),
                 "Code": failure.code,
                 "Message": failure.message,
                 "Recommend": format!("https://api.aliyun.com/troubleshoot?q={}", failure.code),
@@ -397,6 +397,14 @@ pub fn encode(
             out
         }
     }
+}
+
+/// An error's `HostId`: the central endpoint of the action's service, as
+/// STS errors show `sts.aliyuncs.com`
+/// (tests/fixtures/api/sts_error_generic.json); ECS for an unknown action.
+fn host_id(action: &str) -> String {
+    let service = super::api::service_of(action).unwrap_or(crate::api::Service::Ecs);
+    crate::api::endpoints::host(service, None)
 }
 
 /// Writes `value` as XML the way the service does: a list repeats its

@@ -425,9 +425,9 @@ async fn serve(
             "Specified parameter Version is not valid.",
         ));
     }
-    if let (Some(key_id), Some(service)) = (key_id, api::service_of(action)) {
+    if let (Some(key_id), Some(service)) = (&key_id, api::service_of(action)) {
         let account = shared.store.account.read().await;
-        if let Some(key) = account.key(&key_id) {
+        if let Some(key) = account.key(key_id) {
             let ram_action = crate::api::ram::action_name(service, action);
             ram::check(
                 &account.account_id,
@@ -494,9 +494,10 @@ async fn serve(
                 sts::assume_role_with_oidc(&mut account, params, now, random, ttl)?
             }
         }
-        "GetCallerIdentity" => {
-            sts::get_caller_identity(&*shared.store.account.read().await, params)?
-        }
+        "GetCallerIdentity" => sts::get_caller_identity(
+            &*shared.store.account.read().await,
+            key_id.as_deref().unwrap_or_default(),
+        ),
         "ListResourceGroups" => {
             api::list_resource_groups(&*shared.store.account.read().await, params)?
         }

@@ -30,32 +30,41 @@ pub struct Issued {
 /// call signed with one is told it expired rather than that it is unknown.
 const FORGET_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
-/// `DurationSeconds`: 900 to 3600, default 3600 (DOC-AR; the older doc's
-/// maximum, which the emulator keeps).
+/// The longest `MaxSessionDuration` a RAM role may have: 43200 s
+/// (`alibabacloud_ram20150501==1.3.0` `models/_create_role_request.py`
+/// l.31–36: "Valid values: 3600 to 43200"). The fleet's roles give none of
+/// their own, so each is taken to allow this much.
+const ROLE_MAX_SESSION_SECONDS: u32 = 43_200;
+
+/// `DurationSeconds`: 900 up to the role's `MaxSessionDuration`, default
+/// 3600 (`alibabacloud_sts20150401==1.2.0`
+/// `models/_assume_role_request.py` l.17–21).
 fn duration(params: &Params) -> Result<u32, Failure> {
     let wrong = || {
         Failure::new(
             400,
             "InvalidParameter.DurationSeconds",
-            "The Min/Max value of DurationSeconds is 15min/1hr.",
+            "The Min/Max value of DurationSeconds is 15min/the MaxSessionDuration of the role.",
         )
     };
     match params.get("DurationSeconds") {
         None => Ok(3600),
         Some(text) => match text.parse::<u32>() {
-            Ok(n) if (900..=3600).contains(&n) => Ok(n),
+            Ok(n) if (900..=ROLE_MAX_SESSION_SECONDS).contains(&n) => Ok(n),
             _ => Err(wrong()),
         },
     }
 }
 
-/// `RoleSessionName`: 2 to 32 of `[A-Za-z0-9.@_-]` (DOC-AR).
+/// `RoleSessionName`: 2 to 64 of `[A-Za-z0-9.@_-]`
+/// (`alibabacloud_sts20150401==1.2.0` `models/_assume_role_request.py`
+/// l.55; DOC-AR once said 32).
 fn session_name(params: &Params) -> Result<String, Failure> {
     let name = params
         .get("RoleSessionName")
         .ok_or_else(|| Failure::missing("RoleSessionName"))?;
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '@' | '-' | '_');
-    if !(2..=32).contains(&name.len()) || !name.chars().all(allowed) {
+    if !(2..=64).contains(&name.len()) || !name.chars().all(allowed) {
         return Err(Failure::new(
             400,
             "InvalidParameter.RoleSessionName",
@@ -221,14 +230,13 @@ pub fn assume_role_with_oidc(
     Ok(answer(&issued, role))
 }
 
-/// `GetCallerIdentity` for the key that signed the call: an assumed role
-/// for an issued key (fixture sts_GetCallerIdentity_AssumedRoleUser.json),
+/// `GetCallerIdentity` for the key that signed the call (`key`: the
+/// gateway's, from `AccessKeyId` under RPC v1 or `Authorization: …
+/// Credential=` under V3, never a parameter the caller adds): an assumed
+/// role for an issued key (fixture sts_GetCallerIdentity_AssumedRoleUser.json),
 /// else the fleet's RAM user (sts_GetCallerIdentity.json).
-pub fn get_caller_identity(account: &Account, params: &Params) -> Result<Value, Failure> {
-    let key = params
-        .get("AccessKeyId")
-        .ok_or_else(|| Failure::missing("AccessKeyId"))?;
-    Ok(match account.issued_keys.get(key) {
+pub fn get_caller_identity(account: &Account, key: &str) -> Value {
+    match account.issued_keys.get(key) {
         Some(issued) => json!({
             "AccountId": account.account_id,
             "Arn": issued.arn,
@@ -245,7 +253,7 @@ pub fn get_caller_identity(account: &Account, params: &Params) -> Result<Value, 
             "PrincipalId": role_id(key),
             "UserId": role_id(key),
         }),
-    })
+    }
 }
 
 #[cfg(test)]
@@ -290,7 +298,8 @@ mod tests {
                 .collect()
         };
         assert_eq!(duration(&params(&[])), Ok(3600));
-        for bad in ["899", "3601", "x"] {
+        assert_eq!(duration(&params(&[("DurationSeconds", "7200")])), Ok(7200));
+        for bad in ["899", "43201", "x"] {
             assert_eq!(
                 duration(&params(&[("DurationSeconds", bad)]))
                     .unwrap_err()
@@ -298,7 +307,8 @@ mod tests {
                 "InvalidParameter.DurationSeconds"
             );
         }
-        for bad in ["a", "has space", &"x".repeat(33)] {
+        assert!(session_name(&params(&[("RoleSessionName", &"x".repeat(64))])).is_ok());
+        for bad in ["a", "has space", &"x".repeat(65)] {
             assert_eq!(
                 session_name(&params(&[("RoleSessionName", bad)]))
                     .unwrap_err()

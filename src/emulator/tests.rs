@@ -261,6 +261,142 @@ pub async fn call_router(
     (status, code)
 }
 
+/// A V3 GET of `action` with `query`, signed by `key` over every header
+/// it sends (as the Tea SDK signs); the status and body come back.
+async fn acs3_get(
+    emulator: &Emulator,
+    action: &str,
+    query: &[(&str, &str)],
+    key: (&str, &str),
+    with_action_header: bool,
+) -> (u16, String) {
+    use crate::api::sign_v3;
+    let host = emulator.addr().to_string();
+    let date = crate::cloud::client::timestamp_now();
+    let nonce = format!("{:032x}", rand::random::<u128>());
+    let empty = sign_v3::sha256_hex(b"");
+    let version = super::api::version_of(action).unwrap_or("2014-05-26");
+    let mut headers = vec![
+        ("host", host.as_str()),
+        ("x-acs-version", version),
+        ("x-acs-date", date.as_str()),
+        ("x-acs-signature-nonce", nonce.as_str()),
+        ("x-acs-content-sha256", empty.as_str()),
+    ];
+    if with_action_header {
+        headers.push(("x-acs-action", action));
+    }
+    let request = sign_v3::Request {
+        method: "GET",
+        path: "/",
+        query,
+        headers: &headers,
+        hashed_payload: &empty,
+    };
+    let authorization = request.sign(key.0, key.1).header_value();
+    let mut http = reqwest::Client::new()
+        .get(format!(
+            "{}/?{}",
+            emulator.url(),
+            sign_v3::canonical_query(query.iter().copied())
+        ))
+        .header("authorization", authorization);
+    for (name, value) in headers.iter().filter(|(n, _)| *n != "host") {
+        http = http.header(*name, *value);
+    }
+    let response = http.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn get_caller_identity_under_acs3_answers_for_the_key_in_authorization() {
+    let emulator = start(fleet(0), Settings::default()).await;
+    let identity = |body: &str| -> serde_json::Value { serde_json::from_str(body).unwrap() };
+    let (status, own) = acs3_get(
+        &emulator,
+        "GetCallerIdentity",
+        &[],
+        ("testid", "testsecret"),
+        true,
+    )
+    .await;
+    assert_eq!(status, 200, "{own}");
+    // Signed by testid, naming another key of the fleet in the query.
+    let (status, spoofed) = acs3_get(
+        &emulator,
+        "GetCallerIdentity",
+        &[("AccessKeyId", "STS.temp")],
+        ("testid", "testsecret"),
+        true,
+    )
+    .await;
+    assert_eq!(status, 200, "{spoofed}");
+    assert_eq!(
+        identity(&spoofed)["PrincipalId"],
+        identity(&own)["PrincipalId"],
+        "the signer's identity, not the query's key"
+    );
+    let (_, v1) = send(
+        &emulator,
+        Style::Get,
+        common("GetCallerIdentity", "2015-04-01", &[("Format", "JSON")]),
+        "testsecret",
+    )
+    .await;
+    assert_eq!(identity(&v1)["PrincipalId"], identity(&own)["PrincipalId"]);
+}
+
+#[tokio::test]
+async fn the_authorization_scheme_decides_the_signature_version() {
+    let emulator = start(fleet(1), Settings::default()).await;
+    // aliyun-python-sdk-core 2.16.1 and the Tea SDK in v2 mode: a v1
+    // signature with an x-acs-action header beside it.
+    let params = common(
+        "DescribeInstances",
+        "2014-05-26",
+        &[("Format", "JSON"), ("RegionId", REGION)],
+    );
+    let query = sign_and_encode("GET", params);
+    let response = reqwest::Client::new()
+        .get(format!("{}/?{query}", emulator.url()))
+        .header("x-acs-action", "DescribeInstances")
+        .header("x-acs-version", "2014-05-26")
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body = response.text().await.unwrap();
+    assert_eq!(status, 200, "v1 with x-acs-action: {body}");
+    // An ACS3 request must name its action in x-acs-action (V3 document,
+    // request headers): `Action` in the query does not do.
+    let (status, body) = acs3_get(
+        &emulator,
+        "DescribeInstances",
+        &[("Action", "DescribeInstances"), ("RegionId", REGION)],
+        ("testid", "testsecret"),
+        false,
+    )
+    .await;
+    assert_eq!(
+        (status, code_of(&body).as_str()),
+        (400, "IncompleteSignature"),
+        "{body}"
+    );
+    assert!(body.contains("x-acs-action"), "{body}");
+    // x-acs-action with neither an Authorization header nor a Signature
+    // parameter is a V3 request without its signature.
+    let response = reqwest::Client::new()
+        .get(format!("{}/?RegionId={REGION}", emulator.url()))
+        .header("x-acs-action", "DescribeInstances")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("Authorization header is missing"), "{body}");
+}
+
 #[tokio::test]
 async fn every_request_style_is_accepted_and_xml_is_the_default() {
     let emulator = start(fleet(2), Settings::default()).await;
@@ -608,13 +744,15 @@ async fn every_describe_pages_to_the_end_and_filters_by_id() {
 async fn page_sizes_over_the_limit_are_errors() {
     let emulator = start(fleet(1), Settings::default()).await;
     let client = client(&emulator);
+    // DescribeInstances, DescribeDisks and DescribeNetworkInterfaces clamp
+    // MaxResults instead (tests/cli/conformance.rs).
     for (action, param, value) in [
-        ("DescribeInstances", "MaxResults", "101"),
-        ("DescribeDisks", "MaxResults", "501"),
+        ("DescribeSnapshots", "MaxResults", "101"),
+        ("DescribeSecurityGroups", "MaxResults", "0"),
         ("DescribeImages", "PageSize", "101"),
         ("DescribeKeyPairs", "PageSize", "51"),
         ("DescribeLaunchTemplates", "PageSize", "51"),
-        ("DescribeNetworkInterfaces", "MaxResults", "0"),
+        ("DescribeCommands", "MaxResults", "51"),
     ] {
         let error = client
             .call(
@@ -1017,17 +1155,20 @@ async fn oidc_tokens_trade_for_working_temporary_keys() {
 /// the worker's own; each sweep over them takes the next group.
 fn soak_join(worker: u64, j: u64) -> (crate::resource::ResourceKey, &'static str) {
     let types = ResourceType::ALL.len() as u64;
-    let sweep = types * 12;
     let rtype = ResourceType::ALL[(j % types) as usize];
-    let n = worker * 12 + (j / types) % 12;
+    // Four resources of each type per worker; each visit of one moves it
+    // on to the next group.
+    let round = j / types;
+    let own = round % 4;
+    let visit = round / 4;
     let key = crate::resource::ResourceKey {
         rtype,
         region: REGION.into(),
-        id: test_id(rtype, n as usize).into(),
+        id: test_id(rtype, (worker * 12 + own) as usize).into(),
     };
     (
         key,
-        ["rg-prod", "rg-dev", "rg-default"][((j / sweep) % 3) as usize],
+        ["rg-prod", "rg-dev", "rg-default"][((visit + own) % 3) as usize],
     )
 }
 
@@ -1042,6 +1183,10 @@ fn membership(fleet: &Fleet) -> BTreeMap<(ResourceType, String, String), String>
         })
         .collect()
 }
+
+/// Calls each of the soak's four workers makes, half of them joins: enough
+/// for every fault kind and every group to come up many times.
+const SOAK_CALLS_PER_WORKER: u64 = 240;
 
 #[tokio::test]
 async fn a_soak_of_mixed_calls_with_faults_gets_only_well_formed_answers() {
@@ -1061,9 +1206,9 @@ async fn a_soak_of_mixed_calls_with_faults_gets_only_well_formed_answers() {
             tokio::spawn(async move {
                 // (the join made, if this call was one; its outcome)
                 let mut seen = Vec::new();
-                for n in 0..2_000u64 {
-                    let (join, result) = if n % 3 == 0 {
-                        let (key, group) = soak_join(worker, n / 3);
+                for n in 0..SOAK_CALLS_PER_WORKER {
+                    let (join, result) = if n % 2 == 0 {
+                        let (key, group) = soak_join(worker, n / 2);
                         let result = ecs::join_resource_group(&client, &key, group, None)
                             .await
                             .result
@@ -1121,9 +1266,11 @@ async fn a_soak_of_mixed_calls_with_faults_gets_only_well_formed_answers() {
             }
         }
     }
-    assert_eq!(ok + api_errors + dropped, 8_000);
+    assert_eq!(ok + api_errors + dropped, 4 * SOAK_CALLS_PER_WORKER);
+    // One call in ten faults (seeded, so the counts are the same each run):
+    // about 50 of each kind.
     assert!(
-        api_errors > 200 && dropped > 200,
+        api_errors > 20 && dropped > 20,
         "faults: {api_errors} 503s, {dropped} dropped"
     );
     assert_eq!(groups_joined.len(), 3, "joins went to every group");

@@ -13,6 +13,8 @@ mod tools;
 mod apply;
 mod autogroup;
 mod chain;
+mod conformance;
+mod conformance_wire;
 mod credentials;
 mod distribution;
 mod docs;

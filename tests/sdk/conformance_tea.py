@@ -1,0 +1,290 @@
+"""The emulator as the current Python Tea SDKs see it:
+`alibabacloud_ecs20140526`, `alibabacloud_resourcemanager20200331`,
+`alibabacloud_quotas20200510` and `alibabacloud_sts20150401` on
+`alibabacloud_tea_openapi` 0.4.6, in their default mode (signature V3,
+ACS3-HMAC-SHA256), with `signature_algorithm='v2'` (RPC v1 signatures
+beside an `x-acs-action` header) and with `signature_algorithm=
+'ACS3-HMAC-SM3'` (`alibabacloud_openapi_util` 0.2.4 `client.py` l.41-48).
+
+Usage: conformance_tea.py ENDPOINT KEY_ID SECRET   (ENDPOINT is host:port)
+Runs every check in each mode (acs3, v2, sm3). Expected values come from the SDK
+request/response models and the API docs, cited per check; the fleet is
+checks.py's. One line per check, named with its mode; exit 1 on any failure.
+"""
+
+import datetime
+import json
+import sys
+
+from alibabacloud_ecs20140526 import models as ecs_models
+from alibabacloud_ecs20140526.client import Client as Ecs
+from alibabacloud_quotas20200510 import models as quota_models
+from alibabacloud_quotas20200510.client import Client as Quotas
+from alibabacloud_resourcemanager20200331 import models as rm_models
+from alibabacloud_resourcemanager20200331.client import Client as ResourceManager
+from alibabacloud_sts20150401 import models as sts_models
+from alibabacloud_sts20150401.client import Client as Sts
+from alibabacloud_tea_openapi import models as open_api_models
+
+from checks import ACCOUNT, INSTANCES, REGION, ROLE_ARN, SECURITY_GROUPS, Checks, equal
+
+
+# (action, attributes down to its list in the SDK's response model).
+OTHER_READS = [
+    ("DescribeDisks", ["disks", "disk"]),
+    ("DescribeSnapshots", ["snapshots", "snapshot"]),
+    ("DescribeImages", ["images", "image"]),
+    ("DescribeDedicatedHosts", ["dedicated_hosts", "dedicated_host"]),
+    ("DescribeDedicatedHostClusters", ["dedicated_host_clusters", "dedicated_host_cluster"]),
+    ("DescribeNetworkInterfaces", ["network_interface_sets", "network_interface_set"]),
+    ("DescribeKeyPairs", ["key_pairs", "key_pair"]),
+    ("DescribeLaunchTemplates", ["launch_template_sets", "launch_template_set"]),
+    ("DescribeCommands", ["commands", "command"]),
+    ("DescribeActivations", ["activation_list"]),
+    ("DescribeManagedInstances", ["instances"]),
+]
+
+
+def snake(action):
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in action).lstrip("_")
+
+
+def config(endpoint, key_id, secret, mode, token=None):
+    return open_api_models.Config(
+        access_key_id=key_id,
+        access_key_secret=secret,
+        security_token=token,
+        endpoint=endpoint,
+        protocol="http",
+        region_id=REGION,
+        signature_algorithm={"v2": "v2", "sm3": "ACS3-HMAC-SM3"}.get(mode),
+    )
+
+
+def ids(response):
+    return [i.instance_id for i in response.body.instances.instance]
+
+
+def main(endpoint, key_id, secret):
+    checks = Checks()
+    for mode in ("acs3", "v2", "sm3"):
+        run_mode(checks, endpoint, key_id, secret, mode)
+    checks.finish()
+
+
+def run_mode(checks, endpoint, key_id, secret, mode):
+    check = lambda name, run: checks.check(f"{mode}: {name}", run)  # noqa: E731
+    refused = lambda name, run, code, status=None: checks.refused(f"{mode}: {name}", run, code, status)  # noqa: E731
+    ecs = Ecs(config(endpoint, key_id, secret, mode))
+    rm = ResourceManager(config(endpoint, key_id, secret, mode))
+    quotas = Quotas(config(endpoint, key_id, secret, mode))
+    sts = Sts(config(endpoint, key_id, secret, mode))
+
+    def instances(**fields):
+        fields.setdefault("region_id", REGION)
+        return ecs.describe_instances(ecs_models.DescribeInstancesRequest(**fields))
+
+    check(
+        "DescribeInstances by InstanceIds",
+        lambda: equal(sorted(ids(instances(instance_ids=json.dumps(INSTANCES[:2])))), INSTANCES[:2], "ids"),
+    )
+    # _describe_instances_request.py l.140-145: below 10 is 10, above 100 is 100.
+    check("MaxResults=5 is served as 10", lambda: equal(len(ids(instances(max_results=5))), 10, "items"))
+
+    def max_101():
+        response = instances(max_results=101)
+        if not response.body.next_token:
+            raise AssertionError("no NextToken with 120 instances")
+        return equal(len(ids(response)), 100, "items")
+
+    check("MaxResults=101 is served as 100", max_101)
+
+    def second_page():
+        first = instances(page_number=1, page_size=10)
+        second = instances(page_number=2, page_size=10)
+        body = second.body
+        equal((body.page_number, body.page_size, body.total_count), (2, 10, 120), "PageNumber, PageSize, TotalCount")
+        if set(ids(first)) & set(ids(second)) or len(ids(second)) != 10:
+            raise AssertionError(f"page 2 {ids(second)} overlaps page 1 {ids(first)}")
+        return "page 2 is the next 10"
+
+    check("PageNumber=2 of PageSize=10 is the second page", second_page)
+
+    def walk():
+        seen, token = [], None
+        for _ in range(20):
+            response = instances(max_results=50, next_token=token)
+            seen += ids(response)
+            token = response.body.next_token
+            if not token:
+                break
+        return equal(sorted(seen), INSTANCES, "every instance once")
+
+    check("NextToken walks every instance", walk)
+    # _describe_instances_request.py l.101 (InstanceName, `*`) and l.175 (Status).
+    check(
+        "InstanceName filters",
+        lambda: equal(ids(instances(instance_name=f"{INSTANCES[3]}-name")), [INSTANCES[3]], "ids"),
+    )
+    check(
+        "InstanceName takes a * wildcard",
+        lambda: equal(sorted(ids(instances(instance_name="i-bp1test0002*", max_results=100))), INSTANCES[20:30], "ids"),
+    )
+    check("Status=Stopped lists no running instance", lambda: equal(ids(instances(status="Stopped")), [], "ids"))
+    check(
+        "an unknown id lists nothing",
+        lambda: equal(ids(instances(instance_ids=json.dumps(["i-bp1unknown000"]))), [], "ids"),
+    )
+    # _describe_instances_request.py: RegionId "This parameter is required."
+    refused(
+        "DescribeInstances without RegionId",
+        lambda: ecs.describe_instances(ecs_models.DescribeInstancesRequest()),
+        "MissingParameter",
+        400,
+    )
+
+    def security_group_by_id():
+        response = ecs.describe_security_groups(
+            ecs_models.DescribeSecurityGroupsRequest(region_id=REGION, security_group_id=SECURITY_GROUPS[0])
+        )
+        found = [g.security_group_id for g in response.body.security_groups.security_group]
+        return equal(found, [SECURITY_GROUPS[0]], "security groups")
+
+    # _describe_security_groups_request.py l.76.
+    check("DescribeSecurityGroups SecurityGroupId filters", security_group_by_id)
+
+    # Every other Describe* the emulator serves, an ordinary call each: the
+    # fleet has three of each type (checks.py), found where the response
+    # model (`_describe_<api>_response_body.py`) puts them.
+    for action, path in OTHER_READS:
+        def read(action=action, path=path):
+            request = getattr(ecs_models, f"{action}Request")(region_id=REGION)
+            body = getattr(ecs, snake(action))(request).body
+            for step in path:
+                body = getattr(body, step)
+            return equal(len(body), 3, f"{action} items")
+
+        check(f"{action} lists the fleet's three", read)
+
+    def join(**fields):
+        fields.setdefault("region_id", REGION)
+        return ecs.join_resource_group(ecs_models.JoinResourceGroupRequest(**fields))
+
+    moved = {"acs3": INSTANCES[117], "v2": INSTANCES[118], "sm3": INSTANCES[114]}[mode]
+    # JoinResourceGroup doc, error codes (docs/sources/ecs-models.md §1).
+    refused(
+        "JoinResourceGroup ResourceType in the wrong case",
+        lambda: join(resource_type="Instance", resource_id=moved, resource_group_id="rg-dev"),
+        "InvalidResourceType.NotFound",
+        404,
+    )
+    refused(
+        "JoinResourceGroup without ResourceId",
+        lambda: join(resource_type="instance", resource_group_id="rg-dev"),
+        "MissingParameter",
+        403,
+    )
+
+    def join_moves():
+        join(resource_type="instance", resource_id=moved, resource_group_id="rg-dev")
+        return equal(instances(instance_ids=json.dumps([moved])).body.instances.instance[0].resource_group_id, "rg-dev", "group")
+
+    check("JoinResourceGroup moves the instance", join_moves)
+    wrong = Ecs(config(endpoint, key_id, secret + "-wrong", mode))
+    refused(
+        "a wrong secret",
+        lambda: wrong.describe_instances(ecs_models.DescribeInstancesRequest(region_id=REGION)),
+        "SignatureDoesNotMatch",
+        400,
+    )
+
+    # _list_resource_groups_request.py (2.6.2) l.23 and l.34 (fuzzy
+    # DisplayName, Name), l.27-32 (IncludeTags), l.46 (ResourceGroupId),
+    # l.64 (Tag).
+    def groups(**fields):
+        response = rm.list_resource_groups(rm_models.ListResourceGroupsRequest(**fields))
+        return response.body.resource_groups.resource_group
+
+    check("ListResourceGroups", lambda: equal(len(groups(page_size=100)), 4, "groups"))
+    check(
+        "ListResourceGroups ResourceGroupId filters",
+        lambda: equal([g.id for g in groups(resource_group_id="rg-legacy")], ["rg-legacy"], "groups"),
+    )
+    check("ListResourceGroups Name is fuzzy", lambda: equal([g.id for g in groups(name="egac")], ["rg-legacy"], "groups"))
+    check(
+        "ListResourceGroups DisplayName is fuzzy",
+        lambda: equal([g.id for g in groups(display_name="de")], ["rg-default", "rg-dev"], "groups"),
+    )
+    check(
+        "ListResourceGroups IncludeTags returns Tags",
+        lambda: equal([g.tags is not None for g in groups(include_tags=True)], [True] * 4, "Tags present"),
+    )
+    check(
+        "ListResourceGroups Tag filters",
+        lambda: equal(groups(tag=[rm_models.ListResourceGroupsRequestTag(key="team", value="x")]), [], "groups"),
+    )
+    check(
+        "GetResourceGroup",
+        lambda: equal(rm.get_resource_group(rm_models.GetResourceGroupRequest(resource_group_id="rg-prod")).body.resource_group.name, "prod", "name"),
+    )
+
+    # alibabacloud_quotas20200510 _list_product_quotas_request.py: ProductCode required.
+    def product_quotas():
+        response = quotas.list_product_quotas(
+            quota_models.ListProductQuotasRequest(product_code="ecs", quota_category="FlowControl", max_results=10)
+        )
+        return equal(isinstance(response.body.total_count, int), True, "TotalCount is a number")
+
+    check("ListProductQuotas", product_quotas)
+
+    # GetCallerIdentity answers for the key that signed (under ACS3 only
+    # in Authorization: … Credential=).
+    def caller():
+        body = sts.get_caller_identity().body
+        return equal((body.identity_type, body.account_id), ("RAMUser", ACCOUNT), "IdentityType, AccountId")
+
+    check("GetCallerIdentity", caller)
+    session = "t" * 39
+    issued = {}
+
+    def assume():
+        # _assume_role_request.py l.17-21 and l.55.
+        body = sts.assume_role(
+            sts_models.AssumeRoleRequest(role_arn=ROLE_ARN, role_session_name=session, duration_seconds=7200)
+        ).body
+        expires = datetime.datetime.strptime(body.credentials.expiration, "%Y-%m-%dT%H:%M:%SZ")
+        left = (expires - datetime.datetime.utcnow()).total_seconds()
+        if not 7000 < left <= 7200:
+            raise AssertionError(f"DurationSeconds=7200 gave a key for {left} s")
+        issued.update(body.credentials.to_map())
+        return equal(body.assumed_role_user.arn, f"{ROLE_ARN}/{session}", "Arn")
+
+    check("AssumeRole with a 39-character session name for 7200 s", assume)
+
+    def sts_error_host():
+        try:
+            sts.assume_role(sts_models.AssumeRoleRequest(role_arn=ROLE_ARN, role_session_name="t"))
+        except Exception as error:
+            # tests/fixtures/api/sts_error_generic.json: HostId sts.aliyuncs.com.
+            equal((error.code, error.data.get("HostId")), ("InvalidParameter.RoleSessionName", "sts.aliyuncs.com"), "code, HostId")
+            return "refused by sts.aliyuncs.com"
+        raise AssertionError("a 1-character session name was accepted")
+
+    check("AssumeRole refuses a 1-character session name, HostId of STS", sts_error_host)
+
+    def with_sts_key():
+        token = issued["SecurityToken"]
+        sts_key = Sts(config(endpoint, issued["AccessKeyId"], issued["AccessKeySecret"], mode, token))
+        body = sts_key.get_caller_identity().body
+        equal(body.identity_type, "AssumedRoleUser", "IdentityType")
+        ecs_key = Ecs(config(endpoint, issued["AccessKeyId"], issued["AccessKeySecret"], mode, token))
+        listed = ecs_key.describe_instances(ecs_models.DescribeInstancesRequest(region_id=REGION))
+        return equal(len(ids(listed)), 10, "instances listed with the STS key")
+
+    check("an STS key calls GetCallerIdentity and DescribeInstances", with_sts_key)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
+    main(*sys.argv[1:])
