@@ -474,15 +474,35 @@ fn profile_files(
     }
 }
 
+/// The most a credential file (the CLI's config, the INI file, an OIDC
+/// token file) may hold. Such files hold a few profiles or one token,
+/// kilobytes; this leaves room for a config of thousands of profiles and
+/// turns `/dev/zero` or an endless FIFO into an error, not a full memory.
+const MAX_CREDENTIAL_FILE_BYTES: u64 = 4 << 20;
+
 fn read_if_present(path: &Path) -> Result<Option<String>, CredentialsError> {
-    match std::fs::read_to_string(path) {
+    match read_credential_file(path) {
         Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(CredentialsError::Read {
-            path: path.to_owned(),
-            source,
-        }),
+        Err(CredentialsError::Read { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Ok(None)
+        }
+        Err(other) => Err(other),
     }
+}
+
+/// A credential file's text, read within [`MAX_CREDENTIAL_FILE_BYTES`]
+/// (and, for a FIFO or device, a time limit).
+fn read_credential_file(path: &Path) -> Result<String, CredentialsError> {
+    let read_error = |source| CredentialsError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let bytes = crate::bounded_read::read_at_most(path, MAX_CREDENTIAL_FILE_BYTES)
+        .map_err(|e| read_error(e.into_io()))?;
+    String::from_utf8(bytes)
+        .map_err(|e| read_error(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
 }
 
 /// Turns a recipe into a source, fetching the first temporary key.

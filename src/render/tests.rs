@@ -71,6 +71,7 @@ fn plan(changes: Vec<Change>, unchanged: usize) -> Plan {
         warnings: Vec::new(),
         groups,
         undo: false,
+        undoes: None,
         checksum: String::new(),
     }
     .seal()
