@@ -639,3 +639,119 @@ mod bounded_inputs {
         assert!(env.requests().is_empty());
     }
 }
+
+/// Issue 23: the report is the truth on every exit path.
+mod stopped_runs {
+    use super::*;
+    use crate::harness::{read_json, Running, ALL_INTO_PROD};
+    use std::time::{Duration, Instant};
+
+    /// Starts `apply --auto-approve --report report.json --undo-plan
+    /// undo.json` against a slow emulator whose joins are 30 % phantom,
+    /// sends `signal` once 20 joins have arrived, and returns the exit code
+    /// and stderr.
+    fn apply_then(env: &Running, signal: &str) -> (i32, String) {
+        let mut child = env
+            .process(&[
+                "apply",
+                "--auto-approve",
+                "--parallelism",
+                "4",
+                "--report",
+                "report.json",
+                "--undo-plan",
+                "undo.json",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while env.writes() < 20 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal}");
+        let mut err = String::new();
+        use std::io::Read;
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        let code = child.wait().unwrap().code().unwrap_or(-1);
+        (code, err)
+    }
+
+    fn phantom_fleet() -> Running {
+        Setup::new()
+            .instances(120)
+            .manifest(ALL_INTO_PROD)
+            .emulator(|s| {
+                s.latency = Duration::from_millis(20);
+                s.phantom_rate = 0.3;
+                s.seed = Some(11);
+            })
+            .start()
+    }
+
+    #[test]
+    fn after_sigterm_with_phantom_joins_every_outcome_agrees_with_the_account() {
+        let env = phantom_fleet();
+        let (code, err) = apply_then(&env, "TERM");
+        assert_eq!(code, 130, "{err}");
+        let report = read_json(&env.path("report.json"));
+        let outcomes = report["outcomes"].as_array().unwrap();
+        assert_eq!(outcomes.len(), 120);
+        let mut moved = 0;
+        for outcome in outcomes {
+            let id = outcome["change"]["resource"]["id"].as_str().unwrap();
+            let now = env.group_of(id);
+            let status = outcome["status"].as_str().unwrap();
+            let agrees = match status {
+                "moved" => now == "rg-prod",
+                "not_started" | "failed" | "not_moved_despite_success" => now == "rg-default",
+                "unverified" => true,
+                other => panic!("{id}: unexpected status {other}"),
+            };
+            moved += usize::from(status == "moved");
+            assert!(agrees, "{id} is reported {status} but is in {now}: {outcome}");
+        }
+        assert!(moved > 0, "nothing was read back as moved: {report}");
+        // The undo plan takes back every change that may have happened.
+        let undo = read_json(&env.path("undo.json"));
+        let undone: Vec<&str> = undo["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["resource"]["id"].as_str().unwrap())
+            .collect();
+        for outcome in outcomes {
+            let id = outcome["change"]["resource"]["id"].as_str().unwrap();
+            if env.group_of(id) == "rg-prod" {
+                assert!(undone.contains(&id), "{id} moved but is not in the undo plan");
+            }
+        }
+    }
+
+    #[test]
+    fn sighup_leaves_a_report_and_an_undo_plan() {
+        let env = phantom_fleet();
+        let (code, err) = apply_then(&env, "HUP");
+        assert_eq!(code, 130, "a hang-up stops the run as SIGTERM does: {err}");
+        let report = read_json(&env.path("report.json"));
+        assert_eq!(report["interrupted"], true, "{report}");
+        assert_eq!(report["outcomes"].as_array().unwrap().len(), 120);
+        let undo = read_json(&env.path("undo.json"));
+        assert_eq!(undo["undo"], true);
+        assert_eq!(
+            undo["changes"].as_array().unwrap().len() as u64,
+            report["moved"].as_u64().unwrap() + report["unverified"].as_u64().unwrap(),
+            "the undo plan holds every change that may have happened"
+        );
+    }
+}
