@@ -719,7 +719,10 @@ mod stopped_runs {
                 other => panic!("{id}: unexpected status {other}"),
             };
             moved += usize::from(status == "moved");
-            assert!(agrees, "{id} is reported {status} but is in {now}: {outcome}");
+            assert!(
+                agrees,
+                "{id} is reported {status} but is in {now}: {outcome}"
+            );
         }
         assert!(moved > 0, "nothing was read back as moved: {report}");
         // The undo plan takes back every change that may have happened.
@@ -733,7 +736,10 @@ mod stopped_runs {
         for outcome in outcomes {
             let id = outcome["change"]["resource"]["id"].as_str().unwrap();
             if env.group_of(id) == "rg-prod" {
-                assert!(undone.contains(&id), "{id} moved but is not in the undo plan");
+                assert!(
+                    undone.contains(&id),
+                    "{id} moved but is not in the undo plan"
+                );
             }
         }
     }

@@ -890,7 +890,10 @@ async fn the_metadata_server_is_used_when_nothing_else_is_configured() {
 fn an_ini_file_with_a_byte_order_mark_reads_its_first_section() {
     let sections = super::files::parse_ini("\u{feff}[default]\ntype = access_key\n").unwrap();
     assert_eq!(
-        sections.get("default").and_then(|s| s.get("type")).map(String::as_str),
+        sections
+            .get("default")
+            .and_then(|s| s.get("type"))
+            .map(String::as_str),
         Some("access_key"),
         "the BOM must not hide [default]: {sections:?}"
     );
