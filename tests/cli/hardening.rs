@@ -761,3 +761,25 @@ mod stopped_runs {
         );
     }
 }
+
+#[test]
+fn a_huge_name_glob_is_a_one_line_error_not_a_panic() {
+    let glob = "*a".repeat(200_000);
+    let manifest = format!(
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - name: \"{glob}\"\n"
+    );
+    let env = Setup::new().manifest(&manifest).start();
+    let (code, out, err) = stdout_of(env.regroup(&["validate"]));
+    assert_eq!(code, 1, "{out}");
+    let first = err.lines().next().unwrap_or_default();
+    assert!(
+        first.ends_with(":6:15: groups.prod.select[0].name: `*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a…` is not a valid glob: it is 400000 characters long, more than the 1024 a name glob may have"),
+        "{}",
+        &err[..err.len().min(400)]
+    );
+    assert!(
+        err.len() < 1000,
+        "the glob is not echoed whole: {} bytes",
+        err.len()
+    );
+}
