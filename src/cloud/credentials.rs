@@ -233,6 +233,7 @@ pub async fn resolve(
         profile_files(env, profile, &sts, &mut skip)?
     };
     if let Some((origin, recipe)) = found {
+        refuse_disabled_metadata(env, &origin, &recipe)?;
         let source = build(origin, recipe, transport).await?;
         return Ok(Resolved { source, skipped });
     }
@@ -503,6 +504,31 @@ fn read_credential_file(path: &Path) -> Result<String, CredentialsError> {
         .map_err(|e| read_error(e.into_io()))?;
     String::from_utf8(bytes)
         .map_err(|e| read_error(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
+}
+
+/// Refuses a recipe that would ask the ECS instance metadata for keys
+/// (an `EcsRamRole` profile, or one chained on it) when
+/// `ALIBABA_CLOUD_ECS_METADATA_DISABLED` is true: the official Python
+/// provider refuses in its constructor whatever built it
+/// (`provider/ecs_ram_role.py`, lines 34–35: "IMDS credentials is
+/// disabled"), so the metadata address is never contacted.
+fn refuse_disabled_metadata(
+    env: &Environment,
+    origin: &str,
+    recipe: &Recipe,
+) -> Result<(), CredentialsError> {
+    let mut uses_metadata = recipe;
+    while let Recipe::AssumeRole { source, .. } = uses_metadata {
+        uses_metadata = source;
+    }
+    if matches!(uses_metadata, Recipe::EcsRole(_)) && env.flag("ALIBABA_CLOUD_ECS_METADATA_DISABLED")
+    {
+        return Err(CredentialsError::Invalid {
+            origin: origin.to_owned(),
+            problem: "it takes keys from the ECS instance metadata, which ALIBABA_CLOUD_ECS_METADATA_DISABLED=true forbids; the metadata address was not contacted".into(),
+        });
+    }
+    Ok(())
 }
 
 /// Turns a recipe into a source, fetching the first temporary key.

@@ -783,3 +783,29 @@ fn a_huge_name_glob_is_a_one_line_error_not_a_panic() {
         err.len()
     );
 }
+
+#[test]
+fn metadata_disabled_holds_for_an_ecs_ram_role_cli_profile() {
+    let env = Setup::new().without_env_keys().start();
+    env.write(
+        ".aliyun/config.json",
+        r#"{"current": "main", "profiles": [{"name": "main", "mode": "EcsRamRole", "ram_role_name": "instance-role"}]}"#,
+    );
+    // The metadata server the profile would ask is the emulator's, so a
+    // call to it would be logged; the harness sets
+    // ALIBABA_CLOUD_ECS_METADATA_DISABLED=true.
+    let (code, out, err) = stdout_of(
+        env.regroup(&["whoami", "--max-tries", "1"])
+            .env("REGROUP_METADATA_ENDPOINT", env.emulator.url()),
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("ALIBABA_CLOUD_ECS_METADATA_DISABLED=true forbids"),
+        "{err}"
+    );
+    assert!(
+        env.requests().is_empty(),
+        "the metadata address was contacted: {:?}",
+        env.requests().iter().map(|r| &r.action).collect::<Vec<_>>()
+    );
+}
