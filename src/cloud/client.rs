@@ -396,14 +396,23 @@ pub fn redact(text: &str) -> String {
 
 fn redact_token(text: &str) -> String {
     const NAME: &str = "SecurityToken";
-    const EQUALS: [&str; 3] = ["=", "%3D", "%253D"];
-    const ENDS: [&str; 3] = ["&", "%26", "%2526"];
+    // Each `=` with the `&` of its own encoding level: a token's own `&`
+    // is encoded one level deeper than the separator after it (`%2526`
+    // inside a string-to-sign whose separators are `%26`), so it never
+    // ends the value early. A JSON field ends at its closing quote.
+    const LEVELS: [(&str, &str); 5] = [
+        ("=", "&"),
+        ("%3D", "%26"),
+        ("%253D", "%2526"),
+        ("\":\"", "\""),
+        ("\": \"", "\""),
+    ];
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find(NAME) {
         let after_name = &rest[at + NAME.len()..];
         out.push_str(&rest[..at + NAME.len()]);
-        let Some(equals) = EQUALS.iter().find(|e| after_name.starts_with(**e)) else {
+        let Some((equals, ends)) = LEVELS.iter().find(|(e, _)| after_name.starts_with(*e)) else {
             rest = after_name;
             continue;
         };
@@ -414,7 +423,7 @@ fn redact_token(text: &str) -> String {
             .find(|(i, c)| {
                 c.is_whitespace()
                     || matches!(c, '"' | '\'' | ',' | ')')
-                    || ENDS.iter().any(|e| value[*i..].starts_with(e))
+                    || value[*i..].starts_with(ends)
             })
             .map_or(value.len(), |(i, _)| i);
         out.push_str("***");
@@ -1447,6 +1456,20 @@ mod tests {
                 "SecurityToken=***&SignatureMethod=HMAC-SHA1 and SecurityToken=***",
             ),
             ("SecurityToken is mandatory", "SecurityToken is mandatory"),
+            // A token with `&`: encoded once in the query, twice in the
+            // string-to-sign; no part of it may survive.
+            (
+                "string to sign is:GET&%2F&SecurityToken%3Dtok%2526en%252Bx%26Timestamp%3D1",
+                "string to sign is:GET&%2F&SecurityToken%3D***%26Timestamp%3D1",
+            ),
+            (
+                "?SecurityToken=tok%26en&Version=1",
+                "?SecurityToken=***&Version=1",
+            ),
+            (
+                r#"{"SecurityToken":"tok&en=x","Code":"E"}"#,
+                r#"{"SecurityToken":"***","Code":"E"}"#,
+            ),
             (
                 "`http://user:p%40ss@127.0.0.1:8/x`: no response from https://a:b@h?q=1",
                 "`http://***@127.0.0.1:8/x`: no response from https://***@h?q=1",

@@ -521,7 +521,8 @@ fn refuse_disabled_metadata(
     while let Recipe::AssumeRole { source, .. } = uses_metadata {
         uses_metadata = source;
     }
-    if matches!(uses_metadata, Recipe::EcsRole(_)) && env.flag("ALIBABA_CLOUD_ECS_METADATA_DISABLED")
+    if matches!(uses_metadata, Recipe::EcsRole(_))
+        && env.flag("ALIBABA_CLOUD_ECS_METADATA_DISABLED")
     {
         return Err(CredentialsError::Invalid {
             origin: origin.to_owned(),
