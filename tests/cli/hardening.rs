@@ -344,24 +344,8 @@ fn a_credentials_uri_is_never_fetched_through_a_proxy() {
 /// Issue 23: a saved plan is data, not authority.
 mod saved_plans {
     use super::*;
-    use crate::harness::{read_json, ALL_INTO_PROD};
+    use crate::harness::{apply_recorded, read_json, ALL_INTO_PROD};
     use regroup::resource::ResourceType;
-
-    /// `apply --undo-plan undo.json --report report.json`, which must
-    /// succeed; returns both paths.
-    fn apply_recorded(env: &crate::harness::Running) -> (std::path::PathBuf, std::path::PathBuf) {
-        let (undo, report) = (env.path("undo.json"), env.path("report.json"));
-        let (code, out, err) = stdout_of(env.regroup(&[
-            "apply",
-            "--auto-approve",
-            "--undo-plan",
-            undo.to_str().unwrap(),
-            "--report",
-            report.to_str().unwrap(),
-        ]));
-        assert_eq!(code, 0, "{out}{err}");
-        (undo, report)
-    }
 
     #[test]
     fn a_plan_resealed_as_undo_is_refused_with_nothing_written() {
@@ -388,7 +372,7 @@ mod saved_plans {
     #[test]
     fn an_undo_plan_moves_back_only_what_its_report_records() {
         let env = Setup::new().instances(3).manifest(TWO_INTO_PROD).start();
-        let (undo, report) = apply_recorded(&env);
+        let (undo, report, _) = apply_recorded(&env);
         let writes = env.writes();
         let saved = std::fs::read_to_string(&undo).unwrap();
         assert!(
@@ -428,7 +412,7 @@ mod saved_plans {
     #[test]
     fn an_undo_plan_applied_twice_writes_its_report_and_says_what_happened() {
         let env = Setup::new().instances(2).manifest(TWO_INTO_PROD).start();
-        let (undo, _) = apply_recorded(&env);
+        let (undo, _, _) = apply_recorded(&env);
         let (code, out, err) = stdout_of(env.regroup(&["apply", undo.to_str().unwrap()]));
         assert_eq!(code, 0, "{out}{err}");
         let again = env.path("again.json");
