@@ -7,6 +7,7 @@
 //! `--undo-plan` is made).
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,7 +19,7 @@ use serde::Serialize;
 use crate::cloud::client::{CallOutcome, Client, CloudError, StatsSnapshot};
 use crate::cloud::ecs;
 use crate::inventory;
-use crate::plan::{Change, Plan};
+use crate::plan::{Change, Plan, ReportRef};
 use crate::resource::{Resource, ResourceKey};
 use crate::schedule;
 
@@ -98,7 +99,7 @@ pub async fn find_drift(
 }
 
 /// What became of one change; docs/apply.md describes each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Reading back found the resource in its target group.
@@ -215,19 +216,24 @@ impl Report {
         self.count();
     }
 
-    /// The plan that moves back every resource this run moved (`--undo-plan`).
-    pub fn undo_plan(&self, plan: &Plan) -> Plan {
+    /// The plan that moves back every resource this run moved or may have
+    /// moved (`--undo-plan`): an unverified change is in it too, and the
+    /// undo's stale guard leaves it alone if it did not happen. It is bound
+    /// to `report`, this report as written.
+    pub fn undo_plan(&self, plan: &Plan, report: ReportRef) -> Plan {
         let moved = self
             .outcomes
             .iter()
-            .filter(|o| o.status == Status::Moved)
+            .filter(|o| undo::may_have_moved(o.status))
             .map(|o| &o.change);
-        plan.undo(moved, Utc::now())
+        plan.undo(moved, report, Utc::now())
     }
 
-    /// Whether everything planned was done and verified.
-    pub fn succeeded(&self) -> bool {
-        !self.interrupted && self.moved == self.outcomes.len()
+    /// Whether everything planned was done and verified, but for
+    /// `done_before` changes that a run before this one had made already
+    /// (an undo plan applied twice), which are reported not started.
+    pub fn succeeded_but(&self, done_before: usize) -> bool {
+        !self.interrupted && self.moved + done_before == self.outcomes.len()
     }
 
     /// The closing lines: the summary, each failure and unverified change,
@@ -322,6 +328,11 @@ fn per_second(rate: f64) -> String {
     }
 }
 
+/// How long a run stopped at once (SIGTERM, SIGHUP, a second Ctrl-C) may
+/// spend reading back what it started, before the changes it could not
+/// read are reported `unverified`.
+const READ_BACK_ON_STOP: Duration = Duration::from_secs(15);
+
 /// A progress line at least this often, also while nothing finishes (a
 /// closed quota window, a hung server).
 const PROGRESS_LINE_EVERY: Duration = Duration::from_secs(5);
@@ -391,7 +402,8 @@ impl Progress {
             let done = self.done.load(Ordering::Relaxed);
             let failures = self.failed.load(Ordering::Relaxed);
             let rate = done as f64 / self.started.elapsed().as_secs_f64().max(0.001);
-            eprintln!(
+            let _ = writeln!(
+                std::io::stderr(),
                 "Applying: {done}/{} done, {failures} failed, {} remaining ({})",
                 self.total,
                 self.total.saturating_sub(done),
@@ -519,20 +531,28 @@ impl Interrupts {
         })
     }
 
-    /// Watches Ctrl-C and SIGTERM for the rest of the process.
+    /// Watches Ctrl-C, SIGTERM and SIGHUP for the rest of the process. A
+    /// hang-up (a dropped SSH session) stops the run at once like SIGTERM:
+    /// no one is left to answer, and the report and undo plan must still
+    /// be written.
     pub fn watch(client: Client) -> Arc<Interrupts> {
         let interrupts = Interrupts::none();
         let set = interrupts.clone();
         tokio::spawn(async move {
             #[cfg(unix)]
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            let mut ends = [
+                tokio::signal::unix::SignalKind::terminate(),
+                tokio::signal::unix::SignalKind::hangup(),
+            ]
+            .map(|kind| tokio::signal::unix::signal(kind).ok());
             loop {
                 #[cfg(unix)]
                 let terminated = async {
-                    match term.as_mut() {
-                        Some(term) => term.recv().await,
-                        None => std::future::pending().await,
+                    let [term, hangup] = &mut ends;
+                    tokio::select! {
+                        Some(()) = async { term.as_mut()?.recv().await } => Some(()),
+                        Some(()) = async { hangup.as_mut()?.recv().await } => Some(()),
+                        else => std::future::pending().await,
                     }
                 };
                 #[cfg(not(unix))]
@@ -550,10 +570,17 @@ impl Interrupts {
                     }
                 };
                 client.interrupt();
+                // After a hang-up stderr may be gone: a message that
+                // cannot be written is dropped, never a panic.
+                let mut stderr = std::io::stderr();
                 if now {
-                    eprintln!("\nInterrupted: waiting for calls in flight to finish (Ctrl-C again to stop at once)...");
+                    let _ = writeln!(stderr, "\nInterrupted: waiting for calls in flight to finish (Ctrl-C again to stop at once)...");
                 } else {
-                    eprintln!("\nStopping now: calls in flight are left unverified.");
+                    let _ = writeln!(
+                        stderr,
+                        "\nStopping now: calls in flight are read back for at most {} s.",
+                        READ_BACK_ON_STOP.as_secs()
+                    );
                     set.abort.send_replace(true);
                 }
             }
@@ -714,8 +741,8 @@ async fn execute(
 /// from what it finds: a call that failed but whose resource is in its
 /// target group moved (the error is kept as a note); a call that succeeded
 /// but whose resource is elsewhere did not. When the read itself fails (or
-/// the run is stopped at once), the changes it was to check are
-/// `unverified`.
+/// a run stopped at once cannot finish it within [`READ_BACK_ON_STOP`]),
+/// the changes it was to check are `unverified`.
 async fn read_back(client: &Client, outcomes: &mut [Outcome], interrupts: &Interrupts) {
     let keys: Vec<ResourceKey> = outcomes
         .iter()
@@ -725,9 +752,18 @@ async fn read_back(client: &Client, outcomes: &mut [Outcome], interrupts: &Inter
     if keys.is_empty() {
         return;
     }
+    // A run stopped at once still reads back, for a bounded time: a call
+    // that answered success is `moved` only once read back in its group.
+    let stopped = async {
+        interrupts.abortion().await;
+        tokio::time::sleep(READ_BACK_ON_STOP).await;
+    };
     let read = tokio::select! {
         read = inventory::read_keys(client, &keys) => read.map_err(|e| format!("{e:#}")),
-        () = interrupts.abortion() => Err("the run was stopped before reading back".to_owned()),
+        () = stopped => Err(format!(
+            "the run was stopped, and reading back took more than {} s",
+            READ_BACK_ON_STOP.as_secs()
+        )),
     };
     let current = match read {
         Ok(current) => current,
@@ -784,6 +820,9 @@ async fn read_back(client: &Client, outcomes: &mut [Outcome], interrupts: &Inter
                 ));
                 outcome.status = Status::Moved;
             }
+            // Cut off in flight by a stop at once: the request may still
+            // land after this read, so what it did stays unknown.
+            (Status::Unverified, false) if interrupts.aborted() => {}
             (Status::Unverified, false) => {
                 outcome.status = Status::Failed;
                 outcome.code.get_or_insert_with(|| "Unknown".into());
@@ -825,9 +864,7 @@ pub async fn run(
         _ => Vec::new(),
     };
     let mut outcomes = execute(client, changes, options, interrupts, &stop).await;
-    if !interrupts.aborted() {
-        read_back(client, &mut outcomes, interrupts).await;
-    }
+    read_back(client, &mut outcomes, interrupts).await;
     if !rest.is_empty() {
         // The canary went first: the rest go only if it all landed, and
         // otherwise come out `not_started` through the same halt.
@@ -838,9 +875,7 @@ pub async fn run(
             });
         }
         let mut more = execute(client, rest, options, interrupts, &stop).await;
-        if !interrupts.aborted() {
-            read_back(client, &mut more, interrupts).await;
-        }
+        read_back(client, &mut more, interrupts).await;
         outcomes.append(&mut more);
     }
     let retry: Vec<usize> = outcomes
@@ -853,9 +888,7 @@ pub async fn run(
         tracing::info!(changes = retry.len(), "second pass over transient failures");
         let changes = retry.iter().map(|n| outcomes[*n].change.clone()).collect();
         let mut again = execute(client, changes, options, interrupts, &stop).await;
-        if !interrupts.aborted() {
-            read_back(client, &mut again, interrupts).await;
-        }
+        read_back(client, &mut again, interrupts).await;
         for mut second in again {
             let Some(n) = retry
                 .iter()
@@ -895,6 +928,8 @@ pub async fn run(
     report.count();
     report
 }
+
+pub mod undo;
 
 #[cfg(test)]
 mod tests;

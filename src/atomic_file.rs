@@ -119,6 +119,31 @@ pub fn check_not_input(path: &Path, input: &Path, what: &str) -> Result<(), Targ
     Ok(())
 }
 
+/// Where a target will be written, by identity rather than spelling: its
+/// folder canonicalized (symlinks and `./` resolved), then its own name.
+/// For binding an undo plan to its report, and for telling two targets that
+/// do not exist yet apart.
+pub fn canonical_target(path: &Path) -> std::io::Result<PathBuf> {
+    let folder = std::fs::canonicalize(folder_of(path))?;
+    Ok(match path.file_name() {
+        Some(name) => folder.join(name),
+        None => folder,
+    })
+}
+
+/// Whether two output paths name one target: one existing file (the same
+/// device and inode), or, where either does not exist yet, the same name
+/// in the same canonical folder.
+pub fn same_target(a: &Path, b: &Path) -> bool {
+    if same_file(a, b) {
+        return true;
+    }
+    match (canonical_target(a), canonical_target(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
 /// Whether two paths name one existing file: the same device and inode, so
 /// that hard links, symlinks and `./` spellings all count.
 #[cfg(unix)]

@@ -1,10 +1,19 @@
-//! Reading a whole input file with a ceiling on its size. The ceiling holds
-//! whatever the file claims to be: `/dev/zero` and a FIFO report a size of
-//! 0, so the read itself is bounded, at the limit plus one byte, which is
-//! enough to tell "at the limit" from "over it".
+//! Reading a whole input file with a ceiling on its size and, for what is
+//! not a regular file, on its time. The size ceiling holds whatever the
+//! file claims to be: `/dev/zero` and a FIFO report a size of 0, so the
+//! read itself is bounded, at the limit plus one byte, which is enough to
+//! tell "at the limit" from "over it". A FIFO with no writer, or a device
+//! that never answers, would block for ever: those are opened without
+//! blocking and read only while data comes within [`NON_REGULAR_TIMEOUT`].
 
 use std::io::Read;
 use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// How long reading a FIFO or device may take in all: ample for a process
+/// substitution (`-f <(gen-manifest)`) that writes at once, and a clear
+/// error instead of a hang when nothing ever writes.
+pub const NON_REGULAR_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum BoundedReadError {
@@ -16,6 +25,8 @@ pub enum BoundedReadError {
     },
     #[error("{path} is larger than the limit of {limit} bytes")]
     TooLarge { path: String, limit: u64 },
+    #[error("{path} is not a regular file and gave no end of data within {} s (a FIFO with no writer?)", .timeout.as_secs())]
+    TimedOut { path: String, timeout: Duration },
 }
 
 impl BoundedReadError {
@@ -28,21 +39,47 @@ impl BoundedReadError {
                 std::io::ErrorKind::InvalidData,
                 format!("larger than the limit of {limit} bytes"),
             ),
+            BoundedReadError::TimedOut { timeout, .. } => std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "not a regular file, and no end of data within {} s",
+                    timeout.as_secs()
+                ),
+            ),
         }
     }
 }
 
-/// The bytes of `path`, if there are at most `limit` of them.
+/// The bytes of `path`, if there are at most `limit` of them (and, for a
+/// FIFO or device, if they end within [`NON_REGULAR_TIMEOUT`]).
 pub fn read_at_most(path: &Path, limit: u64) -> Result<Vec<u8>, BoundedReadError> {
+    read_within(path, limit, NON_REGULAR_TIMEOUT)
+}
+
+fn read_within(path: &Path, limit: u64, timeout: Duration) -> Result<Vec<u8>, BoundedReadError> {
     let read_error = |source| BoundedReadError::Read {
         path: path.display().to_string(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(read_error)?;
+    let file = open_without_blocking(path).map_err(read_error)?;
+    let regular = file.metadata().map_err(read_error)?.is_file();
     let mut bytes = Vec::new();
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(read_error)?;
+    let ceiling = limit.saturating_add(1);
+    if regular {
+        file.take(ceiling)
+            .read_to_end(&mut bytes)
+            .map_err(read_error)?;
+    } else {
+        read_polling(&file, ceiling, Instant::now() + timeout, &mut bytes).map_err(|source| {
+            match source.kind() {
+                std::io::ErrorKind::TimedOut => BoundedReadError::TimedOut {
+                    path: path.display().to_string(),
+                    timeout,
+                },
+                _ => read_error(source),
+            }
+        })?;
+    }
     if bytes.len() as u64 > limit {
         return Err(BoundedReadError::TooLarge {
             path: path.display().to_string(),
@@ -50,6 +87,79 @@ pub fn read_at_most(path: &Path, limit: u64) -> Result<Vec<u8>, BoundedReadError
         });
     }
     Ok(bytes)
+}
+
+/// Opens for reading without waiting for a FIFO's writer (`O_NONBLOCK`).
+#[cfg(unix)]
+fn open_without_blocking(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_without_blocking(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::open(path)
+}
+
+/// Reads up to `ceiling` bytes, each chunk only once `poll` says it is
+/// there, until the end of data or `deadline`.
+#[cfg(unix)]
+fn read_polling(
+    mut file: &std::fs::File,
+    ceiling: u64,
+    deadline: Instant,
+    bytes: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while (bytes.len() as u64) < ceiling {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        let mut poll = libc::pollfd {
+            fd: file.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let wait = i32::try_from(left.as_millis()).unwrap_or(i32::MAX).max(1);
+        // SAFETY: one valid pollfd, for a descriptor this function borrows.
+        let ready = unsafe { libc::poll(&mut poll, 1, wait) };
+        if ready < 0 {
+            let error = std::io::Error::last_os_error();
+            if error.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(error);
+        }
+        if ready == 0 {
+            continue;
+        }
+        let room = usize::try_from(ceiling - bytes.len() as u64)
+            .unwrap_or(usize::MAX)
+            .min(chunk.len());
+        match file.read(&mut chunk[..room]) {
+            Ok(0) => return Ok(()),
+            Ok(count) => bytes.extend_from_slice(&chunk[..count]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn read_polling(
+    file: &std::fs::File,
+    ceiling: u64,
+    _deadline: Instant,
+    bytes: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    file.take(ceiling).read_to_end(bytes).map(drop)
 }
 
 #[cfg(test)]
@@ -76,6 +186,25 @@ mod tests {
             read_at_most(Path::new("/dev/zero"), 1000),
             Err(BoundedReadError::TooLarge { limit: 1000, .. })
         ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_with_no_writer_times_out_instead_of_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fifo");
+        let name = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        let error = read_within(&path, 1000, Duration::from_millis(200)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{} is not a regular file and gave no end of data within 0 s (a FIFO with no writer?)",
+                path.display()
+            ),
+            "a FIFO nobody writes must end in a time-out"
+        );
     }
 
     #[test]

@@ -45,6 +45,12 @@ pub struct Plan {
     /// guard.
     #[serde(default, skip_serializing_if = "is_false")]
     pub undo: bool,
+    /// For an undo plan: the report of the apply it undoes. The plan's
+    /// checksum proves it intact, not that an apply made it, so an undo plan
+    /// is applied only if that report, unchanged, says each of its moves
+    /// happened (or may have), from where the undo plan puts it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undoes: Option<ReportRef>,
     /// sha256 of the plan's JSON with this field empty. A saved plan is
     /// what was reviewed; one edited afterwards no longer matches it and is
     /// refused before any call.
@@ -54,6 +60,15 @@ pub struct Plan {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ManifestInfo {
+    pub file: String,
+    pub sha256: String,
+}
+
+/// The report an undo plan was made from: where it was written (an
+/// absolute path) and the sha256 of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRef {
     pub file: String,
     pub sha256: String,
 }
@@ -489,6 +504,7 @@ fn plan_once(
             .map(|(group, unchanged)| GroupSummary { group, unchanged })
             .collect(),
         undo: false,
+        undoes: None,
         checksum: String::new(),
     }
     .seal())
@@ -656,10 +672,17 @@ impl Plan {
         format!("{:x}", hashing.0.finalize())
     }
 
-    /// The undo plan of `moved`, changes of this plan that were made: each
-    /// resource back to the group it was in, from the group it was moved
-    /// to, in the same format (and with the same manifest) as this plan.
-    pub fn undo<'a>(&self, moved: impl Iterator<Item = &'a Change>, now: DateTime<Utc>) -> Plan {
+    /// The undo plan of `moved`, changes of this plan that were (or may
+    /// have been) made: each resource back to the group it was in, from the
+    /// group it was moved to, in the same format (and with the same
+    /// manifest) as this plan, bound to the report `undoes` that records
+    /// them.
+    pub fn undo<'a>(
+        &self,
+        moved: impl Iterator<Item = &'a Change>,
+        undoes: ReportRef,
+        now: DateTime<Utc>,
+    ) -> Plan {
         let changes: Vec<Change> = moved
             .map(|change| Change {
                 from: change.to.clone(),
@@ -692,6 +715,7 @@ impl Plan {
             )],
             groups,
             undo: true,
+            undoes: Some(undoes),
             checksum: String::new(),
         }
         .seal()
@@ -777,6 +801,28 @@ pub fn check_saved_against(saved: &Plan, fresh: &Plan) -> Result<(), UnaskedChan
     } else {
         Err(UnaskedChanges(unasked))
     }
+}
+
+/// The saved plan as it is applied: its changes, each checked against the
+/// `fresh` plan ([`check_saved_against`]), with everything else taken from
+/// the fresh plan rather than read from the file: how many resources stay
+/// unchanged (which `--max-changes N%` counts against), each change's
+/// conflict with an auto-grouping rule, and which changes are evictions.
+pub fn recheck(mut saved: Plan, fresh: &Plan) -> Result<Plan, UnaskedChanges> {
+    check_saved_against(&saved, fresh)?;
+    let derived: HashMap<&ResourceKey, &Change> =
+        fresh.changes.iter().map(|c| (&c.resource, c)).collect();
+    for change in &mut saved.changes {
+        if let Some(fresh) = derived.get(&change.resource) {
+            change.conflict = fresh.conflict.clone();
+            change.evict = fresh.evict;
+        }
+    }
+    saved.evictions = saved.changes.iter().filter(|c| c.evict).count();
+    // The fresh plan's changes left out of the saved one stay where they
+    // are in this apply: they count as unchanged.
+    saved.unchanged = fresh.unchanged + fresh.changes.len().saturating_sub(saved.changes.len());
+    Ok(saved)
 }
 
 #[derive(Debug, thiserror::Error)]

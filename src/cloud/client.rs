@@ -396,14 +396,23 @@ pub fn redact(text: &str) -> String {
 
 fn redact_token(text: &str) -> String {
     const NAME: &str = "SecurityToken";
-    const EQUALS: [&str; 3] = ["=", "%3D", "%253D"];
-    const ENDS: [&str; 3] = ["&", "%26", "%2526"];
+    // Each `=` with the `&` of its own encoding level: a token's own `&`
+    // is encoded one level deeper than the separator after it (`%2526`
+    // inside a string-to-sign whose separators are `%26`), so it never
+    // ends the value early. A JSON field ends at its closing quote.
+    const LEVELS: [(&str, &str); 5] = [
+        ("=", "&"),
+        ("%3D", "%26"),
+        ("%253D", "%2526"),
+        ("\":\"", "\""),
+        ("\": \"", "\""),
+    ];
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find(NAME) {
         let after_name = &rest[at + NAME.len()..];
         out.push_str(&rest[..at + NAME.len()]);
-        let Some(equals) = EQUALS.iter().find(|e| after_name.starts_with(**e)) else {
+        let Some((equals, ends)) = LEVELS.iter().find(|(e, _)| after_name.starts_with(*e)) else {
             rest = after_name;
             continue;
         };
@@ -414,7 +423,7 @@ fn redact_token(text: &str) -> String {
             .find(|(i, c)| {
                 c.is_whitespace()
                     || matches!(c, '"' | '\'' | ',' | ')')
-                    || ENDS.iter().any(|e| value[*i..].starts_with(e))
+                    || value[*i..].starts_with(ends)
             })
             .map_or(value.len(), |(i, _)| i);
         out.push_str("***");
@@ -1131,7 +1140,23 @@ impl Transport {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .filter(|ms| *ms > 0)
             .map(|ms| Duration::from_millis(ms).min(MAX_RETRY_HINT));
-        let body = response.text().await.map_err(transport)?;
+        let mut response = response;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(CloudError::Transport {
+                    action: action.to_owned(),
+                    endpoint: shown.to_owned(),
+                    message: format!(
+                        "the answer is larger than the limit of {MAX_ANSWER_BYTES} bytes"
+                    ),
+                    connect: false,
+                    unreachable: false,
+                });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let body = String::from_utf8_lossy(&bytes).into_owned();
         Ok(Answer {
             status,
             body,
@@ -1139,6 +1164,11 @@ impl Transport {
         })
     }
 }
+
+/// The most an answer (an API page, an STS or metadata answer, a
+/// credentials URI's body) may hold: a page of 100 resources is well under
+/// a MiB; an endless body is cut off here instead of filling memory.
+const MAX_ANSWER_BYTES: usize = 16 << 20;
 
 /// The longest a server's `x-acs-retry-after` may hold a call: ECS counts
 /// quotas in calendar minutes (docs/sources/signing-quotas.md §5), so a hint
@@ -1435,6 +1465,20 @@ mod tests {
                 "SecurityToken=***&SignatureMethod=HMAC-SHA1 and SecurityToken=***",
             ),
             ("SecurityToken is mandatory", "SecurityToken is mandatory"),
+            // A token with `&`: encoded once in the query, twice in the
+            // string-to-sign; no part of it may survive.
+            (
+                "string to sign is:GET&%2F&SecurityToken%3Dtok%2526en%252Bx%26Timestamp%3D1",
+                "string to sign is:GET&%2F&SecurityToken%3D***%26Timestamp%3D1",
+            ),
+            (
+                "?SecurityToken=tok%26en&Version=1",
+                "?SecurityToken=***&Version=1",
+            ),
+            (
+                r#"{"SecurityToken":"tok&en=x","Code":"E"}"#,
+                r#"{"SecurityToken":"***","Code":"E"}"#,
+            ),
             (
                 "`http://user:p%40ss@127.0.0.1:8/x`: no response from https://a:b@h?q=1",
                 "`http://***@127.0.0.1:8/x`: no response from https://***@h?q=1",

@@ -233,6 +233,7 @@ pub async fn resolve(
         profile_files(env, profile, &sts, &mut skip)?
     };
     if let Some((origin, recipe)) = found {
+        refuse_disabled_metadata(env, &origin, &recipe)?;
         let source = build(origin, recipe, transport).await?;
         return Ok(Resolved { source, skipped });
     }
@@ -474,15 +475,61 @@ fn profile_files(
     }
 }
 
+/// The most a credential file (the CLI's config, the INI file, an OIDC
+/// token file) may hold. Such files hold a few profiles or one token,
+/// kilobytes; this leaves room for a config of thousands of profiles and
+/// turns `/dev/zero` or an endless FIFO into an error, not a full memory.
+const MAX_CREDENTIAL_FILE_BYTES: u64 = 4 << 20;
+
 fn read_if_present(path: &Path) -> Result<Option<String>, CredentialsError> {
-    match std::fs::read_to_string(path) {
+    match read_credential_file(path) {
         Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(CredentialsError::Read {
-            path: path.to_owned(),
-            source,
-        }),
+        Err(CredentialsError::Read { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Ok(None)
+        }
+        Err(other) => Err(other),
     }
+}
+
+/// A credential file's text, read within [`MAX_CREDENTIAL_FILE_BYTES`]
+/// (and, for a FIFO or device, a time limit).
+fn read_credential_file(path: &Path) -> Result<String, CredentialsError> {
+    let read_error = |source| CredentialsError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let bytes = crate::bounded_read::read_at_most(path, MAX_CREDENTIAL_FILE_BYTES)
+        .map_err(|e| read_error(e.into_io()))?;
+    String::from_utf8(bytes)
+        .map_err(|e| read_error(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
+}
+
+/// Refuses a recipe that would ask the ECS instance metadata for keys
+/// (an `EcsRamRole` profile, or one chained on it) when
+/// `ALIBABA_CLOUD_ECS_METADATA_DISABLED` is true: the official Python
+/// provider refuses in its constructor whatever built it
+/// (`provider/ecs_ram_role.py`, lines 34–35: "IMDS credentials is
+/// disabled"), so the metadata address is never contacted.
+fn refuse_disabled_metadata(
+    env: &Environment,
+    origin: &str,
+    recipe: &Recipe,
+) -> Result<(), CredentialsError> {
+    let mut uses_metadata = recipe;
+    while let Recipe::AssumeRole { source, .. } = uses_metadata {
+        uses_metadata = source;
+    }
+    if matches!(uses_metadata, Recipe::EcsRole(_))
+        && env.flag("ALIBABA_CLOUD_ECS_METADATA_DISABLED")
+    {
+        return Err(CredentialsError::Invalid {
+            origin: origin.to_owned(),
+            problem: "it takes keys from the ECS instance metadata, which ALIBABA_CLOUD_ECS_METADATA_DISABLED=true forbids; the metadata address was not contacted".into(),
+        });
+    }
+    Ok(())
 }
 
 /// Turns a recipe into a source, fetching the first temporary key.

@@ -1,8 +1,7 @@
 //! `regroup apply`: plan (or load a saved plan), ask, move, verify, report.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 
@@ -11,16 +10,15 @@ use crate::api::describe::TypeApi;
 use crate::apply::{self, ApplyOptions, Interrupts, ProgressStyle};
 use crate::atomic_file;
 use crate::bounded_read::read_at_most;
-use crate::cli::{ApplyArgs, Global, DEFAULT_MANIFEST};
+use crate::cli::{ApplyArgs, Global};
 use crate::cloud::client::Client;
 use crate::cloud::quotas;
-use crate::cloud::resourcemanager;
 use crate::inventory;
 use crate::manifest::Manifest;
 use crate::output::Stdout;
-use crate::plan::{Change, Plan, PlanOptions, MAX_PLAN_BYTES};
+use crate::plan::{Change, Plan, ReportRef, MAX_PLAN_BYTES};
 use crate::render::{self, Render};
-use crate::resource::{Inventory, Resource, ResourceKey, ResourceType};
+use crate::resource::ResourceType;
 
 pub(super) async fn run(
     global: &Global,
@@ -39,6 +37,7 @@ pub(super) async fn run(
     let source = match &args.planfile {
         Some(path) => {
             let (plan, manifest) = load_saved_plan(path, global)?;
+            check_saved_regions(&plan, &global.regions)?;
             if plan.undo {
                 writeln!(
                     out,
@@ -48,8 +47,9 @@ pub(super) async fn run(
             } else if manifest.is_none() {
                 writeln!(
                     out,
-                    "Applying {} as saved: there is no {DEFAULT_MANIFEST} to check its changes against (pass -f MANIFEST to check them).",
-                    path.display()
+                    "Applying {} as saved: there is no {} to check its changes against (pass -f MANIFEST to check them).",
+                    path.display(),
+                    plan.manifest.file
                 )?;
             }
             Source::Saved(Box::new(plan), manifest)
@@ -58,6 +58,9 @@ pub(super) async fn run(
     };
     for path in [&args.report, &args.undo_plan].into_iter().flatten() {
         check_output_path(path, global, args)?;
+    }
+    if args.undo_plan.is_some() && args.report.is_none() {
+        bail!("--undo-plan needs --report: an undo plan is bound to the report of the moves it undoes, and is applied only beside it");
     }
     let client = client(global, overrides, args.rate).await?;
     // Quotas first, so that the plan's reads are paced too.
@@ -79,6 +82,9 @@ pub(super) async fn run(
     // An undo plan's resources that moved since it was written: left where
     // they are, and reported.
     let mut stale = Vec::new();
+    // Undo changes already undone (an undo plan applied twice): nothing
+    // to do for them, and no failure.
+    let mut already_back = 0;
     let plan = match source {
         Source::Saved(mut plan, _) if plan.undo => {
             let (_, drifts) = apply::find_drift(&client, &plan).await?;
@@ -89,10 +95,19 @@ pub(super) async fn run(
                     .position(|c| c.resource == drift.resource)
                 {
                     let change = plan.changes.remove(at);
-                    let why = format!(
-                        "stale, not moved back: {}",
-                        apply::describe_drift(&drift).trim_start()
-                    );
+                    let why = match &drift.now_in {
+                        Some(group) if change.to.holds(group) => {
+                            already_back += 1;
+                            format!(
+                                "{}: already back in {}, nothing to undo",
+                                change.resource, change.to.id
+                            )
+                        }
+                        _ => format!(
+                            "stale, not moved back: {}",
+                            apply::describe_drift(&drift).trim_start()
+                        ),
+                    };
                     writeln!(out, "  {why}")?;
                     stale.push((change, why));
                 }
@@ -101,12 +116,13 @@ pub(super) async fn run(
             *plan
         }
         Source::Saved(plan, manifest) => {
-            let current = apply::check_stale(&client, &plan).await?;
-            if let Some(manifest) = &manifest {
-                check_against_manifest(&client, &plan, manifest, current).await?;
-            }
+            apply::check_stale(&client, &plan).await?;
+            let plan = match &manifest {
+                Some(manifest) => recheck_against_manifest(&client, *plan, manifest).await?,
+                None => *plan,
+            };
             check_max_changes(&plan, args.max_changes, manifest.as_ref())?;
-            *plan
+            plan
         }
         Source::Manifest(manifest) => {
             let plan = make_plan(&client, &manifest, args.ignore_missing).await?;
@@ -128,15 +144,11 @@ pub(super) async fn run(
             plan
         }
     };
-    if !plan.has_changes() {
+    if !plan.has_changes() && stale.is_empty() {
         if args.planfile.is_some() {
             writeln!(out, "{}", render::summary_line(&plan))?;
         }
-        return Ok(if stale.is_empty() {
-            Exit::Success
-        } else {
-            Exit::Failure
-        });
+        return Ok(Exit::Success);
     }
     let plan = skip_conflicts(plan, args.override_rules, &mut stale, out)?;
     // What was printed so far is the plan; the progress that follows goes
@@ -160,17 +172,27 @@ pub(super) async fn run(
     // full disk may cost them or turn a failed run into exit 0. The undo
     // plan before the report: of the two, it matters most when something
     // went wrong.
-    let undo = args.undo_plan.as_ref().map(|path| {
-        let undo = report.undo_plan(&plan);
-        atomic_file::write(path, |file| render::Json.write(&undo, file))
-            .with_context(|| format!("could not write the undo plan {}", path.display()))
-            .map(|()| (path, undo.changes.len()))
-    });
+    // The report's bytes first: the undo plan carries their checksum.
+    let report_bytes = serde_json::to_vec_pretty(&report)?;
+    let undo = args
+        .undo_plan
+        .as_ref()
+        .zip(args.report.as_ref())
+        .map(|(path, report_path)| {
+            let bound = ReportRef {
+                file: atomic_file::canonical_target(report_path)?
+                    .display()
+                    .to_string(),
+                sha256: apply::undo::report_sha256(&report_bytes),
+            };
+            let undo = report.undo_plan(&plan, bound);
+            atomic_file::write(path, |file| render::Json.write(&undo, file))
+                .with_context(|| format!("could not write the undo plan {}", path.display()))
+                .map(|()| (path, undo.changes.len()))
+        });
     let saved = args.report.as_ref().map(|path| {
-        atomic_file::write(path, |file| {
-            Ok(serde_json::to_writer_pretty(file, &report)?)
-        })
-        .with_context(|| format!("could not write the report {}", path.display()))
+        atomic_file::write(path, |file| file.write_all(&report_bytes))
+            .with_context(|| format!("could not write the report {}", path.display()))
     });
     let mut printed = write!(out, "\n{}", report.summary());
     if let Some(Ok((path, count))) = &undo {
@@ -189,7 +211,7 @@ pub(super) async fn run(
     tracing::info!(stats = ?report.calls, "apply finished");
     let exit = if report.interrupted {
         Exit::Interrupted
-    } else if report.succeeded() {
+    } else if report.succeeded_but(already_back) {
         Exit::Success
     } else {
         Exit::Failure
@@ -252,11 +274,14 @@ fn skip_conflicts(
 /// neither the manifest nor the plan being applied, nor the other.
 fn check_output_path(path: &Path, global: &Global, args: &ApplyArgs) -> anyhow::Result<()> {
     atomic_file::check_target(path)?;
-    if args.report.is_some() && args.report == args.undo_plan {
-        bail!(
-            "--report and --undo-plan name the same file, {}",
-            path.display()
-        );
+    if let Some((report, undo)) = args.report.as_ref().zip(args.undo_plan.as_ref()) {
+        if atomic_file::same_target(report, undo) {
+            bail!(
+                "--report and --undo-plan name the same file, {} and {}",
+                report.display(),
+                undo.display()
+            );
+        }
     }
     atomic_file::check_not_input(path, &global.file, "the manifest")?;
     if let Some(plan) = &args.planfile {
@@ -266,16 +291,30 @@ fn check_output_path(path: &Path, global: &Global, args: &ApplyArgs) -> anyhow::
 }
 
 /// Reads a saved plan, and the manifest it must have been planned from:
-/// `None` only when `-f` names no file and there is no `regroup.yaml`.
+/// the one `-f` (or `REGROUP_FILE`) names, which must exist, else the one
+/// the plan names, `None` when that is gone. An undo plan is checked
+/// against the report it was made from instead.
 fn load_saved_plan(path: &Path, global: &Global) -> anyhow::Result<(Plan, Option<Manifest>)> {
     let bytes = read_at_most(path, MAX_PLAN_BYTES)?;
     let plan =
         Plan::from_json(&bytes).with_context(|| format!("{} cannot be applied", path.display()))?;
-    // An undo plan moves resources against the manifest by design.
-    if plan.undo || (global.file == Path::new(DEFAULT_MANIFEST) && !global.file.exists()) {
+    if plan.undo {
+        check_undo_report(&plan)?;
         return Ok((plan, None));
     }
-    let manifest = load_manifest(global)?;
+    let global = if manifest_named() {
+        global.clone()
+    } else {
+        let stored = PathBuf::from(&plan.manifest.file);
+        if !stored.exists() {
+            return Ok((plan, None));
+        }
+        Global {
+            file: stored,
+            ..global.clone()
+        }
+    };
+    let manifest = load_manifest(&global)?;
     if manifest.sha256 != plan.manifest.sha256 {
         bail!(
             "{} was planned from another version of {} (sha256 {} then, {} now); plan again",
@@ -291,32 +330,81 @@ fn load_saved_plan(path: &Path, global: &Global) -> anyhow::Result<(Plan, Option
     Ok((plan, Some(manifest)))
 }
 
-/// Re-derives the plan from the manifest against the state the stale guard
-/// read (`current`, the planned resources) and the account's groups, and
-/// refuses saved changes that the manifest does not ask for: the plan's
-/// checksum proves it intact, not that the manifest made it.
-async fn check_against_manifest(
-    client: &Client,
-    plan: &Plan,
-    manifest: &Manifest,
-    current: BTreeMap<ResourceKey, Resource>,
-) -> anyhow::Result<()> {
-    let groups = resourcemanager::list_resource_groups(client)
-        .await
-        .context("could not read the resource groups to check the plan")?;
-    let inventory = Inventory {
-        groups,
-        resources: current,
+/// Whether the manifest was named (`-f`, `--file` or `REGROUP_FILE`), not
+/// left to its default: a named manifest that is missing is an error,
+/// never a reason to skip the check. `Global` holds the value only, so the
+/// command line is read again for where it came from; a command line that
+/// does not parse here (regroup run as a library) counts as named.
+fn manifest_named() -> bool {
+    use clap::parser::ValueSource;
+    use clap::CommandFactory;
+    let Ok(matches) = crate::cli::Cli::command().try_get_matches() else {
+        return true;
     };
-    // Only the planned resources were read: explicit entries for the others
-    // are not missing, just not looked at.
-    let options = PlanOptions {
-        ignore_missing: true,
-    };
-    let fresh = crate::plan::plan(manifest, &inventory, options, chrono::Utc::now())
-        .context("could not check the plan against the manifest")?;
-    crate::plan::check_saved_against(plan, &fresh)?;
+    let mut scope = &matches;
+    while let Some((_, inner)) = scope.subcommand() {
+        scope = inner;
+    }
+    scope
+        .value_source("file")
+        .is_none_or(|source| source != ValueSource::DefaultValue)
+}
+
+/// Refuses a saved plan that moves resources outside `--region`: the
+/// option limits what a run may touch, whether it plans or applies a plan.
+fn check_saved_regions(plan: &Plan, regions: &[String]) -> anyhow::Result<()> {
+    if regions.is_empty() {
+        return Ok(());
+    }
+    let outside: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| !regions.iter().any(|r| **r == *c.resource.region))
+        .collect();
+    if let Some(first) = outside.first() {
+        bail!(
+            "the saved plan moves {} resource(s) outside --region {} (the first: {}), so nothing was changed\n  hint: apply it without --region, or plan again with it",
+            outside.len(),
+            regions.join(", "),
+            first.resource
+        );
+    }
     Ok(())
+}
+
+/// Checks an undo plan against the report it names, before any call.
+fn check_undo_report(plan: &Plan) -> anyhow::Result<()> {
+    let bound = plan
+        .undoes
+        .as_ref()
+        .ok_or(apply::undo::UndoError::Unbound)?;
+    let bytes = read_at_most(Path::new(&bound.file), apply::undo::MAX_REPORT_BYTES).with_context(
+        || {
+            format!(
+                "could not read the report {} that the undo plan was made from, so nothing was changed",
+                bound.file
+            )
+        },
+    )?;
+    apply::undo::check_against_report(plan, &bytes)?;
+    Ok(())
+}
+
+/// Plans afresh from the manifest, reading every type and region it covers
+/// as `plan` does, and returns the saved plan as it is applied: only
+/// changes the manifest asks for, and everything else (what stays
+/// unchanged, conflicts with auto-grouping rules, evictions) recomputed,
+/// never read from the file. The plan's checksum proves it intact, not
+/// that the manifest made it.
+async fn recheck_against_manifest(
+    client: &Client,
+    plan: Plan,
+    manifest: &Manifest,
+) -> anyhow::Result<Plan> {
+    let fresh = make_plan(client, manifest, true)
+        .await
+        .context("could not check the plan against the manifest")?;
+    Ok(crate::plan::recheck(plan, &fresh)?)
 }
 
 /// Asks as Terraform does; only `yes` approves.

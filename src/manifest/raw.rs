@@ -532,8 +532,26 @@ impl RegionId {
     }
 }
 
+/// The longest name glob: resource names are at most 128 characters, so
+/// a longer glob is a mistake, and a very long one makes globset's regex
+/// compiler give up (it panics rather than erring).
+const MAX_GLOB_CHARS: usize = 1024;
+
 impl NameGlob {
     fn read(scalar: Scalar) -> Result<NameGlob, Fault> {
+        let length = scalar.text.chars().count();
+        if length > MAX_GLOB_CHARS {
+            let start: String = scalar.text.chars().take(32).collect();
+            return Err(Fault::new(
+                scalar.at,
+                Problem::Glob {
+                    pattern: format!("{start}…"),
+                    reason: format!(
+                        "it is {length} characters long, more than the {MAX_GLOB_CHARS} a name glob may have"
+                    ),
+                },
+            ));
+        }
         let glob = globset::GlobBuilder::new(&scalar.text)
             .literal_separator(false)
             .build()

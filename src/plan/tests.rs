@@ -618,7 +618,12 @@ fn an_undo_plan_swaps_each_move_and_reads_back_as_a_saved_plan() {
         resource(ResourceType::Instance, "i-2", "b", "rg-legacy", &[]),
     ]);
     let forward = plan(&manifest, &inventory, PlanOptions::default(), now()).unwrap();
-    let undo = forward.undo(forward.changes.iter().skip(1), now());
+    let report = crate::plan::ReportRef {
+        file: "/r.json".into(),
+        sha256: "ab".into(),
+    };
+    let undo = forward.undo(forward.changes.iter().skip(1), report.clone(), now());
+    assert_eq!(undo.undoes, Some(report));
     assert!(undo.undo);
     assert_eq!(undo.changes.len(), 1);
     let back = &undo.changes[0];

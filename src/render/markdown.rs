@@ -6,6 +6,7 @@
 
 use std::fmt::Write;
 
+use super::escape::{code, markdown as cell};
 use super::Render;
 use super::{
     breakdown, conflict_note, group_label, moves_by_groups, sign, summary_line,
@@ -21,13 +22,6 @@ pub const COMMENT_LIMIT: usize = 65_536;
 const CLOSING_ROOM: usize = 1_024;
 
 pub struct Markdown;
-
-/// Escapes what would break a table cell or be read as markup.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
 
 /// Appends `lines` to `out` while it stays `CLOSING_ROOM` short of the
 /// limit (bytes, which are never fewer than characters); returns how many
@@ -95,18 +89,17 @@ impl Render for Markdown {
             let _ = writeln!(out, "|---|---|---|---|---|---|---|");
             let rows = plan.changes.iter().map(|change| {
                 format!(
-                    "| {} | `{}/{}` | {} | {} | {} | {} | `{}` |\n",
+                    "| {} | {} | {} | {} | {} | {} | {} |\n",
                     sign(change),
-                    change.resource.rtype,
-                    change.resource.id,
-                    change.resource.region,
+                    code(&format!("{}/{}", change.resource.rtype, change.resource.id)),
+                    cell(&change.resource.region),
                     cell(&change.name),
                     cell(&group_label(&change.from)),
                     cell(&match conflict_note(change) {
                         Some(note) => format!("{} ⚠ {note}", group_label(&change.to)),
                         None => group_label(&change.to),
                     }),
-                    change.source
+                    code(&change.source.to_string())
                 )
             });
             let hidden = push_within(&mut out, rows);

@@ -4,6 +4,7 @@
 //! and markdown compose their text in memory first (a few bytes per change,
 //! next to the plan itself) and write it in one go.
 
+mod escape;
 mod json;
 mod markdown;
 mod text;
@@ -112,7 +113,7 @@ fn conflict_note(change: &crate::plan::Change) -> Option<String> {
     change
         .conflict
         .as_ref()
-        .map(|rule| format!("conflicts with {rule}, which moves it back"))
+        .map(|rule| escape::terminal(&format!("conflicts with {rule}, which moves it back")))
 }
 
 /// A per-type breakdown, `3 instance, 1 disk`.
@@ -121,12 +122,13 @@ fn breakdown(types: &BTreeMap<&str, usize>) -> String {
     parts.join(", ")
 }
 
-/// A group for people: its name, with the id when the name alone is not it.
+/// A group for people: its name, with the id when the name alone is not
+/// it; control characters written out ([`escape::terminal`]).
 fn group_label(group: &crate::plan::GroupRef) -> String {
     if group.name.is_empty() || group.name == group.id {
-        group.id.to_string()
+        escape::terminal(&group.id)
     } else {
-        group.name.to_string()
+        escape::terminal(&group.name)
     }
 }
 

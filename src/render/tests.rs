@@ -71,6 +71,7 @@ fn plan(changes: Vec<Change>, unchanged: usize) -> Plan {
         warnings: Vec::new(),
         groups,
         undo: false,
+        undoes: None,
         checksum: String::new(),
     }
     .seal()
@@ -285,5 +286,64 @@ fn thousands_of_warnings_leave_the_moves_shown_and_the_comment_within_the_limit(
     assert!(
         markdown.find("</details>") < markdown.find("> **Warning:**"),
         "moves first"
+    );
+}
+
+/// Names from the account or the manifest with a newline, ESC and markdown
+/// syntax in them: a hostile resource name, group name, rule name and
+/// warning.
+fn hostile() -> Plan {
+    let mut change = change(1, ResourceType::Instance, "legacy", "prod");
+    change.name = "web\n# Owned\n[click](http://evil) | x".into();
+    change.to.name = "prod\u{1b}[2J".into();
+    change.conflict = Some(crate::plan::RuleRef {
+        id: "rule-1".into(),
+        name: "r\n## heading".into(),
+    });
+    let mut plan = plan(vec![change], 0);
+    plan.warnings = vec!["m.yaml:3:5: group `a\nb` \u{1b}]8;;http://evil\u{7}".into()];
+    plan
+}
+
+#[test]
+fn hostile_names_reach_no_terminal_as_control_characters() {
+    let text = Text { color: false }.render(&hostile());
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "a control character reached the terminal: {text:?}"
+    );
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with('#') || l.starts_with("[click]")),
+        "a name's newline started a line of its own: {text}"
+    );
+    assert!(
+        text.contains("rule \"r\\u{a}## heading\" (rule-1)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn hostile_names_open_no_markdown_structure() {
+    let markdown = Markdown.render(&hostile());
+    assert!(
+        !markdown.chars().any(|c| c.is_control() && c != '\n'),
+        "{markdown:?}"
+    );
+    let headings: Vec<&str> = markdown.lines().filter(|l| l.starts_with('#')).collect();
+    assert_eq!(headings, ["### regroup plan"], "{markdown}");
+    let rows: Vec<&str> = markdown.lines().filter(|l| l.starts_with("| ~ ")).collect();
+    assert_eq!(rows.len(), 1, "one change, one row: {markdown}");
+    assert_eq!(
+        rows[0].matches(" | ").count(),
+        6,
+        "a name's `|` made a new cell: {}",
+        rows[0]
+    );
+    assert!(
+        rows[0].contains("web\\\\u{a}\\# Owned\\\\u{a}\\[click\\](http://evil) \\| x"),
+        "{}",
+        rows[0]
     );
 }

@@ -5,7 +5,9 @@ use std::fmt::Write;
 
 use similar::{ChangeTag, TextDiff};
 
-use super::{breakdown, conflict_note, group_label, moves_by_groups, sign, summary_line, Render};
+use super::{
+    breakdown, conflict_note, escape, group_label, moves_by_groups, sign, summary_line, Render,
+};
 use crate::plan::{Change, GroupRef, Plan};
 
 /// Above this many moves, a grouped summary comes first and the per-group
@@ -30,10 +32,10 @@ impl Text {
         let line = format!(
             "  {} {}  {} → {}  {}",
             self.paint(color, sign(change)),
-            self.paint("1", &change.resource.to_string()),
+            self.paint("1", &escape::terminal(&change.resource.to_string())),
             group_label(&change.from),
             self.paint("32", &group_label(&change.to)),
-            self.paint("2", &format!("# {}", change.source)),
+            self.paint("2", &escape::terminal(&format!("# {}", change.source))),
         );
         match conflict_note(change) {
             Some(note) => format!("{line}\n      {}", self.paint("31", &format!("! {note}"))),
@@ -103,18 +105,18 @@ impl Text {
 }
 
 fn heading(group: &GroupRef) -> String {
-    if group.name.is_empty() || group.name == group.id {
+    escape::terminal(&if group.name.is_empty() || group.name == group.id {
         group.id.to_string()
     } else {
         format!("{} ({})", group.name, group.id)
-    }
+    })
 }
 
 fn members(plan: &Plan, pick: impl Fn(&Change) -> bool) -> Vec<String> {
     plan.changes
         .iter()
         .filter(|c| pick(c))
-        .map(|c| c.resource.to_string())
+        .map(|c| escape::terminal(&c.resource.to_string()))
         .collect()
 }
 
@@ -122,7 +124,12 @@ impl Render for Text {
     fn write(&self, plan: &Plan, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
         let mut out = String::new();
         for warning in &plan.warnings {
-            let _ = writeln!(out, "{} {warning}", self.paint("33;1", "Warning:"));
+            let _ = writeln!(
+                out,
+                "{} {}",
+                self.paint("33;1", "Warning:"),
+                escape::terminal(warning)
+            );
         }
         if !plan.warnings.is_empty() {
             out.push('\n');

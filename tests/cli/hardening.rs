@@ -225,11 +225,35 @@ fn reseal(pretty: &str) -> String {
     use sha2::Digest;
     let value: serde_json::Value = serde_json::from_str(pretty).unwrap();
     let old = value["checksum"].as_str().unwrap();
-    // The compact form, fields in the same order: the pretty form without
-    // its whitespace (the ids, names and paths here hold none).
-    let compact: String = pretty.replace(old, "").split_whitespace().collect();
-    let sum = format!("{:x}", sha2::Sha256::digest(compact.as_bytes()));
+    let sum = format!(
+        "{:x}",
+        sha2::Sha256::digest(compact(&pretty.replace(old, "")).as_bytes())
+    );
     pretty.replace(old, &sum)
+}
+
+/// JSON text without the whitespace between its tokens, fields in the
+/// order they are written (strings kept as they are).
+fn compact(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in json.chars() {
+        if in_string {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !c.is_whitespace() {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[test]
@@ -273,17 +297,17 @@ fn a_forged_saved_plan_is_refused_when_the_manifest_is_at_hand() {
         assert_eq!(env.writes(), 0);
     }
 
-    // Without a manifest, the plan is applied as saved, and apply says so.
+    // A manifest named with -f that is missing is an error, not a reason
+    // to skip the check.
     std::fs::remove_file(&env.manifest).unwrap();
     let (code, out, err) =
         stdout_of(env.regroup(&["apply", plan.to_str().unwrap(), "-f", "regroup.yaml"]));
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 1, "{out}{err}");
     assert!(
-        out.starts_with("Applying ")
-            && out.contains("as saved: there is no regroup.yaml to check its changes against"),
-        "{out}"
+        err.contains("regroup.yaml"),
+        "the error names the manifest: {err}"
     );
-    assert!(out.contains("Apply complete! 2 moved, 0 failed."), "{out}");
+    assert_eq!(env.writes(), 0, "a plan was applied without its manifest");
 }
 
 /// The credentials URI answers with a secret and a token, so a plain-http or
@@ -315,4 +339,501 @@ fn a_credentials_uri_is_never_fetched_through_a_proxy() {
     );
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("credentials URI"), "{err}");
+}
+
+/// Issue 23: a saved plan is data, not authority.
+mod saved_plans {
+    use super::*;
+    use crate::harness::{apply_recorded, read_json, ALL_INTO_PROD};
+    use regroup::resource::ResourceType;
+
+    #[test]
+    fn a_plan_resealed_as_undo_is_refused_with_nothing_written() {
+        let env = Setup::new().instances(3).manifest(TWO_INTO_PROD).start();
+        let plan = env.path("plan.json");
+        let (code, _, err) = stdout_of(env.regroup(&["plan", "-o", plan.to_str().unwrap()]));
+        assert_eq!(code, 0, "{err}");
+        let saved = std::fs::read_to_string(&plan).unwrap();
+        // An undo plan skips the manifest check: mark the plan undo, and
+        // add a move the manifest never asked for.
+        let forged = saved
+            .replacen("\"checksum\"", "\"undo\": true,\n  \"checksum\"", 1)
+            .replacen("i-bp1test00001", "i-bp1test00002", 1);
+        std::fs::write(&plan, reseal(&forged)).unwrap();
+        let (code, out, err) = stdout_of(env.regroup(&["apply", plan.to_str().unwrap()]));
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(
+            err.contains("the undo plan names no report of the apply it undoes"),
+            "{err}"
+        );
+        assert_eq!(env.writes(), 0, "a forged undo plan moved resources");
+    }
+
+    #[test]
+    fn an_undo_plan_moves_back_only_what_its_report_records() {
+        let env = Setup::new().instances(3).manifest(TWO_INTO_PROD).start();
+        let (undo, report, _) = apply_recorded(&env);
+        let writes = env.writes();
+        let saved = std::fs::read_to_string(&undo).unwrap();
+        assert!(
+            saved.contains("\"undoes\""),
+            "the undo plan names its report: {saved}"
+        );
+
+        // A move the report does not record, resealed.
+        let forged = saved.replacen("i-bp1test00001", "i-bp1test00002", 1);
+        let path = env.path("forged-undo.json");
+        std::fs::write(&path, reseal(&forged)).unwrap();
+        let (code, out, err) = stdout_of(env.regroup(&["apply", path.to_str().unwrap()]));
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(
+            err.contains("the undo plan has 1 change(s) that its report does not record")
+                && err.contains("instance/i-bp1test00002 (cn-hangzhou): the undo plan moves it from `rg-prod` to `rg-default`"),
+            "{err}"
+        );
+        // Back to a group other than the one the report records.
+        let forged = saved.replacen("\"id\": \"rg-default\"", "\"id\": \"rg-legacy\"", 1);
+        std::fs::write(&path, reseal(&forged)).unwrap();
+        let (code, out, err) = stdout_of(env.regroup(&["apply", path.to_str().unwrap()]));
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(err.contains("that its report does not record"), "{err}");
+
+        // The report edited to record what the forger wants.
+        let mut edited = std::fs::read_to_string(&report).unwrap();
+        edited.push('\n');
+        std::fs::write(&report, edited).unwrap();
+        let (code, out, err) = stdout_of(env.regroup(&["apply", undo.to_str().unwrap()]));
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(err.contains("has changed since"), "{err}");
+        assert_eq!(env.writes(), writes, "an unbound undo plan moved resources");
+        assert_eq!(env.group_of("i-bp1test00002"), "rg-default");
+    }
+
+    #[test]
+    fn an_undo_plan_applied_twice_writes_its_report_and_says_what_happened() {
+        let env = Setup::new().instances(2).manifest(TWO_INTO_PROD).start();
+        let (undo, _, _) = apply_recorded(&env);
+        let (code, out, err) = stdout_of(env.regroup(&["apply", undo.to_str().unwrap()]));
+        assert_eq!(code, 0, "{out}{err}");
+        let again = env.path("again.json");
+        let (code, out, err) = stdout_of(env.regroup(&[
+            "apply",
+            undo.to_str().unwrap(),
+            "--report",
+            again.to_str().unwrap(),
+        ]));
+        assert_eq!(code, 0, "an undo already done is no failure: {out}{err}");
+        assert!(
+            out.contains("instance/i-bp1test00000 (cn-hangzhou): already back in rg-default, nothing to undo"),
+            "{out}"
+        );
+        let report = read_json(&again);
+        let statuses: Vec<&str> = report["outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(statuses, ["not_started", "not_started"], "{report}");
+    }
+
+    #[test]
+    fn a_forged_eviction_of_a_type_the_manifest_does_not_cover_is_refused() {
+        let manifest = "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    exclusive: true\n    resources:\n      - instance/i-bp1test00000\n";
+        let env = Setup::new()
+            .instances(1)
+            .resource(ResourceType::Disk, "d-bp1forged0000", Some("rg-prod"))
+            .manifest(manifest)
+            .start();
+        let plan = env.path("plan.json");
+        let (code, _, err) = stdout_of(env.regroup(&["plan", "-o", plan.to_str().unwrap()]));
+        assert_eq!(code, 0, "{err}");
+        let saved = std::fs::read_to_string(&plan).unwrap();
+        let eviction = r#"{"resource": {"type": "disk", "region": "cn-hangzhou", "id": "d-bp1forged0000"}, "name": "d", "from": {"id": "rg-prod", "name": "prod"}, "to": {"id": "rg-default", "name": "default"}, "source": {"file": "regroup.yaml", "line": 4, "column": 5}, "evict": true},"#;
+        let forged = saved.replacen("\"changes\": [", &format!("\"changes\": [{eviction}"), 1);
+        std::fs::write(&plan, reseal(&forged)).unwrap();
+        let (code, out, err) = stdout_of(env.regroup(&["apply", plan.to_str().unwrap()]));
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(
+            err.contains("disk/d-bp1forged0000 (cn-hangzhou): the plan moves it to `default` (rg-default); the manifest asks for no move of it"),
+            "{err}"
+        );
+        assert_eq!(env.writes(), 0);
+        assert_eq!(env.group_of("d-bp1forged0000"), "rg-prod");
+    }
+
+    #[test]
+    fn an_inflated_unchanged_count_does_not_pass_max_changes() {
+        let mut setup = Setup::new().instances(5);
+        for n in 0..5 {
+            setup = setup.resource(
+                ResourceType::Instance,
+                &format!("i-bp1prod{n:05}"),
+                Some("rg-prod"),
+            );
+        }
+        let env = setup.manifest(ALL_INTO_PROD).start();
+        let plan = env.path("plan.json");
+        let (code, _, err) = stdout_of(env.regroup(&["plan", "-o", plan.to_str().unwrap()]));
+        assert_eq!(code, 0, "{err}");
+        let saved = std::fs::read_to_string(&plan).unwrap();
+        let forged = saved.replacen("\"unchanged\": 5,", "\"unchanged\": 1000,", 1);
+        assert_ne!(forged, saved, "the plan counts 5 unchanged");
+        std::fs::write(&plan, reseal(&forged)).unwrap();
+        let (code, out, err) =
+            stdout_of(env.regroup(&["apply", plan.to_str().unwrap(), "--max-changes", "40%"]));
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(
+            err.contains("the plan moves 5 resource(s), more than the 4 allowed by --max-changes 40% (of 10 managed resources)"),
+            "{err}"
+        );
+        assert_eq!(env.writes(), 0);
+    }
+
+    #[test]
+    fn region_limits_a_saved_plan_applied_without_its_manifest() {
+        let manifest = "version: 1\nregions: [cn-hangzhou, cn-shanghai]\ngroups:\n  prod:\n    select:\n      - type: instance\n";
+        let env = Setup::new()
+            .instances(1)
+            .resource_in(
+                "cn-shanghai",
+                ResourceType::Instance,
+                "i-uf6test00000",
+                None,
+            )
+            .examples()
+            .start();
+        env.write("m.yaml", manifest);
+        let (code, _, err) = stdout_of(env.regroup(&["plan", "-f", "m.yaml", "-o", "plan.json"]));
+        assert_eq!(code, 0, "{err}");
+        std::fs::remove_file(env.path("m.yaml")).unwrap();
+        let (code, out, err) =
+            stdout_of(env.regroup(&["apply", "plan.json", "--region", "cn-hangzhou"]));
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(
+            err.contains("the saved plan moves 1 resource(s) outside --region cn-hangzhou (the first: instance/i-uf6test00000 (cn-shanghai))"),
+            "{err}"
+        );
+        assert_eq!(env.writes(), 0);
+    }
+
+    #[test]
+    fn a_saved_plan_without_f_is_checked_against_the_manifest_it_names() {
+        // `examples()`: no manifest of the test's own, so no -f is added.
+        let env = Setup::new().instances(3).examples().start();
+        std::fs::create_dir(env.path("config")).unwrap();
+        env.write("config/groups.yaml", TWO_INTO_PROD);
+        let (code, _, err) =
+            stdout_of(env.regroup(&["plan", "-f", "config/groups.yaml", "-o", "plan.json"]));
+        assert_eq!(code, 0, "{err}");
+        let saved = std::fs::read_to_string(env.path("plan.json")).unwrap();
+        let forged = saved.replacen("i-bp1test00001", "i-bp1test00002", 1);
+        std::fs::write(env.path("plan.json"), reseal(&forged)).unwrap();
+        // No -f, and no ./regroup.yaml: the plan names its manifest.
+        let (code, out, err) = stdout_of(env.regroup(&["apply", "plan.json"]));
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(
+            err.contains("the saved plan has 1 change(s) that the manifest does not ask for"),
+            "{err}"
+        );
+        assert_eq!(env.writes(), 0);
+    }
+
+    #[test]
+    fn the_report_and_the_undo_plan_are_compared_as_files_not_strings() {
+        let env = Setup::new().instances(2).manifest(TWO_INTO_PROD).start();
+        let (code, out, err) = stdout_of(env.regroup(&[
+            "apply",
+            "--auto-approve",
+            "--report",
+            "r.json",
+            "--undo-plan",
+            "./r.json",
+        ]));
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(
+            err.contains("--report and --undo-plan name the same file, r.json and ./r.json"),
+            "{err}"
+        );
+        assert!(
+            env.requests().is_empty(),
+            "a call was made before the check"
+        );
+    }
+}
+
+/// Issue 23: every input has a size and a time bound.
+mod bounded_inputs {
+    use super::*;
+
+    #[test]
+    fn dev_zero_as_a_credential_file_is_a_size_error() {
+        let env = Setup::new().without_env_keys().start();
+        let token = {
+            let mut c = env.regroup(&["whoami", "--max-tries", "1"]);
+            c.env(
+                "ALIBABA_CLOUD_ROLE_ARN",
+                "acs:ram::1234567890123456:role/ci",
+            )
+            .env(
+                "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+                "acs:ram::1234567890123456:oidc-provider/gh",
+            )
+            .env("ALIBABA_CLOUD_OIDC_TOKEN_FILE", "/dev/zero");
+            c
+        };
+        let ini = {
+            let mut c = env.regroup(&["whoami", "--max-tries", "1"]);
+            c.env("ALIBABA_CLOUD_CREDENTIALS_FILE", "/dev/zero");
+            c
+        };
+        for (what, command) in [("OIDC token file", token), ("INI file", ini)] {
+            let started = std::time::Instant::now();
+            let (code, out, err) = stdout_of(command);
+            assert_eq!(code, 1, "{what}: {out}{err}");
+            assert!(
+                err.contains("could not read /dev/zero")
+                    && err.contains("larger than the limit of 4194304 bytes"),
+                "{what}: {err}"
+            );
+            // A bound on the test, not a timing assertion: reading until
+            // memory runs out takes far longer.
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "{what}"
+            );
+        }
+        assert!(env.requests().is_empty());
+    }
+
+    #[test]
+    fn a_fifo_with_no_writer_ends_in_an_error_not_a_hang() {
+        let env = Setup::new().instances(1).manifest(TWO_INTO_PROD).start();
+        let fifo = env.path("nobody-writes");
+        mkfifo(&fifo);
+        let fifo = fifo.to_str().unwrap();
+        for args in [vec!["validate", "-f", fifo], vec!["apply", fifo]] {
+            let (code, out, err) = stdout_of(env.regroup(&args));
+            assert_eq!(code, 1, "{args:?}: {out}{err}");
+            assert!(
+                err.contains(fifo) && err.contains("no end of data within 10 s"),
+                "{args:?}: {err}"
+            );
+        }
+        assert!(env.requests().is_empty());
+    }
+}
+
+/// Issue 23: the report is the truth on every exit path.
+mod stopped_runs {
+    use super::*;
+    use crate::harness::{read_json, Running, ALL_INTO_PROD};
+    use std::time::{Duration, Instant};
+
+    /// Starts `apply --auto-approve --report report.json --undo-plan
+    /// undo.json` against a slow emulator whose joins are 30 % phantom,
+    /// sends `signal` once 20 joins have arrived, and returns the exit code
+    /// and stderr.
+    fn apply_then(env: &Running, signal: &str) -> (i32, String) {
+        let mut child = env
+            .process(&[
+                "apply",
+                "--auto-approve",
+                "--parallelism",
+                "4",
+                "--report",
+                "report.json",
+                "--undo-plan",
+                "undo.json",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while env.writes() < 20 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal}");
+        let mut err = String::new();
+        use std::io::Read;
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        let code = child.wait().unwrap().code().unwrap_or(-1);
+        (code, err)
+    }
+
+    fn phantom_fleet() -> Running {
+        Setup::new()
+            .instances(120)
+            .manifest(ALL_INTO_PROD)
+            .emulator(|s| {
+                s.latency = Duration::from_millis(20);
+                s.phantom_rate = 0.3;
+                s.seed = Some(11);
+            })
+            .start()
+    }
+
+    #[test]
+    fn after_sigterm_with_phantom_joins_every_outcome_agrees_with_the_account() {
+        let env = phantom_fleet();
+        let (code, err) = apply_then(&env, "TERM");
+        assert_eq!(code, 130, "{err}");
+        let report = read_json(&env.path("report.json"));
+        let outcomes = report["outcomes"].as_array().unwrap();
+        assert_eq!(outcomes.len(), 120);
+        let mut moved = 0;
+        for outcome in outcomes {
+            let id = outcome["change"]["resource"]["id"].as_str().unwrap();
+            let now = env.group_of(id);
+            let status = outcome["status"].as_str().unwrap();
+            let agrees = match status {
+                "moved" => now == "rg-prod",
+                "not_started" | "failed" | "not_moved_despite_success" => now == "rg-default",
+                "unverified" => true,
+                other => panic!("{id}: unexpected status {other}"),
+            };
+            moved += usize::from(status == "moved");
+            assert!(
+                agrees,
+                "{id} is reported {status} but is in {now}: {outcome}"
+            );
+        }
+        assert!(moved > 0, "nothing was read back as moved: {report}");
+        // The undo plan takes back every change that may have happened.
+        let undo = read_json(&env.path("undo.json"));
+        let undone: Vec<&str> = undo["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["resource"]["id"].as_str().unwrap())
+            .collect();
+        for outcome in outcomes {
+            let id = outcome["change"]["resource"]["id"].as_str().unwrap();
+            if env.group_of(id) == "rg-prod" {
+                assert!(
+                    undone.contains(&id),
+                    "{id} moved but is not in the undo plan"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn sighup_leaves_a_report_and_an_undo_plan() {
+        let env = phantom_fleet();
+        let (code, err) = apply_then(&env, "HUP");
+        assert_eq!(code, 130, "a hang-up stops the run as SIGTERM does: {err}");
+        let report = read_json(&env.path("report.json"));
+        assert_eq!(report["interrupted"], true, "{report}");
+        assert_eq!(report["outcomes"].as_array().unwrap().len(), 120);
+        let undo = read_json(&env.path("undo.json"));
+        assert_eq!(undo["undo"], true);
+        assert_eq!(
+            undo["changes"].as_array().unwrap().len() as u64,
+            report["moved"].as_u64().unwrap() + report["unverified"].as_u64().unwrap(),
+            "the undo plan holds every change that may have happened"
+        );
+    }
+}
+
+#[test]
+fn a_huge_name_glob_is_a_one_line_error_not_a_panic() {
+    let glob = "*a".repeat(200_000);
+    let manifest = format!(
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - name: \"{glob}\"\n"
+    );
+    let env = Setup::new().manifest(&manifest).start();
+    let (code, out, err) = stdout_of(env.regroup(&["validate"]));
+    assert_eq!(code, 1, "{out}");
+    let first = err.lines().next().unwrap_or_default();
+    assert!(
+        first.ends_with(":6:15: groups.prod.select[0].name: `*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a…` is not a valid glob: it is 400000 characters long, more than the 1024 a name glob may have"),
+        "{}",
+        &err[..err.len().min(400)]
+    );
+    assert!(
+        err.len() < 1000,
+        "the glob is not echoed whole: {} bytes",
+        err.len()
+    );
+}
+
+#[test]
+fn metadata_disabled_holds_for_an_ecs_ram_role_cli_profile() {
+    let env = Setup::new().without_env_keys().start();
+    env.write(
+        ".aliyun/config.json",
+        r#"{"current": "main", "profiles": [{"name": "main", "mode": "EcsRamRole", "ram_role_name": "instance-role"}]}"#,
+    );
+    // The metadata server the profile would ask is the emulator's, so a
+    // call to it would be logged; the harness sets
+    // ALIBABA_CLOUD_ECS_METADATA_DISABLED=true.
+    let (code, out, err) = stdout_of(
+        env.regroup(&["whoami", "--max-tries", "1"])
+            .env("REGROUP_METADATA_ENDPOINT", env.emulator.url()),
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("ALIBABA_CLOUD_ECS_METADATA_DISABLED=true forbids"),
+        "{err}"
+    );
+    assert!(
+        env.requests().is_empty(),
+        "the metadata address was contacted: {:?}",
+        env.requests().iter().map(|r| &r.action).collect::<Vec<_>>()
+    );
+}
+
+/// A loopback server that answers every request with a body that never
+/// ends, until the client goes away.
+fn endless_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/credentials", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        while let Ok((mut stream, _)) = listener.accept() {
+            std::thread::spawn(move || {
+                use std::io::{Read, Write};
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{\"Code\":\"Success\",\"AccessKeyId\":\"");
+                let chunk = vec![b'a'; 1 << 16];
+                while stream.write_all(&chunk).is_ok() {}
+            });
+        }
+    });
+    url
+}
+
+#[test]
+fn endless_credential_sources_end_in_a_size_error() {
+    let env = Setup::new().without_env_keys().start();
+    let (code, out, err) = stdout_of(
+        env.regroup(&["whoami", "--max-tries", "1"])
+            .env("ALIBABA_CLOUD_CREDENTIALS_URI", endless_server()),
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("the answer is larger than the limit of 16777216 bytes"),
+        "credentials URI: {err}"
+    );
+    env.write(
+        ".aliyun/config.json",
+        r#"{"current": "main", "profiles": [{"name": "main", "mode": "External", "process_command": "yes"}]}"#,
+    );
+    let (code, out, err) = stdout_of(env.regroup(&["whoami", "--max-tries", "1"]));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("`yes` printed more than the limit of 4194304 bytes"),
+        "external process: {err}"
+    );
 }

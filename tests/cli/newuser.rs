@@ -165,12 +165,14 @@ fn the_progress_bar_rounds_its_rate() {
 #[test]
 fn a_saved_plan_applied_where_the_manifest_is_not_says_the_check_was_skipped() {
     let env = Setup::new().example_fleet().start();
-    ok(&env, &["plan", "-f", EXAMPLE, "-o", "plan.json"]);
-    // No -f and no ./regroup.yaml in the folder.
+    std::fs::copy(env.path(EXAMPLE), env.path("gone.yaml")).expect("copied");
+    ok(&env, &["plan", "-f", "gone.yaml", "-o", "plan.json"]);
+    // No -f, and the manifest the plan was made from is gone.
+    std::fs::remove_file(env.path("gone.yaml")).expect("removed");
     let (applied, _) = ok(&env, &["apply", "plan.json"]);
     let notes: Vec<&str> = applied
         .lines()
-        .filter(|l| l.contains("as saved: there is no regroup.yaml"))
+        .filter(|l| l.contains("as saved: there is no gone.yaml"))
         .collect();
     assert_eq!(notes.len(), 1, "{applied}");
     assert!(

@@ -391,17 +391,10 @@ fn mixed() -> Running {
         .start()
 }
 
-/// `apply --auto-approve --undo-plan undo.json`, which must succeed: the
-/// undo plan's path and what apply printed.
+/// `apply --auto-approve --undo-plan undo.json --report report.json`,
+/// which must succeed: the undo plan's path and what apply printed.
 fn apply_with_undo(env: &Running) -> (std::path::PathBuf, String) {
-    let undo = env.path("undo.json");
-    let (code, out, err) = stdout_of(env.regroup(&[
-        "apply",
-        "--auto-approve",
-        "--undo-plan",
-        undo.to_str().unwrap(),
-    ]));
-    assert_eq!(code, 0, "{err}");
+    let (undo, _, out) = crate::harness::apply_recorded(env);
     (undo, out)
 }
 

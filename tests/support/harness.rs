@@ -423,6 +423,23 @@ pub fn spawn_emulator(args: &[&str]) -> (std::process::Child, String) {
 pub const ALL_INTO_PROD: &str =
     "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - type: instance\n";
 
+/// `apply --auto-approve --undo-plan undo.json --report report.json`,
+/// which must succeed: the undo plan's and the report's paths, and what
+/// apply printed.
+pub fn apply_recorded(env: &Running) -> (PathBuf, PathBuf, String) {
+    let (undo, report) = (env.path("undo.json"), env.path("report.json"));
+    let (code, out, err) = stdout_of(env.regroup(&[
+        "apply",
+        "--auto-approve",
+        "--undo-plan",
+        undo.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "{out}{err}");
+    (undo, report, out)
+}
+
 /// `apply --auto-approve ARGS --report`, which must move all `count`
 /// resources; returns the report and what apply printed on stderr.
 pub fn apply_all_with_report(

@@ -279,6 +279,10 @@ pub fn decode_sts(origin: &str, value: serde_json::Value) -> Result<Fresh, Crede
 /// How long an external process may run: 60 s (`provider/external.py`).
 const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The most an `External` process may print: its answer is one JSON
+/// object of a key, a secret and a token, a few kilobytes.
+const MAX_PROCESS_OUTPUT_BYTES: u64 = 4 << 20;
+
 /// What an `External` process prints (aliyun-cli README "Use an external
 /// program"; `provider/external.py`).
 #[derive(Deserialize)]
@@ -333,14 +337,32 @@ async fn run_process(command: &str, origin: &str) -> Result<Fresh, CredentialsEr
     let (program, args) = words
         .split_first()
         .ok_or_else(|| problem("process_command is empty".into()))?;
-    let child = tokio::process::Command::new(program)
+    let mut child = tokio::process::Command::new(program)
         .args(args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
         .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(PROCESS_TIMEOUT, child)
+        .spawn()
+        .map_err(|e| problem(format!("could not run `{program}`: {e}")))?;
+    let stdout = child.stdout.take();
+    // Its output is read up to a ceiling: a process that prints for ever
+    // is stopped (dropping the child kills it), not read into memory.
+    let run = async {
+        use tokio::io::AsyncReadExt as _;
+        let mut printed = Vec::new();
+        if let Some(stdout) = stdout {
+            stdout
+                .take(MAX_PROCESS_OUTPUT_BYTES + 1)
+                .read_to_end(&mut printed)
+                .await?;
+        }
+        if printed.len() as u64 > MAX_PROCESS_OUTPUT_BYTES {
+            return Ok((None, printed));
+        }
+        child.wait().await.map(|status| (Some(status), printed))
+    };
+    let (status, stdout) = tokio::time::timeout(PROCESS_TIMEOUT, run)
         .await
         .map_err(|_| {
             problem(format!(
@@ -349,12 +371,17 @@ async fn run_process(command: &str, origin: &str) -> Result<Fresh, CredentialsEr
             ))
         })?
         .map_err(|e| problem(format!("could not run `{program}`: {e}")))?;
-    if !output.status.success() {
-        return Err(problem(format!("`{program}` failed ({})", output.status)));
+    let Some(status) = status else {
+        return Err(problem(format!(
+            "`{program}` printed more than the limit of {MAX_PROCESS_OUTPUT_BYTES} bytes"
+        )));
+    };
+    if !status.success() {
+        return Err(problem(format!("`{program}` failed ({status})")));
     }
     // The output holds secrets: errors say where it went wrong, not what
     // it said.
-    let printed: ProcessOutput = serde_json::from_slice(&output.stdout)
+    let printed: ProcessOutput = serde_json::from_slice(&stdout)
         .map_err(|e| problem(format!("`{program}` printed {}", json_error(&e))))?;
     if printed.access_key_id.is_empty() || printed.access_key_secret.is_empty() {
         return Err(problem(format!(
@@ -430,12 +457,7 @@ impl Fetcher {
             }
             // Unsigned, with the token file read again each time (`oidc.py`).
             Fetcher::Oidc(request) => {
-                let token = std::fs::read_to_string(&request.token_file).map_err(|source| {
-                    CredentialsError::Read {
-                        path: request.token_file.clone(),
-                        source,
-                    }
-                })?;
+                let token = super::read_credential_file(&request.token_file)?;
                 let duration = request.duration.to_string();
                 let mut params = vec![
                     ("RoleArn", request.role_arn.as_str()),

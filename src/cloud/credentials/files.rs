@@ -368,25 +368,47 @@ fn sts_host(p: &Map<String, Value>, sts: &StsDefaults) -> String {
 
 /// INI sections and their `key = value` lines. Anything after `#` is a
 /// comment and values are trimmed, as `provider/profile.py` reads them.
-pub fn parse_ini(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+/// As the official SDKs read the file: a UTF-8 byte-order mark is skipped
+/// (gopkg.in/ini, which the Go SDK's `providers/profile.go` reads with,
+/// drops it in `parser.go` before parsing), and a section or a key given
+/// twice is an error (the Python SDK reads with `configparser.ConfigParser()`,
+/// `strict=True` by default, which raises `DuplicateSectionError` and
+/// `DuplicateOptionError` naming the line), never "the last one wins".
+pub fn parse_ini(text: &str) -> Result<BTreeMap<String, BTreeMap<String, String>>, String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut sections: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    // Where each section and key was first given, for the error.
+    let mut section_lines: BTreeMap<String, usize> = BTreeMap::new();
+    let mut key_lines: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut current: Option<String> = None;
-    for line in text.lines() {
+    for (index, line) in text.lines().enumerate() {
+        let number = index + 1;
         let line = line.split('#').next().unwrap_or_default().trim();
         if line.is_empty() || line.starts_with(';') {
             continue;
         }
         if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
             let name = name.trim().to_owned();
+            if let Some(first) = section_lines.insert(name.clone(), number) {
+                return Err(format!(
+                    "line {number}: section [{name}] is given twice (first at line {first})"
+                ));
+            }
             sections.entry(name.clone()).or_default();
             current = Some(name);
         } else if let (Some(section), Some((key, value))) = (&current, line.split_once('=')) {
+            let key = key.trim().to_owned();
+            if let Some(first) = key_lines.insert((section.clone(), key.clone()), number) {
+                return Err(format!(
+                    "line {number}: key `{key}` of section [{section}] is given twice (first at line {first})"
+                ));
+            }
             if let Some(values) = sections.get_mut(section) {
-                values.insert(key.trim().to_owned(), value.trim().to_owned());
+                values.insert(key, value.trim().to_owned());
             }
         }
     }
-    sections
+    Ok(sections)
 }
 
 /// Reads the section `wanted` (else `[default]`) of the INI credentials
@@ -400,7 +422,10 @@ pub fn credentials_ini(
     env: &Environment,
 ) -> Result<Found, CredentialsError> {
     let wanted = wanted.unwrap_or("default");
-    let sections = parse_ini(text);
+    let sections = parse_ini(text).map_err(|problem| CredentialsError::Invalid {
+        origin: format!("credentials file {}", path.display()),
+        problem,
+    })?;
     let Some(values) = sections.get(wanted) else {
         return Ok(Found::Skipped(format!(
             "{} has no [{wanted}] section",

@@ -885,3 +885,30 @@ async fn the_metadata_server_is_used_when_nothing_else_is_configured() {
         assert!(count(&emulator, action) >= 1, "{action}");
     }
 }
+
+#[test]
+fn an_ini_file_with_a_byte_order_mark_reads_its_first_section() {
+    let sections = super::files::parse_ini("\u{feff}[default]\ntype = access_key\n").unwrap();
+    assert_eq!(
+        sections
+            .get("default")
+            .and_then(|s| s.get("type"))
+            .map(String::as_str),
+        Some("access_key"),
+        "the BOM must not hide [default]: {sections:?}"
+    );
+}
+
+#[test]
+fn a_section_or_key_given_twice_in_an_ini_file_names_both_lines() {
+    let twice = "[default]\ntype = access_key\n\n[default]\ntype = ecs_ram_role\n";
+    assert_eq!(
+        super::files::parse_ini(twice).unwrap_err(),
+        "line 4: section [default] is given twice (first at line 1)"
+    );
+    let key_twice = "[default]\naccess_key_id = a\n# a comment\naccess_key_id = b\n";
+    assert_eq!(
+        super::files::parse_ini(key_twice).unwrap_err(),
+        "line 4: key `access_key_id` of section [default] is given twice (first at line 2)"
+    );
+}
