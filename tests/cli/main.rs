@@ -25,6 +25,7 @@ mod permissions;
 mod plan;
 mod quotas;
 mod rails;
+mod reconcile;
 mod signature;
 mod types;
 mod validate;
