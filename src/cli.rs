@@ -132,6 +132,10 @@ pub enum Command {
         after_help = "Examples:\n  regroup reconcile -f regroup.yaml --interval 5m                 # detect drift only\n  regroup reconcile --mode correct --max-changes 20 --report-dir reports --metrics-listen 127.0.0.1:9464"
     )]
     Reconcile(ReconcileArgs),
+    /// Who moved a resource between groups, and when: ActionTrail's
+    /// records of the last 90 days.
+    #[command(after_help = "Example:\n  regroup history instance/i-bp1abc --region cn-hangzhou")]
+    History(HistoryArgs),
     /// Run the local Alibaba Cloud API emulator.
     #[command(
         after_help = "Examples:\n  regroup emulator --fleet examples/fleet.yaml --listen 127.0.0.1:8642\n  regroup emulator --fleet examples/fleet.yaml -- plan -f examples/regroup.yaml"
@@ -175,6 +179,16 @@ pub struct ApplyArgs {
     pub undo_plan: Option<PathBuf>,
     #[command(flatten)]
     pub rails: ApplyRails,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HistoryArgs {
+    /// The resource, as TYPE/ID (instance/i-bp1…).
+    pub resource: String,
+    /// Most LookupEvents calls to make (each reads up to 50 events; the
+    /// service allows two a second).
+    #[arg(long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub max_calls: u16,
 }
 
 /// What `regroup reconcile` does about drift.

@@ -7,6 +7,7 @@
 mod apply;
 mod emulator;
 mod export;
+mod history;
 mod plan;
 mod policy;
 mod reconcile;
@@ -57,6 +58,7 @@ pub async fn run(cli: Cli, overrides: Overrides) -> anyhow::Result<Exit> {
         Command::Export(args) => export::run(&global, &overrides, &args, &mut out).await,
         Command::Completions { shell } => completions(shell, &mut out),
         Command::Schema => schema(&mut out),
+        Command::History(args) => history::run(&global, &overrides, &args, &mut out).await,
         Command::Reconcile(args) => reconcile::run(&global, &overrides, &args, &mut out).await,
         Command::Emulator(args) => emulator::run(args).await,
         Command::Whoami => whoami::run(&global, &overrides, &mut out).await,

@@ -19,6 +19,7 @@ mod docs;
 mod emulator;
 mod export;
 mod hardening;
+mod history;
 mod newuser;
 mod output;
 mod permissions;
