@@ -289,3 +289,148 @@ pub fn lookup_events(
     }
     Ok(body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resource::ResourceType;
+
+    fn account_with_moves(count: usize, now: DateTime<Utc>) -> Account {
+        let mut account = Account::from_fleet(crate::emulator::tests::fleet(1));
+        for n in 0..count {
+            let index = (
+                ResourceType::Instance,
+                "cn-hangzhou".to_owned(),
+                format!("i-{n}"),
+            );
+            let mover = Mover::Key {
+                id: "testid",
+                assumed_role: false,
+            };
+            record_move(&mut account, &index, "rg-prod", mover, now);
+        }
+        account
+    }
+
+    fn params(pairs: &[(&str, &str)]) -> Params {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    /// A new second for each call, so that the 2/s limit does not interfere.
+    fn at(now: DateTime<Utc>, call: i64) -> DateTime<Utc> {
+        now + Duration::seconds(call)
+    }
+
+    #[test]
+    fn pages_hold_at_most_50_and_more_is_refused() {
+        let now = Utc::now();
+        let mut account = account_with_moves(60, now);
+        let first =
+            lookup_events(&mut account, &params(&[("MaxResults", "50")]), at(now, 1)).unwrap();
+        assert_eq!(first["Events"].as_array().unwrap().len(), 50);
+        let token = first["NextToken"]
+            .as_str()
+            .expect("more to read")
+            .to_owned();
+        let second = lookup_events(
+            &mut account,
+            &params(&[("MaxResults", "50"), ("NextToken", &token)]),
+            at(now, 2),
+        )
+        .unwrap();
+        assert_eq!(second["Events"].as_array().unwrap().len(), 10);
+        assert!(
+            second.get("NextToken").is_none(),
+            "the last page has no token"
+        );
+        let refused = lookup_events(&mut account, &params(&[("MaxResults", "51")]), at(now, 3));
+        assert_eq!(refused.unwrap_err().code, "InvalidParameter");
+    }
+
+    #[test]
+    fn windows_are_at_most_30_days_within_the_last_90() {
+        let now = Utc::now();
+        let mut account = account_with_moves(1, now);
+        let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+        let window = |start: DateTime<Utc>, end: DateTime<Utc>| {
+            params(&[("StartTime", &stamp(start)), ("EndTime", &stamp(end))])
+        };
+        let wide = window(now - Duration::days(31), now);
+        assert!(
+            lookup_events(&mut account, &wide, at(now, 1)).is_err(),
+            "31 days"
+        );
+        let old = window(now - Duration::days(100), now - Duration::days(80));
+        assert!(
+            lookup_events(&mut account, &old, at(now, 2)).is_err(),
+            "before 90 days"
+        );
+        let alone = params(&[("StartTime", &stamp(now))]);
+        assert!(
+            lookup_events(&mut account, &alone, at(now, 3)).is_err(),
+            "one end only"
+        );
+        let fine = window(now - Duration::days(29), now + Duration::seconds(5));
+        let body = lookup_events(&mut account, &fine, at(now, 4)).unwrap();
+        assert_eq!(body["Events"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn two_calls_a_second_then_throttling() {
+        let now = Utc::now();
+        let mut account = account_with_moves(1, now);
+        for _ in 0..2 {
+            assert!(lookup_events(&mut account, &Params::new(), now).is_ok());
+        }
+        let third = lookup_events(&mut account, &Params::new(), now).unwrap_err();
+        assert_eq!(third.code, "Throttling.User");
+        assert!(
+            lookup_events(&mut account, &Params::new(), at(now, 1)).is_ok(),
+            "next second"
+        );
+    }
+
+    #[test]
+    fn conditions_are_exact_the_first_two_count_and_a_repeated_key_keeps_the_second() {
+        let now = Utc::now();
+        let mut account = account_with_moves(3, now);
+        let count = |account: &mut Account, pairs: &[(&str, &str)], call: i64| {
+            let body = lookup_events(account, &params(pairs), at(now, call)).unwrap();
+            body["Events"].as_array().unwrap().len()
+        };
+        let by_id = [
+            ("LookupAttribute.1.Key", "ResourceName"),
+            ("LookupAttribute.1.Value", "i-1"),
+        ];
+        assert_eq!(count(&mut account, &by_id, 1), 1);
+        let case = [
+            ("LookupAttribute.1.Key", "ResourceName"),
+            ("LookupAttribute.1.Value", "I-1"),
+        ];
+        assert_eq!(count(&mut account, &case, 2), 0, "case-sensitive");
+        let repeated = [
+            ("LookupAttribute.1.Key", "ResourceName"),
+            ("LookupAttribute.1.Value", "i-1"),
+            ("LookupAttribute.2.Key", "ResourceName"),
+            ("LookupAttribute.2.Value", "i-2"),
+        ];
+        let body = lookup_events(&mut account, &params(&repeated), at(now, 3)).unwrap();
+        assert_eq!(body["Events"][0]["resourceName"], "i-2", "the second wins");
+        let third_ignored = [
+            ("LookupAttribute.1.Key", "EventAccessKeyId"),
+            ("LookupAttribute.1.Value", "testid"),
+            ("LookupAttribute.2.Key", "EventName"),
+            ("LookupAttribute.2.Value", "JoinResourceGroup"),
+            ("LookupAttribute.3.Key", "ResourceName"),
+            ("LookupAttribute.3.Value", "i-0"),
+        ];
+        assert_eq!(
+            count(&mut account, &third_ignored, 4),
+            3,
+            "only the first two count"
+        );
+    }
+}
