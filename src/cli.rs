@@ -160,6 +160,11 @@ pub struct PlanArgs {
     /// those the manifest manages (wins over the manifest's `max_changes`).
     #[arg(long, value_name = "N|P%", value_parser = parse_max_changes)]
     pub max_changes: Option<MaxChanges>,
+    /// After the plan, name who last moved each drifted resource (from
+    /// ActionTrail, newest 30 days, one LookupEvents call per resource and
+    /// at most 20 in all; it says when it stopped early).
+    #[arg(long)]
+    pub who: bool,
 }
 
 #[derive(Debug, Clone, Args)]

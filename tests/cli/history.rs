@@ -124,3 +124,41 @@ fn history_wants_type_slash_id_and_a_region() {
     assert!(err.contains("history needs the resource's region"), "{err}");
     assert!(env.requests().is_empty(), "no call for bad input");
 }
+
+#[test]
+fn plan_who_names_the_last_mover_of_each_drifted_resource_within_its_budget() {
+    let env = Setup::new()
+        .instances(22)
+        .manifest("version: 1\nregions: [cn-hangzhou]\ngroups:\n  dev:\n    select:\n      - type: instance\n")
+        .start();
+    // Everything into prod first: then all 22 drift from dev.
+    let prod = env.write("prod.yaml", ALL_INTO_PROD);
+    let (code, out, err) = env.run(&["apply", "--auto-approve", "-f", prod.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = env.run(&["plan", "--who"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (_, who) = out
+        .split_once("\nLast moved (ActionTrail, last 30 days):\n")
+        .expect("a section of last movers");
+    let lines: Vec<&str> = who.lines().collect();
+    assert_eq!(lines.len(), 21, "20 looked up, then the stop: {who}");
+    assert!(
+        lines[0].starts_with("  instance/i-bp1test00000 (cn-hangzhou): to rg-prod at ")
+            && lines[0].ends_with(&format!(
+                " by ram-user {}, access key {}",
+                crate::harness::KEY_ID,
+                crate::harness::KEY_ID
+            )),
+        "{who}"
+    );
+    assert_eq!(
+        lines[20], "Stopped early: 20 LookupEvents calls made; 2 resource(s) not looked up.",
+        "{who}"
+    );
+    let lookups = env
+        .requests()
+        .iter()
+        .filter(|r| r.action == "LookupEvents" && r.status == 200)
+        .count();
+    assert_eq!(lookups, 20, "one call per resource, 20 in all");
+}
