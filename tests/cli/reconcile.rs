@@ -351,3 +351,141 @@ fn metrics_stay_on_loopback_unless_asked() {
     );
     assert!(env.requests().is_empty(), "no call was made");
 }
+
+/// The Kubernetes objects of examples/kubernetes/, as JSON, read by
+/// PyYAML (a dependency of kubernetes-validate).
+const KUBERNETES_VALIDATE: &str = "kubernetes-validate==1.37.0";
+const PROMETHEUS_OPERATOR_MODELS: &str = "@kubernetes-models/prometheus-operator@6.0.0";
+
+fn kubernetes_example(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/kubernetes")
+        .join(name)
+}
+
+/// Runs `program` with `input` on stdin: exit success and stdout+stderr.
+fn piped(mut command: std::process::Command, input: &str) -> (bool, String) {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the validator runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(input.as_bytes())
+        .expect("the input is passed on");
+    let output = child.wait_with_output().expect("the validator ends");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+/// The Deployment and Service against Kubernetes 1.33's own schemas
+/// (strict: unknown fields are errors), from the kubernetes-validate
+/// package; the YAML text comes on stdin.
+fn kubernetes_schema_check(yaml: &str) -> (bool, String) {
+    let python = tools::python(&[KUBERNETES_VALIDATE]);
+    let mut command = std::process::Command::new(python);
+    command.args([
+        "-c",
+        "import sys, yaml, kubernetes_validate\n\
+         kubernetes_validate.validate(yaml.safe_load(sys.stdin.read()), '1.33.0', strict=True)\n\
+         print('valid')",
+    ]);
+    piped(command, yaml)
+}
+
+/// A ServiceMonitor or PrometheusRule (JSON on stdin) against the Prometheus
+/// Operator's CRD schemas, from the @kubernetes-models/prometheus-operator
+/// package.
+fn operator_schema_check(kind: &str, json: &str) -> (bool, String) {
+    let modules = tools::node_modules(&[PROMETHEUS_OPERATOR_MODELS]);
+    let mut command = std::process::Command::new("node");
+    // An ES module resolves packages from its folder: the one holding
+    // node_modules.
+    command
+        .current_dir(modules.parent().expect("node_modules has a parent"))
+        .args([
+            "--input-type=module",
+            "-e",
+            &format!(
+                "import {{ {kind} }} from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/{kind}';\n\
+                 let text = '';\n\
+                 for await (const chunk of process.stdin) text += chunk;\n\
+                 new {kind}(JSON.parse(text)).validate();\n\
+                 console.log('valid');"
+            ),
+        ]);
+    piped(command, json)
+}
+
+fn yaml_as_json(yaml: &str) -> String {
+    regroup::yaml_to_json("example", yaml)
+        .expect("the example is YAML")
+        .to_string()
+}
+
+#[test]
+fn the_kubernetes_example_passes_the_kubernetes_and_operator_schemas() {
+    for name in ["deployment.yaml", "service.yaml"] {
+        let yaml = std::fs::read_to_string(kubernetes_example(name)).expect("the example exists");
+        let (valid, said) = kubernetes_schema_check(&yaml);
+        assert!(valid, "{name}: {said}");
+        // The check can fail: a port given as text is refused.
+        let broken = yaml
+            .replacen("containerPort: 9464", "containerPort: nine", 1)
+            .replacen("port: 9464", "port: nine", 1);
+        let (valid, said) = kubernetes_schema_check(&broken);
+        assert!(!valid, "{name} with a port as text passed: {said}");
+    }
+    for (name, kind) in [
+        ("servicemonitor.yaml", "ServiceMonitor"),
+        ("prometheusrule.yaml", "PrometheusRule"),
+    ] {
+        let yaml = std::fs::read_to_string(kubernetes_example(name)).expect("the example exists");
+        let (valid, said) = operator_schema_check(kind, &yaml_as_json(&yaml));
+        assert!(valid, "{name}: {said}");
+        let broken = yaml
+            .replacen("path: /metrics", "path: 9", 1)
+            .replacen("expr:", "exp:", 1);
+        let (valid, said) = operator_schema_check(kind, &yaml_as_json(&broken));
+        assert!(!valid, "a broken {name} passed: {said}");
+    }
+}
+
+/// The Deployment's arguments are ones `regroup reconcile` takes: run once
+/// against the emulator, with the paths and the port made local.
+#[test]
+fn the_kubernetes_deployment_runs_reconcile_with_arguments_it_takes() {
+    let yaml =
+        std::fs::read_to_string(kubernetes_example("deployment.yaml")).expect("the example exists");
+    let deployment = regroup::yaml_to_json("deployment.yaml", &yaml).expect("the example is YAML");
+    let args: Vec<String> = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .expect("the container has args")
+        .iter()
+        .filter_map(|arg| {
+            let arg = arg.as_str().expect("each arg is text");
+            match arg.split_once('=') {
+                // The test's manifest is passed as -f.
+                Some(("--file", _)) => None,
+                Some(("--report-dir", _)) => Some("--report-dir=reports".to_owned()),
+                Some(("--metrics-listen", _)) => Some("--metrics-listen=127.0.0.1:0".to_owned()),
+                _ => Some(arg.to_owned()),
+            }
+        })
+        .collect();
+    assert_eq!(args[0], "reconcile", "{args:?}");
+    let env = Setup::new().instances(3).manifest(ALL_INTO_PROD).start();
+    let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
+    all.extend(["--runs", "1"]);
+    let (code, out, err) = env.run(&all);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("Apply complete! 3 moved"), "{out}");
+}
