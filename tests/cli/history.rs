@@ -4,7 +4,7 @@
 use regroup::resource::ResourceType;
 
 use crate::harness::{Setup, ALL_INTO_PROD};
-use crate::tools;
+use crate::reconcile::sdk_move;
 
 const SDK_KEY: &str = "LTAIsdkuser";
 const SDK_SECRET: &str = "sdk-secret";
@@ -19,22 +19,7 @@ fn history_names_the_access_key_that_moved_it_and_when() {
     let (code, out, err) = env.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{out}{err}");
     // Then someone else moves it, with the official SDK.
-    let python = tools::python(&["alibabacloud_ecs20140526==7.11.8"]);
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/official_sdk.py");
-    let moved = std::process::Command::new(python)
-        .arg(script)
-        .args([
-            &env.emulator.addr().to_string(),
-            SDK_KEY,
-            SDK_SECRET,
-            "cn-hangzhou",
-            "i-bp1moved",
-            "rg-dev",
-        ])
-        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
-        .output()
-        .expect("the python runs");
-    assert!(moved.status.success(), "{moved:?}");
+    sdk_move(&env, SDK_KEY, SDK_SECRET, "i-bp1moved", "rg-dev");
     let before = chrono::Utc::now();
 
     let (code, out, err) = env.run(&["history", "instance/i-bp1moved", "--region", "cn-hangzhou"]);

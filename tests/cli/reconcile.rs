@@ -15,6 +15,32 @@ use crate::tools;
 /// format as Prometheus does.
 const PROMETHEUS_CLIENT: &str = "prometheus-client==0.21.1";
 
+/// Moves a resource of cn-hangzhou to `group` with the official SDK and
+/// `key`, as someone else would: tests/sdk/official_sdk.py (signature V3).
+pub fn sdk_move(env: &Running, key: &str, secret: &str, id: &str, group: &str) {
+    let python = tools::python(&["alibabacloud_ecs20140526==7.11.8"]);
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/official_sdk.py");
+    let moved = std::process::Command::new(python)
+        .arg(script)
+        .args([
+            &env.emulator.addr().to_string(),
+            key,
+            secret,
+            "cn-hangzhou",
+            id,
+            group,
+        ])
+        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+        .output()
+        .expect("the python runs");
+    assert!(
+        moved.status.success(),
+        "the SDK moved {id}: {}{}",
+        String::from_utf8_lossy(&moved.stdout),
+        String::from_utf8_lossy(&moved.stderr)
+    );
+}
+
 /// A running `regroup reconcile`, its stdout read line by line.
 struct Loop {
     child: Child,
@@ -120,33 +146,21 @@ fn scrape(address: &str) -> Vec<(String, serde_json::Value, f64)> {
     let (status, body) = http_get(address, "/metrics");
     assert!(status.contains("200"), "/metrics answered {status}");
     let python = tools::python(&[PROMETHEUS_CLIENT]);
-    let mut parser = std::process::Command::new(python)
-        .args([
-            "-c",
-            "import json, sys\n\
-             from prometheus_client.parser import text_string_to_metric_families\n\
-             samples = [[s.name, s.labels, s.value] for f in text_string_to_metric_families(sys.stdin.read()) for s in f.samples]\n\
-             print(json.dumps(samples))",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python runs");
-    parser
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(body.as_bytes())
-        .expect("the metrics are passed on");
-    let output = parser.wait_with_output().expect("the parser ends");
+    let mut parser = std::process::Command::new(python);
+    parser.args([
+        "-c",
+        "import json, sys\n\
+         from prometheus_client.parser import text_string_to_metric_families\n\
+         samples = [[s.name, s.labels, s.value] for f in text_string_to_metric_families(sys.stdin.read()) for s in f.samples]\n\
+         print(json.dumps(samples))",
+    ]);
+    let (parsed, printed, complaint) = piped(parser, &body);
     assert!(
-        output.status.success(),
-        "the Prometheus parser refused /metrics: {}\n{body}",
-        String::from_utf8_lossy(&output.stderr)
+        parsed,
+        "the Prometheus parser refused /metrics: {complaint}\n{body}"
     );
     let samples: Vec<(String, serde_json::Value, f64)> =
-        serde_json::from_slice(&output.stdout).expect("the parser printed JSON");
+        serde_json::from_str(&printed).expect("the parser printed JSON");
     samples
 }
 
@@ -198,27 +212,7 @@ fn correct_mode_converges_puts_back_what_the_sdk_moved_and_stops_on_sigterm() {
 
     // Behind its back, with the official SDK (tests/sdk/official_sdk.py
     // moves the instance with JoinResourceGroup, signature V3).
-    let python = tools::python(&["alibabacloud_ecs20140526==7.11.8"]);
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/official_sdk.py");
-    let moved = std::process::Command::new(python)
-        .arg(script)
-        .args([
-            &env.emulator.addr().to_string(),
-            KEY_ID,
-            SECRET,
-            "cn-hangzhou",
-            &instance(7),
-            "rg-dev",
-        ])
-        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
-        .output()
-        .expect("the python runs");
-    assert!(
-        moved.status.success(),
-        "the SDK moved it: {}{}",
-        String::from_utf8_lossy(&moved.stdout),
-        String::from_utf8_lossy(&moved.stderr)
-    );
+    sdk_move(&env, KEY_ID, SECRET, &instance(7), "rg-dev");
     // Within two intervals: the run under way may have planned before the
     // move; the next one sees it.
     let mut runs_after = 0;
@@ -363,8 +357,9 @@ fn kubernetes_example(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
-/// Runs `program` with `input` on stdin: exit success and stdout+stderr.
-fn piped(mut command: std::process::Command, input: &str) -> (bool, String) {
+/// Runs `command` with `input` on stdin: whether it succeeded, its stdout
+/// and its stderr.
+fn piped(mut command: std::process::Command, input: &str) -> (bool, String, String) {
     let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -378,18 +373,17 @@ fn piped(mut command: std::process::Command, input: &str) -> (bool, String) {
         .write_all(input.as_bytes())
         .expect("the input is passed on");
     let output = child.wait_with_output().expect("the validator ends");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// The Deployment and Service against Kubernetes 1.33's own schemas
 /// (strict: unknown fields are errors), from the kubernetes-validate
 /// package; the YAML text comes on stdin.
-fn kubernetes_schema_check(yaml: &str) -> (bool, String) {
+fn kubernetes_schema_check(yaml: &str) -> (bool, String, String) {
     let python = tools::python(&[KUBERNETES_VALIDATE]);
     let mut command = std::process::Command::new(python);
     command.args([
@@ -404,7 +398,7 @@ fn kubernetes_schema_check(yaml: &str) -> (bool, String) {
 /// A ServiceMonitor or PrometheusRule (JSON on stdin) against the Prometheus
 /// Operator's CRD schemas, from the @kubernetes-models/prometheus-operator
 /// package.
-fn operator_schema_check(kind: &str, json: &str) -> (bool, String) {
+fn operator_schema_check(kind: &str, json: &str) -> (bool, String, String) {
     let modules = tools::node_modules(&[PROMETHEUS_OPERATOR_MODELS]);
     let mut command = std::process::Command::new("node");
     // An ES module resolves packages from its folder: the one holding
@@ -435,27 +429,30 @@ fn yaml_as_json(yaml: &str) -> String {
 fn the_kubernetes_example_passes_the_kubernetes_and_operator_schemas() {
     for name in ["deployment.yaml", "service.yaml"] {
         let yaml = std::fs::read_to_string(kubernetes_example(name)).expect("the example exists");
-        let (valid, said) = kubernetes_schema_check(&yaml);
-        assert!(valid, "{name}: {said}");
+        let (valid, said, complaint) = kubernetes_schema_check(&yaml);
+        assert!(valid, "{name}: {said}{complaint}");
         // The check can fail: a port given as text is refused.
         let broken = yaml
             .replacen("containerPort: 9464", "containerPort: nine", 1)
             .replacen("port: 9464", "port: nine", 1);
-        let (valid, said) = kubernetes_schema_check(&broken);
-        assert!(!valid, "{name} with a port as text passed: {said}");
+        let (valid, said, complaint) = kubernetes_schema_check(&broken);
+        assert!(
+            !valid,
+            "{name} with a port as text passed: {said}{complaint}"
+        );
     }
     for (name, kind) in [
         ("servicemonitor.yaml", "ServiceMonitor"),
         ("prometheusrule.yaml", "PrometheusRule"),
     ] {
         let yaml = std::fs::read_to_string(kubernetes_example(name)).expect("the example exists");
-        let (valid, said) = operator_schema_check(kind, &yaml_as_json(&yaml));
-        assert!(valid, "{name}: {said}");
+        let (valid, said, complaint) = operator_schema_check(kind, &yaml_as_json(&yaml));
+        assert!(valid, "{name}: {said}{complaint}");
         let broken = yaml
             .replacen("path: /metrics", "path: 9", 1)
             .replacen("expr:", "exp:", 1);
-        let (valid, said) = operator_schema_check(kind, &yaml_as_json(&broken));
-        assert!(!valid, "a broken {name} passed: {said}");
+        let (valid, said, complaint) = operator_schema_check(kind, &yaml_as_json(&broken));
+        assert!(!valid, "a broken {name} passed: {said}{complaint}");
     }
 }
 
