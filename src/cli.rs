@@ -126,6 +126,16 @@ pub enum Command {
         after_help = "Examples:\n  regroup whoami\n  regroup whoami -v --profile deploy   # also the sources passed over, and why"
     )]
     Whoami,
+    /// Keep the account true to the manifest: plan every interval, and in
+    /// `correct` mode apply with every rail; serves Prometheus metrics.
+    #[command(
+        after_help = "Examples:\n  regroup reconcile -f regroup.yaml --interval 5m                 # detect drift only\n  regroup reconcile --mode correct --max-changes 20 --report-dir reports --metrics-listen 127.0.0.1:9464"
+    )]
+    Reconcile(ReconcileArgs),
+    /// Who moved a resource between groups, and when: ActionTrail's
+    /// records of the last 90 days.
+    #[command(after_help = "Example:\n  regroup history instance/i-bp1abc --region cn-hangzhou")]
+    History(HistoryArgs),
     /// Run the local Alibaba Cloud API emulator.
     #[command(
         after_help = "Examples:\n  regroup emulator --fleet examples/fleet.yaml --listen 127.0.0.1:8642\n  regroup emulator --fleet examples/fleet.yaml -- plan -f examples/regroup.yaml"
@@ -150,6 +160,11 @@ pub struct PlanArgs {
     /// those the manifest manages (wins over the manifest's `max_changes`).
     #[arg(long, value_name = "N|P%", value_parser = parse_max_changes)]
     pub max_changes: Option<MaxChanges>,
+    /// After the plan, name who last moved each drifted resource (from
+    /// ActionTrail, newest 30 days, one LookupEvents call per resource and
+    /// at most 20 in all; it says when it stopped early).
+    #[arg(long)]
+    pub who: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -160,15 +175,73 @@ pub struct ApplyArgs {
     /// Skip the approval prompt.
     #[arg(long)]
     pub auto_approve: bool,
+    /// Write a JSON record of every change and its outcome.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Write a saved plan that moves every resource this run moves back
+    /// to where it was; `regroup apply FILE` applies it.
+    #[arg(long, value_name = "FILE")]
+    pub undo_plan: Option<PathBuf>,
+    #[command(flatten)]
+    pub rails: ApplyRails,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HistoryArgs {
+    /// The resource, as TYPE/ID (instance/i-bp1…).
+    pub resource: String,
+    /// Most LookupEvents calls to make (each reads up to 50 events; the
+    /// service allows two a second).
+    #[arg(long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub max_calls: u16,
+}
+
+/// What `regroup reconcile` does about drift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReconcileMode {
+    /// Plan and report drift; move nothing.
+    Detect,
+    /// Plan, then apply the plan with every rail.
+    Correct,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReconcileArgs {
+    /// Time between the starts of two runs (a tenth of it, at most, is
+    /// added at random so that many loops do not call in step).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub interval: std::time::Duration,
+    /// `detect` only reports drift; `correct` also moves resources back.
+    #[arg(long, value_enum, default_value_t = ReconcileMode::Detect)]
+    pub mode: ReconcileMode,
+    /// Serve Prometheus metrics on /metrics (and /healthz) at this address;
+    /// loopback unless --metrics-public.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Allow --metrics-listen on an address other than loopback (inside a
+    /// container, 0.0.0.0:9464).
+    #[arg(long)]
+    pub metrics_public: bool,
+    /// Write each run's JSON report into this folder, as
+    /// reconcile-<UTC time>.json, keeping the newest 100.
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<std::path::PathBuf>,
+    /// Stop after this many runs (default: run until SIGTERM or Ctrl-C).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub runs: Option<u64>,
+    #[command(flatten)]
+    pub rails: ApplyRails,
+}
+
+/// The options that bound an apply, shared by `apply` and `reconcile`.
+#[derive(Debug, Clone, Args)]
+pub struct ApplyRails {
     /// Calls in flight at once.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=512))]
     pub parallelism: u16,
     /// Most calls per second, per API and region (0.1 to 10000).
     #[arg(long, value_name = "QPS", value_parser = parse_rate)]
     pub rate: Option<f64>,
-    /// Write a JSON record of every change and its outcome.
-    #[arg(long, value_name = "FILE")]
-    pub report: Option<PathBuf>,
     /// Plan without explicit resources that do not exist, with a warning.
     #[arg(long)]
     pub ignore_missing: bool,
@@ -184,10 +257,6 @@ pub struct ApplyArgs {
     /// in their target groups.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub canary: Option<u32>,
-    /// Write a saved plan that moves every resource this run moves back
-    /// to where it was; `regroup apply FILE` applies it.
-    #[arg(long, value_name = "FILE")]
-    pub undo_plan: Option<PathBuf>,
     /// Also make the moves an automatic-transfer (auto grouping) rule would
     /// undo; without it they are left alone and the run exits 1.
     #[arg(long)]
@@ -389,7 +458,7 @@ mod tests {
         let Command::Apply(args) = cli.command else {
             panic!("apply parses as apply")
         };
-        assert_eq!(args.rate, Some(0.5));
+        assert_eq!(args.rails.rate, Some(0.5));
     }
 
     #[test]

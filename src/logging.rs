@@ -1,7 +1,9 @@
 //! Logging to stderr for `-v`. Only regroup's own events are shown: the HTTP
 //! libraries could print request URLs, which carry signatures and STS tokens.
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _};
 
 /// `-v` info, `-vv` every call, `-vvv` everything regroup logs; `RUST_LOG`
 /// may choose instead, but never opens the HTTP libraries' logs. Colour only
@@ -31,10 +33,15 @@ pub fn init(verbosity: u8, no_color: bool) {
             filter = filter.add_directive(directive);
         }
     }
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let printed = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(crate::output::color_allowed(no_color, &std::io::stderr()))
         .with_target(false)
+        .with_filter(filter);
+    // The printed log has its own filter, so that `reconcile` counts every
+    // API call into its metrics whatever `-v` says.
+    let _ = tracing_subscriber::registry()
+        .with(printed)
+        .with(crate::reconcile::calls::layer())
         .try_init();
 }

@@ -98,6 +98,10 @@ pub fn host(service: Service, region: Option<&str>) -> String {
         // `_endpoint_rule = 'central'` in alibabacloud-quotas20200510 1.2.2
         // client.py l.24 (docs/sources/signing-quotas.md §6).
         (Service::Quotas, _) => "quotas.aliyuncs.com".to_owned(),
+        // `_endpoint_rule = 'regional'` in alibabacloud_actiontrail20200706
+        // 2.6.0 client.py l.23.
+        (Service::ActionTrail, Some(region)) => format!("actiontrail.{region}.aliyuncs.com"),
+        (Service::ActionTrail, None) => "actiontrail.aliyuncs.com".to_owned(),
     }
 }
 

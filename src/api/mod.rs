@@ -28,6 +28,8 @@ pub enum Service {
     Sts,
     /// Quota Center, for the FlowControl quotas that pace calls.
     Quotas,
+    /// ActionTrail, for who moved a resource (`regroup history`).
+    ActionTrail,
 }
 
 impl Service {
@@ -44,6 +46,8 @@ impl Service {
             Service::ResourceManager => "2020-03-31",
             Service::Sts => "2015-04-01",
             Service::Quotas => "2020-05-10",
+            // alibabacloud_actiontrail20200706==2.6.0 client.py l.2763.
+            Service::ActionTrail => "2020-07-06",
         }
     }
 }

@@ -30,6 +30,8 @@ pub fn action_name(service: Service, action: &str) -> String {
         Service::ResourceManager => "resourcemanager",
         Service::Sts => "sts",
         Service::Quotas => "quotas",
+        // actiontrail:LookupEvents (the LookupEvents page, RAM authorization).
+        Service::ActionTrail => "actiontrail",
     };
     format!("{code}:{action}")
 }

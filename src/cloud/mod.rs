@@ -1,6 +1,7 @@
 //! Everything that talks to Alibaba Cloud: signing, credentials, the HTTP
 //! client with its retries and rate limit, and the typed calls.
 
+pub mod actiontrail;
 pub mod client;
 pub mod credentials;
 pub mod ecs;

@@ -5,9 +5,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 
-use super::{check_max_changes, client, load_manifest, make_plan, use_color, Exit, Overrides};
+use super::{
+    apply_options, check_max_changes, client, load_manifest, make_plan, use_color, Exit, Overrides,
+};
 use crate::api::describe::TypeApi;
-use crate::apply::{self, ApplyOptions, Interrupts, ProgressStyle};
+use crate::apply::{self, Interrupts, ProgressStyle};
 use crate::atomic_file;
 use crate::bounded_read::read_at_most;
 use crate::cli::{ApplyArgs, Global};
@@ -62,7 +64,7 @@ pub(super) async fn run(
     if args.undo_plan.is_some() && args.report.is_none() {
         bail!("--undo-plan needs --report: an undo plan is bound to the report of the moves it undoes, and is applied only beside it");
     }
-    let client = client(global, overrides, args.rate).await?;
+    let client = client(global, overrides, args.rails.rate).await?;
     // Quotas first, so that the plan's reads are paced too.
     let regions = match &source {
         Source::Saved(plan, _) => plan
@@ -112,7 +114,7 @@ pub(super) async fn run(
                     stale.push((change, why));
                 }
             }
-            check_max_changes(&plan, args.max_changes, None)?;
+            check_max_changes(&plan, args.rails.max_changes, None)?;
             *plan
         }
         Source::Saved(plan, manifest) => {
@@ -121,11 +123,11 @@ pub(super) async fn run(
                 Some(manifest) => recheck_against_manifest(&client, *plan, manifest).await?,
                 None => *plan,
             };
-            check_max_changes(&plan, args.max_changes, manifest.as_ref())?;
+            check_max_changes(&plan, args.rails.max_changes, manifest.as_ref())?;
             plan
         }
         Source::Manifest(manifest) => {
-            let plan = make_plan(&client, &manifest, args.ignore_missing).await?;
+            let plan = make_plan(&client, &manifest, args.rails.ignore_missing).await?;
             // Showing the plan is for a person; a closed stdout in a
             // pipeline (`--auto-approve | head`) does not cancel the apply
             // that was asked for, whose report and exit code still count.
@@ -136,7 +138,7 @@ pub(super) async fn run(
             if let Err(error) = shown {
                 tracing::warn!("could not print the plan: {error}");
             }
-            check_max_changes(&plan, args.max_changes, Some(&manifest))?;
+            check_max_changes(&plan, args.rails.max_changes, Some(&manifest))?;
             if plan.has_changes() && !args.auto_approve && !approve(out)? {
                 writeln!(out, "\nApply cancelled.")?;
                 return Ok(Exit::Failure);
@@ -150,19 +152,14 @@ pub(super) async fn run(
         }
         return Ok(Exit::Success);
     }
-    let plan = skip_conflicts(plan, args.override_rules, &mut stale, out)?;
+    let plan = skip_conflicts(plan, args.rails.override_rules, &mut stale, out)?;
     // What was printed so far is the plan; the progress that follows goes
     // to stderr, so stdout is flushed now to keep the two in order.
     if let Err(error) = out.flush() {
         tracing::warn!("could not print the plan: {error}");
     }
     let interrupts = Interrupts::watch(client.clone());
-    let options = ApplyOptions {
-        parallelism: usize::from(args.parallelism),
-        progress: ProgressStyle::detect(),
-        max_errors: args.max_errors.map(|n| n as usize),
-        canary: args.canary.map(|n| n as usize),
-    };
+    let options = apply_options(&args.rails, ProgressStyle::detect());
     // Every way the run can end comes back here with a complete report.
     let mut report = apply::run(&client, &plan, &options, &interrupts).await;
     for (change, why) in stale {
@@ -234,7 +231,7 @@ pub(super) async fn run(
 /// Takes out the moves an auto-grouping rule would undo, to be reported
 /// `not_started` (the manifest cannot hold while the rule stands), or with
 /// `--override-rules` keeps them and warns.
-fn skip_conflicts(
+pub(super) fn skip_conflicts(
     mut plan: Plan,
     override_rules: bool,
     skipped: &mut Vec<(Change, String)>,

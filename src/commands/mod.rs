@@ -7,8 +7,10 @@
 mod apply;
 mod emulator;
 mod export;
+mod history;
 mod plan;
 mod policy;
+mod reconcile;
 mod validate;
 mod whoami;
 
@@ -17,7 +19,8 @@ use std::io::Write;
 use anyhow::Context as _;
 
 use crate::api::regions;
-use crate::cli::{Cli, Command, Global};
+use crate::apply::{ApplyOptions, ProgressStyle};
+use crate::cli::{ApplyRails, Cli, Command, Global};
 use crate::cloud::client::{Client, ClientConfig, Endpoints, RetryPolicy, Transport};
 use crate::cloud::credentials::{self, CredentialSource};
 use crate::inventory;
@@ -55,6 +58,8 @@ pub async fn run(cli: Cli, overrides: Overrides) -> anyhow::Result<Exit> {
         Command::Export(args) => export::run(&global, &overrides, &args, &mut out).await,
         Command::Completions { shell } => completions(shell, &mut out),
         Command::Schema => schema(&mut out),
+        Command::History(args) => history::run(&global, &overrides, &args, &mut out).await,
+        Command::Reconcile(args) => reconcile::run(&global, &overrides, &args, &mut out).await,
         Command::Emulator(args) => emulator::run(args).await,
         Command::Whoami => whoami::run(&global, &overrides, &mut out).await,
     }?;
@@ -230,6 +235,16 @@ fn check_max_changes(
         plan.check_max_changes(max, Some(&manifest.file))?;
     }
     Ok(())
+}
+
+/// How an apply runs under the rails the command line gave.
+fn apply_options(rails: &ApplyRails, progress: ProgressStyle) -> ApplyOptions {
+    ApplyOptions {
+        parallelism: usize::from(rails.parallelism),
+        progress,
+        max_errors: rails.max_errors.map(|n| n as usize),
+        canary: rails.canary.map(|n| n as usize),
+    }
 }
 
 async fn make_plan(

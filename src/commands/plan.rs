@@ -27,6 +27,9 @@ pub(super) async fn run(
     // The plan holds what it needs of the manifest: not kept while rendering.
     drop(manifest);
     render::renderer(args.format, use_color(global)).write(&plan, out)?;
+    if args.who {
+        super::history::last_movers(&client, &plan, out).await?;
+    }
     // Shown, so that the moves can be looked at, but not saved.
     within_limit?;
     if let Some(path) = &args.out {

@@ -7,7 +7,7 @@ use std::io::Write;
 use super::{connect, Exit, Overrides};
 use crate::api::Service;
 use crate::cli::Global;
-use crate::cloud::client::NO_PARAMS;
+use crate::cloud::client::{Client, CloudError, NO_PARAMS};
 use crate::cloud::credentials;
 use crate::output::Stdout;
 
@@ -37,22 +37,7 @@ pub(super) async fn run(
             ""
         }
     )?;
-    // GetCallerIdentity takes no parameters and answers AccountId, Arn,
-    // IdentityType (DOC-GCI, https://www.alibabacloud.com/help/doc-detail/43767.htm;
-    // fixtures tests/fixtures/api/sts_GetCallerIdentity*.json).
-    let host = credentials::sts_host(&credentials::Environment::from_process());
-    let url = client.transport().endpoints().sts_url(&host);
-    let identity = client
-        .call_at(
-            &url,
-            Service::Sts,
-            None,
-            "GetCallerIdentity",
-            NO_PARAMS,
-            None,
-        )
-        .await
-        .result?;
+    let identity = caller_identity(client).await?;
     let field = |name: &str| {
         identity
             .get(name)
@@ -68,4 +53,24 @@ pub(super) async fn run(
         field("IdentityType")
     )?;
     Ok(Exit::Success)
+}
+
+/// Who the client's credentials are. GetCallerIdentity takes no parameters
+/// and answers AccountId, Arn, IdentityType (DOC-GCI,
+/// https://www.alibabacloud.com/help/doc-detail/43767.htm; fixtures
+/// tests/fixtures/api/sts_GetCallerIdentity*.json).
+pub(super) async fn caller_identity(client: &Client) -> Result<serde_json::Value, CloudError> {
+    let host = credentials::sts_host(&credentials::Environment::from_process());
+    let url = client.transport().endpoints().sts_url(&host);
+    client
+        .call_at(
+            &url,
+            Service::Sts,
+            None,
+            "GetCallerIdentity",
+            NO_PARAMS,
+            None,
+        )
+        .await
+        .result
 }

@@ -24,6 +24,7 @@ pub fn service_of(action: &str) -> Option<Service> {
         | super::autogroup::LIST_ASSOCIATED_TRANSFER_SETTING => Service::ResourceManager,
         "AssumeRole" | "AssumeRoleWithOIDC" | "GetCallerIdentity" => Service::Sts,
         super::quota::LIST_PRODUCT_QUOTAS => Service::Quotas,
+        super::actiontrail::LOOKUP_EVENTS => Service::ActionTrail,
         other if TypeApi::by_action(other).is_some() => Service::Ecs,
         _ => return None,
     })

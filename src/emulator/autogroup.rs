@@ -113,6 +113,7 @@ pub fn enforce(account: &mut Account, now: Instant) -> bool {
         .partition(|(_, at)| *at <= now);
     account.pending_transfers = waiting;
     let mut changed = false;
+    let now_utc = chrono::Utc::now();
     for (index, _) in due {
         let Some(resource) = account.resources.get(&index) else {
             continue;
@@ -123,11 +124,13 @@ pub fn enforce(account: &mut Account, now: Instant) -> bool {
             .and_then(|rule| target_id(account, rule))
             .map(str::to_owned);
         let Some(target) = target else { continue };
-        let group = (target != account.default_group).then_some(target);
+        let group = (target != account.default_group).then_some(target.clone());
         if let Some(resource) = account.resources.get_mut(&index) {
             if resource.group != group {
                 resource.group = group;
                 changed = true;
+                let mover = super::actiontrail::Mover::AutoGrouping;
+                super::actiontrail::record_move(account, &index, &target, mover, now_utc);
             }
         }
     }

@@ -6,6 +6,7 @@
 //! benchmarks.
 
 mod acs3;
+mod actiontrail;
 pub mod api;
 pub mod autogroup;
 mod connection;
@@ -474,11 +475,14 @@ async fn serve(
         "JoinResourceGroup" => {
             let generation = {
                 let mut account = shared.store.account.write().await;
-                api::join_resource_group(
+                let moved = api::join_resource_group(
                     &mut account,
                     params,
                     !roll_phantom(shared, arrival.as_ref()),
                 )?;
+                if moved {
+                    actiontrail::record_join(&mut account, key_id.as_deref(), params, now);
+                }
                 account.generation
             };
             persist(shared, generation).await?;
@@ -493,6 +497,9 @@ async fn serve(
             } else {
                 sts::assume_role_with_oidc(&mut account, params, now, random, ttl)?
             }
+        }
+        actiontrail::LOOKUP_EVENTS => {
+            actiontrail::lookup_events(&mut *shared.store.account.write().await, params, now)?
         }
         "GetCallerIdentity" => sts::get_caller_identity(
             &*shared.store.account.read().await,

@@ -35,6 +35,8 @@ pub struct Account {
     /// Keys issued by STS and the metadata server: not saved, like the
     /// real ones they only live for a while.
     pub issued_keys: HashMap<String, super::sts::Issued>,
+    /// The membership changes made, as ActionTrail records them (not saved).
+    pub trail: super::actiontrail::Trail,
     /// Counts the changes made, so the writer knows what a write covers.
     pub generation: u64,
 }
@@ -71,6 +73,7 @@ impl Account {
             auto_grouping: fleet.auto_grouping,
             pending_transfers: Vec::new(),
             issued_keys: HashMap::new(),
+            trail: Default::default(),
             generation: 0,
         }
     }

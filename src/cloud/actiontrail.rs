@@ -1,0 +1,119 @@
+//! Who moved a resource: ActionTrail's `LookupEvents` (API 2020-07-06),
+//! asked for a resource's `JoinResourceGroup` events, newest first.
+//!
+//! The limits bound what one question costs (sources in
+//! `src/emulator/actiontrail.rs`): at most 50 events a call, two lookup
+//! conditions (here the resource's id and the event name), a window of at
+//! most 30 days, events of the last 90 days, at most two calls a second
+//! (the caller's rate limiter paces them). A history reads the 90 days as
+//! three windows, newest first, and stops after `max_calls` calls, saying
+//! so.
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use serde_json::Value;
+
+use super::client::{Client, CloudError};
+use crate::api::Service;
+
+const WINDOW_DAYS: i64 = 30;
+const RETENTION_DAYS: i64 = 90;
+const PAGE_SIZE: &str = "50";
+
+/// One membership change ActionTrail recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Move {
+    pub at: String,
+    /// The group it joined (`ResourceGroupId` of the call).
+    pub to: String,
+    /// `userIdentity.type`: `ram-user`, `assumed-role`, `root-account`, …
+    pub principal_type: String,
+    pub principal: String,
+    pub access_key: Option<String>,
+}
+
+/// A resource's moves, newest first, and why the search stopped short.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    pub moves: Vec<Move>,
+    pub stopped_early: Option<String>,
+}
+
+/// The `JoinResourceGroup` events of resource `id` in `region` over the
+/// last 90 days, in at most `max_calls` calls.
+pub async fn history(
+    client: &Client,
+    region: &str,
+    id: &str,
+    now: DateTime<Utc>,
+    max_calls: usize,
+) -> Result<History, CloudError> {
+    let oldest = now - Duration::days(RETENTION_DAYS) + Duration::minutes(1);
+    let mut history = History::default();
+    let mut calls = 0;
+    let mut end = now;
+    while end > oldest {
+        let start = (end - Duration::days(WINDOW_DAYS)).max(oldest);
+        let mut token: Option<String> = None;
+        loop {
+            if calls == max_calls {
+                history.stopped_early = Some(format!(
+                    "stopped after {calls} LookupEvents call(s); older moves were not read"
+                ));
+                return Ok(history);
+            }
+            calls += 1;
+            let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+            let mut params = vec![
+                ("LookupAttribute.1.Key", "ResourceName".to_owned()),
+                ("LookupAttribute.1.Value", id.to_owned()),
+                ("LookupAttribute.2.Key", "EventName".to_owned()),
+                ("LookupAttribute.2.Value", "JoinResourceGroup".to_owned()),
+                ("MaxResults", PAGE_SIZE.to_owned()),
+                ("Direction", "BACKWARD".to_owned()),
+                ("StartTime", stamp(start)),
+                ("EndTime", stamp(end)),
+            ];
+            if let Some(token) = &token {
+                params.push(("NextToken", token.clone()));
+            }
+            let body = client
+                .call(Service::ActionTrail, Some(region), "LookupEvents", &params)
+                .await?;
+            let events = body["Events"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            history.moves.extend(
+                events
+                    .iter()
+                    .filter(|event| event["acsRegion"].as_str() == Some(region))
+                    .filter_map(move_of),
+            );
+            token = body["NextToken"]
+                .as_str()
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+        end = start;
+    }
+    Ok(history)
+}
+
+/// A move out of a `JoinResourceGroup` event; `None` for an event without
+/// its time or target group.
+fn move_of(event: &Value) -> Option<Move> {
+    let text = |value: &Value| value.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
+    let identity = &event["userIdentity"];
+    Some(Move {
+        at: text(&event["eventTime"])?,
+        to: text(&event["requestParameters"]["ResourceGroupId"])?,
+        principal_type: text(&identity["type"]).unwrap_or_else(|| "unknown".into()),
+        principal: text(&identity["userName"])
+            .or_else(|| text(&identity["principalId"]))
+            .unwrap_or_else(|| "unknown".into()),
+        access_key: text(&identity["accessKeyId"]),
+    })
+}
