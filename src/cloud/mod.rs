@@ -2,6 +2,7 @@
 //! client with its retries and rate limit, and the typed calls.
 
 pub mod client;
+pub mod concurrency;
 pub mod credentials;
 pub mod ecs;
 pub mod quotas;
