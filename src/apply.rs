@@ -633,7 +633,12 @@ async fn execute(
     let order = schedule::round_robin(changes, |c| c.resource.region.clone());
     // As many joins in flight as their quotas and latency call for.
     let regions = order.iter().map(|c| c.resource.region.to_string());
-    let gate = Gate::new(client.limiter(), "JoinResourceGroup", regions, options.parallelism);
+    let gate = Gate::new(
+        client.limiter(),
+        "JoinResourceGroup",
+        regions,
+        options.parallelism,
+    );
     let slots: Vec<std::sync::Mutex<Slot>> = order
         .into_iter()
         .map(|c| std::sync::Mutex::new(Slot::Waiting(c)))

@@ -20,7 +20,11 @@ const SPARE: usize = 2;
 /// The calls worth having in flight when the buckets want `wanted` in all,
 /// never more than `cap` and never fewer than one.
 pub fn size(wanted: f64, cap: usize) -> usize {
-    let wanted = if wanted.is_finite() { wanted.max(0.0) } else { 0.0 };
+    let wanted = if wanted.is_finite() {
+        wanted.max(0.0)
+    } else {
+        0.0
+    };
     let sized = (wanted * SPREAD).ceil().min(cap as f64) as usize;
     sized.saturating_add(SPARE).clamp(1, cap.max(1))
 }
@@ -75,10 +79,7 @@ impl<'a> Gate<'a> {
     pub async fn enter(&self) -> Pass<'_, 'a> {
         // The semaphore is never closed, so acquiring only ever waits.
         let permit = self.semaphore.acquire().await.ok();
-        Pass {
-            gate: self,
-            permit,
-        }
+        Pass { gate: self, permit }
     }
 
     /// How many calls the gate lets in now.
@@ -132,7 +133,7 @@ mod tests {
     async fn the_gate_follows_the_quota_and_the_latency() {
         let limiter = RateLimiter::new(None);
         for region in ["r1", "r2"] {
-            limiter.set_quota("J", Some(region), 200, Duration::from_secs(1), 0);
+            limiter.set_quota("J", Some(region), 200, Duration::from_secs(1), None);
         }
         let gate = Gate::new(&limiter, "J", ["r2".into(), "r1".into(), "r2".into()], 512);
         let at = |latency: f64| size(2.0 * 190.0 * latency, 512);
@@ -155,13 +156,17 @@ mod tests {
             limiter.observe_latency("J", Some("r1"), Duration::from_millis(500));
         }
         drop(gate.enter().await);
-        assert!(gate.permits() > size(190.0 * 0.45, 512), "{}", gate.permits());
+        assert!(
+            gate.permits() > size(190.0 * 0.45, 512),
+            "{}",
+            gate.permits()
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_window_allowance_is_all_let_in_up_to_the_cap() {
         let limiter = RateLimiter::new(None);
-        limiter.set_quota("J", Some("r"), 500, Duration::from_secs(60), 0);
+        limiter.set_quota("J", Some("r"), 500, Duration::from_secs(60), None);
         let gate = Gate::new(&limiter, "J", ["r".to_owned()], 256);
         assert_eq!(gate.permits(), 256);
         let gate = Gate::new(&limiter, "J", ["r".to_owned()], 1024);

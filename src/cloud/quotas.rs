@@ -40,8 +40,9 @@ pub struct Quota {
     pub region: String,
     pub limit: u32,
     pub window: Duration,
-    /// Calls already counted in the current window (`TotalUsage`).
-    pub used: u32,
+    /// Calls already counted in the current window (`TotalUsage`), when
+    /// Quota Center reported it.
+    pub used: Option<u32>,
 }
 
 /// The fields regroup reads of one page.
@@ -118,8 +119,8 @@ fn parse(
                 // A fraction of a call used counts as a whole one.
                 used: entry
                     .total_usage
-                    .filter(|n| *n > 0.0 && n.is_finite())
-                    .map_or(0, |n| n.ceil().min(f64::from(u32::MAX)) as u32),
+                    .filter(|n| n.is_finite())
+                    .map(|n| n.ceil().clamp(0.0, f64::from(u32::MAX)) as u32),
             })
         })
         .collect();
@@ -185,7 +186,7 @@ pub async fn pace(client: &Client, actions: &BTreeSet<&str>, regions: &BTreeSet<
                 client
                     .limiter()
                     .set_quota(&q.action, Some(&q.region), q.limit, q.window, q.used);
-                tracing::info!(action = %q.action, region = %q.region, limit = q.limit, window_s = q.window.as_secs(), used = q.used, "quota known: keeping just under it");
+                tracing::info!(action = %q.action, region = %q.region, limit = q.limit, window_s = q.window.as_secs(), used = ?q.used, "quota known: keeping just under it");
             }
             let known: BTreeSet<(&str, &str)> = quotas
                 .iter()
@@ -227,14 +228,14 @@ mod tests {
                     region: "cn-hangzhou".into(),
                     limit: 1200,
                     window: Duration::from_secs(60),
-                    used: 37,
+                    used: Some(37),
                 },
                 Quota {
                     action: "JoinResourceGroup".into(),
                     region: "cn-hangzhou".into(),
                     limit: 300,
                     window: Duration::from_secs(60),
-                    used: 0,
+                    used: Some(0),
                 },
             ]
         );
@@ -260,7 +261,7 @@ mod tests {
         assert_eq!(quotas.len(), 1, "{quotas:?}");
         assert_eq!(
             (quotas[0].limit, quotas[0].window, quotas[0].used),
-            (7, Duration::from_secs(2), 3)
+            (7, Duration::from_secs(2), Some(3))
         );
         assert!(parse(&serde_json::json!({"Quotas": 3}), &BTreeSet::new()).is_err());
     }

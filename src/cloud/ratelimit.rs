@@ -6,10 +6,11 @@
 //! [`super::quotas`]) keeps under it from the first call. A quota of a
 //! second or less is a rate: calls are spaced evenly just under it. A
 //! longer calendar window (`500/60s`) is an allowance: the calls of a
-//! window may all leave at once, up to the allowance less a small margin
-//! (and less what Quota Center said was already used in the window it was
-//! read in), and then wait for the next window. One whose quota is unknown
-//! adapts: it starts modestly and speeds up while
+//! window may all leave at once, up to what the window still allows, and
+//! then wait for the next window. What it allows: the whole limit less
+//! what Quota Center reported used in the window it was read in; where it
+//! reported no usage, less a small safety margin in every window. One whose
+//! quota is unknown adapts: it starts modestly and speeds up while
 //! calls succeed; when the server throttles, it slows down and then probes
 //! upward only gently, so a long run settles just under the server's limit.
 //!
@@ -45,9 +46,9 @@ const PROBE_STEP: f64 = 0.0005;
 /// A known per-second quota is paced at this share of it: just under, so
 /// that the jitter of the network does not push a window over.
 pub const QUOTA_HEADROOM: f64 = 0.95;
-/// Of a longer window's allowance this share is left unspent, for another
-/// client of the same account that Quota Center's usage did not show; at
-/// least one call is.
+/// Of a longer window's allowance this share is left unspent when Quota
+/// Center reported no usage, for another client of the same account that
+/// nothing showed; at least one call is.
 const WINDOW_SAFETY_SHARE: f64 = 0.02;
 /// Quotas with a window longer than this are allowances, not rates.
 const RATE_WINDOW: Duration = Duration::from_secs(1);
@@ -229,14 +230,15 @@ impl RateLimiter {
     /// `window` (never above `--rate`), from now on: paced just under it
     /// for a window of a second or less, else as an allowance per window.
     /// `used`: calls already counted in the current window (Quota Center's
-    /// usage), spent from this window's allowance.
+    /// usage), spent from this window's allowance; `None` when unknown,
+    /// which leaves a margin of every window unspent.
     pub fn set_quota(
         &self,
         action: &str,
         region: Option<&str>,
         limit: u32,
         window: Duration,
-        used: u32,
+        used: Option<u32>,
     ) {
         let number = self.clock.window_number(window);
         self.with_bucket(action, region, |bucket, ceiling| {
@@ -247,13 +249,16 @@ impl RateLimiter {
                 bucket.allowance = None;
                 return;
             }
-            let margin = (f64::from(limit) * WINDOW_SAFETY_SHARE).ceil().max(1.0) as u32;
+            let margin = match used {
+                Some(_) => 0,
+                None => (f64::from(limit) * WINDOW_SAFETY_SHARE).ceil().max(1.0) as u32,
+            };
             bucket.rate = ceiling;
             bucket.allowance = Some(Allowance {
                 per_window: limit.saturating_sub(margin).max(1),
                 window,
                 number,
-                spent: used,
+                spent: used.unwrap_or(0),
                 carried: 0,
             });
         });
@@ -391,7 +396,7 @@ mod tests {
             limiter.on_success("JoinResourceGroup", Some("cn-hangzhou"));
         }
         assert_eq!(limiter.rate("JoinResourceGroup", Some("cn-hangzhou")), 50.0);
-        limiter.set_quota("A", None, 6_000, Duration::from_secs(1), 0);
+        limiter.set_quota("A", None, 6_000, Duration::from_secs(1), None);
         assert_eq!(limiter.rate("A", None), 50.0, "--rate caps a known quota");
     }
 
@@ -490,7 +495,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_known_quota_is_paced_just_under_it_from_the_first_second() {
         let limiter = std::sync::Arc::new(RateLimiter::new(None));
-        limiter.set_quota("J", Some("r"), 200, Duration::from_secs(1), 0);
+        limiter.set_quota("J", Some("r"), 200, Duration::from_secs(1), None);
         let per_second = starts_per_second(limiter, 16, 1_000).await;
         // No slow start: the first second already runs at the paced rate,
         // and no second exceeds the quota.
@@ -547,7 +552,7 @@ mod tests {
         let until = limiter.on_throttled("A", None, now, Some(Duration::from_millis(2_500)));
         assert_eq!(until - now, Duration::from_millis(2_500));
 
-        limiter.set_quota("J", None, 40, Duration::from_secs(60), 0);
+        limiter.set_quota("J", None, 40, Duration::from_secs(60), Some(0));
         let until = limiter.on_throttled("J", None, now, None);
         let left = limiter.clock.until_next_window(Duration::from_secs(60));
         assert_eq!(until - now, left + WINDOW_MARGIN);
@@ -619,11 +624,24 @@ mod tests {
         // used.
         tokio::time::advance(limiter.clock.until_next_window(window) + Duration::from_secs(1))
             .await;
-        limiter.set_quota("J", Some("r"), 500, window, 10);
+        limiter.set_quota("J", Some("r"), 500, window, Some(10));
+        let per_window = starts_per_window(limiter.clone(), window, 32, 1_024).await;
+        // The first window's 490 leave at once, and each later window's
+        // 500 from its start (plus the margin for the clocks).
+        assert_windows(
+            &per_window,
+            &[490, 500, 34],
+            &[Duration::from_secs(1), WINDOW_MARGIN, WINDOW_MARGIN],
+        );
+        // Without a reported usage, 2 % of every window stays unspent.
+        limiter.set_quota("J", Some("r"), 500, window, None);
+        tokio::time::advance(limiter.clock.until_next_window(window)).await;
         let per_window = starts_per_window(limiter, window, 32, 1_024).await;
-        // 500 less 2 % is 490 a window; the first window's 480 leave at
-        // once, and each later window's from its start (plus the margin).
-        assert_windows(&per_window, &[480, 490, 54], &[Duration::from_secs(1), WINDOW_MARGIN, WINDOW_MARGIN]);
+        assert_windows(
+            &per_window,
+            &[490, 490, 44],
+            &[Duration::ZERO, WINDOW_MARGIN, WINDOW_MARGIN],
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -633,31 +651,44 @@ mod tests {
         // 100 ms before a window ends: a call may arrive in the next one.
         tokio::time::advance(limiter.clock.until_next_window(window) - Duration::from_millis(100))
             .await;
-        limiter.set_quota("J", Some("r"), 10, window, 0);
+        limiter.set_quota("J", Some("r"), 10, window, Some(1));
         let per_window = starts_per_window(limiter, window, 1, 12).await;
-        // 9 a window (10 less one); the next window has spent its 9
-        // already, so the last 3 wait for the one after.
-        assert_windows(&per_window, &[9, 0, 3], &[Duration::from_millis(59_900), Duration::MAX, WINDOW_MARGIN]);
+        // 9 left in this window, all sent within its last 100 ms and so
+        // charged to the next window too: 1 more there, 2 in the one after.
+        assert_windows(
+            &per_window,
+            &[9, 1, 2],
+            &[Duration::from_millis(59_900), WINDOW_MARGIN, WINDOW_MARGIN],
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn in_flight_is_rate_times_latency_or_a_window_allowance() {
         let limiter = RateLimiter::new(None);
-        limiter.set_quota("P", None, 200, Duration::from_secs(1), 0);
+        limiter.set_quota("P", None, 200, Duration::from_secs(1), None);
         let at = |latency: f64| 200.0 * QUOTA_HEADROOM * latency;
         let wanted = limiter.wanted_in_flight("P", None);
-        assert!((wanted - at(INITIAL_LATENCY.as_secs_f64())).abs() < 1e-9, "{wanted}");
+        assert!(
+            (wanted - at(INITIAL_LATENCY.as_secs_f64())).abs() < 1e-9,
+            "{wanted}"
+        );
         limiter.observe_latency("P", None, Duration::from_millis(100));
         let wanted = limiter.wanted_in_flight("P", None);
-        assert!((wanted - at(0.1)).abs() < 1e-6, "the first answer sets it: {wanted}");
+        assert!(
+            (wanted - at(0.1)).abs() < 1e-6,
+            "the first answer sets it: {wanted}"
+        );
         limiter.observe_latency("P", None, Duration::from_millis(600));
         let wanted = limiter.wanted_in_flight("P", None);
-        assert!((wanted - at(0.2)).abs() < 1e-6, "later ones move it: {wanted}");
+        assert!(
+            (wanted - at(0.2)).abs() < 1e-6,
+            "later ones move it: {wanted}"
+        );
 
-        limiter.set_quota("W", None, 500, Duration::from_secs(60), 0);
+        limiter.set_quota("W", None, 500, Duration::from_secs(60), None);
         assert_eq!(limiter.wanted_in_flight("W", None), 490.0);
         let capped = RateLimiter::new(Some(100.0));
-        capped.set_quota("W", None, 500, Duration::from_secs(60), 0);
+        capped.set_quota("W", None, 500, Duration::from_secs(60), Some(0));
         assert!(
             (capped.wanted_in_flight("W", None) - 100.0 * INITIAL_LATENCY.as_secs_f64()).abs()
                 < 1e-9,
