@@ -83,7 +83,8 @@ impl<'a> Gate<'a> {
     }
 
     /// How many calls the gate lets in now.
-    pub fn permits(&self) -> usize {
+    #[cfg(test)]
+    fn permits(&self) -> usize {
         *self
             .permits
             .lock()

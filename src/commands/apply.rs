@@ -60,7 +60,6 @@ pub(super) async fn run(
         check_output_path(path, global, args)?;
     }
     let client = client(global, overrides, args.rate).await?;
-    // Quotas first, so that the plan's reads are paced too.
     let regions = match &source {
         Source::Saved(plan, _) => plan
             .changes
@@ -75,7 +74,12 @@ pub(super) async fn run(
     let actions = std::iter::once("JoinResourceGroup")
         .chain(ResourceType::ALL.iter().map(|t| TypeApi::of(*t).action))
         .collect();
-    quotas::pace(&client, &actions, &regions).await;
+    // Discovery runs alongside the plan's reads (paced adaptively until it
+    // answers) and is waited for before the first join.
+    let pacing = tokio::spawn({
+        let client = client.clone();
+        async move { quotas::pace(&client, &actions, &regions).await }
+    });
     // An undo plan's resources that moved since it was written: left where
     // they are, and reported.
     let mut stale = Vec::new();
@@ -144,6 +148,7 @@ pub(super) async fn run(
     if let Err(error) = out.flush() {
         tracing::warn!("could not print the plan: {error}");
     }
+    let _ = pacing.await;
     let interrupts = Interrupts::watch(client.clone());
     let options = ApplyOptions {
         parallelism: usize::from(args.parallelism),
