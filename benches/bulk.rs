@@ -21,8 +21,12 @@
 //! inflate every figure. The plan runs' fleets and manifests are therefore
 //! written by a child of their own (`--write-fleet`), never held here.
 
+#[path = "bulk/regimes.rs"]
+mod regimes;
 #[path = "../tests/support/mod.rs"]
 mod support;
+#[path = "../tests/support/tools.rs"]
+mod tools;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -60,10 +64,16 @@ impl Server {
 
     /// With the fleet already in `dir`/fleet.json.
     fn start_written(dir: &Path, limits: &[&str]) -> Server {
+        Server::start_slow(dir, LATENCY_MS, limits)
+    }
+
+    /// With the fleet already in `dir`/fleet.json and answers that take
+    /// `latency_ms`.
+    fn start_slow(dir: &Path, latency_ms: u64, limits: &[&str]) -> Server {
         let fleet_path = dir.join("fleet.json");
         let log = dir.join("requests.jsonl");
         let _ = std::fs::remove_file(&log);
-        let latency = LATENCY_MS.to_string();
+        let latency = latency_ms.to_string();
         let mut args: Vec<&std::ffi::OsStr> = vec![
             "--latency".as_ref(),
             latency.as_ref(),
@@ -199,19 +209,22 @@ fn secs(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
 }
 
+/// `size` resources of every type, all in the first region and the
+/// default group: each one a move for the select manifest.
+fn one_region(size: usize) -> Fleet {
+    let mut fleet = support::fleet(size);
+    fleet.resources.iter_mut().for_each(|r| {
+        r.group = None;
+        r.region = support::REGIONS[0].into();
+    });
+    fleet
+}
+
 /// The quota runs (see the module docs).
 fn quota_runs(dir: &Path) {
     println!("\n### quotas (latency {LATENCY_MS} ms)\n");
     println!("| run | changes | wall | ideal | ratio | throttled | first 5 s joins/s | of limit |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-    let one_region = |size| {
-        let mut fleet = support::fleet(size);
-        fleet.resources.iter_mut().for_each(|r| {
-            r.group = None;
-            r.region = support::REGIONS[0].into();
-        });
-        fleet
-    };
     let runs: [(&str, Fleet, &[&str], f64); 3] = [
         (
             "JoinResourceGroup=40/60s, DescribeInstances=2/60s, 1 region",
@@ -339,6 +352,10 @@ fn main() {
         }
     }
     let dir = tempfile::tempdir().unwrap();
+    if std::env::args().any(|a| a == "--regimes") {
+        regimes::run(dir.path(), args.iter().any(|a| a == "--short"));
+        return;
+    }
     if std::env::args().any(|a| a == "--quotas") {
         quota_runs(dir.path());
         return;

@@ -17,6 +17,7 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
 use crate::cloud::client::{CallOutcome, Client, CloudError, StatsSnapshot};
+use crate::cloud::concurrency::Gate;
 use crate::cloud::ecs;
 use crate::inventory;
 use crate::plan::{Change, Plan, ReportRef};
@@ -657,13 +658,22 @@ async fn execute(
     let progress = Progress::new(options.progress, changes.len());
     // Each region has its own limit for joins: take turns between them.
     let order = schedule::round_robin(changes, |c| c.resource.region.clone());
+    // As many joins in flight as their quotas and latency call for.
+    let regions = order.iter().map(|c| c.resource.region.to_string());
+    let gate = Gate::new(
+        client.limiter(),
+        "JoinResourceGroup",
+        regions,
+        options.parallelism,
+    );
     let slots: Vec<std::sync::Mutex<Slot>> = order
         .into_iter()
         .map(|c| std::sync::Mutex::new(Slot::Waiting(c)))
         .collect();
     let work = stream::iter(&slots).for_each_concurrent(options.parallelism.max(1), |slot| {
-        let progress = &progress;
+        let (progress, gate) = (&progress, &gate);
         async move {
+            let _in_flight = gate.enter().await;
             // After a RAM denial the rest would be refused the same way;
             // after --max-errors failures, or a failed canary, the user
             // asked for no more.

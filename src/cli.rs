@@ -236,8 +236,9 @@ pub struct ReconcileArgs {
 /// The options that bound an apply, shared by `apply` and `reconcile`.
 #[derive(Debug, Clone, Args)]
 pub struct ApplyRails {
-    /// Calls in flight at once.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=512))]
+    /// The most calls in flight at once; within it, as many as the quota
+    /// times the observed latency needs.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..=512))]
     pub parallelism: u16,
     /// Most calls per second, per API and region (0.1 to 10000).
     #[arg(long, value_name = "QPS", value_parser = parse_rate)]

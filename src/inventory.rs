@@ -336,11 +336,16 @@ async fn check_skipped(
 
 /// Reads named resources of a type whose page holds more than one id read
 /// asks for (disks and ENIs: 500 against 100; key pairs: 50 against 1) by
-/// listing the whole (region, type) while that pays: while the pages read so
-/// far held at least as many of the wanted ids per page as one read by id
-/// would fetch, and more than one read by id is still needed. Then the ids
-/// not yet seen are read by id. Dense manifests cost what the listing costs;
-/// sparse ones, one call more than reading by id.
+/// listing the whole (region, type) while that pays, then the ids not yet
+/// seen by id. Dense manifests cost what the listing costs; sparse ones,
+/// one call more than reading by id.
+///
+/// Numbered pages: the first says how many there are, so the rest of the
+/// listing has a known cost; when it is no more than reading the ids not
+/// yet seen by id, the rest are read at once. Token pages come one after
+/// another, and listing goes on while the pages read so far held at least
+/// as many of the wanted ids per page as one read by id would fetch, and
+/// more than one read by id is still needed.
 async fn read_ids_listing_first(
     client: &Client,
     api: &'static TypeApi,
@@ -351,27 +356,46 @@ async fn read_ids_listing_first(
     let batch = api.id_batch();
     let page_size = api.paging.max_page() as usize;
     let mut found: Vec<Resource> = Vec::new();
-    let mut listed = 0;
-    let mut cursor: Option<Cursor> = None;
-    for _ in 0..MAX_PAGES {
-        let page =
-            ecs::describe(client, api, region, &Selection::All, None, cursor.as_ref()).await?;
-        listed += page.resources.len();
+    let keep = |found: &mut Vec<Resource>, resources: Vec<Resource>| {
         found.extend(
-            page.resources
+            resources
                 .into_iter()
                 .filter(|r| wanted.contains(&*r.key.id)),
         );
-        let Some(next) = page.next else {
+    };
+    let first = ecs::describe(client, api, region, &Selection::All, None, None).await?;
+    let mut listed = first.resources.len();
+    keep(&mut found, first.resources);
+    let unseen_reads =
+        |found: &[Resource]| wanted.len().saturating_sub(found.len()).div_ceil(batch);
+    if let Paging::Numbered { max } = api.paging {
+        let pages = numbered_pages(first.total_count.unwrap_or(0), max);
+        let rest = pages.saturating_sub(1) as usize;
+        if rest <= unseen_reads(&found) {
+            let mut pages = pages_from(client, api, region, &Selection::All, None, pages);
+            while let Some(resources) = pages.try_next().await? {
+                keep(&mut found, resources);
+            }
             // The whole listing is read: what was not in it does not exist.
             return Ok(found);
-        };
-        let unseen = wanted.len() - found.len();
-        let listing_pays = found.len() * page_size >= batch * listed.max(1);
-        if unseen == 0 || !listing_pays || unseen.div_ceil(batch) <= 1 {
-            break;
         }
-        cursor = Some(next);
+    } else {
+        let mut next = first.next;
+        for _ in 1..MAX_PAGES {
+            let Some(cursor) = next.take() else {
+                // The whole listing is read: what was not in it does not exist.
+                return Ok(found);
+            };
+            let listing_pays = found.len() * page_size >= batch * listed.max(1);
+            if found.len() == wanted.len() || !listing_pays || unseen_reads(&found) <= 1 {
+                break;
+            }
+            let page =
+                ecs::describe(client, api, region, &Selection::All, None, Some(&cursor)).await?;
+            listed += page.resources.len();
+            keep(&mut found, page.resources);
+            next = page.next;
+        }
     }
     let seen: BTreeSet<&str> = found.iter().map(|r| &*r.key.id).collect();
     let unseen: Vec<String> = wanted
@@ -381,6 +405,36 @@ async fn read_ids_listing_first(
         .collect();
     found.extend(read_by_id(client, api, region, &unseen, None).await?);
     Ok(found)
+}
+
+/// How many numbered pages of `max` hold `total` items, within the bound.
+fn numbered_pages(total: u64, max: u32) -> u32 {
+    total.div_ceil(u64::from(max)).min(MAX_PAGES as u64) as u32
+}
+
+/// Numbered pages 2 to `pages` of a listing, read at once, as they come.
+fn pages_from<'a>(
+    client: &'a Client,
+    api: &'static TypeApi,
+    region: &'a str,
+    selection: &'a Selection,
+    swept: Option<&'a str>,
+    pages: u32,
+) -> impl futures::Stream<Item = Result<Vec<Resource>, CloudError>> + 'a {
+    stream::iter(2..=pages)
+        .map(move |number| async move {
+            ecs::describe(
+                client,
+                api,
+                region,
+                selection,
+                swept,
+                Some(&Cursor::Number(number)),
+            )
+            .await
+            .map(|page| page.resources)
+        })
+        .buffer_unordered(READ_CONCURRENCY)
 }
 
 /// Reads named resources of an API whose sweep filter lists one value per
@@ -455,24 +509,11 @@ async fn read_all_pages(
     match api.paging {
         Paging::Numbered { max } => {
             let total = first.total_count.unwrap_or(0);
-            let pages = total.div_ceil(u64::from(max)).min(MAX_PAGES as u64) as u32;
-            let rest: Vec<Vec<Resource>> = stream::iter(2..=pages)
-                .map(|number| async move {
-                    ecs::describe(
-                        client,
-                        api,
-                        region,
-                        selection,
-                        swept,
-                        Some(&Cursor::Number(number)),
-                    )
-                    .await
-                    .map(|page| page.resources)
-                })
-                .buffer_unordered(READ_CONCURRENCY)
-                .try_collect()
-                .await?;
-            resources.extend(rest.into_iter().flatten());
+            let pages = numbered_pages(total, max);
+            let mut rest = pages_from(client, api, region, selection, swept, pages);
+            while let Some(page) = rest.try_next().await? {
+                resources.extend(page);
+            }
             if completeness == Completeness::Complete {
                 if let Some(message) = short_listing(region, resources.len(), total) {
                     return Err(CloudError::Incomplete {

@@ -863,6 +863,7 @@ impl Transport {
                     self.record_reach(endpoint, false);
                     if let Some(limiter) = limiter {
                         limiter.on_success(action, region);
+                        limiter.observe_latency(action, region, elapsed);
                     }
                     request_ids.extend(id.clone());
                 }

@@ -3,6 +3,7 @@
 
 pub mod actiontrail;
 pub mod client;
+pub mod concurrency;
 pub mod credentials;
 pub mod ecs;
 pub mod quotas;

@@ -14,7 +14,11 @@
 //! `Dimensions.1.Value=<region>`, `MaxResults` up to 100 and `NextToken`
 //! paging; each of `Quotas[]` has `TotalQuota`, `Period{PeriodValue,
 //! PeriodUnit}` and `Dimensions{regionId}`. RAM action
-//! `quotas:ListProductQuotas`.
+//! `quotas:ListProductQuotas`. `TotalUsage` ("The quota usage", float,
+//! `models.py` `ListProductQuotasResponseBodyQuotas` l.4441/l.4518, read at
+//! l.4649): for a FlowControl quota, taken as the calls already counted in
+//! the current window, which this run then does not spend; a usage that is
+//! in fact older only makes the first window more cautious.
 //!
 //! Which API a quota limits: the real naming of ECS FlowControl quota ids
 //! was not found (signing-quotas.md, "Not found"), so a quota is matched by
@@ -36,6 +40,9 @@ pub struct Quota {
     pub region: String,
     pub limit: u32,
     pub window: Duration,
+    /// Calls already counted in the current window (`TotalUsage`), when
+    /// Quota Center reported it.
+    pub used: Option<u32>,
 }
 
 /// The fields regroup reads of one page.
@@ -54,6 +61,7 @@ struct Entry {
     #[serde(default)]
     quota_name: String,
     total_quota: Option<f64>,
+    total_usage: Option<f64>,
     period: Option<Period>,
     #[serde(default)]
     dimensions: serde_json::Map<String, serde_json::Value>,
@@ -108,6 +116,11 @@ fn parse(
                 // A fraction of a call cannot be made: round down.
                 limit: limit.min(f64::from(u32::MAX)) as u32,
                 window: quota::window_of(period.period_value, &period.period_unit)?,
+                // A fraction of a call used counts as a whole one.
+                used: entry
+                    .total_usage
+                    .filter(|n| n.is_finite())
+                    .map(|n| n.ceil().clamp(0.0, f64::from(u32::MAX)) as u32),
             })
         })
         .collect();
@@ -172,8 +185,8 @@ pub async fn pace(client: &Client, actions: &BTreeSet<&str>, regions: &BTreeSet<
             for q in &quotas {
                 client
                     .limiter()
-                    .set_quota(&q.action, Some(&q.region), q.limit, q.window);
-                tracing::info!(action = %q.action, region = %q.region, limit = q.limit, window_s = q.window.as_secs(), "quota known: pacing just under it");
+                    .set_quota(&q.action, Some(&q.region), q.limit, q.window, q.used);
+                tracing::info!(action = %q.action, region = %q.region, limit = q.limit, window_s = q.window.as_secs(), used = ?q.used, "quota known: keeping just under it");
             }
             let known: BTreeSet<(&str, &str)> = quotas
                 .iter()
@@ -215,12 +228,14 @@ mod tests {
                     region: "cn-hangzhou".into(),
                     limit: 1200,
                     window: Duration::from_secs(60),
+                    used: Some(37),
                 },
                 Quota {
                     action: "JoinResourceGroup".into(),
                     region: "cn-hangzhou".into(),
                     limit: 300,
                     window: Duration::from_secs(60),
+                    used: Some(0),
                 },
             ]
         );
@@ -237,7 +252,7 @@ mod tests {
                 {"QuotaName": "JoinResourceGroup", "TotalQuota": 0, "Period": {"PeriodValue": 1, "PeriodUnit": "minute"}},
                 {"QuotaName": "JoinResourceGroup", "TotalQuota": 5, "Period": {"PeriodValue": 1, "PeriodUnit": "fortnight"}},
                 {"QuotaName": "JoinResourceGroup", "TotalQuota": 5},
-                {"QuotaName": "q_x", "TotalQuota": 7, "Period": {"PeriodValue": 2, "PeriodUnit": "second"},
+                {"QuotaName": "q_x", "TotalQuota": 7, "TotalUsage": 2.5, "Period": {"PeriodValue": 2, "PeriodUnit": "second"},
                  "UsageMetric": {"MetricDimensions": {"label": "JoinResourceGroup"}}},
             ]
         });
@@ -245,8 +260,8 @@ mod tests {
         assert_eq!(next.as_deref(), Some("2"));
         assert_eq!(quotas.len(), 1, "{quotas:?}");
         assert_eq!(
-            (quotas[0].limit, quotas[0].window),
-            (7, Duration::from_secs(2))
+            (quotas[0].limit, quotas[0].window, quotas[0].used),
+            (7, Duration::from_secs(2), Some(3))
         );
         assert!(parse(&serde_json::json!({"Quotas": 3}), &BTreeSet::new()).is_err());
     }

@@ -65,7 +65,6 @@ pub(super) async fn run(
         bail!("--undo-plan needs --report: an undo plan is bound to the report of the moves it undoes, and is applied only beside it");
     }
     let client = client(global, overrides, args.rails.rate).await?;
-    // Quotas first, so that the plan's reads are paced too.
     let regions = match &source {
         Source::Saved(plan, _) => plan
             .changes
@@ -80,7 +79,12 @@ pub(super) async fn run(
     let actions = std::iter::once("JoinResourceGroup")
         .chain(ResourceType::ALL.iter().map(|t| TypeApi::of(*t).action))
         .collect();
-    quotas::pace(&client, &actions, &regions).await;
+    // Discovery runs alongside the plan's reads (paced adaptively until it
+    // answers) and is waited for before the first join.
+    let pacing = tokio::spawn({
+        let client = client.clone();
+        async move { quotas::pace(&client, &actions, &regions).await }
+    });
     // An undo plan's resources that moved since it was written: left where
     // they are, and reported.
     let mut stale = Vec::new();
@@ -158,6 +162,7 @@ pub(super) async fn run(
     if let Err(error) = out.flush() {
         tracing::warn!("could not print the plan: {error}");
     }
+    let _ = pacing.await;
     let interrupts = Interrupts::watch(client.clone());
     let options = apply_options(&args.rails, ProgressStyle::detect());
     // Every way the run can end comes back here with a complete report.

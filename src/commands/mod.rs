@@ -253,7 +253,13 @@ async fn make_plan(
     ignore_missing: bool,
 ) -> anyhow::Result<Plan> {
     let scopes = inventory::scopes(manifest);
-    let read = inventory::read(client, &scopes).await;
+    // The auto-grouping rules are read alongside, not after: one call that
+    // a plan without moves does not use, for a round trip less before the
+    // first join.
+    let (read, rules) = futures::join!(
+        inventory::read(client, &scopes),
+        crate::cloud::rules::read(client)
+    );
     let inventory = if manifest.has_exclusive() {
         read.context("no plan was made, evictions included: an exclusive group's evictions are planned only from complete listings of every type and region the manifest covers, and a listing failed")?
     } else {
@@ -267,9 +273,8 @@ async fn make_plan(
         PlanOptions { ignore_missing },
         chrono::Utc::now(),
     )?;
-    // Only moves can conflict with a rule: a plan without any reads none.
+    // Only moves can conflict with a rule.
     let plan = if plan.has_changes() {
-        let rules = crate::cloud::rules::read(client).await;
         crate::cloud::rules::mark_conflicts(plan, &inventory, &rules)
     } else {
         plan

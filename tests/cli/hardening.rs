@@ -110,7 +110,7 @@ fn endless_inputs_are_read_only_up_to_their_limit() {
     let (code, _, err) = stdout_of(env.regroup(&["validate", "-f", "/dev/zero"]));
     assert_eq!(code, 1, "{err}");
     assert!(
-        err.contains("larger than the limit of 8388608 bytes"),
+        err.contains("larger than the limit of 134217728 bytes"),
         "{err}"
     );
     let (code, _, err) = stdout_of(env.regroup(&["apply", "/dev/zero"]));
@@ -129,8 +129,8 @@ fn a_fifo_manifest_is_held_to_the_same_limit() {
     let fifo = env.path("manifest.fifo");
     mkfifo(&fifo);
     let writer_path = fifo.clone();
-    // 12 MB, or until the reader goes away; a FIFO's size says nothing.
-    const OFFERED: usize = 12 << 20;
+    // 144 MB, or until the reader goes away; a FIFO's size says nothing.
+    const OFFERED: usize = 144 << 20;
     let writer = std::thread::spawn(move || {
         let mut pipe = std::fs::OpenOptions::new()
             .write(true)
@@ -146,7 +146,7 @@ fn a_fifo_manifest_is_held_to_the_same_limit() {
     let (code, _, err) = stdout_of(env.regroup(&["validate", "-f", fifo.to_str().unwrap()]));
     assert_eq!(code, 1, "{err}");
     assert!(
-        err.contains("larger than the limit of 8388608 bytes"),
+        err.contains("larger than the limit of 134217728 bytes"),
         "{err}"
     );
     let written = writer.join().unwrap();

@@ -163,7 +163,7 @@ fn apply_twelve_scaled(change: impl FnOnce(&mut Settings)) -> (Running, String) 
 #[test]
 fn known_minute_quotas_scaled_down_are_paced_and_nothing_fails() {
     let (server, err) = apply_twelve_scaled(|_| {});
-    assert!(err.contains("quota known: pacing just under it"), "{err}");
+    assert!(err.contains("quota known: keeping just under it"), "{err}");
     // Paced under known quotas: not one call refused.
     assert_eq!(throttled(&server), BTreeMap::new());
 }
@@ -177,7 +177,8 @@ fn without_quota_center_a_closed_window_is_waited_out_probing_once_a_second() {
     );
     // 12 joins at 4 per window need 3 windows of 2 s: while a window is
     // closed the client sends about one probe a second, so besides the
-    // calls already in flight when it closed (at most --parallelism, 10),
+    // calls already in flight when it closed (the adaptive rate times the
+    // latency, with spare: about 10 at the start, fewer once answers come),
     // each window brings at most about 2 refusals (3 to allow for the edge).
     let throttled = throttled(&server);
     let joins = throttled.get("JoinResourceGroup").copied().unwrap_or(0);
