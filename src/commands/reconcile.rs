@@ -276,7 +276,7 @@ async fn plan_and_correct(
     }
     write!(out, "{}", applied.summary())?;
     metrics.record_moves(&applied);
-    let result = if applied.succeeded() {
+    let result = if applied.succeeded_but(0) {
         RunResult::Success
     } else {
         RunResult::Failure
