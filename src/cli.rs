@@ -188,7 +188,8 @@ pub struct ApplyArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct HistoryArgs {
-    /// The resource, as TYPE/ID (instance/i-bp1…).
+    /// The resource, as TYPE/ID (instance/i-bp1…), or a group as
+    /// group/NAME (or group/ID).
     pub resource: String,
     /// Most LookupEvents calls to make (each reads up to 50 events; the
     /// service allows two a second).
