@@ -188,7 +188,8 @@ pub struct ApplyArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct HistoryArgs {
-    /// The resource, as TYPE/ID (instance/i-bp1…).
+    /// The resource, as TYPE/ID (instance/i-bp1…), or a group as
+    /// group/NAME (or group/ID).
     pub resource: String,
     /// Most LookupEvents calls to make (each reads up to 50 events; the
     /// service allows two a second).
@@ -226,7 +227,8 @@ pub struct ReconcileArgs {
     /// reconcile-<UTC time>.json, keeping the newest 100.
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<std::path::PathBuf>,
-    /// Stop after this many runs (default: run until SIGTERM or Ctrl-C).
+    /// Stop after this many runs, and exit 1 if the last one failed
+    /// (default: run until SIGTERM or Ctrl-C, then exit 0).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub runs: Option<u64>,
     #[command(flatten)]

@@ -19,9 +19,22 @@ const WINDOW_DAYS: i64 = 30;
 const RETENTION_DAYS: i64 = 90;
 const PAGE_SIZE: &str = "50";
 
+/// What a history is of.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    /// One resource, by id: its moves.
+    Resource(&'a str),
+    /// One group, by id: the moves into it (an event names the group
+    /// joined, not the one left, and no lookup key matches a group, so the
+    /// account's `JoinResourceGroup` events are read and filtered here).
+    Group(&'a str),
+}
+
 /// One membership change ActionTrail recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Move {
+    /// The resource moved (`resourceName`).
+    pub resource: String,
     pub at: String,
     /// The group it joined (`ResourceGroupId` of the call).
     pub to: String,
@@ -38,15 +51,19 @@ pub struct History {
     pub stopped_early: Option<String>,
 }
 
-/// The `JoinResourceGroup` events of resource `id` in `region` over the
-/// last 90 days, in at most `max_calls` calls.
+/// The `JoinResourceGroup` events of `subject` in `region` over the last
+/// 90 days, in at most `max_calls` calls.
 pub async fn history(
     client: &Client,
     region: &str,
-    id: &str,
+    subject: Subject<'_>,
     now: DateTime<Utc>,
     max_calls: usize,
 ) -> Result<History, CloudError> {
+    let mut conditions = vec![("EventName", "JoinResourceGroup")];
+    if let Subject::Resource(id) = subject {
+        conditions.insert(0, ("ResourceName", id));
+    }
     let oldest = now - Duration::days(RETENTION_DAYS) + Duration::minutes(1);
     let mut history = History::default();
     let mut calls = 0;
@@ -63,18 +80,30 @@ pub async fn history(
             }
             calls += 1;
             let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
-            let mut params = vec![
-                ("LookupAttribute.1.Key", "ResourceName".to_owned()),
-                ("LookupAttribute.1.Value", id.to_owned()),
-                ("LookupAttribute.2.Key", "EventName".to_owned()),
-                ("LookupAttribute.2.Value", "JoinResourceGroup".to_owned()),
-                ("MaxResults", PAGE_SIZE.to_owned()),
-                ("Direction", "BACKWARD".to_owned()),
-                ("StartTime", stamp(start)),
-                ("EndTime", stamp(end)),
-            ];
+            let mut params: Vec<(String, String)> = conditions
+                .iter()
+                .enumerate()
+                .flat_map(|(n, (key, value))| {
+                    [
+                        (format!("LookupAttribute.{}.Key", n + 1), (*key).to_owned()),
+                        (
+                            format!("LookupAttribute.{}.Value", n + 1),
+                            (*value).to_owned(),
+                        ),
+                    ]
+                })
+                .collect();
+            params.extend(
+                [
+                    ("MaxResults", PAGE_SIZE.to_owned()),
+                    ("Direction", "BACKWARD".to_owned()),
+                    ("StartTime", stamp(start)),
+                    ("EndTime", stamp(end)),
+                ]
+                .map(|(name, value)| (name.to_owned(), value)),
+            );
             if let Some(token) = &token {
-                params.push(("NextToken", token.clone()));
+                params.push(("NextToken".to_owned(), token.clone()));
             }
             let body = client
                 .call(Service::ActionTrail, Some(region), "LookupEvents", &params)
@@ -87,7 +116,11 @@ pub async fn history(
                 events
                     .iter()
                     .filter(|event| event["acsRegion"].as_str() == Some(region))
-                    .filter_map(move_of),
+                    .filter_map(move_of)
+                    .filter(|change| match subject {
+                        Subject::Resource(_) => true,
+                        Subject::Group(group) => change.to == group,
+                    }),
             );
             token = body["NextToken"]
                 .as_str()
@@ -108,6 +141,7 @@ fn move_of(event: &Value) -> Option<Move> {
     let text = |value: &Value| value.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
     let identity = &event["userIdentity"];
     Some(Move {
+        resource: text(&event["resourceName"])?,
         at: text(&event["eventTime"])?,
         to: text(&event["requestParameters"]["ResourceGroupId"])?,
         principal_type: text(&identity["type"]).unwrap_or_else(|| "unknown".into()),

@@ -42,7 +42,8 @@ pub(super) async fn last_movers(
             break;
         }
         let key = &change.resource;
-        let history = actiontrail::history(client, &key.region, &key.id, now, 1).await;
+        let subject = actiontrail::Subject::Resource(&key.id);
+        let history = actiontrail::history(client, &key.region, subject, now, 1).await;
         let line = match history.as_ref().map(|h| h.moves.first()) {
             Ok(Some(last)) => format!("to {} at {} {}", last.to, last.at, by(last)),
             Ok(None) => "no move recorded in the last 30 days".to_owned(),
@@ -68,29 +69,22 @@ pub(super) async fn run(
     args: &HistoryArgs,
     out: &mut Stdout,
 ) -> anyhow::Result<Exit> {
-    let (rtype, id) = args.resource.split_once('/').with_context(|| {
+    let (kind, id) = args.resource.split_once('/').with_context(|| {
         format!(
-            "`{}` is not TYPE/ID, such as instance/i-bp1…",
+            "`{}` is not TYPE/ID (instance/i-bp1…) or group/NAME",
             args.resource
         )
     })?;
-    let rtype: ResourceType = rtype
-        .parse()
-        .map_err(|problem: String| anyhow::anyhow!("`{}`: {problem}", args.resource))?;
+    let of_group = kind == "group";
+    if !of_group {
+        kind.parse::<ResourceType>()
+            .map_err(|problem: String| anyhow::anyhow!("`{}`: {problem}", args.resource))?;
+    }
     let [region] = global.regions.as_slice() else {
-        anyhow::bail!("history needs the resource's region: pass one --region");
+        anyhow::bail!("history needs the region to read: pass one --region");
     };
     crate::api::regions::check(region).map_err(|problem| anyhow::anyhow!("--region: {problem}"))?;
     let client = client(global, overrides, Some(LOOKUP_RATE)).await?;
-    let history = actiontrail::history(
-        &client,
-        region,
-        id,
-        chrono::Utc::now(),
-        usize::from(args.max_calls),
-    )
-    .await
-    .context("could not read ActionTrail")?;
     // Group ids are shown with their names when the account can list them.
     let names: HashMap<String, String> = match resourcemanager::list_resource_groups(&client).await
     {
@@ -98,6 +92,9 @@ pub(super) async fn run(
             .into_iter()
             .map(|g| (g.id.to_string(), g.name.to_string()))
             .collect(),
+        Err(error) if of_group => {
+            return Err(anyhow::Error::new(error).context("could not read the resource groups"))
+        }
         Err(error) => {
             tracing::warn!("could not read the group names: {error}");
             HashMap::new()
@@ -107,18 +104,41 @@ pub(super) async fn run(
         Some(name) => format!("{name} ({id})"),
         None => id.to_owned(),
     };
+    let subject = if of_group {
+        let group_id = names
+            .iter()
+            .find(|(gid, name)| *gid == id || *name == id)
+            .map(|(gid, _)| gid.as_str())
+            .with_context(|| format!("there is no resource group `{id}`"))?;
+        actiontrail::Subject::Group(group_id)
+    } else {
+        actiontrail::Subject::Resource(id)
+    };
+    let max_calls = usize::from(args.max_calls);
+    let history = actiontrail::history(&client, region, subject, chrono::Utc::now(), max_calls)
+        .await
+        .context("could not read ActionTrail")?;
+    let what = if of_group {
+        "move(s) into the group"
+    } else {
+        "membership change(s)"
+    };
     writeln!(
         out,
-        "{}/{id} in {region}: {} membership change(s) in the last 90 days, newest first",
-        rtype.as_str(),
+        "{}/{id} in {region}: {} {what} in the last 90 days, newest first",
+        kind,
         history.moves.len()
     )?;
     for (n, change) in history.moves.iter().enumerate() {
-        // The group it left is the one the move before put it in.
-        let from = history
-            .moves
-            .get(n + 1)
-            .map_or_else(|| "?".to_owned(), |before| group(&before.to));
+        let from = if of_group {
+            change.resource.clone()
+        } else {
+            // The group it left is the one the move before put it in.
+            history
+                .moves
+                .get(n + 1)
+                .map_or_else(|| "?".to_owned(), |before| group(&before.to))
+        };
         writeln!(
             out,
             "  {}  {from} -> {}  {}",
@@ -129,7 +149,7 @@ pub(super) async fn run(
     }
     if let Some(why) = &history.stopped_early {
         writeln!(out, "Stopped early: {why}")?;
-    } else if !history.moves.is_empty() {
+    } else if !of_group && !history.moves.is_empty() {
         writeln!(
             out,
             "? : where it was before the oldest move is older than ActionTrail keeps (90 days)."

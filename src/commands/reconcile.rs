@@ -92,6 +92,7 @@ pub(super) async fn run(
     let mut pace = Pace::new(args.interval);
     let mut account: Option<String> = None;
     let mut runs = 0u64;
+    let mut last: RunResult;
     loop {
         manifest = reload(global, manifest, out)?;
         let started = Instant::now();
@@ -106,6 +107,7 @@ pub(super) async fn run(
             out,
         )
         .await;
+        last = outcome.result;
         metrics.record_run(outcome.result, started.elapsed());
         metrics.record_throttled(outcome.report.calls.throttled);
         let health = if outcome.result == RunResult::Failure || outcome.report.calls.throttled > 0 {
@@ -134,7 +136,14 @@ pub(super) async fn run(
         }
     }
     writeln!(out, "Stopped after {runs} run(s).")?;
-    Ok(Exit::Success)
+    // A signal ends a service, which exits 0; `--runs` ends a job, whose
+    // exit code is its last run's.
+    let stopped_by_signal = *shutdown.borrow();
+    Ok(if !stopped_by_signal && last == RunResult::Failure {
+        Exit::Failure
+    } else {
+        Exit::Success
+    })
 }
 
 /// The manifest for the next run: the file read again, or, when it no

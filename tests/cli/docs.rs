@@ -11,10 +11,20 @@ use std::path::{Path, PathBuf};
 use crate::harness::{stdout_of, Running, Setup};
 
 /// Documented lines that are not run, and why.
-const SKIPPED: [(&str, &str); 1] = [(
-    "regroup emulator --fleet examples/fleet.yaml --listen 127.0.0.1:8642",
-    "serves until Ctrl-C; the test's own emulator stands in for it",
-)];
+const SKIPPED: [(&str, &str); 3] = [
+    (
+        "regroup emulator --fleet examples/fleet.yaml --listen 127.0.0.1:8642",
+        "serves until Ctrl-C; the test's own emulator stands in for it",
+    ),
+    (
+        "regroup reconcile -f regroup.yaml",
+        "runs until SIGTERM; tests/cli/reconcile.rs runs and stops it",
+    ),
+    (
+        "regroup reconcile -f regroup.yaml --mode correct --interval 5m --max-changes 20 --max-errors 3 --canary 2 --report-dir /var/lib/regroup/reports --metrics-listen 127.0.0.1:9464",
+        "runs until SIGTERM; tests/cli/reconcile.rs runs and stops it",
+    ),
+];
 
 /// Documented lines whose exit code is not 0, as the page says.
 const EXIT_CODES: [(&str, &str, i32); 2] = [

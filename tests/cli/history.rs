@@ -70,6 +70,23 @@ fn history_names_the_access_key_that_moved_it_and_when() {
         "every lookup is one resource's, at most 50 events: {lookups:?}"
     );
     assert_eq!(lookups.len(), 3, "three 30-day windows cover the 90 days");
+
+    // The group's side: the moves into dev.
+    let (code, out, err) = env.run(&["history", "group/dev", "--region", "cn-hangzhou"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "group/dev in cn-hangzhou: 1 move(s) into the group in the last 90 days, newest first",
+        "{out}"
+    );
+    assert!(
+        lines[1].ends_with(&format!(
+            "  i-bp1moved -> dev (rg-dev)  by ram-user {SDK_KEY}, access key {SDK_KEY}"
+        )),
+        "{out}"
+    );
+    assert_eq!(lines.len(), 2, "{out}");
 }
 
 #[test]
@@ -103,10 +120,16 @@ fn history_wants_type_slash_id_and_a_region() {
     let env = Setup::new().start();
     let (code, _, err) = env.run(&["history", "i-bp1moved", "--region", "cn-hangzhou"]);
     assert_eq!(code, 1);
-    assert!(err.contains("`i-bp1moved` is not TYPE/ID"), "{err}");
+    assert!(
+        err.contains("`i-bp1moved` is not TYPE/ID (instance/i-bp1…) or group/NAME"),
+        "{err}"
+    );
     let (code, _, err) = env.run(&["history", "instance/i-bp1moved"]);
     assert_eq!(code, 1);
-    assert!(err.contains("history needs the resource's region"), "{err}");
+    assert!(
+        err.contains("history needs the region to read: pass one --region"),
+        "{err}"
+    );
     assert!(env.requests().is_empty(), "no call for bad input");
 }
 
