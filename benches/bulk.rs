@@ -25,7 +25,10 @@
 mod regimes;
 #[path = "../tests/support/mod.rs"]
 mod support;
+// Shared with the tests, which also install Node packages; the benchmark
+// needs only the Python peer.
 #[path = "../tests/support/tools.rs"]
+#[allow(dead_code)]
 mod tools;
 
 use std::path::{Path, PathBuf};
