@@ -1141,23 +1141,7 @@ impl Transport {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .filter(|ms| *ms > 0)
             .map(|ms| Duration::from_millis(ms).min(MAX_RETRY_HINT));
-        let mut response = response;
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(transport)? {
-            if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
-                return Err(CloudError::Transport {
-                    action: action.to_owned(),
-                    endpoint: shown.to_owned(),
-                    message: format!(
-                        "the answer is larger than the limit of {MAX_ANSWER_BYTES} bytes"
-                    ),
-                    connect: false,
-                    unreachable: false,
-                });
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        let body = String::from_utf8_lossy(&bytes).into_owned();
+        let body = response.text().await.map_err(transport)?;
         Ok(Answer {
             status,
             body,
@@ -1165,11 +1149,6 @@ impl Transport {
         })
     }
 }
-
-/// The most an answer (an API page, an STS or metadata answer, a
-/// credentials URI's body) may hold: a page of 100 resources is well under
-/// a MiB; an endless body is cut off here instead of filling memory.
-const MAX_ANSWER_BYTES: usize = 16 << 20;
 
 /// The longest a server's `x-acs-retry-after` may hold a call: ECS counts
 /// quotas in calendar minutes (docs/sources/signing-quotas.md §5), so a hint
