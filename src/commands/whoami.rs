@@ -7,7 +7,7 @@ use std::io::Write;
 use super::{connect, Exit, Overrides};
 use crate::api::Service;
 use crate::cli::Global;
-use crate::cloud::client::NO_PARAMS;
+use crate::cloud::client::{Call, NO_PARAMS};
 use crate::cloud::credentials;
 use crate::output::Stdout;
 
@@ -43,13 +43,8 @@ pub(super) async fn run(
     let host = credentials::sts_host(&credentials::Environment::from_process());
     let url = client.transport().endpoints().sts_url(&host);
     let identity = client
-        .call_at(
-            &url,
-            Service::Sts,
-            None,
-            "GetCallerIdentity",
-            NO_PARAMS,
-            None,
+        .call::<serde_json::Value>(
+            &Call::new(Service::Sts, None, "GetCallerIdentity", NO_PARAMS).at(&url),
         )
         .await
         .result?;
