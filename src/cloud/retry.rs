@@ -190,14 +190,19 @@ mod tests {
         ApiError::from_body(status, &format!(r#"{{"Code":"{code}","Message":""}}"#))
     }
 
-    #[test]
-    fn a_transfer_task_in_progress_waits_longer_than_other_failures() {
-        let policy = RetryPolicy {
+    /// Backoff from 100 ms, capped at 800 ms.
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
             max_tries: 10,
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_millis(800),
             ..RetryPolicy::default()
-        };
+        }
+    }
+
+    #[test]
+    fn a_transfer_task_in_progress_waits_longer_than_other_failures() {
+        let policy = policy();
         let e = api_error;
         let task = e(400, "EntityExists.AssociatedTransferTasks");
         let blip = e(503, "ServiceUnavailable");
@@ -217,12 +222,7 @@ mod tests {
 
     #[test]
     fn backoff_is_full_jitter_up_to_a_doubling_capped_ceiling() {
-        let policy = RetryPolicy {
-            max_tries: 10,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_millis(800),
-            ..RetryPolicy::default()
-        };
+        let policy = policy();
         // The ceiling before try n is base * 2^(n-2), capped: 100, 200, 400,
         // then 800 ms. Every delay lies in [0, ceiling], and 200 draws reach
         // both ends of that range (each end's quarter is missed by all of
