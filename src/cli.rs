@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{EnumValueParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::cloud::client::SignatureVersion;
@@ -72,7 +73,7 @@ pub struct Global {
     pub max_tries: u32,
     /// How requests are signed: v1 (RPC, HMAC-SHA1) or v3
     /// (ACS3-HMAC-SHA256, as the current official SDKs sign).
-    #[arg(long, value_enum, env = "REGROUP_SIGNATURE", default_value_t = SignatureVersion::V1, global = true)]
+    #[arg(long, value_parser = EnumValueParser::<SignatureArg>::new().map(SignatureVersion::from), env = "REGROUP_SIGNATURE", default_value = "v1", global = true)]
     pub signature: SignatureVersion,
     /// How long a call keeps being retried (throttling, 5xx, dropped
     /// connections) before it is given up on, waits for a closed quota
@@ -145,7 +146,7 @@ pub enum Command {
 
 #[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_parser = EnumValueParser::<FormatArg>::new().map(Format::from), default_value = "text")]
     pub format: Format,
     /// Save the plan (JSON) for `regroup apply PLANFILE`.
     #[arg(short = 'o', long = "out", value_name = "PLANFILE")]
@@ -436,6 +437,42 @@ pub struct EmulatorArgs {
     /// the fleet's first key), after which the emulator stops.
     #[arg(last = true, value_name = "COMMAND")]
     pub run: Vec<String>,
+}
+
+/// `--signature`'s values: clap's side of [`SignatureVersion`], which
+/// stays free of clap.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SignatureArg {
+    V1,
+    V3,
+}
+
+impl From<SignatureArg> for SignatureVersion {
+    fn from(arg: SignatureArg) -> SignatureVersion {
+        match arg {
+            SignatureArg::V1 => SignatureVersion::V1,
+            SignatureArg::V3 => SignatureVersion::V3,
+        }
+    }
+}
+
+/// `--format`'s values: clap's side of [`Format`], which stays free of
+/// clap.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Text,
+    Json,
+    Markdown,
+}
+
+impl From<FormatArg> for Format {
+    fn from(arg: FormatArg) -> Format {
+        match arg {
+            FormatArg::Text => Format::Text,
+            FormatArg::Json => Format::Json,
+            FormatArg::Markdown => Format::Markdown,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::Value;
 
-use super::client::{Client, CloudError};
+use super::client::{Call, Client, CloudError};
 use crate::api::Service;
 
 const WINDOW_DAYS: i64 = 30;
@@ -105,9 +105,15 @@ pub async fn history(
             if let Some(token) = &token {
                 params.push(("NextToken".to_owned(), token.clone()));
             }
-            let body = client
-                .call(Service::ActionTrail, Some(region), "LookupEvents", &params)
-                .await?;
+            let body: Value = client
+                .call(&Call::new(
+                    Service::ActionTrail,
+                    Some(region),
+                    "LookupEvents",
+                    &params,
+                ))
+                .await
+                .result?;
             let events = body["Events"]
                 .as_array()
                 .map(Vec::as_slice)

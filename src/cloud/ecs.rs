@@ -2,12 +2,13 @@
 //! What differs between the reads is the wire contract's table,
 //! [`crate::api::describe::TypeApi`].
 
-use serde_json::Value;
+use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
 
-use super::client::{CallOutcome, Client, CloudError};
+use super::client::{Call, CallOutcome, Client, CloudError};
 use crate::api::describe::{Paging, TypeApi};
 use crate::api::{ram, Service};
-use crate::resource::{Interner, Resource, ResourceKey};
+use crate::resource::{Resource, ResourceKey};
 
 /// Which resources of a (region, type) a read asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,85 +71,32 @@ pub async fn describe(
             params.push(("PageNumber".into(), number.to_string()));
         }
     }
-    let body = client
-        .call(Service::Ecs, Some(region), api.action, &params)
-        .await?;
-    parse_page(api, region, &body).map_err(|message| CloudError::Decode {
+    let body: Box<RawValue> = client
+        .call(&Call::new(Service::Ecs, Some(region), api.action, &params))
+        .await
+        .result?;
+    parse_page(api, region, body.get()).map_err(|message| CloudError::Decode {
         action: api.action.to_owned(),
         message,
     })
 }
 
-/// The value at `path` under `value`.
-fn at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
-    path.iter().try_fold(value, |v, key| v.get(key))
-}
-
-fn parse_page(api: &TypeApi, region: &str, body: &Value) -> Result<Page, String> {
-    let items = match at(body, api.list_path) {
-        Some(Value::Array(items)) => items.as_slice(),
-        Some(_) => return Err(format!("{} is not a list", api.list_path.join("."))),
-        None => &[],
-    };
-    fn text<'a>(item: &'a Value, field: &str) -> &'a str {
-        item.get(field).and_then(Value::as_str).unwrap_or_default()
-    }
-    // Regions, group ids and tags repeat from item to item: one copy each.
-    let mut shared = Interner::default();
-    let region = shared.get(region);
-    let resources = items
-        .iter()
-        .map(|item| {
-            let id = text(item, api.id_field);
-            if id.is_empty() {
-                return Err(format!("an item has no {}", api.id_field));
-            }
-            let tags = at(item, api.tags_path)
-                .and_then(Value::as_array)
-                .map(|tags| {
-                    tags.iter()
-                        .map(|t| {
-                            (
-                                shared.get(text(t, "TagKey")),
-                                shared.get(text(t, "TagValue")),
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            Ok(Resource {
-                key: ResourceKey {
-                    rtype: api.rtype,
-                    region: region.clone(),
-                    id: id.into(),
-                },
-                name: api
-                    .name_field
-                    .map(|field| text(item, field))
-                    .unwrap_or_default()
-                    .into(),
-                group_id: shared.get(text(item, "ResourceGroupId")),
-                tags,
-            })
-        })
-        .collect::<Result<Vec<_>, String>>()?;
+/// One page from a Describe* answer's body (read by [`super::page`]), and
+/// where the next one starts.
+fn parse_page(api: &TypeApi, region: &str, body: &str) -> Result<Page, String> {
+    let wire = super::page::read(api, region, body).map_err(|e| e.to_string())?;
     let (next, total_count) = match api.paging {
-        Paging::Token { .. } => {
-            let token = text(body, "NextToken");
-            (
-                (!token.is_empty()).then(|| Cursor::Token(token.to_owned())),
-                None,
-            )
-        }
+        Paging::Token { .. } => (
+            wire.next_token
+                .filter(|token| !token.is_empty())
+                .map(Cursor::Token),
+            None,
+        ),
         Paging::Numbered { .. } => {
-            let number = body.get("PageNumber").and_then(Value::as_u64).unwrap_or(1);
-            let size = body
-                .get("PageSize")
-                .and_then(Value::as_u64)
-                .unwrap_or(1)
-                .max(1);
-            let total = body.get("TotalCount").and_then(Value::as_u64).unwrap_or(0);
-            let more = number * size < total && !resources.is_empty();
+            let number = wire.page_number.unwrap_or(1);
+            let size = wire.page_size.unwrap_or(1).max(1);
+            let total = wire.total_count.unwrap_or(0);
+            let more = number * size < total && !wire.resources.is_empty();
             let next = u32::try_from(number + 1)
                 .ok()
                 .filter(|_| more)
@@ -157,7 +105,7 @@ fn parse_page(api: &TypeApi, region: &str, body: &Value) -> Result<Page, String>
         }
     };
     Ok(Page {
-        resources,
+        resources: wire.resources,
         next,
         total_count,
     })
@@ -168,15 +116,13 @@ fn parse_page(api: &TypeApi, region: &str, body: &Value) -> Result<Page, String>
 /// `DryRunOperation` when they pass. Only for reads whose SDK model
 /// documents it ([`ram::documents_dry_run`]).
 pub async fn dry_run(client: &Client, api: &TypeApi, region: &str) -> Result<(), CloudError> {
-    match client
-        .call(
-            Service::Ecs,
-            Some(region),
-            api.action,
-            &[("DryRun", "true")],
-        )
-        .await
-    {
+    let call = Call::new(
+        Service::Ecs,
+        Some(region),
+        api.action,
+        &[("DryRun", "true")],
+    );
+    match client.call::<IgnoredAny>(&call).await.result {
         Ok(_) => Ok(()),
         Err(error)
             if error
@@ -196,24 +142,19 @@ pub async fn join_resource_group(
     group_id: &str,
     sent: Option<&std::sync::atomic::AtomicBool>,
 ) -> CallOutcome {
-    let endpoint = client
-        .transport()
-        .endpoints()
-        .url(Service::Ecs, Some(&key.region));
-    client
-        .call_at(
-            &endpoint,
-            Service::Ecs,
-            Some(&key.region),
-            "JoinResourceGroup",
-            &[
-                ("ResourceType", key.rtype.as_str().to_owned()),
-                ("ResourceId", key.id.to_string()),
-                ("ResourceGroupId", group_id.to_owned()),
-            ],
-            sent,
-        )
-        .await
+    let params = [
+        ("ResourceType", key.rtype.as_str().to_owned()),
+        ("ResourceId", key.id.to_string()),
+        ("ResourceGroupId", group_id.to_owned()),
+    ];
+    let call = Call::new(
+        Service::Ecs,
+        Some(&key.region),
+        "JoinResourceGroup",
+        &params,
+    )
+    .marking_sent(sent);
+    client.call(&call).await
 }
 
 #[cfg(test)]
@@ -232,7 +173,7 @@ mod tests {
                 {"LaunchTemplateId": "lt-2", "LaunchTemplateName": "db", "ResourceGroupId": "rg-2"}
             ]}
         });
-        let page = parse_page(api, "cn-hangzhou", &body).unwrap();
+        let page = parse_page(api, "cn-hangzhou", &body.to_string()).unwrap();
         assert_eq!(page.resources.len(), 2);
         assert_eq!(page.resources[0].tag("team"), Some("pay"));
         assert_eq!(&*page.resources[1].group_id, "rg-2");
@@ -250,7 +191,7 @@ mod tests {
             "TotalCount": 2, "PageNumber": 1, "PageSize": 2,
             "LaunchTemplateSets": {"LaunchTemplateSet": [item("lt-1"), item("lt-2")]}
         });
-        let page = parse_page(api, "cn-hangzhou", &body).unwrap();
+        let page = parse_page(api, "cn-hangzhou", &body.to_string()).unwrap();
         let [a, b] = &page.resources[..] else {
             panic!("two items: {:?}", page.resources)
         };
@@ -267,7 +208,7 @@ mod tests {
     /// the official SDK model's fields and @example values (TS6
     /// `@alicloud/ecs20140526@6.1.0`, checked against TEA 7.11.8;
     /// docs/sources/ecs-models.md §8), never from this crate.
-    fn fixture(action: &str) -> Value {
+    fn fixture(action: &str) -> serde_json::Value {
         crate::api::fixtures::json(&format!("{action}.json"))
     }
 
@@ -279,7 +220,7 @@ mod tests {
             #[test]
             fn $test() {
                 let api = TypeApi::of(ResourceType::$rtype);
-                let page = parse_page(api, "cn-hangzhou", &fixture(api.action)).unwrap();
+                let page = parse_page(api, "cn-hangzhou", &fixture(api.action).to_string()).unwrap();
                 assert_eq!(page.resources.len(), 1);
                 let r = &page.resources[0];
                 assert_eq!(&*r.key.id, $id);

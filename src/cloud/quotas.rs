@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::client::{Client, CloudError, Service};
+use super::client::{Call, Client, CloudError, Service};
 use crate::api::quota;
 
 /// A quota limit on one (action, region).
@@ -152,8 +152,14 @@ pub async fn discover(
                 params.push(("NextToken", token.clone()));
             }
             let body = client
-                .call(Service::Quotas, None, "ListProductQuotas", &params)
-                .await?;
+                .call::<serde_json::Value>(&Call::new(
+                    Service::Quotas,
+                    None,
+                    "ListProductQuotas",
+                    &params,
+                ))
+                .await
+                .result?;
             let (quotas, next) = parse(&body, actions).map_err(|message| CloudError::Decode {
                 action: "ListProductQuotas".into(),
                 message,

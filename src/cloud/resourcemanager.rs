@@ -2,13 +2,14 @@
 
 use serde::Deserialize;
 
-use super::client::{Client, CloudError, Service};
+use super::client::{Call, Client, CloudError, Service};
 use crate::resource::Group;
 
 /// A resource group as `ListResourceGroups` reports it: the fields of
 /// `ResourceGroups.ResourceGroup[]` that regroup reads (the
 /// `ListResourceGroupsResponseBodyResourceGroupsResourceGroup` model of
-/// `alibabacloud_resourcemanager20200331` 2.6.2).
+/// `alibabacloud_resourcemanager20200331` 2.6.2; docs/sources/ecs-models.md
+/// §6); the answer is read straight into these, every other field skipped.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct WireGroup {
@@ -41,22 +42,17 @@ struct GroupList {
 pub async fn list_resource_groups(client: &Client) -> Result<Vec<Group>, CloudError> {
     let mut groups = Vec::new();
     for page in 1..=MAX_PAGES {
-        let body = client
-            .call(
-                Service::ResourceManager,
-                None,
-                "ListResourceGroups",
-                &[
-                    ("PageNumber", page.to_string()),
-                    ("PageSize", PAGE_SIZE.to_string()),
-                ],
-            )
-            .await?;
-        let parsed: ListResponse =
-            serde_json::from_value(body).map_err(|e| CloudError::Decode {
-                action: "ListResourceGroups".into(),
-                message: e.to_string(),
-            })?;
+        let params = [
+            ("PageNumber", page.to_string()),
+            ("PageSize", PAGE_SIZE.to_string()),
+        ];
+        let call = Call::new(
+            Service::ResourceManager,
+            None,
+            "ListResourceGroups",
+            &params,
+        );
+        let parsed: ListResponse = client.call(&call).await.result?;
         let received = parsed.resource_groups.resource_group.len();
         groups.extend(
             parsed

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::client::{Client, CloudError, Service};
+use super::client::{Call, Client, CloudError, Service};
 use crate::plan::{Plan, RuleRef};
 use crate::resource::{Inventory, Resource, ResourceType};
 
@@ -196,13 +196,14 @@ pub async fn read(client: &Client) -> Rules {
 async fn read_rules(client: &Client) -> Result<Rules, CloudError> {
     const STATUS: &str = "GetAutoGroupingStatus";
     let body = client
-        .call(
+        .call::<serde_json::Value>(&Call::new(
             Service::ResourceManager,
             None,
             STATUS,
             &[] as &[(&str, &str)],
-        )
-        .await?;
+        ))
+        .await
+        .result?;
     let status: StatusResponse = serde_json::from_value(body).map_err(|e| decode(STATUS, e))?;
     // `Partial_Enable`: only associated transfer is on; `Disable` deletes
     // the rules (§1.1, §1.7).
@@ -226,8 +227,9 @@ async fn read_rules(client: &Client) -> Result<Rules, CloudError> {
             params.push(("NextToken", token.clone()));
         }
         let body = client
-            .call(Service::ResourceManager, None, LIST, &params)
-            .await?;
+            .call::<serde_json::Value>(&Call::new(Service::ResourceManager, None, LIST, &params))
+            .await
+            .result?;
         let page: ListResponse = serde_json::from_value(body).map_err(|e| decode(LIST, e))?;
         for wire in page
             .rules
@@ -279,13 +281,14 @@ struct RuleSetting {
 async fn read_associated(client: &Client) -> Result<Vec<String>, CloudError> {
     const ACTION: &str = "ListAssociatedTransferSetting";
     let body = client
-        .call(
+        .call::<serde_json::Value>(&Call::new(
             Service::ResourceManager,
             None,
             ACTION,
             &[] as &[(&str, &str)],
-        )
-        .await?;
+        ))
+        .await
+        .result?;
     let setting = serde_json::from_value::<AssociatedResponse>(body)
         .map_err(|e| decode(ACTION, e))?
         .associated_transfer_setting;

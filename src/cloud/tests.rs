@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
 
-use super::client::{Client, ClientConfig, Endpoints, RetryPolicy, Service};
+use super::client::{Call, Client, ClientConfig, Endpoints, RetryPolicy, Service};
 use super::credentials::{CredentialSource, Credentials, Secret};
 use super::ecs;
 use crate::emulator::tests::fleet;
@@ -70,12 +70,12 @@ async fn reads_and_joins_get_through_a_faulty_server() {
             async move {
                 let ids = serde_json::to_string(&[instance(n).id]).unwrap();
                 let outcome = client
-                    .call_detailed(
+                    .call::<serde_json::Value>(&Call::new(
                         Service::Ecs,
                         Some("cn-hangzhou"),
                         "DescribeInstances",
                         &[("InstanceIds", ids)],
-                    )
+                    ))
                     .await;
                 let found = outcome
                     .result

@@ -7,7 +7,7 @@ use std::io::Write;
 use super::{connect, Exit, Overrides};
 use crate::api::Service;
 use crate::cli::Global;
-use crate::cloud::client::{Client, CloudError, NO_PARAMS};
+use crate::cloud::client::{Call, Client, CloudError, NO_PARAMS};
 use crate::cloud::credentials;
 use crate::output::Stdout;
 
@@ -60,16 +60,14 @@ pub(super) async fn run(
 /// https://www.alibabacloud.com/help/doc-detail/43767.htm; fixtures
 /// tests/fixtures/api/sts_GetCallerIdentity*.json).
 pub(super) async fn caller_identity(client: &Client) -> Result<serde_json::Value, CloudError> {
+    // GetCallerIdentity takes no parameters and answers AccountId, Arn,
+    // IdentityType (DOC-GCI, https://www.alibabacloud.com/help/doc-detail/43767.htm;
+    // fixtures tests/fixtures/api/sts_GetCallerIdentity*.json).
     let host = credentials::sts_host(&credentials::Environment::from_process());
     let url = client.transport().endpoints().sts_url(&host);
     client
-        .call_at(
-            &url,
-            Service::Sts,
-            None,
-            "GetCallerIdentity",
-            NO_PARAMS,
-            None,
+        .call::<serde_json::Value>(
+            &Call::new(Service::Sts, None, "GetCallerIdentity", NO_PARAMS).at(&url),
         )
         .await
         .result

@@ -255,6 +255,7 @@ mod tests {
     use super::super::Settings;
     use super::*;
     use crate::api::Service;
+    use crate::cloud::client::Call;
 
     /// The test fleet with one enabled rule `gr-1` into `target`.
     fn with_rule(target: &str, matches: RuleMatch, delay_ms: u64) -> Fleet {
@@ -295,13 +296,14 @@ mod tests {
         ] {
             let fixture: Value = crate::api::fixtures::json(&format!("rm_{action}.json"));
             let answer = client
-                .call(
+                .call::<Value>(&Call::new(
                     Service::ResourceManager,
                     None,
                     action,
                     &[] as &[(&str, &str)],
-                )
+                ))
                 .await
+                .result
                 .expect("the emulator answers");
             let (mut want, mut got) = (BTreeMap::new(), BTreeMap::new());
             paths(&fixture, "", &mut want);

@@ -14,6 +14,7 @@ use super::tests::{client, fleet, start};
 use super::Settings;
 use crate::api::describe::{Paging, TypeApi};
 use crate::api::Service;
+use crate::cloud::client::Call;
 use crate::resource::ResourceType;
 
 fn fixture(action: &str) -> Value {
@@ -87,8 +88,14 @@ async fn every_describe_answer_has_the_sdk_models_paths_and_types_for_what_regro
             .collect();
         params.extend(api.sweep.map(|s| (s.parameter, s.values[0].to_owned())));
         let answer = client
-            .call(Service::Ecs, Some("cn-hangzhou"), api.action, &params)
+            .call::<Value>(&Call::new(
+                Service::Ecs,
+                Some("cn-hangzhou"),
+                api.action,
+                &params,
+            ))
             .await
+            .result
             .unwrap();
         let mut expected = BTreeMap::new();
         paths(&fixture(api.action), "", &mut expected);
@@ -133,13 +140,14 @@ async fn an_empty_default_group_id_keeps_its_type() {
     };
     let emulator = start(fleet(2), settings).await;
     let answer = client(&emulator)
-        .call(
+        .call::<Value>(&Call::new(
             Service::Ecs,
             Some("cn-hangzhou"),
             "DescribeInstances",
             &[] as &[(&str, String)],
-        )
+        ))
         .await
+        .result
         .unwrap();
     let groups: Vec<&str> = answer["Instances"]["Instance"]
         .as_array()

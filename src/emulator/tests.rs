@@ -8,7 +8,7 @@ use super::{Emulator, Settings};
 use crate::api::describe::TypeApi;
 use crate::api::sign;
 use crate::cloud::client::{
-    Client, ClientConfig, CloudError, Endpoints, RetryPolicy, Service, NO_PARAMS,
+    Call, Client, ClientConfig, CloudError, Endpoints, RetryPolicy, Service, NO_PARAMS,
 };
 use crate::cloud::credentials::{CredentialSource, Credentials, Secret};
 use crate::cloud::ecs::{self, Cursor, Selection};
@@ -608,7 +608,7 @@ async fn join_resource_group_has_the_seeds_errors() {
         let client = client.clone();
         async move {
             client
-                .call(
+                .call::<serde_json::Value>(&Call::new(
                     Service::Ecs,
                     Some(&region),
                     "JoinResourceGroup",
@@ -617,8 +617,9 @@ async fn join_resource_group_has_the_seeds_errors() {
                         ("ResourceId", id),
                         ("ResourceGroupId", group),
                     ],
-                )
+                ))
                 .await
+                .result
         }
     };
     let api_error = |result: Result<serde_json::Value, CloudError>| {
@@ -755,13 +756,14 @@ async fn page_sizes_over_the_limit_are_errors() {
         ("DescribeCommands", "MaxResults", "51"),
     ] {
         let error = client
-            .call(
+            .call::<serde_json::Value>(&Call::new(
                 Service::Ecs,
                 Some(REGION),
                 action,
                 &[(param, value.to_owned())],
-            )
+            ))
             .await
+            .result
             .expect_err(action);
         assert_eq!(
             error.api_error().map(|e| e.code.as_str()),
@@ -771,13 +773,14 @@ async fn page_sizes_over_the_limit_are_errors() {
     }
     let ids: Vec<String> = (0..101).map(|n| format!("i-{n:04}")).collect();
     let error = client
-        .call(
+        .call::<serde_json::Value>(&Call::new(
             Service::Ecs,
             Some(REGION),
             "DescribeInstances",
             &[("InstanceIds", serde_json::to_string(&ids).unwrap())],
-        )
+        ))
         .await
+        .result
         .expect_err("101 ids");
     assert_eq!(
         error.api_error().map(|e| e.code.as_str()),
@@ -793,13 +796,14 @@ async fn the_group_filter_hides_the_default_group_as_the_real_api_does() {
         let client = client.clone();
         async move {
             let body = client
-                .call(
+                .call::<serde_json::Value>(&Call::new(
                     Service::Ecs,
                     Some(REGION),
                     "DescribeInstances",
                     &[("ResourceGroupId", group.to_owned())],
-                )
+                ))
                 .await
+                .result
                 .unwrap();
             body["Instances"]["Instance"]
                 .as_array()
@@ -810,7 +814,7 @@ async fn the_group_filter_hides_the_default_group_as_the_real_api_does() {
     assert_eq!(count("rg-prod").await, 2);
     assert_eq!(count("rg-default").await, 0);
     let body = client
-        .call(
+        .call::<serde_json::Value>(&Call::new(
             Service::Ecs,
             Some(REGION),
             "DescribeLaunchTemplates",
@@ -818,8 +822,9 @@ async fn the_group_filter_hides_the_default_group_as_the_real_api_does() {
                 ("TemplateTag.1.Key", "team".to_owned()),
                 ("TemplateTag.1.Value", "odd".to_owned()),
             ],
-        )
+        ))
         .await
+        .result
         .unwrap();
     assert_eq!(
         body["LaunchTemplateSets"]["LaunchTemplateSet"]
@@ -851,8 +856,14 @@ async fn images_and_hosts_hide_other_states_unless_asked() {
             .collect()
     };
     let plain = client
-        .call(Service::Ecs, Some(REGION), "DescribeImages", NO_PARAMS)
+        .call::<serde_json::Value>(&Call::new(
+            Service::Ecs,
+            Some(REGION),
+            "DescribeImages",
+            NO_PARAMS,
+        ))
         .await
+        .result
         .unwrap();
     assert_eq!(ids(plain, "Images", "Image", "ImageId"), vec!["m-system"]);
     // What the inventory sends: own images of every state.
@@ -869,13 +880,14 @@ async fn images_and_hosts_hide_other_states_unless_asked() {
     assert_eq!(own, vec!["m-failed"]);
 
     let plain = client
-        .call(
+        .call::<serde_json::Value>(&Call::new(
             Service::Ecs,
             Some(REGION),
             "DescribeDedicatedHosts",
             NO_PARAMS,
-        )
+        ))
         .await
+        .result
         .unwrap();
     assert!(ids(plain, "DedicatedHosts", "DedicatedHost", "DedicatedHostId").is_empty());
     // One state per call, as the SDK model has it.
@@ -892,13 +904,14 @@ async fn images_and_hosts_hide_other_states_unless_asked() {
     .unwrap();
     assert_eq!(page.resources.len(), 1);
     let error = client
-        .call(
+        .call::<serde_json::Value>(&Call::new(
             Service::Ecs,
             Some(REGION),
             "DescribeDedicatedHosts",
             &[("Status", "Available,UnderAssessment".to_owned())],
-        )
+        ))
         .await
+        .result
         .expect_err("a list of states");
     assert_eq!(
         error.api_error().map(|e| e.code.as_str()),
@@ -906,7 +919,7 @@ async fn images_and_hosts_hide_other_states_unless_asked() {
     );
     // An image id is one id: a comma list names no image.
     let error_free = client
-        .call(
+        .call::<serde_json::Value>(&Call::new(
             Service::Ecs,
             Some(REGION),
             "DescribeImages",
@@ -915,8 +928,9 @@ async fn images_and_hosts_hide_other_states_unless_asked() {
                 ("Status", "ALL".to_owned()),
                 ("ImageId", "m-failed,m-system".to_owned()),
             ],
-        )
+        ))
         .await
+        .result
         .unwrap();
     assert!(ids(error_free, "Images", "Image", "ImageId").is_empty());
 }
@@ -943,13 +957,14 @@ async fn resource_groups_list_page_and_filter() {
         let client = client.clone();
         async move {
             client
-                .call(
+                .call::<serde_json::Value>(&Call::new(
                     Service::ResourceManager,
                     None,
                     "ListResourceGroups",
                     &params,
-                )
+                ))
                 .await
+                .result
         }
     };
     let page = rm(vec![("PageSize", "10".into()), ("PageNumber", "3".into())])
@@ -976,23 +991,25 @@ async fn resource_groups_list_page_and_filter() {
     assert_eq!(error.api_error().unwrap().code, "InvalidParameter");
 
     let got = client
-        .call(
+        .call::<serde_json::Value>(&Call::new(
             Service::ResourceManager,
             None,
             "GetResourceGroup",
             &[("ResourceGroupId", "rg-dev")],
-        )
+        ))
         .await
+        .result
         .unwrap();
     assert_eq!(got["ResourceGroup"]["Name"], "dev");
     let error = client
-        .call(
+        .call::<serde_json::Value>(&Call::new(
             Service::ResourceManager,
             None,
             "GetResourceGroup",
             &[("ResourceGroupId", "rg-none")],
-        )
+        ))
         .await
+        .result
         .unwrap_err();
     assert_eq!(error.api_error().unwrap().status, 404);
 }
@@ -1088,8 +1105,14 @@ async fn faults_are_what_the_flag_says() {
     let mut kinds = std::collections::BTreeSet::new();
     for _ in 0..20 {
         let error = client
-            .call(Service::Ecs, Some(REGION), "DescribeDisks", NO_PARAMS)
+            .call::<serde_json::Value>(&Call::new(
+                Service::Ecs,
+                Some(REGION),
+                "DescribeDisks",
+                NO_PARAMS,
+            ))
             .await
+            .result
             .unwrap_err();
         kinds.insert(error.code());
     }
@@ -1131,8 +1154,14 @@ async fn oidc_tokens_trade_for_working_temporary_keys() {
         c["SecurityToken"].as_str(),
     );
     client
-        .call(Service::Ecs, Some(REGION), "DescribeInstances", NO_PARAMS)
+        .call::<serde_json::Value>(&Call::new(
+            Service::Ecs,
+            Some(REGION),
+            "DescribeInstances",
+            NO_PARAMS,
+        ))
         .await
+        .result
         .expect("the temporary key works");
 
     let mut bad = params.to_vec();
@@ -1280,8 +1309,14 @@ async fn a_soak_of_mixed_calls_with_faults_gets_only_well_formed_answers() {
     let mut answered = false;
     for _ in 0..20 {
         if probe
-            .call(Service::Ecs, Some(REGION), "DescribeInstances", NO_PARAMS)
+            .call::<serde_json::Value>(&Call::new(
+                Service::Ecs,
+                Some(REGION),
+                "DescribeInstances",
+                NO_PARAMS,
+            ))
             .await
+            .result
             .is_ok()
         {
             answered = true;
@@ -1312,8 +1347,14 @@ async fn the_request_log_leaves_out_signatures_and_tokens() {
     let emulator = start(fleet(1), settings).await;
     let client = client_for(&emulator, "STS.temp", "stssecret", Some("the-token"));
     client
-        .call(Service::Ecs, Some(REGION), "DescribeInstances", NO_PARAMS)
+        .call::<serde_json::Value>(&Call::new(
+            Service::Ecs,
+            Some(REGION),
+            "DescribeInstances",
+            NO_PARAMS,
+        ))
         .await
+        .result
         .unwrap();
     let text = std::fs::read_to_string(&log).unwrap();
     let line: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
@@ -1600,8 +1641,14 @@ async fn a_seed_makes_faults_repeatable() {
         let mut seen = Vec::new();
         for _ in 0..30 {
             let result = client
-                .call(Service::Ecs, Some(REGION), "DescribeDisks", NO_PARAMS)
-                .await;
+                .call::<serde_json::Value>(&Call::new(
+                    Service::Ecs,
+                    Some(REGION),
+                    "DescribeDisks",
+                    NO_PARAMS,
+                ))
+                .await
+                .result;
             seen.push(result.map(|_| "ok".to_owned()).unwrap_or_else(|e| e.code()));
         }
         seen

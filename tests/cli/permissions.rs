@@ -97,7 +97,10 @@ fn every_missing_read_is_named_and_dry_run_checks_where_documented() {
         requests.len() <= 36 + 1,
         "{} calls: {:?}",
         requests.len(),
-        requests.iter().map(|r| r.action.as_str()).collect::<Vec<_>>()
+        requests
+            .iter()
+            .map(|r| r.action.as_str())
+            .collect::<Vec<_>>()
     );
     assert_eq!(env.writes(), 0);
 }

@@ -17,7 +17,7 @@ use super::{
     METADATA_ENDPOINT_VAR,
 };
 use crate::api::Service;
-use crate::cloud::client::{CloudError, PlainRequest, Transport};
+use crate::cloud::client::{Call, CloudError, PlainRequest, Signer, Transport};
 
 /// How temporary keys are fetched.
 #[derive(Debug)]
@@ -437,15 +437,12 @@ impl Fetcher {
                 params.extend(role.external_id.as_deref().map(|e| ("ExternalId", e)));
                 let url = transport.endpoints().sts_url(&role.sts_host);
                 let answer = transport
-                    .rpc(
-                        &url,
-                        Service::Sts,
-                        None,
-                        "AssumeRole",
-                        &params,
-                        Some(&signer),
+                    .call(
+                        &Call::new(Service::Sts, None, "AssumeRole", &params).at(&url),
+                        Signer::Key(&signer),
                     )
                     .await
+                    .result
                     .map_err(|e| {
                         fetch_error(
                             origin,
@@ -469,15 +466,12 @@ impl Fetcher {
                 params.extend(request.policy.as_deref().map(|p| ("Policy", p)));
                 let url = transport.endpoints().sts_url(&request.sts_host);
                 let answer = transport
-                    .rpc(
-                        &url,
-                        Service::Sts,
-                        None,
-                        "AssumeRoleWithOIDC",
-                        &params,
-                        None,
+                    .call(
+                        &Call::new(Service::Sts, None, "AssumeRoleWithOIDC", &params).at(&url),
+                        Signer::Unsigned,
                     )
                     .await
+                    .result
                     .map_err(|e| {
                         fetch_error(
                             origin,

@@ -11,7 +11,9 @@ use futures::future::join_all;
 
 use super::files::{self, Found, Recipe, StsDefaults};
 use super::*;
-use crate::cloud::client::{Client, ClientConfig, Endpoints, RetryPolicy, Service, NO_PARAMS};
+use crate::cloud::client::{
+    Call, Client, ClientConfig, Endpoints, RetryPolicy, Service, NO_PARAMS,
+};
 use crate::emulator::tests::fleet;
 use crate::emulator::{Emulator, Settings};
 
@@ -581,7 +583,7 @@ fn metadata_gets_one_second_to_connect() {
         crate::cloud::client::METADATA_CONNECT_TIMEOUT,
         Duration::from_secs(1)
     );
-    assert!(crate::cloud::client::METADATA_REQUEST_TIMEOUT <= Duration::from_secs(2));
+    assert!(crate::cloud::transport::METADATA_REQUEST_TIMEOUT <= Duration::from_secs(2));
 }
 
 /// A server that accepts but never answers: the probe gives up after the
@@ -696,13 +698,14 @@ fn count(emulator: &Emulator, action: &str) -> usize {
 }
 
 async fn describe_many(client: &Client, n: usize) {
-    let calls = (0..n).map(|_| {
-        client.call(
+    let calls = (0..n).map(|_| async {
+        let call = Call::new(
             Service::Ecs,
             Some("cn-hangzhou"),
             "DescribeInstances",
             NO_PARAMS,
-        )
+        );
+        client.call::<serde_json::Value>(&call).await.result
     });
     for result in join_all(calls).await {
         result.unwrap();
@@ -763,13 +766,14 @@ async fn server_errors_from_sts_during_a_refresh_are_retried() {
     for _ in 0..10 {
         refreshing.make_due();
         client
-            .call(
+            .call::<serde_json::Value>(&Call::new(
                 Service::Ecs,
                 Some("cn-hangzhou"),
                 "DescribeInstances",
                 NO_PARAMS,
-            )
+            ))
             .await
+            .result
             .unwrap();
     }
     let failed = emulator
@@ -798,12 +802,12 @@ async fn a_key_the_server_calls_expired_is_replaced_and_the_call_tried_again() {
         })
         .await;
     let outcome = client
-        .call_detailed(
+        .call::<serde_json::Value>(&Call::new(
             Service::Ecs,
             Some("cn-hangzhou"),
             "DescribeInstances",
             NO_PARAMS,
-        )
+        ))
         .await;
     assert!(outcome.result.is_ok(), "{:?}", outcome.result);
     assert_eq!(outcome.tries, 2);
