@@ -103,6 +103,12 @@ pub enum Command {
         after_help = "Examples:\n  regroup apply                       # plan, ask, then move\n  regroup apply plan.json             # apply exactly a saved plan\n  regroup apply --auto-approve --parallelism 32 --report report.json"
     )]
     Apply(ApplyArgs),
+    /// Print a saved plan (text, markdown or JSON, as `plan` prints it);
+    /// offline.
+    #[command(
+        after_help = "Examples:\n  regroup show plan.json\n  regroup show plan.json --format markdown > plan.md"
+    )]
+    Show(ShowArgs),
     /// Print a manifest that matches the account as it is now.
     #[command(
         after_help = "Examples:\n  regroup export --region cn-hangzhou > regroup.yaml\n  regroup export --region cn-hangzhou --region cn-shanghai --type instance --type disk --group legacy"
@@ -133,10 +139,17 @@ pub enum Command {
     Emulator(EmulatorArgs),
 }
 
+/// `--strict`, shared by plan and apply.
+const STRICT_HELP: &str = "Fail (exit 1) on any warning, naming each: a rule or entry that selects nothing, a --region the manifest does not read, a missing resource, a plan that manages nothing";
+
 #[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
+    /// How to print the plan: text for a terminal, markdown for a pull
+    /// request comment, json for scripts (the saved plan's format).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    #[arg(long, env = "REGROUP_STRICT", value_parser = clap::builder::BoolishValueParser::new(), help = STRICT_HELP)]
+    pub strict: bool,
     /// Save the plan (JSON) for `regroup apply PLANFILE`.
     #[arg(short = 'o', long = "out", value_name = "PLANFILE")]
     pub out: Option<PathBuf>,
@@ -160,6 +173,8 @@ pub struct ApplyArgs {
     /// Skip the approval prompt.
     #[arg(long)]
     pub auto_approve: bool,
+    #[arg(long, env = "REGROUP_STRICT", value_parser = clap::builder::BoolishValueParser::new(), help = STRICT_HELP)]
+    pub strict: bool,
     /// Calls in flight at once.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=512))]
     pub parallelism: u16,
@@ -195,6 +210,15 @@ pub struct ApplyArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct ShowArgs {
+    /// A plan saved by `regroup plan -o` or `apply --undo-plan`.
+    pub planfile: PathBuf,
+    /// How to print the plan: text, markdown or json.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct ExportArgs {
     /// Only resources of this type (repeatable; default every type).
     #[arg(long = "type", value_name = "TYPE", value_parser = parse_type)]
@@ -206,6 +230,64 @@ pub struct ExportArgs {
     /// planning the manifest later evicts newcomers to the default group.
     #[arg(long)]
     pub exclusive: bool,
+}
+
+/// A Terraform habit: a long option with one dash (`-out=plan.json`,
+/// `-auto-approve`). clap would read `-out=plan.json` as `-o` with the value
+/// `ut=plan.json` and write a file of that name, so such words are settled
+/// before parsing.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{word}` is not an option: long options take two dashes{hint}")]
+pub struct SingleDashLong {
+    word: String,
+    hint: String,
+}
+
+/// The command line with each one-dash long option that regroup has
+/// (`-out=FILE`, `-auto-approve`, `-detailed-exitcode`, `-parallelism=N`,
+/// any other) given its second dash, as Terraform users type them; an error
+/// for a one-dash word of three or more letters that is no option, rather
+/// than reading it as short options with a value. `-vvv` stays as it is.
+pub fn with_terraform_spellings(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Result<Vec<std::ffi::OsString>, SingleDashLong> {
+    let command = <Cli as clap::CommandFactory>::command();
+    let mut longs = std::collections::BTreeSet::new();
+    let mut commands = vec![&command];
+    while let Some(next) = commands.pop() {
+        longs.extend(next.get_arguments().filter_map(|a| a.get_long()));
+        commands.extend(next.get_subcommands());
+    }
+    args.into_iter()
+        .enumerate()
+        .map(|(index, arg)| {
+            let Some(word) = arg.to_str().filter(|_| index > 0) else {
+                return Ok(arg);
+            };
+            let Some(rest) = word.strip_prefix('-').filter(|r| !r.starts_with('-')) else {
+                return Ok(arg);
+            };
+            let name = rest.split_once('=').map_or(rest, |(name, _)| name);
+            let looks_long = name.len() >= 3
+                && name.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+                && !name.chars().all(|c| c == 'v');
+            if !looks_long {
+                return Ok(arg);
+            }
+            if longs.contains(name) {
+                return Ok(format!("-{word}").into());
+            }
+            let hint = longs
+                .iter()
+                .find(|long| long.starts_with(name) || name.starts_with(*long))
+                .map(|long| format!(": did you mean `--{long}`?"))
+                .unwrap_or_default();
+            Err(SingleDashLong {
+                word: word.to_owned(),
+                hint,
+            })
+        })
+        .collect()
 }
 
 fn parse_max_changes(text: &str) -> Result<MaxChanges, String> {
@@ -416,6 +498,54 @@ mod tests {
             }
         }
         assert!(parse(&["emulator", "--fleet", "f.yaml", "--fault-rate", "1"]).is_ok());
+    }
+
+    #[test]
+    fn one_dash_long_options_get_their_second_dash_and_short_ones_stay() {
+        let spelled = |words: &[&str]| {
+            with_terraform_spellings(words.iter().map(std::ffi::OsString::from)).map(|args| {
+                args.into_iter()
+                    .map(|a| a.into_string().unwrap())
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(
+            spelled(&[
+                "regroup",
+                "plan",
+                "-out=p.json",
+                "-detailed-exitcode",
+                "-vvv",
+                "-f",
+                "m.yaml",
+                "-o",
+                "x"
+            ]),
+            Ok([
+                "regroup",
+                "plan",
+                "--out=p.json",
+                "--detailed-exitcode",
+                "-vvv",
+                "-f",
+                "m.yaml",
+                "-o",
+                "x"
+            ]
+            .map(String::from)
+            .to_vec())
+        );
+        assert_eq!(
+            spelled(&["regroup", "apply", "-auto-approve", "-parallelism=4"]),
+            Ok(["regroup", "apply", "--auto-approve", "--parallelism=4"]
+                .map(String::from)
+                .to_vec())
+        );
+        let error = spelled(&["regroup", "plan", "-detailed"]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`-detailed` is not an option: long options take two dashes: did you mean `--detailed-exitcode`?"
+        );
     }
 
     #[test]

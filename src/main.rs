@@ -5,7 +5,16 @@ use clap::Parser;
 use regroup::{Cli, Command, Exit, Overrides};
 
 fn main() {
-    let cli = match Cli::try_parse() {
+    // Terraform's one-dash long options (`-out=plan.json`) are read as
+    // their two-dash spelling, never as short options with a value.
+    let args = match regroup::with_terraform_spellings(std::env::args_os()) {
+        Ok(args) => args,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::exit(Exit::Failure as i32);
+        }
+    };
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(error) => {
             // Help and --version go to stdout and succeed; every usage error

