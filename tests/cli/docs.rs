@@ -378,7 +378,10 @@ fn the_readmes_one_shot_command_run_twice_has_nothing_left_to_do() {
         out
     };
     let first = run();
-    assert!(first.contains("Apply complete! 10 moved, 0 failed."), "{first}");
+    assert!(
+        first.contains("Apply complete! 10 moved, 0 failed."),
+        "{first}"
+    );
     let second = run();
     assert!(
         second.contains("No changes. All 6 resources the manifest manages are in their groups."),

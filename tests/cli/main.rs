@@ -25,6 +25,7 @@ mod permissions;
 mod plan;
 mod quotas;
 mod rails;
+mod schema;
 mod signature;
 mod types;
 mod validate;

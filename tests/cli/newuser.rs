@@ -588,8 +588,14 @@ fn the_aliyun_clis_environment_names_and_cached_cloudsso_keys_work() {
         .env("ALIBABACLOUD_ACCESS_KEY_ID", KEY_ID)
         .env("ALIBABACLOUD_ACCESS_KEY_SECRET", SECRET);
     let (code, _, err) = crate::harness::stdout_of(command);
-    assert_eq!(code, 0, "ALIBABACLOUD_* names, as the aliyun CLI reads them: {err}");
-    assert!(err.contains("environment (ALIBABACLOUD_ACCESS_KEY_ID)"), "{err}");
+    assert_eq!(
+        code, 0,
+        "ALIBABACLOUD_* names, as the aliyun CLI reads them: {err}"
+    );
+    assert!(
+        err.contains("environment (ALIBABACLOUD_ACCESS_KEY_ID)"),
+        "{err}"
+    );
 
     // A CloudSSO profile as `aliyun` leaves it after a sign-in: its cached
     // temporary key, valid for an hour more.

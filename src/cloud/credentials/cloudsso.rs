@@ -75,14 +75,20 @@ mod tests {
     fn a_key_still_valid_is_used_with_its_token() {
         let key = cached_key(&profile(2_000), "sso", 1_000).expect("valid until 2000");
         assert_eq!(key.access_key_id, "STS.id");
-        assert_eq!(key.security_token.map(|t| t.expose().to_owned()), Some("sts-token".into()));
+        assert_eq!(
+            key.security_token.map(|t| t.expose().to_owned()),
+            Some("sts-token".into())
+        );
     }
 
     #[test]
     fn an_expired_or_missing_key_says_how_to_renew_it_not_not_found() {
         let expired = cached_key(&profile(1_000), "sso", 1_000).expect_err("expired at 1000");
         assert!(expired.contains("has expired"), "{expired}");
-        assert!(expired.contains("aliyun configure --profile sso"), "{expired}");
+        assert!(
+            expired.contains("aliyun configure --profile sso"),
+            "{expired}"
+        );
         let mut bare = profile(2_000);
         bare.remove("sts_token");
         let missing = cached_key(&bare, "sso", 1_000).expect_err("no token");

@@ -328,11 +328,9 @@ fn cli_recipe<'a>(
             name,
             chrono::Utc::now().timestamp(),
         )?),
-        "oauth"
-        | "ramrolearnwithrolename"
-        | "rsakeypair"
-        | "bearertoken"
-        | "anonymous" => return Ok(None),
+        "oauth" | "ramrolearnwithrolename" | "rsakeypair" | "bearertoken" | "anonymous" => {
+            return Ok(None)
+        }
         "" => {
             return Err(format!(
                 "profile `{name}` has no `mode` and no keys to guess one from"
