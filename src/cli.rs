@@ -232,6 +232,37 @@ pub struct ExportArgs {
     pub exclusive: bool,
 }
 
+/// The global options that only matter to commands that call the cloud.
+const NETWORK_OPTIONS: [&str; 6] = [
+    "endpoint",
+    "profile",
+    "max_tries",
+    "signature",
+    "retry_for",
+    "request_timeout",
+];
+
+/// Commands that work offline: their `--help` leaves the network options
+/// out (they are still accepted, as globals, and ignored).
+const OFFLINE_COMMANDS: [&str; 5] = ["validate", "schema", "completions", "policy", "show"];
+
+/// The command line as `main` parses it: [`Cli`]'s, with the network
+/// options hidden from the offline commands' help. Globals reach a
+/// subcommand only when the command is built, so it is built first.
+pub fn command() -> clap::Command {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    command.build();
+    for offline in OFFLINE_COMMANDS {
+        command = command.mut_subcommand(offline, |sub| {
+            sub.mut_args(|arg| {
+                let network = NETWORK_OPTIONS.contains(&arg.get_id().as_str());
+                arg.hide(network)
+            })
+        });
+    }
+    command
+}
+
 /// A Terraform habit: a long option with one dash (`-out=plan.json`,
 /// `-auto-approve`). clap would read `-out=plan.json` as `-o` with the value
 /// `ut=plan.json` and write a file of that name, so such words are settled

@@ -1,7 +1,6 @@
 //! The `regroup` binary: parses the command line and hands over to the
 //! library; every exit code comes from [`regroup::Exit`].
 
-use clap::Parser;
 use regroup::{Cli, Command, Exit, Overrides};
 
 fn main() {
@@ -14,7 +13,10 @@ fn main() {
             std::process::exit(Exit::Failure as i32);
         }
     };
-    let cli = match Cli::try_parse_from(args) {
+    let parsed = regroup::cli_command()
+        .try_get_matches_from(args)
+        .and_then(|matches| <Cli as clap::FromArgMatches>::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(error) => {
             // Help and --version go to stdout and succeed; every usage error

@@ -622,3 +622,39 @@ fn the_aliyun_clis_environment_names_and_cached_cloudsso_keys_work() {
         "an expired CloudSSO key says what to run: {err}"
     );
 }
+
+#[test]
+fn offline_commands_help_lists_no_network_option_and_plan_describes_format() {
+    let env = Setup::new().example_fleet().start();
+    let network = [
+        "--endpoint",
+        "--profile",
+        "--max-tries",
+        "--signature",
+        "--retry-for",
+        "--request-timeout",
+    ];
+    for command in ["validate", "schema", "completions", "policy", "show"] {
+        let (out, _) = ok(&env, &[command, "--help"]);
+        for option in network {
+            assert!(
+                !out.contains(option),
+                "{command} --help lists {option}:\n{out}"
+            );
+        }
+        assert!(
+            out.contains("--file"),
+            "{command} --help still lists -f:\n{out}"
+        );
+    }
+    let (plan, _) = ok(&env, &["plan", "--help"]);
+    for option in network {
+        assert!(plan.contains(option), "plan --help lists {option}");
+    }
+    assert!(
+        plan.contains("--format <FORMAT>             How to print the plan: text for a terminal, markdown for a pull"),
+        "plan --help describes --format:\n{plan}"
+    );
+    // Still accepted where hidden: a global option is a global option.
+    ok(&env, &["validate", "-f", EXAMPLE, "--max-tries", "3"]);
+}
