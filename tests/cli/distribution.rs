@@ -409,7 +409,11 @@ fn action_declares_what_it_uses_and_verifies_what_it_installs() {
             "the action never installs {target}"
         );
     }
-    assert!(install.contains("archive=\"regroup-$version-$target.tar.gz\""));
+    assert!(install.contains("archive=\"regroup-$version-$target.$extension\""));
+    assert!(
+        install.contains("if [ \"$RUNNER_OS\" = Windows ]; then extension=zip; fi"),
+        "Windows installs the .zip the release ships"
+    );
     let comment = script("Comment the plan");
     assert!(comment.contains("marker=\"<!-- regroup-plan: $REGROUP_MANIFEST -->\""));
     assert!(
@@ -646,8 +650,9 @@ fn release_builds_and_checksums_what_the_action_installs() {
     for needed in [
         "name=\"regroup-$VERSION-$TARGET\"",
         "tar -czf \"$name.tar.gz\" \"$name\"",
-        "sha256sum regroup-*.tar.gz > SHA256SUMS",
-        "regroup-*.tar.gz SHA256SUMS",
+        "7z a -tzip \"$name.zip\" \"$name\"",
+        "sha256sum regroup-*.tar.gz regroup-*.zip > SHA256SUMS",
+        "regroup-*.tar.gz regroup-*.zip SHA256SUMS",
         "cargo build --release --locked --target \"$TARGET\"",
         "static-pie linked",
     ] {
@@ -662,6 +667,14 @@ fn release_builds_and_checksums_what_the_action_installs() {
 #[test]
 fn dockerfile_builds_a_static_non_root_image() {
     let dockerfile = read(&root().join("Dockerfile"));
+    // `RUN --mount` needs BuildKit's Dockerfile frontend, named on line 1.
+    if dockerfile.contains("RUN --mount") {
+        assert_eq!(
+            dockerfile.lines().next(),
+            Some("# syntax=docker/dockerfile:1"),
+            "Dockerfile uses RUN --mount: its first line names the syntax"
+        );
+    }
     let lines: Vec<&str> = dockerfile
         .lines()
         .map(str::trim)
