@@ -1,3 +1,4 @@
+# syntax=docker/dockerfile:1
 # The regroup container image: a static musl binary on distroless, run as a
 # non-root user. Two final stages:
 #   runtime (the default): gcr.io/distroless/static, CA certificates and

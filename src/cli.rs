@@ -104,6 +104,12 @@ pub enum Command {
         after_help = "Examples:\n  regroup apply                       # plan, ask, then move\n  regroup apply plan.json             # apply exactly a saved plan\n  regroup apply --auto-approve --parallelism 32 --report report.json"
     )]
     Apply(ApplyArgs),
+    /// Print a saved plan (text, markdown or JSON, as `plan` prints it);
+    /// offline.
+    #[command(
+        after_help = "Examples:\n  regroup show plan.json\n  regroup show plan.json --format markdown > plan.md"
+    )]
+    Show(ShowArgs),
     /// Print a manifest that matches the account as it is now.
     #[command(
         after_help = "Examples:\n  regroup export --region cn-hangzhou > regroup.yaml\n  regroup export --region cn-hangzhou --region cn-shanghai --type instance --type disk --group legacy"
@@ -144,10 +150,17 @@ pub enum Command {
     Emulator(EmulatorArgs),
 }
 
+/// `--strict`, shared by plan and apply.
+const STRICT_HELP: &str = "Fail (exit 1) on any warning, naming each: a rule or entry that selects nothing, a --region the manifest does not read, a missing resource, a plan that manages nothing";
+
 #[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
+    /// How to print the plan: text for a terminal, markdown for a pull
+    /// request comment, json for scripts (the saved plan's format).
     #[arg(long, value_parser = EnumValueParser::<FormatArg>::new().map(Format::from), default_value = "text")]
     pub format: Format,
+    #[arg(long, env = "REGROUP_STRICT", value_parser = clap::builder::BoolishValueParser::new(), help = STRICT_HELP)]
+    pub strict: bool,
     /// Save the plan (JSON) for `regroup apply PLANFILE`.
     #[arg(short = 'o', long = "out", value_name = "PLANFILE")]
     pub out: Option<PathBuf>,
@@ -176,6 +189,8 @@ pub struct ApplyArgs {
     /// Skip the approval prompt.
     #[arg(long)]
     pub auto_approve: bool,
+    #[arg(long, env = "REGROUP_STRICT", value_parser = clap::builder::BoolishValueParser::new(), help = STRICT_HELP)]
+    pub strict: bool,
     /// Write a JSON record of every change and its outcome.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -268,6 +283,15 @@ pub struct ApplyRails {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct ShowArgs {
+    /// A plan saved by `regroup plan -o` or `apply --undo-plan`.
+    pub planfile: PathBuf,
+    /// How to print the plan: text, markdown or json.
+    #[arg(long, value_parser = EnumValueParser::<FormatArg>::new().map(Format::from), default_value = "text")]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct ExportArgs {
     /// Only resources of this type (repeatable; default every type).
     #[arg(long = "type", value_name = "TYPE", value_parser = parse_type)]
@@ -279,6 +303,95 @@ pub struct ExportArgs {
     /// planning the manifest later evicts newcomers to the default group.
     #[arg(long)]
     pub exclusive: bool,
+}
+
+/// The global options that only matter to commands that call the cloud.
+const NETWORK_OPTIONS: [&str; 6] = [
+    "endpoint",
+    "profile",
+    "max_tries",
+    "signature",
+    "retry_for",
+    "request_timeout",
+];
+
+/// Commands that work offline: their `--help` leaves the network options
+/// out (they are still accepted, as globals, and ignored).
+const OFFLINE_COMMANDS: [&str; 5] = ["validate", "schema", "completions", "policy", "show"];
+
+/// The command line as `main` parses it: [`Cli`]'s, with the network
+/// options hidden from the offline commands' help. Globals reach a
+/// subcommand only when the command is built, so it is built first.
+pub fn command() -> clap::Command {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    command.build();
+    for offline in OFFLINE_COMMANDS {
+        command = command.mut_subcommand(offline, |sub| {
+            sub.mut_args(|arg| {
+                let network = NETWORK_OPTIONS.contains(&arg.get_id().as_str());
+                arg.hide(network)
+            })
+        });
+    }
+    command
+}
+
+/// A Terraform habit: a long option with one dash (`-out=plan.json`,
+/// `-auto-approve`). clap would read `-out=plan.json` as `-o` with the value
+/// `ut=plan.json` and write a file of that name, so such words are settled
+/// before parsing.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{word}` is not an option: long options take two dashes{hint}")]
+pub struct SingleDashLong {
+    word: String,
+    hint: String,
+}
+
+/// The command line with each one-dash long option that regroup has
+/// (`-out=FILE`, `-auto-approve`, `-detailed-exitcode`, `-parallelism=N`,
+/// any other) given its second dash, as Terraform users type them; an error
+/// for a one-dash word of three or more letters that is no option, rather
+/// than reading it as short options with a value. `-vvv` stays as it is.
+pub fn with_terraform_spellings(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Result<Vec<std::ffi::OsString>, SingleDashLong> {
+    let command = <Cli as clap::CommandFactory>::command();
+    let mut longs = std::collections::BTreeSet::new();
+    let mut commands = vec![&command];
+    while let Some(next) = commands.pop() {
+        longs.extend(next.get_arguments().filter_map(|a| a.get_long()));
+        commands.extend(next.get_subcommands());
+    }
+    args.into_iter()
+        .enumerate()
+        .map(|(index, arg)| {
+            let Some(word) = arg.to_str().filter(|_| index > 0) else {
+                return Ok(arg);
+            };
+            let Some(rest) = word.strip_prefix('-').filter(|r| !r.starts_with('-')) else {
+                return Ok(arg);
+            };
+            let name = rest.split_once('=').map_or(rest, |(name, _)| name);
+            let looks_long = name.len() >= 3
+                && name.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+                && !name.chars().all(|c| c == 'v');
+            if !looks_long {
+                return Ok(arg);
+            }
+            if longs.contains(name) {
+                return Ok(format!("-{word}").into());
+            }
+            let hint = longs
+                .iter()
+                .find(|long| long.starts_with(name) || name.starts_with(*long))
+                .map(|long| format!(": did you mean `--{long}`?"))
+                .unwrap_or_default();
+            Err(SingleDashLong {
+                word: word.to_owned(),
+                hint,
+            })
+        })
+        .collect()
 }
 
 fn parse_max_changes(text: &str) -> Result<MaxChanges, String> {
@@ -525,6 +638,54 @@ mod tests {
             }
         }
         assert!(parse(&["emulator", "--fleet", "f.yaml", "--fault-rate", "1"]).is_ok());
+    }
+
+    #[test]
+    fn one_dash_long_options_get_their_second_dash_and_short_ones_stay() {
+        let spelled = |words: &[&str]| {
+            with_terraform_spellings(words.iter().map(std::ffi::OsString::from)).map(|args| {
+                args.into_iter()
+                    .map(|a| a.into_string().unwrap())
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(
+            spelled(&[
+                "regroup",
+                "plan",
+                "-out=p.json",
+                "-detailed-exitcode",
+                "-vvv",
+                "-f",
+                "m.yaml",
+                "-o",
+                "x"
+            ]),
+            Ok([
+                "regroup",
+                "plan",
+                "--out=p.json",
+                "--detailed-exitcode",
+                "-vvv",
+                "-f",
+                "m.yaml",
+                "-o",
+                "x"
+            ]
+            .map(String::from)
+            .to_vec())
+        );
+        assert_eq!(
+            spelled(&["regroup", "apply", "-auto-approve", "-parallelism=4"]),
+            Ok(["regroup", "apply", "--auto-approve", "--parallelism=4"]
+                .map(String::from)
+                .to_vec())
+        );
+        let error = spelled(&["regroup", "plan", "-detailed"]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`-detailed` is not an option: long options take two dashes: did you mean `--detailed-exitcode`?"
+        );
     }
 
     #[test]

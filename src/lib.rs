@@ -38,6 +38,6 @@ mod render;
 pub mod resource;
 mod schedule;
 
-pub use cli::{Cli, Command};
+pub use cli::{command as cli_command, with_terraform_spellings, Cli, Command};
 pub use commands::{exit_for_error, run, Exit, Overrides};
 pub use manifest::{yaml_to_json, Manifest};

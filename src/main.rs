@@ -1,11 +1,22 @@
 //! The `regroup` binary: parses the command line and hands over to the
 //! library; every exit code comes from [`regroup::Exit`].
 
-use clap::Parser;
 use regroup::{Cli, Command, Exit, Overrides};
 
 fn main() {
-    let cli = match Cli::try_parse() {
+    // Terraform's one-dash long options (`-out=plan.json`) are read as
+    // their two-dash spelling, never as short options with a value.
+    let args = match regroup::with_terraform_spellings(std::env::args_os()) {
+        Ok(args) => args,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::exit(Exit::Failure as i32);
+        }
+    };
+    let parsed = regroup::cli_command()
+        .try_get_matches_from(args)
+        .and_then(|matches| <Cli as clap::FromArgMatches>::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(error) => {
             // Help and --version go to stdout and succeed; every usage error

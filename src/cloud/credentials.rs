@@ -13,6 +13,7 @@
 //! [`Transport`] and refreshed before they expire, once for every call in
 //! flight ([`fetch::Refreshing`]).
 
+mod cloudsso;
 mod fetch;
 mod files;
 
@@ -281,7 +282,9 @@ pub async fn resolve(
 }
 
 /// Step 1: `ALIBABA_CLOUD_ACCESS_KEY_ID` and `…_SECRET` (+ `…_SECURITY_TOKEN`)
-/// as `provider/env.py` reads them, then Terraform's `ALICLOUD_*` names. Half
+/// as `provider/env.py` reads them, then the aliyun CLI's `ALIBABACLOUD_*`
+/// names (aliyun/aliyun-cli `config/profile.go` lines 326-335, read after
+/// `ALIBABA_CLOUD_*`), then Terraform's `ALICLOUD_*` names. Half
 /// a pair is an error, so a typo does not silently pick up other keys.
 fn environment_keys(
     env: &Environment,
@@ -292,6 +295,11 @@ fn environment_keys(
             "ALIBABA_CLOUD_ACCESS_KEY_ID",
             "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
             "ALIBABA_CLOUD_SECURITY_TOKEN",
+        ),
+        (
+            "ALIBABACLOUD_ACCESS_KEY_ID",
+            "ALIBABACLOUD_ACCESS_KEY_SECRET",
+            "ALIBABACLOUD_SECURITY_TOKEN",
         ),
         (
             "ALICLOUD_ACCESS_KEY",

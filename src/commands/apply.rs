@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _};
 
 use super::{
-    apply_options, check_max_changes, client, load_manifest, make_plan, use_color, Exit, Overrides,
+    apply_options, check_max_changes, client, load_manifest, load_manifest_noting, make_plan,
+    strict, use_color, Exit, Overrides,
 };
 use crate::api::describe::TypeApi;
 use crate::apply::{self, Interrupts, ProgressStyle};
@@ -18,7 +19,7 @@ use crate::cloud::quotas;
 use crate::inventory;
 use crate::manifest::Manifest;
 use crate::output::Stdout;
-use crate::plan::{Change, Plan, ReportRef, MAX_PLAN_BYTES};
+use crate::plan::{Change, Plan, ReportRef};
 use crate::render::{self, Render};
 use crate::resource::ResourceType;
 
@@ -34,7 +35,8 @@ pub(super) async fn run(
         /// A saved plan, with the manifest to check it against when there
         /// is one.
         Saved(Box<Plan>, Option<Manifest>),
-        Manifest(Manifest),
+        /// With the warnings about `--region` options it does not read.
+        Manifest(Manifest, Vec<String>),
     }
     let source = match &args.planfile {
         Some(path) => {
@@ -56,7 +58,10 @@ pub(super) async fn run(
             }
             Source::Saved(Box::new(plan), manifest)
         }
-        None => Source::Manifest(load_manifest(global)?),
+        None => {
+            let (manifest, region_warnings) = load_manifest_noting(global)?;
+            Source::Manifest(manifest, region_warnings)
+        }
     };
     for path in [&args.report, &args.undo_plan].into_iter().flatten() {
         check_output_path(path, global, args)?;
@@ -71,7 +76,7 @@ pub(super) async fn run(
             .iter()
             .map(|c| c.resource.region.to_string())
             .collect(),
-        Source::Manifest(manifest) => inventory::scopes(manifest)
+        Source::Manifest(manifest, _) => inventory::scopes(manifest)
             .into_keys()
             .map(|(region, _)| region)
             .collect(),
@@ -128,21 +133,19 @@ pub(super) async fn run(
                 None => *plan,
             };
             check_max_changes(&plan, args.rails.max_changes, manifest.as_ref())?;
+            strict::check(&plan, args.strict)?;
+            // What is about to move, before it moves.
+            if plan.has_changes() {
+                show_plan(&plan, global, out);
+            }
             plan
         }
-        Source::Manifest(manifest) => {
+        Source::Manifest(manifest, region_warnings) => {
             let plan = make_plan(&client, &manifest, args.rails.ignore_missing).await?;
-            // Showing the plan is for a person; a closed stdout in a
-            // pipeline (`--auto-approve | head`) does not cancel the apply
-            // that was asked for, whose report and exit code still count.
-            let shown = render::Text {
-                color: use_color(global),
-            }
-            .write(&plan, out);
-            if let Err(error) = shown {
-                tracing::warn!("could not print the plan: {error}");
-            }
+            let plan = strict::with_warnings(plan, region_warnings);
+            show_plan(&plan, global, out);
             check_max_changes(&plan, args.rails.max_changes, Some(&manifest))?;
+            strict::check(&plan, args.strict)?;
             if plan.has_changes() && !args.auto_approve && !approve(out)? {
                 writeln!(out, "\nApply cancelled.")?;
                 return Ok(Exit::Failure);
@@ -292,14 +295,26 @@ fn check_output_path(path: &Path, global: &Global, args: &ApplyArgs) -> anyhow::
     Ok(())
 }
 
+/// Prints the plan as text. Showing it is for a person; a closed stdout in
+/// a pipeline (`--auto-approve | head`) does not cancel the apply that was
+/// asked for, whose report and exit code still count.
+fn show_plan(plan: &Plan, global: &Global, out: &mut Stdout) {
+    let shown = render::Text {
+        color: use_color(global),
+    }
+    .write(plan, out);
+    if let Err(error) = shown {
+        tracing::warn!("could not print the plan: {error}");
+    }
+}
+
 /// Reads a saved plan, and the manifest it must have been planned from:
 /// the one `-f` (or `REGROUP_FILE`) names, which must exist, else the one
 /// the plan names, `None` when that is gone. An undo plan is checked
 /// against the report it was made from instead.
 fn load_saved_plan(path: &Path, global: &Global) -> anyhow::Result<(Plan, Option<Manifest>)> {
-    let bytes = read_at_most(path, MAX_PLAN_BYTES)?;
-    let plan =
-        Plan::from_json(&bytes).with_context(|| format!("{} cannot be applied", path.display()))?;
+    let plan = super::show::read_plan(path)
+        .with_context(|| format!("{} cannot be applied", path.display()))?;
     if plan.undo {
         check_undo_report(&plan)?;
         return Ok((plan, None));

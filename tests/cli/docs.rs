@@ -348,3 +348,53 @@ fn the_report_fields_apply_md_names_are_the_reports() {
         );
     }
 }
+
+/// The README's first command, run twice as a new user would: the second
+/// run finds nothing left to do, as the tour says ("Run it again").
+#[test]
+fn the_readmes_one_shot_command_run_twice_has_nothing_left_to_do() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README reads");
+    let line = readme
+        .lines()
+        .find(|l| l.starts_with("cargo run -- emulator"))
+        .expect("the README starts with a one-shot emulator command");
+    let state_dir = tempfile::tempdir().expect("a folder");
+    let state = state_dir.path().join("tour.json");
+    let words: Vec<String> = line
+        .trim_start_matches("cargo run -- ")
+        .split_whitespace()
+        .map(|w| match w {
+            "/tmp/regroup-tour.json" => state.display().to_string(),
+            _ => w.to_owned(),
+        })
+        .collect();
+    assert!(
+        words.iter().any(|w| *w == state.display().to_string()),
+        "the command keeps its account in a --state file: {line}"
+    );
+    let run = || {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_regroup"))
+            .args(&words)
+            .current_dir(root)
+            // No proxy, no keys, no home of the machine: only loopback.
+            .env_clear()
+            .env("HOME", state_dir.path())
+            .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+            .output()
+            .expect("regroup runs");
+        let out = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert_eq!(output.status.code(), Some(0), "{line}: {out}");
+        out
+    };
+    let first = run();
+    assert!(
+        first.contains("Apply complete! 10 moved, 0 failed."),
+        "{first}"
+    );
+    let second = run();
+    assert!(
+        second.contains("No changes. All 6 resources the manifest manages are in their groups."),
+        "{second}"
+    );
+}

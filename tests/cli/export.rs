@@ -35,18 +35,15 @@ fn export_then_plan_gives_no_changes() {
 
     // The manifest's own JSON Schema accepts it.
     let (_, schema, _) = stdout_of(env.regroup(&["schema"]));
-    let schema: serde_json::Value = serde_json::from_str(&schema).unwrap();
     let manifest = regroup::yaml_to_json("exported.yaml", &exported).unwrap();
-    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
-    let problems: Vec<String> = validator
-        .iter_errors(&manifest)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(problems.is_empty(), "{problems:?}");
     // And it would catch a mistake.
     let mut broken = manifest.clone();
     broken["groups"]["prod"]["resources"][0] = serde_json::json!("vm/i-1");
-    assert!(!validator.is_valid(&broken));
+    assert_eq!(
+        crate::schema::schema_accepts(&schema, &[manifest, broken]),
+        [true, false],
+        "the schema accepts the export and refuses a bad type"
+    );
 }
 
 #[test]

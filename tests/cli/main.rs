@@ -29,6 +29,7 @@ mod plan;
 mod quotas;
 mod rails;
 mod reconcile;
+mod schema;
 mod signature;
 mod types;
 mod validate;

@@ -422,3 +422,241 @@ fn ok(env: &Running, args: &[&str]) -> (String, String) {
     assert_eq!(code, 0, "{args:?}: {err}");
     (out, err)
 }
+
+// Issue 24: Terraform habits, --strict, `show`.
+
+#[test]
+fn terraform_one_dash_options_are_read_as_their_two_dash_spelling() {
+    let env = Setup::new().example_fleet().start();
+    let (code, _, err) = env.run(&[
+        "plan",
+        "-f",
+        EXAMPLE,
+        "-out=plan.json",
+        "-detailed-exitcode",
+    ]);
+    assert_eq!(code, 2, "-detailed-exitcode: changes exit 2: {err}");
+    assert!(
+        env.path("plan.json").is_file(),
+        "-out=plan.json writes plan.json"
+    );
+    assert!(
+        !env.path("ut=plan.json").exists(),
+        "never a file named after a misread flag"
+    );
+    let (code, out, err) = env.run(&["apply", "-auto-approve", "-parallelism=4", "-f", EXAMPLE]);
+    assert_eq!(code, 0, "-auto-approve -parallelism=4: {err}");
+    assert!(out.contains("Apply complete! 10 moved, 0 failed."), "{out}");
+}
+
+#[test]
+fn an_unknown_one_dash_word_is_refused_naming_the_right_option() {
+    let env = Setup::new().example_fleet().start();
+    let (code, _, err) = env.run(&["plan", "-f", EXAMPLE, "-outfile=plan.json"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        err.trim(),
+        "error: `-outfile=plan.json` is not an option: long options take two dashes: did you mean `--out`?",
+        "the error names the option"
+    );
+    let written: Vec<_> = std::fs::read_dir(env.home())
+        .expect("the folder lists")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("plan.json"))
+        .collect();
+    assert!(written.is_empty(), "no file written: {written:?}");
+    assert!(env.emulator.requests().is_empty(), "no call made");
+}
+
+/// The README's manifest with a typo in a tag value.
+fn typo_manifest(env: &Running) -> &'static str {
+    let text = std::fs::read_to_string(env.path(EXAMPLE)).expect("the example reads");
+    let typo = text.replace("team: payments", "team: paymnts");
+    assert_ne!(typo, text, "the example has the tag");
+    std::fs::write(env.path("typo.yaml"), typo).expect("written");
+    "typo.yaml"
+}
+
+#[test]
+fn strict_fails_plan_and_apply_on_a_rule_that_selects_nothing() {
+    let env = Setup::new().example_fleet().start();
+    let typo = typo_manifest(&env);
+    let (code, out, err) = env.run(&["plan", "-f", typo, "--detailed-exitcode"]);
+    assert_eq!(code, 2, "without --strict the typo is a warning: {err}");
+    assert!(
+        out.contains("Warning: typo.yaml:14:9: this select rule matches no resource"),
+        "{out}"
+    );
+    for (args, strict_env) in [
+        (
+            &["plan", "-f", typo, "--strict", "-o", "typo.json"][..],
+            None,
+        ),
+        (&["plan", "-f", typo, "-o", "typo.json"][..], Some("1")),
+        (&["apply", "-f", typo, "--auto-approve"][..], Some("1")),
+    ] {
+        let mut command = env.regroup(args);
+        if let Some(value) = strict_env {
+            command.env("REGROUP_STRICT", value);
+        }
+        let (code, _, err) = crate::harness::stdout_of(command);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(
+            err.contains("--strict fails the run on 1 warning:\n  typo.yaml:14:9: this select rule matches no resource"),
+            "{args:?} names the rule: {err}"
+        );
+        assert!(!env.path("typo.json").exists(), "{args:?}: no plan saved");
+    }
+    assert_eq!(env.writes(), 0, "a strict failure moves nothing");
+}
+
+#[test]
+fn a_region_the_manifest_does_not_read_is_a_warning_and_a_strict_failure() {
+    let env = Setup::new().example_fleet().start();
+    let (code, out, err) = env.run(&["plan", "-f", EXAMPLE, "--region", "eu-central-1"]);
+    assert_eq!(code, 0, "{err}");
+    for expected in [
+        "Warning: --region eu-central-1: examples/regroup.yaml reads no resource in this region (it reads cn-hangzhou, cn-shanghai)",
+        "Warning: this plan manages 0 resources",
+    ] {
+        assert!(out.contains(expected), "{expected}: {out}");
+    }
+    let (code, _, err) = env.run(&[
+        "plan",
+        "-f",
+        EXAMPLE,
+        "--region",
+        "eu-central-1",
+        "--strict",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("--strict fails the run on 2 warnings:"),
+        "{err}"
+    );
+}
+
+#[test]
+fn show_prints_a_saved_plan_as_plan_printed_it() {
+    let env = Setup::new().example_fleet().start();
+    for format in ["text", "markdown", "json"] {
+        let (planned, _) = ok(
+            &env,
+            &["plan", "-f", EXAMPLE, "--format", format, "-o", "plan.json"],
+        );
+        let (shown, _) = ok(&env, &["show", "plan.json", "--format", format]);
+        let planned = planned
+            .split("\nSaved the plan to")
+            .next()
+            .unwrap_or_default();
+        assert_eq!(shown, planned, "show --format {format}");
+    }
+    let (json, _) = ok(&env, &["show", "plan.json", "--format", "json"]);
+    let saved = std::fs::read_to_string(env.path("plan.json")).expect("the plan reads");
+    assert_eq!(json, saved, "JSON is the saved plan");
+    let (applied, _) = ok(&env, &["apply", "plan.json", "-f", EXAMPLE]);
+    let moves = applied.find("instance/i-bp1aaaaaaaaaaaaaaaaa");
+    let done = applied.find("Apply complete!");
+    assert!(
+        moves.is_some() && moves < done,
+        "apply PLAN lists the moves before applying: {applied}"
+    );
+}
+
+#[test]
+fn show_of_a_file_that_is_no_plan_says_so() {
+    let env = Setup::new().example_fleet().start();
+    env.write("notes.json", "{}");
+    let (code, _, err) = env.run(&["show", "notes.json"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("notes.json is not a plan regroup can use"),
+        "{err}"
+    );
+    assert!(env.emulator.requests().is_empty(), "show is offline");
+}
+
+#[test]
+fn the_aliyun_clis_environment_names_and_cached_cloudsso_keys_work() {
+    use crate::harness::{KEY_ID, SECRET};
+    let env = Setup::new()
+        .example_fleet()
+        .key("STS.sso", "sso-secret", Some("sso-token"))
+        .without_env_keys()
+        .start();
+    let mut command = env.regroup(&["whoami", "-v"]);
+    command
+        .env("ALIBABACLOUD_ACCESS_KEY_ID", KEY_ID)
+        .env("ALIBABACLOUD_ACCESS_KEY_SECRET", SECRET);
+    let (code, _, err) = crate::harness::stdout_of(command);
+    assert_eq!(
+        code, 0,
+        "ALIBABACLOUD_* names, as the aliyun CLI reads them: {err}"
+    );
+    assert!(
+        err.contains("environment (ALIBABACLOUD_ACCESS_KEY_ID)"),
+        "{err}"
+    );
+
+    // A CloudSSO profile as `aliyun` leaves it after a sign-in: its cached
+    // temporary key, valid for an hour more.
+    let expires = chrono::Utc::now().timestamp() + 3_600;
+    let profile = |expiration: i64| {
+        format!(
+            r#"{{"current": "sso", "profiles": [{{"name": "sso", "mode": "CloudSSO",
+            "cloud_sso_sign_in_url": "https://signin-cn-shanghai.alibabacloudsso.com/d-1/login",
+            "cloud_sso_account_id": "1", "cloud_sso_access_config": "ac-1",
+            "access_key_id": "STS.sso", "access_key_secret": "sso-secret", "sts_token": "sso-token",
+            "sts_expiration": {expiration}}}]}}"#
+        )
+    };
+    env.write(".aliyun/config.json", &profile(expires));
+    let (code, _, err) = env.run(&["plan", "-f", EXAMPLE, "--profile", "sso"]);
+    assert_eq!(code, 0, "a valid cached CloudSSO key is used: {err}");
+    env.write(".aliyun/config.json", &profile(expires - 7_200));
+    let (code, _, err) = env.run(&["plan", "-f", EXAMPLE, "--profile", "sso"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("profile `sso` is a CloudSSO profile whose cached temporary key has expired")
+            && err.contains("aliyun configure --profile sso")
+            && !err.contains("not found"),
+        "an expired CloudSSO key says what to run: {err}"
+    );
+}
+
+#[test]
+fn offline_commands_help_lists_no_network_option_and_plan_describes_format() {
+    let env = Setup::new().example_fleet().start();
+    let network = [
+        "--endpoint",
+        "--profile",
+        "--max-tries",
+        "--signature",
+        "--retry-for",
+        "--request-timeout",
+    ];
+    for command in ["validate", "schema", "completions", "policy", "show"] {
+        let (out, _) = ok(&env, &[command, "--help"]);
+        for option in network {
+            assert!(
+                !out.contains(option),
+                "{command} --help lists {option}:\n{out}"
+            );
+        }
+        assert!(
+            out.contains("--file"),
+            "{command} --help still lists -f:\n{out}"
+        );
+    }
+    let (plan, _) = ok(&env, &["plan", "--help"]);
+    for option in network {
+        assert!(plan.contains(option), "plan --help lists {option}");
+    }
+    assert!(
+        plan.contains("--format <FORMAT>             How to print the plan: text for a terminal, markdown for a pull"),
+        "plan --help describes --format:\n{plan}"
+    );
+    // Still accepted where hidden: a global option is a global option.
+    ok(&env, &["validate", "-f", EXAMPLE, "--max-tries", "3"]);
+}

@@ -77,7 +77,7 @@ fn ci_examples_are_valid_yaml_calling_real_commands() {
         }
         total += found.len();
     }
-    assert_eq!(total, 9, "every regroup command of the three files");
+    assert_eq!(total, 8, "every regroup command of the three files");
 }
 
 #[test]

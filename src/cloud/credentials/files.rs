@@ -195,7 +195,7 @@ pub fn cli_profile(
     match cli_recipe(&by_name, &name, sts, env, &mut visited) {
         Ok(Some(recipe)) => Ok(Found::Recipe { origin, recipe }),
         Ok(None) => Ok(Found::Skipped(format!(
-            "profile `{name}` uses a mode regroup does not support (CloudSSO, OAuth and the CLI-only modes); trying the next source"
+            "profile `{name}` uses a mode regroup does not support (OAuth and the CLI-only modes); trying the next source"
         ))),
         Err(problem) => Err(CredentialsError::Invalid { origin, problem }),
     }
@@ -323,12 +323,14 @@ fn cli_recipe<'a>(
             }
             Recipe::External(required("process_command")?)
         }
-        "cloudsso"
-        | "oauth"
-        | "ramrolearnwithrolename"
-        | "rsakeypair"
-        | "bearertoken"
-        | "anonymous" => return Ok(None),
+        "cloudsso" => Recipe::Keys(super::cloudsso::cached_key(
+            p,
+            name,
+            chrono::Utc::now().timestamp(),
+        )?),
+        "oauth" | "ramrolearnwithrolename" | "rsakeypair" | "bearertoken" | "anonymous" => {
+            return Ok(None)
+        }
         "" => {
             return Err(format!(
                 "profile `{name}` has no `mode` and no keys to guess one from"

@@ -129,6 +129,7 @@ const CLI_CONFIG: &str = r#"{
          "oidc_token_file": "/var/run/token", "role_session_name": "py-name"},
         {"name": "uri", "mode": "CredentialsURI", "credentials_uri": "http://127.0.0.1:1/creds"},
         {"name": "ext", "mode": "External", "process_command": "get-keys --json"},
+        {"name": "oauth", "mode": "OAuth"},
         {"name": "sso", "mode": "CloudSSO", "cloud_sso_sign_in_url": "https://signin"},
         {"name": "guess", "access_key_id": "LTAIguess", "access_key_secret": "s4", "ram_role_arn": "acs:ram::1:role/g"},
         {"name": "upper", "mode": "ak", "access_key_id": "LTAIup", "access_key_secret": "s5"},
@@ -241,8 +242,17 @@ fn cli_other_modes() {
 
 #[test]
 fn cli_unsupported_modes_are_skipped_and_broken_profiles_are_errors() {
-    match cli(Some("sso")) {
+    match cli(Some("oauth")) {
         Ok(Found::Skipped(why)) => assert!(why.contains("does not support"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    // CloudSSO without a cached key: what to run, never "not found".
+    match cli(Some("sso")) {
+        Err(CredentialsError::Invalid { problem, .. }) => assert!(
+            problem.contains("CloudSSO profile with no cached temporary key")
+                && problem.contains("aliyun configure --profile sso"),
+            "{problem}"
+        ),
         other => panic!("{other:?}"),
     }
     for (name, expected) in [
@@ -479,10 +489,10 @@ async fn an_unsupported_mode_is_skipped_and_a_named_profile_found_nowhere_is_an_
     write(
         home.path(),
         ".alibabacloud/credentials",
-        "[sso]\naccess_key_id = LTAIinisso\naccess_key_secret = s\n",
+        "[oauth]\naccess_key_id = LTAIinisso\naccess_key_secret = s\n",
     );
     let env = environment(&[NO_METADATA], Some(home.path()));
-    let resolved = resolve_offline(&env, Some("sso")).await.unwrap();
+    let resolved = resolve_offline(&env, Some("oauth")).await.unwrap();
     assert_eq!(static_keys(&resolved.source).1.access_key_id, "LTAIinisso");
     assert!(resolved
         .skipped

@@ -1,0 +1,74 @@
+//! Warnings a plan cannot see for itself, and `--strict`, which fails plan
+//! and apply on any warning, so that a typo in a tag or a region cannot pass
+//! CI green as "No changes".
+
+use std::collections::BTreeSet;
+
+use crate::manifest::Manifest;
+use crate::plan::Plan;
+
+/// Any warning under `--strict`, each named.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "--strict fails the run on {}:\n{}\n  hint: fix each, or run without --strict (REGROUP_STRICT unset) to accept them",
+    crate::render::count(.0.len(), "warning", "warnings"),
+    .0.iter().map(|w| format!("  {w}")).collect::<Vec<_>>().join("\n")
+)]
+pub struct StrictWarnings(pub Vec<String>);
+
+/// Every region the manifest reads, by any entry or rule.
+fn manifest_regions(manifest: &Manifest) -> BTreeSet<&str> {
+    manifest
+        .groups
+        .iter()
+        .flat_map(|group| {
+            let entries = group.resources.iter().map(|e| &e.regions);
+            let rules = group.rules.iter().map(|r| &r.regions);
+            entries.chain(rules)
+        })
+        .flat_map(|list| list.iter().map(String::as_str))
+        .collect()
+}
+
+/// A warning for each `--region` the manifest does not read: limiting a run
+/// to it reads nothing, which would look like "No changes". Call before the
+/// manifest is limited to the options.
+pub(super) fn unused_region_options(options: &[String], manifest: &Manifest) -> Vec<String> {
+    let used = manifest_regions(manifest);
+    options
+        .iter()
+        .filter(|region| !used.contains(region.as_str()))
+        .map(|region| {
+            format!(
+                "--region {region}: {} reads no resource in this region (it reads {})",
+                manifest.file,
+                used.iter().copied().collect::<Vec<_>>().join(", ")
+            )
+        })
+        .collect()
+}
+
+/// The plan with `extra` warnings, and a loud one when it manages no
+/// resource at all; sealed again, since warnings are part of a saved plan.
+pub(super) fn with_warnings(mut plan: Plan, extra: Vec<String>) -> Plan {
+    let before = plan.warnings.len();
+    plan.warnings.extend(extra);
+    if plan.changes.is_empty() && plan.unchanged == 0 {
+        plan.warnings.push(
+            "this plan manages 0 resources: nothing the manifest names or selects was found in the regions read; check the rules' tags and names, the ids, and --region".to_owned(),
+        );
+    }
+    if plan.warnings.len() == before {
+        plan
+    } else {
+        plan.seal()
+    }
+}
+
+/// Under `--strict`, any warning of the plan is an error naming each.
+pub(super) fn check(plan: &Plan, strict: bool) -> Result<(), StrictWarnings> {
+    if strict && !plan.warnings.is_empty() {
+        return Err(StrictWarnings(plan.warnings.clone()));
+    }
+    Ok(())
+}
