@@ -25,6 +25,8 @@
 mod regimes;
 #[path = "../tests/support/mod.rs"]
 mod support;
+// Only the Python half of the tools is used here.
+#[allow(dead_code)]
 #[path = "../tests/support/tools.rs"]
 mod tools;
 

@@ -46,6 +46,8 @@ def main(host, port, key_id, secret):
             local.client.do_action_with_exception(request)
         except ServerException as error:
             outcome = "throttled" if error.get_error_code().startswith("Throttling") else "failed"
+            with lock:
+                counts.setdefault("first_error", str(error))
         with lock:
             counts["moved" if outcome == "moved" else "failed"] += 1
             if outcome == "throttled":
@@ -55,6 +57,8 @@ def main(host, port, key_id, secret):
     with ThreadPoolExecutor(THREADS) as pool:
         list(pool.map(join, moves))
     counts["wall_s"] = time.monotonic() - started
+    if "first_error" in counts:
+        print(counts["first_error"], file=sys.stderr)
     print(json.dumps(counts))
 
 
