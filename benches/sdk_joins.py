@@ -26,8 +26,8 @@ THREADS = 16
 class Request(CommonRequest):
     """A CommonRequest without the `x-acs-action` header that this SDK
     version adds to every request (request.py l.100 and l.173): the
-    emulator takes that header for a V3 request and refuses the V1
-    signature beside it, which real ECS does not."""
+    emulator takes that header alone for a V3 request and refuses the V1
+    signature beside it, though this SDK sends it with every V1 request."""
 
     def trans_to_acs_request(self):
         super().trans_to_acs_request()
