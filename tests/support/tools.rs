@@ -97,9 +97,6 @@ pub fn python(requirements: &[&str]) -> PathBuf {
 /// A folder whose `node_modules` has `packages` (npm specs, pinned:
 /// `@alicloud/pop-core@1.8.0`); run scripts with `NODE_PATH` set to
 /// `<folder>/node_modules`.
-// No test of this binary drives an npm package yet (main has the same
-// warning); kept for the npm SDK tests.
-#[allow(dead_code)]
 pub fn node_modules(packages: &[&str]) -> PathBuf {
     let folder = provisioned("node", packages, |scratch| {
         run(Command::new("npm")
