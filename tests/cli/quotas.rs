@@ -448,5 +448,12 @@ fn ctrl_c_against_a_hung_server_exits_130_with_a_report() {
         .iter()
         .filter(|(_, s)| *s != "not_started")
         .collect();
-    assert!(started.len() >= 20);
+    // At least the 20 joins the state file showed before the stop were
+    // started; none of them may be reported as never sent.
+    assert!(
+        started.len() >= 20,
+        "{} started of {}: {statuses:?}\n{err}",
+        started.len(),
+        statuses.len()
+    );
 }

@@ -2,6 +2,9 @@
 
 use crate::harness::{stdout_of, Setup, TWO_INTO_PROD};
 
+/// The manifest size limit that docs/manifest.md states.
+const MAX_MANIFEST_BYTES: u64 = 128 * 1024 * 1024;
+
 #[test]
 fn a_malformed_manifest_makes_no_call_at_all() {
     let env = Setup::new()
@@ -138,11 +141,13 @@ fn hostile_manifests_get_clear_errors_and_make_no_call() {
         "[".repeat(5_000),
         "]".repeat(5_000)
     );
-    let mut huge =
-        String::from("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n");
-    while huge.len() <= 10 * 1024 * 1024 {
-        huge.push_str("      - instance/i-bp1aaaaaaaaaaaaaaaaa\n");
-    }
+    // One byte over the limit, without writing 128 MiB: the size is checked
+    // before a byte is read.
+    let huge = env.path("huge.yaml");
+    std::fs::File::create(&huge)
+        .and_then(|file| file.set_len(MAX_MANIFEST_BYTES + 1))
+        .expect("a sparse file");
+    let too_big = format!("huge.yaml: is {} bytes", MAX_MANIFEST_BYTES + 1);
     std::fs::create_dir(env.path("a-folder")).unwrap();
     let cases: Vec<(String, &str)> = vec![
         (
@@ -153,7 +158,10 @@ fn hostile_manifests_get_clear_errors_and_make_no_call() {
             write("deep.yaml", deep.as_bytes()),
             "deep.yaml:5:15: groups.prod.select[0].tags: expected a map of tag keys to values, found a list",
         ),
-        (write("huge.yaml", huge.as_bytes()), "huge.yaml: is 10485"),
+        (
+            "huge.yaml".to_owned(),
+            &too_big,
+        ),
         (
             write(
                 "latin1.yaml",
