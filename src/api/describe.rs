@@ -60,6 +60,53 @@ pub struct Sweep {
     pub values: &'static [&'static str],
 }
 
+/// How a [`Filter`] compares its value with an item's attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    /// The whole value.
+    Exact,
+    /// `*` stands for any run of characters ("Fuzzy search with the
+    /// asterisk (*) wildcard").
+    Wildcard,
+    /// "Fuzzy search is supported" without a wildcard: taken as a
+    /// substring, as for `ListResourceGroups`.
+    Substring,
+}
+
+/// What a [`Filter`] compares with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compared {
+    /// The item's id.
+    Id,
+    /// The item's name.
+    Name,
+    /// An instance's state (`Running` unless the fleet says otherwise).
+    InstanceStatus,
+    /// The instance the item is attached to (disks and ENIs).
+    AttachedTo,
+}
+
+/// A filter of a request model beyond ids, tags, the group and the states
+/// of images and hosts: `parameter=value` lists only the items whose
+/// `compared` attribute matches. With `repeated`, the parameter is
+/// `Name.1`, `Name.2`, … and an item matches any of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Filter {
+    pub parameter: &'static str,
+    pub compared: Compared,
+    pub how: Match,
+    pub repeated: bool,
+}
+
+const fn filter(parameter: &'static str, compared: Compared, how: Match) -> Filter {
+    Filter {
+        parameter,
+        compared,
+        how,
+        repeated: false,
+    }
+}
+
 /// Everything that differs between the Describe* reads.
 #[derive(Debug)]
 pub struct TypeApi {
@@ -89,6 +136,10 @@ pub struct TypeApi {
     /// A single-valued filter with a default that hides items: every read
     /// is made once per value.
     pub sweep: Option<Sweep>,
+    /// The other filters of the request model that change which items are
+    /// listed, on the attributes the emulator's fleet has (the line of each
+    /// is in docs/sources/conformance.md §7).
+    pub filters: &'static [Filter],
 }
 
 /// Image states, all of them: by default only `Available` images are
@@ -142,6 +193,12 @@ const TYPE_APIS: [TypeApi; 13] = [
         group_filter: "ResourceGroupId",
         always: &[],
         sweep: None,
+        // l.102 `InstanceName` ("Fuzzy search with the asterisk (*) wildcard"),
+        // l.182 `Status`.
+        filters: &[
+            filter("InstanceName", Compared::Name, Match::Wildcard),
+            filter("Status", Compared::InstanceStatus, Match::Exact),
+        ],
     },
     // TEA _describe_disks_*: DiskIds JSON array ≤100; MaxResults below 10 →
     // 10, above 500 → 500 (_describe_disks_request.py l.136–141).
@@ -162,6 +219,12 @@ const TYPE_APIS: [TypeApi; 13] = [
         group_filter: "ResourceGroupId",
         always: &[],
         sweep: None,
+        // l.93 `DiskName`, l.129 `InstanceId` ("The instance ID to which the
+        // disk … is attached").
+        filters: &[
+            filter("DiskName", Compared::Name, Match::Exact),
+            filter("InstanceId", Compared::AttachedTo, Match::Exact),
+        ],
     },
     // TEA _describe_snapshots_*: SnapshotIds JSON array ≤100; MaxResults ≤100.
     TypeApi {
@@ -181,6 +244,8 @@ const TYPE_APIS: [TypeApi; 13] = [
         group_filter: "ResourceGroupId",
         always: &[],
         sweep: None,
+        // l.91 `SnapshotName`.
+        filters: &[filter("SnapshotName", Compared::Name, Match::Exact)],
     },
     // TEA _describe_images_*: ImageId is one image id ("The image ID.", no
     // list, unlike a legacy Japanese doc page; Terraform reads one id per
@@ -201,6 +266,8 @@ const TYPE_APIS: [TypeApi; 13] = [
         group_filter: "ResourceGroupId",
         always: &[("ImageOwnerAlias", "self"), ("Status", IMAGE_STATUSES)],
         sweep: None,
+        // l.79 `ImageName` ("Fuzzy search is supported").
+        filters: &[filter("ImageName", Compared::Name, Match::Substring)],
     },
     // TEA _describe_security_groups_*: SecurityGroupIds JSON array ≤100;
     // MaxResults ≤100.
@@ -221,6 +288,11 @@ const TYPE_APIS: [TypeApi; 13] = [
         group_filter: "ResourceGroupId",
         always: &[],
         sweep: None,
+        // l.77 `SecurityGroupId`, l.81 `SecurityGroupName`.
+        filters: &[
+            filter("SecurityGroupId", Compared::Id, Match::Exact),
+            filter("SecurityGroupName", Compared::Name, Match::Exact),
+        ],
     },
     // TEA _describe_dedicated_hosts_*: DedicatedHostIds ≤100 (a JSON array
     // as Terraform sends it: alicloud/service_alicloud_ecs.go
@@ -243,6 +315,8 @@ const TYPE_APIS: [TypeApi; 13] = [
         group_filter: "ResourceGroupId",
         always: &[],
         sweep: Some(HOST_STATUSES),
+        // l.40 `DedicatedHostName`.
+        filters: &[filter("DedicatedHostName", Compared::Name, Match::Exact)],
     },
     // TEA _describe_dedicated_host_clusters_*: DedicatedHostClusterIds JSON
     // array (["dc-x","dc-y"]), ≤100; PageSize ≤100, no NextToken.
@@ -260,6 +334,12 @@ const TYPE_APIS: [TypeApi; 13] = [
         group_filter: "ResourceGroupId",
         always: &[],
         sweep: None,
+        // l.31 `DedicatedHostClusterName`.
+        filters: &[filter(
+            "DedicatedHostClusterName",
+            Compared::Name,
+            Match::Exact,
+        )],
     },
     // TEA _describe_network_interfaces_*: NetworkInterfaceId.N, N 1–100;
     // MaxResults below 10 → 10, above 500 → 500
@@ -281,6 +361,12 @@ const TYPE_APIS: [TypeApi; 13] = [
         group_filter: "ResourceGroupId",
         always: &[],
         sweep: None,
+        // l.51 `NetworkInterfaceName`, l.38 `InstanceId` ("The instance ID to
+        // which the … ENI is currently attached").
+        filters: &[
+            filter("NetworkInterfaceName", Compared::Name, Match::Exact),
+            filter("InstanceId", Compared::AttachedTo, Match::Exact),
+        ],
     },
     // TEA _describe_key_pairs_*: no id; KeyPairName one name with `*`
     // wildcards; PageSize ≤50, no NextToken.
@@ -298,6 +384,8 @@ const TYPE_APIS: [TypeApi; 13] = [
         group_filter: "ResourceGroupId",
         always: &[],
         sweep: None,
+        // The name is the id: `KeyPairName` is the id filter.
+        filters: &[],
     },
     // TEA _describe_launch_templates_*: LaunchTemplateId.N ≤100; PageSize
     // (maximum not stated in TEA 7.11.8; 50 as NOTES.md and the legacy
@@ -316,6 +404,13 @@ const TYPE_APIS: [TypeApi; 13] = [
         group_filter: "TemplateResourceGroupId",
         always: &[],
         sweep: None,
+        // l.36 `LaunchTemplateName.N`, up to 100 names.
+        filters: &[Filter {
+            parameter: "LaunchTemplateName",
+            compared: Compared::Name,
+            how: Match::Exact,
+            repeated: true,
+        }],
     },
     // TEA _describe_commands_*: CommandId one id; MaxResults ≤50; without
     // Provider, the commands the account created (public ones cannot join a
@@ -337,6 +432,8 @@ const TYPE_APIS: [TypeApi; 13] = [
         group_filter: "ResourceGroupId",
         always: &[],
         sweep: None,
+        // l.65 `Name` (private commands: `command*`, `*command`, `*command*`).
+        filters: &[filter("Name", Compared::Name, Match::Wildcard)],
     },
     // TEA _describe_activations_*: ActivationId one id; MaxResults ≤50;
     // a flat `ActivationList[]` with flat `Tags[]`; no name (InstanceName is
@@ -358,6 +455,9 @@ const TYPE_APIS: [TypeApi; 13] = [
         group_filter: "ResourceGroupId",
         always: &[],
         sweep: None,
+        // `InstanceName` is the prefix of the instances an activation
+        // registers, not the activation's: no filter on it here.
+        filters: &[],
     },
     // TEA _describe_managed_instances_*: InstanceId.N, N 1–50; MaxResults
     // ≤50; a flat `Instances[]` with flat `Tags[]`.
@@ -378,6 +478,8 @@ const TYPE_APIS: [TypeApi; 13] = [
         group_filter: "ResourceGroupId",
         always: &[],
         sweep: None,
+        // l.45 `InstanceName`.
+        filters: &[filter("InstanceName", Compared::Name, Match::Exact)],
     },
 ];
 

@@ -9,7 +9,9 @@ use serde_json::{json, Map, Value};
 use super::fleet::FleetResource;
 use super::gateway::{Failure, Params};
 use super::state::Account;
-use crate::api::describe::{IdFilter, Paging, TypeApi, HOST_STATUSES, IMAGE_STATUSES};
+use crate::api::describe::{
+    Compared, Filter, IdFilter, Match, Paging, TypeApi, HOST_STATUSES, IMAGE_STATUSES,
+};
 use crate::api::Service;
 use crate::resource::ResourceType;
 
@@ -188,55 +190,67 @@ fn requested_states<'a>(
     }
 }
 
-/// What a filter of [`FIELD_FILTERS`] compares its value with.
-#[derive(Clone, Copy)]
-enum Compared {
-    Id,
-    Name,
-    /// The name, where `*` is a wildcard.
-    NamePattern,
-    /// An instance's state, `Running` unless the fleet says otherwise.
-    InstanceStatus,
+/// The filters of `api.filters` that `params` sets, each with its values.
+fn requested_filters(
+    api: &'static TypeApi,
+    params: &Params,
+) -> Result<Vec<(&'static Filter, Vec<String>)>, Failure> {
+    let mut requested = Vec::new();
+    for filter in api.filters {
+        let wanted: Vec<String> = if filter.repeated {
+            repeated(params, filter.parameter, api.max_ids)?
+        } else {
+            params.get(filter.parameter).cloned().into_iter().collect()
+        };
+        if !wanted.is_empty() {
+            requested.push((filter, wanted));
+        }
+    }
+    Ok(requested)
 }
 
-/// The single-valued filters of the request models beyond ids, tags, the
-/// group and the states of images and hosts: (action, parameter, compared
-/// with). TEA `_describe_instances_request.py` l.101 ("InstanceName …
-/// Fuzzy search with the asterisk (*) wildcard is supported") and l.175–182
-/// (`Status`); `_describe_security_groups_request.py` l.76–81
-/// (`SecurityGroupId`, `SecurityGroupName`).
-const FIELD_FILTERS: &[(&str, &str, Compared)] = &[
-    ("DescribeInstances", "InstanceName", Compared::NamePattern),
-    ("DescribeInstances", "Status", Compared::InstanceStatus),
-    ("DescribeSecurityGroups", "SecurityGroupId", Compared::Id),
-    (
-        "DescribeSecurityGroups",
-        "SecurityGroupName",
-        Compared::Name,
-    ),
-];
-
-/// Whether `resource` passes every [`FIELD_FILTERS`] filter `params` sets
-/// for `api`.
-fn passes_field_filters(api: &TypeApi, params: &Params, resource: &FleetResource) -> bool {
-    FIELD_FILTERS
-        .iter()
-        .filter(|(action, _, _)| *action == api.action)
-        .all(|(_, parameter, compared)| {
-            params.get(*parameter).is_none_or(|wanted| match compared {
-                Compared::Id => *wanted == resource.id,
-                Compared::Name => *wanted == resource.name,
-                Compared::NamePattern => wildcard_match(wanted, &resource.name),
-                Compared::InstanceStatus => wanted == instance_status(resource),
+/// Whether `resource` passes every requested filter; a repeated one passes
+/// when any of its values matches.
+fn passes(account: &Account, resource: &FleetResource, filters: &[(&Filter, Vec<String>)]) -> bool {
+    filters.iter().all(|(filter, wanted)| {
+        let attribute = match filter.compared {
+            Compared::Id => Some(resource.id.as_str()),
+            Compared::Name => Some(resource.name.as_str()),
+            Compared::InstanceStatus => Some(instance_status(resource)),
+            Compared::AttachedTo => attached_to(account, resource),
+        };
+        attribute.is_some_and(|attribute| {
+            wanted.iter().any(|wanted| match filter.how {
+                Match::Exact => wanted == attribute,
+                Match::Wildcard => wildcard_match(wanted, attribute),
+                Match::Substring => attribute.contains(wanted.as_str()),
             })
         })
+    })
+}
+
+/// The instance (in the same region) whose attached disks and ENIs list
+/// `resource`, if any.
+fn attached_to<'a>(account: &'a Account, resource: &FleetResource) -> Option<&'a str> {
+    let key = (
+        ResourceType::Instance,
+        resource.region.clone(),
+        String::new(),
+    );
+    account
+        .resources
+        .range(key..)
+        .take_while(|((t, r, _), _)| *t == ResourceType::Instance && *r == resource.region)
+        .find(|(_, instance)| instance.attached.contains(&resource.id))
+        .map(|(_, instance)| instance.id.as_str())
 }
 
 fn instance_status(resource: &FleetResource) -> &str {
     resource.status.as_deref().unwrap_or("Running")
 }
 
-/// Whether `name` matches a key-pair name filter, where `*` is a wildcard.
+/// Whether `name` matches `pattern`, where `*` is a wildcard (key-pair
+/// names, instance and command names).
 fn wildcard_match(pattern: &str, name: &str) -> bool {
     match pattern.split_once('*') {
         None => pattern == name,
@@ -330,12 +344,17 @@ fn decode_token(token: &str) -> Option<String> {
     String::from_utf8(bytes?).ok()
 }
 
-pub fn describe(account: &Account, api: &TypeApi, params: &Params) -> Result<Value, Failure> {
+pub fn describe(
+    account: &Account,
+    api: &'static TypeApi,
+    params: &Params,
+) -> Result<Value, Failure> {
     let region = required(params, "RegionId")?;
     let ids = requested_ids(api, params)?;
     let tags = tag_filters(params, api.tag_parameter)?;
     let group_filter = params.get(api.group_filter).filter(|g| !g.is_empty());
     let statuses = requested_states(api, params)?;
+    let filters = requested_filters(api, params)?;
     let owner = if api.rtype == ResourceType::Image {
         params.get("ImageOwnerAlias").map(String::as_str)
     } else {
@@ -354,7 +373,7 @@ pub fn describe(account: &Account, api: &TypeApi, params: &Params) -> Result<Val
             .as_ref()
             .is_none_or(|s| s.contains(&r.status.as_deref().unwrap_or("Available")))
             && owner.is_none_or(|o| o == r.owner.as_deref().unwrap_or("self"))
-            && passes_field_filters(api, params, r)
+            && passes(account, r, &filters)
     };
     let key = |id: &str| (api.rtype, region.to_owned(), id.to_owned());
     let mut found: Vec<&FleetResource> = match (&ids, api.id_filter) {
@@ -567,11 +586,7 @@ pub fn list_resource_groups(account: &Account, params: &Params) -> Result<Value,
         .filter(|g| status.is_none_or(|s| s == group_status(g)))
         .filter(|_| tags.is_empty())
         .collect();
-    // The Python SDKs send `True` (str of a bool), Node `true`.
-    let with_tags = !tags.is_empty()
-        || params
-            .get("IncludeTags")
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let with_tags = !tags.is_empty() || include_tags(params);
     let page: Vec<Value> = matching
         .iter()
         .skip((page_number - 1).saturating_mul(size))
@@ -592,6 +607,16 @@ pub fn list_resource_groups(account: &Account, params: &Params) -> Result<Value,
     }))
 }
 
+/// Whether `IncludeTags` is true: the Python SDKs send `True` (str of a
+/// bool), Node `true`.
+fn include_tags(params: &Params) -> bool {
+    params
+        .get("IncludeTags")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// `GetResourceGroup`: `IncludeTags=true` adds the group's `Tags.Tag` list
+/// (`_get_resource_group_request.py` l.17; the fleet's groups have none).
 pub fn get_resource_group(account: &Account, params: &Params) -> Result<Value, Failure> {
     let id = required(params, "ResourceGroupId")?;
     let group = account.groups.iter().find(|g| g.id == id).ok_or_else(|| {
@@ -601,7 +626,11 @@ pub fn get_resource_group(account: &Account, params: &Params) -> Result<Value, F
             "The resource group does not exist.",
         )
     })?;
-    Ok(json!({ "ResourceGroup": group_json(account, group) }))
+    let mut group = group_json(account, group);
+    if include_tags(params) {
+        group["Tags"] = json!({ "Tag": [] });
+    }
+    Ok(json!({ "ResourceGroup": group }))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::gateway::{Failure, Params};
 use super::state::{Account, ResourceIndex};
 use crate::resource::ResourceType;
 
@@ -155,11 +156,45 @@ fn condition(children: Vec<Value>) -> String {
     json!({ "children": children, "operator": "and" }).to_string()
 }
 
-/// `ListAutoGroupingRules`: every rule on one page (the fleet holds at most
-/// a handful; the service allows 10 custom rules, §1.3).
-pub fn list_rules(account: &Account) -> Value {
-    let rules: Vec<Value> = active(account)
+/// The rule type of every fleet rule: a custom rule-based transfer
+/// (`_list_auto_grouping_rules_request.py` l.27 lists it beside
+/// `associated_transfer`).
+const CUSTOM_CONDITION: &str = "custom_condition";
+
+/// `ListAutoGroupingRules` with the filters of its request model
+/// (`alibabacloud_resourcemanager20200331==2.6.2`
+/// `models/_list_auto_grouping_rules_request.py`): `RuleId` (l.21),
+/// `RuleName` (l.23) and `RuleType` (l.27) match exactly; `MaxResults`
+/// is 1 to 50 (l.17; 50 when unset, which the model leaves open) and
+/// `NextToken` (l.19) is the position of the next rule.
+pub fn list_rules(account: &Account, params: &Params) -> Result<Value, Failure> {
+    let max_results = match params.get("MaxResults") {
+        None => 50,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=50).contains(n))
+            .ok_or_else(|| Failure::invalid("MaxResults", "valid values: 1 to 50"))?,
+    };
+    let start = match params.get("NextToken").filter(|t| !t.is_empty()) {
+        None => 0,
+        Some(token) => token
+            .parse::<usize>()
+            .map_err(|_| Failure::invalid("NextToken", "not a token this service gave"))?,
+    };
+    let wanted = |name: &str, value: &str| params.get(name).is_none_or(|w| w == value);
+    let matching: Vec<&Rule> = active(account)
         .iter()
+        .filter(|rule| {
+            wanted("RuleId", &rule.id)
+                && wanted("RuleName", &rule.name)
+                && wanted("RuleType", CUSTOM_CONDITION)
+        })
+        .collect();
+    let rules: Vec<Value> = matching
+        .iter()
+        .skip(start)
+        .take(max_results)
         .map(|rule| {
             let target = target_id(account, rule).unwrap_or(&rule.target_group);
             let mut scope = Vec::new();
@@ -175,7 +210,7 @@ pub fn list_rules(account: &Account) -> Value {
                 "RuleId": rule.id,
                 "RuleName": rule.name,
                 "RuleDesc": "",
-                "RuleType": "custom_condition",
+                "RuleType": CUSTOM_CONDITION,
                 "CreateTime": "2025-01-01T10:00:00+08:00",
                 "ModifyTime": "2025-01-01T10:00:00+08:00",
                 // `ecs.instance`: the scope's type naming (§1.6).
@@ -196,7 +231,13 @@ pub fn list_rules(account: &Account) -> Value {
             })
         })
         .collect();
-    json!({ "MaxResults": 50, "NextToken": "", "Rules": rules })
+    let next = start + rules.len();
+    let next_token = if next < matching.len() {
+        next.to_string()
+    } else {
+        String::new()
+    };
+    Ok(json!({ "MaxResults": max_results, "NextToken": next_token, "Rules": rules }))
 }
 
 /// `GetAutoGroupingStatus`: note the response's spelling

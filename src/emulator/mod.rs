@@ -464,7 +464,7 @@ async fn serve(
     enforce_auto_grouping(shared).await?;
     let value = match action {
         autogroup::LIST_AUTO_GROUPING_RULES => {
-            autogroup::list_rules(&*shared.store.account.read().await)
+            autogroup::list_rules(&*shared.store.account.read().await, params)?
         }
         autogroup::GET_AUTO_GROUPING_STATUS => {
             autogroup::status(&*shared.store.account.read().await)
@@ -664,3 +664,6 @@ pub(crate) mod tests;
 
 #[cfg(test)]
 mod fidelity_tests;
+
+#[cfg(test)]
+mod filter_tests;
