@@ -169,6 +169,11 @@ pub fn list_product_quotas(
             }
         }
     }
+    // `QuotaActionCode`, "The quota ID." (`alibabacloud_quotas20200510`
+    // 1.2.2 `models.py` l.4181): only that quota.
+    if let Some(code) = params.get("QuotaActionCode").filter(|c| !c.is_empty()) {
+        all.retain(|quota| quota["QuotaActionCode"] == code.as_str());
+    }
     let total = all.len();
     let page: Vec<Value> = all.into_iter().skip(start).take(max_results).collect();
     let next = if start + page.len() < total {
@@ -353,6 +358,20 @@ mod tests {
         assert_eq!(join["QuotaName"], "JoinResourceGroup");
         assert_eq!(join["TotalUsage"], 1);
         assert_eq!(join["Dimensions"]["regionId"], "cn-hangzhou");
+
+        // `QuotaActionCode` picks one quota: both regions of it, no other.
+        let code = join["QuotaActionCode"].as_str().unwrap().to_owned();
+        let by_code = ask(&[("QuotaActionCode", &code)]);
+        assert_eq!(by_code["TotalCount"], 2, "the quota in both regions");
+        assert!(
+            by_code["Quotas"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|q| q["QuotaActionCode"] == code.as_str()),
+            "only the asked quota"
+        );
+        assert_eq!(ask(&[("QuotaActionCode", "q_none")])["TotalCount"], 0);
 
         // Both regions, one a page: every quota once, then no token.
         let mut seen = Vec::new();
