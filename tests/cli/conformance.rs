@@ -12,6 +12,7 @@ use std::process::Command;
 
 use crate::harness::{Running, Setup, KEY_ID, SECRET};
 use crate::tools;
+use regroup::emulator::autogroup::{AutoGrouping, Rule, RuleMatch};
 use regroup::resource::ResourceType;
 
 /// The Python SDKs, pinned; one virtual environment for both families.
@@ -34,19 +35,55 @@ const NODE_SDKS: &[&str] = &[
 ];
 
 /// The fleet tests/sdk/checks.py describes: 120 instances, two security
-/// groups, three of every other type, the harness's four groups and key.
+/// groups, three of every other type, the harness's four groups and key;
+/// a disk and an ENI attached to the first instance; auto grouping on with
+/// two rules and associated transfer; an OIDC token.
 fn fleet() -> Running {
-    ResourceType::ALL
+    let env = ResourceType::ALL
         .into_iter()
         .filter(|t| !matches!(t, ResourceType::Instance | ResourceType::SecurityGroup))
         .fold(
             Setup::new()
                 .instances(120)
-                .many(ResourceType::SecurityGroup, 2),
+                .many(ResourceType::SecurityGroup, 2)
+                .oidc_token(OIDC_TOKEN, ROLE_ARN, OIDC_PROVIDER_ARN),
             |setup, rtype| setup.many(rtype, 3),
         )
-        .start()
+        .start();
+    env.edit(|account| {
+        let first = account
+            .resources
+            .values_mut()
+            .find(|r| r.id == "i-bp1test00000")
+            .expect("the first instance");
+        first.attached = vec!["d-bp1test00000".into(), "eni-bp1test00000".into()];
+        let rule = |(id, name): (&str, &str)| Rule {
+            id: id.into(),
+            name: name.into(),
+            target_group: "rg-prod".into(),
+            matches: RuleMatch {
+                tags: [("team".to_owned(), "conformance".to_owned())].into(),
+                ..RuleMatch::default()
+            },
+        };
+        account.auto_grouping = Some(AutoGrouping {
+            enabled: true,
+            rules: RULES.into_iter().map(rule).collect(),
+            delay_ms: 0,
+            associated_transfer: true,
+        });
+    });
+    env
 }
+
+/// The names tests/sdk/checks.py gives them.
+const ROLE_ARN: &str = "acs:ram::1234567890123456:role/conformance";
+const OIDC_PROVIDER_ARN: &str = "acs:ram::1234567890123456:oidc-provider/conformance";
+const OIDC_TOKEN: &str = "conformance-oidc-token";
+const RULES: [(&str, &str); 2] = [
+    ("gr-conformance1", "first rule"),
+    ("gr-conformance2", "second rule"),
+];
 
 fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -147,6 +184,23 @@ fn the_python_tea_sdks_are_served_in_acs3_v2_and_sm3_modes() {
             "AssumeRole with a 39-character session name for 7200 s",
             "AssumeRole refuses a 1-character session name, HostId of STS",
             "an STS key calls GetCallerIdentity and DescribeInstances",
+            "DescribeSecurityGroups SecurityGroupName filters",
+            "DescribeDisks disk_name filters",
+            "DescribeImages image_name filters",
+            "DescribeLaunchTemplates launch_template_name filters",
+            "DescribeCommands name filters",
+            "DescribeDisks InstanceId lists what is attached",
+            "DescribeNetworkInterfaces InstanceId lists what is attached",
+            "GetResourceGroup IncludeTags returns Tags",
+            "GetAutoGroupingStatus",
+            "ListAutoGroupingRules RuleId filters",
+            "ListAutoGroupingRules RuleName filters",
+            "ListAutoGroupingRules RuleType filters",
+            "ListAutoGroupingRules MaxResults=1 pages by NextToken",
+            "ListAssociatedTransferSetting",
+            "AssumeRoleWithOIDC trades the token for a working STS key",
+            "AssumeRoleWithOIDC refuses a 1-character session name",
+            "AssumeRoleWithOIDC refuses an unknown token",
         ] {
             let expected = format!("{mode}: {expected}");
             assert!(
@@ -155,7 +209,7 @@ fn the_python_tea_sdks_are_served_in_acs3_v2_and_sm3_modes() {
             );
         }
     }
-    assert_eq!(lines.len(), 114, "every check ran in each mode: {lines:#?}");
+    assert_eq!(lines.len(), 183, "every check ran in each mode: {lines:#?}");
 }
 
 #[test]

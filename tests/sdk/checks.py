@@ -10,12 +10,19 @@ import sys
 # rg-default; security groups sg-bp1test00000 and sg-bp1test00001; three
 # resources of every other type; groups
 # rg-default (default), rg-prod (prod), rg-legacy (legacy), rg-dev (dev);
-# the account 1234567890123456.
+# the account 1234567890123456. Every resource is named `<id>-name`. The
+# instance i-bp1test00000 has the disk d-bp1test00000 and the ENI
+# eni-bp1test00000 attached. Auto grouping is on, with associated transfer,
+# and two custom rules (RULES: id, name); AssumeRoleWithOIDC accepts
+# OIDC_TOKEN for ROLE_ARN from OIDC_PROVIDER_ARN.
 REGION = "cn-hangzhou"
 INSTANCES = [f"i-bp1test{n:05}" for n in range(120)]
 SECURITY_GROUPS = ["sg-bp1test00000", "sg-bp1test00001"]
 ACCOUNT = "1234567890123456"
 ROLE_ARN = f"acs:ram::{ACCOUNT}:role/conformance"
+OIDC_PROVIDER_ARN = f"acs:ram::{ACCOUNT}:oidc-provider/conformance"
+OIDC_TOKEN = "conformance-oidc-token"
+RULES = [("gr-conformance1", "first rule"), ("gr-conformance2", "second rule")]
 
 
 class Checks:

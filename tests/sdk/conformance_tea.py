@@ -26,7 +26,18 @@ from alibabacloud_sts20150401 import models as sts_models
 from alibabacloud_sts20150401.client import Client as Sts
 from alibabacloud_tea_openapi import models as open_api_models
 
-from checks import ACCOUNT, INSTANCES, REGION, ROLE_ARN, SECURITY_GROUPS, Checks, equal
+from checks import (
+    ACCOUNT,
+    INSTANCES,
+    OIDC_PROVIDER_ARN,
+    OIDC_TOKEN,
+    REGION,
+    ROLE_ARN,
+    RULES,
+    SECURITY_GROUPS,
+    Checks,
+    equal,
+)
 
 
 # (action, attributes down to its list in the SDK's response model).
@@ -42,6 +53,24 @@ OTHER_READS = [
     ("DescribeCommands", ["commands", "command"]),
     ("DescribeActivations", ["activation_list"]),
     ("DescribeManagedInstances", ["instances"]),
+]
+
+
+# The name filters of the request models (alibabacloud_ecs20140526 7.11.8
+# `_describe_<api>_request.py`, the line of the field): (action, request
+# field, how it matches, id attribute of an item). "exact" is a field the
+# model documents without fuzzy matching, "wildcard" one with `*`
+# ("command*"), "fuzzy" one that says "Fuzzy search is supported".
+NAME_FILTERS = [
+    ("DescribeDisks", "disk_name", "exact", "disk_id"),  # l.93
+    ("DescribeSnapshots", "snapshot_name", "exact", "snapshot_id"),  # l.91
+    ("DescribeImages", "image_name", "fuzzy", "image_id"),  # l.79
+    ("DescribeDedicatedHosts", "dedicated_host_name", "exact", "dedicated_host_id"),  # l.40
+    ("DescribeDedicatedHostClusters", "dedicated_host_cluster_name", "exact", "dedicated_host_cluster_id"),  # l.31
+    ("DescribeNetworkInterfaces", "network_interface_name", "exact", "network_interface_id"),  # l.51
+    ("DescribeLaunchTemplates", "launch_template_name", "list", "launch_template_id"),  # l.36, a list
+    ("DescribeCommands", "name", "wildcard", "command_id"),  # l.65
+    ("DescribeManagedInstances", "instance_name", "exact", "instance_id"),  # l.45
 ]
 
 
@@ -153,6 +182,16 @@ def run_mode(checks, endpoint, key_id, secret, mode):
     # _describe_security_groups_request.py l.76.
     check("DescribeSecurityGroups SecurityGroupId filters", security_group_by_id)
 
+    def security_group_by_name():
+        response = ecs.describe_security_groups(
+            ecs_models.DescribeSecurityGroupsRequest(region_id=REGION, security_group_name=f"{SECURITY_GROUPS[1]}-name")
+        )
+        found = [g.security_group_id for g in response.body.security_groups.security_group]
+        return equal(found, [SECURITY_GROUPS[1]], "security groups")
+
+    # _describe_security_groups_request.py l.81.
+    check("DescribeSecurityGroups SecurityGroupName filters", security_group_by_name)
+
     # Every other Describe* the emulator serves, an ordinary call each: the
     # fleet has three of each type (checks.py), found where the response
     # model (`_describe_<api>_response_body.py`) puts them.
@@ -165,6 +204,42 @@ def run_mode(checks, endpoint, key_id, secret, mode):
             return equal(len(body), 3, f"{action} items")
 
         check(f"{action} lists the fleet's three", read)
+
+    def listed(action, **fields):
+        request = getattr(ecs_models, f"{action}Request")(region_id=REGION, **fields)
+        body = getattr(ecs, snake(action))(request).body
+        for step in dict(OTHER_READS)[action]:
+            body = getattr(body, step)
+        return body
+
+    # Each name filter lists only the item with that name (the fleet names
+    # every resource `<id>-name`, checks.py), and a name no item has lists
+    # nothing.
+    for action, field, how, id_attribute in NAME_FILTERS:
+        def by_name(action=action, field=field, how=how, id_attribute=id_attribute):
+            picked = getattr(listed(action)[1], id_attribute)
+            name = f"{picked}-name"
+            value = {"exact": name, "list": [name], "wildcard": f"{picked}*", "fuzzy": picked[1:]}[how]
+            found = [getattr(i, id_attribute) for i in listed(action, **{field: value})]
+            equal(found, [picked], f"{action} {field}={value!r}")
+            none = name + "-other"
+            missing = [getattr(i, id_attribute) for i in listed(action, **{field: [none] if how == "list" else none})]
+            return equal(missing, [], f"{action} {field}={none!r}")
+
+        check(f"{action} {field} filters", by_name)
+
+    # _describe_disks_request.py l.129 and _describe_network_interfaces_request.py
+    # l.38: InstanceId is the instance the disk or ENI is attached to.
+    for action, id_attribute, attached in (
+        ("DescribeDisks", "disk_id", "d-bp1test00000"),
+        ("DescribeNetworkInterfaces", "network_interface_id", "eni-bp1test00000"),
+    ):
+        def by_instance(action=action, id_attribute=id_attribute, attached=attached):
+            found = [getattr(i, id_attribute) for i in listed(action, instance_id=INSTANCES[0])]
+            equal(found, [attached], f"{action} InstanceId={INSTANCES[0]}")
+            return equal(listed(action, instance_id=INSTANCES[1]), [], f"{action} InstanceId={INSTANCES[1]}")
+
+        check(f"{action} InstanceId lists what is attached", by_instance)
 
     def join(**fields):
         fields.setdefault("region_id", REGION)
@@ -223,10 +298,21 @@ def run_mode(checks, endpoint, key_id, secret, mode):
         "ListResourceGroups Tag filters",
         lambda: equal(groups(tag=[rm_models.ListResourceGroupsRequestTag(key="team", value="x")]), [], "groups"),
     )
+    # _get_resource_group_request.py l.17: IncludeTags returns Tags.
+    check(
+        "GetResourceGroup IncludeTags returns Tags",
+        lambda: equal(
+            rm.get_resource_group(rm_models.GetResourceGroupRequest(resource_group_id="rg-prod", include_tags=True)).body.resource_group.tags is not None,
+            True,
+            "Tags present",
+        ),
+    )
     check(
         "GetResourceGroup",
         lambda: equal(rm.get_resource_group(rm_models.GetResourceGroupRequest(resource_group_id="rg-prod")).body.resource_group.name, "prod", "name"),
     )
+
+    run_auto_grouping(check, rm)
 
     # alibabacloud_quotas20200510 _list_product_quotas_request.py: ProductCode required.
     def product_quotas():
@@ -282,6 +368,105 @@ def run_mode(checks, endpoint, key_id, secret, mode):
         return equal(len(ids(listed)), 10, "instances listed with the STS key")
 
     check("an STS key calls GetCallerIdentity and DescribeInstances", with_sts_key)
+    run_oidc(check, checks, endpoint, key_id, secret, mode)
+
+
+def run_auto_grouping(check, rm):
+    """The auto-grouping reads regroup makes (alibabacloud_resourcemanager20200331
+    2.6.2); the fleet has auto grouping on, associated transfer on and the
+    two custom rules of checks.py."""
+
+    # _get_auto_grouping_status_response_body.py l.14-23: a boolean and one
+    # of Enabling, Enable, Partial_Enable, Disable.
+    def status():
+        body = rm.get_auto_grouping_status().body
+        equal(isinstance(body.enable_existed_resources_transfer, bool), True, "EnableExistedResourcesTransfer is a boolean")
+        return equal(body.enable_status, "Enable", "EnableStatus")
+
+    check("GetAutoGroupingStatus", status)
+
+    def rules(**fields):
+        body = rm.list_auto_grouping_rules(rm_models.ListAutoGroupingRulesRequest(**fields)).body
+        return body, [r.rule_id for r in body.rules]
+
+    every = [rule_id for rule_id, _ in RULES]
+    check("ListAutoGroupingRules", lambda: equal(rules()[1], every, "rules"))
+    # _list_auto_grouping_rules_request.py l.21 (RuleId), l.23 (RuleName),
+    # l.27 (RuleType: custom_condition or associated_transfer).
+    check("ListAutoGroupingRules RuleId filters", lambda: equal(rules(rule_id=RULES[1][0])[1], [RULES[1][0]], "rules"))
+    check("ListAutoGroupingRules RuleName filters", lambda: equal(rules(rule_name=RULES[0][1])[1], [RULES[0][0]], "rules"))
+    check(
+        "ListAutoGroupingRules RuleType filters",
+        lambda: equal((rules(rule_type="custom_condition")[1], rules(rule_type="associated_transfer")[1]), (every, []), "rules"),
+    )
+
+    # l.17 (MaxResults 1 to 50) and l.19 (NextToken): one rule a page.
+    def walk():
+        seen, token = [], None
+        for _ in range(5):
+            body, found = rules(max_results=1, next_token=token)
+            equal(len(found), 1, "rules on a page")
+            seen += found
+            token = body.next_token
+            if not token:
+                break
+        return equal(seen, every, "every rule once")
+
+    check("ListAutoGroupingRules MaxResults=1 pages by NextToken", walk)
+
+    # _list_associated_transfer_setting_response_body.py l.63-70 and
+    # l.127-139: Status Enable or Disable; the instance's disks follow it
+    # (docs/sources/resourcemanager-rules.md §2.2).
+    def associated():
+        setting = rm.list_associated_transfer_setting().body.associated_transfer_setting
+        equal(setting.status, "Enable", "Status")
+        follows = [(r.master_resource_type, r.associated_resource_type) for r in setting.rule_settings if r.status == "Enable"]
+        return equal(("instance", "disk") in follows, True, f"an instance's disks follow it in {follows}")
+
+    check("ListAssociatedTransferSetting", associated)
+
+
+def run_oidc(check, checks, endpoint, key_id, secret, mode):
+    """AssumeRoleWithOIDC: an anonymous call (the SDK signs nothing, so the
+    client needs no key) trading the fleet's OIDC token for an STS key
+    (alibabacloud_sts20150401 1.2.0 `_assume_role_with_oidcrequest.py`)."""
+    anonymous = Sts(config(endpoint, None, None, mode))
+
+    def oidc(**fields):
+        fields = {"role_arn": ROLE_ARN, "oidcprovider_arn": OIDC_PROVIDER_ARN, "oidctoken": OIDC_TOKEN, **fields}
+        return anonymous.assume_role_with_oidc(sts_models.AssumeRoleWithOIDCRequest(**fields)).body
+
+    def trade():
+        session = f"oidc-{mode}"
+        body = oidc(role_session_name=session, duration_seconds=900)
+        # l.17-22: DurationSeconds from 900; the key lives that long.
+        expires = datetime.datetime.strptime(body.credentials.expiration, "%Y-%m-%dT%H:%M:%SZ")
+        left = (expires - datetime.datetime.utcnow()).total_seconds()
+        if not 800 < left <= 900:
+            raise AssertionError(f"DurationSeconds=900 gave a key for {left} s")
+        equal(body.assumed_role_user.arn, f"{ROLE_ARN}/{session}", "Arn")
+        key = body.credentials
+        caller = Sts(config(endpoint, key.access_key_id, key.access_key_secret, mode, key.security_token))
+        return equal(caller.get_caller_identity().body.identity_type, "AssumedRoleUser", "IdentityType of the key")
+
+    check("AssumeRoleWithOIDC trades the token for a working STS key", trade)
+
+    # l.50-57: RoleSessionName is 2 to 64 characters (AssumeRole's code).
+    checks.refused(
+        f"{mode}: AssumeRoleWithOIDC refuses a 1-character session name",
+        lambda: oidc(role_session_name="t"),
+        "InvalidParameter.RoleSessionName",
+        400,
+    )
+
+    def unknown_token():
+        try:
+            oidc(oidctoken="not-a-token-the-fleet-lists")
+        except Exception as error:  # no source gives the code: any refusal
+            return f"refused: {getattr(error, 'code', error)}"
+        raise AssertionError("an unknown OIDC token was traded for a key")
+
+    check("AssumeRoleWithOIDC refuses an unknown token", unknown_token)
 
 
 if __name__ == "__main__":
