@@ -312,12 +312,7 @@ mod tests {
         account
     }
 
-    fn params(pairs: &[(&str, &str)]) -> Params {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::emulator::gateway::params_of as params;
 
     /// A new second for each call, so that the 2/s limit does not interfere.
     fn at(now: DateTime<Utc>, call: i64) -> DateTime<Utc> {

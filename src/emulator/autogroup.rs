@@ -168,20 +168,8 @@ const CUSTOM_CONDITION: &str = "custom_condition";
 /// is 1 to 50 (l.17; 50 when unset, which the model leaves open) and
 /// `NextToken` (l.19) is the position of the next rule.
 pub fn list_rules(account: &Account, params: &Params) -> Result<Value, Failure> {
-    let max_results = match params.get("MaxResults") {
-        None => 50,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=50).contains(n))
-            .ok_or_else(|| Failure::invalid("MaxResults", "valid values: 1 to 50"))?,
-    };
-    let start = match params.get("NextToken").filter(|t| !t.is_empty()) {
-        None => 0,
-        Some(token) => token
-            .parse::<usize>()
-            .map_err(|_| Failure::invalid("NextToken", "not a token this service gave"))?,
-    };
+    let max_results = super::offset_paging::max_results(params, 1, 50, 50)?;
+    let start = super::offset_paging::start(params)?;
     let wanted = |name: &str, value: &str| params.get(name).is_none_or(|w| w == value);
     let matching: Vec<&Rule> = active(account)
         .iter()
@@ -231,12 +219,7 @@ pub fn list_rules(account: &Account, params: &Params) -> Result<Value, Failure> 
             })
         })
         .collect();
-    let next = start + rules.len();
-    let next_token = if next < matching.len() {
-        next.to_string()
-    } else {
-        String::new()
-    };
+    let next_token = super::offset_paging::next_token(start, rules.len(), matching.len());
     Ok(json!({ "MaxResults": max_results, "NextToken": next_token, "Rules": rules }))
 }
 

@@ -101,12 +101,7 @@ impl Arrival {
 mod tests {
     use super::*;
 
-    fn params(pairs: &[(&str, &str)]) -> Params {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::emulator::gateway::params_of as params;
 
     #[test]
     fn rolls_depend_on_the_request_and_its_attempt_not_on_arrival_order() {

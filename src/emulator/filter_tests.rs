@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::api::{describe, get_resource_group};
 use super::autogroup::{list_rules, AutoGrouping, Rule, RuleMatch};
-use super::gateway::Params;
+use super::gateway::params_of as params;
 use super::state::Account;
 use super::tests::{fleet, test_id};
 use crate::api::describe::{Compared, Filter, IdFilter, Match, TypeApi};
@@ -16,13 +16,6 @@ use crate::resource::ResourceType;
 const REGION: &str = "cn-hangzhou";
 /// The one item of its type that the filter under test picks.
 const PICKED: usize = 2;
-
-fn params(pairs: &[(&str, &str)]) -> Params {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
-}
 
 /// A value of `filter` that selects the picked item, and one that selects
 /// none: built from the match rule, so a wildcard filter gets a pattern

@@ -17,6 +17,15 @@ use crate::api::sign;
 /// A request's parameters, query and form body merged.
 pub type Params = BTreeMap<String, String>;
 
+/// Parameters from pairs, for tests.
+#[cfg(test)]
+pub fn params_of(pairs: &[(&str, &str)]) -> Params {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
 /// An error answer: HTTP status, code and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {

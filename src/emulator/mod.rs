@@ -14,6 +14,7 @@ mod faults;
 pub mod fleet;
 pub mod gateway;
 mod metadata;
+mod offset_paging;
 pub mod quota;
 mod ram;
 pub mod state;

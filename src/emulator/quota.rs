@@ -20,6 +20,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::gateway::{Failure, Params};
+use super::offset_paging;
 use crate::api::describe::TypeApi;
 use crate::api::quota::{self, QuotaSpec};
 use crate::clock::WallClock;
@@ -126,20 +127,8 @@ pub fn list_product_quotas(
         .get("ProductCode")
         .filter(|p| !p.is_empty())
         .ok_or_else(|| Failure::missing("ProductCode"))?;
-    let max_results = match params.get("MaxResults") {
-        None => 30,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| Failure::invalid("MaxResults", "must be from 1 to 100"))?,
-    };
-    let start = match params.get("NextToken").filter(|t| !t.is_empty()) {
-        None => 0,
-        Some(token) => token
-            .parse::<usize>()
-            .map_err(|_| Failure::invalid("NextToken", "not a token this service gave"))?,
-    };
+    let max_results = offset_paging::max_results(params, 1, 100, 30)?;
+    let start = offset_paging::start(params)?;
     let mut wanted_region = None;
     for n in 1.. {
         let Some(key) = params.get(&format!("Dimensions.{n}.Key")) else {
@@ -176,11 +165,7 @@ pub fn list_product_quotas(
     }
     let total = all.len();
     let page: Vec<Value> = all.into_iter().skip(start).take(max_results).collect();
-    let next = if start + page.len() < total {
-        (start + page.len()).to_string()
-    } else {
-        String::new()
-    };
+    let next = offset_paging::next_token(start, page.len(), total);
     Ok(json!({
         "TotalCount": total,
         "MaxResults": max_results,
@@ -309,12 +294,7 @@ mod tests {
         assert_eq!(hinted.retry_after_ms, Some(1500));
     }
 
-    fn params(pairs: &[(&str, &str)]) -> Params {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::emulator::gateway::params_of as params;
 
     #[tokio::test(start_paused = true)]
     async fn list_product_quotas_reports_exactly_the_enforced_limits() {
