@@ -145,13 +145,16 @@ fn the_old_python_sdk_core_is_served_as_the_service_serves_it() {
         "a wrong secret, typed request",
         "a wrong secret, CommonRequest",
         "ListResourceGroups Name matches fuzzily",
+        "common DescribeDisks InstanceId lists what is attached",
+        "common DescribeLaunchTemplates LaunchTemplateName.N filters",
+        "ListAutoGroupingRules RuleId filters",
         "an STS key calls GetCallerIdentity and DescribeInstances",
     ] {
         assert!(passed(&lines, expected), "no `ok {expected}` in {lines:#?}");
     }
     assert_eq!(
         lines.len(),
-        24,
+        27,
         "every check of the core family ran: {lines:#?}"
     );
     // The core signs with v1 and names its action in x-acs-action too:

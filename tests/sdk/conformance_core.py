@@ -24,7 +24,7 @@ from aliyunsdkecs.request.v20140526 import (
     JoinResourceGroupRequest,
 )
 
-from checks import INSTANCES, REGION, ROLE_ARN, SECURITY_GROUPS, Checks, equal
+from checks import INSTANCES, REGION, ROLE_ARN, RULES, SECURITY_GROUPS, Checks, equal
 
 VERSIONS = {"ecs": "2014-05-26", "rm": "2020-03-31", "sts": "2015-04-01", "quotas": "2020-05-10"}
 
@@ -242,6 +242,32 @@ def main(endpoint, key_id, secret):
 
     checks.check("ListResourceGroups ResourceGroupId filters", lambda: equal(groups({"ResourceGroupId": "rg-prod"}), ["rg-prod"], "groups"))
     checks.check("ListResourceGroups Name matches fuzzily", lambda: equal(groups({"Name": "ro"}), ["rg-prod"], "groups"))
+
+    # alibabacloud_ecs20140526 _describe_disks_request.py l.129 (InstanceId:
+    # the instance a disk is attached to; the fleet attaches d-bp1test00000
+    # to the first instance, checks.py) and _describe_launch_templates_request.py
+    # l.36 (LaunchTemplateName.N, exact names).
+    checks.check(
+        "common DescribeDisks InstanceId lists what is attached",
+        lambda: equal(
+            [d["DiskId"] for d in core.common("ecs", "DescribeDisks", {"RegionId": REGION, "InstanceId": INSTANCES[0]})["Disks"]["Disk"]],
+            ["d-bp1test00000"],
+            "disks",
+        ),
+    )
+
+    def templates_by_name():
+        params = {"RegionId": REGION, "LaunchTemplateName.1": "lt-bp1test00000-name", "LaunchTemplateName.2": "lt-bp1test00002-name"}
+        answer = core.common("ecs", "DescribeLaunchTemplates", params, method="POST", body=True)
+        found = [t["LaunchTemplateId"] for t in answer["LaunchTemplateSets"]["LaunchTemplateSet"]]
+        return equal(found, ["lt-bp1test00000", "lt-bp1test00002"], "launch templates")
+
+    checks.check("common DescribeLaunchTemplates LaunchTemplateName.N filters", templates_by_name)
+    # alibabacloud_resourcemanager20200331 _list_auto_grouping_rules_request.py l.21.
+    checks.check(
+        "ListAutoGroupingRules RuleId filters",
+        lambda: equal([r["RuleId"] for r in core.common("rm", "ListAutoGroupingRules", {"RuleId": RULES[1][0]})["Rules"]], [RULES[1][0]], "rules"),
+    )
 
     # alibabacloud_sts20150401 _assume_role_request.py l.17-21 (up to the
     # role's MaxSessionDuration) and l.55 (2 to 64 characters).
