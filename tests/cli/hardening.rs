@@ -808,3 +808,38 @@ fn an_external_process_printing_for_ever_ends_in_a_size_error() {
         "external process: {err}"
     );
 }
+
+/// Issue 24: a saved plan names its manifest by what it means, so an edit
+/// of comments or layout keeps the plan valid (the plan JSON's field is
+/// still `manifest.sha256`), and any change of meaning refuses it with
+/// nothing written.
+#[test]
+fn a_saved_plan_outlives_comment_edits_but_not_changes_of_meaning() {
+    let env = Setup::new().instances(3).manifest(TWO_INTO_PROD).start();
+    let (code, _, err) = stdout_of(env.regroup(&["plan", "-o", "plan.json"]));
+    assert_eq!(code, 0, "{err}");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.path("plan.json")).unwrap()).unwrap();
+    let planned_from = saved["manifest"]["sha256"].as_str().unwrap_or_default();
+    assert_eq!(
+        planned_from.len(),
+        64,
+        "the plan's manifest.sha256: {saved}"
+    );
+
+    let meaning_changed = TWO_INTO_PROD.replace("  prod:\n", "  staging:\n");
+    std::fs::write(&env.manifest, meaning_changed).unwrap();
+    let (code, out, err) = stdout_of(env.regroup(&["apply", "plan.json"]));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("was planned from another version of"), "{err}");
+    assert_eq!(env.writes(), 0, "a plan of another manifest was applied");
+
+    let commented = format!(
+        "# Who owns what, reviewed by the platform team.\n\n{}",
+        TWO_INTO_PROD.replace("  prod:\n", "  prod:   # payments\n")
+    );
+    std::fs::write(&env.manifest, commented).unwrap();
+    let (code, out, err) = stdout_of(env.regroup(&["apply", "plan.json"]));
+    assert_eq!(code, 0, "a comment edit invalidated the plan: {out}{err}");
+    assert_eq!(env.group_of("i-bp1test00001"), "rg-prod", "{out}");
+}
