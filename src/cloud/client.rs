@@ -271,6 +271,7 @@ impl Transport {
             ("Timestamp", &timestamp),
         ];
         if let Some(credentials) = key {
+            super::redact::register_credentials(credentials);
             all.extend([
                 ("AccessKeyId", credentials.access_key_id.as_str()),
                 ("SignatureMethod", "HMAC-SHA1"),

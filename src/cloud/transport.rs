@@ -359,6 +359,9 @@ impl Transport {
             connect: e.is_connect() || (e.is_timeout() && !e.is_body()),
             unreachable: e.is_timeout() || e.is_connect(),
         };
+        // Whatever secret the request carries is masked in every message
+        // from now on, in whichever form a server echoes it.
+        super::redact::register_request(url, headers);
         // Every request here is body-less; a POST says so with
         // `Content-Length: 0`, as every official SDK sends (RFC 9110 §8.6;
         // docs/sources/conformance.md).
