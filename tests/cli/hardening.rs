@@ -843,3 +843,60 @@ fn a_saved_plan_outlives_comment_edits_but_not_changes_of_meaning() {
     assert_eq!(code, 0, "a comment edit invalidated the plan: {out}{err}");
     assert_eq!(env.group_of("i-bp1test00001"), "rg-prod", "{out}");
 }
+
+/// A loopback credentials URI whose answer never ends (no length, bytes
+/// for ever) or declares a length far over any credentials answer. It
+/// answers at most `connections` requests, and sends each at most
+/// `SENT_AT_MOST` bytes, so that a client without a bound fails the test
+/// instead of the machine.
+fn endless_credentials_uri(declared: Option<u64>, connections: usize) -> String {
+    use std::io::{Read, Write};
+    const SENT_AT_MOST: usize = 64 << 20;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/credentials", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(connections) {
+            let Ok(mut stream) = stream else { continue };
+            // The request's head, read up to its blank line (or 64 kB).
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && head.len() < 65536 {
+                match stream.read(&mut byte) {
+                    Ok(1) => head.push(byte[0]),
+                    _ => break,
+                }
+            }
+            let length = declared.map_or(String::new(), |n| format!("Content-Length: {n}\r\n"));
+            let status = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{length}\r\n{{\"Code\":\"Success\",\"AccessKeyId\":\"");
+            if stream.write_all(status.as_bytes()).is_err() {
+                continue;
+            }
+            let chunk = vec![b'A'; 64 * 1024];
+            let mut sent = 0;
+            while sent < SENT_AT_MOST && stream.write_all(&chunk).is_ok() {
+                sent += chunk.len();
+            }
+        }
+    });
+    url
+}
+
+/// Issue 23: a credentials URI that streams for ever, or declares a huge
+/// answer, ends in a size-limit error instead of filling memory.
+#[test]
+fn a_credentials_uri_answering_without_end_is_a_size_error() {
+    let env = Setup::new().without_env_keys().start();
+    for (what, declared) in [("no length", None), ("a huge length", Some(1u64 << 40))] {
+        let uri = endless_credentials_uri(declared, 1);
+        let (code, out, err) = stdout_of(
+            env.regroup(&["whoami", "--max-tries", "1"])
+                .env("ALIBABA_CLOUD_CREDENTIALS_URI", &uri),
+        );
+        assert_eq!(code, 1, "{what}: {out}{err}");
+        assert!(
+            err.contains("credentials URI: the response is not the JSON expected: the answer is larger than the limit of 4194304 bytes"),
+            "{what}: {err}"
+        );
+    }
+    assert!(env.requests().is_empty(), "an API call was made");
+}
