@@ -900,3 +900,32 @@ fn a_credentials_uri_answering_without_end_is_a_size_error() {
     }
     assert!(env.requests().is_empty(), "an API call was made");
 }
+
+/// Issue 23 item 11, as docs/manifest.md "The default group" says: the
+/// default group is the one whose `Name` is `default`, whatever the display
+/// names say, and an empty `ResourceGroupId` is read as its id. (This pins
+/// documented behaviour; the item changed the documentation only.)
+#[test]
+fn the_default_group_is_found_by_name_not_display_name() {
+    let env = Setup::new()
+        .instances(1)
+        .manifest("version: 1\nregions: [cn-hangzhou]\ngroups:\n  default:\n    resources: [instance/i-bp1test00000]\n")
+        .emulator(|s| s.empty_default_group_id = true)
+        .start();
+    env.edit(|account| {
+        for group in &mut account.groups {
+            group.display_name = match group.name.as_str() {
+                "default" => Some("Default Resource Group".into()),
+                "dev" => Some("default".into()),
+                _ => None,
+            };
+        }
+    });
+    let (code, out, err) = stdout_of(env.regroup(&["plan", "--detailed-exitcode"]));
+    assert_eq!(
+        code, 0,
+        "the instance in the default group was planned to move: {out}{err}"
+    );
+    assert!(out.contains("No changes."), "{out}");
+    assert_eq!(env.group_of("i-bp1test00000"), "rg-default");
+}
