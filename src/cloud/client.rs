@@ -320,6 +320,7 @@ impl Transport {
                 &headers,
                 action,
                 endpoint,
+                None,
             )
             .await?;
         if !(200..300).contains(&answer.status) {

@@ -327,7 +327,7 @@ impl Transport {
             max_tries,
             |_| async {
                 let answer = self
-                    .send_within(
+                    .send(
                         http,
                         request.method.clone(),
                         &request.url,
@@ -351,25 +351,11 @@ impl Transport {
         .await
     }
 
-    /// Sends one request and reads its whole answer. Errors name `shown`,
-    /// never the URL, which carries the signature and tokens.
-    pub(super) async fn send(
-        &self,
-        http: &reqwest::Client,
-        method: reqwest::Method,
-        url: &str,
-        headers: &[(&'static str, String)],
-        action: &str,
-        shown: &str,
-    ) -> Result<Answer, CloudError> {
-        self.send_within(http, method, url, headers, action, shown, None)
-            .await
-    }
-
-    /// [`Transport::send`], with the answer's body read only up to `limit`
-    /// bytes when one is given: more is an error.
+    /// Sends one request and reads its whole answer, or with a `limit` only
+    /// up to that many bytes (more is an error). Errors name `shown`, never
+    /// the URL, which carries the signature and tokens.
     #[allow(clippy::too_many_arguments)]
-    async fn send_within(
+    pub(super) async fn send(
         &self,
         http: &reqwest::Client,
         method: reqwest::Method,
