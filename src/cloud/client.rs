@@ -271,6 +271,7 @@ impl Transport {
             ("Timestamp", &timestamp),
         ];
         if let Some(credentials) = key {
+            super::redact::register_credentials(credentials);
             all.extend([
                 ("AccessKeyId", credentials.access_key_id.as_str()),
                 ("SignatureMethod", "HMAC-SHA1"),
@@ -319,6 +320,7 @@ impl Transport {
                 &headers,
                 action,
                 endpoint,
+                None,
             )
             .await?;
         if !(200..300).contains(&answer.status) {

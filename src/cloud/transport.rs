@@ -34,6 +34,13 @@ use super::retry::{Breakers, CallOutcome, CallStats, RetryPolicy, StatsSnapshot}
 pub const METADATA_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 pub const METADATA_REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The most bytes a plain answer (the metadata server's, a credentials
+/// URI's) may hold: 4 MiB, as every other credential source is read
+/// (docs/credentials.md). Real answers are a few hundred bytes of JSON; an
+/// answer that streams for ever ends in an error here instead of filling
+/// memory. RPC answers are read as they come, without this bound.
+pub const MAX_PLAIN_ANSWER_BYTES: usize = 4 << 20;
+
 /// An HTTP request that is not an RPC call: the ECS metadata server and a
 /// credentials URI.
 pub struct PlainRequest<'a> {
@@ -295,7 +302,9 @@ impl Transport {
 
     /// A plain request (metadata server, credentials URI) through the same
     /// retries and logs; `max_tries` of 1 probes without retrying. The body
-    /// of a 2xx answer is returned as text; any other status is an
+    /// of a 2xx answer is returned as text, if it holds at most
+    /// [`MAX_PLAIN_ANSWER_BYTES`] (a longer one is an error that is not
+    /// tried again); any other status is an
     /// [`ApiError`] named after the status (the body is not kept, as it may
     /// echo a secret).
     pub async fn plain(
@@ -325,6 +334,7 @@ impl Transport {
                         &request.headers,
                         request.label,
                         request.label,
+                        Some(MAX_PLAIN_ANSWER_BYTES),
                     )
                     .await?;
                 if (200..300).contains(&answer.status) {
@@ -341,8 +351,10 @@ impl Transport {
         .await
     }
 
-    /// Sends one request and reads its whole answer. Errors name `shown`,
-    /// never the URL, which carries the signature and tokens.
+    /// Sends one request and reads its whole answer, or with a `limit` only
+    /// up to that many bytes (more is an error). Errors name `shown`, never
+    /// the URL, which carries the signature and tokens.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn send(
         &self,
         http: &reqwest::Client,
@@ -351,6 +363,7 @@ impl Transport {
         headers: &[(&'static str, String)],
         action: &str,
         shown: &str,
+        limit: Option<usize>,
     ) -> Result<Answer, CloudError> {
         let transport = |e: reqwest::Error| CloudError::Transport {
             action: action.to_owned(),
@@ -359,6 +372,9 @@ impl Transport {
             connect: e.is_connect() || (e.is_timeout() && !e.is_body()),
             unreachable: e.is_timeout() || e.is_connect(),
         };
+        // Whatever secret the request carries is masked in every message
+        // from now on, in whichever form a server echoes it.
+        super::redact::register_request(url, headers);
         // Every request here is body-less; a POST says so with
         // `Content-Length: 0`, as every official SDK sends (RFC 9110 §8.6;
         // docs/sources/conformance.md).
@@ -381,7 +397,10 @@ impl Transport {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .filter(|ms| *ms > 0)
             .map(|ms| Duration::from_millis(ms).min(MAX_RETRY_HINT));
-        let body = response.text().await.map_err(transport)?;
+        let body = match limit {
+            None => response.text().await.map_err(transport)?,
+            Some(limit) => read_at_most(response, limit, action, transport).await?,
+        };
         Ok(Answer {
             status,
             body,
@@ -402,6 +421,36 @@ pub(super) struct Answer {
     /// `x-acs-retry-after`, when the server sent one.
     pub(super) retry_after: Option<Duration>,
 }
+/// The body of `response` as text, if it holds at most `limit` bytes: a
+/// declared length over the limit is refused before a byte is read, and an
+/// answer of unknown length is read chunk by chunk until it ends or passes
+/// the limit. `transport` describes a failed read.
+async fn read_at_most(
+    mut response: reqwest::Response,
+    limit: usize,
+    action: &str,
+    transport: impl Fn(reqwest::Error) -> CloudError,
+) -> Result<String, CloudError> {
+    let too_large = || CloudError::Decode {
+        action: action.to_owned(),
+        message: format!("the answer is larger than the limit of {limit} bytes"),
+    };
+    if response
+        .content_length()
+        .is_some_and(|declared| declared > limit as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(&transport)? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
 /// Describes a transport failure without the URL, which would carry the
 /// request's signature.
 pub fn describe_transport_error(error: &reqwest::Error) -> String {

@@ -6,6 +6,7 @@
 //! library can be swapped here alone.
 
 pub mod export;
+mod meaning;
 mod raw;
 mod yaml;
 
@@ -15,7 +16,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::resource::ResourceType;
 use yaml::{Fault, Segment};
@@ -238,7 +238,9 @@ impl Problem {
 pub struct Manifest {
     /// The file as given on the command line, for messages.
     pub file: String,
-    /// sha256 of the file's bytes, so a saved plan can name what it came from.
+    /// sha256 of what the manifest means (module `meaning`): comments and
+    /// layout do not change it, any change of meaning does. A saved plan
+    /// names the manifest it came from by it.
     pub sha256: String,
     pub groups: Vec<GroupSpec>,
     /// The top-level `max_changes`: the most moves a plan may make
@@ -553,7 +555,7 @@ impl Manifest {
         }
         Ok(Manifest {
             file: file.to_owned(),
-            sha256: format!("{:x}", Sha256::digest(text.as_bytes())),
+            sha256: meaning::sha256(&groups, raw.max_changes, raw.evict_to.as_deref()),
             groups,
             max_changes: raw.max_changes,
             evict_to: raw

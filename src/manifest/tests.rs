@@ -438,3 +438,142 @@ fn exclusive_and_evict_to_are_read_with_their_places() {
     assert_eq!(path, "groups.prod.exclusive");
     assert!(matches!(problem, Problem::WrongShape { .. }), "{problem:?}");
 }
+
+/// The manifest the hash tests edit: every key that carries meaning.
+const MEANING_BASE: &str = "\
+version: 1
+regions: [cn-hangzhou]
+max_changes: 5%
+evict_to: legacy
+groups:
+  prod:
+    exclusive: true
+    resources:
+      - instance/i-bp1aaa
+      - {type: disk, id: d-bp1bbb, region: cn-shanghai}
+    select:
+      - type: [instance, disk]
+        tags: {team: payments, env: prod}
+        name: \"pay-*\"
+        in_group: old
+  staging:
+    select:
+      - {all: true, region: cn-qingdao}
+";
+
+fn meaning_sha256(text: &str) -> String {
+    match Manifest::parse("m.yaml", text) {
+        Ok(manifest) => manifest.sha256,
+        Err(error) => panic!("{error}\n{text}"),
+    }
+}
+
+#[test]
+fn comments_and_layout_keep_the_manifest_hash() {
+    let base = meaning_sha256(MEANING_BASE);
+    let same_meaning = [
+        (
+            "a comment",
+            MEANING_BASE.replace(
+                "  prod:\n",
+                "  prod:            # the payments team\n# end\n",
+            ),
+        ),
+        (
+            "blank lines and trailing spaces",
+            MEANING_BASE.replace('\n', "  \n\n"),
+        ),
+        (
+            "keys in another order",
+            MEANING_BASE.replace(
+                "max_changes: 5%\nevict_to: legacy\n",
+                "evict_to: legacy\nmax_changes: 5%\n",
+            ),
+        ),
+        (
+            "tags in another order",
+            MEANING_BASE.replace("{team: payments, env: prod}", "{env: prod, team: payments}"),
+        ),
+        (
+            "groups in another order",
+            MEANING_BASE
+                .replace(
+                    "groups:\n",
+                    "groups:\n  staging:\n    select: [{all: true, region: cn-qingdao}]\n",
+                )
+                .replace(
+                    "  staging:\n    select:\n      - {all: true, region: cn-qingdao}\n",
+                    "",
+                ),
+        ),
+        (
+            "quoting",
+            MEANING_BASE
+                .replace("\"pay-*\"", "'pay-*'")
+                .replace("old\n", "\"old\"\n"),
+        ),
+        (
+            "block instead of flow style",
+            MEANING_BASE.replace(
+                "      - {type: disk, id: d-bp1bbb, region: cn-shanghai}\n",
+                "      - type: disk\n        id: d-bp1bbb\n        region: cn-shanghai\n",
+            ),
+        ),
+        (
+            "an entry as a map",
+            MEANING_BASE.replace("- instance/i-bp1aaa", "- {type: instance, id: i-bp1aaa}"),
+        ),
+        (
+            "the default region written on the entry",
+            MEANING_BASE.replace(
+                "- instance/i-bp1aaa",
+                "- {type: instance, id: i-bp1aaa, region: cn-hangzhou}",
+            ),
+        ),
+    ];
+    for (edit, text) in same_meaning {
+        assert_ne!(text, MEANING_BASE, "the edit `{edit}` changed nothing");
+        assert_eq!(
+            meaning_sha256(&text),
+            base,
+            "{edit} changed the hash:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn every_change_of_meaning_changes_the_manifest_hash() {
+    let base = meaning_sha256(MEANING_BASE);
+    let changed = [
+        ("a group key", ("  prod:\n", "  production:\n")),
+        ("an id", ("i-bp1aaa", "i-bp1aab")),
+        ("a type", ("type: [instance, disk]", "type: [instance]")),
+        ("a tag value", ("team: payments", "team: paymnts")),
+        ("a name glob", ("\"pay-*\"", "\"pay-?\"")),
+        ("in_group", ("in_group: old", "in_group: older")),
+        ("an entry's region", ("region: cn-shanghai", "region: cn-beijing")),
+        ("the default regions", ("regions: [cn-hangzhou]", "regions: [cn-hangzhou, cn-beijing]")),
+        ("a rule's region", ("region: cn-qingdao", "region: cn-zhangjiakou")),
+        ("max_changes", ("max_changes: 5%", "max_changes: 6%")),
+        ("max_changes as a count", ("max_changes: 5%", "max_changes: 5")),
+        ("evict_to", ("evict_to: legacy", "evict_to: archive")),
+        ("exclusive", ("exclusive: true", "exclusive: false")),
+        ("an entry's order", ("      - instance/i-bp1aaa\n      - {type: disk, id: d-bp1bbb, region: cn-shanghai}\n", "      - {type: disk, id: d-bp1bbb, region: cn-shanghai}\n      - instance/i-bp1aaa\n")),
+        ("an added entry", ("- instance/i-bp1aaa\n", "- instance/i-bp1aaa\n      - instance/i-bp1ccc\n")),
+    ];
+    let mut seen = std::collections::HashMap::from([(base, "the base")]);
+    for (what, (from, to)) in changed {
+        let text = MEANING_BASE.replacen(from, to, 1);
+        assert_ne!(text, MEANING_BASE, "the edit of {what} changed nothing");
+        let hash = meaning_sha256(&text);
+        if let Some(other) = seen.insert(hash, what) {
+            panic!("changing {what} hashes like {other}:\n{text}");
+        }
+    }
+    let without_evict_to = MEANING_BASE.replace("evict_to: legacy\n", "");
+    assert_ne!(
+        meaning_sha256(&without_evict_to),
+        meaning_sha256(MEANING_BASE),
+        "removing evict_to kept the hash"
+    );
+}

@@ -808,3 +808,124 @@ fn an_external_process_printing_for_ever_ends_in_a_size_error() {
         "external process: {err}"
     );
 }
+
+/// Issue 24: a saved plan names its manifest by what it means, so an edit
+/// of comments or layout keeps the plan valid (the plan JSON's field is
+/// still `manifest.sha256`), and any change of meaning refuses it with
+/// nothing written.
+#[test]
+fn a_saved_plan_outlives_comment_edits_but_not_changes_of_meaning() {
+    let env = Setup::new().instances(3).manifest(TWO_INTO_PROD).start();
+    let (code, _, err) = stdout_of(env.regroup(&["plan", "-o", "plan.json"]));
+    assert_eq!(code, 0, "{err}");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.path("plan.json")).unwrap()).unwrap();
+    let planned_from = saved["manifest"]["sha256"].as_str().unwrap_or_default();
+    assert_eq!(
+        planned_from.len(),
+        64,
+        "the plan's manifest.sha256: {saved}"
+    );
+
+    let meaning_changed = TWO_INTO_PROD.replace("  prod:\n", "  staging:\n");
+    std::fs::write(&env.manifest, meaning_changed).unwrap();
+    let (code, out, err) = stdout_of(env.regroup(&["apply", "plan.json"]));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("was planned from another version of"), "{err}");
+    assert_eq!(env.writes(), 0, "a plan of another manifest was applied");
+
+    let commented = format!(
+        "# Who owns what, reviewed by the platform team.\n\n{}",
+        TWO_INTO_PROD.replace("  prod:\n", "  prod:   # payments\n")
+    );
+    std::fs::write(&env.manifest, commented).unwrap();
+    let (code, out, err) = stdout_of(env.regroup(&["apply", "plan.json"]));
+    assert_eq!(code, 0, "a comment edit invalidated the plan: {out}{err}");
+    assert_eq!(env.group_of("i-bp1test00001"), "rg-prod", "{out}");
+}
+
+/// A loopback credentials URI whose answer never ends (no length, bytes
+/// for ever) or declares a length far over any credentials answer. It
+/// answers at most `connections` requests, and sends each at most
+/// `SENT_AT_MOST` bytes, so that a client without a bound fails the test
+/// instead of the machine.
+fn endless_credentials_uri(declared: Option<u64>, connections: usize) -> String {
+    use std::io::{Read, Write};
+    const SENT_AT_MOST: usize = 64 << 20;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/credentials", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(connections) {
+            let Ok(mut stream) = stream else { continue };
+            // The request's head, read up to its blank line (or 64 kB).
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && head.len() < 65536 {
+                match stream.read(&mut byte) {
+                    Ok(1) => head.push(byte[0]),
+                    _ => break,
+                }
+            }
+            let length = declared.map_or(String::new(), |n| format!("Content-Length: {n}\r\n"));
+            let status = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{length}\r\n{{\"Code\":\"Success\",\"AccessKeyId\":\"");
+            if stream.write_all(status.as_bytes()).is_err() {
+                continue;
+            }
+            let chunk = vec![b'A'; 64 * 1024];
+            let mut sent = 0;
+            while sent < SENT_AT_MOST && stream.write_all(&chunk).is_ok() {
+                sent += chunk.len();
+            }
+        }
+    });
+    url
+}
+
+/// Issue 23: a credentials URI that streams for ever, or declares a huge
+/// answer, ends in a size-limit error instead of filling memory.
+#[test]
+fn a_credentials_uri_answering_without_end_is_a_size_error() {
+    let env = Setup::new().without_env_keys().start();
+    for (what, declared) in [("no length", None), ("a huge length", Some(1u64 << 40))] {
+        let uri = endless_credentials_uri(declared, 1);
+        let (code, out, err) = stdout_of(
+            env.regroup(&["whoami", "--max-tries", "1"])
+                .env("ALIBABA_CLOUD_CREDENTIALS_URI", &uri),
+        );
+        assert_eq!(code, 1, "{what}: {out}{err}");
+        assert!(
+            err.contains("credentials URI: the response is not the JSON expected: the answer is larger than the limit of 4194304 bytes"),
+            "{what}: {err}"
+        );
+    }
+    assert!(env.requests().is_empty(), "an API call was made");
+}
+
+/// Issue 23 item 11, as docs/manifest.md "The default group" says: the
+/// default group is the one whose `Name` is `default`, whatever the display
+/// names say, and an empty `ResourceGroupId` is read as its id. (This pins
+/// documented behaviour; the item changed the documentation only.)
+#[test]
+fn the_default_group_is_found_by_name_not_display_name() {
+    let env = Setup::new()
+        .instances(1)
+        .manifest("version: 1\nregions: [cn-hangzhou]\ngroups:\n  default:\n    resources: [instance/i-bp1test00000]\n")
+        .emulator(|s| s.empty_default_group_id = true)
+        .start();
+    env.edit(|account| {
+        for group in &mut account.groups {
+            group.display_name = match group.name.as_str() {
+                "default" => Some("Default Resource Group".into()),
+                "dev" => Some("default".into()),
+                _ => None,
+            };
+        }
+    });
+    let (code, out, err) = stdout_of(env.regroup(&["plan", "--detailed-exitcode"]));
+    assert_eq!(
+        code, 0,
+        "the instance in the default group was planned to move: {out}{err}"
+    );
+    assert!(out.contains("No changes."), "{out}");
+    assert_eq!(env.group_of("i-bp1test00000"), "rg-default");
+}
