@@ -110,9 +110,11 @@ pub enum Command {
         after_help = "Examples:\n  regroup show plan.json\n  regroup show plan.json --format markdown > plan.md"
     )]
     Show(ShowArgs),
-    /// Print a manifest that matches the account as it is now.
+    /// Print a manifest that matches the account as it is now, in the
+    /// manifest's regions unless --region names others; each resource's
+    /// name follows its entry as a comment.
     #[command(
-        after_help = "Examples:\n  regroup export --region cn-hangzhou > regroup.yaml\n  regroup export --region cn-hangzhou --region cn-shanghai --type instance --type disk --group legacy"
+        after_help = "Examples:\n  regroup export > regroup.yaml   # the regions regroup.yaml reads\n  regroup export --region cn-hangzhou > regroup.yaml\n  regroup export --region cn-hangzhou --region cn-shanghai --type instance --type disk --group legacy"
     )]
     Export(ExportArgs),
     /// Print the least-privilege RAM policy (JSON) for what the manifest
