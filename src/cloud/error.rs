@@ -33,7 +33,7 @@ impl fmt::Display for ApiError {
                 self.code,
                 describe_principal(denied),
                 denied.auth_action,
-                GRANT_HINT,
+                grant_hint([denied.auth_action.as_str()]),
                 self.status
             )?,
             None if self.code == SIGNATURE_MISMATCH => write!(
@@ -220,9 +220,19 @@ pub enum CloudError {
     PermissionsMissing(Vec<AccessDeniedDetail>),
 }
 
-/// What to do about a denial, said once.
-const GRANT_HINT: &str =
-    "hint: grant it in RAM (`regroup policy -f MANIFEST` prints every permission regroup needs)";
+/// What to do about denials of `actions`, said once: the `policy` command
+/// that prints them, with `--for history` for ActionTrail's, which the
+/// default policy leaves out.
+fn grant_hint<'a>(actions: impl IntoIterator<Item = &'a str>) -> String {
+    let actions: Vec<&str> = actions.into_iter().collect();
+    let what = if actions.len() == 1 { "it" } else { "them" };
+    let history = actions.iter().any(|a| a.starts_with("actiontrail:"));
+    if history {
+        format!("hint: grant {what} in RAM (`regroup policy -f MANIFEST --for history` prints what history and plan --who need)")
+    } else {
+        format!("hint: grant {what} in RAM (`regroup policy -f MANIFEST` prints every permission regroup needs)")
+    }
+}
 
 /// `SubUser testid`, or `the caller` when the answer did not say.
 fn describe_principal(detail: &AccessDeniedDetail) -> String {
@@ -248,12 +258,8 @@ fn describe_missing(denials: &[AccessDeniedDetail]) -> String {
         "missing RAM permission{} for {}: {}; {}",
         if one { "" } else { "s" },
         principals.into_iter().collect::<Vec<_>>().join(", "),
-        actions.into_iter().collect::<Vec<_>>().join(", "),
-        if one {
-            GRANT_HINT.to_owned()
-        } else {
-            GRANT_HINT.replace("grant it", "grant them")
-        }
+        actions.iter().copied().collect::<Vec<_>>().join(", "),
+        grant_hint(actions)
     )
 }
 

@@ -56,6 +56,46 @@ fn a_warning_at_the_default_verbosity_reads_like_the_error_lines() {
     );
 }
 
+/// Policy (issue 29): `policy --for history` grants what `history` calls,
+/// in the manifest's region, and a key denied it is told that option.
+#[test]
+fn policy_for_history_grants_lookup_events_and_a_denial_names_it() {
+    let env = Setup::new()
+        .instances(2)
+        .deny(&["actiontrail:LookupEvents"])
+        .manifest(TWO_INTO_PROD)
+        .start();
+    let (code, out, err) = stdout_of(env.regroup(&["policy", "--for", "history"]));
+    assert_eq!(code, 0, "{err}");
+    let policy: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(
+        policy["Statement"][1],
+        serde_json::json!({
+            "Effect": "Allow",
+            "Action": ["actiontrail:LookupEvents"],
+            "Resource": ["acs:actiontrail:cn-hangzhou:*:*"]
+        }),
+        "{out}"
+    );
+    let (_, default, _) = stdout_of(env.regroup(&["policy"]));
+    assert!(
+        !default.contains("actiontrail"),
+        "the default policy grants no ActionTrail: {default}"
+    );
+    let (code, out, err) = stdout_of(env.regroup(&[
+        "history",
+        "instance/i-bp1test00000",
+        "--region",
+        "cn-hangzhou",
+    ]));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("actiontrail:LookupEvents")
+            && err.contains("hint: grant it in RAM (`regroup policy -f MANIFEST --for history`"),
+        "{err}"
+    );
+}
+
 #[test]
 fn secrets_never_reach_output_errors_or_files() {
     const SECRET_VALUE: &str = "SECRET-d0n7-l3ak";
