@@ -30,16 +30,20 @@ fn a_wrong_secret_is_a_clear_error_and_writes_nothing() {
     assert_eq!(env.group_of("i-bp1test00000"), "rg-default");
 }
 
+/// A loopback address where nothing listens: the port was free a moment
+/// ago, and its listener is closed.
+fn closed_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
+}
+
 /// Logging (issue 24 item 10): at the default verbosity the circuit
 /// breaker's warning reads like the `Error:` line after it, not like a log
 /// line (no timestamp, no `WARN`).
 #[test]
 fn a_warning_at_the_default_verbosity_reads_like_the_error_lines() {
     let env = Setup::new().instances(1).manifest(TWO_INTO_PROD).start();
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", listener.local_addr().unwrap())
-    };
+    let closed = closed_endpoint();
     let (code, out, err) = stdout_of(env.regroup(&["plan"]).env("REGROUP_ENDPOINT", &closed));
     assert_eq!(code, 1, "{out}{err}");
     let warning = format!(
@@ -167,10 +171,7 @@ fn secrets_never_reach_output_errors_or_files() {
     assert!(out.contains("from http://***@127.0.0.1:"), "{out}");
     seen.push_str(&out);
     seen.push_str(&err);
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", listener.local_addr().unwrap())
-    };
+    let closed = closed_endpoint();
     for endpoint in [with_password("http://10.0.0.1"), with_password(&closed)] {
         let (code, out, err) = stdout_of(
             env.regroup(&["plan", "--max-tries", "1"])
