@@ -110,15 +110,19 @@ pub enum Command {
         after_help = "Examples:\n  regroup show plan.json\n  regroup show plan.json --format markdown > plan.md"
     )]
     Show(ShowArgs),
-    /// Print a manifest that matches the account as it is now.
+    /// Print a manifest that matches the account as it is now, in the
+    /// manifest's regions unless --region names others; each resource's
+    /// name follows its entry as a comment.
     #[command(
-        after_help = "Examples:\n  regroup export --region cn-hangzhou > regroup.yaml\n  regroup export --region cn-hangzhou --region cn-shanghai --type instance --type disk --group legacy"
+        after_help = "Examples:\n  regroup export > regroup.yaml   # the regions regroup.yaml reads\n  regroup export --region cn-hangzhou > regroup.yaml\n  regroup export --region cn-hangzhou --region cn-shanghai --type instance --type disk --group legacy"
     )]
     Export(ExportArgs),
     /// Print the least-privilege RAM policy (JSON) for what the manifest
     /// needs; offline.
-    #[command(after_help = "Example:\n  regroup policy -f regroup.yaml > regroup-policy.json")]
-    Policy,
+    #[command(
+        after_help = "Examples:\n  regroup policy -f regroup.yaml > regroup-policy.json\n  regroup policy --for apply --for history   # also what history and plan --who read"
+    )]
+    Policy(PolicyArgs),
     /// Print the manifest's JSON Schema, for editors and CI checks.
     #[command(after_help = "Example:\n  regroup schema > regroup.schema.json")]
     Schema,
@@ -211,6 +215,23 @@ pub struct HistoryArgs {
     /// service allows two a second).
     #[arg(long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..=100))]
     pub max_calls: u16,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PolicyArgs {
+    /// The commands to grant (repeatable; default apply).
+    #[arg(long = "for", value_name = "COMMAND", default_value = "apply")]
+    pub commands: Vec<PolicyFor>,
+}
+
+/// The commands a policy is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum PolicyFor {
+    /// plan and apply: the reads and ecs:JoinResourceGroup.
+    Apply,
+    /// history and plan --who: actiontrail:LookupEvents in the manifest's
+    /// regions (plan --who needs apply's too).
+    History,
 }
 
 /// What `regroup reconcile` does about drift.

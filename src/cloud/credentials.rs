@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use super::client::{CloudError, Transport};
 pub use fetch::Refreshing;
-use fetch::{Fetcher, MetadataRequest};
+use fetch::{Discovered, Fetcher, MetadataRequest};
 use files::{Found, Recipe, StsDefaults};
 
 /// A secret string. It prints as `***` and is only read through
@@ -239,30 +239,8 @@ pub async fn resolve(
         return Ok(Resolved { source, skipped });
     }
 
-    // ECS RAM role: in the chain unless disabled (`default.py` step 5).
-    if env.flag("ALIBABA_CLOUD_ECS_METADATA_DISABLED") {
-        skip(
-            "ECS RAM role",
-            "ALIBABA_CLOUD_ECS_METADATA_DISABLED is true".into(),
-        );
-    } else {
-        let request = MetadataRequest::from_env(env, env.var("ALIBABA_CLOUD_ECS_METADATA"))?;
-        match request.probe(transport).await {
-            Ok(true) => {
-                let origin = format!("ECS RAM role (metadata server {})", request.base);
-                let source = start(origin, Fetcher::Metadata(request), transport).await?;
-                return Ok(Resolved { source, skipped });
-            }
-            Ok(false) => skip(
-                "ECS RAM role",
-                format!(
-                    "no metadata server answered at {} within {} s (not on ECS)",
-                    request.base,
-                    super::client::METADATA_CONNECT_TIMEOUT.as_secs()
-                ),
-            ),
-            Err(error) => return Err(error),
-        }
+    if let Some(source) = instance_role(env, transport, &mut skip).await? {
+        return Ok(Resolved { source, skipped });
     }
 
     match env.var("ALIBABA_CLOUD_CREDENTIALS_URI") {
@@ -331,6 +309,55 @@ fn environment_keys(
         }
     }
     Ok(None)
+}
+
+/// Step 5: the ECS RAM role, in the chain unless disabled (`default.py`
+/// step 5). Skipped when no metadata server answers (not on ECS), and when
+/// one answers but names no role when asked for it (a server that is not
+/// ECS's, or an instance with no role attached): neither is a source the
+/// user configured. A role named by `ALIBABA_CLOUD_ECS_METADATA`, or one
+/// the server names but whose key fails, is an error.
+async fn instance_role(
+    env: &Environment,
+    transport: &Transport,
+    skip: &mut impl FnMut(&str, String),
+) -> Result<Option<CredentialSource>, CredentialsError> {
+    const SOURCE: &str = "ECS RAM role";
+    if env.flag("ALIBABA_CLOUD_ECS_METADATA_DISABLED") {
+        skip(SOURCE, "ALIBABA_CLOUD_ECS_METADATA_DISABLED is true".into());
+        return Ok(None);
+    }
+    let mut request = MetadataRequest::from_env(env, env.var("ALIBABA_CLOUD_ECS_METADATA"))?;
+    if !request.probe(transport).await? {
+        skip(
+            SOURCE,
+            format!(
+                "no metadata server answered at {} within {} s (not on ECS)",
+                request.base,
+                super::client::METADATA_CONNECT_TIMEOUT.as_secs()
+            ),
+        );
+        return Ok(None);
+    }
+    let origin = format!("{SOURCE} (metadata server {})", request.base);
+    if request.role_name.is_none() {
+        match request.discover_role(transport, &origin).await? {
+            Discovered::Role(role) => request.role_name = Some(role),
+            Discovered::NoRole(why) => {
+                skip(
+                    SOURCE,
+                    format!(
+                        "a server answers at {} but names no RAM role ({why}): not an ECS instance with a role attached",
+                        request.base
+                    ),
+                );
+                return Ok(None);
+            }
+        }
+    }
+    start(origin, Fetcher::Metadata(request), transport)
+        .await
+        .map(Some)
 }
 
 const OIDC_VARS: [&str; 3] = [

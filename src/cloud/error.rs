@@ -33,7 +33,15 @@ impl fmt::Display for ApiError {
                 self.code,
                 describe_principal(denied),
                 denied.auth_action,
-                GRANT_HINT,
+                grant_hint([denied.auth_action.as_str()]),
+                self.status
+            )?,
+            None if self.code == SIGNATURE_MISMATCH => write!(
+                f,
+                "{}: {}; {} (HTTP {}",
+                self.code,
+                self.message.trim_end_matches('.'),
+                SIGNATURE_HINT,
                 self.status
             )?,
             None => write!(f, "{}: {} (HTTP {}", self.code, self.message, self.status)?,
@@ -42,6 +50,35 @@ impl fmt::Display for ApiError {
             write!(f, ", request id {id}")?;
         }
         f.write_str(")")
+    }
+}
+
+/// The code of a request whose signature the server computed otherwise
+/// (HTTP 400; docs/sources/signing-quotas.md §1.4).
+pub const SIGNATURE_MISMATCH: &str = "SignatureDoesNotMatch";
+
+/// What to do about a signature the server computed otherwise. With a
+/// request signed as regroup signs it (conformance-tested), that is a
+/// secret that does not belong to the key id: `aliyunsdkcore` reports the
+/// same answer as `InvalidAccessKeySecret` when the server's string to sign
+/// is its own (docs/sources/conformance.md §2).
+const SIGNATURE_HINT: &str = "hint: check the AccessKey secret, which does not match the AccessKey ID (`regroup whoami -v` says where the credentials come from)";
+
+/// A `SignatureDoesNotMatch` message without the server's string to sign,
+/// which it appends (V1: `… server string to sign is:<string>`; V3:
+/// `… server StringToSign is [<string>]`; docs/sources/signing-quotas.md
+/// §1.4): at the default verbosity it is noise that may hold the request's
+/// token. It is logged at `-v`, redacted, for whoever debugs signing.
+fn without_string_to_sign(code: &str, message: &str) -> String {
+    if code != SIGNATURE_MISMATCH {
+        return message.to_owned();
+    }
+    match message.to_ascii_lowercase().find("server string") {
+        Some(at) => {
+            tracing::info!("{code}: {}", redact(message[at..].trim()));
+            message[..at].trim_end().to_owned()
+        }
+        None => message.to_owned(),
     }
 }
 
@@ -67,8 +104,11 @@ impl ApiError {
                     .and_then(|v| v.get("AccessDeniedDetail"))
                     .and_then(|d| serde_json::from_value(d.clone()).ok())
                     .map(Box::new),
+                message: redact(&without_string_to_sign(
+                    &code,
+                    &field("Message").unwrap_or_default(),
+                )),
                 code,
-                message: redact(&field("Message").unwrap_or_default()),
                 request_id: field("RequestId"),
             },
             None => ApiError {
@@ -180,9 +220,19 @@ pub enum CloudError {
     PermissionsMissing(Vec<AccessDeniedDetail>),
 }
 
-/// What to do about a denial, said once.
-const GRANT_HINT: &str =
-    "hint: grant it in RAM (`regroup policy -f MANIFEST` prints every permission regroup needs)";
+/// What to do about denials of `actions`, said once: the `policy` command
+/// that prints them, with `--for history` for ActionTrail's, which the
+/// default policy leaves out.
+fn grant_hint<'a>(actions: impl IntoIterator<Item = &'a str>) -> String {
+    let actions: Vec<&str> = actions.into_iter().collect();
+    let what = if actions.len() == 1 { "it" } else { "them" };
+    let history = actions.iter().any(|a| a.starts_with("actiontrail:"));
+    if history {
+        format!("hint: grant {what} in RAM (`regroup policy -f MANIFEST --for history` prints what history and plan --who need)")
+    } else {
+        format!("hint: grant {what} in RAM (`regroup policy -f MANIFEST` prints every permission regroup needs)")
+    }
+}
 
 /// `SubUser testid`, or `the caller` when the answer did not say.
 fn describe_principal(detail: &AccessDeniedDetail) -> String {
@@ -208,12 +258,8 @@ fn describe_missing(denials: &[AccessDeniedDetail]) -> String {
         "missing RAM permission{} for {}: {}; {}",
         if one { "" } else { "s" },
         principals.into_iter().collect::<Vec<_>>().join(", "),
-        actions.into_iter().collect::<Vec<_>>().join(", "),
-        if one {
-            GRANT_HINT.to_owned()
-        } else {
-            GRANT_HINT.replace("grant it", "grant them")
-        }
+        actions.iter().copied().collect::<Vec<_>>().join(", "),
+        grant_hint(actions)
     )
 }
 
@@ -361,6 +407,36 @@ mod tests {
             all.to_string(),
             "missing RAM permissions for the caller: ecs:DescribeDisks, ecs:DescribeImages; \
              hint: grant them in RAM (`regroup policy -f MANIFEST` prints every permission regroup needs)"
+        );
+    }
+
+    /// A wrong secret: one line with the hint, without the server's string
+    /// to sign (V1 and V3 shapes, docs/sources/signing-quotas.md §1.4).
+    #[test]
+    fn a_signature_mismatch_hints_at_the_secret_without_the_string_to_sign() {
+        for message in [
+            "Specified signature is not matched with our calculation. server string to sign is:POST&%2F&AccessKeyId%3Dtestid%26SecurityToken%3Dtok",
+            "Specified signature does not match our calculation. server StringToSign is [ACS3-HMAC-SHA256 0a1b]",
+        ] {
+            let body = serde_json::json!({"Code": "SignatureDoesNotMatch", "Message": message, "RequestId": "R1"});
+            let line = ApiError::from_body(400, &body.to_string()).to_string();
+            let head = &message[..message.find(" server").unwrap()];
+            assert_eq!(
+                line,
+                format!(
+                    "SignatureDoesNotMatch: {}; {SIGNATURE_HINT} (HTTP 400, request id R1)",
+                    head.trim_end_matches('.')
+                ),
+                "one line, with the hint and no string to sign"
+            );
+        }
+        let other = ApiError::from_body(
+            400,
+            r#"{"Code":"InvalidParameter","Message":"server string to sign is: kept"}"#,
+        );
+        assert!(
+            other.to_string().contains("kept") && !other.to_string().contains("hint"),
+            "{other}"
         );
     }
 

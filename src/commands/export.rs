@@ -1,8 +1,10 @@
-//! `regroup export`: print a manifest that matches the account as it is now.
+//! `regroup export`: print a manifest that matches the account as it is now,
+//! in the regions given with `--region`, else in the manifest's.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 
-use anyhow::bail;
+use anyhow::{bail, Context as _};
 
 use super::{client, Exit, Overrides};
 use crate::cli::{ExportArgs, Global};
@@ -19,18 +21,19 @@ pub(super) async fn run(
     args: &ExportArgs,
     out: &mut Stdout,
 ) -> anyhow::Result<Exit> {
-    if global.regions.is_empty() {
-        bail!("export needs the regions to read: pass --region ID (repeatable)");
-    }
     super::check_region_options(global)?;
+    let regions = if global.regions.is_empty() {
+        manifest_regions(global)?
+    } else {
+        global.regions.clone()
+    };
     let client = client(global, overrides, None).await?;
     let types = if args.types.is_empty() {
         ResourceType::ALL.to_vec()
     } else {
         args.types.clone()
     };
-    let scopes = global
-        .regions
+    let scopes = regions
         .iter()
         .flat_map(|region| {
             types
@@ -71,7 +74,7 @@ pub(super) async fn run(
             } else {
                 format!(" of type {}", join(&args.types))
             },
-            global.regions.join(", "),
+            regions.join(", "),
             if args.groups.is_empty() {
                 String::new()
             } else {
@@ -81,13 +84,29 @@ pub(super) async fn run(
     }
     // The manifest reads ids with one grammar; an id the cloud reports that
     // does not fit it would make the exported file fail to load.
-    for key in groups.iter().flat_map(|g| &g.members) {
+    for export::ExportedMember { key, .. } in groups.iter().flat_map(|g| &g.members) {
         key.rtype
             .check_id(&key.id)
             .map_err(|problem| anyhow::anyhow!("cannot export {key}: {problem}"))?;
     }
-    out.write_all(export::to_yaml(&header, &global.regions, &groups).as_bytes())?;
+    out.write_all(export::to_yaml(&header, &regions, &groups).as_bytes())?;
     Ok(Exit::Success)
+}
+
+/// Without `--region`, the regions the manifest reads (`-f`, by default
+/// `regroup.yaml`), so that re-exporting a managed account needs no option.
+fn manifest_regions(global: &Global) -> anyhow::Result<Vec<String>> {
+    let manifest = super::load_manifest(global).with_context(|| {
+        format!(
+            "export reads the manifest's regions when no --region is given, and {} does not load: pass --region ID (repeatable)",
+            global.file.display()
+        )
+    })?;
+    let regions: BTreeSet<String> = inventory::scopes(&manifest)
+        .into_keys()
+        .map(|(region, _)| region)
+        .collect();
+    Ok(regions.into_iter().collect())
 }
 
 /// `--exclusive`: every group but the default one, where evictions go

@@ -54,7 +54,7 @@ pub async fn run(cli: Cli, overrides: Overrides) -> anyhow::Result<Exit> {
     let mut out = Stdout::lock();
     let exit = match cli.command {
         Command::Validate => validate::run(&global, &mut out),
-        Command::Policy => policy::run(&global, &mut out),
+        Command::Policy(args) => policy::run(&global, &args, &mut out),
         Command::Plan(args) => plan::run(&global, &overrides, &args, &mut out).await,
         Command::Apply(args) => apply::run(&global, &overrides, &args, &mut out).await,
         Command::Export(args) => export::run(&global, &overrides, &args, &mut out).await,

@@ -1,5 +1,6 @@
 //! `regroup policy`: the least-privilege RAM policy for what a manifest
-//! needs, as JSON to paste into the RAM console or a Terraform
+//! needs, for the commands asked for (`--for apply`, the default, and
+//! `--for history`), as JSON to paste into the RAM console or a Terraform
 //! `alicloud_ram_policy`. Offline: it needs the manifest only.
 
 use std::collections::BTreeSet;
@@ -11,17 +12,18 @@ use super::{load_manifest, Exit};
 use crate::api::describe::TypeApi;
 use crate::api::ram::action_name;
 use crate::api::Service;
-use crate::cli::Global;
+use crate::cli::{Global, PolicyArgs, PolicyFor};
 use crate::inventory;
 use crate::output::Stdout;
 use crate::resource::ResourceType;
 
-pub(super) fn run(global: &Global, out: &mut Stdout) -> anyhow::Result<Exit> {
+pub(super) fn run(global: &Global, args: &PolicyArgs, out: &mut Stdout) -> anyhow::Result<Exit> {
     let manifest = load_manifest(global)?;
     // A whole listing and a read by id need the same permission.
     let needs: BTreeSet<(String, ResourceType)> =
         inventory::scopes(&manifest).into_keys().collect();
-    serde_json::to_writer_pretty(&mut *out, &policy(&needs))?;
+    let commands: BTreeSet<PolicyFor> = args.commands.iter().copied().collect();
+    serde_json::to_writer_pretty(&mut *out, &policy(&needs, &commands))?;
     writeln!(out)?;
     Ok(Exit::Success)
 }
@@ -43,29 +45,50 @@ pub(super) fn run(global: &Global, out: &mut Stdout) -> anyhow::Result<Exit> {
 ///   (the OIDC credential path) is an anonymous call that the role's trust
 ///   policy allows, not the caller's policy; regroup calls no other STS
 ///   API and no Quota Center API.
-pub fn policy(needs: &BTreeSet<(String, ResourceType)>) -> Value {
-    let mut reads: Vec<String> = needs
-        .iter()
-        .map(|(_, rtype)| action_name(Service::Ecs, TypeApi::of(*rtype).action))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    reads.push(action_name(Service::ResourceManager, "ListResourceGroups"));
-    let resources: Vec<String> = needs
-        .iter()
-        .map(|(region, rtype)| format!("acs:ecs:{region}:*:{rtype}/*"))
-        .collect();
-    json!({
-        "Version": "1",
-        "Statement": [
-            {"Effect": "Allow", "Action": reads, "Resource": "*"},
-            {
-                "Effect": "Allow",
-                "Action": [action_name(Service::Ecs, "JoinResourceGroup")],
-                "Resource": resources,
-            },
-        ],
-    })
+/// - For `history` and `plan --who` (`--for history`):
+///   `actiontrail:LookupEvents`, called in the region of the resource asked
+///   about, on `acs:actiontrail:{region}:*:*` for the manifest's regions
+///   (ActionTrail's RAM authentication table gives the resource as
+///   `acs:actiontrail:${region}:${AccountId}:*`,
+///   <https://www.alibabacloud.com/help/doc-detail/103029.html>;
+///   docs/sources/actiontrail.md §1), and `ListResourceGroups`, which
+///   `history` reads for group names.
+pub fn policy(needs: &BTreeSet<(String, ResourceType)>, commands: &BTreeSet<PolicyFor>) -> Value {
+    let apply = commands.contains(&PolicyFor::Apply);
+    let mut reads: BTreeSet<String> = BTreeSet::new();
+    if apply {
+        reads.extend(
+            needs
+                .iter()
+                .map(|(_, rtype)| action_name(Service::Ecs, TypeApi::of(*rtype).action)),
+        );
+    }
+    reads.insert(action_name(Service::ResourceManager, "ListResourceGroups"));
+    let mut statements = vec![json!({"Effect": "Allow", "Action": reads, "Resource": "*"})];
+    if apply {
+        let resources: Vec<String> = needs
+            .iter()
+            .map(|(region, rtype)| format!("acs:ecs:{region}:*:{rtype}/*"))
+            .collect();
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": [action_name(Service::Ecs, "JoinResourceGroup")],
+            "Resource": resources,
+        }));
+    }
+    if commands.contains(&PolicyFor::History) {
+        let regions: BTreeSet<&str> = needs.iter().map(|(region, _)| region.as_str()).collect();
+        let resources: Vec<String> = regions
+            .iter()
+            .map(|region| format!("acs:actiontrail:{region}:*:*"))
+            .collect();
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": [action_name(Service::ActionTrail, "LookupEvents")],
+            "Resource": resources,
+        }));
+    }
+    json!({"Version": "1", "Statement": statements})
 }
 
 #[cfg(test)]
@@ -79,7 +102,7 @@ mod tests {
             ("cn-shanghai".to_owned(), ResourceType::Disk),
             ("cn-shanghai".to_owned(), ResourceType::KeyPair),
         ]);
-        let policy = policy(&needs);
+        let policy = policy(&needs, &BTreeSet::from([PolicyFor::Apply]));
         assert_eq!(policy["Version"], "1");
         assert_eq!(
             policy["Statement"][0]["Action"],
@@ -100,5 +123,41 @@ mod tests {
         for statement in policy["Statement"].as_array().unwrap() {
             assert_eq!(statement["Effect"], "Allow");
         }
+        assert_eq!(
+            policy["Statement"].as_array().map(Vec::len),
+            Some(2),
+            "no ActionTrail unless asked for"
+        );
+    }
+
+    /// Issue 29: `--for history` grants `actiontrail:LookupEvents` in the
+    /// manifest's regions, alone or beside what apply needs.
+    #[test]
+    fn history_grants_lookup_events_in_the_manifests_regions() {
+        let needs = BTreeSet::from([
+            ("cn-hangzhou".to_owned(), ResourceType::Disk),
+            ("cn-shanghai".to_owned(), ResourceType::Instance),
+        ]);
+        let history = policy(&needs, &BTreeSet::from([PolicyFor::History]));
+        assert_eq!(
+            history["Statement"],
+            json!([
+                {"Effect": "Allow", "Action": ["resourcemanager:ListResourceGroups"], "Resource": "*"},
+                {
+                    "Effect": "Allow",
+                    "Action": ["actiontrail:LookupEvents"],
+                    "Resource": ["acs:actiontrail:cn-hangzhou:*:*", "acs:actiontrail:cn-shanghai:*:*"]
+                }
+            ]),
+            "history reads group names and events, and moves nothing"
+        );
+        let both = policy(
+            &needs,
+            &BTreeSet::from([PolicyFor::Apply, PolicyFor::History]),
+        );
+        let statements = both["Statement"].as_array().unwrap();
+        assert_eq!(statements.len(), 3, "{both}");
+        assert_eq!(statements[1]["Action"], json!(["ecs:JoinResourceGroup"]));
+        assert_eq!(statements[2]["Action"], json!(["actiontrail:LookupEvents"]));
     }
 }

@@ -3,14 +3,23 @@
 
 use std::fmt::Write;
 
+use std::sync::Arc;
+
 use crate::resource::{Group, Inventory, ResourceKey};
 
 /// One group of an exported manifest: its key and its members, in order.
 pub struct ExportedGroup {
     pub key: String,
-    pub members: Vec<ResourceKey>,
+    pub members: Vec<ExportedMember>,
     /// Written as `exclusive: true` (`export --exclusive`).
     pub exclusive: bool,
+}
+
+/// A resource of an exported group, with its name (empty when it has
+/// none), which is written as a comment after its entry.
+pub struct ExportedMember {
+    pub key: ResourceKey,
+    pub name: Arc<str>,
 }
 
 /// Words that some YAML reader takes for something other than a string:
@@ -85,25 +94,42 @@ pub fn to_yaml(header: &[String], regions: &[String], groups: &[ExportedGroup]) 
             let _ = writeln!(out, "    exclusive: true");
         }
         let _ = writeln!(out, "    resources:");
-        for key in &group.members {
-            if single_region {
-                let _ = writeln!(
-                    out,
-                    "      - {}",
-                    scalar(&format!("{}/{}", key.rtype, key.id))
-                );
+        for ExportedMember { key, name } in &group.members {
+            let entry = if single_region {
+                scalar(&format!("{}/{}", key.rtype, key.id))
             } else {
-                let _ = writeln!(
-                    out,
-                    "      - {{type: {}, id: {}, region: {}}}",
+                format!(
+                    "{{type: {}, id: {}, region: {}}}",
                     key.rtype,
                     scalar(&key.id),
                     scalar(&key.region)
-                );
-            }
+                )
+            };
+            let _ = writeln!(out, "      - {entry}{}", name_comment(name));
         }
     }
     out
+}
+
+/// `  # name`, for a reader to tell the entries apart; nothing for a
+/// resource without a name. A comment ends at the line's end, so every
+/// character a YAML reader takes for a line break (YAML 1.2.2 §5.4, and
+/// 1.1's NEL, LS and PS) and every other control character becomes a space.
+fn name_comment(name: &str) -> String {
+    let shown: String = name
+        .chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    match shown.trim() {
+        "" => String::new(),
+        shown => format!("  # {shown}"),
+    }
 }
 
 /// The key that names `group` in a manifest: its name when that name is
@@ -136,7 +162,10 @@ pub fn groups_of(account: &Inventory, wanted: &[String]) -> Vec<ExportedGroup> {
                 .resources
                 .values()
                 .filter(|r| r.group_id == group.id)
-                .map(|r| r.key.clone())
+                .map(|r| ExportedMember {
+                    key: r.key.clone(),
+                    name: r.name.clone(),
+                })
                 .collect(),
             exclusive: false,
         })
@@ -196,7 +225,7 @@ mod tests {
         let groups = groups_of(&account(), &[]);
         let keys: Vec<&str> = groups.iter().map(|g| g.key.as_str()).collect();
         assert_eq!(keys, ["prod", "rg-2", "rg-3"]);
-        let prod: Vec<&str> = groups[0].members.iter().map(|k| &*k.id).collect();
+        let prod: Vec<&str> = groups[0].members.iter().map(|m| &*m.key.id).collect();
         assert_eq!(prod, ["i-a", "i-b"]);
     }
 
@@ -205,7 +234,7 @@ mod tests {
         let groups = groups_of(&account(), &["rg-2".to_owned()]);
         assert_eq!(groups.len(), 1);
         assert_eq!(groups[0].key, "rg-2");
-        assert_eq!(&*groups[0].members[0].id, "i-c");
+        assert_eq!(&*groups[0].members[0].key.id, "i-c");
     }
 
     #[test]
@@ -217,6 +246,38 @@ mod tests {
             .map(|g| g.key)
             .collect();
         assert_eq!(keys, ["rg-1", "rg-2", "rg-3"]);
+    }
+
+    #[test]
+    fn each_entry_is_followed_by_its_resource_name_on_one_line() {
+        let mut account = account();
+        let named = |account: &mut Inventory, id: &str, name: &str| {
+            let resource = account
+                .resources
+                .values_mut()
+                .find(|r| &*r.key.id == id)
+                .unwrap();
+            resource.name = name.into();
+        };
+        named(&mut account, "i-a", "web-1");
+        named(&mut account, "i-b", "two\nlines\u{2028}# and a hash");
+        named(&mut account, "i-c", " \t ");
+        let groups = groups_of(&account, &[]);
+        let regions = ["cn-hangzhou".to_owned()];
+        assert_eq!(
+            to_yaml(&[], &regions, &groups),
+            "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      \
+             - instance/i-a  # web-1\n      - instance/i-b  # two lines # and a hash\n  \
+             rg-2:\n    resources:\n      - instance/i-c\n  rg-3:\n    resources:\n      \
+             - instance/i-d\n",
+            "a name on the entry's line, its line breaks as spaces; none for a blank name"
+        );
+        let both = ["cn-hangzhou".to_owned(), "cn-shanghai".to_owned()];
+        assert!(
+            to_yaml(&[], &both, &groups)
+                .contains("      - {type: instance, id: i-a, region: cn-hangzhou}  # web-1\n"),
+            "the same after a flow mapping"
+        );
     }
 
     #[test]

@@ -425,6 +425,38 @@ fn no_credentials_at_all_fail_without_a_request() {
     assert!(env.emulator.requests().is_empty());
 }
 
+/// No credentials, and something answering at the metadata address that
+/// is no metadata server (the emulator under a path it does not serve):
+/// the error is the chain's list of reasons, not the server's HTTP status.
+#[test]
+fn a_metadata_address_that_names_no_role_ends_in_the_list_of_reasons() {
+    let env = start(1, Settings::default());
+    let not_metadata = format!("{}/not-metadata", env.emulator.url());
+    let (code, out, err) = stdout_of(
+        env.regroup(&["whoami"])
+            .env_remove("ALIBABA_CLOUD_ECS_METADATA_DISABLED")
+            .env("REGROUP_METADATA_ENDPOINT", &not_metadata),
+    );
+    assert_eq!(code, 1, "{out}");
+    let shown = err.replace(&env.home().display().to_string(), "[HOME]");
+    assert_eq!(
+        shown,
+        format!(
+            "Error: no credentials found; looked in:
+  - environment: ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET are not set
+  - environment: ALIBABACLOUD_ACCESS_KEY_ID and ALIBABACLOUD_ACCESS_KEY_SECRET are not set
+  - environment: ALICLOUD_ACCESS_KEY and ALICLOUD_SECRET_KEY are not set
+  - OIDC: ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN, ALIBABA_CLOUD_OIDC_TOKEN_FILE are not set
+  - aliyun CLI profile: [HOME]/.aliyun/config.json does not exist
+  - credentials file: ~/.alibabacloud/credentials (or credentials.ini) does not exist
+  - ECS RAM role: a server answers at {not_metadata} but names no RAM role (the role listing answered HTTP 400): not an ECS instance with a role attached
+  - credentials URI: ALIBABA_CLOUD_CREDENTIALS_URI is not set
+"
+        ),
+        "the chain's list, with what the metadata address answered"
+    );
+}
+
 /// `whoami` for each source: a stable text once the test's folder, the
 /// emulator's address and issued key ids are masked.
 #[test]

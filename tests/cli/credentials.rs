@@ -12,11 +12,92 @@ fn a_wrong_secret_is_a_clear_error_and_writes_nothing() {
             .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "not-the-secret"),
     );
     assert_eq!(code, 1, "{out}{err}");
-    assert!(err.starts_with("Error: "), "{err}");
-    assert!(err.contains("SignatureDoesNotMatch"), "{err}");
+    // One line: the code, the hint, and not the server's string to sign.
+    let (line, request_id) = err
+        .trim_end()
+        .rsplit_once(", request id ")
+        .expect("the error names its request");
+    assert_eq!(
+        line,
+        "Error: ListResourceGroups: SignatureDoesNotMatch: Specified signature is not matched with our calculation; \
+         hint: check the AccessKey secret, which does not match the AccessKey ID \
+         (`regroup whoami -v` says where the credentials come from) (HTTP 400",
+        "the whole error: {err}"
+    );
+    assert!(!request_id.contains('\n'), "one line: {err}");
     assert!(!err.contains("not-the-secret"), "the secret leaked: {err}");
     assert_eq!(env.writes(), 0);
     assert_eq!(env.group_of("i-bp1test00000"), "rg-default");
+}
+
+/// A loopback address where nothing listens: the port was free a moment
+/// ago, and its listener is closed.
+fn closed_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
+}
+
+/// Logging (issue 24 item 10): at the default verbosity the circuit
+/// breaker's warning reads like the `Error:` line after it, not like a log
+/// line (no timestamp, no `WARN`).
+#[test]
+fn a_warning_at_the_default_verbosity_reads_like_the_error_lines() {
+    let env = Setup::new().instances(1).manifest(TWO_INTO_PROD).start();
+    let closed = closed_endpoint();
+    let (code, out, err) = stdout_of(env.regroup(&["plan"]).env("REGROUP_ENDPOINT", &closed));
+    assert_eq!(code, 1, "{out}{err}");
+    let warning = format!(
+        "Warning: the endpoint stopped answering: no more calls start there (endpoint: {closed}, failures: 5)"
+    );
+    assert!(
+        err.lines().any(|line| line == warning),
+        "the breaker's warning, in the command's voice: {err}"
+    );
+    assert!(
+        err.lines()
+            .all(|line| line.starts_with("Warning: ") || line.starts_with("Error: ")),
+        "no log-formatted line among the errors: {err}"
+    );
+}
+
+/// Policy (issue 29): `policy --for history` grants what `history` calls,
+/// in the manifest's region, and a key denied it is told that option.
+#[test]
+fn policy_for_history_grants_lookup_events_and_a_denial_names_it() {
+    let env = Setup::new()
+        .instances(2)
+        .deny(&["actiontrail:LookupEvents"])
+        .manifest(TWO_INTO_PROD)
+        .start();
+    let (code, out, err) = stdout_of(env.regroup(&["policy", "--for", "history"]));
+    assert_eq!(code, 0, "{err}");
+    let policy: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(
+        policy["Statement"][1],
+        serde_json::json!({
+            "Effect": "Allow",
+            "Action": ["actiontrail:LookupEvents"],
+            "Resource": ["acs:actiontrail:cn-hangzhou:*:*"]
+        }),
+        "{out}"
+    );
+    let (_, default, _) = stdout_of(env.regroup(&["policy"]));
+    assert!(
+        !default.contains("actiontrail"),
+        "the default policy grants no ActionTrail: {default}"
+    );
+    let (code, out, err) = stdout_of(env.regroup(&[
+        "history",
+        "instance/i-bp1test00000",
+        "--region",
+        "cn-hangzhou",
+    ]));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("actiontrail:LookupEvents")
+            && err.contains("hint: grant it in RAM (`regroup policy -f MANIFEST --for history`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -64,10 +145,10 @@ fn secrets_never_reach_output_errors_or_files() {
     seen.push_str(&std::fs::read_to_string(plan).unwrap());
     seen.push_str(&std::fs::read_to_string(report).unwrap());
 
-    // A wrong secret with an STS key, at the default verbosity: the server
-    // echoes its string to sign, which holds the token.
+    // A wrong secret with an STS key: the server echoes its string to
+    // sign, which holds the token; `-v` logs it, with the token masked.
     let (code, out, err) = stdout_of(
-        env.regroup(&["plan"])
+        env.regroup(&["plan", "-v"])
             .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "STS.leaktest")
             .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "not-the-secret")
             .env("ALIBABA_CLOUD_SECURITY_TOKEN", TOKEN_VALUE),
@@ -90,10 +171,7 @@ fn secrets_never_reach_output_errors_or_files() {
     assert!(out.contains("from http://***@127.0.0.1:"), "{out}");
     seen.push_str(&out);
     seen.push_str(&err);
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", listener.local_addr().unwrap())
-    };
+    let closed = closed_endpoint();
     for endpoint in [with_password("http://10.0.0.1"), with_password(&closed)] {
         let (code, out, err) = stdout_of(
             env.regroup(&["plan", "--max-tries", "1"])

@@ -664,6 +664,141 @@ fn release_builds_and_checksums_what_the_action_installs() {
     );
 }
 
+/// Issue 24 item 9: the image job packages the release binaries the build
+/// job made and the release job attested, verified first, instead of
+/// compiling them again.
+#[test]
+fn release_images_package_the_attested_binaries() {
+    let release = load(&root().join(".github/workflows/release.yml"));
+    let image = &release["jobs"]["image"];
+    let needs = match &image["needs"] {
+        Yaml::String(one) => vec![one.as_str()],
+        Yaml::Array(many) => many.iter().filter_map(Yaml::as_str).collect(),
+        other => panic!("image job needs: {other:?}"),
+    };
+    assert!(
+        needs.contains(&"release"),
+        "the image waits for the attestation: {needs:?}"
+    );
+    for include in image["strategy"]["matrix"]["include"]
+        .as_vec()
+        .expect("image matrix")
+    {
+        let (arch, target) = (include["arch"].as_str(), include["target"].as_str());
+        let expected = match arch {
+            Some("amd64") => "x86_64-unknown-linux-musl",
+            Some("arm64") => "aarch64-unknown-linux-musl",
+            other => panic!("unexpected image architecture {other:?}"),
+        };
+        assert_eq!(
+            target,
+            Some(expected),
+            "{arch:?} packages the static {expected} build"
+        );
+        assert!(RELEASE_TARGETS.contains(&expected));
+    }
+    let steps = image["steps"].as_vec().expect("image steps");
+    assert!(
+        steps.iter().any(|step| step["uses"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("actions/download-artifact@"))
+            && step["with"]["name"].as_str() == Some("regroup-${{ matrix.target }}")),
+        "the image job downloads the build job's archive"
+    );
+    let mut scripts_of_job = Vec::new();
+    scripts(image, &mut scripts_of_job);
+    let script = scripts_of_job.join("\n");
+    for needed in [
+        "gh attestation verify \"$archive.tar.gz\" -R \"$GITHUB_REPOSITORY\"",
+        "cp \"$archive/regroup\" dist/regroup",
+    ] {
+        assert!(script.contains(needed), "the image job lacks `{needed}`");
+    }
+    let builds: Vec<&str> = script
+        .lines()
+        .filter(|line| line.contains("docker build"))
+        .collect();
+    assert!(
+        !builds.is_empty()
+            && builds
+                .iter()
+                .all(|b| b.contains("--build-arg BINARY=prebuilt")),
+        "every image build packages the prebuilt binary: {builds:?}"
+    );
+    assert!(!script.contains("cargo "), "no second compile: {script}");
+
+    // And the Dockerfile, so built, does not reach its compiling stage.
+    let dockerfile = read(&root().join("Dockerfile"));
+    for target in ["runtime", "debug"] {
+        let prebuilt = dockerfile_stages_needed(&dockerfile, target, &[("BINARY", "prebuilt")]);
+        assert!(
+            prebuilt.contains("prebuilt") && !prebuilt.contains("build"),
+            "{target} with BINARY=prebuilt needs {prebuilt:?}"
+        );
+        let default = dockerfile_stages_needed(&dockerfile, target, &[]);
+        assert!(
+            default.contains("build") && !default.contains("prebuilt"),
+            "{target} by default compiles: {default:?}"
+        );
+    }
+    assert!(
+        dockerfile.contains("FROM scratch AS prebuilt\nCOPY dist/regroup /regroup\n"),
+        "the prebuilt stage takes dist/regroup"
+    );
+}
+
+/// The stages a Dockerfile `target` depends on (its base, when that is a
+/// stage, and every `COPY --from=`), with the global `ARG` defaults
+/// overridden by `args`, as BuildKit resolves them: only these are built.
+fn dockerfile_stages_needed(
+    dockerfile: &str,
+    target: &str,
+    args: &[(&str, &str)],
+) -> BTreeSet<String> {
+    let mut globals: Vec<(String, String)> = Vec::new();
+    let mut stages: Vec<(String, Vec<String>)> = Vec::new();
+    for line in dockerfile.lines().map(str::trim) {
+        if let Some(rest) = line.strip_prefix("ARG ").filter(|_| stages.is_empty()) {
+            let (name, value) = rest.split_once('=').unwrap_or((rest, ""));
+            let value = args
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or(value, |(_, v)| *v);
+            globals.push((name.to_owned(), value.to_owned()));
+        } else if let Some(rest) = line.strip_prefix("FROM ") {
+            let mut words = rest.split_whitespace();
+            let mut base = words.next().expect("FROM names a base").to_owned();
+            for (name, value) in &globals {
+                base = base.replace(&format!("${{{name}}}"), value);
+            }
+            let name = match (words.next(), words.next()) {
+                (Some(as_), Some(name)) if as_.eq_ignore_ascii_case("AS") => name.to_owned(),
+                _ => String::new(),
+            };
+            stages.push((name, vec![base]));
+        } else if let Some(rest) = line.strip_prefix("COPY --from=") {
+            let from = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            stages.last_mut().expect("COPY after FROM").1.push(from);
+        }
+    }
+    let mut needed = BTreeSet::new();
+    let mut queue = vec![target.to_owned()];
+    while let Some(stage) = queue.pop() {
+        let Some((_, uses)) = stages.iter().find(|(name, _)| *name == stage) else {
+            continue;
+        };
+        if needed.insert(stage) {
+            queue.extend(uses.iter().cloned());
+        }
+    }
+    needed.remove(target);
+    needed
+}
+
 #[test]
 fn dockerfile_builds_a_static_non_root_image() {
     let dockerfile = read(&root().join("Dockerfile"));

@@ -63,7 +63,7 @@ fn export_narrows_by_type_and_group_and_keys_by_name() {
         "prod",
     ]));
     assert_eq!(code, 0, "{err}");
-    assert!(out.ends_with("regions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - instance/i-bp1prod\n"), "{out}");
+    assert!(out.ends_with("regions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - instance/i-bp1prod  # i-bp1prod-name\n"), "{out}");
     let (code, _, err) =
         stdout_of(env.regroup(&["export", "--region", "cn-hangzhou", "--group", "prd"]));
     assert_eq!(code, 1);
@@ -74,4 +74,49 @@ fn export_narrows_by_type_and_group_and_keys_by_name() {
     let (code, _, err) = stdout_of(env.regroup(&["export"]));
     assert_eq!(code, 1);
     assert!(err.contains("pass --region"), "{err}");
+}
+
+/// Issue 24 item 11: without `--region`, export reads the regions of the
+/// manifest (`-f`), and `--region` still chooses others; every entry is
+/// followed by its resource's name as a comment.
+#[test]
+fn export_without_region_reads_the_manifests_regions_and_names_each_resource() {
+    let env = Setup::new()
+        .resource(ResourceType::Instance, "i-bp1hz", Some("rg-prod"))
+        .resource_in("cn-shanghai", ResourceType::Disk, "d-uf6sh", Some("rg-prod"))
+        .manifest("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-bp1hz]\n")
+        .start();
+    let body = |out: &str| out.lines().skip(2).collect::<Vec<_>>().join("\n");
+    let (code, out, err) = stdout_of(env.regroup(&["export"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        body(&out),
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - instance/i-bp1hz  # i-bp1hz-name",
+        "the manifest's region only, the name after the entry"
+    );
+    let (code, out, err) = stdout_of(env.regroup(&["export", "--region", "cn-shanghai"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        body(&out),
+        "version: 1\nregions: [cn-shanghai]\ngroups:\n  prod:\n    resources:\n      - disk/d-uf6sh  # d-uf6sh-name",
+        "--region still chooses"
+    );
+
+    // The export, names and all, plans to no changes.
+    let (_, exported, _) = stdout_of(env.regroup(&[
+        "export",
+        "--region",
+        "cn-hangzhou",
+        "--region",
+        "cn-shanghai",
+    ]));
+    assert!(
+        exported
+            .contains("      - {type: disk, id: d-uf6sh, region: cn-shanghai}  # d-uf6sh-name\n"),
+        "{exported}"
+    );
+    env.write("exported.yaml", &exported);
+    let (code, out, err) =
+        stdout_of(env.regroup(&["-f", "exported.yaml", "plan", "--detailed-exitcode"]));
+    assert_eq!(code, 0, "{out}{err}");
 }

@@ -161,7 +161,7 @@ fn the_emulator_flag_leaves_the_default_group_id_empty() {
     let instance = crate::support::id_of(ResourceType::Instance, 0);
     assert!(
         out.contains(&format!(
-            "  default:\n    resources:\n      - instance/{instance}\n"
+            "  default:\n    resources:\n      - instance/{instance}  # {instance}-name\n"
         )),
         "{out}"
     );

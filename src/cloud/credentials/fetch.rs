@@ -95,6 +95,14 @@ pub struct MetadataRequest {
     pub v1_allowed: bool,
 }
 
+/// What a metadata server's role listing said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Discovered {
+    Role(String),
+    /// It answered, but with no role: why, for the chain's list of reasons.
+    NoRole(String),
+}
+
 /// IMDSv2 token lifetime asked for: 21600 s, the Python package's
 /// `DEFAULT_METADATA_TOKEN_DURATION` (docs allow 1–21600).
 const METADATA_TOKEN_TTL: &str = "21600";
@@ -195,30 +203,56 @@ impl MetadataRequest {
         }
     }
 
+    /// The instance's RAM role, from `GET …/security-credentials/` (whose
+    /// body is the role's name; credentials-go trims it). A server that
+    /// answers the listing with an HTTP error status or an empty body has
+    /// no role to give; only a failure to get an answer at all is an error.
+    pub async fn discover_role(
+        &self,
+        transport: &Transport,
+        origin: &str,
+    ) -> Result<Discovered, CredentialsError> {
+        let token = self.token(transport, origin).await?;
+        let request = self.request(
+            reqwest::Method::GET,
+            CREDENTIALS_PATH,
+            "metadata role",
+            token.as_deref(),
+        );
+        match transport.plain(&request, None).await.result {
+            Ok(listing) => {
+                let role = listing.lines().next().unwrap_or_default().trim();
+                Ok(if role.is_empty() {
+                    Discovered::NoRole("the role listing is empty".into())
+                } else {
+                    Discovered::Role(role.to_owned())
+                })
+            }
+            Err(CloudError::Api { error, .. }) => Ok(Discovered::NoRole(format!(
+                "the role listing answered HTTP {}",
+                error.status
+            ))),
+            Err(error) => Err(fetch_error(origin, "the instance's RAM role name", error)),
+        }
+    }
+
     async fn fetch(&self, transport: &Transport, origin: &str) -> Result<Fresh, CredentialsError> {
         let role = match &self.role_name {
             Some(role) => role.clone(),
-            None => {
-                let token = self.token(transport, origin).await?;
-                let request = self.request(
-                    reqwest::Method::GET,
-                    CREDENTIALS_PATH,
-                    "metadata role",
-                    token.as_deref(),
-                );
-                let listing = transport
-                    .plain(&request, None)
-                    .await
-                    .result
-                    .map_err(|e| fetch_error(origin, "the instance's RAM role name", e))?;
-                // The body is the role's name (credentials-go trims it).
-                listing.lines().next().unwrap_or_default().trim().to_owned()
-            }
+            None => match self.discover_role(transport, origin).await? {
+                Discovered::Role(role) => role,
+                Discovered::NoRole(why) => {
+                    return Err(CredentialsError::Invalid {
+                        origin: origin.to_owned(),
+                        problem: format!("the instance has no RAM role attached ({why})"),
+                    })
+                }
+            },
         };
-        if role.is_empty() || role.contains('/') {
+        if role.contains('/') {
             return Err(CredentialsError::Invalid {
                 origin: origin.to_owned(),
-                problem: "the instance has no RAM role attached".into(),
+                problem: format!("`{role}` is not a RAM role name"),
             });
         }
         let token = self.token(transport, origin).await?;

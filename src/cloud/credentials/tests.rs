@@ -900,6 +900,44 @@ async fn the_metadata_server_is_used_when_nothing_else_is_configured() {
     }
 }
 
+/// Something answers at the metadata address but is no metadata server
+/// (the emulator under a path it does not serve): the chain goes on and
+/// ends with every reason, the metadata one saying what the server
+/// answered; a role the user named is still an error.
+#[tokio::test]
+async fn a_server_that_names_no_role_is_skipped_unless_a_role_is_named() {
+    let emulator = start(Settings::default()).await;
+    let home = tempfile::tempdir().unwrap();
+    let not_metadata = format!("{}/not-metadata", emulator.url());
+    let env = environment(&[(METADATA_ENDPOINT_VAR, &not_metadata)], Some(home.path()));
+    let transport = transport_to(&emulator);
+    let err = resolve(&env, None, &transport).await.unwrap_err();
+    assert!(
+        matches!(err, CredentialsError::NotFound { .. }),
+        "the chain ends with its list: {err}"
+    );
+    let reason = format!(
+        "  - ECS RAM role: a server answers at {not_metadata} but names no RAM role (the role listing answered HTTP 400): not an ECS instance with a role attached\n  - credentials URI"
+    );
+    assert!(err.to_string().contains(&reason), "{err}");
+
+    let named = environment(
+        &[
+            (METADATA_ENDPOINT_VAR, &not_metadata),
+            ("ALIBABA_CLOUD_ECS_METADATA", "worker"),
+        ],
+        Some(home.path()),
+    );
+    let err = resolve(&named, None, &transport).await.unwrap_err();
+    assert!(
+        err.to_string().starts_with("ECS RAM role (metadata server")
+            && err
+                .to_string()
+                .contains("the credentials of RAM role `worker` failed"),
+        "a named role that fails is an error: {err}"
+    );
+}
+
 #[test]
 fn an_ini_file_with_a_byte_order_mark_reads_its_first_section() {
     let sections = super::files::parse_ini("\u{feff}[default]\ntype = access_key\n").unwrap();

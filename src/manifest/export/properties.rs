@@ -2,7 +2,8 @@
 //! that loads, and planning it against the same account moves nothing.
 //! Group names and key pair names are drawn from words YAML readers take
 //! for booleans, nulls and numbers, from other groups' ids and from names
-//! that repeat. `PROPTEST_CASES=10000 cargo test export` runs more cases.
+//! that repeat; resource names, written as comments, from names with line
+//! breaks and `#`. `PROPTEST_CASES=10000 cargo test export` runs more cases.
 
 use proptest::prelude::*;
 
@@ -35,6 +36,19 @@ const NAMES: [&str; 14] = [
 /// Key pair names the API allows that YAML readers could misread.
 const KEY_PAIRS: [&str; 8] = ["on", "No", "yes", "y1", "e3", "a:b", "k.x_y-z", "键对"];
 
+/// Resource names, written as comments: none, plain, and names with line
+/// breaks (YAML 1.2 and 1.1's), a `#`, quotes and other control characters
+/// that must not end the comment's line early or leak into the next.
+const RESOURCE_NAMES: [&str; 7] = [
+    "",
+    "web-1",
+    "two\nlines\r\n- instance/i-bp1x",
+    "ls\u{2028}ps\u{2029}nel\u{85}",
+    "# not: [a, key]",
+    "tab\there \"q\" 'q'",
+    "中文名",
+];
+
 fn id_of(rtype: ResourceType, n: usize) -> String {
     match rtype.id_prefix() {
         Some(prefix) => format!("{prefix}bp1{n}"),
@@ -62,7 +76,7 @@ fn account(names: &[usize], resources: &[(usize, usize, usize, usize)]) -> Inven
                     region: REGIONS[region].into(),
                     id: id_of(rtype, n).into(),
                 },
-                name: "".into(),
+                name: RESOURCE_NAMES[n % RESOURCE_NAMES.len()].into(),
                 group_id: groups[group % groups.len()].id.clone(),
                 tags: Box::default(),
             };
