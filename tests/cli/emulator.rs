@@ -1,11 +1,9 @@
 //! `regroup emulator` as a process and a server: state files, body limits, idle and many connections.
 
-use std::path::PathBuf;
-
+use crate::harness::{spawn_emulator, stdout_of, Setup, EXAMPLE, KEY_ID, SECRET, TRICKY_FLEET};
 use assert_cmd::Command;
 use regroup::emulator::fleet::Fleet;
-
-use crate::harness::{spawn_emulator, stdout_of, Setup, KEY_ID, SECRET};
+use std::path::PathBuf;
 
 #[test]
 fn the_emulator_runs_one_command_against_the_example_fleet() {
@@ -200,4 +198,21 @@ fn five_hundred_connections_at_once_are_all_answered() {
         rss_kb > 0 && rss_kb < 200 * 1024,
         "the emulator holds {rss_kb} kB"
     );
+}
+
+#[test]
+fn the_emulator_refuses_key_pair_names_the_manifest_refuses() {
+    let env = Setup::new().example_fleet().start();
+    for bad in ["n", "k#x", "1key"] {
+        let fleet = TRICKY_FLEET.replace("id: \"y1\"", &format!("id: \"{bad}\""));
+        env.write("bad.yaml", &fleet);
+        let (code, out, err) = env.run(&[
+            "emulator", "--fleet", "bad.yaml", "--", "validate", "-f", EXAMPLE,
+        ]);
+        assert_eq!(code, 1, "{bad}: {out}");
+        assert!(
+            err.contains(&format!("`{bad}` is not a key pair name")),
+            "{bad}: {err}"
+        );
+    }
 }

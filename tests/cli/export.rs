@@ -1,9 +1,8 @@
 //! `export`: a manifest of the account as it is, narrowed by region, type and group.
 
-use regroup::resource::ResourceType;
-
-use crate::harness::{stdout_of, Setup};
+use crate::harness::{ok, stdout_of, Setup, TRICKY_FLEET};
 use crate::support;
+use regroup::resource::ResourceType;
 
 #[test]
 fn export_then_plan_gives_no_changes() {
@@ -74,4 +73,48 @@ fn export_narrows_by_type_and_group_and_keys_by_name() {
     let (code, _, err) = stdout_of(env.regroup(&["export"]));
     assert_eq!(code, 1);
     assert!(err.contains("pass --region"), "{err}");
+}
+
+#[test]
+fn an_export_of_tricky_names_validates_and_plans_no_changes() {
+    let fleet: regroup::emulator::fleet::Fleet = serde_json::from_value(
+        regroup::yaml_to_json("fleet.yaml", TRICKY_FLEET).expect("the fleet is YAML"),
+    )
+    .expect("the fleet parses");
+    fleet.check().expect("the fleet is valid");
+    let env = Setup::new().fleet(fleet).examples().start();
+    let (text, _) = ok(
+        &env,
+        &[
+            "export",
+            "--region",
+            "cn-hangzhou",
+            "--region",
+            "cn-shanghai",
+        ],
+    );
+    assert!(text.contains("\n  \"yes\":\n"), "{text}");
+    assert!(text.contains("id: \"on\","), "{text}");
+    assert!(text.contains("id: \"No\","), "{text}");
+    // rg-b's name is rg-c's id, which a key would be read as: rg-b is
+    // keyed by its own id.
+    assert!(!text.contains("\n  rg-c:\n"), "{text}");
+    assert!(text.contains("\n  rg-b:\n"), "{text}");
+    env.write("exported.yaml", &text);
+    ok(&env, &["validate", "-f", "exported.yaml"]);
+    let (plan, _) = ok(
+        &env,
+        &["plan", "-f", "exported.yaml", "--detailed-exitcode"],
+    );
+    assert!(plan.contains("No changes."), "{plan}\n{text}");
+}
+
+#[test]
+fn an_export_with_nothing_to_export_is_an_error_not_an_invalid_file() {
+    let env = Setup::new().example_fleet().start();
+    let (code, out, err) = env.run(&["export", "--region", "cn-beijing"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("nothing to export"), "{err}");
+    assert!(err.contains("cn-beijing"), "{err}");
 }

@@ -1,5 +1,6 @@
 //! Drives the real `regroup` binary against an in-process emulator on
-//! 127.0.0.1:0, one module per topic. The shared builder is in
+//! 127.0.0.1:0, one module per feature, named as a newcomer would look for it
+//! (`canary.rs` holds the tests of `--canary`). The shared builder is in
 //! tests/support. All of it is one test binary: Cargo builds each file at
 //! the top of tests/ as a binary of its own.
 
@@ -10,26 +11,40 @@ mod support;
 #[path = "../support/tools.rs"]
 mod tools;
 
-mod apply;
+mod approval;
 mod autogroup;
+mod blast_radius;
+mod bounded_inputs;
+mod canary;
 mod chain;
+mod colour;
 mod conformance;
 mod conformance_wire;
 mod credentials;
 mod distribution;
 mod docs;
 mod emulator;
+mod exclusive_groups;
 mod export;
-mod hardening;
+mod faults;
 mod history;
-mod newuser;
+mod interrupts;
 mod output;
+mod output_files;
 mod permissions;
 mod plan;
+mod progress;
+mod proxies;
 mod quotas;
-mod rails;
 mod reconcile;
+mod regions;
+mod saved_plans;
 mod schema;
+mod show;
 mod signature;
+mod strict;
+mod terraform_spellings;
 mod types;
+mod undo;
+mod usage;
 mod validate;

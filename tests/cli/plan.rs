@@ -1,9 +1,8 @@
 //! `plan`: what it moves, what it leaves, and how few reads it takes.
 
-use regroup::resource::ResourceType;
-
-use crate::harness::{calls_of, stdout_of, Setup, TWO_INTO_PROD};
+use crate::harness::{calls_of, ok, stdout_of, Setup, TWO_INTO_PROD};
 use crate::support;
+use regroup::resource::ResourceType;
 
 #[test]
 fn plan_apply_then_nothing_left_to_do() {
@@ -138,4 +137,65 @@ fn a_thousand_resources_of_every_type_are_read_in_the_fewest_calls() {
         assert_eq!(calls, minimum + 1, "{:?}", calls_of(&env));
     }
     eprintln!("1,000 resources: {minimum_by_id} calls by id, {minimum_listing} by listing");
+}
+
+#[test]
+fn counts_of_one_are_singular() {
+    let env = Setup::new().example_fleet().start();
+    std::fs::write(
+        env.path("one.yaml"),
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-bp1ooooooooooooooooo]\n    select:\n      - {type: keypair}\n",
+    )
+    .expect("written");
+    let (valid, _) = ok(&env, &["validate", "-f", "one.yaml"]);
+    assert!(
+        valid.contains("is valid: 1 group, 1 explicit resource, 1 select rule."),
+        "{valid}"
+    );
+    std::fs::write(
+        env.path("one.yaml"),
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-bp1ooooooooooooooooo]\n",
+    )
+    .expect("written");
+    let (plan, _) = ok(&env, &["plan", "-f", "one.yaml"]);
+    assert!(
+        plan.contains("No changes. The 1 resource the manifest manages is in its group."),
+        "{plan}"
+    );
+}
+
+#[test]
+fn a_markdown_plan_of_thousands_of_missing_ids_shows_the_move_within_the_limit() {
+    let env = Setup::new().example_fleet().start();
+    let mut manifest = String::from(
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - instance/i-bp1aaaaaaaaaaaaaaaaa\n",
+    );
+    for n in 0..3_000 {
+        manifest.push_str(&format!("      - instance/i-bp1gone{n:05}\n"));
+    }
+    env.write("missing.yaml", &manifest);
+    let (out, _) = ok(
+        &env,
+        &[
+            "plan",
+            "-f",
+            "missing.yaml",
+            "--ignore-missing",
+            "--format",
+            "markdown",
+        ],
+    );
+    assert!(
+        out.chars().count() <= 65_536,
+        "{} characters",
+        out.chars().count()
+    );
+    assert!(
+        out.contains("`instance/i-bp1aaaaaaaaaaaaaaaaa`"),
+        "the move is shown"
+    );
+    assert!(
+        out.contains("more warnings are not shown"),
+        "the cut is said"
+    );
 }

@@ -468,3 +468,50 @@ pub fn read_json(path: &std::path::Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("the file exists"))
         .expect("the file is JSON")
 }
+
+/// The manifest of the README's tour.
+pub const EXAMPLE: &str = "examples/regroup.yaml";
+
+/// Runs a command that must succeed: its stdout and stderr.
+pub fn ok(env: &Running, args: &[&str]) -> (String, String) {
+    let (code, out, err) = env.run(args);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    (out, err)
+}
+
+/// Where every instance `i-bp1test<n>` is, in order.
+pub fn groups_of(env: &Running, count: usize) -> Vec<String> {
+    (0..count)
+        .map(|n| env.group_of(&format!("i-bp1test{n:05}")))
+        .collect()
+}
+
+/// Makes a named pipe (FIFO) at `path`.
+pub fn mkfifo(path: &Path) {
+    let name = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(
+        unsafe { libc::mkfifo(name.as_ptr(), 0o600) },
+        0,
+        "mkfifo {} failed",
+        path.display()
+    );
+}
+
+/// An account whose group names and key pair names YAML 1.1 readers would
+/// take for booleans, with a group named like another group's id.
+pub const TRICKY_FLEET: &str = r#"
+account_id: "1234567890123456"
+access_keys: [{id: testid, secret: testsecret}]
+resource_groups:
+  - {id: rg-default, name: default, default: true}
+  - {id: rg-a, name: "yes"}
+  - {id: rg-b, name: rg-c}
+  - {id: rg-c, name: legacy}
+resources:
+  - {type: keypair, id: "on", region: cn-hangzhou, group: rg-a}
+  - {type: keypair, id: "No", region: cn-shanghai, group: rg-a}
+  - {type: keypair, id: "y1", region: cn-hangzhou}
+  - {type: instance, id: i-bp1b, region: cn-hangzhou, group: rg-b}
+  - {type: instance, id: i-bp1c, region: cn-hangzhou, group: rg-c}
+"#;

@@ -1,0 +1,81 @@
+//! The command line itself: exit codes of usage errors and `--help`,
+//! numeric options out of range, and what each command's help lists.
+
+use crate::harness::{ok, Setup, EXAMPLE};
+
+#[test]
+fn usage_errors_exit_1_and_help_exits_0() {
+    let env = Setup::new().example_fleet().start();
+    let (code, _, err) = env.run(&["plan", "--detailed-exitcode", "--bogus"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("--bogus"), "{err}");
+    let (code, _, err) = env.run(&["emulator"]);
+    assert_eq!(code, 1, "{err}");
+    for asked in [&["--help"][..], &["plan", "--help"], &["--version"]] {
+        let (code, out, err) = env.run(asked);
+        assert_eq!(code, 0, "{asked:?}: {err}");
+        assert!(!out.is_empty(), "{asked:?} prints to stdout");
+    }
+}
+
+#[test]
+fn numeric_options_out_of_range_are_usage_errors() {
+    let env = Setup::new().example_fleet().start();
+    let cases: [(&[&str], &str); 4] = [
+        (&["apply", "--rate", "0"], "0.1"),
+        (&["apply", "--rate", "NaN"], "0.1"),
+        (&["apply", "--rate", "0.001"], "0.1"),
+        (
+            &[
+                "emulator",
+                "--fleet",
+                "examples/fleet.yaml",
+                "--phantom-rate",
+                "7",
+            ],
+            "between 0 and 1",
+        ),
+    ];
+    for (args, says) in cases {
+        let (code, _, err) = env.run(args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    assert!(env.emulator.requests().is_empty());
+}
+
+#[test]
+fn offline_commands_help_lists_no_network_option_and_plan_describes_format() {
+    let env = Setup::new().example_fleet().start();
+    let network = [
+        "--endpoint",
+        "--profile",
+        "--max-tries",
+        "--signature",
+        "--retry-for",
+        "--request-timeout",
+    ];
+    for command in ["validate", "schema", "completions", "policy", "show"] {
+        let (out, _) = ok(&env, &[command, "--help"]);
+        for option in network {
+            assert!(
+                !out.contains(option),
+                "{command} --help lists {option}:\n{out}"
+            );
+        }
+        assert!(
+            out.contains("--file"),
+            "{command} --help still lists -f:\n{out}"
+        );
+    }
+    let (plan, _) = ok(&env, &["plan", "--help"]);
+    for option in network {
+        assert!(plan.contains(option), "plan --help lists {option}");
+    }
+    assert!(
+        plan.contains("--format <FORMAT>             How to print the plan: text for a terminal, markdown for a pull"),
+        "plan --help describes --format:\n{plan}"
+    );
+    // Still accepted where hidden: a global option is a global option.
+    ok(&env, &["validate", "-f", EXAMPLE, "--max-tries", "3"]);
+}
