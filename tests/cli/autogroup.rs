@@ -14,8 +14,14 @@ const TAGGED: &str = "i-bp1teama0001";
 const OTHER: &str = "i-bp1teamx0002";
 
 /// `team=a` → `team-a`, and a manifest placing every instance in `team-b`.
-const INTO_TEAM_B: &str =
-    "version: 1\nregions: [cn-hangzhou]\ngroups:\n  team-b:\n    select:\n      - type: instance\n";
+const INTO_TEAM_B: &str = "\
+version: 1
+regions: [cn-hangzhou]
+groups:
+  team-b:
+    select:
+      - type: instance
+";
 
 fn group(id: &str, name: &str) -> FleetGroup {
     FleetGroup {

@@ -3,6 +3,7 @@
 //! everything must say `all`. `--canary` is in `canary.rs`.
 
 use crate::harness::{groups_of, read_json, stdout_of, Setup, ALL_INTO_PROD};
+use crate::text::indoc;
 use regroup::resource::ResourceType;
 
 /// Every instance into prod, with the manifest's own limit.
@@ -123,7 +124,16 @@ fn max_errors_stops_starting_joins_after_that_many_failures() {
 fn a_rule_that_selects_everything_must_say_all() {
     let env = Setup::new()
         .instances(3)
-        .manifest("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - {}\n")
+        .manifest(&indoc(
+            "
+            version: 1
+            regions: [cn-hangzhou]
+            groups:
+              prod:
+                select:
+                  - {}
+            ",
+        ))
         .start();
     for command in ["validate", "plan"] {
         let (code, _, err) = stdout_of(env.regroup(&[command]));
@@ -137,7 +147,16 @@ fn a_rule_that_selects_everything_must_say_all() {
     assert_eq!(env.requests().len(), 0, "a refused manifest made calls");
     std::fs::write(
         &env.manifest,
-        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - all: true\n",
+        indoc(
+            "
+            version: 1
+            regions: [cn-hangzhou]
+            groups:
+              prod:
+                select:
+                  - all: true
+            ",
+        ),
     )
     .unwrap();
     let (code, out, err) = stdout_of(env.regroup(&["plan"]));

@@ -3,6 +3,7 @@
 //! ever end in a clear error, never a hang or a panic.
 
 use crate::harness::{mkfifo, stdout_of, Setup, TWO_INTO_PROD};
+use crate::text::indoc;
 
 #[test]
 fn endless_inputs_are_read_only_up_to_their_limit() {
@@ -116,9 +117,16 @@ fn a_fifo_with_no_writer_ends_in_an_error_not_a_hang() {
 #[test]
 fn a_huge_name_glob_is_a_one_line_error_not_a_panic() {
     let glob = "*a".repeat(200_000);
-    let manifest = format!(
-        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - name: \"{glob}\"\n"
-    );
+    let manifest = indoc(&format!(
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            select:
+              - name: \"{glob}\"
+        "
+    ));
     let env = Setup::new().manifest(&manifest).start();
     let (code, out, err) = stdout_of(env.regroup(&["validate"]));
     assert_eq!(code, 1, "{out}");

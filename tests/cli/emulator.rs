@@ -1,6 +1,7 @@
 //! `regroup emulator` as a process and a server: state files, body limits, idle and many connections.
 
 use crate::harness::{spawn_emulator, stdout_of, Setup, EXAMPLE, KEY_ID, SECRET, TRICKY_FLEET};
+use crate::text::indoc;
 use assert_cmd::Command;
 use regroup::emulator::fleet::Fleet;
 use std::path::PathBuf;
@@ -37,7 +38,16 @@ fn sigkill_during_a_burst_of_joins_leaves_a_loadable_state() {
         state.to_str().unwrap(),
     ]);
 
-    let mut manifest = String::from("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - type: instance\n");
+    let mut manifest = indoc(
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            select:
+              - type: instance
+        ",
+    );
     manifest.push('\n');
     std::fs::write(dir.path().join("regroup.yaml"), &manifest).unwrap();
     let apply = std::process::Command::new(assert_cmd::cargo::cargo_bin("regroup"))

@@ -7,7 +7,16 @@ use regroup::resource::ResourceType;
 
 /// prod is exclusive and names two of its five instances; a disk in prod
 /// is of a type the manifest does not cover.
-const PROD_EXCLUSIVE: &str = "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    exclusive: true\n    resources:\n      - instance/i-bp1test00000\n      - instance/i-bp1test00001\n";
+const PROD_EXCLUSIVE: &str = "\
+version: 1
+regions: [cn-hangzhou]
+groups:
+  prod:
+    exclusive: true
+    resources:
+      - instance/i-bp1test00000
+      - instance/i-bp1test00001
+";
 
 fn prod_with_unlisted_members() -> Setup {
     let mut setup = Setup::new();

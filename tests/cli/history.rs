@@ -5,6 +5,7 @@ use regroup::resource::ResourceType;
 
 use crate::harness::{Setup, ALL_INTO_PROD};
 use crate::reconcile::sdk_move;
+use crate::text::indoc;
 
 const SDK_KEY: &str = "LTAIsdkuser";
 const SDK_SECRET: &str = "sdk-secret";
@@ -137,7 +138,16 @@ fn history_wants_type_slash_id_and_a_region() {
 fn plan_who_names_the_last_mover_of_each_drifted_resource_within_its_budget() {
     let env = Setup::new()
         .instances(22)
-        .manifest("version: 1\nregions: [cn-hangzhou]\ngroups:\n  dev:\n    select:\n      - type: instance\n")
+        .manifest(&indoc(
+            "
+            version: 1
+            regions: [cn-hangzhou]
+            groups:
+              dev:
+                select:
+                  - type: instance
+            ",
+        ))
         .start();
     // Everything into prod first: then all 22 drift from dev.
     let prod = env.write("prod.yaml", ALL_INTO_PROD);

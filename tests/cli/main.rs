@@ -8,6 +8,8 @@
 mod harness;
 #[path = "../support/mod.rs"]
 mod support;
+#[path = "../support/text.rs"]
+mod text;
 #[path = "../support/tools.rs"]
 mod tools;
 

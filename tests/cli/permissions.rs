@@ -4,9 +4,19 @@
 use std::collections::BTreeSet;
 
 use crate::harness::{Setup, ALL_INTO_PROD};
+use crate::text::indoc;
 use regroup::resource::ResourceType;
 
-const DISKS_AND_INSTANCES: &str = "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - disk/d-bp1test00000\n      - instance/i-bp1test00000\n      - keypair/deploy-key\n";
+const DISKS_AND_INSTANCES: &str = "\
+version: 1
+regions: [cn-hangzhou]
+groups:
+  prod:
+    resources:
+      - disk/d-bp1test00000
+      - instance/i-bp1test00000
+      - keypair/deploy-key
+";
 
 /// A disk, an instance and a key pair in the default group, and a key
 /// denied `denied`.
@@ -62,10 +72,17 @@ fn every_missing_read_is_named_and_dry_run_checks_where_documented() {
         "ap-northeast-1",
         "eu-central-1",
     ];
-    let manifest = format!(
-        "version: 1\nregions: [{}]\ngroups:\n  prod:\n    select:\n      - type: [disk, instance, keypair]\n",
+    let manifest = indoc(&format!(
+        "
+        version: 1
+        regions: [{}]
+        groups:
+          prod:
+            select:
+              - type: [disk, instance, keypair]
+        ",
         REGIONS.join(", ")
-    );
+    ));
     let denied = [
         "ecs:DescribeDisks",
         "ecs:DescribeInstances",
@@ -136,8 +153,20 @@ fn actions(policy: &serde_json::Value) -> BTreeSet<String> {
 
 #[test]
 fn policy_grants_exactly_what_the_manifest_needs() {
-    let manifest = "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - disk/d-bp1test00000\n    select:\n      - type: disk\n        tags: {team: pay}\n";
-    let env = Setup::new().manifest(manifest).start();
+    let manifest = indoc(
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            resources:
+              - disk/d-bp1test00000
+            select:
+              - type: disk
+                tags: {team: pay}
+        ",
+    );
+    let env = Setup::new().manifest(&manifest).start();
     let (code, out, err) = env.run(&["policy"]);
     assert_eq!(code, 0, "{err}");
     assert!(env.requests().is_empty(), "policy is offline");
@@ -170,7 +199,7 @@ fn policy_grants_exactly_what_the_manifest_needs() {
     let env = Setup::new()
         .resource(ResourceType::Disk, "d-bp1test00000", None)
         .deny(&everything_else)
-        .manifest(manifest)
+        .manifest(&manifest)
         .start();
     let (code, out, err) = env.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{out}{err}");

@@ -2,6 +2,7 @@
 
 use crate::harness::{calls_of, ok, stdout_of, Setup, TWO_INTO_PROD};
 use crate::support;
+use crate::text::indoc;
 use regroup::resource::ResourceType;
 
 #[test]
@@ -36,8 +37,15 @@ fn plan_apply_then_nothing_left_to_do() {
 
 #[test]
 fn a_thousand_explicit_instances_take_ten_reads() {
-    let mut manifest =
-        String::from("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n");
+    let mut manifest = indoc(
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            resources:
+        ",
+    );
     for n in 0..1_000 {
         manifest.push_str(&format!("      - instance/i-bp1test{n:05}\n"));
     }
@@ -58,7 +66,16 @@ fn a_select_over_a_thousand_disks_takes_two_reads() {
     let env = Setup::new()
         .many(ResourceType::Disk, 1_000)
         .instances(10)
-        .manifest("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - type: disk\n")
+        .manifest(&indoc(
+            "
+            version: 1
+            regions: [cn-hangzhou]
+            groups:
+              prod:
+                select:
+                  - type: disk
+            ",
+        ))
         .start();
     let (code, out, err) = stdout_of(env.regroup(&["plan"]));
     assert_eq!(code, 0, "{err}");
@@ -76,7 +93,15 @@ fn a_select_over_a_thousand_disks_takes_two_reads() {
 fn an_unknown_group_name_lists_the_closest_and_writes_nothing() {
     let env = Setup::new()
         .instances(1)
-        .manifest("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prd:\n    resources: [instance/i-bp1test00000]\n")
+        .manifest(&indoc(
+            "
+            version: 1
+            regions: [cn-hangzhou]
+            groups:
+              prd:
+                resources: [instance/i-bp1test00000]
+            ",
+        ))
         .start();
     let (code, _, err) = stdout_of(env.regroup(&["apply", "--auto-approve"]));
     assert_eq!(code, 1, "{err}");
@@ -93,7 +118,17 @@ fn an_unknown_group_name_lists_the_closest_and_writes_nothing() {
 fn ignore_missing_plans_the_rest_with_a_warning() {
     let env = Setup::new()
         .instances(1)
-        .manifest("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - instance/i-bp1test00000\n      - instance/i-bp1gone\n")
+        .manifest(&indoc(
+            "
+            version: 1
+            regions: [cn-hangzhou]
+            groups:
+              prod:
+                resources:
+                  - instance/i-bp1test00000
+                  - instance/i-bp1gone
+            ",
+        ))
         .start();
     let (code, _, err) = stdout_of(env.regroup(&["plan"]));
     assert_eq!(code, 1);
@@ -144,7 +179,17 @@ fn counts_of_one_are_singular() {
     let env = Setup::new().example_fleet().start();
     std::fs::write(
         env.path("one.yaml"),
-        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-bp1ooooooooooooooooo]\n    select:\n      - {type: keypair}\n",
+        indoc(
+            "
+            version: 1
+            regions: [cn-hangzhou]
+            groups:
+              prod:
+                resources: [instance/i-bp1ooooooooooooooooo]
+                select:
+                  - {type: keypair}
+            ",
+        ),
     )
     .expect("written");
     let (valid, _) = ok(&env, &["validate", "-f", "one.yaml"]);
@@ -154,7 +199,15 @@ fn counts_of_one_are_singular() {
     );
     std::fs::write(
         env.path("one.yaml"),
-        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-bp1ooooooooooooooooo]\n",
+        indoc(
+            "
+            version: 1
+            regions: [cn-hangzhou]
+            groups:
+              prod:
+                resources: [instance/i-bp1ooooooooooooooooo]
+            ",
+        ),
     )
     .expect("written");
     let (plan, _) = ok(&env, &["plan", "-f", "one.yaml"]);
@@ -167,9 +220,16 @@ fn counts_of_one_are_singular() {
 #[test]
 fn a_markdown_plan_of_thousands_of_missing_ids_shows_the_move_within_the_limit() {
     let env = Setup::new().example_fleet().start();
-    let mut manifest = String::from(
-        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - instance/i-bp1aaaaaaaaaaaaaaaaa\n",
-    );
+    let mut manifest = String::from(indoc(
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            resources:
+              - instance/i-bp1aaaaaaaaaaaaaaaaa
+        ",
+    ));
     for n in 0..3_000 {
         manifest.push_str(&format!("      - instance/i-bp1gone{n:05}\n"));
     }

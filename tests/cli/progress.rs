@@ -47,8 +47,14 @@ fn example_with_instances(extra: usize) -> Setup {
     setup
 }
 
-const INSTANCES_TO_PROD: &str =
-    "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - {type: instance}\n";
+const INSTANCES_TO_PROD: &str = "\
+version: 1
+regions: [cn-hangzhou]
+groups:
+  prod:
+    select:
+      - {type: instance}
+";
 
 #[test]
 fn the_progress_bar_rounds_its_rate() {

@@ -15,6 +15,7 @@ use regroup::emulator::Settings;
 use regroup::resource::ResourceType;
 
 use crate::harness::{apply_all_with_report, read_json, Folder, Running, Setup};
+use crate::text::indoc;
 
 const REGIONS: [&str; 3] = ["cn-hangzhou", "cn-shanghai", "cn-beijing"];
 
@@ -25,10 +26,17 @@ const PROD: &str = "rg-prod";
 /// `count` instances spread over `regions`, all in the default group, and
 /// a manifest that moves every instance of `regions` into prod.
 fn setup(count: usize, regions: &[&str]) -> Setup {
-    let manifest = format!(
-        "version: 1\nregions: [{}]\ngroups:\n  prod:\n    select:\n      - type: instance\n",
+    let manifest = indoc(&format!(
+        "
+        version: 1
+        regions: [{}]
+        groups:
+          prod:
+            select:
+              - type: instance
+        ",
         regions.join(", ")
-    );
+    ));
     (0..count).fold(Setup::new().manifest(&manifest), |setup, n| {
         setup.resource_in(
             regions[n % regions.len()],

@@ -6,6 +6,7 @@
 use crate::harness::{
     apply_recorded, ok, read_json, stdout_of, Setup, ALL_INTO_PROD, EXAMPLE, TWO_INTO_PROD,
 };
+use crate::text::indoc;
 use regroup::resource::ResourceType;
 
 #[test]
@@ -368,11 +369,21 @@ fn an_undo_plan_applied_twice_writes_its_report_and_says_what_happened() {
 
 #[test]
 fn a_forged_eviction_of_a_type_the_manifest_does_not_cover_is_refused() {
-    let manifest = "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    exclusive: true\n    resources:\n      - instance/i-bp1test00000\n";
+    let manifest = indoc(
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            exclusive: true
+            resources:
+              - instance/i-bp1test00000
+        ",
+    );
     let env = Setup::new()
         .instances(1)
         .resource(ResourceType::Disk, "d-bp1forged0000", Some("rg-prod"))
-        .manifest(manifest)
+        .manifest(&manifest)
         .start();
     let plan = env.path("plan.json");
     let (code, _, err) = stdout_of(env.regroup(&["plan", "-o", plan.to_str().unwrap()]));
@@ -421,7 +432,16 @@ fn an_inflated_unchanged_count_does_not_pass_max_changes() {
 
 #[test]
 fn region_limits_a_saved_plan_applied_without_its_manifest() {
-    let manifest = "version: 1\nregions: [cn-hangzhou, cn-shanghai]\ngroups:\n  prod:\n    select:\n      - type: instance\n";
+    let manifest = indoc(
+        "
+        version: 1
+        regions: [cn-hangzhou, cn-shanghai]
+        groups:
+          prod:
+            select:
+              - type: instance
+        ",
+    );
     let env = Setup::new()
         .instances(1)
         .resource_in(
@@ -432,7 +452,7 @@ fn region_limits_a_saved_plan_applied_without_its_manifest() {
         )
         .examples()
         .start();
-    env.write("m.yaml", manifest);
+    env.write("m.yaml", &manifest);
     let (code, _, err) = stdout_of(env.regroup(&["plan", "-f", "m.yaml", "-o", "plan.json"]));
     assert_eq!(code, 0, "{err}");
     std::fs::remove_file(env.path("m.yaml")).unwrap();

@@ -10,6 +10,7 @@ use std::process::Command;
 use regroup::{yaml_to_json, Manifest};
 
 use crate::harness::{stdout_of, Setup};
+use crate::text::indoc;
 
 /// The pinned validator.
 const CHECK_JSONSCHEMA: &str = "check-jsonschema==0.39.0";
@@ -175,10 +176,41 @@ fn the_loader_and_the_schema_agree() {
 #[test]
 fn checks_beyond_the_schema_are_the_loaders() {
     let texts = [
-        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/d-1]\n",
-        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-1, instance/i-1]\n",
-        "version: 1\ngroups:\n  prod:\n    resources: [instance/i-1]\n",
-        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{name: \"[\"}]\n",
+        indoc(
+            "
+            version: 1
+            regions: [cn-hangzhou]
+            groups:
+              prod:
+                resources: [instance/d-1]
+            ",
+        ),
+        indoc(
+            "
+            version: 1
+            regions: [cn-hangzhou]
+            groups:
+              prod:
+                resources: [instance/i-1, instance/i-1]
+            ",
+        ),
+        indoc(
+            "
+            version: 1
+            groups:
+              prod:
+                resources: [instance/i-1]
+            ",
+        ),
+        indoc(
+            "
+            version: 1
+            regions: [cn-hangzhou]
+            groups:
+              prod:
+                select: [{name: \"[\"}]
+            ",
+        ),
     ];
     let documents: Vec<serde_json::Value> = texts
         .iter()

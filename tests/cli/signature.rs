@@ -6,7 +6,15 @@ use crate::harness::{Setup, KEY_ID, SECRET};
 use crate::tools;
 use regroup::resource::ResourceType;
 
-const TWO_INTO_PROD: &str = "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - instance/i-bp1test00000\n      - disk/d-bp1test00000\n";
+const TWO_INTO_PROD: &str = "\
+version: 1
+regions: [cn-hangzhou]
+groups:
+  prod:
+    resources:
+      - instance/i-bp1test00000
+      - disk/d-bp1test00000
+";
 
 /// An instance and a disk in the default group, and [`TWO_INTO_PROD`].
 fn two() -> Setup {

@@ -6,6 +6,7 @@
 //! before any write.
 
 use crate::harness::{Running, Setup};
+use crate::text::indoc;
 use regroup::resource::ResourceType;
 
 const REGION: &str = "cn-hangzhou";
@@ -55,10 +56,20 @@ fn every_type_plans_applies_converges_and_exports() {
         }
         let ids: Vec<String> = setup.fleet.resources.iter().map(|r| r.id.clone()).collect();
         let env = setup
-            .manifest(&format!(
-                "version: 1\nregions: [{REGION}]\ngroups:\n  prod:\n    resources:\n      - {rtype}/{}\n      - {rtype}/{}\n  default:\n    resources: [{rtype}/{}]\n",
+            .manifest(&indoc(&format!(
+                "
+                version: 1
+                regions: [{REGION}]
+                groups:
+                  prod:
+                    resources:
+                      - {rtype}/{}
+                      - {rtype}/{}
+                  default:
+                    resources: [{rtype}/{}]
+                ",
                 ids[0], ids[1], ids[2]
-            ))
+            )))
             .start();
 
         let (code, out, err) = env.run(&["plan", "--detailed-exitcode", "-o", "plan.json"]);
@@ -110,7 +121,13 @@ fn an_empty_default_group_id_is_read_as_the_default_group_either_way() {
 
         // Everything in default to prod and back, through a saved plan, so
         // that the stale guard and verification read empty ids too.
-        let mut manifest = format!("version: 1\nregions: [{REGION}]\ngroups:\n");
+        let mut manifest = indoc(&format!(
+            "
+            version: 1
+            regions: [{REGION}]
+            groups:
+            "
+        ));
         for (key, from) in [("prod", None), ("default", Some("rg-prod"))] {
             manifest.push_str(&format!("  {key}:\n    resources:\n"));
             for r in resources.iter().filter(|r| r.group.as_deref() == from) {
@@ -182,9 +199,15 @@ fn a_target_group_being_deleted_is_refused_before_any_write() {
     setup.fleet.resource_groups[1].status = Some("PendingDelete".into());
     let disk = crate::support::id_of(ResourceType::Disk, 0);
     let env = setup
-        .manifest(&format!(
-            "version: 1\nregions: [{REGION}]\ngroups:\n  prod:\n    resources: [disk/{disk}]\n"
-        ))
+        .manifest(&indoc(&format!(
+            "
+            version: 1
+            regions: [{REGION}]
+            groups:
+              prod:
+                resources: [disk/{disk}]
+            "
+        )))
         .start();
     let (code, out, err) = env.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 1, "{out}{err}");

@@ -1,6 +1,7 @@
 //! `validate` and the manifest errors every command shares: what and where, and no call made.
 
 use crate::harness::{stdout_of, Setup, TWO_INTO_PROD};
+use crate::text::indoc;
 
 /// The manifest size limit that docs/manifest.md states.
 const MAX_MANIFEST_BYTES: u64 = 128 * 1024 * 1024;
@@ -9,7 +10,15 @@ const MAX_MANIFEST_BYTES: u64 = 128 * 1024 * 1024;
 fn a_malformed_manifest_makes_no_call_at_all() {
     let env = Setup::new()
         .instances(1)
-        .manifest("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/d-bp1test00000]\n")
+        .manifest(&indoc(
+            "
+            version: 1
+            regions: [cn-hangzhou]
+            groups:
+              prod:
+                resources: [instance/d-bp1test00000]
+            ",
+        ))
         .start();
     for command in [&["validate"][..], &["plan"], &["apply", "--auto-approve"]] {
         // The manifest is read before credentials are looked for, so the
@@ -128,7 +137,15 @@ fn hostile_manifests_get_clear_errors_and_make_no_call() {
         std::fs::write(env.path(name), bytes).unwrap();
         name.to_owned()
     };
-    let mut laughs = String::from("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: &l0 [instance/i-bp1test00000]\n");
+    let mut laughs = indoc(
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            resources: &l0 [instance/i-bp1test00000]
+        ",
+    );
     for level in 1..=9 {
         let previous = format!("*l{}", level - 1);
         laughs.push_str(&format!(
@@ -136,11 +153,17 @@ fn hostile_manifests_get_clear_errors_and_make_no_call() {
             vec![previous; 10].join(", ")
         ));
     }
-    let deep = format!(
-        "version: 1\ngroups:\n  prod:\n    select:\n      - tags: {}{}\n",
+    let deep = indoc(&format!(
+        "
+        version: 1
+        groups:
+          prod:
+            select:
+              - tags: {}{}
+        ",
         "[".repeat(5_000),
         "]".repeat(5_000)
-    );
+    ));
     // One byte over the limit, without writing 128 MiB: the size is checked
     // before a byte is read.
     let huge = env.path("huge.yaml");

@@ -402,7 +402,15 @@ pub fn stdout_of(mut command: impl std::borrow::BorrowMut<Command>) -> (i32, Str
     )
 }
 
-pub const TWO_INTO_PROD: &str = "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - instance/i-bp1test00000\n      - instance/i-bp1test00001\n";
+pub const TWO_INTO_PROD: &str = "\
+version: 1
+regions: [cn-hangzhou]
+groups:
+  prod:
+    resources:
+      - instance/i-bp1test00000
+      - instance/i-bp1test00001
+";
 
 /// Calls per action that one `plan` made.
 pub fn calls_of(env: &Running) -> std::collections::BTreeMap<String, usize> {
@@ -420,8 +428,14 @@ pub fn spawn_emulator(args: &[&str]) -> (std::process::Child, String) {
 }
 
 /// Every instance `i-bp1test*` into prod, by rule.
-pub const ALL_INTO_PROD: &str =
-    "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - type: instance\n";
+pub const ALL_INTO_PROD: &str = "\
+version: 1
+regions: [cn-hangzhou]
+groups:
+  prod:
+    select:
+      - type: instance
+";
 
 /// `apply --auto-approve --undo-plan undo.json --report report.json`,
 /// which must succeed: the undo plan's and the report's paths, and what
