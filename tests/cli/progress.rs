@@ -1,6 +1,9 @@
 //! The progress bar `apply` draws on a terminal.
 
 use crate::harness::{Setup, ALL_INTO_PROD};
+use crate::support;
+use regroup::emulator::fleet::FleetResource;
+use regroup::resource::ResourceType;
 
 #[test]
 fn a_terminal_gets_a_progress_bar() {
@@ -32,17 +35,15 @@ fn a_terminal_gets_a_progress_bar() {
 /// cn-hangzhou.
 fn example_with_instances(extra: usize) -> Setup {
     let mut setup = Setup::new().example_fleet();
-    let template = setup.fleet.resources[0].clone();
     for n in 0..extra {
-        setup
-            .fleet
-            .resources
-            .push(regroup::emulator::fleet::FleetResource {
-                id: format!("i-bp1extra{n:05}"),
-                name: format!("extra-{n}"),
-                group: None,
-                ..template.clone()
-            });
+        setup.fleet.resources.push(FleetResource {
+            name: format!("extra-{n}"),
+            ..support::resource(
+                ResourceType::Instance,
+                &format!("i-bp1extra{n:05}"),
+                "cn-hangzhou",
+            )
+        });
     }
     setup
 }

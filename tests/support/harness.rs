@@ -76,15 +76,8 @@ impl Setup {
         group: Option<&str>,
     ) -> Setup {
         self.fleet.resources.push(FleetResource {
-            rtype,
-            id: id.into(),
-            region: region.into(),
-            name: format!("{id}-name"),
             group: group.map(str::to_owned),
-            tags: Default::default(),
-            status: None,
-            owner: None,
-            attached: Vec::new(),
+            ..crate::support::resource(rtype, id, region)
         });
         self
     }
