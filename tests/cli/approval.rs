@@ -25,17 +25,21 @@ fn the_prompt_accepts_only_yes() {
             assert_eq!(env.writes(), 0, "{answer:?} approved");
         }
     }
-    assert_eq!(env.group_of("i-bp1test00001"), "rg-prod");
+    assert_eq!(
+        env.group_of("i-bp1test00001"),
+        "rg-prod",
+        "i-bp1test00001 should end in rg-prod"
+    );
 }
 
 #[test]
 fn without_a_terminal_apply_needs_auto_approve() {
     let env = Setup::new().instances(2).manifest(TWO_INTO_PROD).start();
     let (code, _, err) = stdout_of(env.regroup(&["apply"]));
-    assert_eq!(code, 1);
+    assert_eq!(code, 1, "exit code 1 expected:\n{err}");
     assert!(
         err.contains("stdin is not a terminal; pass --auto-approve"),
         "{err}"
     );
-    assert_eq!(env.writes(), 0);
+    assert_eq!(env.writes(), 0, "no join may reach the cloud");
 }

@@ -116,7 +116,8 @@ fn plan_marks_the_move_a_rule_would_undo_in_every_format() {
                 &serde_json::json!({"id": "gr-teama", "name": "team-a owns team=a"})
             ),
             (OTHER, &Value::Null),
-        ]
+        ],
+        "each move a rule would undo names that rule, the other none: {conflicts:?}"
     );
 }
 
@@ -172,9 +173,17 @@ fn apply_skips_a_move_against_a_rule_and_exits_1_naming_it() {
         .filter(|r| r.action == "JoinResourceGroup")
         .filter_map(|r| r.params.get("ResourceId").cloned())
         .collect();
-    assert_eq!(joined, [OTHER]);
-    assert_eq!(env.group_of(TAGGED), "rg-default");
-    assert_eq!(env.group_of(OTHER), "rg-teamb");
+    assert_eq!(joined, [OTHER], "only the move no rule undoes is made");
+    assert_eq!(
+        env.group_of(TAGGED),
+        "rg-default",
+        "{TAGGED} should end in rg-default"
+    );
+    assert_eq!(
+        env.group_of(OTHER),
+        "rg-teamb",
+        "{OTHER} should end in rg-teamb"
+    );
 }
 
 #[test]
@@ -193,8 +202,16 @@ fn override_rules_moves_it_and_warns() {
         "{out}"
     );
     assert_eq!(report["moved"], 2, "{report}");
-    assert_eq!(env.group_of(TAGGED), "rg-teamb");
-    assert_eq!(env.group_of(OTHER), "rg-teamb");
+    assert_eq!(
+        env.group_of(TAGGED),
+        "rg-teamb",
+        "{TAGGED} should end in rg-teamb"
+    );
+    assert_eq!(
+        env.group_of(OTHER),
+        "rg-teamb",
+        "{OTHER} should end in rg-teamb"
+    );
 }
 
 #[test]
@@ -258,8 +275,16 @@ fn associated_transfer_lists_what_follows_an_instance_and_the_replan_is_clean() 
     }
     let (code, out, _) = apply_with_report(&env, &["--override-rules"]);
     assert_eq!(code, 0, "{out}");
-    assert_eq!(env.group_of(DISK), "rg-teamb");
-    assert_eq!(env.group_of(ENI), "rg-teamb");
+    assert_eq!(
+        env.group_of(DISK),
+        "rg-teamb",
+        "{DISK} should end in rg-teamb"
+    );
+    assert_eq!(
+        env.group_of(ENI),
+        "rg-teamb",
+        "{ENI} should end in rg-teamb"
+    );
     let (code, out, err) = stdout_of(env.regroup(&["plan"]));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("No changes."), "{out}");

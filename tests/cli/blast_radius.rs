@@ -33,8 +33,12 @@ fn max_changes_refuses_a_plan_over_the_limit_and_apply_writes_nothing() {
         stdout_of(env.regroup(&["apply", "--auto-approve", "--max-changes", "10"]));
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("more than the 10 allowed"), "{err}");
-    assert_eq!(env.writes(), 0);
-    assert!(groups_of(&env, 20).iter().all(|g| g == "rg-default"));
+    assert_eq!(env.writes(), 0, "no join may reach the cloud");
+    assert!(
+        groups_of(&env, 20).iter().all(|g| g == "rg-default"),
+        "every instance stays in rg-default: {:?}",
+        groups_of(&env, 20)
+    );
 
     // At the limit is allowed.
     let (code, _, err) = stdout_of(env.regroup(&["plan", "--max-changes", "20"]));
@@ -56,7 +60,7 @@ fn a_share_counts_the_managed_resources_and_a_saved_plan_is_checked_too() {
         ),
         "{err}"
     );
-    assert_eq!(env.writes(), 0);
+    assert_eq!(env.writes(), 0, "no join may reach the cloud");
 }
 
 #[test]
@@ -74,7 +78,7 @@ fn the_manifest_sets_the_limit_and_the_flag_wins() {
     );
     let (code, _, err) = stdout_of(env.regroup(&["plan", "--max-changes", "25"]));
     assert_eq!(code, 0, "{err}");
-    assert_eq!(env.writes(), 0);
+    assert_eq!(env.writes(), 0, "no join may reach the cloud");
 }
 
 #[test]
@@ -103,20 +107,35 @@ fn max_errors_stops_starting_joins_after_that_many_failures() {
         rest.contains("Apply stopped: 0 moved, 1 failed, 5 not started, because 1 join(s) failed, the most that --max-errors 1 allows"),
         "{rest}"
     );
-    assert_eq!(env.writes(), 1);
+    assert_eq!(env.writes(), 1, "exactly 1 join expected");
     let report = read_json(&report);
-    assert_eq!(report["not_started"].as_u64(), Some(5));
+    assert_eq!(
+        report["not_started"].as_u64(),
+        Some(5),
+        "5 not started after the first failure: {report:#}"
+    );
     let outcomes = report["outcomes"].as_array().unwrap();
     let not_started: Vec<&serde_json::Value> = outcomes
         .iter()
         .filter(|o| o["status"] == "not_started")
         .collect();
-    assert_eq!(not_started.len(), 5);
-    assert!(not_started
-        .iter()
-        .all(|o| o["message"].as_str().unwrap().contains("--max-errors 1")));
+    assert_eq!(
+        not_started.len(),
+        5,
+        "5 outcomes are not_started: {not_started:?}"
+    );
+    assert!(
+        not_started
+            .iter()
+            .all(|o| o["message"].as_str().unwrap().contains("--max-errors 1")),
+        "each not_started outcome names --max-errors 1: {not_started:?}"
+    );
     for n in 1..6 {
-        assert_eq!(env.group_of(&format!("i-bp1test{n:05}")), "rg-default");
+        assert_eq!(
+            env.group_of(&format!("i-bp1test{n:05}")),
+            "rg-default",
+            "i-bp1test{n:05} should end in rg-default"
+        );
     }
 }
 

@@ -20,7 +20,11 @@ fn endless_inputs_are_read_only_up_to_their_limit() {
         err.contains("/dev/zero is larger than the limit of 134217728 bytes"),
         "{err}"
     );
-    assert!(env.requests().is_empty());
+    assert!(
+        env.requests().is_empty(),
+        "no call expected, got {:?}",
+        env.requests().iter().map(|r| &r.action).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -94,7 +98,11 @@ fn dev_zero_as_a_credential_file_is_a_size_error() {
             "{what}"
         );
     }
-    assert!(env.requests().is_empty());
+    assert!(
+        env.requests().is_empty(),
+        "no call expected, got {:?}",
+        env.requests().iter().map(|r| &r.action).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -111,7 +119,11 @@ fn a_fifo_with_no_writer_ends_in_an_error_not_a_hang() {
             "{args:?}: {err}"
         );
     }
-    assert!(env.requests().is_empty());
+    assert!(
+        env.requests().is_empty(),
+        "no call expected, got {:?}",
+        env.requests().iter().map(|r| &r.action).collect::<Vec<_>>()
+    );
 }
 
 #[test]

@@ -25,10 +25,17 @@ fn a_canary_that_does_not_land_stops_the_run() {
         "{out}"
     );
     assert!(out.contains("is not_moved_despite_success"), "{out}");
-    assert_eq!(env.writes(), 5);
+    assert_eq!(env.writes(), 5, "exactly 5 joins expected");
     let report = read_json(&report);
-    assert_eq!(report["not_started"].as_u64(), Some(15));
-    assert!(report["stopped"].as_str().unwrap().contains("canary"));
+    assert_eq!(
+        report["not_started"].as_u64(),
+        Some(15),
+        "the 15 after the canary are not started: {report:#}"
+    );
+    assert!(
+        report["stopped"].as_str().unwrap().contains("canary"),
+        "the report says the canary stopped the run: {report:#}"
+    );
 }
 
 #[test]
@@ -37,7 +44,11 @@ fn a_canary_that_lands_lets_the_rest_go() {
     let (code, out, err) = stdout_of(env.regroup(&["apply", "--auto-approve", "--canary", "5"]));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("Apply complete! 12 moved, 0 failed."), "{out}");
-    assert!(groups_of(&env, 12).iter().all(|g| g == "rg-prod"));
+    assert!(
+        groups_of(&env, 12).iter().all(|g| g == "rg-prod"),
+        "all 12 instances end in rg-prod: {:?}",
+        groups_of(&env, 12)
+    );
     // The canary is read back on its own before the rest start: two
     // read-backs of joined instances, not one.
     let reads_after_first_join = env

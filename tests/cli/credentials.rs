@@ -14,8 +14,12 @@ fn a_wrong_secret_is_a_clear_error_and_writes_nothing() {
     assert!(err.starts_with("Error: "), "{err}");
     assert!(err.contains("SignatureDoesNotMatch"), "{err}");
     assert!(!err.contains("not-the-secret"), "the secret leaked: {err}");
-    assert_eq!(env.writes(), 0);
-    assert_eq!(env.group_of("i-bp1test00000"), "rg-default");
+    assert_eq!(env.writes(), 0, "no join may reach the cloud");
+    assert_eq!(
+        env.group_of("i-bp1test00000"),
+        "rg-default",
+        "i-bp1test00000 should end in rg-default"
+    );
 }
 
 #[test]
@@ -146,7 +150,7 @@ fn oidc_credentials_work_end_to_end() {
     let mut plan = env.regroup(&["plan"]);
     oidc(&mut plan);
     let (code, _, err) = stdout_of(plan);
-    assert_eq!(code, 1);
+    assert_eq!(code, 1, "exit code 1 expected:\n{err}");
     assert!(
         err.contains("AuthenticationFail.OIDCToken.Invalid"),
         "{err}"

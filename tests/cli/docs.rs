@@ -285,7 +285,10 @@ fn the_emulator_page_lists_every_flag_of_its_help() {
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
         .filter(|w| w.starts_with("--") && w.len() > 2)
         .collect();
-    assert!(flags.contains("--phantom-rate") && flags.contains("--idle-timeout"));
+    assert!(
+        flags.contains("--phantom-rate") && flags.contains("--idle-timeout"),
+        "the emulator's help lists its flags: {flags:?}"
+    );
     let missing: Vec<&&str> = flags
         .iter()
         .filter(|flag| !page.contains(&format!("`{flag}")))

@@ -88,17 +88,24 @@ fn sigkill_during_a_burst_of_joins_leaves_a_loadable_state() {
         let apply_said = std::fs::read_to_string(dir.path().join("apply.err")).unwrap_or_default();
         panic!("the state file does not load after SIGKILL: {e:?}\napply said: {apply_said}")
     });
-    assert_eq!(saved.resources.len(), 400);
+    assert_eq!(
+        saved.resources.len(),
+        400,
+        "the state file keeps all 400 resources"
+    );
     let moved = saved
         .resources
         .iter()
         .filter(|r| r.group.as_deref() == Some("rg-prod"))
         .count();
     assert!(moved >= 20, "{moved} moves were saved");
-    assert!(saved
-        .resources
-        .iter()
-        .all(|r| r.group.is_none() || r.group.as_deref() == Some("rg-prod")));
+    assert!(
+        saved
+            .resources
+            .iter()
+            .all(|r| r.group.is_none() || r.group.as_deref() == Some("rg-prod")),
+        "each saved resource is in the default group or prod"
+    );
 }
 
 #[test]
@@ -116,7 +123,10 @@ fn the_emulator_refuses_bodies_over_a_mebibyte() {
             .unwrap();
         (response.status().as_u16(), response.text().await.unwrap())
     });
-    assert_eq!(status, 413);
+    assert_eq!(
+        status, 413,
+        "a body over the limit is refused with 413: {body}"
+    );
     assert!(body.contains("<Code>RequestBodyTooLarge</Code>"), "{body}");
 }
 
@@ -191,7 +201,11 @@ fn five_hundred_connections_at_once_are_all_answered() {
         std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
     child.kill().unwrap();
     child.wait().unwrap();
-    assert_eq!(answers.len(), 500);
+    assert_eq!(
+        answers.len(),
+        500,
+        "each of the 500 connections is answered"
+    );
     for answer in &answers {
         assert!(
             answer.starts_with("HTTP/1.1 400") && answer.contains("\"Code\":\"MissingParameter\""),

@@ -57,16 +57,16 @@ fn an_exclusive_group_evicts_its_unlisted_members_and_settles() {
     );
 
     let (code, json, _) = stdout_of(env.regroup(&["plan", "--format", "json"]));
-    assert_eq!(code, 0);
+    assert_eq!(code, 0, "exit code 0 expected:\n{json}");
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(json["evictions"], 3);
+    assert_eq!(json["evictions"], 3, "3 evictions planned: {json:#}");
     let evicted = json["changes"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|c| c["evict"] == true)
         .count();
-    assert_eq!(evicted, 3);
+    assert_eq!(evicted, 3, "3 changes are evictions: {json:#}");
     let (_, markdown, _) = stdout_of(env.regroup(&["plan", "--format", "markdown"]));
     assert!(
         markdown.contains("Plan: 0 to move, 3 to evict, 2 unchanged."),
@@ -89,11 +89,16 @@ fn an_exclusive_group_evicts_its_unlisted_members_and_settles() {
             "rg-default",
             "rg-default",
             "rg-default"
-        ]
+        ],
+        "the two listed instances in prod, the three unlisted evicted to the default"
     );
-    assert_eq!(env.group_of("d-bp1inprod"), "rg-prod");
+    assert_eq!(
+        env.group_of("d-bp1inprod"),
+        "rg-prod",
+        "d-bp1inprod should end in rg-prod"
+    );
     let (code, out, _) = stdout_of(env.regroup(&["plan"]));
-    assert_eq!(code, 0);
+    assert_eq!(code, 0, "exit code 0 expected:\n{out}");
     assert!(out.contains("No changes."), "{out}");
 }
 
@@ -108,7 +113,7 @@ fn evict_to_names_where_evictions_go_and_cannot_be_exclusive_itself() {
 
     std::fs::write(&env.manifest, format!("{PROD_EXCLUSIVE}evict_to: prod\n")).unwrap();
     let (code, _, err) = stdout_of(env.regroup(&["plan"]));
-    assert_eq!(code, 1);
+    assert_eq!(code, 1, "exit code 1 expected:\n{err}");
     assert!(
         err.contains("regroup.yaml:9:11: evictions would go to `prod`, which is itself exclusive"),
         "{err}"
@@ -127,7 +132,7 @@ fn a_failed_listing_refuses_evictions_and_says_which() {
             && err.contains("DescribeInstances"),
         "{err}"
     );
-    assert_eq!(env.writes(), 0);
+    assert_eq!(env.writes(), 0, "no join may reach the cloud");
 }
 
 #[test]

@@ -65,13 +65,13 @@ fn export_narrows_by_type_and_group_and_keys_by_name() {
     assert!(out.ends_with("regions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - instance/i-bp1prod\n"), "{out}");
     let (code, _, err) =
         stdout_of(env.regroup(&["export", "--region", "cn-hangzhou", "--group", "prd"]));
-    assert_eq!(code, 1);
+    assert_eq!(code, 1, "exit code 1 expected:\n{err}");
     assert!(
         err.contains("--group: no resource group has the id or name `prd`; closest names: prod"),
         "{err}"
     );
     let (code, _, err) = stdout_of(env.regroup(&["export"]));
-    assert_eq!(code, 1);
+    assert_eq!(code, 1, "exit code 1 expected:\n{err}");
     assert!(err.contains("pass --region"), "{err}");
 }
 

@@ -38,12 +38,17 @@ fn resources_gone_before_the_writes_fail_alone_and_a_rerun_converges() {
         "{rest}"
     );
     for n in [0, 2, 3, 5] {
-        assert_eq!(env.group_of(&format!("i-bp1test{n:05}")), "rg-prod");
+        assert_eq!(
+            env.group_of(&format!("i-bp1test{n:05}")),
+            "rg-prod",
+            "i-bp1test{n:05} should end in rg-prod"
+        );
     }
     let report = read_json(&report);
     assert_eq!(
         (report["moved"].as_u64(), report["failed"].as_u64()),
-        (Some(4), Some(2))
+        (Some(4), Some(2)),
+        "4 moved and 2 failed: {report:#}"
     );
 
     let (code, out, err) = stdout_of(env.regroup(&["apply", "--auto-approve"]));
@@ -95,8 +100,11 @@ fn moves_through_faults_and_a_server_quota_all_land() {
         "{progress}"
     );
     let outcomes = report["outcomes"].as_array().unwrap();
-    assert_eq!(outcomes.len(), 200);
-    assert!(outcomes.iter().all(|o| o["status"] == "moved"));
+    assert_eq!(outcomes.len(), 200, "one outcome per change");
+    assert!(
+        outcomes.iter().all(|o| o["status"] == "moved"),
+        "every change moved through the faults: {outcomes:?}"
+    );
     let tries: u64 = outcomes.iter().filter_map(|o| o["tries"].as_u64()).sum();
     assert!(tries > 200, "faults were retried");
     assert_eq!(
@@ -105,10 +113,13 @@ fn moves_through_faults_and_a_server_quota_all_land() {
         "every try was one request"
     );
     let fleet = env.runtime.block_on(env.emulator.snapshot());
-    assert!(fleet
-        .resources
-        .iter()
-        .all(|r| r.group.as_deref() == Some("rg-prod")));
+    assert!(
+        fleet
+            .resources
+            .iter()
+            .all(|r| r.group.as_deref() == Some("rg-prod")),
+        "every resource ends in rg-prod"
+    );
 }
 
 #[test]
@@ -118,7 +129,7 @@ fn an_api_error_is_printed_once() {
         env.regroup(&["plan", "-f", EXAMPLE])
             .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "wrong"),
     );
-    assert_eq!(code, 1);
+    assert_eq!(code, 1, "exit code 1 expected:\n{err}");
     assert_eq!(err.matches("SignatureDoesNotMatch").count(), 1, "{err}");
 }
 

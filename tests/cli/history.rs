@@ -120,13 +120,13 @@ fn history_stops_at_its_call_budget_and_says_so() {
 fn history_wants_type_slash_id_and_a_region() {
     let env = Setup::new().start();
     let (code, _, err) = env.run(&["history", "i-bp1moved", "--region", "cn-hangzhou"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 1, "exit code 1 expected:\n{err}");
     assert!(
         err.contains("`i-bp1moved` is not TYPE/ID (instance/i-bp1…) or group/NAME"),
         "{err}"
     );
     let (code, _, err) = env.run(&["history", "instance/i-bp1moved"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 1, "exit code 1 expected:\n{err}");
     assert!(
         err.contains("history needs the region to read: pass one --region"),
         "{err}"

@@ -47,7 +47,10 @@ fn an_interrupt_lets_calls_in_flight_finish_and_a_rerun_finishes_the_rest() {
     assert!(out.contains("Apply interrupted!"), "{out}");
 
     let report = read_json(&report);
-    assert_eq!(report["interrupted"], true);
+    assert_eq!(
+        report["interrupted"], true,
+        "the report says interrupted: {report:#}"
+    );
     let fleet = env.runtime.block_on(env.emulator.snapshot());
     let in_prod: std::collections::BTreeSet<String> = fleet
         .resources
@@ -81,12 +84,14 @@ fn an_interrupt_lets_calls_in_flight_finish_and_a_rerun_finishes_the_rest() {
         out.contains(&format!("Apply complete! {not_started} moved, 0 failed.")),
         "{out}"
     );
-    assert!(env
-        .runtime
-        .block_on(env.emulator.snapshot())
-        .resources
-        .iter()
-        .all(|r| r.group.is_some()));
+    assert!(
+        env.runtime
+            .block_on(env.emulator.snapshot())
+            .resources
+            .iter()
+            .all(|r| r.group.is_some()),
+        "after the rerun every instance has left the default group"
+    );
 }
 
 #[test]
@@ -132,7 +137,11 @@ fn a_second_interrupt_exits_at_once() {
     interrupt();
     let status = child.wait().unwrap();
     let rest: Vec<String> = stdout.map_while(Result::ok).collect();
-    assert_eq!(status.code(), Some(130));
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "a second interrupt exits 130 at once: {rest:?}"
+    );
     // It did not wait for the calls in flight: they are left unverified,
     // and the summary still says so.
     assert!(
@@ -202,7 +211,7 @@ fn after_sigterm_with_phantom_joins_every_outcome_agrees_with_the_account() {
     assert_eq!(code, 130, "{err}");
     let report = read_json(&env.path("report.json"));
     let outcomes = report["outcomes"].as_array().unwrap();
-    assert_eq!(outcomes.len(), 120);
+    assert_eq!(outcomes.len(), 120, "one outcome per change: {report:#}");
     let mut moved = 0;
     for outcome in outcomes {
         let id = outcome["change"]["resource"]["id"].as_str().unwrap();
@@ -247,9 +256,13 @@ fn sighup_leaves_a_report_and_an_undo_plan() {
     assert_eq!(code, 130, "a hang-up stops the run as SIGTERM does: {err}");
     let report = read_json(&env.path("report.json"));
     assert_eq!(report["interrupted"], true, "{report}");
-    assert_eq!(report["outcomes"].as_array().unwrap().len(), 120);
+    assert_eq!(
+        report["outcomes"].as_array().unwrap().len(),
+        120,
+        "one outcome per change: {report:#}"
+    );
     let undo = read_json(&env.path("undo.json"));
-    assert_eq!(undo["undo"], true);
+    assert_eq!(undo["undo"], true, "the undo plan is marked undo: {undo:#}");
     assert_eq!(
         undo["changes"].as_array().unwrap().len() as u64,
         report["moved"].as_u64().unwrap() + report["unverified"].as_u64().unwrap(),

@@ -10,15 +10,29 @@ use crate::harness::{stdout_of, Setup};
 fn the_schema_describes_the_manifest() {
     let env = Setup::new().start();
     let (code, out, _) = stdout_of(env.regroup(&["schema"]));
-    assert_eq!(code, 0);
+    assert_eq!(code, 0, "exit code 0 expected:\n{out}");
     let schema: serde_json::Value = serde_json::from_str(&out).expect("the schema is JSON");
-    assert_eq!(schema["additionalProperties"], false);
-    assert_eq!(schema["required"], serde_json::json!(["version", "groups"]));
+    assert_eq!(
+        schema["additionalProperties"], false,
+        "the manifest allows no unknown top-level key: {schema:#}"
+    );
+    assert_eq!(
+        schema["required"],
+        serde_json::json!(["version", "groups"]),
+        "version and groups are required: {schema:#}"
+    );
     let types = schema["$defs"]["ResourceType"]["enum"]
         .as_array()
         .expect("the types are listed");
-    assert_eq!(types.len(), regroup::resource::ResourceType::ALL.len());
-    assert_eq!(schema["$defs"]["Rule"]["additionalProperties"], false);
+    assert_eq!(
+        types.len(),
+        regroup::resource::ResourceType::ALL.len(),
+        "the schema lists every resource type: {types:?}"
+    );
+    assert_eq!(
+        schema["$defs"]["Rule"]["additionalProperties"], false,
+        "a rule allows no unknown key: {schema:#}"
+    );
 }
 
 /// Every `regroup …` command line in the shell of a CI file (`run:` in
@@ -120,7 +134,7 @@ fn completions_and_version() {
         );
     }
     let (code, out, _) = stdout_of(env.regroup(&["--version"]));
-    assert_eq!(code, 0);
+    assert_eq!(code, 0, "exit code 0 expected:\n{out}");
     assert!(
         out.contains(env!("CARGO_PKG_VERSION"))
             && out.contains("ECS 2014-05-26")
@@ -226,5 +240,8 @@ fn a_closed_stdout_after_the_moves_keeps_the_report_and_the_exit_code() {
     );
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&report).expect("the report is written")).unwrap();
-    assert_eq!(report["outcomes"][0]["status"], "not_moved_despite_success");
+    assert_eq!(
+        report["outcomes"][0]["status"], "not_moved_despite_success",
+        "the join acknowledged but not made is reported as such: {report:#}"
+    );
 }

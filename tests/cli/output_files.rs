@@ -21,10 +21,17 @@ fn a_planted_tmp_symlink_is_replaced_not_followed() {
     std::os::unix::fs::symlink(&victim, env.path("plan.json.tmp")).unwrap();
     let (code, _, err) = stdout_of(env.regroup(&["plan", "-o", plan.to_str().unwrap()]));
     assert_eq!(code, 0, "{err}");
-    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
-    assert!(std::fs::read_to_string(&plan)
-        .unwrap()
-        .contains("\"changes\""));
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "precious",
+        "the symlink's target is untouched"
+    );
+    assert!(
+        std::fs::read_to_string(&plan)
+            .unwrap()
+            .contains("\"changes\""),
+        "the plan is written in place of the symlink"
+    );
 }
 
 #[test]
@@ -46,7 +53,7 @@ fn output_paths_that_are_not_regular_files_are_refused() {
     ]));
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("is a folder, not a regular file"), "{err}");
-    assert_eq!(env.writes(), 0);
+    assert_eq!(env.writes(), 0, "no join may reach the cloud");
 }
 
 #[test]
@@ -59,7 +66,11 @@ fn a_plan_is_never_saved_over_its_manifest() {
         let (code, _, err) = stdout_of(env.regroup(&["plan", "-f", manifest, "-o", out]));
         assert_eq!(code, 1, "{err}");
         assert!(err.contains("which this command reads"), "{err}");
-        assert_eq!(std::fs::read_to_string(manifest).unwrap(), TWO_INTO_PROD);
+        assert_eq!(
+            std::fs::read_to_string(manifest).unwrap(),
+            TWO_INTO_PROD,
+            "the manifest is not overwritten"
+        );
     }
 }
 
@@ -74,8 +85,12 @@ fn a_report_is_never_written_over_the_plan_being_applied() {
     let (code, _, err) = stdout_of(env.regroup(&["apply", plan, "--report", plan]));
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("the plan being applied"), "{err}");
-    assert_eq!(std::fs::read_to_string(plan).unwrap(), saved);
-    assert_eq!(env.writes(), 0);
+    assert_eq!(
+        std::fs::read_to_string(plan).unwrap(),
+        saved,
+        "the plan is not overwritten"
+    );
+    assert_eq!(env.writes(), 0, "no join may reach the cloud");
 }
 
 #[test]
@@ -95,5 +110,9 @@ fn a_report_into_a_missing_folder_is_refused_before_any_move() {
         0,
         "moves were made before the path was checked"
     );
-    assert_eq!(env.group_of("i-bp1test00000"), "rg-default");
+    assert_eq!(
+        env.group_of("i-bp1test00000"),
+        "rg-default",
+        "i-bp1test00000 should end in rg-default"
+    );
 }

@@ -44,7 +44,7 @@ fn plan_names_the_denied_read_in_one_line_and_writes_nothing() {
         !err.contains("User not authorized"),
         "no raw message: {err}"
     );
-    assert_eq!(env.writes(), 0);
+    assert_eq!(env.writes(), 0, "no join may reach the cloud");
 
     let (code, out, err) = env.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 1, "{out}{err}");
@@ -120,7 +120,7 @@ fn every_missing_read_is_named_and_dry_run_checks_where_documented() {
             .map(|r| r.action.as_str())
             .collect::<Vec<_>>()
     );
-    assert_eq!(env.writes(), 0);
+    assert_eq!(env.writes(), 0, "no join may reach the cloud");
 }
 
 #[test]
@@ -137,7 +137,11 @@ fn apply_stops_starting_joins_after_a_denied_one() {
     assert!(out.contains("Apply stopped:"), "{out}");
     assert!(out.contains("38 not started"), "{out}");
     assert!(out.contains("ecs:JoinResourceGroup"), "{out}");
-    assert_eq!(env.group_of("i-bp1test00000"), "rg-default");
+    assert_eq!(
+        env.group_of("i-bp1test00000"),
+        "rg-default",
+        "i-bp1test00000 should end in rg-default"
+    );
 }
 
 /// Every action in a policy document.
@@ -171,18 +175,20 @@ fn policy_grants_exactly_what_the_manifest_needs() {
     assert_eq!(code, 0, "{err}");
     assert!(env.requests().is_empty(), "policy is offline");
     let policy: serde_json::Value = serde_json::from_str(&out).expect("JSON");
-    assert_eq!(policy["Version"], "1");
+    assert_eq!(policy["Version"], "1", "policy version 1: {policy:#}");
     assert_eq!(
         actions(&policy),
         BTreeSet::from([
             "ecs:DescribeDisks".to_owned(),
             "ecs:JoinResourceGroup".to_owned(),
             "resourcemanager:ListResourceGroups".to_owned(),
-        ])
+        ]),
+        "exactly the actions this manifest needs: {policy:#}"
     );
     assert_eq!(
         policy["Statement"][1]["Resource"],
-        serde_json::json!(["acs:ecs:cn-hangzhou:*:disk/*"])
+        serde_json::json!(["acs:ecs:cn-hangzhou:*:disk/*"]),
+        "the join is scoped to disks in cn-hangzhou: {policy:#}"
     );
 
     // The policy is enough: a key denied everything else plans fine.
@@ -203,5 +209,9 @@ fn policy_grants_exactly_what_the_manifest_needs() {
         .start();
     let (code, out, err) = env.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert_eq!(env.group_of("d-bp1test00000"), "rg-prod");
+    assert_eq!(
+        env.group_of("d-bp1test00000"),
+        "rg-prod",
+        "d-bp1test00000 should end in rg-prod"
+    );
 }

@@ -26,9 +26,21 @@ fn plan_apply_then_nothing_left_to_do() {
     let (code, out, err) = stdout_of(env.regroup(&["apply", "--auto-approve"]));
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("Apply complete! 2 moved, 0 failed."), "{out}");
-    assert_eq!(env.group_of("i-bp1test00000"), "rg-prod");
-    assert_eq!(env.group_of("i-bp1test00001"), "rg-prod");
-    assert_eq!(env.group_of("i-bp1test00002"), "rg-default");
+    assert_eq!(
+        env.group_of("i-bp1test00000"),
+        "rg-prod",
+        "i-bp1test00000 should end in rg-prod"
+    );
+    assert_eq!(
+        env.group_of("i-bp1test00001"),
+        "rg-prod",
+        "i-bp1test00001 should end in rg-prod"
+    );
+    assert_eq!(
+        env.group_of("i-bp1test00002"),
+        "rg-default",
+        "i-bp1test00002 should end in rg-default"
+    );
 
     let (code, out, _) = stdout_of(env.regroup(&["plan", "--detailed-exitcode"]));
     assert_eq!(code, 0, "{out}");
@@ -111,7 +123,7 @@ fn an_unknown_group_name_lists_the_closest_and_writes_nothing() {
         ),
         "{err}"
     );
-    assert_eq!(env.writes(), 0);
+    assert_eq!(env.writes(), 0, "no join may reach the cloud");
 }
 
 #[test]
@@ -131,7 +143,7 @@ fn ignore_missing_plans_the_rest_with_a_warning() {
         ))
         .start();
     let (code, _, err) = stdout_of(env.regroup(&["plan"]));
-    assert_eq!(code, 1);
+    assert_eq!(code, 1, "exit code 1 expected:\n{err}");
     assert!(
         err.contains("regroup.yaml:7:9: instance/i-bp1gone in cn-hangzhou"),
         "{err}"
@@ -140,12 +152,22 @@ fn ignore_missing_plans_the_rest_with_a_warning() {
         stdout_of(env.regroup(&["plan", "--ignore-missing", "--format", "json"]));
     assert_eq!(code, 0, "{err}");
     let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(plan["missing"][0]["id"], "i-bp1gone");
-    assert_eq!(plan["changes"].as_array().unwrap().len(), 1);
-    assert!(plan["warnings"][0]
-        .as_str()
-        .unwrap()
-        .contains("does not exist"));
+    assert_eq!(
+        plan["missing"][0]["id"], "i-bp1gone",
+        "the missing resource is listed: {plan:#}"
+    );
+    assert_eq!(
+        plan["changes"].as_array().unwrap().len(),
+        1,
+        "the rest is planned: {plan:#}"
+    );
+    assert!(
+        plan["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("does not exist"),
+        "a warning says it does not exist: {plan:#}"
+    );
 }
 
 #[test]
@@ -166,7 +188,10 @@ fn a_thousand_resources_of_every_type_are_read_in_the_fewest_calls() {
         let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
         let planned = plan["changes"].as_array().unwrap().len()
             + plan["unchanged"].as_u64().unwrap() as usize;
-        assert_eq!(planned, 1_000);
+        assert_eq!(
+            planned, 1_000,
+            "every one of the 1,000 resources is planned or unchanged"
+        );
         // And one GetAutoGroupingStatus (off here), for a plan with moves.
         let calls = env.requests().len();
         assert_eq!(calls, minimum + 1, "{:?}", calls_of(&env));
@@ -220,7 +245,7 @@ fn counts_of_one_are_singular() {
 #[test]
 fn a_markdown_plan_of_thousands_of_missing_ids_shows_the_move_within_the_limit() {
     let env = Setup::new().example_fleet().start();
-    let mut manifest = String::from(indoc(
+    let mut manifest = indoc(
         "
         version: 1
         regions: [cn-hangzhou]
@@ -229,7 +254,7 @@ fn a_markdown_plan_of_thousands_of_missing_ids_shows_the_move_within_the_limit()
             resources:
               - instance/i-bp1aaaaaaaaaaaaaaaaa
         ",
-    ));
+    );
     for n in 0..3_000 {
         manifest.push_str(&format!("      - instance/i-bp1gone{n:05}\n"));
     }

@@ -160,10 +160,11 @@ fn apply_twelve_scaled(change: impl FnOnce(&mut Settings)) -> (Running, String) 
     assert_report_matches(&report, &groups(&server), 12);
     assert_eq!(
         report["calls"]["throttled"].as_u64().unwrap() as usize,
-        throttled(&server).values().sum::<usize>()
+        throttled(&server).values().sum::<usize>(),
+        "the report counts the throttled answers the server gave"
     );
     let (code, out, _) = server.run(&["plan"]);
-    assert_eq!(code, 0);
+    assert_eq!(code, 0, "exit code 0 expected:\n{out}");
     assert!(out.contains("No changes."), "{out}");
     (server, err)
 }
@@ -173,7 +174,11 @@ fn known_minute_quotas_scaled_down_are_paced_and_nothing_fails() {
     let (server, err) = apply_twelve_scaled(|_| {});
     assert!(err.contains("quota known: keeping just under it"), "{err}");
     // Paced under known quotas: not one call refused.
-    assert_eq!(throttled(&server), BTreeMap::new());
+    assert_eq!(
+        throttled(&server),
+        BTreeMap::new(),
+        "paced under known quotas: not one call refused"
+    );
 }
 
 #[test]
@@ -219,8 +224,15 @@ fn a_retry_hint_is_followed() {
 fn a_known_quota_over_three_regions_is_never_exceeded() {
     let server = start(600, &REGIONS, |s| s.quotas = quotas(&["*=60/1s"]));
     let (report, _) = apply_all_with_report(&server, &["--parallelism", "32"], 600);
-    assert_eq!(throttled(&server), BTreeMap::new());
-    assert_eq!(report["calls"]["throttled"], 0);
+    assert_eq!(
+        throttled(&server),
+        BTreeMap::new(),
+        "paced under known quotas: not one call refused"
+    );
+    assert_eq!(
+        report["calls"]["throttled"], 0,
+        "the report counts no throttled answer: {report:#}"
+    );
     // Discovery asked once per region, for ECS FlowControl quotas.
     let asked: Vec<_> = server
         .emulator
@@ -228,12 +240,15 @@ fn a_known_quota_over_three_regions_is_never_exceeded() {
         .into_iter()
         .filter(|r| r.action == "ListProductQuotas")
         .collect();
-    assert_eq!(asked.len(), 3);
-    assert!(asked
-        .iter()
-        .all(|r| r.params["QuotaCategory"] == "FlowControl"
-            && r.params["ProductCode"] == "ecs"
-            && r.params["Version"] == "2020-05-10"));
+    assert_eq!(asked.len(), 3, "Quota Center is asked once per region");
+    assert!(
+        asked
+            .iter()
+            .all(|r| r.params["QuotaCategory"] == "FlowControl"
+                && r.params["ProductCode"] == "ecs"
+                && r.params["Version"] == "2020-05-10"),
+        "quota discovery asks for ECS FlowControl quotas (2020-05-10)"
+    );
 }
 
 #[test]
@@ -300,11 +315,21 @@ fn a_failed_read_back_still_prints_the_summary_and_writes_the_report() {
         "{out}"
     );
     let report = report(&server);
-    assert_eq!(report["unverified"], 6);
-    assert!(statuses(&report).values().all(|s| s == "unverified"));
+    assert_eq!(
+        report["unverified"], 6,
+        "every started join is unverified: {report:#}"
+    );
+    assert!(
+        statuses(&report).values().all(|s| s == "unverified"),
+        "every outcome is unverified: {report:#}"
+    );
     assert_report_matches(&report, &groups(&server), 6);
     // The joins themselves were made.
-    assert!(groups(&server).values().all(|g| g == PROD));
+    assert!(
+        groups(&server).values().all(|g| g == PROD),
+        "the joins themselves were made: {:?}",
+        groups(&server)
+    );
 }
 
 /// `apply --auto-approve --report report.json ARGS`, in the background.

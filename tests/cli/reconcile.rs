@@ -329,7 +329,10 @@ fn detect_mode_moves_nothing_counts_the_drift_and_keeps_the_last_good_manifest()
     let (code, printed) = reconcile.terminate();
     assert_eq!(code, 0, "{}", printed.join("\n"));
     assert_eq!(env.writes(), 0, "detect mode moves nothing");
-    assert!((0..5).all(|n| env.group_of(&instance(n)) == "rg-default"));
+    assert!(
+        (0..5).all(|n| env.group_of(&instance(n)) == "rg-default"),
+        "detect mode leaves every instance in rg-default"
+    );
 }
 
 #[test]
@@ -526,5 +529,5 @@ fn a_dead_endpoint_fails_each_run_and_the_loop_goes_on() {
             .all(|r| r["result"] == "failure" && r["error"].is_string()),
         "{reports:?}"
     );
-    assert_eq!(env.writes(), 0);
+    assert_eq!(env.writes(), 0, "no join may reach the cloud");
 }

@@ -32,8 +32,12 @@ fn a_saved_plan_is_applied_exactly() {
     let (code, out, err) = stdout_of(env.regroup(&["apply", plan.to_str().unwrap()]));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("Apply complete! 2 moved, 0 failed."), "{out}");
-    assert_eq!(env.writes(), 2);
-    assert_eq!(env.group_of("i-bp1late"), "rg-default");
+    assert_eq!(env.writes(), 2, "exactly 2 joins expected");
+    assert_eq!(
+        env.group_of("i-bp1late"),
+        "rg-default",
+        "i-bp1late should end in rg-default"
+    );
 }
 
 #[test]
@@ -53,7 +57,7 @@ fn a_stale_plan_is_refused_before_any_write() {
     });
     let before = env.runtime.block_on(env.emulator.snapshot());
     let (code, _, err) = stdout_of(env.regroup(&["apply", plan.to_str().unwrap()]));
-    assert_eq!(code, 1);
+    assert_eq!(code, 1, "exit code 1 expected:\n{err}");
     assert!(err.contains("the saved plan is stale"), "{err}");
     assert!(
         err.contains(
@@ -65,8 +69,12 @@ fn a_stale_plan_is_refused_before_any_write() {
         !err.contains("i-bp1test00000"),
         "only what drifted is listed: {err}"
     );
-    assert_eq!(env.writes(), 0);
-    assert_eq!(env.runtime.block_on(env.emulator.snapshot()), before);
+    assert_eq!(env.writes(), 0, "no join may reach the cloud");
+    assert_eq!(
+        env.runtime.block_on(env.emulator.snapshot()),
+        before,
+        "the account is unchanged"
+    );
 }
 
 #[test]
@@ -80,7 +88,7 @@ fn plans_from_another_manifest_or_format_are_refused() {
     let newer_path = env.path("newer.json");
     std::fs::write(&newer_path, newer.to_string()).unwrap();
     let (code, _, err) = stdout_of(env.regroup(&["apply", newer_path.to_str().unwrap()]));
-    assert_eq!(code, 1);
+    assert_eq!(code, 1, "exit code 1 expected:\n{err}");
     assert!(
         err.contains("plan format version 2 is not supported"),
         "{err}"
@@ -91,7 +99,7 @@ fn plans_from_another_manifest_or_format_are_refused() {
     let edited_path = env.path("edited.json");
     std::fs::write(&edited_path, edited.to_string()).unwrap();
     let (code, _, err) = stdout_of(env.regroup(&["apply", edited_path.to_str().unwrap()]));
-    assert_eq!(code, 1);
+    assert_eq!(code, 1, "exit code 1 expected:\n{err}");
     assert!(
         err.contains("not a valid regroup plan") && err.contains("unknown variant `vm`"),
         "{err}"
@@ -103,9 +111,9 @@ fn plans_from_another_manifest_or_format_are_refused() {
     )
     .unwrap();
     let (code, _, err) = stdout_of(env.regroup(&["apply", plan.to_str().unwrap()]));
-    assert_eq!(code, 1);
+    assert_eq!(code, 1, "exit code 1 expected:\n{err}");
     assert!(err.contains("was planned from another version of"), "{err}");
-    assert_eq!(env.writes(), 0);
+    assert_eq!(env.writes(), 0, "no join may reach the cloud");
 }
 
 #[test]
@@ -249,7 +257,7 @@ fn a_forged_saved_plan_is_refused_when_the_manifest_is_at_hand() {
         ),
     ];
     for (forged, expected) in forgeries {
-        assert_ne!(forged, saved);
+        assert_ne!(forged, saved, "the forgery changes the plan");
         let path = env.path("forged.json");
         std::fs::write(&path, reseal(&forged)).unwrap();
         let (code, out, err) = stdout_of(env.regroup(&["apply", path.to_str().unwrap()]));
@@ -259,7 +267,7 @@ fn a_forged_saved_plan_is_refused_when_the_manifest_is_at_hand() {
             "{err}"
         );
         assert!(err.contains(expected), "{err}");
-        assert_eq!(env.writes(), 0);
+        assert_eq!(env.writes(), 0, "no join may reach the cloud");
     }
 
     // A manifest named with -f that is missing is an error, not a reason
@@ -334,7 +342,11 @@ fn an_undo_plan_moves_back_only_what_its_report_records() {
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("has changed since"), "{err}");
     assert_eq!(env.writes(), writes, "an unbound undo plan moved resources");
-    assert_eq!(env.group_of("i-bp1test00002"), "rg-default");
+    assert_eq!(
+        env.group_of("i-bp1test00002"),
+        "rg-default",
+        "i-bp1test00002 should end in rg-default"
+    );
 }
 
 #[test]
@@ -398,8 +410,12 @@ fn a_forged_eviction_of_a_type_the_manifest_does_not_cover_is_refused() {
         err.contains("disk/d-bp1forged0000 (cn-hangzhou): the plan moves it to `default` (rg-default); the manifest asks for no move of it"),
         "{err}"
     );
-    assert_eq!(env.writes(), 0);
-    assert_eq!(env.group_of("d-bp1forged0000"), "rg-prod");
+    assert_eq!(env.writes(), 0, "no join may reach the cloud");
+    assert_eq!(
+        env.group_of("d-bp1forged0000"),
+        "rg-prod",
+        "d-bp1forged0000 should end in rg-prod"
+    );
 }
 
 #[test]
@@ -427,7 +443,7 @@ fn an_inflated_unchanged_count_does_not_pass_max_changes() {
         err.contains("the plan moves 5 resource(s), more than the 4 allowed by --max-changes 40% (of 10 managed resources)"),
         "{err}"
     );
-    assert_eq!(env.writes(), 0);
+    assert_eq!(env.writes(), 0, "no join may reach the cloud");
 }
 
 #[test]
@@ -463,7 +479,7 @@ fn region_limits_a_saved_plan_applied_without_its_manifest() {
         err.contains("the saved plan moves 1 resource(s) outside --region cn-hangzhou (the first: instance/i-uf6test00000 (cn-shanghai))"),
         "{err}"
     );
-    assert_eq!(env.writes(), 0);
+    assert_eq!(env.writes(), 0, "no join may reach the cloud");
 }
 
 #[test]
@@ -485,7 +501,7 @@ fn a_saved_plan_without_f_is_checked_against_the_manifest_it_names() {
         err.contains("the saved plan has 1 change(s) that the manifest does not ask for"),
         "{err}"
     );
-    assert_eq!(env.writes(), 0);
+    assert_eq!(env.writes(), 0, "no join may reach the cloud");
 }
 
 #[test]

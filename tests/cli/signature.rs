@@ -31,7 +31,7 @@ fn plan_and_apply_sign_with_v3_when_asked() {
     assert_eq!(code, 2, "{out}{err}");
     assert!(out.contains("Plan: 2 to move"), "{out}");
     let requests = env.requests();
-    assert!(!requests.is_empty());
+    assert!(!requests.is_empty(), "the plan made calls");
     for request in &requests {
         assert_eq!(request.status, 200, "{request:?}");
         // V3 carries the signature's parts in headers, none in parameters.
@@ -46,17 +46,28 @@ fn plan_and_apply_sign_with_v3_when_asked() {
     }
     let (code, out, err) = env.run(&["--signature", "v3", "apply", "--auto-approve"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert_eq!(env.writes(), 2);
-    assert_eq!(env.group_of("i-bp1test00000"), "rg-prod");
-    assert_eq!(env.group_of("d-bp1test00000"), "rg-prod");
+    assert_eq!(env.writes(), 2, "exactly 2 joins expected");
+    assert_eq!(
+        env.group_of("i-bp1test00000"),
+        "rg-prod",
+        "i-bp1test00000 should end in rg-prod"
+    );
+    assert_eq!(
+        env.group_of("d-bp1test00000"),
+        "rg-prod",
+        "d-bp1test00000 should end in rg-prod"
+    );
 
     // Without the flag, v1 as before.
     let before = env.requests().len();
     let (code, out, _) = env.run(&["plan"]);
     assert_eq!(code, 0, "{out}");
-    assert!(env.requests()[before..]
-        .iter()
-        .all(|r| r.params.get("SignatureVersion").is_some_and(|v| v == "1.0")));
+    assert!(
+        env.requests()[before..]
+            .iter()
+            .all(|r| r.params.get("SignatureVersion").is_some_and(|v| v == "1.0")),
+        "without --signature every call is signed v1 (SignatureVersion 1.0)"
+    );
 }
 
 #[test]
@@ -100,10 +111,16 @@ fn the_official_sdk_talks_to_the_emulator() {
         stdout.contains("ok wrong secret: SignatureDoesNotMatch"),
         "{stdout}"
     );
-    assert_eq!(env.group_of("i-bp1test00000"), "rg-prod");
+    assert_eq!(
+        env.group_of("i-bp1test00000"),
+        "rg-prod",
+        "i-bp1test00000 should end in rg-prod"
+    );
     // The SDK signed with V3: no request carried v1's parameters.
-    assert!(env
-        .requests()
-        .iter()
-        .all(|r| !r.params.contains_key("SignatureVersion")));
+    assert!(
+        env.requests()
+            .iter()
+            .all(|r| !r.params.contains_key("SignatureVersion")),
+        "the SDK signed with V3: no request carries SignatureVersion"
+    );
 }

@@ -217,8 +217,10 @@ fn a_target_group_being_deleted_is_refused_before_any_write() {
         ),
         "{err}"
     );
-    assert!(env
-        .requests()
-        .iter()
-        .all(|r| r.action != "JoinResourceGroup"));
+    assert!(
+        env.requests()
+            .iter()
+            .all(|r| r.action != "JoinResourceGroup"),
+        "no join is sent to a group being deleted"
+    );
 }

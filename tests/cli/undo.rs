@@ -45,17 +45,31 @@ fn an_undo_plan_restores_the_membership_before_the_apply() {
             && out.contains("moves the 8 resource(s) moved here back"),
         "{out}"
     );
-    assert_ne!(membership(&env), before);
+    assert_ne!(membership(&env), before, "the apply changed the membership");
     let saved = read_json(&undo);
-    assert_eq!(saved["undo"], true);
-    assert_eq!(saved["format_version"], 1);
-    assert_eq!(saved["changes"].as_array().unwrap().len(), 8);
+    assert_eq!(
+        saved["undo"], true,
+        "the undo plan is marked undo: {saved:#}"
+    );
+    assert_eq!(
+        saved["format_version"], 1,
+        "the undo plan is a version 1 plan: {saved:#}"
+    );
+    assert_eq!(
+        saved["changes"].as_array().unwrap().len(),
+        8,
+        "the undo plan moves back the 8 moved: {saved:#}"
+    );
 
     let (code, out, err) = stdout_of(env.regroup(&["apply", undo.to_str().unwrap()]));
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("Applying the undo plan"), "{out}");
     assert!(out.contains("Apply complete! 8 moved, 0 failed."), "{out}");
-    assert_eq!(membership(&env), before);
+    assert_eq!(
+        membership(&env),
+        before,
+        "the undo plan restored the membership from before the apply"
+    );
 }
 
 #[test]
@@ -76,7 +90,11 @@ fn an_undo_plan_leaves_a_resource_moved_since_and_restores_the_rest() {
         "{out}"
     );
     assert!(out.contains("7 moved, 0 failed, 1 not started"), "{out}");
-    assert_eq!(env.group_of("i-bp1test00002"), "rg-dev");
+    assert_eq!(
+        env.group_of("i-bp1test00002"),
+        "rg-dev",
+        "i-bp1test00002 should end in rg-dev"
+    );
     for id in ["i-bp1test00000", "i-bp1test00005"] {
         assert_eq!(env.group_of(id), "rg-default", "{id}");
     }
@@ -122,12 +140,15 @@ fn the_undo_plan_holds_exactly_what_moved_also_when_the_run_stops() {
         .iter()
         .map(|c| c["resource"]["id"].as_str().unwrap())
         .collect();
-    assert_eq!(undone, moved);
-    assert!(saved["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|c| c["from"]["id"] == "rg-prod" && c["to"]["id"] == "rg-default"));
+    assert_eq!(undone, moved, "the undo plan holds exactly what moved");
+    assert!(
+        saved["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["from"]["id"] == "rg-prod" && c["to"]["id"] == "rg-default"),
+        "every undo change goes from rg-prod back to rg-default: {saved:#}"
+    );
 }
 
 #[test]
@@ -141,10 +162,10 @@ fn the_undo_plan_and_the_report_cannot_be_one_file() {
         "--report",
         "out.json",
     ]));
-    assert_eq!(code, 1);
+    assert_eq!(code, 1, "exit code 1 expected:\n{err}");
     assert!(
         err.contains("--report and --undo-plan name the same file"),
         "{err}"
     );
-    assert_eq!(env.writes(), 0);
+    assert_eq!(env.writes(), 0, "no join may reach the cloud");
 }

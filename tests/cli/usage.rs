@@ -41,7 +41,15 @@ fn numeric_options_out_of_range_are_usage_errors() {
         assert_eq!(code, 1, "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");
     }
-    assert!(env.emulator.requests().is_empty());
+    assert!(
+        env.emulator.requests().is_empty(),
+        "no call expected, got {:?}",
+        env.emulator
+            .requests()
+            .iter()
+            .map(|r| &r.action)
+            .collect::<Vec<_>>()
+    );
 }
 
 #[test]

@@ -114,7 +114,7 @@ const MALFORMED: &[(&str, &str, &str)] = &[
 
 #[test]
 fn malformed_manifests_say_what_and_where_and_call_nothing() {
-    assert!(MALFORMED.len() >= 30);
+    assert!(MALFORMED.len() >= 30, "the table covers at least 30 cases");
     let env = Setup::new().instances(1).start();
     let mut wrong = Vec::new();
     for (name, text, expected) in MALFORMED {
