@@ -1,6 +1,7 @@
 //! `apply`'s approval: the prompt takes only `yes`, and without a terminal
 //! `--auto-approve` is required.
 
+use crate::harness::assert_has_line;
 use crate::harness::{stdout_of, Setup, TWO_INTO_PROD};
 
 #[test]
@@ -16,10 +17,7 @@ fn the_prompt_accepts_only_yes() {
         session.send_line(answer).unwrap();
         let rest = session.exp_eof().unwrap();
         if moved {
-            assert!(
-                rest.contains("Apply complete! 2 moved, 0 failed."),
-                "{rest}"
-            );
+            assert_has_line(&rest, "Apply complete! 2 moved, 0 failed.");
         } else {
             assert!(rest.contains("Apply cancelled."), "{answer:?}: {rest}");
             assert_eq!(env.writes(), 0, "{answer:?} approved");

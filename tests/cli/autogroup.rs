@@ -8,6 +8,7 @@ use regroup::emulator::fleet::FleetGroup;
 use regroup::resource::ResourceType;
 use serde_json::Value;
 
+use crate::harness::assert_has_line;
 use crate::harness::{read_json, stdout_of, Running, Setup};
 
 const TAGGED: &str = "i-bp1teama0001";
@@ -127,7 +128,7 @@ fn a_disabled_feature_marks_nothing() {
     let (code, out, err) = stdout_of(env.regroup(&["plan"]));
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains("conflicts with"), "{out}");
-    assert!(out.contains("Plan: 2 to move, 0 unchanged."), "{out}");
+    assert_has_line(&out, "Plan: 2 to move, 0 unchanged.");
 }
 
 fn apply_with_report(env: &Running, extra: &[&str]) -> (i32, String, Value) {
@@ -243,7 +244,7 @@ fn without_permission_to_read_the_rules_plan_says_so_once_and_goes_on() {
         1,
         "{out}"
     );
-    assert!(out.contains("Plan: 2 to move, 0 unchanged."), "{out}");
+    assert_has_line(&out, "Plan: 2 to move, 0 unchanged.");
 }
 
 const DISK: &str = "d-bp1attached001";

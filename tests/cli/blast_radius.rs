@@ -2,6 +2,7 @@
 //! manifest's `max_changes`), `--max-errors`, and a rule that selects
 //! everything must say `all`. `--canary` is in `canary.rs`.
 
+use crate::harness::assert_has_line;
 use crate::harness::{groups_of, read_json, stdout_of, Setup, ALL_INTO_PROD};
 use crate::text::indoc;
 use regroup::resource::ResourceType;
@@ -103,10 +104,7 @@ fn max_errors_stops_starting_joins_after_that_many_failures() {
     env.delete(ResourceType::Instance, "i-bp1test00000");
     session.send_line("yes").unwrap();
     let rest = session.exp_eof().unwrap();
-    assert!(
-        rest.contains("Apply stopped: 0 moved, 1 failed, 5 not started, because 1 join(s) failed, the most that --max-errors 1 allows"),
-        "{rest}"
-    );
+    assert_has_line(&rest, "Apply stopped: 0 moved, 1 failed, 5 not started, because 1 join(s) failed, the most that --max-errors 1 allows");
     assert_eq!(env.writes(), 1, "exactly 1 join expected");
     let report = read_json(&report);
     assert_eq!(

@@ -1,6 +1,7 @@
 //! `--canary`: a first move that does not land stops the run; one that
 //! lands lets the rest go.
 
+use crate::harness::assert_has_line;
 use crate::harness::{groups_of, read_json, stdout_of, Setup, ALL_INTO_PROD};
 
 #[test]
@@ -43,7 +44,7 @@ fn a_canary_that_lands_lets_the_rest_go() {
     let env = Setup::new().instances(12).manifest(ALL_INTO_PROD).start();
     let (code, out, err) = stdout_of(env.regroup(&["apply", "--auto-approve", "--canary", "5"]));
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("Apply complete! 12 moved, 0 failed."), "{out}");
+    assert_has_line(&out, "Apply complete! 12 moved, 0 failed.");
     assert!(
         groups_of(&env, 12).iter().all(|g| g == "rg-prod"),
         "all 12 instances end in rg-prod: {:?}",

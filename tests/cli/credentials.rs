@@ -1,5 +1,6 @@
 //! Credentials: wrong keys, secrets kept out of output and files, OIDC.
 
+use crate::harness::assert_has_line;
 use crate::harness::{stdout_of, Setup, EXAMPLE, TWO_INTO_PROD};
 use assert_cmd::Command;
 
@@ -144,7 +145,7 @@ fn oidc_credentials_work_end_to_end() {
     oidc(&mut apply);
     let (code, out, err) = stdout_of(apply);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("Apply complete! 2 moved, 0 failed."), "{out}");
+    assert_has_line(&out, "Apply complete! 2 moved, 0 failed.");
 
     std::fs::write(&token, "someone-elses-token").unwrap();
     let mut plan = env.regroup(&["plan"]);

@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::harness::assert_has_line;
 use crate::harness::{stdout_of, Running, Setup};
 
 /// Documented lines that are not run, and why.
@@ -391,13 +392,10 @@ fn the_readmes_one_shot_command_run_twice_has_nothing_left_to_do() {
         out
     };
     let first = run();
-    assert!(
-        first.contains("Apply complete! 10 moved, 0 failed."),
-        "{first}"
-    );
+    assert_has_line(&first, "Apply complete! 10 moved, 0 failed.");
     let second = run();
-    assert!(
-        second.contains("No changes. All 6 resources the manifest manages are in their groups."),
-        "{second}"
+    assert_has_line(
+        &second,
+        "No changes. All 6 resources the manifest manages are in their groups.",
     );
 }

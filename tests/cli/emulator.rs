@@ -1,5 +1,6 @@
 //! `regroup emulator` as a process and a server: state files, body limits, idle and many connections.
 
+use crate::harness::assert_has_line;
 use crate::harness::{spawn_emulator, stdout_of, Setup, EXAMPLE, KEY_ID, SECRET, TRICKY_FLEET};
 use crate::text::indoc;
 use assert_cmd::Command;
@@ -20,7 +21,7 @@ fn the_emulator_runs_one_command_against_the_example_fleet() {
         .arg(examples.join("regroup.yaml"));
     let (code, out, err) = stdout_of(command);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("Plan: 10 to move, 0 unchanged."), "{out}");
+    assert_has_line(&out, "Plan: 10 to move, 0 unchanged.");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! `evict_to`, a failed listing refuses evictions, and `export --exclusive`
 //! round-trips.
 
+use crate::harness::assert_has_line;
 use crate::harness::{groups_of, stdout_of, Setup};
 use regroup::resource::ResourceType;
 
@@ -47,10 +48,7 @@ fn an_exclusive_group_evicts_its_unlisted_members_and_settles() {
             "{out}"
         );
     }
-    assert!(
-        out.contains("Plan: 0 to move, 3 to evict, 2 unchanged."),
-        "{out}"
-    );
+    assert_has_line(&out, "Plan: 0 to move, 3 to evict, 2 unchanged.");
     assert!(
         !out.contains("d-bp1inprod"),
         "a type the manifest does not cover: {out}"
@@ -68,10 +66,7 @@ fn an_exclusive_group_evicts_its_unlisted_members_and_settles() {
         .count();
     assert_eq!(evicted, 3, "3 changes are evictions: {json:#}");
     let (_, markdown, _) = stdout_of(env.regroup(&["plan", "--format", "markdown"]));
-    assert!(
-        markdown.contains("Plan: 0 to move, 3 to evict, 2 unchanged."),
-        "{markdown}"
-    );
+    assert_has_line(&markdown, "Plan: 0 to move, 3 to evict, 2 unchanged.");
     assert_eq!(
         markdown.matches("\n| - | `instance/").count(),
         3,
@@ -80,7 +75,7 @@ fn an_exclusive_group_evicts_its_unlisted_members_and_settles() {
 
     let (code, out, err) = stdout_of(env.regroup(&["apply", "--auto-approve"]));
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("Apply complete! 3 moved, 0 failed."), "{out}");
+    assert_has_line(&out, "Apply complete! 3 moved, 0 failed.");
     assert_eq!(
         groups_of(&env, 5),
         [

@@ -3,6 +3,7 @@
 //! emulator's seeded faults (the same seed gives the same run), and an API
 //! error printed once.
 
+use crate::harness::assert_has_line;
 use crate::harness::{
     apply_all_with_report, read_json, stdout_of, Running, Setup, ALL_INTO_PROD, EXAMPLE,
     TWO_INTO_PROD,
@@ -29,10 +30,7 @@ fn resources_gone_before_the_writes_fail_alone_and_a_rerun_converges() {
         format!("{status:?}").starts_with("Exited(") && format!("{status:?}").ends_with(", 1)"),
         "{status:?}"
     );
-    assert!(
-        rest.contains("Apply complete! 4 moved, 2 failed."),
-        "{rest}"
-    );
+    assert_has_line(&rest, "Apply complete! 4 moved, 2 failed.");
     assert!(
         rest.contains("instance/i-bp1test00001 (cn-hangzhou): InvalidResourceId.NotFound"),
         "{rest}"
@@ -65,7 +63,7 @@ fn moves_the_api_acknowledged_but_did_not_make_are_failures() {
         .start();
     let (code, out, _) = stdout_of(env.regroup(&["apply", "--auto-approve"]));
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("Apply complete! 0 moved, 2 failed."), "{out}");
+    assert_has_line(&out, "Apply complete! 0 moved, 2 failed.");
     assert!(
         out.contains(
             "NotMovedDespiteSuccess: the call succeeded but the resource is still in rg-default"

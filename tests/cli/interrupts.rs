@@ -1,6 +1,7 @@
 //! Ctrl-C, SIGTERM and SIGHUP during `apply`: calls in flight finish, a
 //! second interrupt exits at once, and the report and undo plan agree with
-//! the account.
+//! the account. A run cut short against a dead or hung server is in
+//! `disrupted_runs.rs`.
 
 use crate::harness::{read_json, stdout_of, Running, Setup, ALL_INTO_PROD};
 use std::time::{Duration, Instant};

@@ -23,6 +23,7 @@ mod colour;
 mod conformance;
 mod conformance_wire;
 mod credentials;
+mod disrupted_runs;
 mod distribution;
 mod docs;
 mod emulator;

@@ -1,5 +1,6 @@
 //! The progress bar `apply` draws on a terminal.
 
+use crate::harness::assert_has_line;
 use crate::harness::{Setup, ALL_INTO_PROD};
 use crate::support;
 use regroup::emulator::fleet::FleetResource;
@@ -21,10 +22,7 @@ fn a_terminal_gets_a_progress_bar() {
     // The bar's counter, drawn on the terminal while the moves run.
     session.exp_regex(r"\d+/200").unwrap();
     let rest = session.exp_eof().unwrap();
-    assert!(
-        rest.contains("Apply complete! 200 moved, 0 failed."),
-        "{rest}"
-    );
+    assert_has_line(&rest, "Apply complete! 200 moved, 0 failed.");
     assert!(
         !rest.contains("Applying: "),
         "a terminal gets the bar, not log lines"

@@ -3,6 +3,7 @@
 //! checked against the manifest when it is at hand. A saved plan is data,
 //! not authority.
 
+use crate::harness::assert_has_line;
 use crate::harness::{
     apply_recorded, ok, read_json, stdout_of, Setup, ALL_INTO_PROD, EXAMPLE, TWO_INTO_PROD,
 };
@@ -31,7 +32,7 @@ fn a_saved_plan_is_applied_exactly() {
     });
     let (code, out, err) = stdout_of(env.regroup(&["apply", plan.to_str().unwrap()]));
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("Apply complete! 2 moved, 0 failed."), "{out}");
+    assert_has_line(&out, "Apply complete! 2 moved, 0 failed.");
     assert_eq!(env.writes(), 2, "exactly 2 joins expected");
     assert_eq!(
         env.group_of("i-bp1late"),
@@ -179,10 +180,7 @@ fn a_saved_plan_applied_where_the_manifest_is_not_says_the_check_was_skipped() {
         .filter(|l| l.contains("as saved: there is no gone.yaml"))
         .collect();
     assert_eq!(notes.len(), 1, "{applied}");
-    assert!(
-        applied.contains("Apply complete! 10 moved, 0 failed."),
-        "{applied}"
-    );
+    assert_has_line(&applied, "Apply complete! 10 moved, 0 failed.");
     // With the manifest there, the check runs and says nothing.
     std::fs::copy(env.path(EXAMPLE), env.path("regroup.yaml")).expect("copied");
     let (planned, _) = ok(&env, &["plan", "-o", "again.json"]);

@@ -1,6 +1,7 @@
 //! `--strict`: what is a warning otherwise (a rule that selects nothing)
 //! fails `plan` and `apply`.
 
+use crate::harness::assert_has_line;
 use crate::harness::{Running, Setup, EXAMPLE};
 
 /// The README's manifest with a typo in a tag value.
@@ -18,9 +19,9 @@ fn strict_fails_plan_and_apply_on_a_rule_that_selects_nothing() {
     let typo = typo_manifest(&env);
     let (code, out, err) = env.run(&["plan", "-f", typo, "--detailed-exitcode"]);
     assert_eq!(code, 2, "without --strict the typo is a warning: {err}");
-    assert!(
-        out.contains("Warning: typo.yaml:14:9: this select rule matches no resource"),
-        "{out}"
+    assert_has_line(
+        &out,
+        "Warning: typo.yaml:14:9: this select rule matches no resource",
     );
     for (args, strict_env) in [
         (

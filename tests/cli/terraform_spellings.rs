@@ -2,6 +2,7 @@
 //! read as their two-dash options; an unknown one-dash word is refused
 //! naming the right option.
 
+use crate::harness::assert_has_line;
 use crate::harness::{Setup, EXAMPLE};
 
 // Issue 24: Terraform habits, --strict, `show`.
@@ -27,7 +28,7 @@ fn terraform_one_dash_options_are_read_as_their_two_dash_spelling() {
     );
     let (code, out, err) = env.run(&["apply", "-auto-approve", "-parallelism=4", "-f", EXAMPLE]);
     assert_eq!(code, 0, "-auto-approve -parallelism=4: {err}");
-    assert!(out.contains("Apply complete! 10 moved, 0 failed."), "{out}");
+    assert_has_line(&out, "Apply complete! 10 moved, 0 failed.");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! before the apply, leave what moved since, hold exactly what moved when a
 //! run stops, and cannot share a file with the report.
 
+use crate::harness::assert_has_line;
 use crate::harness::{read_json, stdout_of, Running, Setup, ALL_INTO_PROD};
 use regroup::resource::ResourceType;
 
@@ -39,7 +40,7 @@ fn an_undo_plan_restores_the_membership_before_the_apply() {
     let env = mixed();
     let before = membership(&env);
     let (undo, out) = apply_with_undo(&env);
-    assert!(out.contains("Apply complete! 8 moved, 0 failed."), "{out}");
+    assert_has_line(&out, "Apply complete! 8 moved, 0 failed.");
     assert!(
         out.contains("Saved the undo plan to")
             && out.contains("moves the 8 resource(s) moved here back"),
@@ -64,7 +65,7 @@ fn an_undo_plan_restores_the_membership_before_the_apply() {
     let (code, out, err) = stdout_of(env.regroup(&["apply", undo.to_str().unwrap()]));
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("Applying the undo plan"), "{out}");
-    assert!(out.contains("Apply complete! 8 moved, 0 failed."), "{out}");
+    assert_has_line(&out, "Apply complete! 8 moved, 0 failed.");
     assert_eq!(
         membership(&env),
         before,

@@ -522,3 +522,13 @@ resources:
   - {type: instance, id: i-bp1b, region: cn-hangzhou, group: rg-b}
   - {type: instance, id: i-bp1c, region: cn-hangzhou, group: rg-c}
 "#;
+
+/// Asserts that `line` is a whole line of `text` (trailing spaces aside):
+/// stronger than `contains`, which a longer or a cut line would also pass.
+#[track_caller]
+pub fn assert_has_line(text: &str, line: &str) {
+    assert!(
+        text.lines().any(|l| l.trim_end() == line),
+        "expected the line {line:?} in:\n{text}"
+    );
+}
