@@ -12,6 +12,8 @@ use std::process::Command;
 
 use yaml_rust2::{Yaml, YamlLoader};
 
+use crate::harness::stdout_of;
+
 const PACKAGE: &str = env!("CARGO_PKG_NAME");
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -966,4 +968,91 @@ fn version_names_the_commit_it_was_built_from() {
             "{flag}"
         );
     }
+}
+
+/// Every `regroup …` command line in the shell of a CI file (`run:` in
+/// GitHub Actions, `script:` in GitLab CI), cut at the first shell operator,
+/// quotes taken off.
+fn regroup_invocations(yaml: &serde_json::Value, in_shell: bool, found: &mut Vec<Vec<String>>) {
+    match yaml {
+        serde_json::Value::String(text) if in_shell => {
+            for line in text.lines() {
+                let Some(start) = line.find("regroup ") else {
+                    continue;
+                };
+                let before = line[..start].trim_end();
+                if !(before.is_empty() || before.ends_with("&&") || before.ends_with(';')) {
+                    continue;
+                }
+                let words: Vec<String> = line[start..]
+                    .split_whitespace()
+                    .take_while(|w| !matches!(*w, ">" | "|" | "||" | "&&" | ";" | "2>&1"))
+                    .map(|w| w.trim_matches('"').to_owned())
+                    .collect();
+                found.push(words);
+            }
+        }
+        serde_json::Value::Array(items) => items
+            .iter()
+            .for_each(|v| regroup_invocations(v, in_shell, found)),
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                let shell = in_shell || matches!(key.as_str(), "run" | "script");
+                regroup_invocations(value, shell, found);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn ci_examples_are_valid_yaml_calling_real_commands() {
+    use clap::Parser;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/gitops");
+    let mut total = 0;
+    for file in ["github-actions.yml", "gitlab-ci.yml", "drift-detection.yml"] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        let yaml = regroup::yaml_to_json(file, &text).unwrap_or_else(|e| panic!("{e}"));
+        let mut found = Vec::new();
+        regroup_invocations(&yaml, false, &mut found);
+        assert!(!found.is_empty(), "{file}: no regroup command found");
+        for words in &found {
+            if let Err(error) = regroup::Cli::try_parse_from(words) {
+                panic!(
+                    "{file}: `{}` is not a valid regroup command:\n{error}",
+                    words.join(" ")
+                );
+            }
+        }
+        total += found.len();
+    }
+    assert_eq!(total, 8, "every regroup command of the three files");
+}
+
+#[test]
+fn gitops_docs_show_a_real_plan_comment() {
+    let root = root();
+    let mut command = assert_cmd::Command::cargo_bin("regroup").unwrap();
+    command
+        .env_clear()
+        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+        .current_dir(&root)
+        .args([
+            "emulator",
+            "--fleet",
+            "examples/fleet.yaml",
+            "--",
+            "plan",
+            "-f",
+            "examples/regroup.yaml",
+            "--format",
+            "markdown",
+        ]);
+    let (code, comment, err) = stdout_of(command);
+    assert_eq!(code, 0, "{err}");
+    let docs = std::fs::read_to_string(root.join("docs/gitops.md")).unwrap();
+    assert!(
+        docs.contains(&comment),
+        "docs/gitops.md does not show what the tool prints now:\n{comment}"
+    );
 }

@@ -224,3 +224,32 @@ fn checks_beyond_the_schema_are_the_loaders() {
         );
     }
 }
+
+#[test]
+fn the_schema_describes_the_manifest() {
+    let env = Setup::new().start();
+    let (code, out, _) = stdout_of(env.regroup(&["schema"]));
+    assert_eq!(code, 0, "exit code 0 expected:\n{out}");
+    let schema: serde_json::Value = serde_json::from_str(&out).expect("the schema is JSON");
+    assert_eq!(
+        schema["additionalProperties"], false,
+        "the manifest allows no unknown top-level key: {schema:#}"
+    );
+    assert_eq!(
+        schema["required"],
+        serde_json::json!(["version", "groups"]),
+        "version and groups are required: {schema:#}"
+    );
+    let types = schema["$defs"]["ResourceType"]["enum"]
+        .as_array()
+        .expect("the types are listed");
+    assert_eq!(
+        types.len(),
+        regroup::resource::ResourceType::ALL.len(),
+        "the schema lists every resource type: {types:?}"
+    );
+    assert_eq!(
+        schema["$defs"]["Rule"]["additionalProperties"], false,
+        "a rule allows no unknown key: {schema:#}"
+    );
+}

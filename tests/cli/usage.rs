@@ -1,7 +1,8 @@
 //! The command line itself: exit codes of usage errors and `--help`,
-//! numeric options out of range, and what each command's help lists.
+//! numeric options out of range, what each command's help lists, shell
+//! completions and `--version`.
 
-use crate::harness::{ok, Setup, EXAMPLE};
+use crate::harness::{ok, stdout_of, Setup, EXAMPLE};
 
 #[test]
 fn usage_errors_exit_1_and_help_exits_0() {
@@ -86,4 +87,25 @@ fn offline_commands_help_lists_no_network_option_and_plan_describes_format() {
     );
     // Still accepted where hidden: a global option is a global option.
     ok(&env, &["validate", "-f", EXAMPLE, "--max-tries", "3"]);
+}
+
+#[test]
+fn completions_and_version() {
+    let env = Setup::new().start();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let (code, out, _) = stdout_of(env.regroup(&["completions", shell]));
+        assert_eq!(code, 0, "{shell}");
+        assert!(
+            out.contains("regroup") && out.contains("apply") && out.contains("auto-approve"),
+            "{shell}"
+        );
+    }
+    let (code, out, _) = stdout_of(env.regroup(&["--version"]));
+    assert_eq!(code, 0, "exit code 0 expected:\n{out}");
+    assert!(
+        out.contains(env!("CARGO_PKG_VERSION"))
+            && out.contains("ECS 2014-05-26")
+            && out.contains("Resource Manager 2020-03-31"),
+        "{out}"
+    );
 }
