@@ -1,8 +1,7 @@
 //! `apply`'s approval: the prompt takes only `yes`, and without a terminal
 //! `--auto-approve` is required.
 
-use crate::harness::assert_has_line;
-use crate::harness::{stdout_of, Setup, TWO_INTO_PROD};
+use crate::harness::{assert_has_line, stdout_of, Setup, TWO_INTO_PROD};
 
 #[test]
 fn the_prompt_accepts_only_yes() {

@@ -8,8 +8,7 @@ use regroup::emulator::fleet::FleetGroup;
 use regroup::resource::ResourceType;
 use serde_json::Value;
 
-use crate::harness::assert_has_line;
-use crate::harness::{read_json, stdout_of, Running, Setup};
+use crate::harness::{assert_has_line, read_json, stdout_of, Running, Setup};
 
 const TAGGED: &str = "i-bp1teama0001";
 const OTHER: &str = "i-bp1teamx0002";

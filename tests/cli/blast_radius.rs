@@ -2,8 +2,7 @@
 //! manifest's `max_changes`), `--max-errors`, and a rule that selects
 //! everything must say `all`. `--canary` is in `canary.rs`.
 
-use crate::harness::assert_has_line;
-use crate::harness::{groups_of, read_json, stdout_of, Setup, ALL_INTO_PROD};
+use crate::harness::{assert_has_line, groups_of, read_json, stdout_of, Setup, ALL_INTO_PROD};
 use crate::text::indoc;
 use regroup::resource::ResourceType;
 

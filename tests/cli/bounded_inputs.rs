@@ -2,7 +2,7 @@
 //! a credential file, huge name globs and an external process printing for
 //! ever end in a clear error, never a hang or a panic.
 
-use crate::harness::{mkfifo, stdout_of, Setup, TWO_INTO_PROD};
+use crate::harness::{assert_no_calls, mkfifo, stdout_of, Setup, TWO_INTO_PROD};
 use crate::text::indoc;
 
 #[test]
@@ -20,11 +20,7 @@ fn endless_inputs_are_read_only_up_to_their_limit() {
         err.contains("/dev/zero is larger than the limit of 134217728 bytes"),
         "{err}"
     );
-    assert!(
-        env.requests().is_empty(),
-        "no call expected, got {:?}",
-        env.requests().iter().map(|r| &r.action).collect::<Vec<_>>()
-    );
+    assert_no_calls(&env.requests());
 }
 
 #[test]
@@ -98,11 +94,7 @@ fn dev_zero_as_a_credential_file_is_a_size_error() {
             "{what}"
         );
     }
-    assert!(
-        env.requests().is_empty(),
-        "no call expected, got {:?}",
-        env.requests().iter().map(|r| &r.action).collect::<Vec<_>>()
-    );
+    assert_no_calls(&env.requests());
 }
 
 #[test]
@@ -119,11 +111,7 @@ fn a_fifo_with_no_writer_ends_in_an_error_not_a_hang() {
             "{args:?}: {err}"
         );
     }
-    assert!(
-        env.requests().is_empty(),
-        "no call expected, got {:?}",
-        env.requests().iter().map(|r| &r.action).collect::<Vec<_>>()
-    );
+    assert_no_calls(&env.requests());
 }
 
 #[test]

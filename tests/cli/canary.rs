@@ -1,8 +1,7 @@
 //! `--canary`: a first move that does not land stops the run; one that
 //! lands lets the rest go.
 
-use crate::harness::assert_has_line;
-use crate::harness::{groups_of, read_json, stdout_of, Setup, ALL_INTO_PROD};
+use crate::harness::{assert_has_line, groups_of, read_json, stdout_of, Setup, ALL_INTO_PROD};
 
 #[test]
 fn a_canary_that_does_not_land_stops_the_run() {

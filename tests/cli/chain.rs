@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use assert_cmd::Command;
 use regroup::emulator::Settings;
 
-use crate::harness::{apply_all_with_report, stdout_of, Running, Setup, ALL_INTO_PROD};
+use crate::harness::{
+    apply_all_with_report, assert_no_calls, stdout_of, Running, Setup, ALL_INTO_PROD,
+};
 
 const ACCOUNT: &str = "1234567890123456";
 const KEY_ID: &str = "LTAItestkey00001";
@@ -411,15 +413,7 @@ fn some_oidc_variables_without_the_others_say_which_are_missing() {
         err.contains("ALIBABA_CLOUD_OIDC_PROVIDER_ARN, ALIBABA_CLOUD_OIDC_TOKEN_FILE missing"),
         "{err}"
     );
-    assert!(
-        env.emulator.requests().is_empty(),
-        "no call expected, got {:?}",
-        env.emulator
-            .requests()
-            .iter()
-            .map(|r| &r.action)
-            .collect::<Vec<_>>()
-    );
+    assert_no_calls(&env.emulator.requests());
 }
 
 /// No credentials anywhere: exit 1 with every reason, and not one request
@@ -434,15 +428,7 @@ fn no_credentials_at_all_fail_without_a_request() {
             && err.contains("ALIBABA_CLOUD_ECS_METADATA_DISABLED is true"),
         "{err}"
     );
-    assert!(
-        env.emulator.requests().is_empty(),
-        "no call expected, got {:?}",
-        env.emulator
-            .requests()
-            .iter()
-            .map(|r| &r.action)
-            .collect::<Vec<_>>()
-    );
+    assert_no_calls(&env.emulator.requests());
 }
 
 /// `whoami` for each source: a stable text once the test's folder, the

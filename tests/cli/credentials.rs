@@ -1,7 +1,6 @@
 //! Credentials: wrong keys, secrets kept out of output and files, OIDC.
 
-use crate::harness::assert_has_line;
-use crate::harness::{stdout_of, Setup, EXAMPLE, TWO_INTO_PROD};
+use crate::harness::{assert_has_line, stdout_of, Setup, EXAMPLE, TWO_INTO_PROD};
 use assert_cmd::Command;
 
 #[test]

@@ -8,8 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::harness::assert_has_line;
-use crate::harness::{stdout_of, Running, Setup};
+use crate::harness::{assert_has_line, stdout_of, Running, Setup};
 
 /// Documented lines that are not run, and why.
 const SKIPPED: [(&str, &str); 3] = [

@@ -1,7 +1,8 @@
 //! `regroup emulator` as a process and a server: state files, body limits, idle and many connections.
 
-use crate::harness::assert_has_line;
-use crate::harness::{spawn_emulator, stdout_of, Setup, EXAMPLE, KEY_ID, SECRET, TRICKY_FLEET};
+use crate::harness::{
+    assert_has_line, spawn_emulator, stdout_of, Setup, EXAMPLE, KEY_ID, SECRET, TRICKY_FLEET,
+};
 use crate::text::indoc;
 use assert_cmd::Command;
 use regroup::emulator::fleet::Fleet;

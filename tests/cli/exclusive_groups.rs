@@ -2,8 +2,7 @@
 //! `evict_to`, a failed listing refuses evictions, and `export --exclusive`
 //! round-trips.
 
-use crate::harness::assert_has_line;
-use crate::harness::{groups_of, stdout_of, Setup};
+use crate::harness::{assert_has_line, groups_of, stdout_of, Setup};
 use regroup::resource::ResourceType;
 
 /// prod is exclusive and names two of its five instances; a disk in prod

@@ -3,10 +3,9 @@
 //! emulator's seeded faults (the same seed gives the same run), and an API
 //! error printed once.
 
-use crate::harness::assert_has_line;
 use crate::harness::{
-    apply_all_with_report, read_json, stdout_of, Running, Setup, ALL_INTO_PROD, EXAMPLE,
-    TWO_INTO_PROD,
+    apply_all_with_report, assert_has_line, read_json, stdout_of, Running, Setup, ALL_INTO_PROD,
+    EXAMPLE, TWO_INTO_PROD,
 };
 use regroup::resource::ResourceType;
 

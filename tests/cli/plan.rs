@@ -1,7 +1,6 @@
 //! `plan`: what it moves, what it leaves, and how few reads it takes.
 
-use crate::harness::assert_has_line;
-use crate::harness::{calls_of, ok, stdout_of, Setup, TWO_INTO_PROD};
+use crate::harness::{assert_has_line, calls_of, ok, stdout_of, Setup, TWO_INTO_PROD};
 use crate::support;
 use crate::text::indoc;
 use regroup::resource::ResourceType;

@@ -1,7 +1,6 @@
 //! The progress bar `apply` draws on a terminal.
 
-use crate::harness::assert_has_line;
-use crate::harness::{Setup, ALL_INTO_PROD};
+use crate::harness::{assert_has_line, Setup, ALL_INTO_PROD};
 use crate::support;
 use regroup::emulator::fleet::FleetResource;
 use regroup::resource::ResourceType;

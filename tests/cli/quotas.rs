@@ -11,8 +11,7 @@ use regroup::emulator::fleet::Fleet;
 use regroup::emulator::Settings;
 use regroup::resource::ResourceType;
 
-use crate::harness::assert_has_line;
-use crate::harness::{apply_all_with_report, read_json, Folder, Running, Setup};
+use crate::harness::{apply_all_with_report, assert_has_line, read_json, Folder, Running, Setup};
 use crate::text::indoc;
 
 pub(crate) const REGIONS: [&str; 3] = ["cn-hangzhou", "cn-shanghai", "cn-beijing"];

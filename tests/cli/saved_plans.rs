@@ -3,9 +3,9 @@
 //! checked against the manifest when it is at hand. A saved plan is data,
 //! not authority.
 
-use crate::harness::assert_has_line;
 use crate::harness::{
-    apply_recorded, ok, read_json, stdout_of, Setup, ALL_INTO_PROD, EXAMPLE, TWO_INTO_PROD,
+    apply_recorded, assert_has_line, ok, read_json, stdout_of, Setup, ALL_INTO_PROD, EXAMPLE,
+    TWO_INTO_PROD,
 };
 use crate::text::indoc;
 use regroup::resource::ResourceType;

@@ -1,8 +1,7 @@
 //! `--strict`: what is a warning otherwise (a rule that selects nothing)
 //! fails `plan` and `apply`.
 
-use crate::harness::assert_has_line;
-use crate::harness::{Running, Setup, EXAMPLE};
+use crate::harness::{assert_has_line, Running, Setup, EXAMPLE};
 
 /// The README's manifest with a typo in a tag value.
 fn typo_manifest(env: &Running) -> &'static str {

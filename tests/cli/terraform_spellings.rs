@@ -2,8 +2,7 @@
 //! read as their two-dash options; an unknown one-dash word is refused
 //! naming the right option.
 
-use crate::harness::assert_has_line;
-use crate::harness::{Setup, EXAMPLE};
+use crate::harness::{assert_has_line, Setup, EXAMPLE};
 
 // Issue 24: Terraform habits, --strict, `show`.
 

@@ -2,8 +2,7 @@
 //! before the apply, leave what moved since, hold exactly what moved when a
 //! run stops, and cannot share a file with the report.
 
-use crate::harness::assert_has_line;
-use crate::harness::{read_json, stdout_of, Running, Setup, ALL_INTO_PROD};
+use crate::harness::{assert_has_line, read_json, stdout_of, Running, Setup, ALL_INTO_PROD};
 use regroup::resource::ResourceType;
 
 /// `export` without its header line (which carries the time).

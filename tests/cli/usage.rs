@@ -2,7 +2,7 @@
 //! numeric options out of range, what each command's help lists, shell
 //! completions and `--version`.
 
-use crate::harness::{ok, stdout_of, Setup, EXAMPLE};
+use crate::harness::{assert_no_calls, ok, stdout_of, Setup, EXAMPLE};
 
 #[test]
 fn usage_errors_exit_1_and_help_exits_0() {
@@ -42,15 +42,7 @@ fn numeric_options_out_of_range_are_usage_errors() {
         assert_eq!(code, 1, "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");
     }
-    assert!(
-        env.emulator.requests().is_empty(),
-        "no call expected, got {:?}",
-        env.emulator
-            .requests()
-            .iter()
-            .map(|r| &r.action)
-            .collect::<Vec<_>>()
-    );
+    assert_no_calls(&env.emulator.requests());
 }
 
 #[test]

@@ -532,3 +532,10 @@ pub fn assert_has_line(text: &str, line: &str) {
         "expected the line {line:?} in:\n{text}"
     );
 }
+
+/// Asserts that the emulator saw no call at all, naming the ones it saw.
+#[track_caller]
+pub fn assert_no_calls(requests: &[LoggedRequest]) {
+    let actions: Vec<&str> = requests.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, Vec::<&str>::new(), "no call may be made");
+}
