@@ -65,7 +65,10 @@ fn an_exclusive_group_evicts_its_unlisted_members_and_settles() {
         .count();
     assert_eq!(evicted, 3, "3 changes are evictions: {json:#}");
     let (_, markdown, _) = stdout_of(env.regroup(&["plan", "--format", "markdown"]));
-    assert_has_line(&markdown, "Plan: 0 to move, 3 to evict, 2 unchanged.");
+    assert_has_line(
+        &markdown,
+        "<details><summary><b>Plan: 0 to move, 3 to evict, 2 unchanged.</b></summary>",
+    );
     assert_eq!(
         markdown.matches("\n| - | `instance/").count(),
         3,
