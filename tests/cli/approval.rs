@@ -34,9 +34,6 @@ fn without_a_terminal_apply_needs_auto_approve() {
     let env = Setup::new().instances(2).manifest(TWO_INTO_PROD).start();
     let (code, _, err) = stdout_of(env.regroup(&["apply"]));
     assert_eq!(code, 1, "exit code 1 expected:\n{err}");
-    assert!(
-        err.contains("stdin is not a terminal; pass --auto-approve"),
-        "{err}"
-    );
+    assert_has_line(&err, "Error: apply needs approval, but stdin is not a terminal; pass --auto-approve to apply without asking");
     assert_eq!(env.writes(), 0, "no join may reach the cloud");
 }

@@ -2,7 +2,7 @@
 //! a credential file, huge name globs and an external process printing for
 //! ever end in a clear error, never a hang or a panic.
 
-use crate::harness::{assert_no_calls, mkfifo, stdout_of, Setup, TWO_INTO_PROD};
+use crate::harness::{assert_has_line, assert_no_calls, mkfifo, stdout_of, Setup, TWO_INTO_PROD};
 use crate::text::indoc;
 
 #[test]
@@ -10,15 +10,15 @@ fn endless_inputs_are_read_only_up_to_their_limit() {
     let env = Setup::new().instances(2).manifest(TWO_INTO_PROD).start();
     let (code, _, err) = stdout_of(env.regroup(&["validate", "-f", "/dev/zero"]));
     assert_eq!(code, 1, "{err}");
-    assert!(
-        err.contains("larger than the limit of 134217728 bytes"),
-        "{err}"
+    assert_has_line(
+        &err,
+        "  caused by: larger than the limit of 134217728 bytes",
     );
     let (code, _, err) = stdout_of(env.regroup(&["apply", "/dev/zero"]));
     assert_eq!(code, 1, "{err}");
-    assert!(
-        err.contains("/dev/zero is larger than the limit of 134217728 bytes"),
-        "{err}"
+    assert_has_line(
+        &err,
+        "  caused by: /dev/zero is larger than the limit of 134217728 bytes",
     );
     assert_no_calls(&env.requests());
 }
@@ -46,9 +46,9 @@ fn a_fifo_manifest_is_held_to_the_same_limit() {
     });
     let (code, _, err) = stdout_of(env.regroup(&["validate", "-f", fifo.to_str().unwrap()]));
     assert_eq!(code, 1, "{err}");
-    assert!(
-        err.contains("larger than the limit of 134217728 bytes"),
-        "{err}"
+    assert_has_line(
+        &err,
+        "  caused by: larger than the limit of 134217728 bytes",
     );
     let written = writer.join().unwrap();
     assert!(

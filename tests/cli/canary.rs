@@ -20,10 +20,7 @@ fn a_canary_that_does_not_land_stops_the_run() {
         report.to_str().unwrap(),
     ]));
     assert_eq!(code, 1, "{err}");
-    assert!(
-        out.contains("Apply stopped: 0 moved, 5 failed, 15 not started, because the canary of 5 change(s) did not all land: instance/i-bp1test"),
-        "{out}"
-    );
+    assert_has_line(&out, "Apply stopped: 0 moved, 5 failed, 15 not started, because the canary of 5 change(s) did not all land: instance/i-bp1test00000 (cn-hangzhou) is not_moved_despite_success");
     assert!(out.contains("is not_moved_despite_success"), "{out}");
     assert_eq!(env.writes(), 5, "exactly 5 joins expected");
     let report = read_json(&report);

@@ -12,7 +12,8 @@ use assert_cmd::Command;
 use regroup::emulator::Settings;
 
 use crate::harness::{
-    apply_all_with_report, assert_no_calls, stdout_of, Running, Setup, ALL_INTO_PROD,
+    apply_all_with_report, assert_has_line, assert_no_calls, stdout_of, Running, Setup,
+    ALL_INTO_PROD,
 };
 
 const ACCOUNT: &str = "1234567890123456";
@@ -409,10 +410,7 @@ fn some_oidc_variables_without_the_others_say_which_are_missing() {
     plan.env("ALIBABA_CLOUD_ROLE_ARN", ROLE);
     let (code, _, err) = stdout_of(plan);
     assert_eq!(code, 1, "exit code 1 expected:\n{err}");
-    assert!(
-        err.contains("ALIBABA_CLOUD_OIDC_PROVIDER_ARN, ALIBABA_CLOUD_OIDC_TOKEN_FILE missing"),
-        "{err}"
-    );
+    assert_has_line(&err, "Error: OIDC: ALIBABA_CLOUD_ROLE_ARN set, but ALIBABA_CLOUD_OIDC_PROVIDER_ARN, ALIBABA_CLOUD_OIDC_TOKEN_FILE missing; OIDC needs all three");
     assert_no_calls(&env.emulator.requests());
 }
 

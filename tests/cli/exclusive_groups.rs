@@ -96,7 +96,10 @@ fn an_exclusive_group_evicts_its_unlisted_members_and_settles() {
     );
     let (code, out, _) = stdout_of(env.regroup(&["plan"]));
     assert_eq!(code, 0, "exit code 0 expected:\n{out}");
-    assert!(out.contains("No changes."), "{out}");
+    assert_has_line(
+        &out,
+        "No changes. All 2 resources the manifest manages are in their groups.",
+    );
 }
 
 #[test]
@@ -106,7 +109,7 @@ fn evict_to_names_where_evictions_go_and_cannot_be_exclusive_itself() {
     let (code, out, err) = stdout_of(env.regroup(&["plan"]));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("prod → legacy"), "{out}");
-    assert!(out.contains("3 to evict"), "{out}");
+    assert_has_line(&out, "Plan: 0 to move, 3 to evict, 2 unchanged.");
 
     std::fs::write(&env.manifest, format!("{PROD_EXCLUSIVE}evict_to: prod\n")).unwrap();
     let (code, _, err) = stdout_of(env.regroup(&["plan"]));
@@ -155,7 +158,10 @@ fn export_exclusive_marks_every_group_but_the_default_and_plans_no_changes() {
     std::fs::write(&env.manifest, &exported).unwrap();
     let (code, out, err) = stdout_of(env.regroup(&["plan"]));
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("No changes."), "{out}");
+    assert_has_line(
+        &out,
+        "No changes. All 8 resources the manifest manages are in their groups.",
+    );
 
     // Without the default group in the manifest, a resource that joins an
     // exclusive group behind its back is evicted.

@@ -3,7 +3,7 @@
 
 use regroup::resource::ResourceType;
 
-use crate::harness::{Setup, ALL_INTO_PROD};
+use crate::harness::{assert_has_line, Setup, ALL_INTO_PROD};
 use crate::reconcile::sdk_move;
 use crate::text::indoc;
 
@@ -113,7 +113,7 @@ fn history_stops_at_its_call_budget_and_says_so() {
         ),
         "{out}"
     );
-    assert!(out.contains("1 membership change(s)"), "{out}");
+    assert_has_line(&out, "instance/i-bp1moved in cn-hangzhou: 1 membership change(s) in the last 90 days, newest first");
 }
 
 #[test]
@@ -121,15 +121,15 @@ fn history_wants_type_slash_id_and_a_region() {
     let env = Setup::new().start();
     let (code, _, err) = env.run(&["history", "i-bp1moved", "--region", "cn-hangzhou"]);
     assert_eq!(code, 1, "exit code 1 expected:\n{err}");
-    assert!(
-        err.contains("`i-bp1moved` is not TYPE/ID (instance/i-bp1…) or group/NAME"),
-        "{err}"
+    assert_has_line(
+        &err,
+        "Error: `i-bp1moved` is not TYPE/ID (instance/i-bp1…) or group/NAME",
     );
     let (code, _, err) = env.run(&["history", "instance/i-bp1moved"]);
     assert_eq!(code, 1, "exit code 1 expected:\n{err}");
-    assert!(
-        err.contains("history needs the region to read: pass one --region"),
-        "{err}"
+    assert_has_line(
+        &err,
+        "Error: history needs the region to read: pass one --region",
     );
     assert!(env.requests().is_empty(), "no call for bad input");
 }

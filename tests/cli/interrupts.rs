@@ -3,7 +3,7 @@
 //! the account. A run cut short against a dead or hung server is in
 //! `disrupted_runs.rs`.
 
-use crate::harness::{read_json, stdout_of, Running, Setup, ALL_INTO_PROD};
+use crate::harness::{assert_has_line, read_json, stdout_of, Running, Setup, ALL_INTO_PROD};
 use std::time::{Duration, Instant};
 
 #[test]
@@ -125,7 +125,7 @@ fn a_second_interrupt_exits_at_once() {
             break;
         }
     }
-    assert!(seen.contains("Plan: 20 to move"), "{seen}");
+    assert_has_line(&seen, "Plan: 20 to move, 0 unchanged.");
     std::thread::sleep(std::time::Duration::from_millis(300));
     let interrupt = || {
         std::process::Command::new("kill")

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::harness::{Setup, ALL_INTO_PROD};
+use crate::harness::{assert_has_line, Setup, ALL_INTO_PROD};
 use crate::text::indoc;
 use regroup::resource::ResourceType;
 
@@ -48,7 +48,7 @@ fn plan_names_the_denied_read_in_one_line_and_writes_nothing() {
 
     let (code, out, err) = env.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 1, "{out}{err}");
-    assert!(err.contains("ecs:DescribeDisks"), "{err}");
+    assert_has_line(&err, "Error: missing RAM permission for SubUser testid: ecs:DescribeDisks; hint: grant it in RAM (`regroup policy -f MANIFEST` prints every permission regroup needs)");
     assert_eq!(env.writes(), 0, "apply stops before its first write");
 }
 
@@ -95,7 +95,7 @@ fn every_missing_read_is_named_and_dry_run_checks_where_documented() {
     for action in denied {
         assert!(err.contains(action), "{action} missing from: {err}");
     }
-    assert!(err.contains("missing RAM permissions"), "{err}");
+    assert_has_line(&err, "Error: missing RAM permissions for SubUser testid: ecs:DescribeDisks, ecs:DescribeInstances, ecs:DescribeKeyPairs; hint: grant them in RAM (`regroup policy -f MANIFEST` prints every permission regroup needs)");
     let requests = env.requests();
     let dry_runs: Vec<&str> = requests
         .iter()

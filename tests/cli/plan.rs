@@ -231,9 +231,9 @@ fn counts_of_one_are_singular() {
     )
     .expect("written");
     let (valid, _) = ok(&env, &["validate", "-f", "one.yaml"]);
-    assert!(
-        valid.contains("is valid: 1 group, 1 explicit resource, 1 select rule."),
-        "{valid}"
+    assert_has_line(
+        &valid,
+        "one.yaml is valid: 1 group, 1 explicit resource, 1 select rule.",
     );
     std::fs::write(
         env.path("one.yaml"),

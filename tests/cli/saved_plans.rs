@@ -59,12 +59,10 @@ fn a_stale_plan_is_refused_before_any_write() {
     let before = env.runtime.block_on(env.emulator.snapshot());
     let (code, _, err) = stdout_of(env.regroup(&["apply", plan.to_str().unwrap()]));
     assert_eq!(code, 1, "exit code 1 expected:\n{err}");
-    assert!(err.contains("the saved plan is stale"), "{err}");
-    assert!(
-        err.contains(
-            "instance/i-bp1test00001 (cn-hangzhou): planned from rg-default, now in rg-dev"
-        ),
-        "{err}"
+    assert_has_line(&err, "Error: the saved plan is stale: 1 resource(s) are no longer where the plan found them, so nothing was changed:");
+    assert_has_line(
+        &err,
+        "  instance/i-bp1test00001 (cn-hangzhou): planned from rg-default, now in rg-dev",
     );
     assert!(
         !err.contains("i-bp1test00000"),
@@ -90,10 +88,7 @@ fn plans_from_another_manifest_or_format_are_refused() {
     std::fs::write(&newer_path, newer.to_string()).unwrap();
     let (code, _, err) = stdout_of(env.regroup(&["apply", newer_path.to_str().unwrap()]));
     assert_eq!(code, 1, "exit code 1 expected:\n{err}");
-    assert!(
-        err.contains("plan format version 2 is not supported"),
-        "{err}"
-    );
+    assert_has_line(&err, "  caused by: plan format version 2 is not supported; this regroup reads version 1 (plan again with this version)");
 
     let mut edited = read_json(&plan);
     edited["changes"][0]["resource"]["type"] = serde_json::json!("vm");
@@ -186,7 +181,10 @@ fn a_saved_plan_applied_where_the_manifest_is_not_says_the_check_was_skipped() {
     let (planned, _) = ok(&env, &["plan", "-o", "again.json"]);
     let (_, again) = ok(&env, &["apply", "again.json"]);
     assert!(!again.contains("not found"), "{again}");
-    assert!(planned.contains("No changes."), "{planned}");
+    assert_has_line(
+        &planned,
+        "No changes. All 6 resources the manifest manages are in their groups.",
+    );
 }
 
 /// Re-seals an edited plan the way regroup does: the sha256 of its compact
@@ -260,10 +258,7 @@ fn a_forged_saved_plan_is_refused_when_the_manifest_is_at_hand() {
         std::fs::write(&path, reseal(&forged)).unwrap();
         let (code, out, err) = stdout_of(env.regroup(&["apply", path.to_str().unwrap()]));
         assert_eq!(code, 1, "{out}{err}");
-        assert!(
-            err.contains("the saved plan has 1 change(s) that the manifest does not ask for"),
-            "{err}"
-        );
+        assert_has_line(&err, "Error: the saved plan has 1 change(s) that the manifest does not ask for, so nothing was changed:");
         assert!(err.contains(expected), "{err}");
         assert_eq!(env.writes(), 0, "no join may reach the cloud");
     }
@@ -296,9 +291,9 @@ fn a_plan_resealed_as_undo_is_refused_with_nothing_written() {
     std::fs::write(&plan, reseal(&forged)).unwrap();
     let (code, out, err) = stdout_of(env.regroup(&["apply", plan.to_str().unwrap()]));
     assert_eq!(code, 1, "{out}{err}");
-    assert!(
-        err.contains("the undo plan names no report of the apply it undoes"),
-        "{err}"
+    assert_has_line(
+        &err,
+        "Error: the undo plan names no report of the apply it undoes, so nothing was changed",
     );
     assert_eq!(env.writes(), 0, "a forged undo plan moved resources");
 }
@@ -330,7 +325,7 @@ fn an_undo_plan_moves_back_only_what_its_report_records() {
     std::fs::write(&path, reseal(&forged)).unwrap();
     let (code, out, err) = stdout_of(env.regroup(&["apply", path.to_str().unwrap()]));
     assert_eq!(code, 1, "{out}{err}");
-    assert!(err.contains("that its report does not record"), "{err}");
+    assert_has_line(&err, "Error: the undo plan has 1 change(s) that its report does not record, so nothing was changed:");
 
     // The report edited to record what the forger wants.
     let mut edited = std::fs::read_to_string(&report).unwrap();
@@ -404,10 +399,7 @@ fn a_forged_eviction_of_a_type_the_manifest_does_not_cover_is_refused() {
     std::fs::write(&plan, reseal(&forged)).unwrap();
     let (code, out, err) = stdout_of(env.regroup(&["apply", plan.to_str().unwrap()]));
     assert_eq!(code, 1, "{out}{err}");
-    assert!(
-        err.contains("disk/d-bp1forged0000 (cn-hangzhou): the plan moves it to `default` (rg-default); the manifest asks for no move of it"),
-        "{err}"
-    );
+    assert_has_line(&err, "  disk/d-bp1forged0000 (cn-hangzhou): the plan moves it to `default` (rg-default); the manifest asks for no move of it");
     assert_eq!(env.writes(), 0, "no join may reach the cloud");
     assert_eq!(
         env.group_of("d-bp1forged0000"),
@@ -437,10 +429,7 @@ fn an_inflated_unchanged_count_does_not_pass_max_changes() {
     let (code, out, err) =
         stdout_of(env.regroup(&["apply", plan.to_str().unwrap(), "--max-changes", "40%"]));
     assert_eq!(code, 1, "{out}{err}");
-    assert!(
-        err.contains("the plan moves 5 resource(s), more than the 4 allowed by --max-changes 40% (of 10 managed resources)"),
-        "{err}"
-    );
+    assert_has_line(&err, "Error: the plan moves 5 resource(s), more than the 4 allowed by --max-changes 40% (of 10 managed resources), so nothing was changed");
     assert_eq!(env.writes(), 0, "no join may reach the cloud");
 }
 
@@ -473,10 +462,7 @@ fn region_limits_a_saved_plan_applied_without_its_manifest() {
     let (code, out, err) =
         stdout_of(env.regroup(&["apply", "plan.json", "--region", "cn-hangzhou"]));
     assert_eq!(code, 1, "{out}{err}");
-    assert!(
-        err.contains("the saved plan moves 1 resource(s) outside --region cn-hangzhou (the first: instance/i-uf6test00000 (cn-shanghai))"),
-        "{err}"
-    );
+    assert_has_line(&err, "Error: the saved plan moves 1 resource(s) outside --region cn-hangzhou (the first: instance/i-uf6test00000 (cn-shanghai)), so nothing was changed");
     assert_eq!(env.writes(), 0, "no join may reach the cloud");
 }
 
@@ -495,10 +481,7 @@ fn a_saved_plan_without_f_is_checked_against_the_manifest_it_names() {
     // No -f, and no ./regroup.yaml: the plan names its manifest.
     let (code, out, err) = stdout_of(env.regroup(&["apply", "plan.json"]));
     assert_eq!(code, 1, "{out}{err}");
-    assert!(
-        err.contains("the saved plan has 1 change(s) that the manifest does not ask for"),
-        "{err}"
-    );
+    assert_has_line(&err, "Error: the saved plan has 1 change(s) that the manifest does not ask for, so nothing was changed:");
     assert_eq!(env.writes(), 0, "no join may reach the cloud");
 }
 
@@ -514,9 +497,9 @@ fn the_report_and_the_undo_plan_are_compared_as_files_not_strings() {
         "./r.json",
     ]));
     assert_eq!(code, 1, "{out}{err}");
-    assert!(
-        err.contains("--report and --undo-plan name the same file, r.json and ./r.json"),
-        "{err}"
+    assert_has_line(
+        &err,
+        "Error: --report and --undo-plan name the same file, r.json and ./r.json",
     );
     assert!(
         env.requests().is_empty(),

@@ -1,6 +1,6 @@
 //! `regroup show PLAN`: a saved plan printed as `plan` printed it.
 
-use crate::harness::{ok, Setup, EXAMPLE};
+use crate::harness::{assert_has_line, ok, Setup, EXAMPLE};
 
 #[test]
 fn show_prints_a_saved_plan_as_plan_printed_it() {
@@ -35,9 +35,6 @@ fn show_of_a_file_that_is_no_plan_says_so() {
     env.write("notes.json", "{}");
     let (code, _, err) = env.run(&["show", "notes.json"]);
     assert_eq!(code, 1, "{err}");
-    assert!(
-        err.contains("notes.json is not a plan regroup can use"),
-        "{err}"
-    );
+    assert_has_line(&err, "Error: notes.json is not a plan regroup can use");
     assert!(env.emulator.requests().is_empty(), "show is offline");
 }

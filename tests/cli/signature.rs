@@ -2,7 +2,7 @@
 //! the official Tea SDK, which signs with V3 by default, against the
 //! emulator.
 
-use crate::harness::{Setup, KEY_ID, SECRET};
+use crate::harness::{assert_has_line, Setup, KEY_ID, SECRET};
 use crate::tools;
 use regroup::resource::ResourceType;
 
@@ -29,7 +29,7 @@ fn plan_and_apply_sign_with_v3_when_asked() {
     let env = two().start();
     let (code, out, err) = env.run(&["--signature", "v3", "plan", "--detailed-exitcode"]);
     assert_eq!(code, 2, "{out}{err}");
-    assert!(out.contains("Plan: 2 to move"), "{out}");
+    assert_has_line(&out, "Plan: 2 to move, 0 unchanged.");
     let requests = env.requests();
     assert!(!requests.is_empty(), "the plan made calls");
     for request in &requests {
@@ -107,10 +107,7 @@ fn the_official_sdk_talks_to_the_emulator() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}{stderr}");
-    assert!(
-        stdout.contains("ok wrong secret: SignatureDoesNotMatch"),
-        "{stdout}"
-    );
+    assert_has_line(&stdout, "ok wrong secret: SignatureDoesNotMatch (HTTP 400)");
     assert_eq!(
         env.group_of("i-bp1test00000"),
         "rg-prod",

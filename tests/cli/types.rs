@@ -5,7 +5,7 @@
 //! `ResourceGroupId` empty; and a target group that is not `OK` is refused
 //! before any write.
 
-use crate::harness::{Running, Setup};
+use crate::harness::{assert_has_line, Running, Setup};
 use crate::text::indoc;
 use regroup::resource::ResourceType;
 
@@ -190,7 +190,10 @@ fn the_emulator_flag_leaves_the_default_group_id_empty() {
         "none",
     ]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("--default-group-id"), "{err}");
+    assert_has_line(
+        &err,
+        "error: invalid value 'none' for '--default-group-id <DEFAULT_GROUP_ID>'",
+    );
 }
 
 #[test]

@@ -163,9 +163,9 @@ fn the_undo_plan_and_the_report_cannot_be_one_file() {
         "out.json",
     ]));
     assert_eq!(code, 1, "exit code 1 expected:\n{err}");
-    assert!(
-        err.contains("--report and --undo-plan name the same file"),
-        "{err}"
+    assert_has_line(
+        &err,
+        "Error: --report and --undo-plan name the same file, out.json and out.json",
     );
     assert_eq!(env.writes(), 0, "no join may reach the cloud");
 }
