@@ -8,14 +8,20 @@ use regroup::emulator::fleet::FleetGroup;
 use regroup::resource::ResourceType;
 use serde_json::Value;
 
-use crate::harness::{read_json, stdout_of, Running, Setup};
+use crate::harness::{assert_has_line, read_json, stdout_of, Running, Setup};
 
 const TAGGED: &str = "i-bp1teama0001";
 const OTHER: &str = "i-bp1teamx0002";
 
 /// `team=a` → `team-a`, and a manifest placing every instance in `team-b`.
-const INTO_TEAM_B: &str =
-    "version: 1\nregions: [cn-hangzhou]\ngroups:\n  team-b:\n    select:\n      - type: instance\n";
+const INTO_TEAM_B: &str = "\
+version: 1
+regions: [cn-hangzhou]
+groups:
+  team-b:
+    select:
+      - type: instance
+";
 
 fn group(id: &str, name: &str) -> FleetGroup {
     FleetGroup {
@@ -73,9 +79,9 @@ fn plan_marks_the_move_a_rule_would_undo_in_every_format() {
         .nth(1)
         .unwrap_or_default();
     assert!(line.contains(&format!("! conflicts with {RULE}")), "{out}");
-    assert!(
-        out.contains("Plan: 2 to move (1 against an auto-grouping rule)"),
-        "{out}"
+    assert_has_line(
+        &out,
+        "Plan: 2 to move (1 against an auto-grouping rule), 0 unchanged.",
     );
     // The untagged instance is not marked.
     assert_eq!(out.matches("conflicts with").count(), 1, "{out}");
@@ -110,7 +116,8 @@ fn plan_marks_the_move_a_rule_would_undo_in_every_format() {
                 &serde_json::json!({"id": "gr-teama", "name": "team-a owns team=a"})
             ),
             (OTHER, &Value::Null),
-        ]
+        ],
+        "each move a rule would undo names that rule, the other none: {conflicts:?}"
     );
 }
 
@@ -120,7 +127,7 @@ fn a_disabled_feature_marks_nothing() {
     let (code, out, err) = stdout_of(env.regroup(&["plan"]));
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains("conflicts with"), "{out}");
-    assert!(out.contains("Plan: 2 to move, 0 unchanged."), "{out}");
+    assert_has_line(&out, "Plan: 2 to move, 0 unchanged.");
 }
 
 fn apply_with_report(env: &Running, extra: &[&str]) -> (i32, String, Value) {
@@ -166,9 +173,17 @@ fn apply_skips_a_move_against_a_rule_and_exits_1_naming_it() {
         .filter(|r| r.action == "JoinResourceGroup")
         .filter_map(|r| r.params.get("ResourceId").cloned())
         .collect();
-    assert_eq!(joined, [OTHER]);
-    assert_eq!(env.group_of(TAGGED), "rg-default");
-    assert_eq!(env.group_of(OTHER), "rg-teamb");
+    assert_eq!(joined, [OTHER], "only the move no rule undoes is made");
+    assert_eq!(
+        env.group_of(TAGGED),
+        "rg-default",
+        "{TAGGED} should end in rg-default"
+    );
+    assert_eq!(
+        env.group_of(OTHER),
+        "rg-teamb",
+        "{OTHER} should end in rg-teamb"
+    );
 }
 
 #[test]
@@ -182,13 +197,18 @@ fn override_rules_moves_it_and_warns() {
     let env = setup.start();
     let (code, out, report) = apply_with_report(&env, &["--override-rules"]);
     assert_eq!(code, 0, "{out}");
-    assert!(
-        out.contains("--override-rules: moving 1 resource(s) against an auto-grouping rule"),
-        "{out}"
-    );
+    assert_has_line(&out, "Warning: --override-rules: moving 1 resource(s) against an auto-grouping rule, which may move them back");
     assert_eq!(report["moved"], 2, "{report}");
-    assert_eq!(env.group_of(TAGGED), "rg-teamb");
-    assert_eq!(env.group_of(OTHER), "rg-teamb");
+    assert_eq!(
+        env.group_of(TAGGED),
+        "rg-teamb",
+        "{TAGGED} should end in rg-teamb"
+    );
+    assert_eq!(
+        env.group_of(OTHER),
+        "rg-teamb",
+        "{OTHER} should end in rg-teamb"
+    );
 }
 
 #[test]
@@ -199,9 +219,9 @@ fn a_rule_without_delay_undoes_the_move_before_the_next_read() {
     assert_eq!(env.group_of(TAGGED), "rg-teama", "{out}");
     let (code, out, err) = stdout_of(env.regroup(&["plan"]));
     assert_eq!(code, 0, "{err}");
-    assert!(
-        out.contains("Plan: 1 to move (1 against an auto-grouping rule)"),
-        "{out}"
+    assert_has_line(
+        &out,
+        "Plan: 1 to move (1 against an auto-grouping rule), 1 unchanged.",
     );
 }
 
@@ -220,7 +240,7 @@ fn without_permission_to_read_the_rules_plan_says_so_once_and_goes_on() {
         1,
         "{out}"
     );
-    assert!(out.contains("Plan: 2 to move, 0 unchanged."), "{out}");
+    assert_has_line(&out, "Plan: 2 to move, 0 unchanged.");
 }
 
 const DISK: &str = "d-bp1attached001";
@@ -252,11 +272,22 @@ fn associated_transfer_lists_what_follows_an_instance_and_the_replan_is_clean() 
     }
     let (code, out, _) = apply_with_report(&env, &["--override-rules"]);
     assert_eq!(code, 0, "{out}");
-    assert_eq!(env.group_of(DISK), "rg-teamb");
-    assert_eq!(env.group_of(ENI), "rg-teamb");
+    assert_eq!(
+        env.group_of(DISK),
+        "rg-teamb",
+        "{DISK} should end in rg-teamb"
+    );
+    assert_eq!(
+        env.group_of(ENI),
+        "rg-teamb",
+        "{ENI} should end in rg-teamb"
+    );
     let (code, out, err) = stdout_of(env.regroup(&["plan"]));
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("No changes."), "{out}");
+    assert_has_line(
+        &out,
+        "No changes. All 2 resources the manifest manages are in their groups.",
+    );
 }
 
 #[test]

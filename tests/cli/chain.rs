@@ -11,7 +11,10 @@ use std::path::PathBuf;
 use assert_cmd::Command;
 use regroup::emulator::Settings;
 
-use crate::harness::{apply_all_with_report, stdout_of, Running, Setup, ALL_INTO_PROD};
+use crate::harness::{
+    apply_all_with_report, assert_has_line, assert_no_calls, stdout_of, Running, Setup,
+    ALL_INTO_PROD,
+};
 
 const ACCOUNT: &str = "1234567890123456";
 const KEY_ID: &str = "LTAItestkey00001";
@@ -378,7 +381,11 @@ fn an_absent_current_profile_falls_through_to_the_ini_file() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("no profile named `gone`"), "{out}");
     assert!(out.contains("Credentials: credentials file"), "{out}");
-    assert_eq!(env.signers(), Vec::<String>::new());
+    assert_eq!(
+        env.signers(),
+        Vec::<String>::new(),
+        "no call is signed when no credentials are found"
+    );
 }
 
 #[test]
@@ -386,7 +393,7 @@ fn a_role_with_a_bad_source_key_names_the_profile_and_the_sts_error() {
     let env = start(2, Settings::default());
     env.cli_profile(&role_profile("main", "bad").replace(KEY_ID, "LTAInotinthefleet"));
     let (code, _, err) = stdout_of(env.regroup(&["plan"]));
-    assert_eq!(code, 1);
+    assert_eq!(code, 1, "exit code 1 expected:\n{err}");
     assert!(
         err.contains("aliyun CLI profile `main`")
             && err.contains(&format!("AssumeRole {ROLE}"))
@@ -402,12 +409,9 @@ fn some_oidc_variables_without_the_others_say_which_are_missing() {
     let mut plan = env.regroup(&["plan"]);
     plan.env("ALIBABA_CLOUD_ROLE_ARN", ROLE);
     let (code, _, err) = stdout_of(plan);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("ALIBABA_CLOUD_OIDC_PROVIDER_ARN, ALIBABA_CLOUD_OIDC_TOKEN_FILE missing"),
-        "{err}"
-    );
-    assert!(env.emulator.requests().is_empty());
+    assert_eq!(code, 1, "exit code 1 expected:\n{err}");
+    assert_has_line(&err, "Error: OIDC: ALIBABA_CLOUD_ROLE_ARN set, but ALIBABA_CLOUD_OIDC_PROVIDER_ARN, ALIBABA_CLOUD_OIDC_TOKEN_FILE missing; OIDC needs all three");
+    assert_no_calls(&env.emulator.requests());
 }
 
 /// No credentials anywhere: exit 1 with every reason, and not one request
@@ -422,7 +426,7 @@ fn no_credentials_at_all_fail_without_a_request() {
             && err.contains("ALIBABA_CLOUD_ECS_METADATA_DISABLED is true"),
         "{err}"
     );
-    assert!(env.emulator.requests().is_empty());
+    assert_no_calls(&env.emulator.requests());
 }
 
 /// No credentials, and something answering at the metadata address that

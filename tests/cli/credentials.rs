@@ -1,8 +1,7 @@
 //! Credentials: wrong keys, secrets kept out of output and files, OIDC.
 
+use crate::harness::{assert_has_line, stdout_of, Setup, EXAMPLE, TWO_INTO_PROD};
 use assert_cmd::Command;
-
-use crate::harness::{stdout_of, Setup, TWO_INTO_PROD};
 
 #[test]
 fn a_wrong_secret_is_a_clear_error_and_writes_nothing() {
@@ -26,8 +25,12 @@ fn a_wrong_secret_is_a_clear_error_and_writes_nothing() {
     );
     assert!(!request_id.contains('\n'), "one line: {err}");
     assert!(!err.contains("not-the-secret"), "the secret leaked: {err}");
-    assert_eq!(env.writes(), 0);
-    assert_eq!(env.group_of("i-bp1test00000"), "rg-default");
+    assert_eq!(env.writes(), 0, "no join may reach the cloud");
+    assert_eq!(
+        env.group_of("i-bp1test00000"),
+        "rg-default",
+        "i-bp1test00000 should end in rg-default"
+    );
 }
 
 /// A loopback address where nothing listens: the port was free a moment
@@ -219,15 +222,89 @@ fn oidc_credentials_work_end_to_end() {
     oidc(&mut apply);
     let (code, out, err) = stdout_of(apply);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("Apply complete! 2 moved, 0 failed."), "{out}");
+    assert_has_line(&out, "Apply complete! 2 moved, 0 failed.");
 
     std::fs::write(&token, "someone-elses-token").unwrap();
     let mut plan = env.regroup(&["plan"]);
     oidc(&mut plan);
     let (code, _, err) = stdout_of(plan);
-    assert_eq!(code, 1);
+    assert_eq!(code, 1, "exit code 1 expected:\n{err}");
     assert!(
         err.contains("AuthenticationFail.OIDCToken.Invalid"),
         "{err}"
+    );
+}
+
+#[test]
+fn the_aliyun_clis_environment_names_and_cached_cloudsso_keys_work() {
+    use crate::harness::{KEY_ID, SECRET};
+    let env = Setup::new()
+        .example_fleet()
+        .key("STS.sso", "sso-secret", Some("sso-token"))
+        .without_env_keys()
+        .start();
+    let mut command = env.regroup(&["whoami", "-v"]);
+    command
+        .env("ALIBABACLOUD_ACCESS_KEY_ID", KEY_ID)
+        .env("ALIBABACLOUD_ACCESS_KEY_SECRET", SECRET);
+    let (code, _, err) = crate::harness::stdout_of(command);
+    assert_eq!(
+        code, 0,
+        "ALIBABACLOUD_* names, as the aliyun CLI reads them: {err}"
+    );
+    assert!(
+        err.contains("environment (ALIBABACLOUD_ACCESS_KEY_ID)"),
+        "{err}"
+    );
+
+    // A CloudSSO profile as `aliyun` leaves it after a sign-in: its cached
+    // temporary key, valid for an hour more.
+    let expires = chrono::Utc::now().timestamp() + 3_600;
+    let profile = |expiration: i64| {
+        format!(
+            r#"{{"current": "sso", "profiles": [{{"name": "sso", "mode": "CloudSSO",
+            "cloud_sso_sign_in_url": "https://signin-cn-shanghai.alibabacloudsso.com/d-1/login",
+            "cloud_sso_account_id": "1", "cloud_sso_access_config": "ac-1",
+            "access_key_id": "STS.sso", "access_key_secret": "sso-secret", "sts_token": "sso-token",
+            "sts_expiration": {expiration}}}]}}"#
+        )
+    };
+    env.write(".aliyun/config.json", &profile(expires));
+    let (code, _, err) = env.run(&["plan", "-f", EXAMPLE, "--profile", "sso"]);
+    assert_eq!(code, 0, "a valid cached CloudSSO key is used: {err}");
+    env.write(".aliyun/config.json", &profile(expires - 7_200));
+    let (code, _, err) = env.run(&["plan", "-f", EXAMPLE, "--profile", "sso"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("profile `sso` is a CloudSSO profile whose cached temporary key has expired")
+            && err.contains("aliyun configure --profile sso")
+            && !err.contains("not found"),
+        "an expired CloudSSO key says what to run: {err}"
+    );
+}
+
+#[test]
+fn metadata_disabled_holds_for_an_ecs_ram_role_cli_profile() {
+    let env = Setup::new().without_env_keys().start();
+    env.write(
+        ".aliyun/config.json",
+        r#"{"current": "main", "profiles": [{"name": "main", "mode": "EcsRamRole", "ram_role_name": "instance-role"}]}"#,
+    );
+    // The metadata server the profile would ask is the emulator's, so a
+    // call to it would be logged; the harness sets
+    // ALIBABA_CLOUD_ECS_METADATA_DISABLED=true.
+    let (code, out, err) = stdout_of(
+        env.regroup(&["whoami", "--max-tries", "1"])
+            .env("REGROUP_METADATA_ENDPOINT", env.emulator.url()),
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("ALIBABA_CLOUD_ECS_METADATA_DISABLED=true forbids"),
+        "{err}"
+    );
+    assert!(
+        env.requests().is_empty(),
+        "the metadata address was contacted: {:?}",
+        env.requests().iter().map(|r| &r.action).collect::<Vec<_>>()
     );
 }

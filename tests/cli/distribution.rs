@@ -12,6 +12,8 @@ use std::process::Command;
 
 use yaml_rust2::{Yaml, YamlLoader};
 
+use crate::harness::stdout_of;
+
 const PACKAGE: &str = env!("CARGO_PKG_NAME");
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -310,8 +312,15 @@ fn action_steps(action: &Yaml) -> &[Yaml] {
 #[test]
 fn action_declares_what_it_uses_and_verifies_what_it_installs() {
     let action = action();
-    assert_eq!(action["runs"]["using"].as_str(), Some("composite"));
-    assert!(action["name"].as_str().is_some() && action["description"].as_str().is_some());
+    assert_eq!(
+        action["runs"]["using"].as_str(),
+        Some("composite"),
+        "action.yml is a composite action"
+    );
+    assert!(
+        action["name"].as_str().is_some() && action["description"].as_str().is_some(),
+        "action.yml has a name and a description"
+    );
     let inputs = keys(&action["inputs"]);
     let outputs = keys(&action["outputs"]);
     for name in [
@@ -326,13 +335,15 @@ fn action_declares_what_it_uses_and_verifies_what_it_installs() {
     }
     assert_eq!(
         action["inputs"]["version"]["required"].as_bool(),
-        Some(true)
+        Some(true),
+        "action.yml: the `version` input is required"
     );
     assert_eq!(
         outputs,
         ["exitcode", "markdown-path", "plan-path"]
             .map(String::from)
             .into(),
+        "action.yml: the outputs the docs name"
     );
 
     let steps = action_steps(&action);
@@ -409,18 +420,27 @@ fn action_declares_what_it_uses_and_verifies_what_it_installs() {
             "the action never installs {target}"
         );
     }
-    assert!(install.contains("archive=\"regroup-$version-$target.$extension\""));
+    assert!(
+        install.contains("archive=\"regroup-$version-$target.$extension\""),
+        "the action installs the archive the release names:\n{install}"
+    );
     assert!(
         install.contains("if [ \"$RUNNER_OS\" = Windows ]; then extension=zip; fi"),
         "Windows installs the .zip the release ships"
     );
     let comment = script("Comment the plan");
-    assert!(comment.contains("marker=\"<!-- regroup-plan: $REGROUP_MANIFEST -->\""));
+    assert!(
+        comment.contains("marker=\"<!-- regroup-plan: $REGROUP_MANIFEST -->\""),
+        "the plan comment carries the marker that finds it again:\n{comment}"
+    );
     assert!(
         comment.contains("contains($marker)"),
         "the marker finds the old comment"
     );
-    assert!(comment.contains("-X PATCH") && comment.contains("-X POST"));
+    assert!(
+        comment.contains("-X PATCH") && comment.contains("-X POST"),
+        "the plan comment is updated (PATCH) or created (POST):\n{comment}"
+    );
     assert!(
         comment.contains("No changes: no comment."),
         "no new comment without changes"
@@ -557,11 +577,16 @@ fn gitlab_example_runs_regroup_in_the_image_with_a_shell() {
         );
         assert_eq!(
             image["entrypoint"],
-            Yaml::Array(vec![Yaml::String(String::new())])
+            Yaml::Array(vec![Yaml::String(String::new())]),
+            "job {name:?}: the image's entrypoint is emptied so the job's script runs"
         );
         regroup_jobs.push(name.as_str().unwrap_or_default().to_owned());
     }
-    assert_eq!(regroup_jobs, ["plan", "apply", "drift"]);
+    assert_eq!(
+        regroup_jobs,
+        ["plan", "apply", "drift"],
+        "the GitLab example's regroup jobs"
+    );
 }
 
 /// Schedules never offer an apply (`changes:` alone is true on them), and
@@ -643,7 +668,11 @@ fn release_builds_and_checksums_what_the_action_installs() {
         .as_vec()
         .expect("build matrix");
     let targets: BTreeSet<&str> = matrix.iter().filter_map(|m| m["target"].as_str()).collect();
-    assert_eq!(targets, RELEASE_TARGETS.into_iter().collect());
+    assert_eq!(
+        targets,
+        RELEASE_TARGETS.into_iter().collect(),
+        "release.yml builds exactly the targets the install docs name"
+    );
     let mut all = Vec::new();
     scripts(&release, &mut all);
     let all = all.join("\n");
@@ -660,7 +689,8 @@ fn release_builds_and_checksums_what_the_action_installs() {
     }
     assert_eq!(
         release["jobs"]["release"]["permissions"]["contents"].as_str(),
-        Some("write")
+        Some("write"),
+        "release.yml: the release job may write contents (to upload assets)"
     );
 }
 
@@ -833,7 +863,10 @@ fn dockerfile_builds_a_static_non_root_image() {
         !matches!(user.split(':').next(), Some("root" | "0")),
         "non-root, not {user}"
     );
-    assert!(last.contains(&"ENTRYPOINT [\"regroup\"]"));
+    assert!(
+        last.contains(&"ENTRYPOINT [\"regroup\"]"),
+        "the final stage runs regroup: {last:?}"
+    );
     for needed in [
         "+crt-static",
         "--offline",
@@ -1057,7 +1090,11 @@ fn version_names_the_commit_it_was_built_from() {
             .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
             .output()
             .unwrap();
-        assert!(output.status.success());
+        assert!(
+            output.status.success(),
+            "the command exits 0: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let stdout = String::from_utf8(output.stdout).unwrap();
         let first = stdout.lines().next().unwrap_or_default();
         assert_eq!(
@@ -1066,4 +1103,91 @@ fn version_names_the_commit_it_was_built_from() {
             "{flag}"
         );
     }
+}
+
+/// Every `regroup …` command line in the shell of a CI file (`run:` in
+/// GitHub Actions, `script:` in GitLab CI), cut at the first shell operator,
+/// quotes taken off.
+fn regroup_invocations(yaml: &serde_json::Value, in_shell: bool, found: &mut Vec<Vec<String>>) {
+    match yaml {
+        serde_json::Value::String(text) if in_shell => {
+            for line in text.lines() {
+                let Some(start) = line.find("regroup ") else {
+                    continue;
+                };
+                let before = line[..start].trim_end();
+                if !(before.is_empty() || before.ends_with("&&") || before.ends_with(';')) {
+                    continue;
+                }
+                let words: Vec<String> = line[start..]
+                    .split_whitespace()
+                    .take_while(|w| !matches!(*w, ">" | "|" | "||" | "&&" | ";" | "2>&1"))
+                    .map(|w| w.trim_matches('"').to_owned())
+                    .collect();
+                found.push(words);
+            }
+        }
+        serde_json::Value::Array(items) => items
+            .iter()
+            .for_each(|v| regroup_invocations(v, in_shell, found)),
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                let shell = in_shell || matches!(key.as_str(), "run" | "script");
+                regroup_invocations(value, shell, found);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn ci_examples_are_valid_yaml_calling_real_commands() {
+    use clap::Parser;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/gitops");
+    let mut total = 0;
+    for file in ["github-actions.yml", "gitlab-ci.yml", "drift-detection.yml"] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        let yaml = regroup::yaml_to_json(file, &text).unwrap_or_else(|e| panic!("{e}"));
+        let mut found = Vec::new();
+        regroup_invocations(&yaml, false, &mut found);
+        assert!(!found.is_empty(), "{file}: no regroup command found");
+        for words in &found {
+            if let Err(error) = regroup::Cli::try_parse_from(words) {
+                panic!(
+                    "{file}: `{}` is not a valid regroup command:\n{error}",
+                    words.join(" ")
+                );
+            }
+        }
+        total += found.len();
+    }
+    assert_eq!(total, 8, "every regroup command of the three files");
+}
+
+#[test]
+fn gitops_docs_show_a_real_plan_comment() {
+    let root = root();
+    let mut command = assert_cmd::Command::cargo_bin("regroup").unwrap();
+    command
+        .env_clear()
+        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+        .current_dir(&root)
+        .args([
+            "emulator",
+            "--fleet",
+            "examples/fleet.yaml",
+            "--",
+            "plan",
+            "-f",
+            "examples/regroup.yaml",
+            "--format",
+            "markdown",
+        ]);
+    let (code, comment, err) = stdout_of(command);
+    assert_eq!(code, 0, "{err}");
+    let docs = std::fs::read_to_string(root.join("docs/gitops.md")).unwrap();
+    assert!(
+        docs.contains(&comment),
+        "docs/gitops.md does not show what the tool prints now:\n{comment}"
+    );
 }

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::harness::{stdout_of, Running, Setup};
+use crate::harness::{assert_has_line, stdout_of, Running, Setup};
 
 /// Documented lines that are not run, and why.
 const SKIPPED: [(&str, &str); 3] = [
@@ -285,7 +285,10 @@ fn the_emulator_page_lists_every_flag_of_its_help() {
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
         .filter(|w| w.starts_with("--") && w.len() > 2)
         .collect();
-    assert!(flags.contains("--phantom-rate") && flags.contains("--idle-timeout"));
+    assert!(
+        flags.contains("--phantom-rate") && flags.contains("--idle-timeout"),
+        "the emulator's help lists its flags: {flags:?}"
+    );
     let missing: Vec<&&str> = flags
         .iter()
         .filter(|flag| !page.contains(&format!("`{flag}")))
@@ -388,13 +391,10 @@ fn the_readmes_one_shot_command_run_twice_has_nothing_left_to_do() {
         out
     };
     let first = run();
-    assert!(
-        first.contains("Apply complete! 10 moved, 0 failed."),
-        "{first}"
-    );
+    assert_has_line(&first, "Apply complete! 10 moved, 0 failed.");
     let second = run();
-    assert!(
-        second.contains("No changes. All 6 resources the manifest manages are in their groups."),
-        "{second}"
+    assert_has_line(
+        &second,
+        "No changes. All 6 resources the manifest manages are in their groups.",
     );
 }

@@ -1,11 +1,12 @@
 //! `regroup emulator` as a process and a server: state files, body limits, idle and many connections.
 
-use std::path::PathBuf;
-
+use crate::harness::{
+    assert_has_line, spawn_emulator, stdout_of, Setup, EXAMPLE, KEY_ID, SECRET, TRICKY_FLEET,
+};
+use crate::text::indoc;
 use assert_cmd::Command;
 use regroup::emulator::fleet::Fleet;
-
-use crate::harness::{spawn_emulator, stdout_of, Setup, KEY_ID, SECRET};
+use std::path::PathBuf;
 
 #[test]
 fn the_emulator_runs_one_command_against_the_example_fleet() {
@@ -21,7 +22,7 @@ fn the_emulator_runs_one_command_against_the_example_fleet() {
         .arg(examples.join("regroup.yaml"));
     let (code, out, err) = stdout_of(command);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("Plan: 10 to move, 0 unchanged."), "{out}");
+    assert_has_line(&out, "Plan: 10 to move, 0 unchanged.");
 }
 
 #[test]
@@ -39,7 +40,16 @@ fn sigkill_during_a_burst_of_joins_leaves_a_loadable_state() {
         state.to_str().unwrap(),
     ]);
 
-    let mut manifest = String::from("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - type: instance\n");
+    let mut manifest = indoc(
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            select:
+              - type: instance
+        ",
+    );
     manifest.push('\n');
     std::fs::write(dir.path().join("regroup.yaml"), &manifest).unwrap();
     let apply = std::process::Command::new(assert_cmd::cargo::cargo_bin("regroup"))
@@ -80,17 +90,24 @@ fn sigkill_during_a_burst_of_joins_leaves_a_loadable_state() {
         let apply_said = std::fs::read_to_string(dir.path().join("apply.err")).unwrap_or_default();
         panic!("the state file does not load after SIGKILL: {e:?}\napply said: {apply_said}")
     });
-    assert_eq!(saved.resources.len(), 400);
+    assert_eq!(
+        saved.resources.len(),
+        400,
+        "the state file keeps all 400 resources"
+    );
     let moved = saved
         .resources
         .iter()
         .filter(|r| r.group.as_deref() == Some("rg-prod"))
         .count();
     assert!(moved >= 20, "{moved} moves were saved");
-    assert!(saved
-        .resources
-        .iter()
-        .all(|r| r.group.is_none() || r.group.as_deref() == Some("rg-prod")));
+    assert!(
+        saved
+            .resources
+            .iter()
+            .all(|r| r.group.is_none() || r.group.as_deref() == Some("rg-prod")),
+        "each saved resource is in the default group or prod"
+    );
 }
 
 #[test]
@@ -108,7 +125,10 @@ fn the_emulator_refuses_bodies_over_a_mebibyte() {
             .unwrap();
         (response.status().as_u16(), response.text().await.unwrap())
     });
-    assert_eq!(status, 413);
+    assert_eq!(
+        status, 413,
+        "a body over the limit is refused with 413: {body}"
+    );
     assert!(body.contains("<Code>RequestBodyTooLarge</Code>"), "{body}");
 }
 
@@ -183,7 +203,11 @@ fn five_hundred_connections_at_once_are_all_answered() {
         std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
     child.kill().unwrap();
     child.wait().unwrap();
-    assert_eq!(answers.len(), 500);
+    assert_eq!(
+        answers.len(),
+        500,
+        "each of the 500 connections is answered"
+    );
     for answer in &answers {
         assert!(
             answer.starts_with("HTTP/1.1 400") && answer.contains("\"Code\":\"MissingParameter\""),
@@ -200,4 +224,21 @@ fn five_hundred_connections_at_once_are_all_answered() {
         rss_kb > 0 && rss_kb < 200 * 1024,
         "the emulator holds {rss_kb} kB"
     );
+}
+
+#[test]
+fn the_emulator_refuses_key_pair_names_the_manifest_refuses() {
+    let env = Setup::new().example_fleet().start();
+    for bad in ["n", "k#x", "1key"] {
+        let fleet = TRICKY_FLEET.replace("id: \"y1\"", &format!("id: \"{bad}\""));
+        env.write("bad.yaml", &fleet);
+        let (code, out, err) = env.run(&[
+            "emulator", "--fleet", "bad.yaml", "--", "validate", "-f", EXAMPLE,
+        ]);
+        assert_eq!(code, 1, "{bad}: {out}");
+        assert!(
+            err.contains(&format!("`{bad}` is not a key pair name")),
+            "{bad}: {err}"
+        );
+    }
 }

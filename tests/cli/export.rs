@@ -1,9 +1,8 @@
 //! `export`: a manifest of the account as it is, narrowed by region, type and group.
 
-use regroup::resource::ResourceType;
-
-use crate::harness::{stdout_of, Setup};
+use crate::harness::{assert_has_line, ok, stdout_of, Setup, TRICKY_FLEET};
 use crate::support;
+use regroup::resource::ResourceType;
 
 #[test]
 fn export_then_plan_gives_no_changes() {
@@ -27,7 +26,10 @@ fn export_then_plan_gives_no_changes() {
 
     let (code, out, err) = stdout_of(env.regroup(&["-f", "exported.yaml", "validate"]));
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("5 groups, 900 explicit resources"), "{out}");
+    assert_has_line(
+        &out,
+        "exported.yaml is valid: 5 groups, 900 explicit resources, 0 select rules.",
+    );
     let (code, out, err) =
         stdout_of(env.regroup(&["-f", "exported.yaml", "plan", "--detailed-exitcode"]));
     assert_eq!(code, 0, "{out}{err}");
@@ -66,14 +68,73 @@ fn export_narrows_by_type_and_group_and_keys_by_name() {
     assert!(out.ends_with("regions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - instance/i-bp1prod  # i-bp1prod-name\n"), "{out}");
     let (code, _, err) =
         stdout_of(env.regroup(&["export", "--region", "cn-hangzhou", "--group", "prd"]));
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("--group: no resource group has the id or name `prd`; closest names: prod"),
-        "{err}"
-    );
+    assert_eq!(code, 1, "exit code 1 expected:\n{err}");
+    assert_has_line(&err, "Error: --group: no resource group has the id or name `prd`; closest names: prod, dev, legacy");
     let (code, _, err) = stdout_of(env.regroup(&["export"]));
-    assert_eq!(code, 1);
-    assert!(err.contains("pass --region"), "{err}");
+    assert_eq!(code, 1, "exit code 1 expected:\n{err}");
+    assert_has_line(
+        &err,
+        "Error: export needs the regions to read: pass --region ID (repeatable)",
+    );
+}
+
+#[test]
+fn an_export_of_tricky_names_validates_and_plans_no_changes() {
+    let fleet: regroup::emulator::fleet::Fleet = serde_json::from_value(
+        regroup::yaml_to_json("fleet.yaml", TRICKY_FLEET).expect("the fleet is YAML"),
+    )
+    .expect("the fleet parses");
+    fleet.check().expect("the fleet is valid");
+    let env = Setup::new().fleet(fleet).examples().start();
+    let (text, _) = ok(
+        &env,
+        &[
+            "export",
+            "--region",
+            "cn-hangzhou",
+            "--region",
+            "cn-shanghai",
+        ],
+    );
+    assert!(text.contains("\n  \"yes\":\n"), "{text}");
+    assert_has_line(
+        &text,
+        "      - {type: keypair, id: \"on\", region: cn-hangzhou}",
+    );
+    assert_has_line(
+        &text,
+        "      - {type: keypair, id: \"No\", region: cn-shanghai}",
+    );
+    // rg-b's name is rg-c's id, which a key would be read as: rg-b is
+    // keyed by its own id.
+    assert!(!text.contains("\n  rg-c:\n"), "{text}");
+    assert!(text.contains("\n  rg-b:\n"), "{text}");
+    env.write("exported.yaml", &text);
+    ok(&env, &["validate", "-f", "exported.yaml"]);
+    let (plan, _) = ok(
+        &env,
+        &["plan", "-f", "exported.yaml", "--detailed-exitcode"],
+    );
+    assert_has_line(
+        &plan,
+        "No changes. All 5 resources the manifest manages are in their groups.",
+    );
+}
+
+#[test]
+fn an_export_with_nothing_to_export_is_an_error_not_an_invalid_file() {
+    let env = Setup::new().example_fleet().start();
+    let (code, out, err) = env.run(&["export", "--region", "cn-beijing"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.is_empty(), "{out}");
+    assert_has_line(
+        &err,
+        "Error: nothing to export: no resources in cn-beijing, and a manifest needs at least one",
+    );
+    assert_has_line(
+        &err,
+        "Error: nothing to export: no resources in cn-beijing, and a manifest needs at least one",
+    );
 }
 
 /// Issue 24 item 11: without `--region`, export reads the regions of the

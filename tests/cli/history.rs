@@ -3,8 +3,9 @@
 
 use regroup::resource::ResourceType;
 
-use crate::harness::{Setup, ALL_INTO_PROD};
+use crate::harness::{assert_has_line, Setup, ALL_INTO_PROD};
 use crate::reconcile::sdk_move;
+use crate::text::indoc;
 
 const SDK_KEY: &str = "LTAIsdkuser";
 const SDK_SECRET: &str = "sdk-secret";
@@ -112,23 +113,23 @@ fn history_stops_at_its_call_budget_and_says_so() {
         ),
         "{out}"
     );
-    assert!(out.contains("1 membership change(s)"), "{out}");
+    assert_has_line(&out, "instance/i-bp1moved in cn-hangzhou: 1 membership change(s) in the last 90 days, newest first");
 }
 
 #[test]
 fn history_wants_type_slash_id_and_a_region() {
     let env = Setup::new().start();
     let (code, _, err) = env.run(&["history", "i-bp1moved", "--region", "cn-hangzhou"]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("`i-bp1moved` is not TYPE/ID (instance/i-bp1…) or group/NAME"),
-        "{err}"
+    assert_eq!(code, 1, "exit code 1 expected:\n{err}");
+    assert_has_line(
+        &err,
+        "Error: `i-bp1moved` is not TYPE/ID (instance/i-bp1…) or group/NAME",
     );
     let (code, _, err) = env.run(&["history", "instance/i-bp1moved"]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("history needs the region to read: pass one --region"),
-        "{err}"
+    assert_eq!(code, 1, "exit code 1 expected:\n{err}");
+    assert_has_line(
+        &err,
+        "Error: history needs the region to read: pass one --region",
     );
     assert!(env.requests().is_empty(), "no call for bad input");
 }
@@ -137,7 +138,16 @@ fn history_wants_type_slash_id_and_a_region() {
 fn plan_who_names_the_last_mover_of_each_drifted_resource_within_its_budget() {
     let env = Setup::new()
         .instances(22)
-        .manifest("version: 1\nregions: [cn-hangzhou]\ngroups:\n  dev:\n    select:\n      - type: instance\n")
+        .manifest(&indoc(
+            "
+            version: 1
+            regions: [cn-hangzhou]
+            groups:
+              dev:
+                select:
+                  - type: instance
+            ",
+        ))
         .start();
     // Everything into prod first: then all 22 drift from dev.
     let prod = env.write("prod.yaml", ALL_INTO_PROD);

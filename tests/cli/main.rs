@@ -1,35 +1,70 @@
 //! Drives the real `regroup` binary against an in-process emulator on
-//! 127.0.0.1:0, one module per topic. The shared builder is in
-//! tests/support. All of it is one test binary: Cargo builds each file at
-//! the top of tests/ as a binary of its own.
+//! 127.0.0.1:0, one module per feature, named as a newcomer would look for
+//! it (`canary.rs` holds the tests of `--canary`). The shared builder is in
+//! tests/support (`harness.rs`: `Setup`, `Running` and the assertion
+//! helpers; `mod.rs`: the one resource builder and generated fleets;
+//! `text.rs`: `indoc` for multi-line YAML). All of it is one test binary:
+//! Cargo builds each file at the top of tests/ as a binary of its own.
+//!
+//! Where to look, by what a command does:
+//! - reading the manifest: `validate`, `schema`, `regions`, `strict`,
+//!   `bounded_inputs`;
+//! - `plan` and its outputs: `plan`, `show`, `export`, `types`,
+//!   `exclusive_groups`, `autogroup`;
+//! - `apply`: `approval`, `saved_plans`, `blast_radius` (`--max-changes`,
+//!   `--max-errors`), `canary`, `undo`, `faults`, `quotas`, `progress`,
+//!   `interrupts`, `disrupted_runs`;
+//! - files and streams: `output_files`, `closed_stdout`, `colour`;
+//! - credentials and the network: `credentials`, `chain`, `signature`,
+//!   `permissions`, `proxies`, `conformance`, `conformance_wire`;
+//! - the command line: `usage`, `terraform_spellings`;
+//! - the other commands: `history`, `reconcile`, `emulator`;
+//! - what ships: `docs` (every documented command runs), `distribution`.
 
 #[path = "../support/harness.rs"]
 mod harness;
 #[path = "../support/mod.rs"]
 mod support;
+#[path = "../support/text.rs"]
+mod text;
 #[path = "../support/tools.rs"]
 mod tools;
 
-mod apply;
+mod approval;
 mod autogroup;
+mod blast_radius;
+mod bounded_inputs;
+mod canary;
 mod chain;
+mod closed_stdout;
+mod colour;
 mod conformance;
 mod conformance_wire;
 mod credentials;
+mod disrupted_runs;
 mod distribution;
 mod docs;
 mod emulator;
+mod exclusive_groups;
 mod export;
-mod hardening;
+mod faults;
 mod history;
-mod newuser;
-mod output;
+mod interrupts;
+mod output_files;
 mod permissions;
 mod plan;
+mod progress;
+mod proxies;
 mod quotas;
-mod rails;
 mod reconcile;
+mod regions;
+mod saved_plans;
 mod schema;
+mod show;
 mod signature;
+mod strict;
+mod terraform_spellings;
 mod types;
+mod undo;
+mod usage;
 mod validate;

@@ -3,10 +3,20 @@
 
 use std::collections::BTreeSet;
 
-use crate::harness::{Setup, ALL_INTO_PROD};
+use crate::harness::{assert_has_line, Setup, ALL_INTO_PROD};
+use crate::text::indoc;
 use regroup::resource::ResourceType;
 
-const DISKS_AND_INSTANCES: &str = "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - disk/d-bp1test00000\n      - instance/i-bp1test00000\n      - keypair/deploy-key\n";
+const DISKS_AND_INSTANCES: &str = "\
+version: 1
+regions: [cn-hangzhou]
+groups:
+  prod:
+    resources:
+      - disk/d-bp1test00000
+      - instance/i-bp1test00000
+      - keypair/deploy-key
+";
 
 /// A disk, an instance and a key pair in the default group, and a key
 /// denied `denied`.
@@ -34,11 +44,11 @@ fn plan_names_the_denied_read_in_one_line_and_writes_nothing() {
         !err.contains("User not authorized"),
         "no raw message: {err}"
     );
-    assert_eq!(env.writes(), 0);
+    assert_eq!(env.writes(), 0, "no join may reach the cloud");
 
     let (code, out, err) = env.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 1, "{out}{err}");
-    assert!(err.contains("ecs:DescribeDisks"), "{err}");
+    assert_has_line(&err, "Error: missing RAM permission for SubUser testid: ecs:DescribeDisks; hint: grant it in RAM (`regroup policy -f MANIFEST` prints every permission regroup needs)");
     assert_eq!(env.writes(), 0, "apply stops before its first write");
 }
 
@@ -62,10 +72,17 @@ fn every_missing_read_is_named_and_dry_run_checks_where_documented() {
         "ap-northeast-1",
         "eu-central-1",
     ];
-    let manifest = format!(
-        "version: 1\nregions: [{}]\ngroups:\n  prod:\n    select:\n      - type: [disk, instance, keypair]\n",
+    let manifest = indoc(&format!(
+        "
+        version: 1
+        regions: [{}]
+        groups:
+          prod:
+            select:
+              - type: [disk, instance, keypair]
+        ",
         REGIONS.join(", ")
-    );
+    ));
     let denied = [
         "ecs:DescribeDisks",
         "ecs:DescribeInstances",
@@ -78,7 +95,7 @@ fn every_missing_read_is_named_and_dry_run_checks_where_documented() {
     for action in denied {
         assert!(err.contains(action), "{action} missing from: {err}");
     }
-    assert!(err.contains("missing RAM permissions"), "{err}");
+    assert_has_line(&err, "Error: missing RAM permissions for SubUser testid: ecs:DescribeDisks, ecs:DescribeInstances, ecs:DescribeKeyPairs; hint: grant them in RAM (`regroup policy -f MANIFEST` prints every permission regroup needs)");
     let requests = env.requests();
     let dry_runs: Vec<&str> = requests
         .iter()
@@ -103,7 +120,7 @@ fn every_missing_read_is_named_and_dry_run_checks_where_documented() {
             .map(|r| r.action.as_str())
             .collect::<Vec<_>>()
     );
-    assert_eq!(env.writes(), 0);
+    assert_eq!(env.writes(), 0, "no join may reach the cloud");
 }
 
 #[test]
@@ -120,7 +137,11 @@ fn apply_stops_starting_joins_after_a_denied_one() {
     assert!(out.contains("Apply stopped:"), "{out}");
     assert!(out.contains("38 not started"), "{out}");
     assert!(out.contains("ecs:JoinResourceGroup"), "{out}");
-    assert_eq!(env.group_of("i-bp1test00000"), "rg-default");
+    assert_eq!(
+        env.group_of("i-bp1test00000"),
+        "rg-default",
+        "i-bp1test00000 should end in rg-default"
+    );
 }
 
 /// Every action in a policy document.
@@ -136,24 +157,38 @@ fn actions(policy: &serde_json::Value) -> BTreeSet<String> {
 
 #[test]
 fn policy_grants_exactly_what_the_manifest_needs() {
-    let manifest = "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - disk/d-bp1test00000\n    select:\n      - type: disk\n        tags: {team: pay}\n";
-    let env = Setup::new().manifest(manifest).start();
+    let manifest = indoc(
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            resources:
+              - disk/d-bp1test00000
+            select:
+              - type: disk
+                tags: {team: pay}
+        ",
+    );
+    let env = Setup::new().manifest(&manifest).start();
     let (code, out, err) = env.run(&["policy"]);
     assert_eq!(code, 0, "{err}");
     assert!(env.requests().is_empty(), "policy is offline");
     let policy: serde_json::Value = serde_json::from_str(&out).expect("JSON");
-    assert_eq!(policy["Version"], "1");
+    assert_eq!(policy["Version"], "1", "policy version 1: {policy:#}");
     assert_eq!(
         actions(&policy),
         BTreeSet::from([
             "ecs:DescribeDisks".to_owned(),
             "ecs:JoinResourceGroup".to_owned(),
             "resourcemanager:ListResourceGroups".to_owned(),
-        ])
+        ]),
+        "exactly the actions this manifest needs: {policy:#}"
     );
     assert_eq!(
         policy["Statement"][1]["Resource"],
-        serde_json::json!(["acs:ecs:cn-hangzhou:*:disk/*"])
+        serde_json::json!(["acs:ecs:cn-hangzhou:*:disk/*"]),
+        "the join is scoped to disks in cn-hangzhou: {policy:#}"
     );
 
     // The policy is enough: a key denied everything else plans fine.
@@ -170,9 +205,13 @@ fn policy_grants_exactly_what_the_manifest_needs() {
     let env = Setup::new()
         .resource(ResourceType::Disk, "d-bp1test00000", None)
         .deny(&everything_else)
-        .manifest(manifest)
+        .manifest(&manifest)
         .start();
     let (code, out, err) = env.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert_eq!(env.group_of("d-bp1test00000"), "rg-prod");
+    assert_eq!(
+        env.group_of("d-bp1test00000"),
+        "rg-prod",
+        "d-bp1test00000 should end in rg-prod"
+    );
 }

@@ -10,75 +10,641 @@ use std::process::Command;
 use regroup::{yaml_to_json, Manifest};
 
 use crate::harness::{stdout_of, Setup};
+use crate::text::indoc;
 
 /// The pinned validator.
 const CHECK_JSONSCHEMA: &str = "check-jsonschema==0.39.0";
 
 /// Manifests that load must be exactly those the JSON Schema accepts, for
 /// everything a schema can say: shapes, keys, value kinds, non-empty
-/// groups. Each sample is `(what, YAML)`.
-#[rustfmt::skip]
+/// groups. Each sample is `(what, YAML)`, the YAML written as in a file
+/// and read through `indoc`.
 pub const AGREEMENT: &[(&str, &str)] = &[
-    ("minimal", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
-    ("full", "version: 1\nregions: [cn-hangzhou, cn-shanghai]\ngroups:\n  prod:\n    resources:\n      - instance/i-1\n      - {type: keypair, id: deploy-key, region: cn-beijing}\n    select:\n      - type: [instance, disk]\n        tags: {team: payments, cost: \"1\"}\n        name: \"pay-*\"\n        in_group: legacy\n        region: cn-shanghai\n      - type: eni\n        region: [cn-hangzhou]\n"),
-    ("null optional keys", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - {type: ~, name: ~, in_group: ~, region: ~, tags: {a: b}}\n"),
-    ("max_changes a count", "version: 1\nregions: [cn-hangzhou]\nmax_changes: 50\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
-    ("max_changes a share", "version: 1\nregions: [cn-hangzhou]\nmax_changes: 5%\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
-    ("max_changes null", "version: 1\nregions: [cn-hangzhou]\nmax_changes: ~\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
-    ("max_changes over 100%", "version: 1\nregions: [cn-hangzhou]\nmax_changes: 101%\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
-    ("max_changes negative", "version: 1\nregions: [cn-hangzhou]\nmax_changes: -1\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
-    ("max_changes a word", "version: 1\nregions: [cn-hangzhou]\nmax_changes: many\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
-    ("max_changes a list", "version: 1\nregions: [cn-hangzhou]\nmax_changes: [1]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
-    ("a rule without conditions", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{}]\n"),
-    ("a rule with only a region", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{region: cn-hangzhou}]\n"),
-    ("a rule with empty tags", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{tags: {}}]\n"),
-    ("a rule that says all", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{all: true}]\n"),
-    ("a rule that says all and more", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{all: true, type: disk}]\n"),
-    ("a rule that says not all", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{all: false}]\n"),
-    ("all a word", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{all: yes, type: disk}]\n"),
-    ("exclusive and evict_to", "version: 1\nregions: [cn-hangzhou]\nevict_to: legacy\ngroups:\n  prod:\n    exclusive: true\n    resources: [instance/i-1]\n"),
-    ("exclusive a word", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    exclusive: yes\n    resources: [instance/i-1]\n"),
-    ("exclusive alone", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    exclusive: true\n"),
-    ("evict_to null", "version: 1\nregions: [cn-hangzhou]\nevict_to: ~\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
-    ("exclusive null", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    exclusive: ~\n    resources: [instance/i-1]\n"),
-    ("all null", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{all: ~, type: disk}]\n"),
-    ("evict_to a number", "version: 1\nregions: [cn-hangzhou]\nevict_to: 7\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
-    ("numeric group key", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  2024:\n    resources: [disk/d-1]\n"),
-    ("version 1.0", "version: 1.0\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
-    ("tag value a number", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - tags: {n: 1}\n"),
-    ("tag value a boolean", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - tags: {n: true}\n"),
-    ("tag value null", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - tags: {n: ~}\n"),
-    ("tag value a list", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - tags: {n: [a]}\n"),
-    ("tags null", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - tags: ~\n"),
-    ("in_group a number", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - in_group: 7\n"),
-    ("name a number", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - name: 7\n"),
-    ("version quoted", "version: \"1\"\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
-    ("version 2", "version: 2\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
-    ("no version", "regions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
+    (
+        "minimal",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            resources: [instance/i-1]
+        ",
+    ),
+    (
+        "full",
+        "
+        version: 1
+        regions: [cn-hangzhou, cn-shanghai]
+        groups:
+          prod:
+            resources:
+              - instance/i-1
+              - {type: keypair, id: deploy-key, region: cn-beijing}
+            select:
+              - type: [instance, disk]
+                tags: {team: payments, cost: \"1\"}
+                name: \"pay-*\"
+                in_group: legacy
+                region: cn-shanghai
+              - type: eni
+                region: [cn-hangzhou]
+        ",
+    ),
+    (
+        "null optional keys",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            select:
+              - {type: ~, name: ~, in_group: ~, region: ~, tags: {a: b}}
+        ",
+    ),
+    (
+        "max_changes a count",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        max_changes: 50
+        groups:
+          prod:
+            resources: [instance/i-1]
+        ",
+    ),
+    (
+        "max_changes a share",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        max_changes: 5%
+        groups:
+          prod:
+            resources: [instance/i-1]
+        ",
+    ),
+    (
+        "max_changes null",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        max_changes: ~
+        groups:
+          prod:
+            resources: [instance/i-1]
+        ",
+    ),
+    (
+        "max_changes over 100%",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        max_changes: 101%
+        groups:
+          prod:
+            resources: [instance/i-1]
+        ",
+    ),
+    (
+        "max_changes negative",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        max_changes: -1
+        groups:
+          prod:
+            resources: [instance/i-1]
+        ",
+    ),
+    (
+        "max_changes a word",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        max_changes: many
+        groups:
+          prod:
+            resources: [instance/i-1]
+        ",
+    ),
+    (
+        "max_changes a list",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        max_changes: [1]
+        groups:
+          prod:
+            resources: [instance/i-1]
+        ",
+    ),
+    (
+        "a rule without conditions",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            select: [{}]
+        ",
+    ),
+    (
+        "a rule with only a region",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            select: [{region: cn-hangzhou}]
+        ",
+    ),
+    (
+        "a rule with empty tags",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            select: [{tags: {}}]
+        ",
+    ),
+    (
+        "a rule that says all",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            select: [{all: true}]
+        ",
+    ),
+    (
+        "a rule that says all and more",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            select: [{all: true, type: disk}]
+        ",
+    ),
+    (
+        "a rule that says not all",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            select: [{all: false}]
+        ",
+    ),
+    (
+        "all a word",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            select: [{all: yes, type: disk}]
+        ",
+    ),
+    (
+        "exclusive and evict_to",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        evict_to: legacy
+        groups:
+          prod:
+            exclusive: true
+            resources: [instance/i-1]
+        ",
+    ),
+    (
+        "exclusive a word",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            exclusive: yes
+            resources: [instance/i-1]
+        ",
+    ),
+    (
+        "exclusive alone",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            exclusive: true
+        ",
+    ),
+    (
+        "evict_to null",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        evict_to: ~
+        groups:
+          prod:
+            resources: [instance/i-1]
+        ",
+    ),
+    (
+        "exclusive null",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            exclusive: ~
+            resources: [instance/i-1]
+        ",
+    ),
+    (
+        "all null",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            select: [{all: ~, type: disk}]
+        ",
+    ),
+    (
+        "evict_to a number",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        evict_to: 7
+        groups:
+          prod:
+            resources: [instance/i-1]
+        ",
+    ),
+    (
+        "numeric group key",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          2024:
+            resources: [disk/d-1]
+        ",
+    ),
+    (
+        "version 1.0",
+        "
+        version: 1.0
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            resources: [instance/i-1]
+        ",
+    ),
+    (
+        "tag value a number",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            select:
+              - tags: {n: 1}
+        ",
+    ),
+    (
+        "tag value a boolean",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            select:
+              - tags: {n: true}
+        ",
+    ),
+    (
+        "tag value null",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            select:
+              - tags: {n: ~}
+        ",
+    ),
+    (
+        "tag value a list",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            select:
+              - tags: {n: [a]}
+        ",
+    ),
+    (
+        "tags null",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            select:
+              - tags: ~
+        ",
+    ),
+    (
+        "in_group a number",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            select:
+              - in_group: 7
+        ",
+    ),
+    (
+        "name a number",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            select:
+              - name: 7
+        ",
+    ),
+    (
+        "version quoted",
+        "
+        version: \"1\"
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            resources: [instance/i-1]
+        ",
+    ),
+    (
+        "version 2",
+        "
+        version: 2
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            resources: [instance/i-1]
+        ",
+    ),
+    (
+        "no version",
+        "
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            resources: [instance/i-1]
+        ",
+    ),
     ("no groups", "version: 1\n"),
-    ("unknown top-level key", "version: 1\nregion: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
-    ("unknown group key", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resource: [instance/i-1]\n"),
-    ("unknown rule key", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - tag: {a: b}\n"),
-    ("unknown entry key", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - {type: disk, id: d-1, zone: a}\n"),
-    ("regions a string", "version: 1\nregions: cn-hangzhou\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
-    ("regions null", "version: 1\nregions: ~\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
-    ("bad region", "version: 1\nregions: [CN_Hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
-    ("region with two dashes", "version: 1\nregions: [cn--hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
-    ("region too long", "version: 1\nregions: [cn-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\ngroups:\n  prod:\n    resources: [instance/i-1]\n"),
-    ("empty groups", "version: 1\nregions: [cn-hangzhou]\ngroups: {}\n"),
-    ("empty group", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod: {}\n"),
-    ("null group", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n"),
-    ("group of empty lists", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: []\n    select: []\n"),
-    ("empty group key", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  \" \":\n    resources: [instance/i-1]\n"),
-    ("resources null", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: ~\n    select: [{tags: {a: b}}]\n"),
-    ("entry a number", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [42]\n"),
-    ("entry of unknown type", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [vm/i-1]\n"),
-    ("entry without slash", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [i-1]\n"),
-    ("map entry without id", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - {type: disk}\n"),
-    ("map entry id a number", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - {type: keypair, id: 12}\n"),
-    ("empty type list", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - type: []\n"),
-    ("unknown rule type", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - type: vm\n"),
-    ("rule a string", "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [everything]\n"),
+    (
+        "unknown top-level key",
+        "
+        version: 1
+        region: [cn-hangzhou]
+        groups:
+          prod:
+            resources: [instance/i-1]
+        ",
+    ),
+    (
+        "unknown group key",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            resource: [instance/i-1]
+        ",
+    ),
+    (
+        "unknown rule key",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            select:
+              - tag: {a: b}
+        ",
+    ),
+    (
+        "unknown entry key",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            resources:
+              - {type: disk, id: d-1, zone: a}
+        ",
+    ),
+    (
+        "regions a string",
+        "
+        version: 1
+        regions: cn-hangzhou
+        groups:
+          prod:
+            resources: [instance/i-1]
+        ",
+    ),
+    (
+        "regions null",
+        "
+        version: 1
+        regions: ~
+        groups:
+          prod:
+            resources: [instance/i-1]
+        ",
+    ),
+    (
+        "bad region",
+        "
+        version: 1
+        regions: [CN_Hangzhou]
+        groups:
+          prod:
+            resources: [instance/i-1]
+        ",
+    ),
+    (
+        "region with two dashes",
+        "
+        version: 1
+        regions: [cn--hangzhou]
+        groups:
+          prod:
+            resources: [instance/i-1]
+        ",
+    ),
+    (
+        "region too long",
+        "
+        version: 1
+        regions: [cn-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]
+        groups:
+          prod:
+            resources: [instance/i-1]
+        ",
+    ),
+    (
+        "empty groups",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups: {}
+        ",
+    ),
+    (
+        "empty group",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod: {}
+        ",
+    ),
+    (
+        "null group",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+        ",
+    ),
+    (
+        "group of empty lists",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            resources: []
+            select: []
+        ",
+    ),
+    (
+        "empty group key",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          \" \":
+            resources: [instance/i-1]
+        ",
+    ),
+    (
+        "resources null",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            resources: ~
+            select: [{tags: {a: b}}]
+        ",
+    ),
+    (
+        "entry a number",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            resources: [42]
+        ",
+    ),
+    (
+        "entry of unknown type",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            resources: [vm/i-1]
+        ",
+    ),
+    (
+        "entry without slash",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            resources: [i-1]
+        ",
+    ),
+    (
+        "map entry without id",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            resources:
+              - {type: disk}
+        ",
+    ),
+    (
+        "map entry id a number",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            resources:
+              - {type: keypair, id: 12}
+        ",
+    ),
+    (
+        "empty type list",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            select:
+              - type: []
+        ",
+    ),
+    (
+        "unknown rule type",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            select:
+              - type: vm
+        ",
+    ),
+    (
+        "rule a string",
+        "
+        version: 1
+        regions: [cn-hangzhou]
+        groups:
+          prod:
+            select: [everything]
+        ",
+    ),
     ("a list", "- a\n"),
 ];
 
@@ -146,12 +712,12 @@ pub fn schema_accepts(schema: &str, documents: &[serde_json::Value]) -> Vec<bool
 fn the_loader_and_the_schema_agree() {
     let documents: Vec<serde_json::Value> = AGREEMENT
         .iter()
-        .map(|(_, text)| yaml_to_json("m.yaml", text).expect("the sample is YAML"))
+        .map(|(_, text)| yaml_to_json("m.yaml", &indoc(text)).expect("the sample is YAML"))
         .collect();
     let verdicts = schema_accepts(&schema(), &documents);
     let mut disagreements = Vec::new();
     for ((what, text), schema_says) in AGREEMENT.iter().zip(&verdicts) {
-        let loader = Manifest::parse("m.yaml", text);
+        let loader = Manifest::parse("m.yaml", &indoc(text));
         if *schema_says != loader.is_ok() {
             disagreements.push(format!(
                 "{what}: schema {}, loader {:?}",
@@ -175,10 +741,41 @@ fn the_loader_and_the_schema_agree() {
 #[test]
 fn checks_beyond_the_schema_are_the_loaders() {
     let texts = [
-        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/d-1]\n",
-        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources: [instance/i-1, instance/i-1]\n",
-        "version: 1\ngroups:\n  prod:\n    resources: [instance/i-1]\n",
-        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{name: \"[\"}]\n",
+        indoc(
+            "
+            version: 1
+            regions: [cn-hangzhou]
+            groups:
+              prod:
+                resources: [instance/d-1]
+            ",
+        ),
+        indoc(
+            "
+            version: 1
+            regions: [cn-hangzhou]
+            groups:
+              prod:
+                resources: [instance/i-1, instance/i-1]
+            ",
+        ),
+        indoc(
+            "
+            version: 1
+            groups:
+              prod:
+                resources: [instance/i-1]
+            ",
+        ),
+        indoc(
+            "
+            version: 1
+            regions: [cn-hangzhou]
+            groups:
+              prod:
+                select: [{name: \"[\"}]
+            ",
+        ),
     ];
     let documents: Vec<serde_json::Value> = texts
         .iter()
@@ -191,4 +788,33 @@ fn checks_beyond_the_schema_are_the_loaders() {
             "the loader refuses {text}"
         );
     }
+}
+
+#[test]
+fn the_schema_describes_the_manifest() {
+    let env = Setup::new().start();
+    let (code, out, _) = stdout_of(env.regroup(&["schema"]));
+    assert_eq!(code, 0, "exit code 0 expected:\n{out}");
+    let schema: serde_json::Value = serde_json::from_str(&out).expect("the schema is JSON");
+    assert_eq!(
+        schema["additionalProperties"], false,
+        "the manifest allows no unknown top-level key: {schema:#}"
+    );
+    assert_eq!(
+        schema["required"],
+        serde_json::json!(["version", "groups"]),
+        "version and groups are required: {schema:#}"
+    );
+    let types = schema["$defs"]["ResourceType"]["enum"]
+        .as_array()
+        .expect("the types are listed");
+    assert_eq!(
+        types.len(),
+        regroup::resource::ResourceType::ALL.len(),
+        "the schema lists every resource type: {types:?}"
+    );
+    assert_eq!(
+        schema["$defs"]["Rule"]["additionalProperties"], false,
+        "a rule allows no unknown key: {schema:#}"
+    );
 }

@@ -2,11 +2,19 @@
 //! the official Tea SDK, which signs with V3 by default, against the
 //! emulator.
 
-use crate::harness::{Setup, KEY_ID, SECRET};
+use crate::harness::{assert_has_line, Setup, KEY_ID, SECRET};
 use crate::tools;
 use regroup::resource::ResourceType;
 
-const TWO_INTO_PROD: &str = "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - instance/i-bp1test00000\n      - disk/d-bp1test00000\n";
+const TWO_INTO_PROD: &str = "\
+version: 1
+regions: [cn-hangzhou]
+groups:
+  prod:
+    resources:
+      - instance/i-bp1test00000
+      - disk/d-bp1test00000
+";
 
 /// An instance and a disk in the default group, and [`TWO_INTO_PROD`].
 fn two() -> Setup {
@@ -21,9 +29,9 @@ fn plan_and_apply_sign_with_v3_when_asked() {
     let env = two().start();
     let (code, out, err) = env.run(&["--signature", "v3", "plan", "--detailed-exitcode"]);
     assert_eq!(code, 2, "{out}{err}");
-    assert!(out.contains("Plan: 2 to move"), "{out}");
+    assert_has_line(&out, "Plan: 2 to move, 0 unchanged.");
     let requests = env.requests();
-    assert!(!requests.is_empty());
+    assert!(!requests.is_empty(), "the plan made calls");
     for request in &requests {
         assert_eq!(request.status, 200, "{request:?}");
         // V3 carries the signature's parts in headers, none in parameters.
@@ -38,17 +46,28 @@ fn plan_and_apply_sign_with_v3_when_asked() {
     }
     let (code, out, err) = env.run(&["--signature", "v3", "apply", "--auto-approve"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert_eq!(env.writes(), 2);
-    assert_eq!(env.group_of("i-bp1test00000"), "rg-prod");
-    assert_eq!(env.group_of("d-bp1test00000"), "rg-prod");
+    assert_eq!(env.writes(), 2, "exactly 2 joins expected");
+    assert_eq!(
+        env.group_of("i-bp1test00000"),
+        "rg-prod",
+        "i-bp1test00000 should end in rg-prod"
+    );
+    assert_eq!(
+        env.group_of("d-bp1test00000"),
+        "rg-prod",
+        "d-bp1test00000 should end in rg-prod"
+    );
 
     // Without the flag, v1 as before.
     let before = env.requests().len();
     let (code, out, _) = env.run(&["plan"]);
     assert_eq!(code, 0, "{out}");
-    assert!(env.requests()[before..]
-        .iter()
-        .all(|r| r.params.get("SignatureVersion").is_some_and(|v| v == "1.0")));
+    assert!(
+        env.requests()[before..]
+            .iter()
+            .all(|r| r.params.get("SignatureVersion").is_some_and(|v| v == "1.0")),
+        "without --signature every call is signed v1 (SignatureVersion 1.0)"
+    );
 }
 
 #[test]
@@ -88,14 +107,17 @@ fn the_official_sdk_talks_to_the_emulator() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}{stderr}");
-    assert!(
-        stdout.contains("ok wrong secret: SignatureDoesNotMatch"),
-        "{stdout}"
+    assert_has_line(&stdout, "ok wrong secret: SignatureDoesNotMatch (HTTP 400)");
+    assert_eq!(
+        env.group_of("i-bp1test00000"),
+        "rg-prod",
+        "i-bp1test00000 should end in rg-prod"
     );
-    assert_eq!(env.group_of("i-bp1test00000"), "rg-prod");
     // The SDK signed with V3: no request carried v1's parameters.
-    assert!(env
-        .requests()
-        .iter()
-        .all(|r| !r.params.contains_key("SignatureVersion")));
+    assert!(
+        env.requests()
+            .iter()
+            .all(|r| !r.params.contains_key("SignatureVersion")),
+        "the SDK signed with V3: no request carries SignatureVersion"
+    );
 }

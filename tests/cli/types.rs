@@ -3,9 +3,11 @@
 //! has no changes, and an exported manifest plans to no changes; the same
 //! with an emulator whose Describe* items leave the default group's
 //! `ResourceGroupId` empty; and a target group that is not `OK` is refused
-//! before any write.
+//! before any write; the default group is found by its name, not its display
+//! name.
 
-use crate::harness::{Running, Setup};
+use crate::harness::{assert_has_line, stdout_of, Running, Setup};
+use crate::text::indoc;
 use regroup::resource::ResourceType;
 
 const REGION: &str = "cn-hangzhou";
@@ -55,10 +57,20 @@ fn every_type_plans_applies_converges_and_exports() {
         }
         let ids: Vec<String> = setup.fleet.resources.iter().map(|r| r.id.clone()).collect();
         let env = setup
-            .manifest(&format!(
-                "version: 1\nregions: [{REGION}]\ngroups:\n  prod:\n    resources:\n      - {rtype}/{}\n      - {rtype}/{}\n  default:\n    resources: [{rtype}/{}]\n",
+            .manifest(&indoc(&format!(
+                "
+                version: 1
+                regions: [{REGION}]
+                groups:
+                  prod:
+                    resources:
+                      - {rtype}/{}
+                      - {rtype}/{}
+                  default:
+                    resources: [{rtype}/{}]
+                ",
                 ids[0], ids[1], ids[2]
-            ))
+            )))
             .start();
 
         let (code, out, err) = env.run(&["plan", "--detailed-exitcode", "-o", "plan.json"]);
@@ -110,7 +122,13 @@ fn an_empty_default_group_id_is_read_as_the_default_group_either_way() {
 
         // Everything in default to prod and back, through a saved plan, so
         // that the stale guard and verification read empty ids too.
-        let mut manifest = format!("version: 1\nregions: [{REGION}]\ngroups:\n");
+        let mut manifest = indoc(&format!(
+            "
+            version: 1
+            regions: [{REGION}]
+            groups:
+            "
+        ));
         for (key, from) in [("prod", None), ("default", Some("rg-prod"))] {
             manifest.push_str(&format!("  {key}:\n    resources:\n"));
             for r in resources.iter().filter(|r| r.group.as_deref() == from) {
@@ -173,7 +191,10 @@ fn the_emulator_flag_leaves_the_default_group_id_empty() {
         "none",
     ]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("--default-group-id"), "{err}");
+    assert_has_line(
+        &err,
+        "error: invalid value 'none' for '--default-group-id <DEFAULT_GROUP_ID>'",
+    );
 }
 
 #[test]
@@ -182,9 +203,15 @@ fn a_target_group_being_deleted_is_refused_before_any_write() {
     setup.fleet.resource_groups[1].status = Some("PendingDelete".into());
     let disk = crate::support::id_of(ResourceType::Disk, 0);
     let env = setup
-        .manifest(&format!(
-            "version: 1\nregions: [{REGION}]\ngroups:\n  prod:\n    resources: [disk/{disk}]\n"
-        ))
+        .manifest(&indoc(&format!(
+            "
+            version: 1
+            regions: [{REGION}]
+            groups:
+              prod:
+                resources: [disk/{disk}]
+            "
+        )))
         .start();
     let (code, out, err) = env.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 1, "{out}{err}");
@@ -194,8 +221,39 @@ fn a_target_group_being_deleted_is_refused_before_any_write() {
         ),
         "{err}"
     );
-    assert!(env
-        .requests()
-        .iter()
-        .all(|r| r.action != "JoinResourceGroup"));
+    assert!(
+        env.requests()
+            .iter()
+            .all(|r| r.action != "JoinResourceGroup"),
+        "no join is sent to a group being deleted"
+    );
+}
+
+/// As docs/manifest.md "The default group" says: the
+/// default group is the one whose `Name` is `default`, whatever the display
+/// names say, and an empty `ResourceGroupId` is read as its id. (Pins
+/// documented behaviour.)
+#[test]
+fn the_default_group_is_found_by_name_not_display_name() {
+    let env = Setup::new()
+        .instances(1)
+        .manifest("version: 1\nregions: [cn-hangzhou]\ngroups:\n  default:\n    resources: [instance/i-bp1test00000]\n")
+        .emulator(|s| s.empty_default_group_id = true)
+        .start();
+    env.edit(|account| {
+        for group in &mut account.groups {
+            group.display_name = match group.name.as_str() {
+                "default" => Some("Default Resource Group".into()),
+                "dev" => Some("default".into()),
+                _ => None,
+            };
+        }
+    });
+    let (code, out, err) = stdout_of(env.regroup(&["plan", "--detailed-exitcode"]));
+    assert_eq!(
+        code, 0,
+        "the instance in the default group was planned to move: {out}{err}"
+    );
+    assert!(out.contains("No changes."), "{out}");
+    assert_eq!(env.group_of("i-bp1test00000"), "rg-default");
 }

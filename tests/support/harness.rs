@@ -76,15 +76,8 @@ impl Setup {
         group: Option<&str>,
     ) -> Setup {
         self.fleet.resources.push(FleetResource {
-            rtype,
-            id: id.into(),
-            region: region.into(),
-            name: format!("{id}-name"),
             group: group.map(str::to_owned),
-            tags: Default::default(),
-            status: None,
-            owner: None,
-            attached: Vec::new(),
+            ..crate::support::resource(rtype, id, region)
         });
         self
     }
@@ -402,7 +395,15 @@ pub fn stdout_of(mut command: impl std::borrow::BorrowMut<Command>) -> (i32, Str
     )
 }
 
-pub const TWO_INTO_PROD: &str = "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - instance/i-bp1test00000\n      - instance/i-bp1test00001\n";
+pub const TWO_INTO_PROD: &str = "\
+version: 1
+regions: [cn-hangzhou]
+groups:
+  prod:
+    resources:
+      - instance/i-bp1test00000
+      - instance/i-bp1test00001
+";
 
 /// Calls per action that one `plan` made.
 pub fn calls_of(env: &Running) -> std::collections::BTreeMap<String, usize> {
@@ -420,8 +421,14 @@ pub fn spawn_emulator(args: &[&str]) -> (std::process::Child, String) {
 }
 
 /// Every instance `i-bp1test*` into prod, by rule.
-pub const ALL_INTO_PROD: &str =
-    "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - type: instance\n";
+pub const ALL_INTO_PROD: &str = "\
+version: 1
+regions: [cn-hangzhou]
+groups:
+  prod:
+    select:
+      - type: instance
+";
 
 /// `apply --auto-approve --undo-plan undo.json --report report.json`,
 /// which must succeed: the undo plan's and the report's paths, and what
@@ -467,4 +474,68 @@ pub fn apply_all_with_report(
 pub fn read_json(path: &std::path::Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("the file exists"))
         .expect("the file is JSON")
+}
+
+/// The manifest of the README's tour.
+pub const EXAMPLE: &str = "examples/regroup.yaml";
+
+/// Runs a command that must succeed: its stdout and stderr.
+pub fn ok(env: &Running, args: &[&str]) -> (String, String) {
+    let (code, out, err) = env.run(args);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    (out, err)
+}
+
+/// Where every instance `i-bp1test<n>` is, in order.
+pub fn groups_of(env: &Running, count: usize) -> Vec<String> {
+    (0..count)
+        .map(|n| env.group_of(&format!("i-bp1test{n:05}")))
+        .collect()
+}
+
+/// Makes a named pipe (FIFO) at `path`.
+pub fn mkfifo(path: &Path) {
+    let name = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(
+        unsafe { libc::mkfifo(name.as_ptr(), 0o600) },
+        0,
+        "mkfifo {} failed",
+        path.display()
+    );
+}
+
+/// An account whose group names and key pair names YAML 1.1 readers would
+/// take for booleans, with a group named like another group's id.
+pub const TRICKY_FLEET: &str = r#"
+account_id: "1234567890123456"
+access_keys: [{id: testid, secret: testsecret}]
+resource_groups:
+  - {id: rg-default, name: default, default: true}
+  - {id: rg-a, name: "yes"}
+  - {id: rg-b, name: rg-c}
+  - {id: rg-c, name: legacy}
+resources:
+  - {type: keypair, id: "on", region: cn-hangzhou, group: rg-a}
+  - {type: keypair, id: "No", region: cn-shanghai, group: rg-a}
+  - {type: keypair, id: "y1", region: cn-hangzhou}
+  - {type: instance, id: i-bp1b, region: cn-hangzhou, group: rg-b}
+  - {type: instance, id: i-bp1c, region: cn-hangzhou, group: rg-c}
+"#;
+
+/// Asserts that `line` is a whole line of `text` (trailing spaces aside):
+/// stronger than `contains`, which a longer or a cut line would also pass.
+#[track_caller]
+pub fn assert_has_line(text: &str, line: &str) {
+    assert!(
+        text.lines().any(|l| l.trim_end() == line),
+        "expected the line {line:?} in:\n{text}"
+    );
+}
+
+/// Asserts that the emulator saw no call at all, naming the ones it saw.
+#[track_caller]
+pub fn assert_no_calls(requests: &[LoggedRequest]) {
+    let actions: Vec<&str> = requests.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, Vec::<&str>::new(), "no call may be made");
 }

@@ -27,6 +27,24 @@ pub fn id_of(rtype: ResourceType, n: usize) -> String {
     }
 }
 
+/// A resource of `rtype` called `id` in `region`: in the default group,
+/// named `<id>-name`, untagged, with no status, owner or attachments. The
+/// one place tests build a [`FleetResource`]; change what a test needs with
+/// struct update syntax (`FleetResource { group, ..resource(…) }`).
+pub fn resource(rtype: ResourceType, id: &str, region: &str) -> FleetResource {
+    FleetResource {
+        rtype,
+        id: id.into(),
+        region: region.into(),
+        name: format!("{id}-name"),
+        group: None,
+        tags: BTreeMap::new(),
+        status: None,
+        owner: None,
+        attached: Vec::new(),
+    }
+}
+
 /// `total` resources spread evenly over the three regions and every type,
 /// in five groups, tagged `team` payments or data.
 pub fn fleet(total: usize) -> Fleet {
@@ -37,18 +55,13 @@ pub fn fleet(total: usize) -> Fleet {
             let region = REGIONS[(n / types) % 3];
             let group = GROUPS[n % 5].0;
             FleetResource {
-                rtype,
-                id: id_of(rtype, n),
-                region: region.into(),
                 name: format!("{}-{n}", if n % 2 == 0 { "pay" } else { "data" }),
                 group: (n % 5 != 0).then(|| group.to_owned()),
                 tags: BTreeMap::from([(
                     "team".to_owned(),
                     if n % 2 == 0 { "payments" } else { "data" }.to_owned(),
                 )]),
-                status: None,
-                owner: None,
-                attached: Vec::new(),
+                ..resource(rtype, &id_of(rtype, n), region)
             }
         })
         .collect();
@@ -78,8 +91,20 @@ pub fn fleet(total: usize) -> Fleet {
 
 /// Rules over every type in every region: payments to prod, data to staging.
 pub fn select_manifest() -> String {
+    // Written flush left (the `\` skips the first line break) rather than
+    // through `indoc`, which this file cannot reach from the benchmarks.
     format!(
-        "version: 1\nregions: [{}]\ngroups:\n  prod:\n    select:\n      - tags: {{team: payments}}\n  staging:\n    select:\n      - tags: {{team: data}}\n",
+        "\
+version: 1
+regions: [{}]
+groups:
+  prod:
+    select:
+      - tags: {{team: payments}}
+  staging:
+    select:
+      - tags: {{team: data}}
+",
         REGIONS.join(", ")
     )
 }
