@@ -23,17 +23,6 @@ from aliyunsdkcore.request import CommonRequest
 THREADS = 16
 
 
-class Request(CommonRequest):
-    """A CommonRequest without the `x-acs-action` header that this SDK
-    version adds to every request (request.py l.100 and l.173): the
-    emulator takes that header alone for a V3 request and refuses the V1
-    signature beside it, though this SDK sends it with every V1 request."""
-
-    def trans_to_acs_request(self):
-        super().trans_to_acs_request()
-        self.request.get_headers().pop("x-acs-action", None)
-
-
 def main(host, port, key_id, secret):
     moves = [line.split() for line in sys.stdin if line.strip()]
     local = threading.local()
@@ -44,7 +33,7 @@ def main(host, port, key_id, secret):
         region, rtype, rid, group = move
         if not hasattr(local, "client"):
             local.client = AcsClient(key_id, secret, region, port=int(port))
-        request = Request(
+        request = CommonRequest(
             domain=host, version="2014-05-26", action_name="JoinResourceGroup"
         )
         request.set_protocol_type("http")
