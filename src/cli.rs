@@ -45,15 +45,12 @@ pub const DEFAULT_MANIFEST: &str = "regroup.yaml";
 
 #[derive(Debug, Clone, Args)]
 pub struct Global {
-    /// The manifest.
-    #[arg(
-        short = 'f',
-        long = "file",
-        env = "REGROUP_FILE",
-        default_value = DEFAULT_MANIFEST,
-        global = true
-    )]
-    pub file: PathBuf,
+    /// The manifest [default: regroup.yaml].
+    // No clap default: whether the manifest was named or defaulted changes
+    // what `apply PLANFILE` checks, so the parsed value keeps the
+    // difference; `manifest_path` resolves it.
+    #[arg(short = 'f', long = "file", env = "REGROUP_FILE", global = true)]
+    pub file: Option<PathBuf>,
     /// Send every API call to this URL instead of Alibaba Cloud's endpoints;
     /// plain http:// only to loopback addresses.
     #[arg(long, env = "REGROUP_ENDPOINT", global = true)]
@@ -87,6 +84,15 @@ pub struct Global {
     /// never printed.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+}
+
+impl Global {
+    /// The manifest to read: the one named, else [`DEFAULT_MANIFEST`].
+    pub fn manifest_path(&self) -> PathBuf {
+        self.file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_MANIFEST))
+    }
 }
 
 #[derive(Debug, Subcommand)]

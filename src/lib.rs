@@ -33,6 +33,7 @@ pub mod logging;
 mod manifest;
 mod output;
 mod plan;
+mod planning;
 mod reconcile;
 mod render;
 pub mod resource;

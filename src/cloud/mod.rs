@@ -8,6 +8,7 @@
 pub mod actiontrail;
 pub mod client;
 pub mod concurrency;
+pub mod connect;
 pub mod credentials;
 pub mod ecs;
 pub mod endpoints;

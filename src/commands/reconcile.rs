@@ -14,16 +14,18 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
-use super::apply::skip_conflicts;
+use super::options::{connect_options, rails};
 use super::whoami::caller_identity;
-use super::{apply_options, check_max_changes, connect, load_manifest, make_plan, Exit, Overrides};
+use super::{load_manifest, Exit, Overrides};
 use crate::apply::{self, Interrupts, ProgressStyle, Report};
 use crate::atomic_file;
 use crate::cli::{Global, ReconcileArgs, ReconcileMode};
 use crate::cloud::client::{redact, StatsSnapshot};
+use crate::cloud::connect::connect;
 use crate::manifest::Manifest;
 use crate::output::Stdout;
 use crate::plan::{Change, ManifestInfo};
+use crate::planning::{check_max_changes, make_plan};
 use crate::reconcile::metrics::{Metrics, RunResult};
 use crate::reconcile::pace::{Pace, RunHealth};
 use crate::reconcile::{calls, server};
@@ -216,7 +218,7 @@ async fn once(
         apply: None,
         calls: StatsSnapshot::default(),
     };
-    let result = match connect(global, overrides, args.rails.rate).await {
+    let result = match connect(&connect_options(global, overrides, args.rails.rate)).await {
         Ok(connection) => {
             let client = connection.client;
             let run = plan_and_correct(args, manifest, metrics, account, &client, &mut report, out);
@@ -275,14 +277,10 @@ async fn plan_and_correct(
         return Ok(RunResult::Success);
     }
     check_max_changes(&plan, args.rails.max_changes, Some(manifest))?;
-    let mut skipped = Vec::new();
-    let plan = skip_conflicts(plan, args.rails.override_rules, &mut skipped, out)?;
     let interrupts = Interrupts::none();
-    let options = apply_options(&args.rails, ProgressStyle::Lines);
-    let mut applied = apply::run(client, &plan, &options, &interrupts).await;
-    for (change, why) in skipped {
-        applied.add_not_started(change, why);
-    }
+    let rails = rails(&args.rails, ProgressStyle::Lines);
+    let (_, applied) =
+        apply::apply_plan(client, plan, &rails, Vec::new(), &interrupts, out).await?;
     write!(out, "{}", applied.summary())?;
     metrics.record_moves(&applied);
     let result = if applied.succeeded_but(0) {

@@ -4,10 +4,12 @@
 
 use std::io::Write;
 
-use super::{connect, Exit, Overrides};
+use super::options::connect_options;
+use super::{Exit, Overrides};
 use crate::api::Service;
 use crate::cli::Global;
 use crate::cloud::client::{Call, Client, CloudError, NO_PARAMS};
+use crate::cloud::connect::connect;
 use crate::cloud::credentials;
 use crate::output::Stdout;
 
@@ -16,7 +18,7 @@ pub(super) async fn run(
     overrides: &Overrides,
     out: &mut Stdout,
 ) -> anyhow::Result<Exit> {
-    let connection = connect(global, overrides, None).await?;
+    let connection = connect(&connect_options(global, overrides, None)).await?;
     let client = &connection.client;
     if global.verbose > 0 && !connection.skipped.is_empty() {
         writeln!(out, "Skipped:")?;
