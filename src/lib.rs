@@ -26,6 +26,7 @@ mod clock;
 mod cloud;
 mod commands;
 pub mod emulator;
+mod history;
 mod inventory;
 #[cfg(test)]
 mod layering;

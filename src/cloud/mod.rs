@@ -13,6 +13,7 @@ pub mod credentials;
 pub mod ecs;
 pub mod endpoints;
 pub mod error;
+pub mod identity;
 mod page;
 pub mod quotas;
 pub mod ratelimit;

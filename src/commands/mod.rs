@@ -21,7 +21,7 @@ use anyhow::Context as _;
 
 use crate::cli::{Cli, Command};
 use crate::cloud::credentials::CredentialSource;
-use crate::output::{self, Stdout};
+use crate::output::{self, report_error, Stdout};
 use options::{check_region_options, client, load_manifest, use_color};
 
 /// How the process ends; the numbers are the documented exit codes.
@@ -77,26 +77,6 @@ pub fn exit_for_error(error: &anyhow::Error) -> Exit {
     }
     report_error(error);
     Exit::Failure
-}
-
-/// Prints an error with its causes, one per line, leaving out a cause whose
-/// text the line above already ends with (a wrapped error often repeats its
-/// source).
-pub fn report_error(error: &anyhow::Error) {
-    let mut text = format!("Error: {error}");
-    let mut above = error.to_string();
-    for cause in error.chain().skip(1) {
-        let line = cause.to_string();
-        if !above.ends_with(&line) {
-            text.push_str(&format!("\n  caused by: {line}"));
-        }
-        above = line;
-    }
-    // Errors are redacted where they are made; this is the last line of
-    // defence for any that an underlying library formats.
-    let text = crate::cloud::client::redact(&text);
-    // A closed stderr leaves nobody to tell.
-    let _ = writeln!(std::io::stderr(), "{text}");
 }
 
 fn completions(shell: clap_complete::Shell, out: &mut Stdout) -> anyhow::Result<Exit> {

@@ -31,7 +31,7 @@ pub(super) async fn run(
     drop(manifest);
     render::renderer(args.format, use_color(global)).write(&plan, out)?;
     if args.who {
-        super::history::last_movers(&client, &plan, out).await?;
+        crate::history::last_movers(&client, &plan, out).await?;
     }
     // Shown, so that the moves can be looked at, but not saved.
     within_limit?;
