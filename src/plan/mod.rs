@@ -8,6 +8,7 @@
 //! | `diff` | the diff (`plan_once`) and the check that a plan settles |
 //! | `evict` | an `exclusive` group's evictions and where they go |
 //! | `file` | the plan file: format version, size ceiling, checksum seal, reading back, the undo plan bound to its report |
+//! | `rules` | the moves an auto-grouping rule would undo, marked |
 //! | `guards` | `max_changes`, and a saved plan checked against a fresh one |
 
 use std::sync::Arc;
@@ -115,21 +116,6 @@ pub struct Change {
     pub conflict: Option<RuleRef>,
 }
 
-/// A Resource Manager auto-grouping rule, as `ListAutoGroupingRules` names
-/// it (`RuleId`, `RuleName`; docs/sources/resourcemanager-rules.md §1.2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuleRef {
-    pub id: String,
-    pub name: String,
-}
-
-impl std::fmt::Display for RuleRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "auto-grouping rule \"{}\" ({})", self.name, self.id)
-    }
-}
-
 fn is_false(value: &bool) -> bool {
     !*value
 }
@@ -166,10 +152,13 @@ mod diff;
 mod evict;
 mod file;
 mod guards;
+mod rules;
 
+pub use crate::resource::auto_grouping::RuleRef;
 pub use diff::{find_group, plan, PlanError, PlanOptions};
 pub use file::{FORMAT_VERSION, MAX_PLAN_BYTES};
 pub use guards::recheck;
+pub use rules::mark_conflicts;
 
 // What the unit tests name beside the public face.
 #[cfg(test)]

@@ -44,7 +44,7 @@ pub async fn make_plan(
     )?;
     // Only moves can conflict with a rule.
     let plan = if plan.has_changes() {
-        crate::cloud::rules::mark_conflicts(plan, &inventory, &rules)
+        crate::plan::mark_conflicts(plan, &inventory, &rules)
     } else {
         plan
     };
