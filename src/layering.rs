@@ -67,7 +67,7 @@ fn rules(architecture: &str) -> Vec<Rule> {
 
 /// Whether an item is compiled only for tests: `#[cfg(test)]`, or a `cfg`
 /// that asks for `test` (not `not(test)`).
-fn is_test_only(attrs: &[syn::Attribute]) -> bool {
+pub(crate) fn is_test_only(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|attr| {
         attr.path().is_ident("cfg")
             && attr.meta.require_list().is_ok_and(|list| {
@@ -81,16 +81,16 @@ fn is_test_only(attrs: &[syn::Attribute]) -> bool {
 }
 
 /// One source file of the crate: its module path and its parsed code.
-struct SourceFile {
-    module: Segments,
-    path: PathBuf,
-    syntax: syn::File,
+pub(crate) struct SourceFile {
+    pub module: Segments,
+    pub path: PathBuf,
+    pub syntax: syn::File,
 }
 
 /// Every file of the library's module tree outside `#[cfg(test)]`, from
 /// `src/lib.rs` down, found where the compiler looks for `mod name;`
 /// (`name.rs` or `name/mod.rs` in the declaring module's folder).
-fn source_files(src: &Path) -> Vec<SourceFile> {
+pub(crate) fn source_files(src: &Path) -> Vec<SourceFile> {
     let mut files = Vec::new();
     let mut pending = vec![(vec!["crate".to_owned()], src.join("lib.rs"), src.to_owned())];
     while let Some((module, path, folder)) = pending.pop() {

@@ -39,6 +39,8 @@ mod reconcile;
 mod render;
 pub mod resource;
 mod schedule;
+#[cfg(test)]
+mod sizes;
 
 pub use cli::{command as cli_command, with_terraform_spellings, Cli, Command};
 pub use commands::{exit_for_error, run, Exit, Overrides};
