@@ -45,21 +45,6 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_broken_pipe_is_found_anywhere_in_the_chain() {
-        let error = anyhow::Error::new(io::Error::from(io::ErrorKind::BrokenPipe))
-            .context("could not print the plan");
-        assert!(is_broken_pipe(&error));
-        let full = anyhow::Error::new(io::Error::from(io::ErrorKind::StorageFull))
-            .context("could not print the plan");
-        assert!(!is_broken_pipe(&full));
-    }
-}
-
 /// Prints an error with its causes, one per line, leaving out a cause whose
 /// text the line above already ends with (a wrapped error often repeats its
 /// source).
@@ -78,4 +63,19 @@ pub fn report_error(error: &anyhow::Error) {
     let text = crate::cloud::client::redact(&text);
     // A closed stderr leaves nobody to tell.
     let _ = writeln!(io::stderr(), "{text}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_pipe_is_found_anywhere_in_the_chain() {
+        let error = anyhow::Error::new(io::Error::from(io::ErrorKind::BrokenPipe))
+            .context("could not print the plan");
+        assert!(is_broken_pipe(&error));
+        let full = anyhow::Error::new(io::Error::from(io::ErrorKind::StorageFull))
+            .context("could not print the plan");
+        assert!(!is_broken_pipe(&full));
+    }
 }
