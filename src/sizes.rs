@@ -9,7 +9,7 @@ use std::path::Path;
 
 use syn::spanned::Spanned;
 
-use crate::layering::{is_test_only, source_files};
+use crate::layering::{is_test_only, item_attrs, source_files};
 
 /// The most lines a source file's non-test code may have.
 const MAX_LINES: usize = 700;
@@ -23,18 +23,7 @@ fn non_test_lines(text: &str, syntax: &syn::File) -> usize {
     let tests: usize = syntax
         .items
         .iter()
-        .filter(|item| {
-            let attrs = match item {
-                syn::Item::Mod(m) => &m.attrs,
-                syn::Item::Fn(f) => &f.attrs,
-                syn::Item::Use(u) => &u.attrs,
-                syn::Item::Impl(i) => &i.attrs,
-                syn::Item::Const(c) => &c.attrs,
-                syn::Item::Struct(s) => &s.attrs,
-                _ => return false,
-            };
-            is_test_only(attrs)
-        })
+        .filter(|item| item_attrs(item).is_some_and(is_test_only))
         .map(|item| {
             let span = item.span();
             span.end().line + 1 - span.start().line
