@@ -8,7 +8,10 @@
 //! ```
 //!
 //! `resource`, `plan`, `render` and `api` do no I/O, and `manifest` only reads
-//! its file; `cloud`, `inventory`, `apply` and `emulator` talk to the network.
+//! its file; `cloud`, `inventory`, `planning`, `apply`, `reconcile`,
+//! `history` and `emulator` talk to the network. `cli` and `commands` turn
+//! the command line into plain option structs; nothing below them sees a
+//! clap type.
 //! `cloud` (the client) and `emulator` (the server) share the wire contract in
 //! `api` and never use each other; a test (`layering`) reads the "Forbidden arrows"
 //! table of `docs/architecture.md` and keeps these arrows pointing one way.
