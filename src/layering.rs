@@ -67,7 +67,7 @@ fn rules(architecture: &str) -> Vec<Rule> {
 
 /// Whether an item is compiled only for tests: `#[cfg(test)]`, or a `cfg`
 /// that asks for `test` (not `not(test)`).
-fn is_test_only(attrs: &[syn::Attribute]) -> bool {
+pub(crate) fn is_test_only(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|attr| {
         attr.path().is_ident("cfg")
             && attr.meta.require_list().is_ok_and(|list| {
@@ -80,17 +80,36 @@ fn is_test_only(attrs: &[syn::Attribute]) -> bool {
     })
 }
 
+/// An item's attributes, for the kinds of item that can carry `cfg`.
+pub(crate) fn item_attrs(item: &syn::Item) -> Option<&[syn::Attribute]> {
+    Some(match item {
+        syn::Item::Const(i) => &i.attrs,
+        syn::Item::Enum(i) => &i.attrs,
+        syn::Item::Fn(i) => &i.attrs,
+        syn::Item::Impl(i) => &i.attrs,
+        syn::Item::Macro(i) => &i.attrs,
+        syn::Item::Mod(i) => &i.attrs,
+        syn::Item::Static(i) => &i.attrs,
+        syn::Item::Struct(i) => &i.attrs,
+        syn::Item::Trait(i) => &i.attrs,
+        syn::Item::Type(i) => &i.attrs,
+        syn::Item::Union(i) => &i.attrs,
+        syn::Item::Use(i) => &i.attrs,
+        _ => return None,
+    })
+}
+
 /// One source file of the crate: its module path and its parsed code.
-struct SourceFile {
-    module: Segments,
-    path: PathBuf,
-    syntax: syn::File,
+pub(crate) struct SourceFile {
+    pub module: Segments,
+    pub path: PathBuf,
+    pub syntax: syn::File,
 }
 
 /// Every file of the library's module tree outside `#[cfg(test)]`, from
 /// `src/lib.rs` down, found where the compiler looks for `mod name;`
 /// (`name.rs` or `name/mod.rs` in the declaring module's folder).
-fn source_files(src: &Path) -> Vec<SourceFile> {
+pub(crate) fn source_files(src: &Path) -> Vec<SourceFile> {
     let mut files = Vec::new();
     let mut pending = vec![(vec!["crate".to_owned()], src.join("lib.rs"), src.to_owned())];
     while let Some((module, path, folder)) = pending.pop() {
@@ -267,22 +286,7 @@ impl Names {
 
 impl<'ast> Visit<'ast> for Names {
     fn visit_item(&mut self, item: &'ast syn::Item) {
-        let attrs = match item {
-            syn::Item::Const(i) => &i.attrs,
-            syn::Item::Enum(i) => &i.attrs,
-            syn::Item::Fn(i) => &i.attrs,
-            syn::Item::Impl(i) => &i.attrs,
-            syn::Item::Macro(i) => &i.attrs,
-            syn::Item::Mod(i) => &i.attrs,
-            syn::Item::Static(i) => &i.attrs,
-            syn::Item::Struct(i) => &i.attrs,
-            syn::Item::Trait(i) => &i.attrs,
-            syn::Item::Type(i) => &i.attrs,
-            syn::Item::Union(i) => &i.attrs,
-            syn::Item::Use(i) => &i.attrs,
-            _ => return visit::visit_item(self, item),
-        };
-        if !is_test_only(attrs) {
+        if !item_attrs(item).is_some_and(is_test_only) {
             visit::visit_item(self, item);
         }
     }

@@ -8,7 +8,10 @@
 //! ```
 //!
 //! `resource`, `plan`, `render` and `api` do no I/O, and `manifest` only reads
-//! its file; `cloud`, `inventory`, `apply` and `emulator` talk to the network.
+//! its file; `cloud`, `inventory`, `planning`, `apply`, `reconcile`,
+//! `history` and `emulator` talk to the network. `cli` and `commands` turn
+//! the command line into plain option structs; nothing below them sees a
+//! clap type.
 //! `cloud` (the client) and `emulator` (the server) share the wire contract in
 //! `api` and never use each other; a test (`layering`) reads the "Forbidden arrows"
 //! table of `docs/architecture.md` and keeps these arrows pointing one way.
@@ -26,6 +29,7 @@ mod clock;
 mod cloud;
 mod commands;
 pub mod emulator;
+mod history;
 mod inventory;
 #[cfg(test)]
 mod layering;
@@ -33,10 +37,13 @@ pub mod logging;
 mod manifest;
 mod output;
 mod plan;
+mod planning;
 mod reconcile;
 mod render;
 pub mod resource;
 mod schedule;
+#[cfg(test)]
+mod sizes;
 
 pub use cli::{command as cli_command, with_terraform_spellings, Cli, Command};
 pub use commands::{exit_for_error, run, Exit, Overrides};

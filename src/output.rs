@@ -2,7 +2,8 @@
 //! a plan of 100,000 lines is not written a line at a time, and nothing panics
 //! when stdout goes away. A closed pipe (`regroup plan | head -1`) ends the
 //! command quietly with exit 0, as ripgrep does; any other write error (a full
-//! disk) is an ordinary one-line error.
+//! disk) is an ordinary one-line error. Errors go to stderr, redacted,
+//! through [`report_error`].
 
 use std::io::{self, BufWriter, IsTerminal, StdoutLock, Write};
 
@@ -42,6 +43,26 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
             .downcast_ref::<io::Error>()
             .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
     })
+}
+
+/// Prints an error with its causes, one per line, leaving out a cause whose
+/// text the line above already ends with (a wrapped error often repeats its
+/// source).
+pub fn report_error(error: &anyhow::Error) {
+    let mut text = format!("Error: {error}");
+    let mut above = error.to_string();
+    for cause in error.chain().skip(1) {
+        let line = cause.to_string();
+        if !above.ends_with(&line) {
+            text.push_str(&format!("\n  caused by: {line}"));
+        }
+        above = line;
+    }
+    // Errors are redacted where they are made; this is the last line of
+    // defence for any that an underlying library formats.
+    let text = crate::cloud::client::redact(&text);
+    // A closed stderr leaves nobody to tell.
+    let _ = writeln!(io::stderr(), "{text}");
 }
 
 #[cfg(test)]

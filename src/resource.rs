@@ -353,6 +353,8 @@ impl Inventory {
     }
 }
 
+pub(crate) mod auto_grouping;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,10 +8,12 @@
 pub mod actiontrail;
 pub mod client;
 pub mod concurrency;
+pub mod connect;
 pub mod credentials;
 pub mod ecs;
 pub mod endpoints;
 pub mod error;
+pub mod identity;
 mod page;
 pub mod quotas;
 pub mod ratelimit;

@@ -1,7 +1,7 @@
 //! Resource Manager's automatic transfer (auto grouping) as regroup reads
 //! it: whether it is on (`GetAutoGroupingStatus`) and its custom rules
 //! (`ListAutoGroupingRules`), so that plan can mark the moves a rule would
-//! undo, and the associated-transfer setting
+//! undo (`plan::rules` evaluates them), and the associated-transfer setting
 //! (`ListAssociatedTransferSetting`), so that it can say what follows an
 //! instance. Facts and shapes: docs/sources/resourcemanager-rules.md (PyPI
 //! `alibabacloud_resourcemanager20200331` 2.6.2 models, Go SDK examples),
@@ -12,8 +12,11 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::client::{Call, Client, CloudError, Service};
-use crate::plan::{Plan, RuleRef};
-use crate::resource::{Inventory, Resource, ResourceType};
+pub use crate::resource::auto_grouping::{Rule, Rules};
+use crate::resource::auto_grouping::{RuleRef, Scope};
+// The unit tests below evaluate what they read.
+#[cfg(test)]
+use crate::resource::{Resource, ResourceType};
 
 /// `MaxResults`: "Valid values: 1 to 50" (§1.2; Java async SDK
 /// `@Validation(maximum = 50)`).
@@ -21,76 +24,12 @@ const PAGE_SIZE: u32 = 50;
 /// A bound on the pages read: the service allows 10 custom rules (§1.3).
 const MAX_PAGES: u32 = 100;
 
-/// What the account's rules mean for a plan.
-#[derive(Debug, Default)]
-pub struct Rules {
-    pub rules: Vec<Rule>,
-    /// Said once in the plan: a rule that could not be read, or no
-    /// permission to read them.
-    pub warnings: Vec<String>,
-    /// The types (`AssociatedResourceType`) that follow an instance to its
-    /// new group under associated transfer; empty when it is off.
-    pub follow_instances: Vec<String>,
-}
-
-/// A custom-condition rule regroup can evaluate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rule {
-    pub rule: RuleRef,
-    /// The group the rule moves what it selects into.
-    pub target: String,
-    scope: Scope,
-    tags: BTreeMap<String, String>,
-    names: Vec<String>,
-}
-
-/// The rule's comma-separated `…Scope` fields (§1.2); empty means any.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Scope {
-    types: Vec<String>,
-    exclude_types: Vec<String>,
-    regions: Vec<String>,
-    exclude_regions: Vec<String>,
-    ids: Vec<String>,
-    exclude_ids: Vec<String>,
-    groups: Vec<String>,
-    exclude_groups: Vec<String>,
-}
-
 fn list(text: &str) -> Vec<String> {
     text.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect()
-}
-
-fn within(value: &str, only: &[String], except: &[String]) -> bool {
-    (only.is_empty() || only.iter().any(|v| v == value)) && !except.iter().any(|v| v == value)
-}
-
-impl Rule {
-    /// Whether the rule selects `resource` once it is in group `to`.
-    /// Scope types are `<service>.<type>`, e.g. `ecs.instance` (§1.6). The
-    /// group scope is read as the group the resource is in, which is what
-    /// the field's name says; the docs do not define it further.
-    fn selects(&self, resource: &Resource, to: &str) -> bool {
-        let key = &resource.key;
-        let rtype = format!("ecs.{}", key.rtype);
-        within(to, &self.scope.groups, &self.scope.exclude_groups)
-            && within(&rtype, &self.scope.types, &self.scope.exclude_types)
-            && within(
-                &key.region,
-                &self.scope.regions,
-                &self.scope.exclude_regions,
-            )
-            && within(&key.id, &self.scope.ids, &self.scope.exclude_ids)
-            && self
-                .tags
-                .iter()
-                .all(|(k, v)| resource.tag(k) == Some(v.as_str()))
-            && (self.names.is_empty() || self.names.iter().any(|n| **n == *resource.name))
-    }
 }
 
 #[derive(Deserialize)]
@@ -385,48 +324,6 @@ fn content_rule(content: &WireContent) -> Result<Content, String> {
         }
     }
     Ok((target, tags, names))
-}
-
-/// Marks every move of `plan` that a rule would undo: the first rule that
-/// selects the resource and targets another group. Says the rules'
-/// warnings in the plan, and seals it again when that changed it.
-pub fn mark_conflicts(plan: Plan, inventory: &Inventory, rules: &Rules) -> Plan {
-    let mut plan = plan;
-    let mut marked = false;
-    for change in &mut plan.changes {
-        let Some(resource) = inventory.resources.get(&change.resource) else {
-            continue;
-        };
-        change.conflict = rules
-            .rules
-            .iter()
-            .find(|rule| rule.selects(resource, &change.to.id))
-            .filter(|rule| !change.to.holds(&rule.target))
-            .map(|rule| rule.rule.clone());
-        marked |= change.conflict.is_some();
-    }
-    // A plan the rules leave as it was keeps its seal: hashing means
-    // serializing the whole plan once more.
-    if !marked && rules.warnings.is_empty() && rules.follow_instances.is_empty() {
-        return plan;
-    }
-    plan.warnings.extend(rules.warnings.iter().cloned());
-    if !rules.follow_instances.is_empty() {
-        let types = rules.follow_instances.join(", ");
-        let side_effects = plan
-            .changes
-            .iter()
-            .filter(|c| c.resource.rtype == ResourceType::Instance)
-            .map(|c| {
-                format!(
-                    "{}: associated transfer is on, so its attached resources ({types}) move with it to {}",
-                    c.resource, c.to.name
-                )
-            })
-            .collect::<Vec<_>>();
-        plan.warnings.extend(side_effects);
-    }
-    plan.seal()
 }
 
 #[cfg(test)]

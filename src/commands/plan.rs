@@ -4,12 +4,12 @@ use std::io::Write;
 
 use anyhow::Context as _;
 
-use super::{
-    check_max_changes, client, load_manifest_noting, make_plan, strict, use_color, Exit, Overrides,
-};
+use super::options::{check_not_manifest, load_manifest_noting};
+use super::{client, use_color, Exit, Overrides};
 use crate::atomic_file;
 use crate::cli::{Global, PlanArgs};
 use crate::output::Stdout;
+use crate::planning::{check_max_changes, make_plan, strict};
 use crate::render::{self, Format, Render};
 
 pub(super) async fn run(
@@ -21,7 +21,7 @@ pub(super) async fn run(
     let (manifest, region_warnings) = load_manifest_noting(global)?;
     if let Some(path) = &args.out {
         atomic_file::check_target(path)?;
-        atomic_file::check_not_input(path, &global.file, "the manifest")?;
+        check_not_manifest(path, global)?;
     }
     let client = client(global, overrides, None).await?;
     let plan = make_plan(&client, &manifest, args.ignore_missing).await?;
@@ -31,7 +31,7 @@ pub(super) async fn run(
     drop(manifest);
     render::renderer(args.format, use_color(global)).write(&plan, out)?;
     if args.who {
-        super::history::last_movers(&client, &plan, out).await?;
+        crate::history::last_movers(&client, &plan, out).await?;
     }
     // Shown, so that the moves can be looked at, but not saved.
     within_limit?;

@@ -4,11 +4,11 @@
 
 use std::io::Write;
 
-use super::{connect, Exit, Overrides};
-use crate::api::Service;
+use super::options::connect_options;
+use super::{Exit, Overrides};
 use crate::cli::Global;
-use crate::cloud::client::{Call, Client, CloudError, NO_PARAMS};
-use crate::cloud::credentials;
+use crate::cloud::connect::connect;
+use crate::cloud::identity::caller_identity;
 use crate::output::Stdout;
 
 pub(super) async fn run(
@@ -16,7 +16,7 @@ pub(super) async fn run(
     overrides: &Overrides,
     out: &mut Stdout,
 ) -> anyhow::Result<Exit> {
-    let connection = connect(global, overrides, None).await?;
+    let connection = connect(&connect_options(global, overrides, None)).await?;
     let client = &connection.client;
     if global.verbose > 0 && !connection.skipped.is_empty() {
         writeln!(out, "Skipped:")?;
@@ -53,22 +53,4 @@ pub(super) async fn run(
         field("IdentityType")
     )?;
     Ok(Exit::Success)
-}
-
-/// Who the client's credentials are. GetCallerIdentity takes no parameters
-/// and answers AccountId, Arn, IdentityType (DOC-GCI,
-/// https://www.alibabacloud.com/help/doc-detail/43767.htm; fixtures
-/// tests/fixtures/api/sts_GetCallerIdentity*.json).
-pub(super) async fn caller_identity(client: &Client) -> Result<serde_json::Value, CloudError> {
-    // GetCallerIdentity takes no parameters and answers AccountId, Arn,
-    // IdentityType (DOC-GCI, https://www.alibabacloud.com/help/doc-detail/43767.htm;
-    // fixtures tests/fixtures/api/sts_GetCallerIdentity*.json).
-    let host = credentials::sts_host(&credentials::Environment::from_process());
-    let url = client.transport().endpoints().sts_url(&host);
-    client
-        .call::<serde_json::Value>(
-            &Call::new(Service::Sts, None, "GetCallerIdentity", NO_PARAMS).at(&url),
-        )
-        .await
-        .result
 }

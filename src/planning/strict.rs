@@ -33,7 +33,7 @@ fn manifest_regions(manifest: &Manifest) -> BTreeSet<&str> {
 /// A warning for each `--region` the manifest does not read: limiting a run
 /// to it reads nothing, which would look like "No changes". Call before the
 /// manifest is limited to the options.
-pub(super) fn unused_region_options(options: &[String], manifest: &Manifest) -> Vec<String> {
+pub fn unused_region_options(options: &[String], manifest: &Manifest) -> Vec<String> {
     let used = manifest_regions(manifest);
     options
         .iter()
@@ -50,7 +50,7 @@ pub(super) fn unused_region_options(options: &[String], manifest: &Manifest) -> 
 
 /// The plan with `extra` warnings, and a loud one when it manages no
 /// resource at all; sealed again, since warnings are part of a saved plan.
-pub(super) fn with_warnings(mut plan: Plan, extra: Vec<String>) -> Plan {
+pub fn with_warnings(mut plan: Plan, extra: Vec<String>) -> Plan {
     let before = plan.warnings.len();
     plan.warnings.extend(extra);
     if plan.changes.is_empty() && plan.unchanged == 0 {
@@ -66,7 +66,7 @@ pub(super) fn with_warnings(mut plan: Plan, extra: Vec<String>) -> Plan {
 }
 
 /// Under `--strict`, any warning of the plan is an error naming each.
-pub(super) fn check(plan: &Plan, strict: bool) -> Result<(), StrictWarnings> {
+pub fn check(plan: &Plan, strict: bool) -> Result<(), StrictWarnings> {
     if strict && !plan.warnings.is_empty() {
         return Err(StrictWarnings(plan.warnings.clone()));
     }

@@ -1,0 +1,175 @@
+//! The planner: a pure diff of what the manifest wants against what the
+//! inventory saw, giving a [`Plan`]. No I/O here; the clock's reading is
+//! passed in, so the same inputs always give the same plan. Here the plan's
+//! types; one file per idea beside them:
+//!
+//! | file | its one job |
+//! | --- | --- |
+//! | `diff` | the diff (`plan_once`) and the check that a plan settles |
+//! | `evict` | an `exclusive` group's evictions and where they go |
+//! | `file` | the plan file: format version, size ceiling, checksum seal, reading back, the undo plan bound to its report |
+//! | `rules` | the moves an auto-grouping rule would undo, marked |
+//! | `guards` | `max_changes`, and a saved plan checked against a fresh one |
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::Location;
+use crate::resource::{self, Group, ResourceKey, ResourceType};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    pub format_version: u32,
+    pub manifest: ManifestInfo,
+    pub created_at: DateTime<Utc>,
+    pub changes: Vec<Change>,
+    /// How many of `changes` are evictions from `exclusive` groups.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub evictions: usize,
+    pub unchanged: usize,
+    pub missing: Vec<Missing>,
+    pub warnings: Vec<String>,
+    /// Every group that the plan touches, with how many of the resources the
+    /// manifest manages stay in it.
+    pub groups: Vec<GroupSummary>,
+    /// An undo plan, written by `apply --undo-plan`: it moves resources
+    /// back to where an apply found them, which the manifest does not ask
+    /// for, so it is applied as saved, change by change behind the stale
+    /// guard.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub undo: bool,
+    /// For an undo plan: the report of the apply it undoes. The plan's
+    /// checksum proves it intact, not that an apply made it, so an undo plan
+    /// is applied only if that report, unchanged, says each of its moves
+    /// happened (or may have), from where the undo plan puts it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undoes: Option<ReportRef>,
+    /// sha256 of the plan's JSON with this field empty. A saved plan is
+    /// what was reviewed; one edited afterwards no longer matches it and is
+    /// refused before any call.
+    pub checksum: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestInfo {
+    pub file: String,
+    pub sha256: String,
+}
+
+/// The report an undo plan was made from: where it was written (an
+/// absolute path) and the sha256 of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRef {
+    pub file: String,
+    pub sha256: String,
+}
+
+/// A resource group, by id and name, shared with the inventory's group:
+/// a plan of 100,000 changes names a handful of groups.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupRef {
+    pub id: Arc<str>,
+    pub name: Arc<str>,
+}
+
+impl GroupRef {
+    fn of(group: &Group) -> GroupRef {
+        GroupRef {
+            id: group.id.clone(),
+            name: group.name.clone(),
+        }
+    }
+
+    /// Whether a resource read back with `reported` as its
+    /// `ResourceGroupId` is in this group, an empty id standing for the
+    /// default group: for the stale-plan guard and verification, which read
+    /// resources without the groups.
+    pub fn holds(&self, reported: &str) -> bool {
+        resource::reported_in(reported, &self.id, &self.name)
+    }
+}
+
+/// One move: `resource` from `from` (where it was when planned) to `to`,
+/// asked for at `source` in the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Change {
+    pub resource: ResourceKey,
+    pub name: Arc<str>,
+    pub from: GroupRef,
+    pub to: GroupRef,
+    pub source: Location,
+    /// An eviction: the resource is in an `exclusive` group that the
+    /// manifest does not place it in, and leaves for `evict_to`; `source`
+    /// is the group's key.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub evict: bool,
+    /// The automatic-transfer rule that would move the resource back out
+    /// of `to`: apply leaves such a change alone unless told to override.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<RuleRef>,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+fn is_zero(value: &usize) -> bool {
+    *value == 0
+}
+
+/// An explicit entry the account does not have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Missing {
+    #[serde(rename = "type")]
+    pub rtype: ResourceType,
+    pub id: String,
+    pub regions: Vec<String>,
+    pub source: Location,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSummary {
+    pub group: GroupRef,
+    pub unchanged: usize,
+}
+
+impl Plan {
+    pub fn has_changes(&self) -> bool {
+        !self.changes.is_empty()
+    }
+}
+
+mod diff;
+mod evict;
+mod file;
+mod guards;
+mod rules;
+
+pub use crate::resource::auto_grouping::RuleRef;
+pub use diff::{find_group, plan, PlanError, PlanOptions};
+pub use file::{FORMAT_VERSION, MAX_PLAN_BYTES};
+pub use guards::recheck;
+pub use rules::mark_conflicts;
+
+// What the unit tests name beside the public face.
+#[cfg(test)]
+use {
+    crate::manifest::{Manifest, MaxChanges},
+    crate::resource::Inventory,
+    guards::check_saved_against,
+};
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod properties;
