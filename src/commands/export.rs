@@ -99,7 +99,7 @@ fn manifest_regions(global: &Global) -> anyhow::Result<Vec<String>> {
     let manifest = super::load_manifest(global).with_context(|| {
         format!(
             "export reads the manifest's regions when no --region is given, and {} does not load: pass --region ID (repeatable)",
-            global.file.display()
+            global.manifest_path().display()
         )
     })?;
     let regions: BTreeSet<String> = inventory::scopes(&manifest)
