@@ -403,7 +403,12 @@ fn main() {
                 dir.path().join("regroup.yaml"),
             )
             .unwrap();
-            let run = regroup(&server, dir.path(), &["plan", "--format", "json"]);
+            // Saved too, as a plan for `apply` is: JSON to stdout and to a file.
+            let run = regroup(
+                &server,
+                dir.path(),
+                &["plan", "--format", "json", "-o", "plan.json"],
+            );
             assert!(run.stdout.contains("\"format_version\": 1"), "the plan ran");
             let (naive, speed_up) = match naive_wall {
                 Some(naive) => (

@@ -26,6 +26,23 @@ impl Write for Stdout {
     }
 }
 
+/// A writer that writes everything to both of its writers, in order: one
+/// serialization of a plan shown and saved at once, rather than two.
+pub struct Tee<'a>(pub &'a mut dyn Write, pub &'a mut dyn Write);
+
+impl Write for Tee<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write_all(buf)?;
+        self.1.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()?;
+        self.1.flush()
+    }
+}
+
 /// Whether colour may be written to `stream`: only to a terminal, and never
 /// with `--no-color` or a non-empty `NO_COLOR` (the no-color.org convention:
 /// any value but the empty one turns colour off).
@@ -68,6 +85,35 @@ pub fn report_error(error: &anyhow::Error) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tee_writes_every_byte_to_both_writers_in_order() {
+        let (mut first, mut second) = (Vec::new(), Vec::new());
+        let mut tee = Tee(&mut first, &mut second);
+        tee.write_all(b"{\"plan\": ").unwrap();
+        write!(tee, "{}", 1).unwrap();
+        tee.write_all(b"}\n").unwrap();
+        tee.flush().unwrap();
+        assert_eq!(first, b"{\"plan\": 1}\n", "the first writer has it all");
+        assert_eq!(second, first, "the second writer has the same bytes");
+    }
+
+    #[test]
+    fn a_tee_stops_at_the_first_writer_that_fails() {
+        let mut full = [0u8; 2];
+        let mut first: &mut [u8] = &mut full;
+        let mut second = Vec::new();
+        let error = Tee(&mut first, &mut second).write_all(b"abc").unwrap_err();
+        assert_eq!(
+            error.kind(),
+            io::ErrorKind::WriteZero,
+            "a full writer's error is returned"
+        );
+        assert!(
+            second.is_empty(),
+            "nothing goes to the second after the first failed"
+        );
+    }
 
     #[test]
     fn a_broken_pipe_is_found_anywhere_in_the_chain() {

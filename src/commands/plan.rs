@@ -1,6 +1,7 @@
 //! `regroup plan`: read the account, print the plan, optionally save it.
 
 use std::io::Write;
+use std::path::Path;
 
 use anyhow::Context as _;
 
@@ -8,7 +9,8 @@ use super::options::{check_not_manifest, load_manifest_noting};
 use super::{client, use_color, Exit, Overrides};
 use crate::atomic_file;
 use crate::cli::{Global, PlanArgs};
-use crate::output::Stdout;
+use crate::output::{Stdout, Tee};
+use crate::plan::Plan;
 use crate::planning::{check_max_changes, make_plan, strict};
 use crate::render::{self, Format, Render};
 
@@ -29,16 +31,24 @@ pub(super) async fn run(
     let within_limit = check_max_changes(&plan, args.max_changes, Some(&manifest));
     // The plan holds what it needs of the manifest: not kept while rendering.
     drop(manifest);
-    render::renderer(args.format, use_color(global)).write(&plan, out)?;
+    let strictly = strict::check(&plan, args.strict);
+    // A plan shown as JSON and saved is the same bytes twice: serialized
+    // once, into both, when nothing between showing and saving can stop
+    // the save (the guards passed, no `--who` calls to make).
+    let saved_as_shown =
+        args.format == Format::Json && !args.who && within_limit.is_ok() && strictly.is_ok();
+    match &args.out {
+        Some(path) if saved_as_shown => save(path, &plan, Some(out))?,
+        _ => render::renderer(args.format, use_color(global)).write(&plan, out)?,
+    }
     if args.who {
         crate::history::last_movers(&client, &plan, out).await?;
     }
     // Shown, so that the moves can be looked at, but not saved.
     within_limit?;
-    strict::check(&plan, args.strict)?;
-    if let Some(path) = &args.out {
-        atomic_file::write(path, |file| render::Json.write(&plan, file))
-            .with_context(|| format!("could not save the plan to {}", path.display()))?;
+    strictly?;
+    if let Some(path) = args.out.as_ref().filter(|_| !saved_as_shown) {
+        save(path, &plan, None)?;
         if args.format == Format::Text {
             writeln!(
                 out,
@@ -53,4 +63,14 @@ pub(super) async fn run(
     } else {
         Exit::Success
     })
+}
+
+/// Saves the plan as JSON to `path`, writing the same bytes to `shown` as
+/// they go when given.
+fn save(path: &Path, plan: &Plan, shown: Option<&mut Stdout>) -> anyhow::Result<()> {
+    atomic_file::write(path, |file| match shown {
+        Some(shown) => render::Json.write(plan, &mut Tee(shown, file)),
+        None => render::Json.write(plan, file),
+    })
+    .with_context(|| format!("could not save the plan to {}", path.display()))
 }

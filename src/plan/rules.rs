@@ -51,7 +51,7 @@ pub fn mark_conflicts(plan: Plan, inventory: &Inventory, rules: &Rules) -> Plan 
             .iter()
             .find(|rule| rule.selects(resource, &change.to.id))
             .filter(|rule| !change.to.holds(&rule.target))
-            .map(|rule| rule.rule.clone());
+            .map(|rule| Box::new(rule.rule.clone()));
         marked |= change.conflict.is_some();
     }
     // A plan the rules leave as it was keeps its seal: hashing means

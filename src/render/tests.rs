@@ -181,10 +181,10 @@ fn with_conflict() -> Plan {
         change(1, ResourceType::Instance, "default", "prod"),
         change(2, ResourceType::Instance, "default", "prod"),
     ];
-    changes[0].conflict = Some(RuleRef {
+    changes[0].conflict = Some(Box::new(RuleRef {
         id: "gr-acfo123hy6a".into(),
         name: "team-a owns team=a".into(),
-    });
+    }));
     plan(changes, 3)
 }
 
@@ -296,10 +296,10 @@ fn hostile() -> Plan {
     let mut change = change(1, ResourceType::Instance, "legacy", "prod");
     change.name = "web\n# Owned\n[click](http://evil) | x".into();
     change.to.name = "prod\u{1b}[2J".into();
-    change.conflict = Some(crate::plan::RuleRef {
+    change.conflict = Some(Box::new(crate::plan::RuleRef {
         id: "rule-1".into(),
         name: "r\n## heading".into(),
-    });
+    }));
     let mut plan = plan(vec![change], 0);
     plan.warnings = vec!["m.yaml:3:5: group `a\nb` \u{1b}]8;;http://evil\u{7}".into()];
     plan

@@ -541,3 +541,34 @@ fn a_saved_plan_outlives_comment_edits_but_not_changes_of_meaning() {
     assert_eq!(code, 0, "a comment edit invalidated the plan: {out}{err}");
     assert_eq!(env.group_of("i-bp1test00001"), "rg-prod", "{out}");
 }
+
+#[test]
+fn a_plan_shown_as_json_and_saved_is_the_same_bytes_and_applies() {
+    let env = Setup::new().instances(2).manifest(ALL_INTO_PROD).start();
+    let (shown, _) = ok(&env, &["plan", "--format", "json", "-o", "plan.json"]);
+    let saved = std::fs::read_to_string(env.path("plan.json")).expect("the plan was saved");
+    assert_eq!(shown, saved, "stdout and the file hold the same JSON");
+    let (code, out, err) = stdout_of(env.regroup(&["apply", "plan.json"]));
+    assert_eq!(code, 0, "the saved plan's checksum holds: {err}");
+    assert_has_line(&out, "Apply complete! 2 moved, 0 failed.");
+}
+
+#[test]
+fn a_json_plan_over_its_limit_is_shown_but_not_saved() {
+    let env = Setup::new().instances(2).manifest(ALL_INTO_PROD).start();
+    let (code, shown, err) = stdout_of(env.regroup(&[
+        "plan",
+        "--format",
+        "json",
+        "--max-changes",
+        "1",
+        "-o",
+        "plan.json",
+    ]));
+    assert_ne!(code, 0, "two moves are over a limit of one: {err}");
+    assert!(
+        shown.contains("\"format_version\": 1"),
+        "the plan is shown: {shown}"
+    );
+    assert!(!env.path("plan.json").exists(), "the plan is not saved");
+}
