@@ -23,26 +23,31 @@ fn group(id: &str) -> GroupRef {
     }
 }
 
+/// A change of `id`, a `rtype` in `region`, from `from` to `to`.
+pub(super) fn change(rtype: ResourceType, region: &str, id: &str, from: &str, to: &str) -> Change {
+    Change {
+        resource: ResourceKey {
+            rtype,
+            region: region.into(),
+            id: id.into(),
+        },
+        name: id.into(),
+        from: group(from),
+        to: group(to),
+        source: Location {
+            file: Arc::from("regroup.yaml"),
+            line: 1,
+            column: 1,
+        },
+        evict: false,
+        conflict: None,
+    }
+}
+
 /// An outcome the calls reported as moved, of `id` from `from` to `to`.
 fn moved(id: &str, from: &str, to: &str) -> Outcome {
     let mut outcome = Outcome::new(
-        Change {
-            resource: ResourceKey {
-                rtype: ResourceType::Instance,
-                region: "cn-hangzhou".into(),
-                id: id.into(),
-            },
-            name: id.into(),
-            from: group(from),
-            to: group(to),
-            source: Location {
-                file: Arc::from("regroup.yaml"),
-                line: 1,
-                column: 1,
-            },
-            evict: false,
-            conflict: None,
-        },
+        change(ResourceType::Instance, "cn-hangzhou", id, from, to),
         Status::Moved,
     );
     outcome.tries = 1;

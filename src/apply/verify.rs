@@ -105,31 +105,9 @@ pub(super) async fn verify_as_landed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::Location;
-    use crate::plan::GroupRef;
 
     fn change(rtype: ResourceType, region: &str, n: usize) -> Change {
-        let group = |id: &str| GroupRef {
-            id: id.into(),
-            name: id.into(),
-        };
-        Change {
-            resource: ResourceKey {
-                rtype,
-                region: region.into(),
-                id: format!("r-{n}").into(),
-            },
-            name: format!("r-{n}").into(),
-            from: group("rg-from"),
-            to: group("rg-to"),
-            source: Location {
-                file: Arc::from("regroup.yaml"),
-                line: 1,
-                column: 1,
-            },
-            evict: false,
-            conflict: None,
-        }
+        super::super::tests::change(rtype, region, &format!("r-{n}"), "rg-from", "rg-to")
     }
 
     #[test]
