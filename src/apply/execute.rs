@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures::stream::{self, StreamExt};
+use tokio::sync::mpsc::UnboundedSender;
 
 use super::halt::{Halt, Stop};
 use super::interrupts::Interrupts;
@@ -60,15 +61,17 @@ fn outcome_of(change: Change, call: CallOutcome, started: Instant) -> Outcome {
     outcome
 }
 
-/// Runs `changes`, at most `parallelism` at once. Once interrupted, no new
-/// call starts; calls in flight finish, unless the run is stopped at once,
-/// which leaves them `unverified`.
+/// Runs `changes`, at most `parallelism` at once, sending each change
+/// whose call succeeded to `landed` (to be read back while the rest run).
+/// Once interrupted, no new call starts; calls in flight finish, unless the
+/// run is stopped at once, which leaves them `unverified`.
 pub(super) async fn execute(
     client: &Client,
     changes: Vec<Change>,
     options: &ApplyOptions,
     interrupts: &Interrupts,
     stop: &Stop,
+    landed: UnboundedSender<Change>,
 ) -> Vec<Outcome> {
     let progress = Progress::new(options.progress, changes.len());
     // Each region has its own limit for joins: take turns between them.
@@ -86,7 +89,7 @@ pub(super) async fn execute(
         .map(|c| std::sync::Mutex::new(Slot::Waiting(c)))
         .collect();
     let work = stream::iter(&slots).for_each_concurrent(options.parallelism.max(1), |slot| {
-        let (progress, gate) = (&progress, &gate);
+        let (progress, gate, landed) = (&progress, &gate, &landed);
         async move {
             let _in_flight = gate.enter().await;
             // After a RAM denial the rest would be refused the same way;
@@ -116,8 +119,11 @@ pub(super) async fn execute(
                 }
             }
             let outcome = outcome_of(change, call, started);
-            if outcome.status == Status::Failed {
-                stop.failed();
+            match outcome.status {
+                Status::Failed => stop.failed(),
+                // No one reading back only means no early verification.
+                Status::Moved => _ = landed.send(outcome.change.clone()),
+                _ => {}
             }
             progress.record(outcome.status == Status::Failed);
             *lock(slot) = Slot::Done(outcome);

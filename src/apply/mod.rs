@@ -15,6 +15,7 @@
 //! | `records` | `--report` and `--undo-plan`: paths checked first, written last |
 //! | `stale` | the stale-plan guard and drift |
 //! | `execute` | one pass of joins |
+//! | `verify` | reading back, in batches, the joins that landed while the rest run |
 //! | `read_back` | settling each started change from where it is |
 //! | `run` | the passes of a run (canary, rest, second pass), each executed then read back |
 //! | `halt` | the rails that stop new joins |
@@ -37,6 +38,7 @@ mod run;
 mod saved;
 mod stale;
 pub mod undo;
+mod verify;
 
 pub use flow::{apply, apply_plan};
 pub use interrupts::Interrupts;

@@ -1,6 +1,8 @@
 //! Verification: every started change read back, its status settled from
 //! where its resource is, not from what the call answered.
 
+use std::collections::BTreeSet;
+
 use super::interrupts::{Interrupts, READ_BACK_ON_STOP};
 use super::report::{Outcome, Status};
 use crate::cloud::client::Client;
@@ -12,11 +14,21 @@ use crate::resource::ResourceKey;
 /// target group moved (the error is kept as a note); a call that succeeded
 /// but whose resource is elsewhere did not. When the read itself fails (or
 /// a run stopped at once cannot finish it within [`READ_BACK_ON_STOP`]),
-/// the changes it was to check are `unverified`.
-pub(super) async fn read_back(client: &Client, outcomes: &mut [Outcome], interrupts: &Interrupts) {
+/// the changes it was to check are `unverified`. A change whose call
+/// succeeded and whose resource is in `verified` (read back in its target
+/// group during the run) is `moved` already and not read again.
+pub(super) async fn read_back(
+    client: &Client,
+    outcomes: &mut [Outcome],
+    verified: &BTreeSet<ResourceKey>,
+    interrupts: &Interrupts,
+) {
+    let unsettled = |o: &Outcome| {
+        o.started() && !(o.status == Status::Moved && verified.contains(&o.change.resource))
+    };
     let keys: Vec<ResourceKey> = outcomes
         .iter()
-        .filter(|o| o.started())
+        .filter(|o| unsettled(o))
         .map(|o| o.change.resource.clone())
         .collect();
     if keys.is_empty() {
@@ -38,7 +50,7 @@ pub(super) async fn read_back(client: &Client, outcomes: &mut [Outcome], interru
     let current = match read {
         Ok(current) => current,
         Err(why) => {
-            for outcome in outcomes.iter_mut().filter(|o| o.started()) {
+            for outcome in outcomes.iter_mut().filter(|o| unsettled(o)) {
                 let said = match (&outcome.code, outcome.status) {
                     (Some(code), _) => format!("the call failed ({code})"),
                     (None, Status::Unverified) => "the call was in flight".to_owned(),
@@ -50,7 +62,7 @@ pub(super) async fn read_back(client: &Client, outcomes: &mut [Outcome], interru
             return;
         }
     };
-    for outcome in outcomes.iter_mut().filter(|o| o.started()) {
+    for outcome in outcomes.iter_mut().filter(|o| unsettled(o)) {
         let now_in = current.get(&outcome.change.resource).map(|r| &*r.group_id);
         let in_target = now_in.is_some_and(|g| outcome.change.to.holds(g));
         match (outcome.status, in_target) {

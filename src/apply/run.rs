@@ -1,15 +1,19 @@
 //! A whole run over a plan: the canary, the rest, and a second pass over
-//! transient failures, each pass executed and then read back, ending in a
-//! complete [`Report`] on every path.
+//! transient failures, each pass executed while what landed is read back,
+//! ending in a complete [`Report`] on every path.
+
+use std::collections::BTreeSet;
 
 use chrono::Utc;
+use tokio::sync::mpsc;
 
 use super::execute::execute;
 use super::halt::{Halt, Stop};
-use super::interrupts::Interrupts;
+use super::interrupts::{Interrupts, READ_BACK_ON_STOP};
 use super::progress::ProgressStyle;
 use super::read_back::read_back;
 use super::report::{status_name, Outcome, Report, Status};
+use super::verify::verify_as_landed;
 use crate::cloud::client::Client;
 use crate::plan::{Change, Plan};
 
@@ -105,8 +109,9 @@ pub async fn run(
     report
 }
 
-/// One pass: the joins of `changes`, then the read-back of every one that
-/// started (bounded in time when the run was stopped at once).
+/// One pass: the joins of `changes`, those that landed read back in
+/// batches while the rest run, then the read-back of every started one not
+/// verified yet (each bounded in time when the run was stopped at once).
 async fn pass(
     client: &Client,
     changes: Vec<Change>,
@@ -114,7 +119,22 @@ async fn pass(
     interrupts: &Interrupts,
     stop: &Stop,
 ) -> Vec<Outcome> {
-    let mut outcomes = execute(client, changes, options, interrupts, stop).await;
-    read_back(client, &mut outcomes, interrupts).await;
+    let (landed, arrivals) = mpsc::unbounded_channel();
+    let mut verified = BTreeSet::new();
+    let verifying = async {
+        let stopped = async {
+            interrupts.abortion().await;
+            tokio::time::sleep(READ_BACK_ON_STOP).await;
+        };
+        tokio::select! {
+            () = verify_as_landed(client, arrivals, &mut verified) => {}
+            () = stopped => {}
+        }
+    };
+    let (mut outcomes, ()) = tokio::join!(
+        execute(client, changes, options, interrupts, stop, landed),
+        verifying
+    );
+    read_back(client, &mut outcomes, &verified, interrupts).await;
     outcomes
 }

@@ -1,6 +1,7 @@
 //! Read-back after apply against the emulator: a resource still where it
 //! was, one in a third group, and one where we put it.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::{
@@ -22,26 +23,31 @@ fn group(id: &str) -> GroupRef {
     }
 }
 
+/// A change of `id`, a `rtype` in `region`, from `from` to `to`.
+pub(super) fn change(rtype: ResourceType, region: &str, id: &str, from: &str, to: &str) -> Change {
+    Change {
+        resource: ResourceKey {
+            rtype,
+            region: region.into(),
+            id: id.into(),
+        },
+        name: id.into(),
+        from: group(from),
+        to: group(to),
+        source: Location {
+            file: Arc::from("regroup.yaml"),
+            line: 1,
+            column: 1,
+        },
+        evict: false,
+        conflict: None,
+    }
+}
+
 /// An outcome the calls reported as moved, of `id` from `from` to `to`.
 fn moved(id: &str, from: &str, to: &str) -> Outcome {
     let mut outcome = Outcome::new(
-        Change {
-            resource: ResourceKey {
-                rtype: ResourceType::Instance,
-                region: "cn-hangzhou".into(),
-                id: id.into(),
-            },
-            name: id.into(),
-            from: group(from),
-            to: group(to),
-            source: Location {
-                file: Arc::from("regroup.yaml"),
-                line: 1,
-                column: 1,
-            },
-            evict: false,
-            conflict: None,
-        },
+        change(ResourceType::Instance, "cn-hangzhou", id, from, to),
         Status::Moved,
     );
     outcome.tries = 1;
@@ -80,7 +86,13 @@ async fn a_resource_found_in_a_third_group_was_moved_by_someone_else() {
         // Where we put it.
         moved("i-0001", "rg-default", "rg-prod"),
     ];
-    read_back(&client, &mut outcomes, &Interrupts::none()).await;
+    read_back(
+        &client,
+        &mut outcomes,
+        &BTreeSet::new(),
+        &Interrupts::none(),
+    )
+    .await;
     let seen: Vec<(&str, &Status, Option<&str>)> = outcomes
         .iter()
         .map(|o| (&*o.change.resource.id, &o.status, o.code.as_deref()))
@@ -132,7 +144,13 @@ async fn a_failed_change_moved_by_someone_else_is_not_tried_again() {
         // In a third group now: someone else moved it.
         failed("i-0002", "rg-prod"),
     ];
-    read_back(&client, &mut outcomes, &Interrupts::none()).await;
+    read_back(
+        &client,
+        &mut outcomes,
+        &BTreeSet::new(),
+        &Interrupts::none(),
+    )
+    .await;
     assert_eq!(outcomes[0].status, Status::Failed);
     assert!(outcomes[0].transient, "{:?}", outcomes[0].note);
     assert_eq!(outcomes[1].status, Status::Failed);
@@ -203,7 +221,16 @@ async fn a_run_stopped_at_once_counts_only_sent_calls_as_unverified() {
         max_errors: None,
         canary: None,
     };
-    let outcomes = execute(&client, changes, &options, &interrupts, &Stop::new(None)).await;
+    let (landed, _) = tokio::sync::mpsc::unbounded_channel();
+    let outcomes = execute(
+        &client,
+        changes,
+        &options,
+        &interrupts,
+        &Stop::new(None),
+        landed,
+    )
+    .await;
     let count = |status| outcomes.iter().filter(|o| o.status == status).count();
     assert_eq!(count(Status::Unverified), 1, "{outcomes:?}");
     assert_eq!(count(Status::NotStarted), 2, "{outcomes:?}");

@@ -1,6 +1,6 @@
 //! A run cut short, through the real binary against a spawned emulator
 //! with a state file: SIGTERM or Ctrl-C during `apply`, and the server
-//! killed or hung (SIGSTOP) mid-apply. The summary and the report must
+//! killed or hung (SIGSTOP) mid-apply, and credentials that die mid-apply. The summary and the report must
 //! agree with the state file whatever the load: no test counts on how far
 //! the run got, only on what the server saved. Interrupts of an apply
 //! against a healthy server are in `interrupts.rs`.
@@ -237,4 +237,164 @@ fn ctrl_c_against_a_hung_server_exits_130_with_a_report() {
         "the summary says interrupted:\n{out}"
     );
     run.assert_agrees_with_the_state(&["moved", "unverified"]);
+}
+
+/// A credentials URI that answers once: the first request gets the
+/// emulator's instance-role keys (fetched for it, so the keys' lifetime
+/// starts then), every later connection is closed unanswered, as when the
+/// credentials service goes down mid-run. The thread ends when `done` is
+/// set, or after 300 s.
+fn credentials_uri_answering_once(
+    emulator: &str,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> String {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+    const PATH: &str = "/latest/meta-data/ram/security-credentials/regroup-emulator-role";
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}{PATH}", listener.local_addr().unwrap());
+    let emulator = emulator.trim_start_matches("http://").to_owned();
+    std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(300);
+        let mut answered = false;
+        while !done.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+            let Ok((mut client, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(5));
+                continue;
+            };
+            if answered {
+                continue; // dropped: the connection closes unanswered
+            }
+            answered = true;
+            client.set_nonblocking(false).unwrap();
+            client
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            // The request head, up to its blank line (a GET has no body).
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && head.len() < 65_536 {
+                if client.read(&mut byte).unwrap_or(0) == 0 {
+                    break;
+                }
+                head.push(byte[0]);
+            }
+            let mut upstream = std::net::TcpStream::connect(&emulator).unwrap();
+            write!(
+                upstream,
+                "GET {PATH} HTTP/1.1\r\nHost: {emulator}\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            let mut answer = Vec::new();
+            upstream.read_to_end(&mut answer).unwrap();
+            client.write_all(&answer).unwrap();
+        }
+    });
+    url
+}
+
+/// The apply's keys come from a credentials URI that stops answering after
+/// the first fetch, and live 6 s (at 40 joins a second, about 200 of the
+/// 300 are made before they die; each change left then costs a failed
+/// fetch, so the run is kept short): the refresh fails, the emulator then
+/// refuses the expired keys, and the final read-back cannot be made. What
+/// was read back while the joins ran stays `moved`, every `moved` is true,
+/// every resource that moved is `moved` or `unverified`, a change never
+/// sent did not move, and the undo plan holds every resource that moved.
+#[test]
+fn credentials_dying_mid_apply_keep_what_was_verified_and_undo_all_that_may_have_moved() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let env = crate::harness::Setup::new()
+        .instances(600)
+        .manifest(crate::harness::ALL_INTO_PROD)
+        .emulator(|s| {
+            // About 300 joins at 40/s before the keys expire: far more than
+            // the 100 of one full read-back batch, and far fewer than 600.
+            s.sts_ttl = Some(Duration::from_secs(8));
+            s.record_requests = false;
+        })
+        .without_env_keys()
+        .start();
+    let done = std::sync::Arc::new(AtomicBool::new(false));
+    let uri = credentials_uri_answering_once(&env.emulator.url(), done.clone());
+    let (report, undo) = (env.path("report.json"), env.path("undo.json"));
+    let mut apply = env.regroup(&[
+        "apply",
+        "--auto-approve",
+        "--rate",
+        "40",
+        // Once the keys are gone every join fails after its own failed
+        // fetch of the credentials; a few are enough to stop the run.
+        "--max-errors",
+        "3",
+        "--report",
+        report.to_str().unwrap(),
+        "--undo-plan",
+        undo.to_str().unwrap(),
+    ]);
+    apply.env("ALIBABA_CLOUD_CREDENTIALS_URI", &uri);
+    let (code, out, err) = crate::harness::stdout_of(apply);
+    done.store(true, Ordering::SeqCst);
+    let report = crate::harness::read_json(&report);
+    let undo = crate::harness::read_json(&undo);
+    let in_prod: BTreeSet<String> = env
+        .snapshot()
+        .resources
+        .into_iter()
+        .filter(|r| r.group.as_deref() == Some("rg-prod"))
+        .map(|r| r.id)
+        .collect();
+    let with_status = |status: &str| -> BTreeSet<String> {
+        report["outcomes"]
+            .as_array()
+            .expect("the report lists outcomes")
+            .iter()
+            .filter(|o| o["status"] == status)
+            .map(|o| o["change"]["resource"]["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (moved, unverified) = (with_status("moved"), with_status("unverified"));
+    let context = format!("exit {code}\n{out}{err}");
+    assert!(
+        !moved.is_empty(),
+        "what was read back before the keys died stays moved: {context}"
+    );
+    assert_eq!(
+        report["moved"].as_u64(),
+        Some(moved.len() as u64),
+        "the count is of the outcomes: {context}"
+    );
+    let false_claims: Vec<&String> = moved.difference(&in_prod).collect();
+    assert!(
+        false_claims.is_empty(),
+        "reported moved but not in prod: {false_claims:?}"
+    );
+    let lost: Vec<&String> = in_prod
+        .iter()
+        .filter(|id| !moved.contains(*id) && !unverified.contains(*id))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "in prod but neither moved nor unverified in the report: {lost:?}"
+    );
+    let sent_nothing_yet_moved: Vec<String> = with_status("not_started")
+        .intersection(&in_prod)
+        .cloned()
+        .collect();
+    assert!(
+        sent_nothing_yet_moved.is_empty(),
+        "reported not_started but moved: {sent_nothing_yet_moved:?}"
+    );
+    let undone: BTreeSet<String> = undo["changes"]
+        .as_array()
+        .expect("the undo plan lists changes")
+        .iter()
+        .map(|c| c["resource"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    let not_undone: Vec<&String> = in_prod.difference(&undone).collect();
+    assert!(
+        not_undone.is_empty(),
+        "moved but left out of the undo plan: {not_undone:?}"
+    );
 }
