@@ -2,7 +2,9 @@
 //! before the apply, leave what moved since, hold exactly what moved when a
 //! run stops, and cannot share a file with the report.
 
-use crate::harness::{assert_has_line, read_json, stdout_of, Running, Setup, ALL_INTO_PROD};
+use crate::harness::{
+    assert_has_line, read_json, run_recorded, stdout_of, Running, Setup, ALL_INTO_PROD,
+};
 use regroup::resource::ResourceType;
 
 /// `export` without its header line (which carries the time).
@@ -113,16 +115,7 @@ fn the_undo_plan_holds_exactly_what_moved_also_when_the_run_stops() {
             s.seed = Some(7);
         })
         .start();
-    let undo = env.path("undo.json");
-    let report = env.path("report.json");
-    let (code, _, err) = stdout_of(env.regroup(&[
-        "apply",
-        "--auto-approve",
-        "--undo-plan",
-        undo.to_str().unwrap(),
-        "--report",
-        report.to_str().unwrap(),
-    ]));
+    let (code, undo, report, _, err) = run_recorded(&env);
     assert_eq!(code, 1, "{err}");
     let report = read_json(&report);
     let moved: Vec<&str> = report["outcomes"]

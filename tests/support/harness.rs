@@ -430,10 +430,10 @@ groups:
       - type: instance
 ";
 
-/// `apply --auto-approve --undo-plan undo.json --report report.json`,
-/// which must succeed: the undo plan's and the report's paths, and what
-/// apply printed.
-pub fn apply_recorded(env: &Running) -> (PathBuf, PathBuf, String) {
+/// `apply --auto-approve --undo-plan undo.json --report report.json`:
+/// its exit code, the undo plan's and the report's paths, and what it
+/// printed on stdout and stderr.
+pub fn run_recorded(env: &Running) -> (i32, PathBuf, PathBuf, String, String) {
     let (undo, report) = (env.path("undo.json"), env.path("report.json"));
     let (code, out, err) = stdout_of(env.regroup(&[
         "apply",
@@ -443,6 +443,13 @@ pub fn apply_recorded(env: &Running) -> (PathBuf, PathBuf, String) {
         "--report",
         report.to_str().unwrap(),
     ]));
+    (code, undo, report, out, err)
+}
+
+/// [`run_recorded`], which must succeed: the undo plan's and the report's
+/// paths, and what apply printed.
+pub fn apply_recorded(env: &Running) -> (PathBuf, PathBuf, String) {
+    let (code, undo, report, out, err) = run_recorded(env);
     assert_eq!(code, 0, "{out}{err}");
     (undo, report, out)
 }
