@@ -280,22 +280,24 @@ fn tag_filter(params: &Params) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
-/// Whether `member` passes `QueryKeyword` (a fuzzy match on the display
-/// name or the id, PY-RDM l.40–43) and the tag filter.
-fn matches(member: &Member, params: &Params) -> bool {
+/// Whether a member or folder (`name`, `id`, `tags`) passes `QueryKeyword`
+/// (a fuzzy match on the name or the id, PY-RDM
+/// `_list_accounts_request.py` l.40–43) and the tag filter.
+fn matches(name: &str, id: &str, tags: &BTreeMap<String, String>, params: &Params) -> bool {
     let keyword = params
         .get("QueryKeyword")
         .map(|k| k.to_lowercase())
         .unwrap_or_default();
-    let named =
-        member.name.to_lowercase().contains(&keyword) || member.account_id.contains(&keyword);
+    let named = name.to_lowercase().contains(&keyword) || id.to_lowercase().contains(&keyword);
     named
         && tag_filter(params).iter().all(|(key, value)| {
-            member
-                .tags
-                .get(key)
+            tags.get(key)
                 .is_some_and(|v| value.as_ref().is_none_or(|wanted| wanted == v))
         })
+}
+
+fn member_matches(member: &Member, params: &Params) -> bool {
+    matches(&member.name, &member.account_id, &member.tags, params)
 }
 
 fn include_tags(params: &Params) -> bool {
@@ -349,7 +351,7 @@ pub fn list_accounts(
     let items = directory
         .members
         .iter()
-        .filter(|m| matches(m, params))
+        .filter(|m| member_matches(m, params))
         .map(|m| directory.account_item(m, true, tags))
         .collect();
     page(items, params, true, "Accounts", "Account")
@@ -368,7 +370,7 @@ pub fn list_accounts_for_parent(
     let items = directory
         .members
         .iter()
-        .filter(|m| m.folder.as_deref() == parent && matches(m, params))
+        .filter(|m| m.folder.as_deref() == parent && member_matches(m, params))
         .map(|m| directory.account_item(m, false, tags))
         .collect();
     page(items, params, false, "Accounts", "Account")
@@ -383,19 +385,18 @@ pub fn list_folders_for_parent(
 ) -> Result<Value, Failure> {
     let directory = managed_by(directory, caller)?;
     let parent = directory.parent(params)?;
-    let keyword = params
-        .get("QueryKeyword")
-        .map(|k| k.to_lowercase())
-        .unwrap_or_default();
+    // The request has no `IncludeTags`: the folders carry their tags
+    // (PY-RDM `_list_folders_for_parent_response_body.py` l.120–126).
     let items = directory
         .folders
         .iter()
-        .filter(|f| f.parent.as_deref() == parent && f.name.to_lowercase().contains(&keyword))
+        .filter(|f| f.parent.as_deref() == parent && matches(&f.name, &f.id, &f.tags, params))
         .map(|f| {
             json!({
                 "CreateTime": CREATED,
                 "FolderId": f.id,
                 "FolderName": f.name,
+                "Tags": tag_list(&f.tags),
             })
         })
         .collect();
@@ -425,6 +426,11 @@ pub fn get_resource_directory(
             "MasterAccountName": format!("{}@aliyun.com", directory.management_id),
             "RootFolderId": directory.root_id,
             "CreateTime": CREATED,
+            // Features the emulator does not model, hence off.
+            "ControlPolicyStatus": "Disabled",
+            "MemberDeletionStatus": "Disabled",
+            "MemberAccountDisplayNameSyncStatus": "Disabled",
+            "IdentityInformation": "",
         }
     }))
 }
@@ -450,6 +456,7 @@ mod tests {
             id: id.into(),
             name: name.into(),
             parent: parent.map(str::to_owned),
+            tags: BTreeMap::new(),
         }
     }
 
