@@ -324,8 +324,9 @@ fn page(
         let size = super::offset_paging::max_results(params, 1, 100, 10)?;
         let start = super::offset_paging::start(params)?;
         let served = total.saturating_sub(start).min(size);
+        // The response model has no `MaxResults` (PY-RDM
+        // `_list_accounts_response_body.py` l.10–31).
         body["NextToken"] = json!(super::offset_paging::next_token(start, served, total));
-        body["MaxResults"] = json!(size);
         (start, size)
     } else {
         let size = super::api::number(params, "PageSize", 10, 100)? as usize;
