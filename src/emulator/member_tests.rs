@@ -302,17 +302,23 @@ async fn roles_that_are_missing_or_do_not_trust_the_caller_are_refused() {
     emulator.stop().await;
 }
 
+/// RAM's `denied_actions` reach the directory's calls as any other
+/// (`Forbidden.RAM`), and `AssumeRole` as STS refuses a caller without
+/// `sts:AssumeRole`: 403 `NoPermission`, the answer a root key or a RAM user
+/// without `AliyunSTSAssumeRoleAccess` gets (docs/sources/resource-directory.md §7.2).
 #[tokio::test]
-async fn ram_denies_list_accounts_like_any_other_action() {
+async fn ram_denials_reach_list_accounts_and_assume_role() {
     let mut fleet = directory_fleet();
-    fleet.access_keys[0]
-        .denied_actions
-        .push("resourcemanager:ListAccounts".into());
+    fleet.access_keys[0].denied_actions.extend([
+        "resourcemanager:ListAccounts".to_owned(),
+        "sts:AssumeRole".to_owned(),
+    ]);
     let emulator = start(fleet, Settings::default()).await;
+    let management = client(&emulator);
     assert_eq!(
         code_of(
             call(
-                &client(&emulator),
+                &management,
                 Service::ResourceDirectory,
                 "ListAccounts",
                 NO_PARAMS
@@ -321,6 +327,24 @@ async fn ram_denies_list_accounts_like_any_other_action() {
         ),
         (403, "Forbidden.RAM".into())
     );
+    let arn = format!("acs:ram::{MEMBER}:role/{ACCESS_ROLE}");
+    let assumed = call(
+        &management,
+        Service::Sts,
+        "AssumeRole",
+        &[("RoleArn", &arn), ("RoleSessionName", "regroup")],
+    )
+    .await;
+    assert_eq!(code_of(assumed), (403, "NoPermission".into()));
+    // What is not denied still works.
+    call(
+        &management,
+        Service::ResourceDirectory,
+        "ListFoldersForParent",
+        NO_PARAMS,
+    )
+    .await
+    .expect("ListFoldersForParent is not denied");
     emulator.stop().await;
 }
 
@@ -500,7 +524,9 @@ async fn directory_answers_have_the_sdk_models_paths_and_types() {
     use super::fidelity_tests::paths;
     let mut fleet = directory_fleet();
     fleet.accounts[0].tags.insert("env".into(), "prod".into());
-    fleet.folders[0].tags.insert("owner".into(), "platform".into());
+    fleet.folders[0]
+        .tags
+        .insert("owner".into(), "platform".into());
     let emulator = start(fleet, Settings::default()).await;
     // DeletionStatus: only while a member is being deleted; NextToken: only
     // under token paging (MaxResults), which has no page numbers.

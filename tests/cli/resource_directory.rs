@@ -46,8 +46,8 @@ fn fleet() -> Fleet {
 fn the_official_sdks_list_members_assume_into_each_and_read_its_groups() {
     let python = tools::python(&SDKS);
     let env = Setup::new().fleet(fleet()).start();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/sdk/resource_directory.py");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/resource_directory.py");
     let output = std::process::Command::new(python)
         .arg(script)
         .args([&env.emulator.addr().to_string(), KEY_ID, SECRET])
