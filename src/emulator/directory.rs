@@ -348,14 +348,7 @@ pub fn list_accounts(
     params: &Params,
 ) -> Result<Value, Failure> {
     let directory = managed_by(directory, caller)?;
-    let tags = include_tags(params);
-    let items = directory
-        .members
-        .iter()
-        .filter(|m| member_matches(m, params))
-        .map(|m| directory.account_item(m, true, tags))
-        .collect();
-    page(items, params, true, "Accounts", "Account")
+    list_members(directory, None, params)
 }
 
 /// `ListAccountsForParent`: the members directly in one folder, without
@@ -367,14 +360,27 @@ pub fn list_accounts_for_parent(
 ) -> Result<Value, Failure> {
     let directory = managed_by(directory, caller)?;
     let parent = directory.parent(params)?;
+    list_members(directory, Some(parent), params)
+}
+
+/// The members that pass the filters, all of them (`in_folder` `None`:
+/// ListAccounts, with paths and token paging) or those directly in one
+/// folder (`Some(None)` is the Root).
+fn list_members(
+    directory: &Directory,
+    in_folder: Option<Option<&str>>,
+    params: &Params,
+) -> Result<Value, Failure> {
+    let everywhere = in_folder.is_none();
     let tags = include_tags(params);
     let items = directory
         .members
         .iter()
-        .filter(|m| m.folder.as_deref() == parent && member_matches(m, params))
-        .map(|m| directory.account_item(m, false, tags))
+        .filter(|m| in_folder.is_none_or(|folder| m.folder.as_deref() == folder))
+        .filter(|m| member_matches(m, params))
+        .map(|m| directory.account_item(m, everywhere, tags))
         .collect();
-    page(items, params, false, "Accounts", "Account")
+    page(items, params, everywhere, "Accounts", "Account")
 }
 
 /// `ListFoldersForParent`: the folders one level under the parent, the
@@ -437,7 +443,7 @@ pub fn get_resource_directory(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::emulator::gateway::params_of;
 
@@ -479,7 +485,8 @@ mod tests {
         .expect("a directory")
     }
 
-    fn ids(answer: &Value, list: &str, element: &str, id: &str) -> Vec<String> {
+    /// The `id` field of each item of `answer`'s `list.element[]`.
+    pub(crate) fn ids(answer: &Value, list: &str, element: &str, id: &str) -> Vec<String> {
         answer[list][element]
             .as_array()
             .expect("a list")

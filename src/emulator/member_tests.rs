@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::directory::tests::ids;
 use super::fleet::{AccessKey, Fleet, FleetGroup, FleetResource, Folder, MemberAccount};
 use super::tests::{client, client_for, fleet, start};
 use super::{Emulator, Settings};
@@ -110,12 +111,36 @@ async fn instance_ids(client: &crate::cloud::client::Client) -> Vec<String> {
     let answer = call(client, Service::Ecs, "DescribeInstances", NO_PARAMS)
         .await
         .expect("DescribeInstances");
-    answer["Instances"]["Instance"]
-        .as_array()
-        .expect("a list")
+    ids(&answer, "Instances", "Instance", "InstanceId")
+}
+
+/// `JoinResourceGroup` of instance `id` into `group`, signed by `client`.
+async fn join(
+    client: &crate::cloud::client::Client,
+    id: &str,
+    group: &str,
+) -> Result<Value, CloudError> {
+    let params = [
+        ("ResourceType", "instance"),
+        ("ResourceId", id),
+        ("ResourceGroupId", group),
+    ];
+    call(client, Service::Ecs, "JoinResourceGroup", &params).await
+}
+
+/// The group instance `id` of member `account` is recorded in (`None`:
+/// the default group).
+async fn group_in(emulator: &Emulator, account: &str, id: &str) -> Option<String> {
+    let member = emulator
+        .snapshot_account(account)
+        .await
+        .expect("the member");
+    let resource = member
+        .resources
         .iter()
-        .map(|i| i["InstanceId"].as_str().expect("an id").to_owned())
-        .collect()
+        .find(|r| r.id == id)
+        .expect("the instance");
+    resource.group.clone()
 }
 
 /// A client signed with the keys `AssumeRole` into `account` gave.
@@ -150,14 +175,9 @@ async fn the_management_account_lists_its_members_and_each_acts_in_its_own_accou
     )
     .await
     .expect("ListAccounts from the management account");
-    let ids: Vec<&str> = listed["Accounts"]["Account"]
-        .as_array()
-        .expect("Accounts.Account")
-        .iter()
-        .map(|a| a["AccountId"].as_str().expect("AccountId"))
-        .collect();
+    let members = ids(&listed, "Accounts", "Account", "AccountId");
     assert_eq!(
-        ids,
+        members,
         [MEMBER, WITHOUT_ROLE],
         "the members, not the management account"
     );
@@ -173,13 +193,10 @@ async fn the_management_account_lists_its_members_and_each_acts_in_its_own_accou
     )
     .await
     .expect("the member's groups");
-    let group_ids: Vec<&str> = groups["ResourceGroups"]["ResourceGroup"]
-        .as_array()
-        .expect("groups")
-        .iter()
-        .map(|g| g["Id"].as_str().expect("Id"))
-        .collect();
-    assert_eq!(group_ids, ["rg-m1a-default", "rg-m1a-team"]);
+    assert_eq!(
+        ids(&groups, "ResourceGroups", "ResourceGroup", "Id"),
+        ["rg-m1a-default", "rg-m1a-team"]
+    );
     let me = call(&in_member, Service::Sts, "GetCallerIdentity", NO_PARAMS)
         .await
         .expect("GetCallerIdentity");
@@ -216,40 +233,21 @@ async fn the_management_account_lists_its_members_and_each_acts_in_its_own_accou
 async fn a_members_keys_change_only_that_member() {
     let emulator = start(directory_fleet(), Settings::default()).await;
     let in_member = assume(&emulator, MEMBER).await;
-    let join = |id: &'static str, group: &'static str| {
-        let client = &in_member;
-        async move {
-            call(
-                client,
-                Service::Ecs,
-                "JoinResourceGroup",
-                &[
-                    ("ResourceType", "instance"),
-                    ("ResourceId", id),
-                    ("ResourceGroupId", group),
-                ],
-            )
-            .await
-        }
-    };
-    join("i-m1a000", "rg-m1a-team")
+    join(&in_member, "i-m1a000", "rg-m1a-team")
         .await
         .expect("a join in the member");
-    let member = emulator.snapshot_account(MEMBER).await.expect("the member");
-    let moved = member
-        .resources
-        .iter()
-        .find(|r| r.id == "i-m1a000")
-        .expect("i-m1a000");
-    assert_eq!(moved.group.as_deref(), Some("rg-m1a-team"));
+    assert_eq!(
+        group_in(&emulator, MEMBER, "i-m1a000").await,
+        Some("rg-m1a-team".into())
+    );
     // The management account's resources and groups are not the member's.
     assert_eq!(
-        code_of(join("i-0000", "rg-m1a-team").await),
+        code_of(join(&in_member, "i-0000", "rg-m1a-team").await),
         (404, "InvalidResourceId.NotFound".into()),
         "a management instance is not in the member"
     );
     assert_eq!(
-        code_of(join("i-m1a001", "rg-prod").await),
+        code_of(join(&in_member, "i-m1a001", "rg-prod").await),
         (404, "InvalidResourceGroup.NotFound".into()),
         "a management group is not in the member"
     );
@@ -266,7 +264,11 @@ async fn a_members_keys_change_only_that_member() {
         .iter()
         .find(|m| m.account_id == MEMBER)
         .expect("the snapshot holds the member");
-    assert_eq!(saved_member.resources, member.resources);
+    let member = emulator.snapshot_account(MEMBER).await.expect("the member");
+    assert_eq!(
+        saved_member.resources, member.resources,
+        "the whole snapshot and the member's agree"
+    );
     emulator.stop().await;
 }
 
@@ -390,18 +392,9 @@ async fn the_state_file_keeps_the_members_and_their_changes() {
     };
     let emulator = start(directory_fleet(), settings.clone()).await;
     let in_member = assume(&emulator, MEMBER).await;
-    call(
-        &in_member,
-        Service::Ecs,
-        "JoinResourceGroup",
-        &[
-            ("ResourceType", "instance"),
-            ("ResourceId", "i-m1a000"),
-            ("ResourceGroupId", "rg-m1a-team"),
-        ],
-    )
-    .await
-    .expect("a join in the member");
+    join(&in_member, "i-m1a000", "rg-m1a-team")
+        .await
+        .expect("a join in the member");
     let before = emulator.snapshot().await;
     emulator.stop().await;
 
@@ -412,13 +405,10 @@ async fn the_state_file_keeps_the_members_and_their_changes() {
         after, before,
         "members, folders and the move survive a restart"
     );
-    let member = second.snapshot_account(MEMBER).await.expect("the member");
-    let moved = member
-        .resources
-        .iter()
-        .find(|r| r.id == "i-m1a000")
-        .expect("i-m1a000");
-    assert_eq!(moved.group.as_deref(), Some("rg-m1a-team"));
+    assert_eq!(
+        group_in(&second, MEMBER, "i-m1a000").await,
+        Some("rg-m1a-team".into())
+    );
     second.stop().await;
 }
 
