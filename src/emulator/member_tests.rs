@@ -165,7 +165,11 @@ async fn assume(emulator: &Emulator, account: &str) -> crate::cloud::client::Cli
 
 #[tokio::test]
 async fn the_management_account_lists_its_members_and_each_acts_in_its_own_account() {
-    let emulator = start(directory_fleet(), Settings::default()).await;
+    let settings = Settings {
+        record_requests: true,
+        ..Settings::default()
+    };
+    let emulator = start(directory_fleet(), settings).await;
     let management = client(&emulator);
     let listed = call(
         &management,
@@ -213,6 +217,14 @@ async fn the_management_account_lists_its_members_and_each_acts_in_its_own_accou
         !own.is_empty() && own.iter().all(|id| !id.starts_with("i-m1a")),
         "management sees its own instances only: {own:?}"
     );
+    // The request log names the account each request acted in.
+    let described: Vec<String> = emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.action == "DescribeInstances")
+        .map(|r| r.account)
+        .collect();
+    assert_eq!(described, [MEMBER.to_owned(), fleet(0).account_id]);
     // A member does not list the directory.
     assert_eq!(
         code_of(

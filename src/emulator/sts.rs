@@ -247,8 +247,7 @@ pub async fn assume_role_in(
     let arn = params
         .get("RoleArn")
         .ok_or_else(|| Failure::missing("RoleArn"))?;
-    let caller_id = caller.account.read().await.account_id.clone();
-    let owner = role_owner(store.directory.as_ref(), &caller_id, arn)?;
+    let owner = role_owner(store.directory.as_ref(), &caller.account_id, arn)?;
     let session = session_name(params)?;
     let seconds = duration(params)?;
     policy(params)?;
@@ -261,7 +260,7 @@ pub async fn assume_role_in(
         arn,
         &session,
     );
-    if owner != caller_id {
+    if owner != caller.account_id {
         store.route_issued(&issued.key.id, owner, issued.expires + FORGET_AFTER, now);
     }
     Ok(answer(&issued, arn))
