@@ -31,11 +31,12 @@ fn resource(rtype: ResourceType, id: &str, region: &str) -> FleetResource {
 }
 
 /// The `n`th test id of a type, in the type's own id shape: `i-0003`,
-/// `key0003` for key pairs, a UUID ending in `n` for activations.
+/// `key0003` for key pairs and buckets, `res0003` for free-form ids, a UUID ending in `n` for activations.
 pub fn test_id(rtype: ResourceType, n: usize) -> String {
     match rtype.id_shape() {
         IdShape::Prefixed(prefix) => format!("{prefix}{n:04}"),
-        IdShape::KeyPairName => format!("key{n:04}"),
+        IdShape::KeyPairName | IdShape::BucketName => format!("key{n:04}"),
+        IdShape::Free => format!("res{n:04}"),
         IdShape::Uuid => format!("00000000-0000-4000-8000-{n:012}"),
     }
 }
