@@ -11,6 +11,7 @@ pub mod fixtures;
 pub mod quota;
 pub mod ram;
 pub mod regions;
+pub mod resource_center;
 pub mod sign;
 pub mod sign_v3;
 
