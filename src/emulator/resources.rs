@@ -210,13 +210,7 @@ struct Item {
 /// optional (META-RM); an item missing a field names nothing that could be
 /// moved, so the call is refused naming it (our choice).
 fn items(params: &Params) -> Result<Vec<Item>, Failure> {
-    let mut numbers: Vec<usize> = params
-        .range("Resources.".to_owned()..)
-        .map_while(|(key, _)| key.strip_prefix("Resources."))
-        .filter_map(|rest| rest.split_once('.').and_then(|(n, _)| n.parse().ok()))
-        .collect();
-    numbers.sort_unstable();
-    numbers.dedup();
+    let numbers = super::api::list_numbers(params, "Resources");
     if numbers.is_empty() {
         return Err(Failure::missing("Resources"));
     }
