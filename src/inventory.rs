@@ -167,6 +167,8 @@ async fn read_resources(
 ) -> Result<BTreeMap<ResourceKey, Resource>, CloudError> {
     let reads: Vec<Read> = scopes
         .iter()
+        // Other services' types are read through Resource Manager.
+        .filter(|((_, rtype), _)| rtype.is_ecs())
         .flat_map(|((region, rtype), scope)| {
             let api = TypeApi::of(*rtype);
             let completeness = if *scope == ReadScope::Complete {

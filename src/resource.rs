@@ -1,5 +1,6 @@
-//! The vocabulary shared by every layer: the ECS resource types that
-//! `JoinResourceGroup` accepts, how their ids look, the key that names one
+//! The vocabulary shared by every layer: the resource types (the ECS ones
+//! that `JoinResourceGroup` accepts, and every other service's that
+//! Resource Manager groups), how their ids look, the key that names one
 //! resource in one region, resource groups, and the inventory the planner
 //! diffs against. Domain types only: wire shapes live in `api` and `cloud`.
 
@@ -10,44 +11,58 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-/// One of the ECS resource types of `JoinResourceGroup`: all thirteen its
+/// A resource type regroup can place in a group. The thirteen named
+/// variants are the ECS types of `JoinResourceGroup`: all its
 /// `ResourceType` takes in the current SDK model (PyPI
 /// `alibabacloud_ecs20140526==7.11.8` `JoinResourceGroupRequest.resource_type`,
 /// and the JoinResourceGroup doc's request parameters; docs/sources/ecs-models.md
-/// §1). The names are the API's own values, which are case-sensitive.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
+/// §1); they are read with their Describe* calls and moved with
+/// `JoinResourceGroup`, and keep their short names (`instance`), which are
+/// the API's own, case-sensitive values. [`ResourceType::Other`] is any
+/// other type Resource Manager groups (doc 94479), named `service:type`,
+/// read with `ListResources` and moved with `MoveResources`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ResourceType {
     Instance,
     Disk,
     Snapshot,
     Image,
-    #[serde(rename = "securitygroup")]
     SecurityGroup,
     Ddh,
-    #[serde(rename = "ddhcluster")]
     DdhCluster,
     Eni,
-    #[serde(rename = "keypair")]
     KeyPair,
-    #[serde(rename = "launchtemplate")]
     LaunchTemplate,
     Command,
     Activation,
-    #[serde(rename = "managedinstance")]
     ManagedInstance,
+    Other(OtherType),
+}
+
+/// A type of another service than ECS: a handle into doc 94479's table
+/// ([`services::OTHER_TYPES`]), so that a [`ResourceType`] stays `Copy`.
+/// Ordered as the table is, by service and type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OtherType(u16);
+
+impl OtherType {
+    fn row(self) -> &'static services::OtherRow {
+        &services::OTHER_TYPES[usize::from(self.0)]
+    }
+
+    /// Every type of the table, in its order.
+    fn all() -> impl Iterator<Item = OtherType> {
+        (0..services::OTHER_TYPES.len()).map(|i| OtherType(i as u16))
+    }
+
+    /// The type with these codes (compared without regard to case, since
+    /// Resource Manager does not document whether it does).
+    fn find(service: &str, rm_type: &str) -> Option<OtherType> {
+        OtherType::all().find(|t| {
+            t.row().service.eq_ignore_ascii_case(service)
+                && t.row().rm_type.eq_ignore_ascii_case(rm_type)
+        })
+    }
 }
 
 /// How the ids of a type look.
@@ -61,10 +76,25 @@ pub enum IdShape {
     /// of the SDK model's example (TS6 `DescribeActivationsResponseBody`
     /// `activationId` @example; tests/fixtures/api/DescribeActivations.json).
     Uuid,
+    /// An OSS bucket's name, which is its id: 3 to 63 lower-case letters,
+    /// digits and hyphens, starting and ending with a letter or digit
+    /// ("Bucket naming conventions",
+    /// https://www.alibabacloud.com/help/en/oss/user-guide/bucket-naming-conventions,
+    /// Mar 20, 2026; the same rules in OSS error 0015-00000001's page).
+    BucketName,
+    /// A type whose ids no source describes: regroup checks only what any
+    /// id satisfies, 1 to [`FREE_ID_MAX`] characters, none of them space
+    /// or control characters. A bound of our own, not an API fact.
+    Free,
 }
 
+/// The longest id regroup accepts for a type of [`IdShape::Free`]: room
+/// for any id seen, small enough to keep a hostile manifest cheap.
+pub const FREE_ID_MAX: usize = 255;
+
 impl ResourceType {
-    /// In the order of the API's list.
+    /// The thirteen ECS types of `JoinResourceGroup`, in the order of the
+    /// API's list. Every other type is in [`ResourceType::every`].
     pub const ALL: [ResourceType; 13] = [
         ResourceType::Instance,
         ResourceType::Disk,
@@ -81,9 +111,57 @@ impl ResourceType {
         ResourceType::ManagedInstance,
     ];
 
-    /// The `ResourceType` value the API expects.
+    /// Every type regroup knows: the ECS ones, then doc 94479's others.
+    pub fn every() -> impl Iterator<Item = ResourceType> {
+        ResourceType::ALL
+            .into_iter()
+            .chain(OtherType::all().map(ResourceType::Other))
+    }
+
+    /// Whether this is one of the ECS types read with Describe* and moved
+    /// with `JoinResourceGroup` (ECS's types that only Resource Manager
+    /// moves, like `ecs:snapshotpolicy`, are not).
+    pub fn is_ecs(self) -> bool {
+        !matches!(self, ResourceType::Other(_))
+    }
+
+    /// The Cloud Service Code of doc 94479: `ecs` for the ECS types.
+    pub fn service(self) -> &'static str {
+        match self {
+            ResourceType::Other(other) => other.row().service,
+            _ => "ecs",
+        }
+    }
+
+    /// Resource Manager's Resource Type code, as `ListResources` reports it
+    /// and `MoveResources` takes it (docs/sources/resourcemanager-services.md
+    /// §2.1): the short name for the ECS types.
+    pub fn rm_type(self) -> &'static str {
+        match self {
+            ResourceType::Other(other) => other.row().rm_type,
+            ecs => ecs.as_str(),
+        }
+    }
+
+    /// The type Resource Manager names with these codes, if regroup knows it.
+    pub fn from_rm(service: &str, rm_type: &str) -> Option<ResourceType> {
+        if service.eq_ignore_ascii_case("ecs") {
+            if let Some(ecs) = ResourceType::ALL
+                .into_iter()
+                .find(|t| t.as_str().eq_ignore_ascii_case(rm_type))
+            {
+                return Some(ecs);
+            }
+        }
+        OtherType::find(service, rm_type).map(ResourceType::Other)
+    }
+
+    /// The name manifests, plans and reports use: the short name of an ECS
+    /// type (the `ResourceType` value `JoinResourceGroup` expects), else
+    /// `service:type`.
     pub fn as_str(self) -> &'static str {
         match self {
+            ResourceType::Other(other) => other.row().name,
             ResourceType::Instance => "instance",
             ResourceType::Disk => "disk",
             ResourceType::Snapshot => "snapshot",
@@ -120,6 +198,7 @@ impl ResourceType {
             ResourceType::Command => IdShape::Prefixed("c-"),
             ResourceType::Activation => IdShape::Uuid,
             ResourceType::ManagedInstance => IdShape::Prefixed("mi-"),
+            ResourceType::Other(other) => other.row().shape,
         }
     }
 
@@ -127,7 +206,7 @@ impl ResourceType {
     pub fn id_prefix(self) -> Option<&'static str> {
         match self.id_shape() {
             IdShape::Prefixed(prefix) => Some(prefix),
-            IdShape::KeyPairName | IdShape::Uuid => None,
+            IdShape::KeyPairName | IdShape::Uuid | IdShape::BucketName | IdShape::Free => None,
         }
     }
 
@@ -177,6 +256,31 @@ impl ResourceType {
                 }
                 Ok(())
             }
+            IdShape::BucketName => {
+                let allowed = id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+                let ends = !id.starts_with('-') && !id.ends_with('-');
+                if !(3..=63).contains(&id.len()) || !allowed || !ends {
+                    return Err(format!(
+                        "`{id}` is not a bucket name: 3 to 63 lower-case letters, digits and `-`, starting and ending with a letter or digit"
+                    ));
+                }
+                Ok(())
+            }
+            IdShape::Free => {
+                let count = id.chars().count();
+                if count == 0
+                    || count > FREE_ID_MAX
+                    || id.chars().any(|c| c.is_whitespace() || c.is_control())
+                {
+                    return Err(format!(
+                        "`{id}` is not {} {self} id: expected 1 to {FREE_ID_MAX} characters without spaces",
+                        self.article()
+                    ));
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -212,17 +316,88 @@ impl fmt::Display for ResourceType {
     }
 }
 
+/// Where the types and their aliases are listed, for messages.
+pub const TYPES_DOC: &str = "docs/manifest.md#resource-types";
+
 impl FromStr for ResourceType {
     type Err = String;
 
+    /// The short name of an ECS type (`instance`), or `service:type` with
+    /// doc 94479's codes (`eip:eip`, and `ecs:instance` for `instance`), or
+    /// an alias of one ([`services::ALIASES`]). Case-sensitive, as the ECS
+    /// names are.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ResourceType::ALL
+        let canonical = services::ALIASES
+            .iter()
+            .find(|(alias, _)| *alias == s)
+            .map_or(s, |(_, canonical)| canonical);
+        let ecs_short = canonical.strip_prefix("ecs:").unwrap_or(canonical);
+        if let Some(ecs) = ResourceType::ALL
             .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = ResourceType::ALL.iter().map(|t| t.as_str()).collect();
-                format!("unknown resource type `{s}` (one of: {})", names.join(", "))
-            })
+            .find(|t| t.as_str() == ecs_short)
+        {
+            return Ok(ecs);
+        }
+        if let Some(other) = OtherType::all().find(|t| t.row().name == canonical) {
+            return Ok(ResourceType::Other(other));
+        }
+        let hint = ResourceType::every()
+            .find(|t| t.as_str().eq_ignore_ascii_case(s))
+            .map(|t| format!(" (did you mean `{t}`?)"))
+            .unwrap_or_default();
+        Err(format!(
+            "unknown resource type `{s}`{hint}: an ECS type ({}) or `service:type` with the codes of Resource Manager's doc 94479, like `eip:eip` (see {TYPES_DOC})",
+            ecs_names()
+        ))
+    }
+}
+
+/// The ECS types' names, for messages.
+pub fn ecs_names() -> String {
+    let names: Vec<&str> = ResourceType::ALL.iter().map(|t| t.as_str()).collect();
+    names.join(", ")
+}
+
+/// Every spelling the manifest accepts for a type: the names of
+/// [`ResourceType::every`], `ecs:` and a short name, and the aliases. What
+/// the JSON schema lists.
+pub fn accepted_names() -> Vec<String> {
+    let mut names: Vec<String> = ResourceType::every()
+        .map(|t| t.as_str().to_owned())
+        .collect();
+    names.extend(ResourceType::ALL.iter().map(|t| format!("ecs:{t}")));
+    names.extend(
+        services::ALIASES
+            .iter()
+            .map(|(alias, _)| (*alias).to_owned()),
+    );
+    names
+}
+
+impl Serialize for ResourceType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ResourceType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl schemars::JsonSchema for ResourceType {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ResourceType".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "An ECS type's short name, or `service:type` with the codes of Resource Manager's doc 94479.",
+            "type": "string",
+            "enum": accepted_names()
+        })
     }
 }
 
@@ -354,6 +529,7 @@ impl Inventory {
 }
 
 pub(crate) mod auto_grouping;
+mod services;
 
 #[cfg(test)]
 mod tests {
@@ -370,6 +546,146 @@ mod tests {
             "managedinstance".parse::<ResourceType>(),
             Ok(ResourceType::ManagedInstance)
         );
+    }
+
+    fn parsed(text: &str) -> ResourceType {
+        text.parse()
+            .unwrap_or_else(|e| panic!("`{text}` parses: {e}"))
+    }
+
+    #[test]
+    fn the_table_is_sorted_unique_and_spelled_service_colon_type() {
+        let rows = &services::OTHER_TYPES;
+        for pair in rows.windows(2) {
+            assert!(
+                (pair[0].service, pair[0].rm_type) < (pair[1].service, pair[1].rm_type),
+                "{} before {}",
+                pair[0].name,
+                pair[1].name
+            );
+        }
+        for row in rows {
+            assert_eq!(row.name, format!("{}:{}", row.service, row.rm_type));
+            assert!(
+                ResourceType::from_rm(row.service, row.rm_type).is_some_and(|t| !t.is_ecs()),
+                "{} is not an ECS type of JoinResourceGroup",
+                row.name
+            );
+        }
+        assert!(rows.len() < usize::from(u16::MAX), "handles fit their u16");
+    }
+
+    #[test]
+    fn every_type_prints_and_parses_back_the_same() {
+        for t in ResourceType::every() {
+            assert_eq!(parsed(t.as_str()), t);
+            assert_eq!(parsed(&format!("{}:{}", t.service(), t.rm_type())), t);
+            assert_eq!(ResourceType::from_rm(t.service(), t.rm_type()), Some(t));
+            let json = serde_json::to_string(&t).expect("a type serializes");
+            assert_eq!(json, format!("\"{t}\""));
+            assert_eq!(serde_json::from_str::<ResourceType>(&json).ok(), Some(t));
+        }
+        assert_eq!(
+            ResourceType::every().count(),
+            13 + services::OTHER_TYPES.len()
+        );
+    }
+
+    #[test]
+    fn other_services_are_named_by_their_doc_94479_codes() {
+        let eip = parsed("eip:eip");
+        assert_eq!(
+            (eip.service(), eip.rm_type(), eip.is_ecs()),
+            ("eip", "eip", false)
+        );
+        assert_eq!(eip.to_string(), "eip:eip");
+        let lb = parsed("slb:loadbalancer");
+        assert_eq!((lb.service(), lb.rm_type()), ("slb", "loadbalancer"));
+        let policy = parsed("ecs:snapshotpolicy");
+        assert_eq!(
+            (policy.service(), policy.rm_type(), policy.is_ecs()),
+            ("ecs", "snapshotpolicy", false)
+        );
+        assert_eq!(policy.to_string(), "ecs:snapshotpolicy");
+        // The ECS types keep their short names, with or without `ecs:`.
+        assert_eq!(parsed("ecs:instance"), ResourceType::Instance);
+        assert_eq!(ResourceType::Instance.to_string(), "instance");
+        assert_eq!(
+            (
+                ResourceType::Instance.service(),
+                ResourceType::Instance.rm_type()
+            ),
+            ("ecs", "instance")
+        );
+        assert!(ResourceType::Instance.is_ecs());
+        assert_eq!(
+            ResourceType::from_rm("ecs", "instance"),
+            Some(ResourceType::Instance)
+        );
+        assert_eq!(
+            ResourceType::from_rm("RDS", "DBInstance"),
+            Some(parsed("rds:dbinstance"))
+        );
+        assert_eq!(
+            ResourceType::from_rm("vpc", "eip"),
+            None,
+            "`vpc:eip` is no RM code"
+        );
+        assert_eq!(ResourceType::from_rm("nosuch", "thing"), None);
+        // ECS types sort first, the others by service and type.
+        assert!(ResourceType::ManagedInstance < parsed("ackone:cluster"));
+        assert!(parsed("eip:eip") < parsed("oss:bucket"));
+    }
+
+    #[test]
+    fn the_issues_spellings_are_aliases_of_the_doc_codes() {
+        assert_eq!(parsed("vpc:eip"), parsed("eip:eip"));
+        assert_eq!(parsed("slb:instance"), parsed("slb:loadbalancer"));
+        assert_eq!(parsed("rds:DBInstance"), parsed("rds:dbinstance"));
+        assert_eq!(parsed("vpc:eip").to_string(), "eip:eip");
+        for name in accepted_names() {
+            assert!(name.parse::<ResourceType>().is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_type_is_named_with_a_pointer_to_the_list() {
+        let error = "vpc:nosuch".parse::<ResourceType>().unwrap_err();
+        assert!(
+            error.starts_with("unknown resource type `vpc:nosuch`: "),
+            "{error}"
+        );
+        assert!(error.contains(TYPES_DOC), "{error}");
+        let error = "EIP:EIP".parse::<ResourceType>().unwrap_err();
+        assert!(error.contains("(did you mean `eip:eip`?)"), "{error}");
+        assert!("ecs:eip".parse::<ResourceType>().is_err());
+        assert!(serde_json::from_str::<ResourceType>("\"oss:Bucket\"").is_err());
+    }
+
+    #[test]
+    fn other_services_ids_are_checked_by_their_shape() {
+        assert!(parsed("eip:eip").check_id("eip-25877c70gddh").is_ok());
+        assert!(parsed("eip:eip").check_id("lb-25877c70gddh").is_err());
+        assert!(parsed("slb:loadbalancer").check_id("lb-abc123456").is_ok());
+        let bucket = parsed("oss:bucket");
+        assert!(bucket.check_id("examplebucket1").is_ok());
+        assert!(bucket.check_id("test-bucket-2021").is_ok());
+        for bad in [
+            "Examplebucket1",
+            "test_bucket_2021",
+            "aliyun-oss-bucket-",
+            "ab",
+            &"b".repeat(64),
+        ] {
+            assert!(bucket.check_id(bad).is_err(), "{bad} is no bucket name");
+        }
+        let rds = parsed("rds:dbinstance");
+        assert!(rds.check_id("rm-abc12345678").is_ok());
+        assert!(rds.check_id("pgm-bp1x").is_ok());
+        assert!(rds.check_id("").is_err());
+        assert!(rds.check_id("rm abc").is_err());
+        assert!(rds.check_id(&"r".repeat(FREE_ID_MAX)).is_ok());
+        assert!(rds.check_id(&"r".repeat(FREE_ID_MAX + 1)).is_err());
     }
 
     fn resource(id: &str, group_id: &str) -> Resource {

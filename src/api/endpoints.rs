@@ -106,6 +106,10 @@ pub fn host(service: Service, region: Option<&str>) -> String {
         // alibabacloud_resourcedirectorymaster20220419==2.3.1 client.py l.23:
         // one host for every region (docs/sources/resource-directory.md §1).
         (Service::ResourceDirectory, _) => "resourcedirectorymaster.aliyuncs.com".to_owned(),
+        // alibabacloud_resourcecenter20221201==1.6.1 client.py l.23: the
+        // SDK computes `resourcecenter.aliyuncs.com` for every region
+        // (docs/sources/resourcemanager-services.md §5).
+        (Service::ResourceCenter, _) => "resourcecenter.aliyuncs.com".to_owned(),
     }
 }
 
@@ -170,6 +174,22 @@ mod tests {
             host(Service::ResourceDirectory, None),
             "resourcedirectorymaster.aliyuncs.com"
         );
+    }
+
+    #[test]
+    fn resource_center_is_central_in_every_region() {
+        for region in [
+            Some("cn-hangzhou"),
+            Some("ap-southeast-1"),
+            Some("eu-central-1"),
+            None,
+        ] {
+            assert_eq!(
+                host(Service::ResourceCenter, region),
+                "resourcecenter.aliyuncs.com",
+                "{region:?}"
+            );
+        }
     }
 
     #[test]

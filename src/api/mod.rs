@@ -11,6 +11,7 @@ pub mod fixtures;
 pub mod quota;
 pub mod ram;
 pub mod regions;
+pub mod resource_center;
 pub mod sign;
 pub mod sign_v3;
 
@@ -33,6 +34,9 @@ pub enum Service {
     /// Resource Directory (`resourcedirectorymaster`), for the member
     /// accounts a run fans out to.
     ResourceDirectory,
+    /// Resource Center, whose `SearchResources` finds resources of every
+    /// service by tag and name.
+    ResourceCenter,
 }
 
 impl Service {
@@ -54,6 +58,21 @@ impl Service {
             // alibabacloud_resourcedirectorymaster20220419==2.3.1 client.py
             // l.2719 (ListAccounts); docs/sources/resource-directory.md §1.
             Service::ResourceDirectory => "2022-04-19",
+            // alibabacloud_resourcecenter20221201==1.6.1 client.py l.1768
+            // (GetResourceCenterServiceStatus) and l.3187 (SearchResources)
+            // (docs/sources/resourcemanager-services.md §5).
+            Service::ResourceCenter => "2022-12-01",
         }
     }
+
+    /// Every service, for what must name them all (`--version`).
+    pub const ALL: [Service; 7] = [
+        Service::Ecs,
+        Service::ResourceManager,
+        Service::Sts,
+        Service::Quotas,
+        Service::ActionTrail,
+        Service::ResourceDirectory,
+        Service::ResourceCenter,
+    ];
 }

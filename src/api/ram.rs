@@ -35,6 +35,9 @@ pub fn action_name(service: Service, action: &str) -> String {
         // resourcemanager:ListAccounts for resourcedirectorymaster 2022-04-19
         // too (docs/sources/resource-directory.md §4).
         Service::ResourceDirectory => "resourcemanager",
+        // resourcecenter:SearchResources (the SearchResources page,
+        // authorization information; docs/sources/resourcemanager-services.md §7).
+        Service::ResourceCenter => "resourcecenter",
     };
     format!("{code}:{action}")
 }

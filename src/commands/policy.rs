@@ -60,6 +60,7 @@ pub fn policy(needs: &BTreeSet<(String, ResourceType)>, commands: &BTreeSet<Poli
         reads.extend(
             needs
                 .iter()
+                .filter(|(_, rtype)| rtype.is_ecs())
                 .map(|(_, rtype)| action_name(Service::Ecs, TypeApi::of(*rtype).action)),
         );
     }
@@ -68,6 +69,7 @@ pub fn policy(needs: &BTreeSet<(String, ResourceType)>, commands: &BTreeSet<Poli
     if apply {
         let resources: Vec<String> = needs
             .iter()
+            .filter(|(_, rtype)| rtype.is_ecs())
             .map(|(region, rtype)| format!("acs:ecs:{region}:*:{rtype}/*"))
             .collect();
         statements.push(json!({

@@ -19,6 +19,8 @@ mod metadata;
 mod offset_paging;
 pub mod quota;
 mod ram;
+mod resource_center;
+pub mod resources;
 pub mod state;
 pub mod sts;
 
@@ -560,7 +562,31 @@ async fn serve(
             &*slot.account.read().await,
             key_id.as_deref().unwrap_or_default(),
         ),
-        "ListResourceGroups" => api::list_resource_groups(&*slot.account.read().await, params)?,
+        resources::LIST_RESOURCES => {
+            resources::list_resources(&*slot.account.read().await, params)?
+        }
+        resources::MOVE_RESOURCES => {
+            let (answer, generation) = {
+                let mut account = slot.account.write().await;
+                let (answer, moved) = resources::move_resources(&mut account, params, || {
+                    gateway::request_id(shared.random())
+                })?;
+                (answer, moved.then_some(account.generation))
+            };
+            if let Some(generation) = generation {
+                persist(shared, slot, generation).await?;
+            }
+            answer
+        }
+        crate::api::resource_center::GET_SERVICE_STATUS => {
+            resource_center::service_status(&*slot.account.read().await)
+        }
+        crate::api::resource_center::SEARCH_RESOURCES => {
+            resource_center::search_resources(&*slot.account.read().await, params)?
+        }
+        "ListResourceGroups" => {
+            api::list_resource_groups(&*slot.account.read().await, params)?
+        }
         "GetResourceGroup" => api::get_resource_group(&*slot.account.read().await, params)?,
         quota::LIST_PRODUCT_QUOTAS if shared.settings.deny_quota_center => {
             // The RAM error's code and message as ECS sends them
@@ -734,3 +760,5 @@ mod filter_tests;
 
 #[cfg(test)]
 mod member_tests;
+#[cfg(test)]
+mod resources_tests;

@@ -16,7 +16,7 @@ use crate::resource::{IdShape, ResourceType};
 
 const REGION: &str = "cn-hangzhou";
 
-fn resource(rtype: ResourceType, id: &str, region: &str) -> FleetResource {
+pub(super) fn resource(rtype: ResourceType, id: &str, region: &str) -> FleetResource {
     FleetResource {
         rtype,
         id: id.into(),
@@ -27,15 +27,17 @@ fn resource(rtype: ResourceType, id: &str, region: &str) -> FleetResource {
         status: None,
         owner: None,
         attached: Vec::new(),
+        move_error: None,
     }
 }
 
 /// The `n`th test id of a type, in the type's own id shape: `i-0003`,
-/// `key0003` for key pairs, a UUID ending in `n` for activations.
+/// `key0003` for key pairs and buckets, `res0003` for free-form ids, a UUID ending in `n` for activations.
 pub fn test_id(rtype: ResourceType, n: usize) -> String {
     match rtype.id_shape() {
         IdShape::Prefixed(prefix) => format!("{prefix}{n:04}"),
-        IdShape::KeyPairName => format!("key{n:04}"),
+        IdShape::KeyPairName | IdShape::BucketName => format!("key{n:04}"),
+        IdShape::Free => format!("res{n:04}"),
         IdShape::Uuid => format!("00000000-0000-4000-8000-{n:012}"),
     }
 }
@@ -96,6 +98,7 @@ pub fn fleet(per_type: usize) -> Fleet {
             },
         ],
         resources,
+        resource_center: false,
         oidc_tokens: vec![OidcToken {
             token: "ci-token".into(),
             role_arn: "acs:ram::1:role/ci".into(),

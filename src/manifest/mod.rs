@@ -116,8 +116,9 @@ pub enum Problem {
     EmptyList,
     #[error("`{text}` is not `type/id`")]
     NotTypeId { text: String },
-    #[error("unknown resource type `{text}` (one of: {})", type_names(", "))]
-    UnknownType { text: String },
+    /// The detail is [`ResourceType`]'s `FromStr` error.
+    #[error("{detail}")]
+    UnknownType { detail: String },
     /// The id's shape does not fit its type: the detail is
     /// [`ResourceType::check_id`]'s.
     #[error("{detail}")]
@@ -151,11 +152,6 @@ pub enum Problem {
         other_group: String,
         other: Location,
     },
-}
-
-fn type_names(separator: &str) -> String {
-    let names: Vec<&str> = ResourceType::ALL.iter().map(|t| t.as_str()).collect();
-    names.join(separator)
 }
 
 impl Problem {
@@ -201,9 +197,7 @@ impl Problem {
             Problem::Version { .. } => "write `version: 1`".into(),
             Problem::EmptyList => "remove the key, or name at least one value".into(),
             Problem::NotTypeId { .. } => "write a resource as `type/id`, like instance/i-bp1abc".into(),
-            Problem::UnknownType { .. } => {
-                format!("resource types are lower-case: {}", type_names(" "))
-            }
+            Problem::UnknownType { .. } => "resource types are lower-case".into(),
             Problem::Id { .. } => "copy the id from the console, or from `regroup export`".into(),
             Problem::Region { .. } => {
                 "region ids look like cn-hangzhou: lower-case letters, digits and dashes".into()

@@ -392,14 +392,8 @@ fn read_entry(reader: &mut Reader, node: Node) -> Result<RawEntry, Fault> {
 }
 
 fn resource_type(text: &str, at: Position) -> Result<ResourceType, Fault> {
-    text.parse().map_err(|_| {
-        Fault::new(
-            at,
-            Problem::UnknownType {
-                text: text.to_owned(),
-            },
-        )
-    })
+    text.parse()
+        .map_err(|detail| Fault::new(at, Problem::UnknownType { detail }))
 }
 
 fn read_rule(reader: &mut Reader, node: Node) -> Result<RawRule, Fault> {
@@ -617,8 +611,7 @@ impl JsonSchema for RawEntry {
     }
 
     fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-        let types: Vec<&str> = ResourceType::ALL.iter().map(|t| t.as_str()).collect();
-        let pattern = format!("^({})/.+$", types.join("|"));
+        let pattern = format!("^({})/.+$", crate::resource::accepted_names().join("|"));
         let rtype = generator.subschema_for::<ResourceType>();
         let region = generator.subschema_for::<RegionId>();
         json_schema!({

@@ -809,9 +809,9 @@ fn the_schema_describes_the_manifest() {
         .as_array()
         .expect("the types are listed");
     assert_eq!(
-        types.len(),
-        regroup::resource::ResourceType::ALL.len(),
-        "the schema lists every resource type: {types:?}"
+        *types,
+        regroup::resource::accepted_names(),
+        "the schema lists every resource type and alias: {types:?}"
     );
     assert_eq!(
         schema["$defs"]["Rule"]["additionalProperties"], false,

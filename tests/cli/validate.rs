@@ -170,7 +170,7 @@ const MALFORMED: &[(&str, &str, &str)] = &[
           prod:
             resources: [vm/i-bp1abc]
         ",
-        "regroup.yaml:4:17: groups.prod.resources[0]: unknown resource type `vm` (one of: instance, disk, snapshot, image, securitygroup, ddh, ddhcluster, eni, keypair, launchtemplate, command, activation, managedinstance)\n  hint: resource types are lower-case",
+        "regroup.yaml:4:17: groups.prod.resources[0]: unknown resource type `vm`: an ECS type (instance, disk, snapshot, image, securitygroup, ddh, ddhcluster, eni, keypair, launchtemplate, command, activation, managedinstance) or `service:type` with the codes of Resource Manager's doc 94479, like `eip:eip` (see docs/manifest.md#resource-types)\n  hint: resource types are lower-case",
     ),
     (
         "type in capitals",

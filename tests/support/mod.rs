@@ -22,7 +22,7 @@ pub const GROUPS: [(&str, &str); 5] = [
 pub fn id_of(rtype: ResourceType, n: usize) -> String {
     match rtype.id_shape() {
         IdShape::Prefixed(prefix) => format!("{prefix}bench{n:07}"),
-        IdShape::KeyPairName => format!("key-bench{n:07}"),
+        IdShape::KeyPairName | IdShape::BucketName | IdShape::Free => format!("key-bench{n:07}"),
         IdShape::Uuid => format!("BE7C0000-0000-4000-8000-{n:012}"),
     }
 }
@@ -42,6 +42,7 @@ pub fn resource(rtype: ResourceType, id: &str, region: &str) -> FleetResource {
         status: None,
         owner: None,
         attached: Vec::new(),
+        move_error: None,
     }
 }
 
@@ -84,6 +85,7 @@ pub fn fleet(total: usize) -> Fleet {
             })
             .collect(),
         resources,
+        resource_center: false,
         oidc_tokens: Vec::new(),
         auto_grouping: None,
         accounts: Vec::new(),
