@@ -33,7 +33,7 @@ macro_rules! version {
 
 const LONG_VERSION: &str = concat!(
     version!(),
-    "\nAPIs: ECS 2014-05-26, Resource Manager 2020-03-31, STS 2015-04-01, Quota Center 2020-05-10, ActionTrail 2020-07-06"
+    "\nAPIs: ECS 2014-05-26, Resource Manager 2020-03-31, STS 2015-04-01, Quota Center 2020-05-10, ActionTrail 2020-07-06, Resource Center 2022-12-01"
 );
 
 /// Keep Alibaba Cloud ECS resources in the resource groups a manifest declares.
@@ -504,13 +504,7 @@ mod tests {
     #[test]
     fn the_long_version_names_every_api_version_called() {
         use crate::api::Service;
-        for service in [
-            Service::Ecs,
-            Service::ResourceManager,
-            Service::Sts,
-            Service::Quotas,
-            Service::ActionTrail,
-        ] {
+        for service in Service::ALL {
             assert!(
                 super::LONG_VERSION.contains(service.api_version()),
                 "{service:?} {} missing from: {}",

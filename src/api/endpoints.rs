@@ -102,6 +102,11 @@ pub fn host(service: Service, region: Option<&str>) -> String {
         // 2.6.0 client.py l.23.
         (Service::ActionTrail, Some(region)) => format!("actiontrail.{region}.aliyuncs.com"),
         (Service::ActionTrail, None) => "actiontrail.aliyuncs.com".to_owned(),
+        // `_endpoint_rule = ''` and no map in
+        // alibabacloud_resourcecenter20221201==1.6.1 client.py l.23: the
+        // SDK computes `resourcecenter.aliyuncs.com` for every region
+        // (docs/sources/resourcemanager-services.md §5).
+        (Service::ResourceCenter, _) => "resourcecenter.aliyuncs.com".to_owned(),
     }
 }
 
@@ -153,6 +158,22 @@ mod tests {
             host(Service::ResourceManager, None),
             "resourcemanager.aliyuncs.com"
         );
+    }
+
+    #[test]
+    fn resource_center_is_central_in_every_region() {
+        for region in [
+            Some("cn-hangzhou"),
+            Some("ap-southeast-1"),
+            Some("eu-central-1"),
+            None,
+        ] {
+            assert_eq!(
+                host(Service::ResourceCenter, region),
+                "resourcecenter.aliyuncs.com",
+                "{region:?}"
+            );
+        }
     }
 
     #[test]

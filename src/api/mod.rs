@@ -11,6 +11,7 @@ pub mod fixtures;
 pub mod quota;
 pub mod ram;
 pub mod regions;
+pub mod resource_center;
 pub mod sign;
 pub mod sign_v3;
 
@@ -30,6 +31,9 @@ pub enum Service {
     Quotas,
     /// ActionTrail, for who moved a resource (`regroup history`).
     ActionTrail,
+    /// Resource Center, whose `SearchResources` finds resources of every
+    /// service by tag and name.
+    ResourceCenter,
 }
 
 impl Service {
@@ -48,6 +52,20 @@ impl Service {
             Service::Quotas => "2020-05-10",
             // alibabacloud_actiontrail20200706==2.6.0 client.py l.2763.
             Service::ActionTrail => "2020-07-06",
+            // alibabacloud_resourcecenter20221201==1.6.1 client.py l.1768
+            // (GetResourceCenterServiceStatus) and l.3187 (SearchResources)
+            // (docs/sources/resourcemanager-services.md §5).
+            Service::ResourceCenter => "2022-12-01",
         }
     }
+
+    /// Every service, for what must name them all (`--version`).
+    pub const ALL: [Service; 6] = [
+        Service::Ecs,
+        Service::ResourceManager,
+        Service::Sts,
+        Service::Quotas,
+        Service::ActionTrail,
+        Service::ResourceCenter,
+    ];
 }

@@ -32,6 +32,9 @@ pub fn action_name(service: Service, action: &str) -> String {
         Service::Quotas => "quotas",
         // actiontrail:LookupEvents (the LookupEvents page, RAM authorization).
         Service::ActionTrail => "actiontrail",
+        // resourcecenter:SearchResources (the SearchResources page,
+        // authorization information; docs/sources/resourcemanager-services.md §7).
+        Service::ResourceCenter => "resourcecenter",
     };
     format!("{code}:{action}")
 }

@@ -238,6 +238,7 @@ mod tests {
                 status: None,
             }],
             resources: Vec::new(),
+            resource_center: false,
             oidc_tokens: Vec::new(),
             auto_grouping: None,
         })

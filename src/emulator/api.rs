@@ -23,7 +23,11 @@ pub fn service_of(action: &str) -> Option<Service> {
         | "GetResourceGroup"
         | super::autogroup::LIST_AUTO_GROUPING_RULES
         | super::autogroup::GET_AUTO_GROUPING_STATUS
-        | super::autogroup::LIST_ASSOCIATED_TRANSFER_SETTING => Service::ResourceManager,
+        | super::autogroup::LIST_ASSOCIATED_TRANSFER_SETTING
+        | super::resources::LIST_RESOURCES
+        | super::resources::MOVE_RESOURCES => Service::ResourceManager,
+        crate::api::resource_center::GET_SERVICE_STATUS
+        | crate::api::resource_center::SEARCH_RESOURCES => Service::ResourceCenter,
         "AssumeRole" | "AssumeRoleWithOIDC" | "GetCallerIdentity" => Service::Sts,
         super::quota::LIST_PRODUCT_QUOTAS => Service::Quotas,
         super::actiontrail::LOOKUP_EVENTS => Service::ActionTrail,
@@ -37,7 +41,7 @@ pub fn version_of(action: &str) -> Option<&'static str> {
     service_of(action).map(Service::api_version)
 }
 
-fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, Failure> {
+pub(super) fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, Failure> {
     params
         .get(name)
         .map(String::as_str)
@@ -45,7 +49,7 @@ fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, Failure> {
         .ok_or_else(|| Failure::missing(name))
 }
 
-fn number(params: &Params, name: &str, default: u32, max: u32) -> Result<u32, Failure> {
+pub(super) fn number(params: &Params, name: &str, default: u32, max: u32) -> Result<u32, Failure> {
     match params.get(name) {
         None => Ok(default),
         Some(text) => match text.parse::<u32>() {
@@ -92,7 +96,7 @@ fn numbered_page<'a>(
 }
 
 /// `Name.1`, `Name.2`, … up to `max` values.
-fn repeated(params: &Params, name: &str, max: usize) -> Result<Vec<String>, Failure> {
+pub(super) fn repeated(params: &Params, name: &str, max: usize) -> Result<Vec<String>, Failure> {
     let prefix = format!("{name}.");
     let mut values: Vec<(usize, String)> = Vec::new();
     for (key, value) in params.range(prefix.clone()..) {
@@ -502,48 +506,22 @@ pub fn join_resource_group(
             "You cannot perform an operation on a resource group that is being created or deleted.",
         ));
     }
-    let default = account.default_group.clone();
-    let follows = super::autogroup::associated_transfer(account);
-    let resource = account
-        .resources
-        .get_mut(&(rtype, region.to_owned(), id.to_owned()))
-        .ok_or_else(|| {
-            Failure::new(
-                404,
-                "InvalidResourceId.NotFound",
-                "The ResourceId provided does not exist in our records.",
-            )
-        })?;
-    let new_group = (group != default).then(|| group.to_owned());
-    if resource.group == new_group || !really_move {
+    let index = (rtype, region.to_owned(), id.to_owned());
+    if !account.resources.contains_key(&index) {
+        return Err(Failure::new(
+            404,
+            "InvalidResourceId.NotFound",
+            "The ResourceId provided does not exist in our records.",
+        ));
+    }
+    if !really_move {
         return Ok(false);
     }
-    resource.group = new_group.clone();
-    let attached = if follows {
-        resource.attached.clone()
-    } else {
-        Vec::new()
-    };
-    for id in attached {
-        let follower = account
-            .resources
-            .values_mut()
-            .find(|r| r.region == region && r.id == id);
-        if let Some(follower) = follower {
-            follower.group = new_group.clone();
-        }
-    }
-    account.generation += 1;
-    super::autogroup::moved(
-        account,
-        (rtype, region.to_owned(), id.to_owned()),
-        std::time::Instant::now(),
-    );
-    Ok(true)
+    Ok(super::resources::place(account, &index, group))
 }
 
 /// A group's Resource Manager state, `OK` unless the fleet says otherwise.
-fn group_status(group: &super::fleet::FleetGroup) -> &str {
+pub(super) fn group_status(group: &super::fleet::FleetGroup) -> &str {
     group.status.as_deref().unwrap_or("OK")
 }
 

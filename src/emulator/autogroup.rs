@@ -382,6 +382,7 @@ mod tests {
             status: None,
             owner: None,
             attached: Vec::new(),
+            move_error: None,
         };
         let tagged = RuleMatch {
             rtype: Some(ResourceType::Instance),

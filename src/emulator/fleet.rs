@@ -16,6 +16,10 @@ pub struct Fleet {
     pub resource_groups: Vec<FleetGroup>,
     #[serde(default)]
     pub resources: Vec<FleetResource>,
+    /// Resource Center is enabled: `GetResourceCenterServiceStatus` says
+    /// so and `SearchResources` answers (off by default, as in a new account).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resource_center: bool,
     /// OIDC tokens that `AssumeRoleWithOIDC` accepts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub oidc_tokens: Vec<OidcToken>,
@@ -77,6 +81,11 @@ pub struct FleetResource {
     /// region), which follow it under associated transfer.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attached: Vec<String>,
+    /// Resource Manager's `MoveResources` fails for this resource with this
+    /// per-resource `ErrorCode` (e.g. `NoPermission`), in a call that
+    /// otherwise succeeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub move_error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

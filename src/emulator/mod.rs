@@ -17,6 +17,8 @@ mod metadata;
 mod offset_paging;
 pub mod quota;
 mod ram;
+mod resource_center;
+pub mod resources;
 pub mod state;
 pub mod sts;
 
@@ -506,6 +508,28 @@ async fn serve(
             &*shared.store.account.read().await,
             key_id.as_deref().unwrap_or_default(),
         ),
+        resources::LIST_RESOURCES => {
+            resources::list_resources(&*shared.store.account.read().await, params)?
+        }
+        resources::MOVE_RESOURCES => {
+            let (answer, generation) = {
+                let mut account = shared.store.account.write().await;
+                let (answer, moved) = resources::move_resources(&mut account, params, || {
+                    gateway::request_id(shared.random())
+                })?;
+                (answer, moved.then_some(account.generation))
+            };
+            if let Some(generation) = generation {
+                persist(shared, generation).await?;
+            }
+            answer
+        }
+        crate::api::resource_center::GET_SERVICE_STATUS => {
+            resource_center::service_status(&*shared.store.account.read().await)
+        }
+        crate::api::resource_center::SEARCH_RESOURCES => {
+            resource_center::search_resources(&*shared.store.account.read().await, params)?
+        }
         "ListResourceGroups" => {
             api::list_resource_groups(&*shared.store.account.read().await, params)?
         }
@@ -668,3 +692,6 @@ mod fidelity_tests;
 
 #[cfg(test)]
 mod filter_tests;
+
+#[cfg(test)]
+mod resources_tests;

@@ -28,6 +28,8 @@ pub struct Account {
     /// the emulator can answer either way.
     pub empty_default_group_id: bool,
     pub resources: BTreeMap<ResourceIndex, FleetResource>,
+    /// Whether Resource Center is enabled (the fleet's `resource_center`).
+    pub resource_center: bool,
     pub oidc_tokens: Vec<OidcToken>,
     pub auto_grouping: Option<super::autogroup::AutoGrouping>,
     /// Moves an auto-grouping rule may undo, and when it does.
@@ -67,6 +69,7 @@ impl Account {
                     ((r.rtype, r.region.clone(), r.id.clone()), r)
                 })
                 .collect(),
+            resource_center: fleet.resource_center,
             default_group,
             empty_default_group_id: false,
             oidc_tokens: fleet.oidc_tokens,
@@ -86,6 +89,7 @@ impl Account {
             access_keys: keys,
             resource_groups: self.groups.clone(),
             resources: self.resources.values().cloned().collect(),
+            resource_center: self.resource_center,
             oidc_tokens: self.oidc_tokens.clone(),
             auto_grouping: self.auto_grouping.clone(),
         }

@@ -27,6 +27,7 @@ fn resource(rtype: ResourceType, id: &str, region: &str) -> FleetResource {
         status: None,
         owner: None,
         attached: Vec::new(),
+        move_error: None,
     }
 }
 
@@ -97,6 +98,7 @@ pub fn fleet(per_type: usize) -> Fleet {
             },
         ],
         resources,
+        resource_center: false,
         oidc_tokens: vec![OidcToken {
             token: "ci-token".into(),
             role_arn: "acs:ram::1:role/ci".into(),

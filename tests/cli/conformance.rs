@@ -22,6 +22,7 @@ pub(crate) const PYTHON_SDKS: &[&str] = &[
     "alibabacloud_tea_openapi==0.4.6",
     "alibabacloud_ecs20140526==7.11.8",
     "alibabacloud_resourcemanager20200331==2.6.2",
+    "alibabacloud_resourcecenter20221201==1.6.1",
     "alibabacloud_quotas20200510==1.2.2",
     "alibabacloud_sts20150401==1.2.0",
 ];
@@ -236,6 +237,72 @@ fn the_node_sdks_are_served_by_pop_core_and_tea_in_both_modes() {
         assert!(passed(&lines, expected), "no `ok {expected}` in {lines:#?}");
     }
     assert_eq!(lines.len(), 28, "every Node check ran: {lines:#?}");
+}
+
+/// The fleet tests/sdk/conformance_resources.py describes: 12 instances
+/// and 4 each of `eip:eip`, `slb:loadbalancer`, `rds:dbinstance` and
+/// `oss:bucket` in the default group, tagged `team=odd` or `team=even`; the
+/// fourth EIP's moves fail with `NoPermission`; Resource Center on.
+fn services_fleet() -> Running {
+    let mut setup = Setup::new().instances(12);
+    for (service, rm_type, prefix) in [
+        ("eip", "eip", "eip-bp1test"),
+        ("slb", "loadbalancer", "lb-bp1test"),
+        ("rds", "dbinstance", "rm-bp1test"),
+        ("oss", "bucket", "bucket-test-"),
+    ] {
+        let rtype = ResourceType::from_rm(service, rm_type).expect("a Resource Manager type");
+        for n in 0..4 {
+            setup = setup.resource(rtype, &format!("{prefix}{n:05}"), None);
+        }
+    }
+    setup.fleet.resource_center = true;
+    for (n, resource) in setup.fleet.resources.iter_mut().enumerate() {
+        let parity = if n % 2 == 1 { "odd" } else { "even" };
+        resource.tags = [("team".to_owned(), parity.to_owned())].into();
+        if resource.id == "eip-bp1test00003" {
+            resource.move_error = Some("NoPermission".into());
+        }
+    }
+    setup.start()
+}
+
+/// The official Python SDKs of Resource Manager and Resource Center read
+/// and move resources of every service in the emulator, and get the
+/// shapes, limits and per-resource results their models and docs give.
+#[test]
+fn the_python_sdks_list_move_and_search_resources_of_every_service() {
+    let env = services_fleet();
+    let lines = run_family(&env, python("conformance_resources.py"));
+    for mode in ["acs3", "v2"] {
+        for expected in [
+            "ListResources lists ECS and the other services",
+            "ListResources PageSize=5 pages",
+            "ListResources ResourceTypes pairs and Count=False",
+            "ListResources Service, ResourceType and Region filter",
+            "ListResources ResourceId filters",
+            "ListResources refuses PageSize=101",
+            "MoveResources moves four services and an instance",
+            "MoveResources answers SUCCESS and FAIL in one call",
+            "MoveResources refuses 11 resources",
+            "MoveResources takes 10",
+            "GetResourceCenterServiceStatus",
+            "SearchResources ResourceType filter pages by NextToken",
+            "SearchResources filters AND, values OR",
+        ] {
+            let expected = format!("{mode}: {expected}");
+            assert!(
+                passed(&lines, &expected),
+                "no `ok {expected}` in {lines:#?}"
+            );
+        }
+    }
+    assert_eq!(lines.len(), 26, "every check ran in both modes: {lines:#?}");
+    assert_eq!(
+        env.group_of("eip-bp1test00003"),
+        "rg-default",
+        "the resource whose moves fail never moved"
+    );
 }
 
 /// `regroup whoami --signature v3`: GetCallerIdentity under ACS3 answers for

@@ -48,6 +48,7 @@ impl Setup {
                     group("rg-dev", "dev", false),
                 ],
                 resources: Vec::new(),
+                resource_center: false,
                 oidc_tokens: Vec::new(),
                 auto_grouping: None,
             },

@@ -42,6 +42,7 @@ pub fn resource(rtype: ResourceType, id: &str, region: &str) -> FleetResource {
         status: None,
         owner: None,
         attached: Vec::new(),
+        move_error: None,
     }
 }
 
@@ -84,6 +85,7 @@ pub fn fleet(total: usize) -> Fleet {
             })
             .collect(),
         resources,
+        resource_center: false,
         oidc_tokens: Vec::new(),
         auto_grouping: None,
     }
