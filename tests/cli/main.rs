@@ -60,6 +60,7 @@ mod reconcile;
 mod regions;
 mod saved_plans;
 mod schema;
+mod services;
 mod show;
 mod signature;
 mod strict;
