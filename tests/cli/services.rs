@@ -6,7 +6,8 @@
 //! request log); a `MoveResources` answer that fails one resource gives a
 //! report that matches the account resource by resource; ids read in the
 //! fewest `ListResources` calls; rules that cannot work refused at their
-//! line; `export --all-services` round-trips.
+//! line; `export --all-services` round-trips; an undo plan and an exclusive
+//! group work for them as for ECS types.
 
 use std::collections::BTreeMap;
 
@@ -374,4 +375,46 @@ fn an_undo_plan_moves_other_services_back_where_they_were() {
         vec![5, 2, 3],
         "one call there; back, one call per group the resources came from (legacy's 2, default's 3)"
     );
+}
+
+#[test]
+fn an_exclusive_group_evicts_other_services_members_it_does_not_name() {
+    let mut setup = Setup::new();
+    for n in 0..4 {
+        setup.fleet.resources.push(FleetResource {
+            group: Some("rg-prod".into()),
+            ..crate::support::resource(rtype("eip:eip"), &format!("eip-bp1ex{n}"), REGION)
+        });
+    }
+    let env = setup
+        .manifest(&indoc(
+            "
+            version: 1
+            regions: [cn-hangzhou]
+            groups:
+              prod:
+                exclusive: true
+                resources: [eip:eip/eip-bp1ex0, eip:eip/eip-bp1ex1]
+            ",
+        ))
+        .start();
+    let (code, out, err) = env.run(&["plan"]);
+    assert_eq!(code, 0, "{err}");
+    for n in [2, 3] {
+        assert!(
+            out.contains(&format!(
+                "  - eip:eip/eip-bp1ex{n} (cn-hangzhou)  prod → default  # "
+            )),
+            "{out}"
+        );
+    }
+    assert!(out.contains("Plan: 0 to move, 2 to evict, 2 unchanged."), "{out}");
+    let (code, out, _) = apply(&env);
+    assert_eq!(code, 0, "{out}");
+    let groups = account(&env);
+    let placed: Vec<&str> = ["eip-bp1ex0", "eip-bp1ex1", "eip-bp1ex2", "eip-bp1ex3"]
+        .iter()
+        .map(|id| groups[*id].as_str())
+        .collect();
+    assert_eq!(placed, vec!["rg-prod", "rg-prod", "rg-default", "rg-default"]);
 }
