@@ -418,3 +418,24 @@ fn an_exclusive_group_evicts_other_services_members_it_does_not_name() {
         .collect();
     assert_eq!(placed, vec!["rg-prod", "rg-prod", "rg-default", "rg-default"]);
 }
+
+/// Issue 27's benchmark of reads by id, as call counts: N EIPs all named by
+/// id cost `ceil(N / 100)` ListResources calls, the least the API allows
+/// (a single `ResourceId` a call, or pages of 100: `min(N, N / 100)`).
+#[test]
+fn reading_n_resources_by_id_takes_the_minimum_of_list_resources_calls() {
+    for n in [1_000, 10_000] {
+        let mut setup = Setup::new();
+        let all = add(&mut setup, "eip:eip", "eip-bp1bench", n);
+        let env = setup.manifest(&manifest(&all)).start();
+        let (code, out, err) = env.run(&["plan", "--detailed-exitcode"]);
+        assert_eq!(code, 2, "{err}");
+        assert!(out.contains(&format!("Plan: {n} to move, 0 unchanged.")), "{n}: {out}");
+        let calls = env
+            .requests()
+            .iter()
+            .filter(|r| r.action == "ListResources")
+            .count();
+        assert_eq!(calls, n.div_ceil(100), "{n} ids: the listing's pages of 100");
+    }
+}
