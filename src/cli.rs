@@ -326,9 +326,13 @@ pub struct ShowArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ExportArgs {
-    /// Only resources of this type (repeatable; default every type).
+    /// Only resources of this type (repeatable; default every ECS type).
     #[arg(long = "type", value_name = "TYPE", value_parser = parse_type)]
     pub types: Vec<ResourceType>,
+    /// Every type Resource Manager can group, other services' too
+    /// (`eip:eip`, `oss:bucket`, ...), not only ECS's.
+    #[arg(long, conflicts_with = "types")]
+    pub all_services: bool,
     /// Only resources now in this group, by id or name (repeatable).
     #[arg(long = "group", value_name = "GROUP")]
     pub groups: Vec<String>,

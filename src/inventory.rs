@@ -19,6 +19,8 @@ use crate::manifest::Manifest;
 use crate::resource::{Inventory, Resource, ResourceKey, ResourceType};
 use crate::schedule;
 
+mod services;
+
 /// How many reads may be in flight at once; the rate limiter decides how
 /// fast they go.
 const READ_CONCURRENCY: usize = 16;
@@ -161,7 +163,15 @@ impl Read<'_> {
     }
 }
 
+/// The ECS types' reads and the other services' (`services`), at once.
 async fn read_resources(
+    client: &Client,
+    scopes: &BTreeMap<(String, ResourceType), ReadScope>,
+) -> Result<BTreeMap<ResourceKey, Resource>, CloudError> {
+    services::beside(client, scopes, read_ecs_resources(client, scopes)).await
+}
+
+async fn read_ecs_resources(
     client: &Client,
     scopes: &BTreeMap<(String, ResourceType), ReadScope>,
 ) -> Result<BTreeMap<ResourceKey, Resource>, CloudError> {

@@ -14,7 +14,8 @@
 //! | `conflicts` | moves an auto-grouping rule would undo |
 //! | `records` | `--report` and `--undo-plan`: paths checked first, written last |
 //! | `stale` | the stale-plan guard and drift |
-//! | `execute` | one pass of joins |
+//! | `execute` | one pass of calls: joins, and `MoveResources` batches |
+//! | `move_resources` | other services' changes: batches of 10 and each resource's answer |
 //! | `verify` | reading back, in batches, the joins that landed while the rest run |
 //! | `read_back` | settling each started change from where it is |
 //! | `run` | the passes of a run (canary, rest, second pass), each executed then read back |
@@ -29,6 +30,7 @@ mod execute;
 mod flow;
 mod halt;
 mod interrupts;
+mod move_resources;
 mod progress;
 mod read_back;
 mod records;

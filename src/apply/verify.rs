@@ -42,6 +42,10 @@ impl Batches {
     /// (region, type) holds as many as one read takes.
     pub(super) fn add(&mut self, change: Change) -> Option<Vec<Change>> {
         let key = &change.resource;
+        // Other services' types are read back by the final read-back.
+        if !key.rtype.is_ecs() {
+            return None;
+        }
         let size = batch_size(TypeApi::of(key.rtype))?;
         let scope = (key.region.clone(), key.rtype);
         let waiting = self.waiting.entry(scope.clone()).or_default();

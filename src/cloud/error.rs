@@ -161,11 +161,20 @@ impl ApiError {
     /// docs/sources/resourcemanager-rules.md §2).
     pub fn is_transient(&self) -> bool {
         self.is_throttling()
-            || matches!(
-                self.code.as_str(),
-                "ServiceUnavailable" | "InternalError" | "EntityExists.AssociatedTransferTasks"
-            )
+            || self.is_transfer_task()
+            || matches!(self.code.as_str(), "ServiceUnavailable" | "InternalError")
             || matches!(self.status, 500 | 502 | 503 | 504)
+    }
+
+    /// An associated transfer task in progress: JoinResourceGroup's
+    /// `EntityExists.AssociatedTransferTasks`, and MoveResources' singular
+    /// `EntityExists.AssociatedTransferTask` (its error table;
+    /// docs/sources/resourcemanager-services.md §2.3).
+    pub fn is_transfer_task(&self) -> bool {
+        matches!(
+            self.code.as_str(),
+            "EntityExists.AssociatedTransferTasks" | "EntityExists.AssociatedTransferTask"
+        )
     }
 }
 
@@ -332,6 +341,7 @@ mod tests {
         assert!(e(400, "Throttling.User").is_transient());
         assert!(e(429, "Rejected.Throttling").is_transient());
         assert!(e(400, "EntityExists.AssociatedTransferTasks").is_transient());
+        assert!(e(400, "EntityExists.AssociatedTransferTask").is_transient());
         assert!(e(503, "ServiceUnavailable").is_transient());
         assert!(e(502, "Whatever").is_transient());
         assert!(!e(404, "InvalidResourceId.NotFound").is_transient());

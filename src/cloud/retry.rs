@@ -83,10 +83,10 @@ impl Breakers {
     }
 }
 
-/// `EntityExists.AssociatedTransferTasks`, JoinResourceGroup's "An
-/// associated transfer task is in progress. Try again later." (HTTP 400;
-/// the error table of the JoinResourceGroup doc, docs/sources/resourcemanager-rules.md §2.3).
-const TRANSFER_TASK_CODE: &str = "EntityExists.AssociatedTransferTasks";
+/// A transfer task in progress ([`ApiError::is_transfer_task`]):
+/// JoinResourceGroup's "An associated transfer task is in progress. Try
+/// again later." (HTTP 400; the error table of the JoinResourceGroup doc,
+/// docs/sources/resourcemanager-rules.md §2.3), and MoveResources' own.
 /// A transfer task moves an instance's disks and ENIs with it, for a time
 /// no source states (§2.3: "how long the in progress window lasts" was not
 /// found); far longer than a 5xx blip, so a retry after it waits at least
@@ -110,7 +110,7 @@ impl RetryPolicy {
     /// for a transfer task in progress [`TRANSFER_TASK_WAIT`] plus a backoff
     /// based on it (up to eight times it).
     pub(super) fn delay_after(&self, error: &ApiError, next_try: u32) -> Duration {
-        if error.code != TRANSFER_TASK_CODE {
+        if !error.is_transfer_task() {
             return self.delay_before(next_try);
         }
         let longer = RetryPolicy {

@@ -1,5 +1,6 @@
 //! `regroup export`: print a manifest that matches the account as it is now,
-//! in the regions given with `--region`, else in the manifest's.
+//! in the regions given with `--region`, else in the manifest's; the ECS
+//! types, or with `--all-services` every type Resource Manager groups.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -28,7 +29,9 @@ pub(super) async fn run(
         global.regions.clone()
     };
     let client = client(global, overrides, None).await?;
-    let types = if args.types.is_empty() {
+    let types: Vec<ResourceType> = if args.all_services {
+        ResourceType::every().collect()
+    } else if args.types.is_empty() {
         ResourceType::ALL.to_vec()
     } else {
         args.types.clone()

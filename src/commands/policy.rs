@@ -41,6 +41,15 @@ pub(super) fn run(global: &Global, args: &PolicyArgs, out: &mut Stdout) -> anyho
 ///   account is `*` since the manifest does not name it. The API lists no
 ///   associated operation, so the target group needs no permission of its
 ///   own.
+/// - Other services' types (`service:type`), when the manifest names any:
+///   `resourcemanager:ListResources` among the reads and
+///   `resourcemanager:MoveResources` on `*` (its page's "Authorization
+///   information": resource "All Resources", no associated operation;
+///   docs/sources/resourcemanager-services.md §2.4). ListResources' pages
+///   disclose no action ("no authorization required", §3.3); it is granted
+///   all the same, named as every Resource Manager action is: an action
+///   RAM does not check costs nothing, and a policy without it would break
+///   the day it does.
 /// - Not included because regroup needs none: STS `AssumeRoleWithOIDC`
 ///   (the OIDC credential path) is an anonymous call that the role's trust
 ///   policy allows, not the caller's policy; regroup calls no other STS
@@ -64,18 +73,29 @@ pub fn policy(needs: &BTreeSet<(String, ResourceType)>, commands: &BTreeSet<Poli
                 .map(|(_, rtype)| action_name(Service::Ecs, TypeApi::of(*rtype).action)),
         );
     }
+    let other_services = apply && needs.iter().any(|(_, rtype)| !rtype.is_ecs());
+    if other_services {
+        reads.insert(action_name(Service::ResourceManager, "ListResources"));
+    }
     reads.insert(action_name(Service::ResourceManager, "ListResourceGroups"));
     let mut statements = vec![json!({"Effect": "Allow", "Action": reads, "Resource": "*"})];
-    if apply {
-        let resources: Vec<String> = needs
-            .iter()
-            .filter(|(_, rtype)| rtype.is_ecs())
-            .map(|(region, rtype)| format!("acs:ecs:{region}:*:{rtype}/*"))
-            .collect();
+    let joined: Vec<String> = needs
+        .iter()
+        .filter(|(_, rtype)| apply && rtype.is_ecs())
+        .map(|(region, rtype)| format!("acs:ecs:{region}:*:{rtype}/*"))
+        .collect();
+    if !joined.is_empty() {
         statements.push(json!({
             "Effect": "Allow",
             "Action": [action_name(Service::Ecs, "JoinResourceGroup")],
-            "Resource": resources,
+            "Resource": joined,
+        }));
+    }
+    if other_services {
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": [action_name(Service::ResourceManager, "MoveResources")],
+            "Resource": "*",
         }));
     }
     if commands.contains(&PolicyFor::History) {
@@ -129,6 +149,42 @@ mod tests {
             policy["Statement"].as_array().map(Vec::len),
             Some(2),
             "no ActionTrail unless asked for"
+        );
+    }
+
+    #[test]
+    fn other_services_add_list_and_move_resources_and_no_empty_join() {
+        let eip: ResourceType = "eip:eip".parse().unwrap();
+        let only_others = BTreeSet::from([("cn-hangzhou".to_owned(), eip)]);
+        assert_eq!(
+            policy(&only_others, &BTreeSet::from([PolicyFor::Apply]))["Statement"],
+            json!([
+                {
+                    "Effect": "Allow",
+                    "Action": ["resourcemanager:ListResourceGroups", "resourcemanager:ListResources"],
+                    "Resource": "*"
+                },
+                {"Effect": "Allow", "Action": ["resourcemanager:MoveResources"], "Resource": "*"}
+            ]),
+            "no JoinResourceGroup statement with no ECS type to join"
+        );
+        let mixed = BTreeSet::from([
+            ("cn-hangzhou".to_owned(), eip),
+            ("cn-hangzhou".to_owned(), ResourceType::Instance),
+        ]);
+        let statements = policy(&mixed, &BTreeSet::from([PolicyFor::Apply]))["Statement"].clone();
+        assert_eq!(
+            statements[1]["Resource"],
+            json!(["acs:ecs:cn-hangzhou:*:instance/*"])
+        );
+        assert_eq!(
+            statements[2]["Action"],
+            json!(["resourcemanager:MoveResources"])
+        );
+        let history = policy(&only_others, &BTreeSet::from([PolicyFor::History]));
+        assert!(
+            !history.to_string().contains("MoveResources"),
+            "history moves nothing: {history}"
         );
     }
 

@@ -145,6 +145,10 @@ pub enum Problem {
     MaxChanges { detail: String },
     #[error("this rule has no condition, so it selects every resource of its regions")]
     SelectsEverything,
+    /// ListResources reports no tags and no names
+    /// (docs/sources/resourcemanager-services.md §3.2).
+    #[error("`tags` and `name` cannot select {rtype}: regroup reads other services' resources with Resource Manager's ListResources, which reports no tags and no names")]
+    UnreadTagsOrNames { rtype: ResourceType },
     #[error("{resource} is in group `{group}` here and in group `{other_group}` at {other}")]
     TwoGroups {
         resource: String,
@@ -218,6 +222,9 @@ impl Problem {
             }
             Problem::SelectsEverything => {
                 "add a condition (`type`, `tags`, `name` or `in_group`), or write `all: true` if the group is to take every resource".into()
+            }
+            Problem::UnreadTagsOrNames { .. } => {
+                "select other services' types by `type`, `region` and `in_group`, or list them under `resources:` (docs/manifest.md#other-services-servicetype)".into()
             }
             Problem::ListedTwice { .. } => "remove one of the two entries".into(),
             Problem::TwoGroups { .. } => {

@@ -448,6 +448,12 @@ fn read_rule(reader: &mut Reader, node: Node) -> Result<RawRule, Fault> {
     if !conditions && !rule.all {
         return Err(Fault::new(at, Problem::SelectsEverything));
     }
+    if !rule.tags.is_empty() || rule.name.is_some() {
+        let types = rule.types.iter().flat_map(|t| t.0.iter());
+        if let Some(other) = types.copied().find(|t| !t.is_ecs()) {
+            return Err(Fault::new(at, Problem::UnreadTagsOrNames { rtype: other }));
+        }
+    }
     Ok(rule)
 }
 

@@ -577,3 +577,63 @@ fn every_change_of_meaning_changes_the_manifest_hash() {
         "removing evict_to kept the hash"
     );
 }
+
+#[test]
+fn other_services_types_are_named_like_ecs_ones_and_aliases_read_as_the_doc_codes() {
+    let manifest = Manifest::parse(
+        "m.yaml",
+        &format!(
+            "{HEAD}  prod:\n    resources: [eip:eip/eip-bp1abc, vpc:eip/eip-bp1def, {{type: oss:bucket, id: my-bucket}}]\n    select:\n      - {{type: [slb:instance, rds:dbinstance], in_group: dev}}\n"
+        ),
+    )
+    .unwrap();
+    let group = &manifest.groups[0];
+    let entries: Vec<String> = group
+        .resources
+        .iter()
+        .map(|e| format!("{}/{}", e.rtype, e.id))
+        .collect();
+    assert_eq!(
+        entries,
+        vec![
+            "eip:eip/eip-bp1abc",
+            "eip:eip/eip-bp1def",
+            "oss:bucket/my-bucket"
+        ]
+    );
+    let types: Vec<String> = group.rules[0].types.iter().map(|t| t.to_string()).collect();
+    assert_eq!(types, vec!["slb:loadbalancer", "rds:dbinstance"]);
+}
+
+#[test]
+fn tags_and_names_cannot_select_other_services_types() {
+    for rule in [
+        "{type: eip:eip, tags: {team: a}}",
+        "{type: [instance, eip:eip], name: web-*}",
+    ] {
+        let (location, path, problem) =
+            failure(&format!("{HEAD}  prod:\n    select:\n      - {rule}\n"));
+        assert_eq!(
+            problem,
+            Problem::UnreadTagsOrNames {
+                rtype: "eip:eip".parse().unwrap()
+            },
+            "{rule}"
+        );
+        assert_eq!(
+            (location.line, path.as_str()),
+            (6, "groups.prod.select[0]"),
+            "{rule}"
+        );
+        assert!(problem.to_string().contains("ListResources"), "{problem}");
+    }
+    let (_, _, problem) = failure(&format!(
+        "{HEAD}  prod:\n    resources: [oss:bucket/My_Bucket]\n"
+    ));
+    assert!(
+        problem
+            .to_string()
+            .starts_with("`My_Bucket` is not a bucket name"),
+        "{problem}"
+    );
+}

@@ -61,6 +61,7 @@ mod regions;
 mod resource_directory;
 mod saved_plans;
 mod schema;
+mod services;
 mod show;
 mod signature;
 mod strict;

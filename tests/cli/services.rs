@@ -1,0 +1,441 @@
+//! Other services' types (`service:type`, issue 27) end to end through the
+//! real binary against the emulator: 12 ECS resources and 16 others (4 each
+//! of EIPs, CLB load balancers, RDS instances and OSS buckets) planned,
+//! applied and converged into one group, the others moving through
+//! `MoveResources` in calls of at most 10 (counted from the emulator's
+//! request log); a `MoveResources` answer that fails one resource gives a
+//! report that matches the account resource by resource; ids read in the
+//! fewest `ListResources` calls; rules that cannot work refused at their
+//! line; `export --all-services` round-trips; an undo plan and an exclusive
+//! group work for them as for ECS types.
+
+use std::collections::BTreeMap;
+
+use crate::harness::{read_json, stdout_of, Running, Setup};
+use crate::text::indoc;
+use regroup::emulator::fleet::FleetResource;
+use regroup::resource::ResourceType;
+
+const REGION: &str = "cn-hangzhou";
+
+fn rtype(name: &str) -> ResourceType {
+    name.parse().expect("a known type")
+}
+
+/// Adds `count` resources of `spelling`'s type called `<prefix><n>`,
+/// alternately in the default group and `legacy`; returns their manifest
+/// entries, in the spelling given (`vpc:eip` is read as `eip:eip`).
+fn add(setup: &mut Setup, spelling: &str, prefix: &str, count: usize) -> Vec<String> {
+    let t = rtype(spelling);
+    (0..count)
+        .map(|n| {
+            let id = format!("{prefix}{n:04}");
+            setup.fleet.resources.push(FleetResource {
+                group: (n % 2 == 1).then(|| "rg-legacy".to_owned()),
+                ..crate::support::resource(t, &id, REGION)
+            });
+            format!("{spelling}/{id}")
+        })
+        .collect()
+}
+
+/// The issue's account: 12 ECS resources and 4 each of EIPs, CLB load
+/// balancers, RDS instances and OSS buckets, none in `prod`; and the
+/// manifest entries that put all 28 there, in the issue's spellings.
+fn twenty_eight() -> (Setup, Vec<String>) {
+    let mut setup = Setup::new();
+    let mut entries = Vec::new();
+    entries.extend(add(&mut setup, "instance", "i-bp1svc", 6));
+    entries.extend(add(&mut setup, "disk", "d-bp1svc", 3));
+    entries.extend(add(&mut setup, "securitygroup", "sg-bp1svc", 3));
+    entries.extend(add(&mut setup, "vpc:eip", "eip-bp1svc", 4));
+    entries.extend(add(&mut setup, "slb:instance", "lb-bp1svc", 4));
+    entries.extend(add(&mut setup, "rds:DBInstance", "rm-bp1svc", 4));
+    entries.extend(add(&mut setup, "oss:bucket", "assets-", 4));
+    (setup, entries)
+}
+
+fn manifest(entries: &[String]) -> String {
+    let mut text = format!("version: 1\nregions: [{REGION}]\ngroups:\n  prod:\n    resources:\n");
+    for entry in entries {
+        text.push_str(&format!("      - {entry}\n"));
+    }
+    text
+}
+
+/// Each resource's group now, by id.
+fn account(env: &Running) -> BTreeMap<String, String> {
+    env.snapshot()
+        .resources
+        .into_iter()
+        .map(|r| (r.id, r.group.unwrap_or_else(|| "rg-default".into())))
+        .collect()
+}
+
+/// The `Resources.N.ResourceId` of every `MoveResources` call, call by call.
+fn move_calls(env: &Running) -> Vec<Vec<String>> {
+    env.requests()
+        .into_iter()
+        .filter(|r| r.action == "MoveResources")
+        .map(|r| {
+            r.params
+                .iter()
+                .filter(|(k, _)| k.starts_with("Resources.") && k.ends_with(".ResourceId"))
+                .map(|(_, v)| v.clone())
+                .collect()
+        })
+        .collect()
+}
+
+/// `apply --auto-approve --report`: its exit code, stdout, and the report.
+fn apply(env: &Running) -> (i32, String, serde_json::Value) {
+    let report = env.path("report.json");
+    let (code, out, err) = stdout_of(env.regroup(&[
+        "apply",
+        "--auto-approve",
+        "--report",
+        report.to_str().unwrap(),
+    ]));
+    assert!(
+        report.exists(),
+        "a report is written on every path: {out}{err}"
+    );
+    (code, out, read_json(&report))
+}
+
+/// The resources of `group` as the official Python SDK's `ListResources`
+/// (alibabacloud_resourcemanager20200331 2.6.2) pages them: `service:type/id`.
+fn listed_by_the_sdk(env: &Running, group: &str) -> Vec<String> {
+    const SCRIPT: &str = r#"
+import sys
+from alibabacloud_resourcemanager20200331 import models
+from alibabacloud_resourcemanager20200331.client import Client
+from alibabacloud_tea_openapi import models as open_api_models
+endpoint, key_id, secret, group = sys.argv[1:5]
+client = Client(open_api_models.Config(access_key_id=key_id, access_key_secret=secret,
+    endpoint=endpoint, protocol="http", region_id="cn-hangzhou"))
+found = []
+for page in range(1, 11):
+    body = client.list_resources(models.ListResourcesRequest(
+        resource_group_id=group, page_size=100, page_number=page)).body
+    found += [f"{r.service}:{r.resource_type}/{r.resource_id}" for r in body.resources.resource]
+    if len(found) >= body.total_count:
+        break
+print("\n".join(sorted(found)))
+"#;
+    let output = std::process::Command::new(crate::tools::python(crate::conformance::PYTHON_SDKS))
+        .arg("-c")
+        .arg(SCRIPT)
+        .args([
+            &env.emulator.addr().to_string(),
+            crate::harness::KEY_ID,
+            crate::harness::SECRET,
+            group,
+        ])
+        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+        .env_remove("HTTP_PROXY")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("https_proxy")
+        .env_remove("ALL_PROXY")
+        .output()
+        .expect("the SDK runs");
+    assert!(
+        output.status.success(),
+        "the SDK's ListResources failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn twelve_ecs_and_sixteen_others_converge_into_one_group() {
+    let (setup, entries) = twenty_eight();
+    let env = setup.manifest(&manifest(&entries)).start();
+    let (code, out, err) = env.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "changes to make exit 2: {out}{err}");
+    assert!(out.contains("Plan: 28 to move, 0 unchanged."), "{out}");
+    for line in [
+        "  ~ eip:eip/eip-bp1svc0000 (cn-hangzhou)  default → prod  # ",
+        "  ~ slb:loadbalancer/lb-bp1svc0001 (cn-hangzhou)  legacy → prod  # ",
+        "  ~ rds:dbinstance/rm-bp1svc0002 (cn-hangzhou)  default → prod  # ",
+        "  ~ oss:bucket/assets-0003 (cn-hangzhou)  legacy → prod  # ",
+    ] {
+        assert!(
+            out.lines().any(|l| l.starts_with(line)),
+            "the issue's spellings are planned as doc 94479's codes: `{line}` in {out}"
+        );
+    }
+
+    let (code, out, report) = apply(&env);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Apply complete! 28 moved, 0 failed."), "{out}");
+    assert_eq!(report["moved"], 28, "{report}");
+    let calls = move_calls(&env);
+    let sizes: Vec<usize> = calls.iter().map(Vec::len).collect();
+    assert_eq!(
+        sizes,
+        vec![10, 6],
+        "the 16 other services' moves, at most 10 a MoveResources call: {calls:?}"
+    );
+    assert_eq!(
+        env.writes(),
+        12,
+        "the 12 ECS moves are JoinResourceGroup calls"
+    );
+    let groups = account(&env);
+    assert_eq!(groups.len(), 28);
+    assert!(
+        groups.values().all(|g| g == "rg-prod"),
+        "every resource is in prod: {groups:?}"
+    );
+
+    let (code, out, err) = env.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "nothing left to do: {out}{err}");
+    assert!(out.starts_with("No changes. All 28 resources"), "{out}");
+
+    let listed = listed_by_the_sdk(&env, "rg-prod");
+    let mut expected: Vec<String> = entries
+        .iter()
+        .map(|entry| {
+            let (t, id) = entry.split_once('/').expect("type/id");
+            let t = rtype(t);
+            format!("{}:{}/{id}", t.service(), t.rm_type())
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(listed, expected, "the official SDK lists all 28 in prod");
+}
+
+#[test]
+fn a_mixed_move_answer_gives_a_report_that_matches_the_account() {
+    let mut setup = Setup::new();
+    let mut entries = add(&mut setup, "eip:eip", "eip-bp1mix", 4);
+    entries.extend(add(&mut setup, "oss:bucket", "mixed-", 2));
+    // MoveResources answers FAIL/NoPermission for these two, SUCCESS for the rest.
+    for resource in &mut setup.fleet.resources {
+        if ["eip-bp1mix0002", "mixed-0001"].contains(&resource.id.as_str()) {
+            resource.move_error = Some("NoPermission".into());
+        }
+    }
+    let env = setup.manifest(&manifest(&entries)).start();
+    let before = account(&env);
+    let (code, out, report) = apply(&env);
+    assert_eq!(code, 1, "an apply with failed changes exits 1: {out}");
+    assert!(out.contains("Apply complete! 4 moved, 2 failed."), "{out}");
+    assert_eq!(move_calls(&env).len(), 1, "six moves are one call");
+    let now = account(&env);
+    for outcome in report["outcomes"].as_array().expect("outcomes") {
+        let id = outcome["change"]["resource"]["id"].as_str().expect("an id");
+        let status = outcome["status"].as_str().expect("a status");
+        match status {
+            "moved" => assert_eq!(now[id], "rg-prod", "{id} is moved: {outcome}"),
+            "failed" => {
+                assert_eq!(now[id], before[id], "{id} failed and stayed: {outcome}");
+                assert_eq!(outcome["code"], "NoPermission", "{outcome}");
+                assert_eq!(outcome["message"], "No permissions", "{outcome}");
+            }
+            other => panic!("{id} is {other}: {outcome}"),
+        }
+    }
+    let failed: Vec<&str> = report["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["status"] == "failed")
+        .map(|o| o["change"]["resource"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, vec!["eip-bp1mix0002", "mixed-0001"]);
+}
+
+#[test]
+fn ids_are_read_in_the_fewest_list_resources_calls() {
+    // 450 EIPs, 5 pages of 100: a manifest of 3 of them reads the first
+    // page and then each id not on it (3 calls at most), never the 4 pages
+    // left; a manifest of 300 reads the whole listing (5 calls).
+    let mut setup = Setup::new();
+    let all = add(&mut setup, "eip:eip", "eip-bp1many", 450);
+    let env = setup.manifest(&manifest(&all[447..])).start();
+    let calls = |env: &Running| {
+        env.requests()
+            .iter()
+            .filter(|r| r.action == "ListResources")
+            .count()
+    };
+    let (code, out, err) = env.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains("Plan: 3 to move, 0 unchanged."), "{out}");
+    assert_eq!(
+        calls(&env),
+        4,
+        "3 ids not on the first page: that page, then one call per id, not the 4 pages left"
+    );
+    env.write("m300.yaml", &manifest(&all[..300]));
+    let before = calls(&env);
+    let (code, out, err) = env.run(&["-f", "m300.yaml", "plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains("Plan: 300 to move, 0 unchanged."), "{out}");
+    assert_eq!(
+        calls(&env) - before,
+        5,
+        "300 ids of 450: the listing's 5 pages, not 300 calls"
+    );
+}
+
+#[test]
+fn tag_and_name_rules_on_other_services_are_refused_at_their_line() {
+    let env = Setup::new()
+        .manifest(&indoc(
+            "
+            version: 1
+            regions: [cn-hangzhou]
+            groups:
+              prod:
+                select:
+                  - {type: [instance, vpc:eip], tags: {team: payments}}
+            ",
+        ))
+        .start();
+    let (code, out, err) = env.run(&["plan"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(
+        err,
+        format!(
+            "Error: {}:6:10: groups.prod.select[0]: `tags` and `name` cannot select eip:eip: regroup reads other services' resources with Resource Manager's ListResources, which reports no tags and no names\n  hint: select other services' types by `type`, `region` and `in_group`, or list them under `resources:` (docs/manifest.md#other-services-servicetype)\n",
+            env.manifest.display()
+        ),
+        "the rule's place, what is wrong, and what to do"
+    );
+    assert!(
+        env.requests().is_empty(),
+        "nothing is called for a bad manifest"
+    );
+}
+
+#[test]
+fn policy_grants_move_resources_and_export_all_services_round_trips() {
+    let (setup, entries) = twenty_eight();
+    let env = setup.manifest(&manifest(&entries)).start();
+    let (code, out, err) = env.run(&["policy"]);
+    assert_eq!(code, 0, "{err}");
+    let policy: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let actions: Vec<&str> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["Action"].as_array().unwrap())
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    for action in [
+        "resourcemanager:ListResources",
+        "resourcemanager:MoveResources",
+        "ecs:JoinResourceGroup",
+    ] {
+        assert!(actions.contains(&action), "{action} in {out}");
+    }
+
+    let (code, exported, err) = env.run(&["export", "--region", REGION, "--all-services"]);
+    assert_eq!(code, 0, "{err}");
+    for entry in [
+        "eip:eip/eip-bp1svc0000",
+        "oss:bucket/assets-0001",
+        "instance/i-bp1svc0000",
+    ] {
+        assert!(exported.contains(entry), "{entry} exported: {exported}");
+    }
+    env.write("exported.yaml", &exported);
+    let (code, out, err) = env.run(&["-f", "exported.yaml", "plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{exported}\n{out}{err}");
+    assert!(out.starts_with("No changes. All 28 resources"), "{out}");
+}
+
+#[test]
+fn an_undo_plan_moves_other_services_back_where_they_were() {
+    let mut setup = Setup::new();
+    let mut entries = add(&mut setup, "eip:eip", "eip-bp1undo", 3);
+    entries.extend(add(&mut setup, "oss:bucket", "undo-", 2));
+    entries.extend(add(&mut setup, "instance", "i-bp1undo", 2));
+    let env = setup.manifest(&manifest(&entries)).start();
+    let before = account(&env);
+    let (undo, _, out) = crate::harness::apply_recorded(&env);
+    assert!(out.contains("Apply complete! 7 moved, 0 failed."), "{out}");
+    assert!(account(&env).values().all(|g| g == "rg-prod"));
+    let (code, out, err) = stdout_of(env.regroup(&["apply", undo.to_str().unwrap()]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("Apply complete! 7 moved, 0 failed."), "{out}");
+    assert_eq!(account(&env), before, "every resource is back where it was");
+    let mut calls: Vec<usize> = move_calls(&env).iter().map(Vec::len).collect();
+    // The two calls back run at once: their order in the log is free.
+    calls[1..].sort_unstable();
+    assert_eq!(
+        calls,
+        vec![5, 2, 3],
+        "one call there; back, one call per group the resources came from (legacy's 2, default's 3)"
+    );
+}
+
+#[test]
+fn an_exclusive_group_evicts_other_services_members_it_does_not_name() {
+    let mut setup = Setup::new();
+    for n in 0..4 {
+        setup.fleet.resources.push(FleetResource {
+            group: Some("rg-prod".into()),
+            ..crate::support::resource(rtype("eip:eip"), &format!("eip-bp1ex{n}"), REGION)
+        });
+    }
+    let env = setup
+        .manifest(&indoc(
+            "
+            version: 1
+            regions: [cn-hangzhou]
+            groups:
+              prod:
+                exclusive: true
+                resources: [eip:eip/eip-bp1ex0, eip:eip/eip-bp1ex1]
+            ",
+        ))
+        .start();
+    let (code, out, err) = env.run(&["plan"]);
+    assert_eq!(code, 0, "{err}");
+    for n in [2, 3] {
+        assert!(
+            out.contains(&format!(
+                "  - eip:eip/eip-bp1ex{n} (cn-hangzhou)  prod → default  # "
+            )),
+            "{out}"
+        );
+    }
+    assert!(out.contains("Plan: 0 to move, 2 to evict, 2 unchanged."), "{out}");
+    let (code, out, _) = apply(&env);
+    assert_eq!(code, 0, "{out}");
+    let groups = account(&env);
+    let placed: Vec<&str> = ["eip-bp1ex0", "eip-bp1ex1", "eip-bp1ex2", "eip-bp1ex3"]
+        .iter()
+        .map(|id| groups[*id].as_str())
+        .collect();
+    assert_eq!(placed, vec!["rg-prod", "rg-prod", "rg-default", "rg-default"]);
+}
+
+/// Issue 27's benchmark of reads by id, as call counts: N EIPs all named by
+/// id cost `ceil(N / 100)` ListResources calls, the least the API allows
+/// (a single `ResourceId` a call, or pages of 100: `min(N, N / 100)`).
+#[test]
+fn reading_n_resources_by_id_takes_the_minimum_of_list_resources_calls() {
+    for n in [1_000, 10_000] {
+        let mut setup = Setup::new();
+        let all = add(&mut setup, "eip:eip", "eip-bp1bench", n);
+        let env = setup.manifest(&manifest(&all)).start();
+        let (code, out, err) = env.run(&["plan", "--detailed-exitcode"]);
+        assert_eq!(code, 2, "{err}");
+        assert!(out.contains(&format!("Plan: {n} to move, 0 unchanged.")), "{n}: {out}");
+        let calls = env
+            .requests()
+            .iter()
+            .filter(|r| r.action == "ListResources")
+            .count();
+        assert_eq!(calls, n.div_ceil(100), "{n} ids: the listing's pages of 100");
+    }
+}
