@@ -181,6 +181,7 @@ impl Plan {
     }
 }
 
+mod accounts;
 mod diff;
 mod evict;
 mod file;
@@ -188,6 +189,7 @@ mod guards;
 mod rules;
 
 pub use crate::resource::auto_grouping::RuleRef;
+pub use accounts::AccountPlan;
 pub use diff::{find_group, plan, PlanError, PlanOptions};
 pub use file::{FORMAT_VERSION, MAX_PLAN_BYTES};
 pub use guards::recheck;
