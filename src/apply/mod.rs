@@ -24,6 +24,7 @@
 //! | `report` | statuses, outcomes, the report and its summary |
 //! | `undo` | the undo plan's guard |
 
+mod accounts;
 mod conflicts;
 mod execute;
 mod flow;
