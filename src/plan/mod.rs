@@ -10,6 +10,7 @@
 //! | `file` | the plan file: format version, size ceiling, checksum seal, reading back, the undo plan bound to its report |
 //! | `rules` | the moves an auto-grouping rule would undo, marked |
 //! | `guards` | `max_changes`, and a saved plan checked against a fresh one |
+//! | `accounts` | a plan over several accounts, combined from each account's and split back |
 
 use std::sync::Arc;
 
