@@ -24,7 +24,9 @@
 //! | `progress` | the bar or the lines |
 //! | `report` | statuses, outcomes, the report and its summary |
 //! | `undo` | the undo plan's guard |
+//! | `accounts` | an apply over several accounts: each account's part with its own client, one report |
 
+mod accounts;
 mod conflicts;
 mod execute;
 mod flow;

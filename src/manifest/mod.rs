@@ -5,6 +5,7 @@
 //! emulator's fleet file is read through [`yaml_to_json`]), so the YAML
 //! library can be swapped here alone.
 
+pub mod accounts;
 pub mod export;
 mod meaning;
 mod raw;
@@ -149,6 +150,9 @@ pub enum Problem {
     /// (docs/sources/resourcemanager-services.md §3.2).
     #[error("`tags` and `name` cannot select {rtype}: regroup reads other services' resources with Resource Manager's ListResources, which reports no tags and no names")]
     UnreadTagsOrNames { rtype: ResourceType },
+    /// A problem of the `accounts:` block, with its hint.
+    #[error("{detail}")]
+    Accounts { detail: String, hint: &'static str },
     #[error("{resource} is in group `{group}` here and in group `{other_group}` at {other}")]
     TwoGroups {
         resource: String,
@@ -227,6 +231,7 @@ impl Problem {
                 "select other services' types by `type`, `region` and `in_group`, or list them under `resources:` (docs/manifest.md#other-services-servicetype)".into()
             }
             Problem::ListedTwice { .. } => "remove one of the two entries".into(),
+            Problem::Accounts { hint, .. } => (*hint).into(),
             Problem::TwoGroups { .. } => {
                 "a resource belongs to one group: remove one of the two entries".into()
             }
@@ -250,6 +255,9 @@ pub struct Manifest {
     /// The top-level `evict_to` (a group id or name) and where it stands;
     /// `None`: the account's default group.
     pub evict_to: Option<(String, Location)>,
+    /// The top-level `accounts:`: the Resource Directory members planned,
+    /// each in its own account; `None`: the credentials' own account.
+    pub accounts: Option<accounts::AccountsSpec>,
 }
 
 /// A cap on how many moves one plan may make: a count, or a share of the
@@ -554,9 +562,15 @@ impl Manifest {
         if groups.is_empty() {
             return Err(invalid(raw.groups_at, &[], Problem::NoGroups));
         }
+        let accounts = raw.accounts.map(|raw| raw.check(&locate));
+        let sha256 = meaning::sha256(&groups, raw.max_changes, raw.evict_to.as_deref());
         Ok(Manifest {
             file: file.to_owned(),
-            sha256: meaning::sha256(&groups, raw.max_changes, raw.evict_to.as_deref()),
+            sha256: match &accounts {
+                Some(accounts) => accounts.fold_into(&sha256),
+                None => sha256,
+            },
+            accounts,
             groups,
             max_changes: raw.max_changes,
             evict_to: raw

@@ -30,6 +30,7 @@ mod text;
 #[path = "../support/tools.rs"]
 mod tools;
 
+mod accounts;
 mod approval;
 mod autogroup;
 mod blast_radius;
