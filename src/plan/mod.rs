@@ -10,6 +10,7 @@
 //! | `file` | the plan file: format version, size ceiling, checksum seal, reading back, the undo plan bound to its report |
 //! | `rules` | the moves an auto-grouping rule would undo, marked |
 //! | `guards` | `max_changes`, and a saved plan checked against a fresh one |
+//! | `merge` | the plans of a fleet's shards combined into one, for review |
 
 use std::sync::Arc;
 
@@ -47,6 +48,10 @@ pub struct Plan {
     /// happened (or may have), from where the undo plan puts it back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undoes: Option<ReportRef>,
+    /// For a plan made by `regroup merge`: the shards' plans it combines.
+    /// It is for review; `apply` refuses it (see `merge`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<MergedInput>,
     /// sha256 of the plan's JSON with this field empty. A saved plan is
     /// what was reviewed; one edited afterwards no longer matches it and is
     /// refused before any call.
@@ -155,12 +160,14 @@ mod diff;
 mod evict;
 mod file;
 mod guards;
+mod merge;
 mod rules;
 
 pub use crate::resource::auto_grouping::RuleRef;
 pub use diff::{find_group, plan, PlanError, PlanOptions};
 pub use file::{FORMAT_VERSION, MAX_PLAN_BYTES};
 pub use guards::recheck;
+pub use merge::{merge, MergedInput, Shard};
 pub use rules::mark_conflicts;
 
 // What the unit tests name beside the public face.

@@ -4,6 +4,7 @@
 //! is not in `plan` (pure).
 
 pub mod load;
+pub mod merge;
 pub mod strict;
 
 use anyhow::Context as _;

@@ -1,0 +1,190 @@
+//! `regroup merge`: the plans of a fleet's shards, each planned by its own
+//! CI job, combined into one plan for review: one pull-request comment, one
+//! JSON document. Pure: the caller reads and verifies each input.
+//!
+//! A merged plan is sealed (its checksum proves it intact, so `show` and a
+//! second `merge` read it) but marked with the plans it was made from, and
+//! `apply` refuses it: a saved plan is applied against a fresh plan of the
+//! accounts the applying job can reach, and each shard's job reaches its
+//! own; applied shard by shard, one account's failure stays in its shard's
+//! report, as it was planned.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Plan, FORMAT_VERSION};
+use crate::resource::ResourceKey;
+
+/// One plan that a merged plan was made from: its file, as named to
+/// `merge`, and its checksum.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MergedInput {
+    pub file: String,
+    pub checksum: String,
+}
+
+/// A plan to merge, read and verified, and the file it was read from.
+#[derive(Debug)]
+pub struct Shard {
+    pub file: String,
+    pub plan: Plan,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MergeError {
+    #[error("no plans to merge")]
+    Empty,
+    #[error("{0} is an undo plan: it is applied on its own, against the report of the apply it undoes, and is not merged")]
+    Undo(String),
+    #[error("{first} and {second} were planned from different manifests ({first_manifest} with sha256 {first_sha}…, {second_manifest} with sha256 {second_sha}…): merge the shards of one manifest")]
+    Manifests {
+        first: String,
+        first_manifest: String,
+        first_sha: String,
+        second: String,
+        second_manifest: String,
+        second_sha: String,
+    },
+    #[error("{resource} is planned in both {first} and {second}: the shards overlap (plan each shard once, with its own --shard I/N)")]
+    Overlap {
+        resource: String,
+        first: String,
+        second: String,
+    },
+    #[error("{file} cannot be applied: it merges {} plans ({}) for review; apply each shard's own plan in its job instead, e.g. regroup apply {}", .inputs.len(), .inputs.join(", "), .inputs.first().map_or("PLANFILE", String::as_str))]
+    NotApplicable { file: String, inputs: Vec<String> },
+}
+
+impl Plan {
+    /// Whether `regroup merge` made this plan.
+    pub fn is_merged(&self) -> bool {
+        !self.merged_from.is_empty()
+    }
+
+    /// Refuses a merged plan, read from `file`, for apply.
+    pub fn check_not_merged(&self, file: &str) -> Result<(), MergeError> {
+        if self.is_merged() {
+            return Err(MergeError::NotApplicable {
+                file: file.to_owned(),
+                inputs: self.merged_from.iter().map(|i| i.file.clone()).collect(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The shards' plans as one, in the order given: their changes, missing
+/// entries and groups one after the other, their counts summed, each
+/// warning once, made when the earliest of them was. Refuses an undo plan,
+/// plans of different manifests and shards that overlap (a resource in
+/// two of them).
+pub fn merge(shards: Vec<Shard>) -> Result<Plan, MergeError> {
+    let first = shards.first().ok_or(MergeError::Empty)?;
+    check_one_manifest(first, &shards)?;
+    check_no_overlap(&shards)?;
+    let mut merged = Plan {
+        format_version: FORMAT_VERSION,
+        manifest: first.plan.manifest.clone(),
+        created_at: shards
+            .iter()
+            .map(|s| s.plan.created_at)
+            .min()
+            .unwrap_or(first.plan.created_at),
+        changes: Vec::new(),
+        evictions: 0,
+        unchanged: 0,
+        missing: Vec::new(),
+        warnings: Vec::new(),
+        groups: Vec::new(),
+        undo: false,
+        undoes: None,
+        merged_from: Vec::new(),
+        checksum: String::new(),
+    };
+    let mut warned = HashSet::new();
+    for Shard { file, plan } in shards {
+        // Every field named, none with `..`: a field added to `Plan` does
+        // not compile here until it is merged.
+        let Plan {
+            format_version: _,
+            manifest: _,
+            created_at: _,
+            changes,
+            evictions,
+            unchanged,
+            missing,
+            warnings,
+            groups,
+            undo,
+            undoes: _,
+            merged_from,
+            checksum,
+        } = plan;
+        if undo {
+            return Err(MergeError::Undo(file));
+        }
+        merged.changes.extend(changes);
+        merged.evictions += evictions;
+        merged.unchanged += unchanged;
+        merged.missing.extend(missing);
+        merged.groups.extend(groups);
+        for warning in warnings {
+            if warned.insert(warning.clone()) {
+                merged.warnings.push(warning);
+            }
+        }
+        // A merge of merges names the shards' plans, not the merges between.
+        if merged_from.is_empty() {
+            merged.merged_from.push(MergedInput { file, checksum });
+        } else {
+            merged.merged_from.extend(merged_from);
+        }
+    }
+    Ok(merged.seal())
+}
+
+/// Every shard planned from the same manifest, by its sha256.
+fn check_one_manifest(first: &Shard, shards: &[Shard]) -> Result<(), MergeError> {
+    match shards
+        .iter()
+        .find(|s| s.plan.manifest.sha256 != first.plan.manifest.sha256)
+    {
+        Some(other) => Err(MergeError::Manifests {
+            first: first.file.clone(),
+            first_manifest: first.plan.manifest.file.clone(),
+            first_sha: short(&first.plan.manifest.sha256).to_owned(),
+            second: other.file.clone(),
+            second_manifest: other.plan.manifest.file.clone(),
+            second_sha: short(&other.plan.manifest.sha256).to_owned(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// No resource changed or missing in two shards.
+fn check_no_overlap(shards: &[Shard]) -> Result<(), MergeError> {
+    let mut seen: HashMap<&ResourceKey, &str> = HashMap::new();
+    for shard in shards {
+        for change in &shard.plan.changes {
+            if let Some(first) = seen.insert(&change.resource, &shard.file) {
+                if first != shard.file {
+                    return Err(MergeError::Overlap {
+                        resource: change.resource.to_string(),
+                        first: first.to_owned(),
+                        second: shard.file.clone(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn short(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}
+
+#[cfg(test)]
+mod tests;
