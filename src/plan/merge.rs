@@ -9,11 +9,11 @@
 //! own; applied shard by shard, one account's failure stays in its shard's
 //! report, as it was planned.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Plan, FORMAT_VERSION};
+use super::{GroupRef, GroupSummary, Plan, FORMAT_VERSION};
 use crate::resource::ResourceKey;
 
 /// One plan that a merged plan was made from: its file, as named to
@@ -47,6 +47,8 @@ pub enum MergeError {
         second_manifest: String,
         second_sha: String,
     },
+    #[error("{0} is named twice")]
+    Twice(String),
     #[error("{resource} is planned in both {first} and {second}: the shards overlap (plan each shard once, with its own --shard I/N)")]
     Overlap {
         resource: String,
@@ -75,11 +77,12 @@ impl Plan {
     }
 }
 
-/// The shards' plans as one, in the order given: their changes, missing
-/// entries and groups one after the other, their counts summed, each
-/// warning once, made when the earliest of them was. Refuses an undo plan,
-/// plans of different manifests and shards that overlap (a resource in
-/// two of them).
+/// The shards' plans as one, in the order given: their changes and
+/// missing entries one after the other, their counts summed, each group
+/// once (its unchanged members summed) in a plan's order, each warning
+/// once, made when the earliest of them was. Refuses a file named twice,
+/// an undo plan, plans of different manifests and shards that overlap (a
+/// resource in two of them).
 pub fn merge(shards: Vec<Shard>) -> Result<Plan, MergeError> {
     let first = shards.first().ok_or(MergeError::Empty)?;
     check_one_manifest(first, &shards)?;
@@ -104,6 +107,7 @@ pub fn merge(shards: Vec<Shard>) -> Result<Plan, MergeError> {
         checksum: String::new(),
     };
     let mut warned = HashSet::new();
+    let mut unchanged_per_group: BTreeMap<GroupRef, usize> = BTreeMap::new();
     for Shard { file, plan } in shards {
         // Every field named, none with `..`: a field added to `Plan` does
         // not compile here until it is merged.
@@ -129,7 +133,11 @@ pub fn merge(shards: Vec<Shard>) -> Result<Plan, MergeError> {
         merged.evictions += evictions;
         merged.unchanged += unchanged;
         merged.missing.extend(missing);
-        merged.groups.extend(groups);
+        // Every field named: a field added to a group's summary (its
+        // account, say) must say here whether it tells groups apart.
+        for GroupSummary { group, unchanged } in groups {
+            *unchanged_per_group.entry(group).or_default() += unchanged;
+        }
         for warning in warnings {
             if warned.insert(warning.clone()) {
                 merged.warnings.push(warning);
@@ -142,6 +150,10 @@ pub fn merge(shards: Vec<Shard>) -> Result<Plan, MergeError> {
             merged.merged_from.extend(merged_from);
         }
     }
+    merged.groups = unchanged_per_group
+        .into_iter()
+        .map(|(group, unchanged)| GroupSummary { group, unchanged })
+        .collect();
     Ok(merged.seal())
 }
 
@@ -163,19 +175,21 @@ fn check_one_manifest(first: &Shard, shards: &[Shard]) -> Result<(), MergeError>
     }
 }
 
-/// No resource changed or missing in two shards.
+/// No file named twice, and no resource changed in two shards.
 fn check_no_overlap(shards: &[Shard]) -> Result<(), MergeError> {
+    let mut files = HashSet::new();
+    if let Some(twice) = shards.iter().find(|s| !files.insert(&s.file)) {
+        return Err(MergeError::Twice(twice.file.clone()));
+    }
     let mut seen: HashMap<&ResourceKey, &str> = HashMap::new();
     for shard in shards {
         for change in &shard.plan.changes {
             if let Some(first) = seen.insert(&change.resource, &shard.file) {
-                if first != shard.file {
-                    return Err(MergeError::Overlap {
-                        resource: change.resource.to_string(),
-                        first: first.to_owned(),
-                        second: shard.file.clone(),
-                    });
-                }
+                return Err(MergeError::Overlap {
+                    resource: change.resource.to_string(),
+                    first: first.to_owned(),
+                    second: shard.file.clone(),
+                });
             }
         }
     }

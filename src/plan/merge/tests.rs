@@ -61,10 +61,16 @@ fn shard(file: &str, id: &str, hour: u32, warnings: &[&str]) -> Shard {
                 source: at(9),
             }],
             warnings: warnings.iter().map(|w| (*w).to_owned()).collect(),
-            groups: vec![GroupSummary {
-                group: group(id),
-                unchanged: 10,
-            }],
+            groups: vec![
+                GroupSummary {
+                    group: group(id),
+                    unchanged: 10,
+                },
+                GroupSummary {
+                    group: group("prod"),
+                    unchanged: 1,
+                },
+            ],
             undo: false,
             undoes: None,
             merged_from: Vec::new(),
@@ -107,8 +113,12 @@ fn every_field_is_merged() {
     let missing: Vec<&str> = missing.iter().map(|m| m.id.as_str()).collect();
     assert_eq!(missing, ["d-i-1", "d-i-2"], "missing entries concatenated");
     assert_eq!(warnings, ["same", "first", "second"], "each warning once, in order");
-    let groups: Vec<&str> = groups.iter().map(|g| &*g.group.name).collect();
-    assert_eq!(groups, ["i-1", "i-2"], "groups concatenated");
+    let groups: Vec<(&str, usize)> = groups.iter().map(|g| (&*g.group.name, g.unchanged)).collect();
+    assert_eq!(
+        groups,
+        [("i-1", 10), ("i-2", 10), ("prod", 2)],
+        "each group once, its unchanged members summed, in a plan's order"
+    );
     assert!(!undo && undoes.is_none(), "a merge is no undo plan");
     assert_eq!(
         merged_from,
@@ -167,6 +177,15 @@ fn overlapping_shards_are_refused_naming_both_files() {
         error.to_string(),
         "instance/i-1 (cn-hangzhou) is planned in both a.json and b.json: the shards overlap (plan each shard once, with its own --shard I/N)",
         "both files named"
+    );
+}
+
+#[test]
+fn a_file_named_twice_is_refused() {
+    assert_eq!(
+        merge(vec![shard("a.json", "i-1", 1, &[]), shard("a.json", "i-1", 1, &[])]),
+        Err(MergeError::Twice("a.json".into())),
+        "one shard's plan counted twice would double its moves"
     );
 }
 

@@ -1,0 +1,119 @@
+//! `regroup merge FILE…`: the plans of a fleet's shards, each saved by its
+//! own `plan -o`, combined into one for review; inputs verified as `apply`
+//! verifies a saved plan, overlaps refused, and the merged plan refused by
+//! `apply`. The shards here are the example manifest planned one region at
+//! a time against the emulator: together they are the whole plan, so the
+//! merge must print exactly what one plan of everything prints.
+
+use crate::harness::{assert_has_line, assert_no_calls, ok, read_json, Running, Setup, EXAMPLE};
+
+/// The example planned per region into `a.json` (cn-hangzhou) and
+/// `b.json` (cn-shanghai).
+fn shards() -> Running {
+    let env = Setup::new().example_fleet().start();
+    for (region, file) in [("cn-hangzhou", "a.json"), ("cn-shanghai", "b.json")] {
+        ok(
+            &env,
+            &["plan", "-f", EXAMPLE, "--region", region, "--format", "json", "-o", file],
+        );
+    }
+    env
+}
+
+#[test]
+fn merged_shards_print_as_the_whole_plan() {
+    let env = shards();
+    for format in ["text", "markdown"] {
+        let (whole, _) = ok(&env, &["plan", "-f", EXAMPLE, "--format", format]);
+        let (merged, err) = ok(&env, &["merge", "a.json", "b.json", "--format", format]);
+        assert_eq!(merged, whole, "--format {format}: the shards merged are the whole plan");
+        assert_eq!(err, "", "--format {format}: nothing on stderr");
+    }
+    let (markdown, _) = ok(&env, &["merge", "a.json", "b.json", "--format", "markdown"]);
+    assert_has_line(&markdown, "<details><summary><b>Plan: 10 to move, 0 unchanged.</b></summary>");
+}
+
+#[test]
+fn merged_json_is_the_shards_concatenated_and_sealed() {
+    let env = shards();
+    ok(&env, &["plan", "-f", EXAMPLE, "--format", "json", "-o", "whole.json"]);
+    let (printed, _) = ok(
+        &env,
+        &["merge", "a.json", "b.json", "--format", "json", "-o", "merged.json"],
+    );
+    let saved = std::fs::read_to_string(env.path("merged.json")).expect("saved");
+    assert_eq!(printed, saved, "the JSON printed is the JSON saved");
+    let [a, b, whole, merged] =
+        ["a.json", "b.json", "whole.json", "merged.json"].map(|f| read_json(&env.path(f)));
+    let changes = |plan: &serde_json::Value| plan["changes"].as_array().expect("changes").clone();
+    assert_eq!(
+        changes(&merged),
+        [changes(&a), changes(&b)].concat(),
+        "the shards' changes, in the order of the files"
+    );
+    assert_eq!(changes(&merged), changes(&whole), "the whole plan's changes");
+    for field in ["unchanged", "groups", "missing", "warnings", "manifest", "format_version"] {
+        assert_eq!(merged[field], whole[field], "{field}: as the whole plan has it");
+    }
+    assert_eq!(
+        merged["merged_from"],
+        serde_json::json!([
+            {"file": "a.json", "checksum": a["checksum"]},
+            {"file": "b.json", "checksum": b["checksum"]},
+        ]),
+        "the inputs, with their checksums"
+    );
+    // Sealed: show reads it back, as a plan regroup made.
+    let (shown, _) = ok(&env, &["show", "merged.json", "--format", "json"]);
+    assert_eq!(shown, saved, "show reads the merged plan");
+    assert_no_calls(
+        &env.requests()
+            .into_iter()
+            .filter(|r| r.action == "JoinResourceGroup")
+            .collect::<Vec<_>>(),
+    );
+}
+
+#[test]
+fn apply_refuses_a_merged_plan_before_any_call() {
+    let env = shards();
+    ok(&env, &["merge", "a.json", "b.json", "-o", "merged.json"]);
+    let before = env.requests().len();
+    let (code, _, err) = env.run(&["apply", "merged.json", "-f", EXAMPLE]);
+    assert_eq!(code, 1, "{err}");
+    assert_has_line(
+        &err,
+        "Error: merged.json cannot be applied: it merges 2 plans (a.json, b.json) for review; apply each shard's own plan in its job instead, e.g. regroup apply a.json",
+    );
+    assert_eq!(env.requests().len(), before, "no call was made");
+}
+
+#[test]
+fn a_tampered_shard_is_refused_naming_its_file() {
+    let env = shards();
+    let text = std::fs::read_to_string(env.path("b.json")).expect("b.json");
+    env.write("b.json", &text.replacen("\"prod\"", "\"dev\"", 1));
+    let (code, out, err) = env.run(&["merge", "a.json", "b.json", "--format", "markdown"]);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert_has_line(&err, "Error: b.json is not a plan regroup can use");
+    assert_has_line(
+        &err,
+        "  caused by: the plan was changed after it was made (its checksum does not match); plan again instead of editing a plan",
+    );
+}
+
+#[test]
+fn overlapping_shards_and_a_file_named_twice_are_refused() {
+    let env = shards();
+    ok(&env, &["plan", "-f", EXAMPLE, "--format", "json", "-o", "whole.json"]);
+    let (code, out, err) = env.run(&["merge", "a.json", "whole.json", "-o", "merged.json"]);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert_has_line(
+        &err,
+        "Error: instance/i-bp1aaaaaaaaaaaaaaaaa (cn-hangzhou) is planned in both a.json and whole.json: the shards overlap (plan each shard once, with its own --shard I/N)",
+    );
+    assert!(!env.path("merged.json").exists(), "nothing is saved");
+    let (code, _, err) = env.run(&["merge", "a.json", "a.json"]);
+    assert_eq!(code, 1, "{err}");
+    assert_has_line(&err, "Error: a.json is named twice");
+}
