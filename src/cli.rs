@@ -34,7 +34,7 @@ macro_rules! version {
 
 const LONG_VERSION: &str = concat!(
     version!(),
-    "\nAPIs: ECS 2014-05-26, Resource Manager 2020-03-31, STS 2015-04-01, Quota Center 2020-05-10, ActionTrail 2020-07-06"
+    "\nAPIs: ECS 2014-05-26, Resource Manager 2020-03-31, STS 2015-04-01, Quota Center 2020-05-10, ActionTrail 2020-07-06, Resource Directory 2022-04-19"
 );
 
 /// Keep Alibaba Cloud ECS resources in the resource groups a manifest declares.
@@ -564,6 +564,7 @@ mod tests {
             Service::Sts,
             Service::Quotas,
             Service::ActionTrail,
+            Service::ResourceDirectory,
         ] {
             assert!(
                 super::LONG_VERSION.contains(service.api_version()),

@@ -20,6 +20,7 @@
 //! and benchmarks the [`emulator`], and documentation examples the pure
 //! [`api`] and [`Manifest`].
 
+mod accounts;
 pub mod api;
 mod apply;
 mod atomic_file;

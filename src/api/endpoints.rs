@@ -102,6 +102,10 @@ pub fn host(service: Service, region: Option<&str>) -> String {
         // 2.6.0 client.py l.23.
         (Service::ActionTrail, Some(region)) => format!("actiontrail.{region}.aliyuncs.com"),
         (Service::ActionTrail, None) => "actiontrail.aliyuncs.com".to_owned(),
+        // `_endpoint_rule = ''` and no map in
+        // alibabacloud_resourcedirectorymaster20220419==2.3.1 client.py l.23:
+        // one host for every region (docs/sources/resource-directory.md §1).
+        (Service::ResourceDirectory, _) => "resourcedirectorymaster.aliyuncs.com".to_owned(),
     }
 }
 

@@ -30,6 +30,9 @@ pub enum Service {
     Quotas,
     /// ActionTrail, for who moved a resource (`regroup history`).
     ActionTrail,
+    /// Resource Directory (`resourcedirectorymaster`), for the member
+    /// accounts a run fans out to.
+    ResourceDirectory,
 }
 
 impl Service {
@@ -48,6 +51,9 @@ impl Service {
             Service::Quotas => "2020-05-10",
             // alibabacloud_actiontrail20200706==2.6.0 client.py l.2763.
             Service::ActionTrail => "2020-07-06",
+            // alibabacloud_resourcedirectorymaster20220419==2.3.1 client.py
+            // l.2719 (ListAccounts); docs/sources/resource-directory.md §1.
+            Service::ResourceDirectory => "2022-04-19",
         }
     }
 }

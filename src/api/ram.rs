@@ -32,6 +32,9 @@ pub fn action_name(service: Service, action: &str) -> String {
         Service::Quotas => "quotas",
         // actiontrail:LookupEvents (the LookupEvents page, RAM authorization).
         Service::ActionTrail => "actiontrail",
+        // resourcemanager:ListAccounts for resourcedirectorymaster 2022-04-19
+        // too (docs/sources/resource-directory.md §4).
+        Service::ResourceDirectory => "resourcemanager",
     };
     format!("{code}:{action}")
 }

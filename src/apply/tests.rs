@@ -32,6 +32,7 @@ pub(super) fn change(rtype: ResourceType, region: &str, id: &str, from: &str, to
             id: id.into(),
         },
         name: id.into(),
+        account_id: None,
         from: group(from),
         to: group(to),
         source: Location {

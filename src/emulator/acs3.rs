@@ -240,6 +240,8 @@ mod tests {
             resources: Vec::new(),
             oidc_tokens: Vec::new(),
             auto_grouping: None,
+            accounts: Vec::new(),
+            folders: Vec::new(),
         })
     }
 

@@ -26,6 +26,7 @@ pub fn service_of(action: &str) -> Option<Service> {
         | super::autogroup::LIST_ASSOCIATED_TRANSFER_SETTING => Service::ResourceManager,
         "AssumeRole" | "AssumeRoleWithOIDC" | "GetCallerIdentity" => Service::Sts,
         super::quota::LIST_PRODUCT_QUOTAS => Service::Quotas,
+        other if super::directory::ACTIONS.contains(&other) => Service::ResourceDirectory,
         super::actiontrail::LOOKUP_EVENTS => Service::ActionTrail,
         other if TypeApi::by_action(other).is_some() => Service::Ecs,
         _ => return None,
@@ -45,7 +46,7 @@ fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, Failure> {
         .ok_or_else(|| Failure::missing(name))
 }
 
-fn number(params: &Params, name: &str, default: u32, max: u32) -> Result<u32, Failure> {
+pub(super) fn number(params: &Params, name: &str, default: u32, max: u32) -> Result<u32, Failure> {
     match params.get(name) {
         None => Ok(default),
         Some(text) => match text.parse::<u32>() {

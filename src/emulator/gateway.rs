@@ -1,5 +1,6 @@
 //! What the real RPC gateway does before an action runs, and how it answers:
-//! decoding GET and POST requests, checking common parameters, key,
+//! decoding GET and POST requests, finding the account a request's key
+//! belongs to, checking common parameters, key,
 //! timestamp, nonce, signature and STS token in the gateway's order, and
 //! encoding answers and errors as JSON or XML.
 
@@ -190,6 +191,18 @@ pub fn decode_received(received: &Received) -> Params {
             received.content_type(),
             &received.body,
         )
+    }
+}
+
+/// The access key id a request says it is signed with, before any check:
+/// `AccessKeyId` under RPC v1, `Credential=` of the `Authorization` header
+/// under ACS3. It picks the account whose keys then check the signature.
+pub fn claimed_key_id(received: &Received, params: &Params) -> Option<String> {
+    if super::acs3::is_acs3(received) {
+        let header = received.headers.get("authorization")?.to_str().ok()?;
+        crate::api::sign_v3::Authorization::parse(header).map(|a| a.access_key_id)
+    } else {
+        params.get("AccessKeyId").cloned()
     }
 }
 

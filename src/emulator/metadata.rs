@@ -119,7 +119,7 @@ pub(super) async fn credentials(
     let random = shared.random();
     let lifetime: Duration = sts::lifetime(METADATA_KEY_SECONDS, shared.settings.sts_ttl);
     let issued = {
-        let mut account = shared.store.account.write().await;
+        let mut account = shared.store.management().account.write().await;
         let arn = format!("acs:ram::{}:role/{INSTANCE_ROLE}", account.account_id);
         sts::issue(&mut account, random, now, lifetime, &arn, "ecs-instance")
     };

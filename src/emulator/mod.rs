@@ -1,15 +1,17 @@
 //! A local Alibaba Cloud API server: ECS, Resource Manager, STS, Quota
-//! Center's `ListProductQuotas` and the ECS metadata server, as far as
-//! regroup uses them, on one loopback address. It checks requests the way the
-//! real gateway does, keeps the account in memory (and in a state file with
-//! `--state`), and can be made slow, rate-limited or faulty for tests and
-//! benchmarks.
+//! Center's `ListProductQuotas`, Resource Directory and the ECS metadata
+//! server, as far as regroup uses them, on one loopback address. It checks
+//! requests the way the real gateway does, keeps the account and its
+//! Resource Directory's members in memory (and in a state file with
+//! `--state`), runs each request in the account its key belongs to, and can
+//! be made slow, rate-limited or faulty for tests and benchmarks.
 
 mod acs3;
 mod actiontrail;
 pub mod api;
 pub mod autogroup;
 mod connection;
+pub mod directory;
 mod faults;
 pub mod fleet;
 pub mod gateway;
@@ -122,14 +124,13 @@ struct Shared {
     store: Store,
     settings: Settings,
     nonces: Mutex<NonceLog>,
-    quotas: Option<quota::Quotas>,
     rng: std::sync::Mutex<StdRng>,
     dice: faults::Dice,
     log: std::sync::Mutex<Vec<LoggedRequest>>,
     log_file: Option<std::sync::Mutex<std::fs::File>>,
     metadata_tokens: metadata::Tokens,
-    /// Whether the fleet has auto-grouping rules: without them no request
-    /// looks for moves to undo.
+    /// Whether any account has auto-grouping rules: without them no
+    /// request looks for moves to undo.
     auto_grouping: bool,
 }
 
@@ -221,16 +222,34 @@ impl Emulator {
             .unwrap_or_default()
     }
 
-    /// The account as it is now.
+    /// The management account as it is now, with its members.
     pub async fn snapshot(&self) -> Fleet {
-        self.shared.store.account.read().await.to_fleet()
+        self.shared.store.to_fleet().await
     }
 
-    /// Changes the account directly, as another tool or the console would.
+    /// Member account `account_id` as it is now, as a fleet of its own;
+    /// `None` when the fleet has no such member.
+    pub async fn snapshot_account(&self, account_id: &str) -> Option<Fleet> {
+        let slot = self.shared.store.slot_of_account(account_id)?;
+        Some(slot.account.read().await.to_fleet())
+    }
+
+    /// Changes the management account directly, as another tool or the
+    /// console would.
     pub async fn edit(&self, change: impl FnOnce(&mut Account)) {
-        let mut account = self.shared.store.account.write().await;
-        change(&mut account);
-        account.generation += 1;
+        edit_slot(self.shared.store.management(), change).await;
+    }
+
+    /// Changes account `account_id` (management or member) directly;
+    /// `false` when the fleet has no such account.
+    pub async fn edit_account(&self, account_id: &str, change: impl FnOnce(&mut Account)) -> bool {
+        match self.shared.store.slot_of_account(account_id) {
+            Some(slot) => {
+                edit_slot(slot, change).await;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Stops serving and waits for requests in flight.
@@ -245,6 +264,12 @@ impl Emulator {
     pub async fn wait(self) {
         let _ = self.task.await;
     }
+}
+
+async fn edit_slot(slot: &state::Slot, change: impl FnOnce(&mut Account)) {
+    let mut account = slot.account.write().await;
+    change(&mut account);
+    account.generation += 1;
 }
 
 impl Shared {
@@ -268,20 +293,24 @@ impl Shared {
             )),
             None => None,
         };
-        let mut account = Account::from_fleet(fleet);
-        account.empty_default_group_id = settings.empty_default_group_id;
+        let auto_grouping = fleet.auto_grouping.is_some()
+            || fleet.accounts.iter().any(|m| m.auto_grouping.is_some());
+        let quotas: Vec<_> = settings
+            .qps
+            .map(crate::api::quota::QuotaSpec::per_second)
+            .into_iter()
+            .chain(settings.quotas.iter().cloned())
+            .collect();
+        let empty_default_group_id = settings.empty_default_group_id;
         Ok(Shared {
-            auto_grouping: account.auto_grouping.is_some(),
-            store: Store::new(account, settings.state_file.clone()),
-            nonces: Mutex::new(NonceLog::default()),
-            quotas: quota::Quotas::new(
-                settings
-                    .qps
-                    .map(crate::api::quota::QuotaSpec::per_second)
-                    .into_iter()
-                    .chain(settings.quotas.iter().cloned())
-                    .collect(),
+            auto_grouping,
+            store: Store::new(
+                fleet,
+                &quotas,
+                |account| account.empty_default_group_id = empty_default_group_id,
+                settings.state_file.clone(),
             ),
+            nonces: Mutex::new(NonceLog::default()),
             rng: std::sync::Mutex::new(match settings.seed {
                 Some(seed) => StdRng::seed_from_u64(seed),
                 None => StdRng::from_os_rng(),
@@ -400,10 +429,16 @@ async fn serve(
 ) -> Result<Served, Failure> {
     let now = Utc::now();
     let unsigned = action == "AssumeRoleWithOIDC";
+    // The account the request acts in: its key's.
+    let slot = shared.store.route(
+        gateway::claimed_key_id(received, params)
+            .as_deref()
+            .filter(|_| !unsigned),
+    );
     let key_id = if unsigned {
         None
     } else {
-        let account = shared.store.account.read().await;
+        let account = slot.account.read().await;
         let mut nonces = shared.nonces.lock().await;
         Some(gateway::authenticate_received(
             &account,
@@ -428,7 +463,7 @@ async fn serve(
         ));
     }
     if let (Some(key_id), Some(service)) = (&key_id, api::service_of(action)) {
-        let account = shared.store.account.read().await;
+        let account = slot.account.read().await;
         if let Some(key) = account.key(key_id) {
             let ram_action = crate::api::ram::action_name(service, action);
             ram::check(
@@ -439,7 +474,7 @@ async fn serve(
         }
     }
     ram::dry_run(action, params)?;
-    if let Some(quotas) = &shared.quotas {
+    if let Some(quotas) = &slot.quotas {
         let region = params
             .get("RegionId")
             .map(String::as_str)
@@ -462,20 +497,18 @@ async fn serve(
             "The request has failed due to a temporary failure of the server.",
         ));
     }
-    enforce_auto_grouping(shared).await?;
+    enforce_auto_grouping(shared, slot).await?;
     let value = match action {
         autogroup::LIST_AUTO_GROUPING_RULES => {
-            autogroup::list_rules(&*shared.store.account.read().await, params)?
+            autogroup::list_rules(&*slot.account.read().await, params)?
         }
-        autogroup::GET_AUTO_GROUPING_STATUS => {
-            autogroup::status(&*shared.store.account.read().await)
-        }
+        autogroup::GET_AUTO_GROUPING_STATUS => autogroup::status(&*slot.account.read().await),
         autogroup::LIST_ASSOCIATED_TRANSFER_SETTING => {
-            autogroup::associated_transfer_setting(&*shared.store.account.read().await)
+            autogroup::associated_transfer_setting(&*slot.account.read().await)
         }
         "JoinResourceGroup" => {
             let generation = {
-                let mut account = shared.store.account.write().await;
+                let mut account = slot.account.write().await;
                 let moved = api::join_resource_group(
                     &mut account,
                     params,
@@ -486,30 +519,28 @@ async fn serve(
                 }
                 account.generation
             };
-            persist(shared, generation).await?;
+            persist(shared, slot, generation).await?;
             serde_json::json!({})
         }
         "AssumeRole" | "AssumeRoleWithOIDC" => {
             let random = shared.random();
             let ttl = shared.settings.sts_ttl;
-            let mut account = shared.store.account.write().await;
             if action == "AssumeRole" {
-                sts::assume_role(&mut account, params, now, random, ttl)?
+                sts::assume_role_in(&shared.store, slot, params, now, random, ttl).await?
             } else {
+                let mut account = slot.account.write().await;
                 sts::assume_role_with_oidc(&mut account, params, now, random, ttl)?
             }
         }
         actiontrail::LOOKUP_EVENTS => {
-            actiontrail::lookup_events(&mut *shared.store.account.write().await, params, now)?
+            actiontrail::lookup_events(&mut *slot.account.write().await, params, now)?
         }
         "GetCallerIdentity" => sts::get_caller_identity(
-            &*shared.store.account.read().await,
+            &*slot.account.read().await,
             key_id.as_deref().unwrap_or_default(),
         ),
-        "ListResourceGroups" => {
-            api::list_resource_groups(&*shared.store.account.read().await, params)?
-        }
-        "GetResourceGroup" => api::get_resource_group(&*shared.store.account.read().await, params)?,
+        "ListResourceGroups" => api::list_resource_groups(&*slot.account.read().await, params)?,
+        "GetResourceGroup" => api::get_resource_group(&*slot.account.read().await, params)?,
         quota::LIST_PRODUCT_QUOTAS if shared.settings.deny_quota_center => {
             // The RAM error's code and message as ECS sends them
             // (tests/fixtures/api/Error_Forbidden.RAM_DescribeInstances.json).
@@ -519,25 +550,35 @@ async fn serve(
                 "User not authorized to operate on the specified resource, or this API doesn't support RAM.",
             ));
         }
+        directory::GET_RESOURCE_DIRECTORY => directory::get_resource_directory(
+            shared.store.directory.as_ref(),
+            &slot.account.read().await.account_id,
+        )?,
+        directory::LIST_ACCOUNTS
+        | directory::LIST_ACCOUNTS_FOR_PARENT
+        | directory::LIST_FOLDERS_FOR_PARENT => {
+            let list = match action {
+                directory::LIST_ACCOUNTS => directory::list_accounts,
+                directory::LIST_ACCOUNTS_FOR_PARENT => directory::list_accounts_for_parent,
+                _ => directory::list_folders_for_parent,
+            };
+            let caller = slot.account.read().await.account_id.clone();
+            list(shared.store.directory.as_ref(), &caller, params)?
+        }
         quota::LIST_PRODUCT_QUOTAS => {
-            let account = shared.store.account.read().await;
+            let account = slot.account.read().await;
             let regions = account
                 .resources
                 .values()
                 .map(|r| r.region.clone())
                 .collect();
-            quota::list_product_quotas(
-                shared.quotas.as_ref(),
-                params,
-                &account.account_id,
-                regions,
-            )?
+            quota::list_product_quotas(slot.quotas.as_ref(), params, &account.account_id, regions)?
         }
         other => {
             let type_api = TypeApi::by_action(other).ok_or_else(|| {
                 Failure::new(404, "InvalidApi.NotFound", "Specified api is not found.")
             })?;
-            api::describe(&*shared.store.account.read().await, type_api, params)?
+            api::describe(&*slot.account.read().await, type_api, params)?
         }
     };
     Ok(if fault == Fault::Drop {
@@ -549,21 +590,13 @@ async fn serve(
 
 /// Lets the auto-grouping rules undo the moves whose delay has passed, so
 /// that what is read next sees them undone (saved like any other change).
-async fn enforce_auto_grouping(shared: &Shared) -> Result<(), Failure> {
+async fn enforce_auto_grouping(shared: &Shared, slot: &state::Slot) -> Result<(), Failure> {
     // A read lock first: nearly always nothing is waiting.
-    if !shared.auto_grouping
-        || shared
-            .store
-            .account
-            .read()
-            .await
-            .pending_transfers
-            .is_empty()
-    {
+    if !shared.auto_grouping || slot.account.read().await.pending_transfers.is_empty() {
         return Ok(());
     }
     let generation = {
-        let mut account = shared.store.account.write().await;
+        let mut account = slot.account.write().await;
         if account.pending_transfers.is_empty()
             || !autogroup::enforce(&mut account, std::time::Instant::now())
         {
@@ -571,12 +604,13 @@ async fn enforce_auto_grouping(shared: &Shared) -> Result<(), Failure> {
         }
         account.generation
     };
-    persist(shared, generation).await
+    persist(shared, slot, generation).await
 }
 
-/// Saves the state up to `generation` before the change is answered.
-async fn persist(shared: &Shared, generation: u64) -> Result<(), Failure> {
-    shared.store.persist(generation).await.map_err(|e| {
+/// Saves the state up to `slot`'s `generation` before the change is
+/// answered.
+async fn persist(shared: &Shared, slot: &state::Slot, generation: u64) -> Result<(), Failure> {
+    shared.store.persist(slot, generation).await.map_err(|e| {
         Failure::new(
             500,
             "InternalError",
@@ -668,3 +702,6 @@ mod fidelity_tests;
 
 #[cfg(test)]
 mod filter_tests;
+
+#[cfg(test)]
+mod member_tests;

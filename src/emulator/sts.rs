@@ -1,5 +1,7 @@
 //! STS as the emulator serves it: `AssumeRole` for any role of the fleet's
-//! account, `AssumeRoleWithOIDC` for the tokens the fleet lists, and
+//! account and, from the management account, for the roles its Resource
+//! Directory's members have (keys that then act in that member only),
+//! `AssumeRoleWithOIDC` for the tokens the fleet lists, and
 //! `GetCallerIdentity`. Keys it issues start with `STS.`, carry a token and
 //! expire (`--sts-ttl` shortens them); a call signed with an expired one
 //! gets `InvalidSecurityToken.Expired` from the gateway. Parameters, limits
@@ -11,9 +13,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
+use super::directory::Directory;
 use super::fleet::AccessKey;
 use super::gateway::{Failure, Params};
-use super::state::Account;
+use super::state::{Account, Slot, Store};
 
 /// A key the emulator issued, and who it speaks for.
 #[derive(Debug, Clone)]
@@ -28,7 +31,7 @@ pub struct Issued {
 
 /// Issued keys are forgotten this long after they expire; until then a
 /// call signed with one is told it expired rather than that it is unknown.
-const FORGET_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+pub const FORGET_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
 /// The longest `MaxSessionDuration` a RAM role may have: 43200 s
 /// (`alibabacloud_ram20150501==1.3.0` `models/_create_role_request.py`
@@ -177,9 +180,64 @@ fn policy(params: &Params) -> Result<(), Failure> {
     }
 }
 
-/// `AssumeRole`, signed by any key of the account (chained roles included).
-pub fn assume_role(
-    account: &mut Account,
+/// 404 `EntityNotExist.Role` (fixture sts_error_EntityNotExist.Role.json,
+/// from DOC-AR): the role is not in the account the ARN names.
+fn role_not_found() -> Failure {
+    Failure::new(404, "EntityNotExist.Role", "The specified Role not exists.")
+}
+
+/// 403 `NoPermission` (fixture sts_error_NoPermission.json, from DOC-AR):
+/// the role exists but its trust policy does not name the caller's account
+/// (docs/sources/resource-directory.md §7.2).
+fn not_trusted() -> Failure {
+    Failure::new(
+        403,
+        "NoPermission",
+        "You are not authorized to do this action. You should be authorized by RAM.",
+    )
+}
+
+/// The account whose role `RoleArn` names, when the caller may assume it:
+/// its own account's roles (any name, as before members existed), or,
+/// from the management account, a role a member has. A member's roles
+/// trust only the management account (§8: "The trusted entity of the role
+/// is the management account"), and the management account's roles are
+/// its own.
+fn role_owner<'a>(
+    directory: Option<&Directory>,
+    caller: &str,
+    arn: &'a str,
+) -> Result<&'a str, Failure> {
+    let Some((owner, role)) = role_of(arn) else {
+        return Err(Failure::new(
+            400,
+            "InvalidParameter.RoleArn",
+            "The parameter RoleArn is wrongly formed.",
+        ));
+    };
+    let Some(directory) = directory else {
+        return if owner == caller {
+            Ok(owner)
+        } else {
+            Err(role_not_found())
+        };
+    };
+    match directory.members.iter().find(|m| m.account_id == owner) {
+        Some(member) if !member.roles.iter().any(|r| r == role) => Err(role_not_found()),
+        Some(_) if caller == directory.management_id => Ok(owner),
+        Some(_) => Err(not_trusted()),
+        None if owner == directory.management_id && caller == owner => Ok(owner),
+        None if owner == directory.management_id => Err(not_trusted()),
+        None => Err(role_not_found()),
+    }
+}
+
+/// `AssumeRole`, signed by any key of `caller`'s account (chained roles
+/// included): the key is issued in the account that owns the role, and a
+/// key issued in a member is routed to that member from then on.
+pub async fn assume_role_in(
+    store: &Store,
+    caller: &Slot,
     params: &Params,
     now: DateTime<Utc>,
     random: u128,
@@ -188,24 +246,23 @@ pub fn assume_role(
     let arn = params
         .get("RoleArn")
         .ok_or_else(|| Failure::missing("RoleArn"))?;
-    let Some((owner, _)) = role_of(arn) else {
-        return Err(Failure::new(
-            400,
-            "InvalidParameter.RoleArn",
-            "The parameter RoleArn is wrongly formed.",
-        ));
-    };
-    if owner != account.account_id {
-        return Err(Failure::new(
-            404,
-            "EntityNotExist.Role",
-            "The specified Role not exists.",
-        ));
-    }
+    let caller_id = caller.account.read().await.account_id.clone();
+    let owner = role_owner(store.directory.as_ref(), &caller_id, arn)?;
     let session = session_name(params)?;
     let seconds = duration(params)?;
     policy(params)?;
-    let issued = issue(account, random, now, lifetime(seconds, ttl), arn, &session);
+    let target = store.slot_of_account(owner).unwrap_or(caller);
+    let issued = issue(
+        &mut *target.account.write().await,
+        random,
+        now,
+        lifetime(seconds, ttl),
+        arn,
+        &session,
+    );
+    if owner != caller_id {
+        store.route_issued(&issued.key.id, owner, issued.expires + FORGET_AFTER, now);
+    }
     Ok(answer(&issued, arn))
 }
 
@@ -296,6 +353,75 @@ mod tests {
         ] {
             assert_eq!(role_of(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn members_roles_trust_the_management_account_only() {
+        let member = |id: &str, roles: &[&str]| crate::emulator::directory::Member {
+            account_id: id.into(),
+            name: id.into(),
+            folder: None,
+            account_type: None,
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            tags: Default::default(),
+        };
+        let directory = Directory::new(
+            "100",
+            Vec::new(),
+            vec![
+                member("201", &["ResourceDirectoryAccountAccessRole"]),
+                member("202", &[]),
+            ],
+        );
+        let owner = |caller: &str, arn: &str| {
+            role_owner(directory.as_ref(), caller, arn)
+                .map(str::to_owned)
+                .map_err(|f| (f.status, f.code))
+        };
+        let access =
+            |account: &str| format!("acs:ram::{account}:role/ResourceDirectoryAccountAccessRole");
+        assert_eq!(owner("100", &access("201")), Ok("201".to_owned()));
+        assert_eq!(
+            owner("100", "acs:ram::100:role/anything"),
+            Ok("100".to_owned())
+        );
+        let missing = Err((404, "EntityNotExist.Role".to_owned()));
+        let untrusted = Err((403, "NoPermission".to_owned()));
+        assert_eq!(
+            owner("100", &access("202")),
+            missing,
+            "202 has no such role"
+        );
+        assert_eq!(owner("100", "acs:ram::201:role/other"), missing);
+        assert_eq!(
+            owner("100", &access("999")),
+            missing,
+            "not an account of the fleet"
+        );
+        assert_eq!(
+            owner("202", &access("201")),
+            untrusted,
+            "a member is not trusted"
+        );
+        assert_eq!(
+            owner("201", &access("201")),
+            untrusted,
+            "not even by its own role"
+        );
+        assert_eq!(owner("201", "acs:ram::100:role/x"), untrusted);
+        assert_eq!(
+            owner("201", "acs:ram::201"),
+            Err((400, "InvalidParameter.RoleArn".to_owned()))
+        );
+        // Without a directory, as before: own roles only.
+        assert_eq!(
+            role_owner(None, "100", "acs:ram::100:role/x").map_err(|f| f.code),
+            Ok("100")
+        );
+        assert_eq!(
+            role_owner(None, "100", &access("201")).map_err(|f| f.code),
+            Err("EntityNotExist.Role".to_owned())
+        );
     }
 
     #[test]

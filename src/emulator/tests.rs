@@ -102,6 +102,8 @@ pub fn fleet(per_type: usize) -> Fleet {
             provider_arn: "acs:ram::1:oidc-provider/ci".into(),
         }],
         auto_grouping: None,
+        accounts: Vec::new(),
+        folders: Vec::new(),
     }
 }
 
@@ -111,7 +113,12 @@ pub(super) async fn start(fleet: Fleet, settings: Settings) -> Emulator {
         .expect("the emulator starts")
 }
 
-fn client_for(emulator: &Emulator, key: &str, secret: &str, token: Option<&str>) -> Client {
+pub(super) fn client_for(
+    emulator: &Emulator,
+    key: &str,
+    secret: &str,
+    token: Option<&str>,
+) -> Client {
     let config = ClientConfig {
         endpoints: Endpoints::override_with(&emulator.url()).unwrap(),
         retry: RetryPolicy {

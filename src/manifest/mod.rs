@@ -5,6 +5,7 @@
 //! emulator's fleet file is read through [`yaml_to_json`]), so the YAML
 //! library can be swapped here alone.
 
+pub mod accounts;
 pub mod export;
 mod meaning;
 mod raw;
@@ -144,6 +145,9 @@ pub enum Problem {
     MaxChanges { detail: String },
     #[error("this rule has no condition, so it selects every resource of its regions")]
     SelectsEverything,
+    /// A problem of the `accounts:` block, with its hint.
+    #[error("{detail}")]
+    Accounts { detail: String, hint: &'static str },
     #[error("{resource} is in group `{group}` here and in group `{other_group}` at {other}")]
     TwoGroups {
         resource: String,
@@ -226,6 +230,7 @@ impl Problem {
                 "add a condition (`type`, `tags`, `name` or `in_group`), or write `all: true` if the group is to take every resource".into()
             }
             Problem::ListedTwice { .. } => "remove one of the two entries".into(),
+            Problem::Accounts { hint, .. } => (*hint).into(),
             Problem::TwoGroups { .. } => {
                 "a resource belongs to one group: remove one of the two entries".into()
             }
@@ -249,6 +254,9 @@ pub struct Manifest {
     /// The top-level `evict_to` (a group id or name) and where it stands;
     /// `None`: the account's default group.
     pub evict_to: Option<(String, Location)>,
+    /// The top-level `accounts:`: the Resource Directory members planned,
+    /// each in its own account; `None`: the credentials' own account.
+    pub accounts: Option<accounts::AccountsSpec>,
 }
 
 /// A cap on how many moves one plan may make: a count, or a share of the
@@ -553,9 +561,15 @@ impl Manifest {
         if groups.is_empty() {
             return Err(invalid(raw.groups_at, &[], Problem::NoGroups));
         }
+        let accounts = raw.accounts.map(|raw| raw.check(&locate));
+        let sha256 = meaning::sha256(&groups, raw.max_changes, raw.evict_to.as_deref());
         Ok(Manifest {
             file: file.to_owned(),
-            sha256: meaning::sha256(&groups, raw.max_changes, raw.evict_to.as_deref()),
+            sha256: match &accounts {
+                Some(accounts) => accounts.fold_into(&sha256),
+                None => sha256,
+            },
+            accounts,
             groups,
             max_changes: raw.max_changes,
             evict_to: raw

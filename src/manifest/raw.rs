@@ -41,6 +41,10 @@ pub struct RawManifest {
     /// Where the `groups` key stands.
     #[schemars(skip)]
     pub groups_at: Position,
+    /// The member accounts of a Resource Directory to plan; omitted: the
+    /// account the credentials are in.
+    #[serde(default)]
+    pub accounts: Option<super::accounts::RawAccounts>,
 }
 
 /// The manifest format version; only 1 exists.
@@ -153,11 +157,19 @@ impl RawManifest {
                 "`version: 1` and `groups:` on their own lines",
             )));
         };
-        let mut fields = Fields::new(&["version", "regions", "max_changes", "evict_to", "groups"]);
+        let mut fields = Fields::new(&[
+            "version",
+            "regions",
+            "max_changes",
+            "evict_to",
+            "accounts",
+            "groups",
+        ]);
         let mut regions = Vec::new();
         let mut max_changes = None;
         let mut evict_to = None;
         let mut groups = None;
+        let mut accounts = None;
         while let Some((key, key_at)) = reader.key()? {
             match fields.add(&key, key_at)? {
                 "version" => reader.node().and_then(read_version).key(&key)?,
@@ -181,6 +193,7 @@ impl RawManifest {
                         .key(&key)?
                         .map(|value| (value.text, value.at));
                 }
+                "accounts" => accounts = Some(super::accounts::read(&mut reader).key(&key)?),
                 // "groups", the one name left
                 _ => groups = Some((read_groups(&mut reader).key(&key)?, key_at)),
             }
@@ -200,6 +213,7 @@ impl RawManifest {
             evict_to_at: evict_to.as_ref().map(|(_, at)| *at),
             evict_to: evict_to.map(|(text, _)| text),
             groups_at,
+            accounts,
         })
     }
 }

@@ -13,7 +13,7 @@ fn errors_carry_a_fix_hint() {
         .unwrap_err()
         .to_string();
     assert!(
-        error.ends_with("\n  hint: did you mean `groups`? The keys allowed here: `version`, `regions`, `max_changes`, `evict_to`, `groups`"),
+        error.ends_with("\n  hint: did you mean `groups`? The keys allowed here: `version`, `regions`, `max_changes`, `evict_to`, `accounts`, `groups`"),
         "{error}"
     );
 }

@@ -232,6 +232,7 @@ fn plan_once(
                     id: entry.id.clone(),
                     regions: entry.regions.to_vec(),
                     source: entry.location.clone(),
+                    account_id: None,
                 });
             }
         }
@@ -326,6 +327,7 @@ fn plan_once(
             source,
             evict: false,
             conflict: None,
+            account_id: None,
         });
     }
     changes.extend(evictions);
@@ -348,6 +350,7 @@ fn plan_once(
             sha256: manifest.sha256.clone(),
         },
         created_at: now,
+        accounts: Vec::new(),
         changes,
         evictions: eviction_count,
         unchanged,
@@ -355,7 +358,11 @@ fn plan_once(
         warnings,
         groups: unchanged_per_group
             .into_iter()
-            .map(|(group, unchanged)| GroupSummary { group, unchanged })
+            .map(|(group, unchanged)| GroupSummary {
+                group,
+                unchanged,
+                account_id: None,
+            })
             .collect(),
         undo: false,
         undoes: None,

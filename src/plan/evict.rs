@@ -97,6 +97,7 @@ pub(super) fn evictions(
             source: (*location).clone(),
             evict: true,
             conflict: None,
+            account_id: None,
         });
     }
     Ok(evictions)

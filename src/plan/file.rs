@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use super::{Change, GroupRef, GroupSummary, Plan, ReportRef};
+use super::{AccountId, Change, GroupRef, GroupSummary, Plan, ReportRef};
 
 /// The version of the plan's JSON form. A change that could make an older
 /// regroup misread a plan raises it.
@@ -60,19 +60,35 @@ impl Plan {
                 ..change.clone()
             })
             .collect();
-        let groups: std::collections::BTreeSet<&GroupRef> =
-            changes.iter().flat_map(|c| [&c.from, &c.to]).collect();
+        // Per account in a plan over several: the same group name is a
+        // different group in each.
+        let groups: std::collections::BTreeSet<(&AccountId, &GroupRef)> = changes
+            .iter()
+            .flat_map(|c| [(&c.account_id, &c.from), (&c.account_id, &c.to)])
+            .collect();
         let groups = groups
             .into_iter()
-            .map(|group| GroupSummary {
+            .map(|(account_id, group)| GroupSummary {
                 group: group.clone(),
                 unchanged: 0,
+                account_id: account_id.clone(),
             })
+            .collect();
+        let accounts = self
+            .accounts
+            .iter()
+            .filter(|a| {
+                changes
+                    .iter()
+                    .any(|c| c.account_id.as_ref() == Some(&a.account_id))
+            })
+            .cloned()
             .collect();
         Plan {
             format_version: FORMAT_VERSION,
             manifest: self.manifest.clone(),
             created_at: now,
+            accounts,
             changes,
             evictions: 0,
             unchanged: 0,

@@ -26,6 +26,10 @@ pub struct Plan {
     pub format_version: u32,
     pub manifest: ManifestInfo,
     pub created_at: DateTime<Utc>,
+    /// A plan over several accounts (a manifest with `accounts:`): each
+    /// account planned, and its error when it could not be.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<AccountStatus>,
     pub changes: Vec<Change>,
     /// How many of `changes` are evictions from `exclusive` groups.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -57,6 +61,21 @@ pub struct Plan {
     /// refused before any call.
     pub checksum: String,
 }
+
+/// One account of a plan over several: its id, its name in the directory,
+/// and why it has no changes when it could not be planned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountStatus {
+    pub account_id: Arc<str>,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The account a change, a missing entry or a group belongs to, in a plan
+/// over several; `None` (and absent from the JSON) in a plan of one.
+pub type AccountId = Option<Arc<str>>;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -122,6 +141,8 @@ pub struct Change {
     /// same.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conflict: Option<Box<RuleRef>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: AccountId,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -141,6 +162,8 @@ pub struct Missing {
     pub id: String,
     pub regions: Vec<String>,
     pub source: Location,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: AccountId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,11 +171,18 @@ pub struct Missing {
 pub struct GroupSummary {
     pub group: GroupRef,
     pub unchanged: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: AccountId,
 }
 
 impl Plan {
     pub fn has_changes(&self) -> bool {
         !self.changes.is_empty()
+    }
+
+    /// The accounts that could not be planned.
+    pub fn failed_accounts(&self) -> impl Iterator<Item = &AccountStatus> {
+        self.accounts.iter().filter(|a| a.error.is_some())
     }
 }
 

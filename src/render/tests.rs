@@ -39,6 +39,7 @@ fn change(n: usize, rtype: ResourceType, from: &str, to: &str) -> Change {
         },
         evict: false,
         conflict: None,
+        account_id: None,
     }
 }
 
@@ -50,6 +51,7 @@ fn plan(changes: Vec<Change>, unchanged: usize) -> Plan {
                 groups.push(GroupSummary {
                     group: g.clone(),
                     unchanged: if &*g.name == "prod" { unchanged } else { 0 },
+                    account_id: None,
                 });
             }
         }
@@ -64,6 +66,7 @@ fn plan(changes: Vec<Change>, unchanged: usize) -> Plan {
         created_at: chrono::Utc
             .with_ymd_and_hms(2026, 11, 28, 12, 0, 0)
             .unwrap(),
+        accounts: Vec::new(),
         changes,
         evictions: 0,
         unchanged,
@@ -119,6 +122,7 @@ fn with_missing_and_warnings() -> Plan {
             line: 9,
             column: 9,
         },
+        account_id: None,
     });
     plan.warnings = vec![
         "regroup.yaml:9:9: instance/i-bp1gone does not exist in cn-hangzhou; ignored".into(),

@@ -74,7 +74,7 @@ const MALFORMED: &[(&str, &str, &str)] = &[
     ("version 2", "version: 2\ngroups: {}\n", "regroup.yaml:1:10: version: unsupported manifest version 2; this regroup reads version 1\n  hint: write `version: 1`"),
     ("version as text", "version: one\ngroups: {}\n", "regroup.yaml:1:10: version: expected the manifest version, the number 1, found the text `one`\n  hint: write it like `version: 1`"),
     ("missing groups", "version: 1\n", "regroup.yaml:1:1: `groups` is missing\n  hint: declare groups under `groups:`"),
-    ("unknown top-level key", "version: 1\ngroup: {}\n", "regroup.yaml:2:1: unknown key `group`\n  hint: did you mean `groups`? The keys allowed here: `version`, `regions`, `max_changes`, `evict_to`, `groups`"),
+    ("unknown top-level key", "version: 1\ngroup: {}\n", "regroup.yaml:2:1: unknown key `group`\n  hint: did you mean `groups`? The keys allowed here: `version`, `regions`, `max_changes`, `evict_to`, `accounts`, `groups`"),
     (
         "regions not a list",
         "

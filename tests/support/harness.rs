@@ -50,6 +50,8 @@ impl Setup {
                 resources: Vec::new(),
                 oidc_tokens: Vec::new(),
                 auto_grouping: None,
+                accounts: Vec::new(),
+                folders: Vec::new(),
             },
             manifest: Some(String::new()),
             settings: Settings {

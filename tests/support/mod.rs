@@ -86,6 +86,8 @@ pub fn fleet(total: usize) -> Fleet {
         resources,
         oidc_tokens: Vec::new(),
         auto_grouping: None,
+        accounts: Vec::new(),
+        folders: Vec::new(),
     }
 }
 
