@@ -184,8 +184,8 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct MatrixArgs {
     /// How many shards to fan out over.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=i64::from(crate::matrix::MAX_SHARDS)))]
-    pub shards: u16,
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::matrix::MAX_SHARDS)))]
+    pub shards: u32,
     /// The engine whose matrix to print: github (`strategy.matrix` through
     /// fromJSON), gitlab (`parallel:matrix`, at most 200) or argo
     /// (`withParam`).

@@ -28,9 +28,9 @@
 
 use serde_json::json;
 
-/// The most shards `--shards` takes: GitHub's limit on one matrix, the
-/// largest of the engines'.
-pub const MAX_SHARDS: u16 = 256;
+/// The most shards `--shards` takes, as `--shard I/N` does: GitHub's limit
+/// on one matrix, the largest of the engines'.
+pub use crate::accounts::MAX_SHARDS;
 
 /// The CI engine the matrix is printed for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +42,7 @@ pub enum Engine {
 
 impl Engine {
     /// The most jobs one matrix of this engine may make.
-    pub fn max_jobs(self) -> u16 {
+    pub fn max_jobs(self) -> u32 {
         match self {
             Engine::Github | Engine::Argo => MAX_SHARDS,
             Engine::Gitlab => 200,
@@ -62,15 +62,16 @@ impl Engine {
 pub enum MatrixError {
     #[error("--shards {shards} is out of range: {engine} takes 1 to {max} shards ({reason})")]
     OutOfRange {
-        shards: u16,
+        shards: u32,
         engine: &'static str,
-        max: u16,
+        max: u32,
         reason: &'static str,
     },
 }
 
-/// The matrix of `shards` shards for `engine`, as one line of JSON.
-pub fn matrix_json(shards: u16, engine: Engine) -> Result<String, MatrixError> {
+/// The matrix of `shards` shards for `engine`, as one line of JSON; each
+/// shard written as `--shard` reads it (`I/N`).
+pub fn matrix_json(shards: u32, engine: Engine) -> Result<String, MatrixError> {
     let max = engine.max_jobs();
     if shards == 0 || shards > max {
         return Err(MatrixError::OutOfRange {
@@ -114,6 +115,27 @@ mod tests {
             Ok(r#"[{"shard":"1/3"},{"shard":"2/3"},{"shard":"3/3"}]"#),
             "Argo: withParam iterates over a JSON array of objects"
         );
+    }
+
+    #[test]
+    fn every_shard_printed_is_one_that_shard_reads() {
+        let printed: serde_json::Value =
+            serde_json::from_str(&matrix_json(5, Engine::Github).expect("5 shards")).expect("JSON");
+        let shards: Vec<crate::accounts::Shard> = printed["shard"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|s| {
+                s.as_str()
+                    .expect("a string")
+                    .parse()
+                    .expect("--shard reads it")
+            })
+            .collect();
+        let expected: Vec<crate::accounts::Shard> = (1..=5)
+            .map(|i| crate::accounts::Shard::new(i, 5).expect("in range"))
+            .collect();
+        assert_eq!(shards, expected, "shards 1/5 to 5/5, each once");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{GroupRef, GroupSummary, Plan, FORMAT_VERSION};
+use super::{AccountId, AccountStatus, GroupRef, GroupSummary, Plan, FORMAT_VERSION};
 use crate::resource::ResourceKey;
 
 /// One plan that a merged plan was made from: its file, as named to
@@ -27,7 +27,7 @@ pub struct MergedInput {
 
 /// A plan to merge, read and verified, and the file it was read from.
 #[derive(Debug)]
-pub struct Shard {
+pub struct ShardPlan {
     pub file: String,
     pub plan: Plan,
 }
@@ -49,6 +49,12 @@ pub enum MergeError {
     },
     #[error("{0} is named twice")]
     Twice(String),
+    #[error("account {account} is in both {first} and {second}: the shards overlap (plan each shard once, with its own --shard I/N)")]
+    Account {
+        account: String,
+        first: String,
+        second: String,
+    },
     #[error("{resource} is planned in both {first} and {second}: the shards overlap (plan each shard once, with its own --shard I/N)")]
     Overlap {
         resource: String,
@@ -77,13 +83,16 @@ impl Plan {
     }
 }
 
-/// The shards' plans as one, in the order given: their changes and
-/// missing entries one after the other, their counts summed, each group
-/// once (its unchanged members summed) in a plan's order, each warning
-/// once, made when the earliest of them was. Refuses a file named twice,
-/// an undo plan, plans of different manifests and shards that overlap (a
+/// The shards' plans as one: their accounts in the order of their ids;
+/// their changes and missing entries one after the other, account by
+/// account (a plan of one account, which names none, in the order the files
+/// are given); each group once (its unchanged members summed) in a plan's
+/// order; each warning once; the counts summed; made when the earliest of
+/// them was. The order does not depend on the order of the files when the
+/// plans name their accounts. Refuses a file named twice, an undo plan,
+/// plans of different manifests and shards that overlap (an account or a
 /// resource in two of them).
-pub fn merge(shards: Vec<Shard>) -> Result<Plan, MergeError> {
+pub fn merge(shards: Vec<ShardPlan>) -> Result<Plan, MergeError> {
     let first = shards.first().ok_or(MergeError::Empty)?;
     check_one_manifest(first, &shards)?;
     check_no_overlap(&shards)?;
@@ -95,6 +104,7 @@ pub fn merge(shards: Vec<Shard>) -> Result<Plan, MergeError> {
             .map(|s| s.plan.created_at)
             .min()
             .unwrap_or(first.plan.created_at),
+        accounts: Vec::new(),
         changes: Vec::new(),
         evictions: 0,
         unchanged: 0,
@@ -107,14 +117,15 @@ pub fn merge(shards: Vec<Shard>) -> Result<Plan, MergeError> {
         checksum: String::new(),
     };
     let mut warned = HashSet::new();
-    let mut unchanged_per_group: BTreeMap<GroupRef, usize> = BTreeMap::new();
-    for Shard { file, plan } in shards {
+    let mut unchanged_per_group: BTreeMap<(AccountId, GroupRef), usize> = BTreeMap::new();
+    for ShardPlan { file, plan } in shards {
         // Every field named, none with `..`: a field added to `Plan` does
         // not compile here until it is merged.
         let Plan {
             format_version: _,
             manifest: _,
             created_at: _,
+            accounts,
             changes,
             evictions,
             unchanged,
@@ -129,14 +140,20 @@ pub fn merge(shards: Vec<Shard>) -> Result<Plan, MergeError> {
         if undo {
             return Err(MergeError::Undo(file));
         }
+        merged.accounts.extend(accounts);
         merged.changes.extend(changes);
         merged.evictions += evictions;
         merged.unchanged += unchanged;
         merged.missing.extend(missing);
-        // Every field named: a field added to a group's summary (its
-        // account, say) must say here whether it tells groups apart.
-        for GroupSummary { group, unchanged } in groups {
-            *unchanged_per_group.entry(group).or_default() += unchanged;
+        // Every field named: a field added to a group's summary must say
+        // here whether it tells groups apart, as the account does.
+        for GroupSummary {
+            group,
+            unchanged,
+            account_id,
+        } in groups
+        {
+            *unchanged_per_group.entry((account_id, group)).or_default() += unchanged;
         }
         for warning in warnings {
             if warned.insert(warning.clone()) {
@@ -152,13 +169,27 @@ pub fn merge(shards: Vec<Shard>) -> Result<Plan, MergeError> {
     }
     merged.groups = unchanged_per_group
         .into_iter()
-        .map(|(group, unchanged)| GroupSummary { group, unchanged })
+        .map(|((account_id, group), unchanged)| GroupSummary {
+            group,
+            unchanged,
+            account_id,
+        })
         .collect();
+    // Stable sorts: within an account, each shard's own order stays.
+    merged
+        .accounts
+        .sort_by(|a, b| a.account_id.cmp(&b.account_id));
+    merged
+        .changes
+        .sort_by(|a, b| a.account_id.cmp(&b.account_id));
+    merged
+        .missing
+        .sort_by(|a, b| a.account_id.cmp(&b.account_id));
     Ok(merged.seal())
 }
 
 /// Every shard planned from the same manifest, by its sha256.
-fn check_one_manifest(first: &Shard, shards: &[Shard]) -> Result<(), MergeError> {
+fn check_one_manifest(first: &ShardPlan, shards: &[ShardPlan]) -> Result<(), MergeError> {
     match shards
         .iter()
         .find(|s| s.plan.manifest.sha256 != first.plan.manifest.sha256)
@@ -175,16 +206,29 @@ fn check_one_manifest(first: &Shard, shards: &[Shard]) -> Result<(), MergeError>
     }
 }
 
-/// No file named twice, and no resource changed in two shards.
-fn check_no_overlap(shards: &[Shard]) -> Result<(), MergeError> {
+/// No file named twice, no account in two shards, and no resource
+/// changed in two shards (plans of one account name no account).
+fn check_no_overlap(shards: &[ShardPlan]) -> Result<(), MergeError> {
     let mut files = HashSet::new();
     if let Some(twice) = shards.iter().find(|s| !files.insert(&s.file)) {
         return Err(MergeError::Twice(twice.file.clone()));
     }
-    let mut seen: HashMap<&ResourceKey, &str> = HashMap::new();
+    let mut accounts: HashMap<&str, &str> = HashMap::new();
+    for shard in shards {
+        for AccountStatus { account_id, .. } in &shard.plan.accounts {
+            if let Some(first) = accounts.insert(account_id, &shard.file) {
+                return Err(MergeError::Account {
+                    account: account_id.to_string(),
+                    first: first.to_owned(),
+                    second: shard.file.clone(),
+                });
+            }
+        }
+    }
+    let mut seen: HashMap<(&AccountId, &ResourceKey), &str> = HashMap::new();
     for shard in shards {
         for change in &shard.plan.changes {
-            if let Some(first) = seen.insert(&change.resource, &shard.file) {
+            if let Some(first) = seen.insert((&change.account_id, &change.resource), &shard.file) {
                 return Err(MergeError::Overlap {
                     resource: change.resource.to_string(),
                     first: first.to_owned(),

@@ -197,7 +197,7 @@ pub use crate::resource::auto_grouping::RuleRef;
 pub use diff::{find_group, plan, PlanError, PlanOptions};
 pub use file::{FORMAT_VERSION, MAX_PLAN_BYTES};
 pub use guards::recheck;
-pub use merge::{merge, MergedInput, Shard};
+pub use merge::{merge, MergedInput, ShardPlan};
 pub use rules::mark_conflicts;
 
 // What the unit tests name beside the public face.

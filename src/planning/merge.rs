@@ -4,18 +4,18 @@
 
 use std::path::PathBuf;
 
-use crate::plan::{self, Plan, Shard};
+use crate::plan::{self, Plan, ShardPlan};
 
 /// The plans saved at `paths`, merged in that order.
 pub fn read_and_merge(paths: &[PathBuf]) -> anyhow::Result<Plan> {
     let shards = paths
         .iter()
         .map(|path| {
-            Ok(Shard {
+            Ok(ShardPlan {
                 file: path.display().to_string(),
                 plan: super::read_plan(path)?,
             })
         })
-        .collect::<anyhow::Result<Vec<Shard>>>()?;
+        .collect::<anyhow::Result<Vec<ShardPlan>>>()?;
     Ok(plan::merge(shards)?)
 }

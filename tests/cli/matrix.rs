@@ -115,7 +115,11 @@ fn argo_regroup_commands(template: &serde_json::Value) -> Vec<Vec<String>> {
         let args = container["args"].as_array().expect("args");
         let args: Vec<&str> = args.iter().filter_map(|a| a.as_str()).collect();
         if container["command"].is_null() {
-            found.push(std::iter::once("regroup".to_owned()).chain(args.iter().map(|a| fill(a))).collect());
+            found.push(
+                std::iter::once("regroup".to_owned())
+                    .chain(args.iter().map(|a| fill(a)))
+                    .collect(),
+            );
         } else {
             for line in args.iter().flat_map(|script| script.lines()) {
                 if line.trim_start().starts_with("regroup ") {
@@ -138,14 +142,25 @@ fn argo_example_is_a_valid_workflow_template_calling_real_commands() {
     let path = root().join("examples/gitops/argo-workflow.yaml");
     let yaml = std::fs::read_to_string(&path).expect("the example reads");
     if let Err(problems) = check_argo_template("argo-workflow.yaml", &yaml) {
-        panic!("{}: not a valid Argo WorkflowTemplate:\n{problems}", path.display());
+        panic!(
+            "{}: not a valid Argo WorkflowTemplate:\n{problems}",
+            path.display()
+        );
     }
     // The check is no rubber stamp: a misspelt field, a wrong type and a
     // missing required field are each refused.
     for (from, to, what) in [
         ("withParam:", "withParams:", "a field Argo does not have"),
-        ("depends: shards", "depends: [shards]", "a list where a string goes"),
-        ("mountPath: /manifest", "readOnly: true", "a volume mount without its path"),
+        (
+            "depends: shards",
+            "depends: [shards]",
+            "a list where a string goes",
+        ),
+        (
+            "mountPath: /manifest",
+            "readOnly: true",
+            "a volume mount without its path",
+        ),
     ] {
         assert!(yaml.contains(from), "the example has `{from}`");
         assert!(
@@ -159,7 +174,10 @@ fn argo_example_is_a_valid_workflow_template_calling_real_commands() {
     assert_eq!(verbs, ["matrix", "plan", "merge"], "fan out, plan, fan in");
     for words in &commands {
         if let Err(error) = regroup::Cli::try_parse_from(words) {
-            panic!("`{}` is not a valid regroup command:\n{error}", words.join(" "));
+            panic!(
+                "`{}` is not a valid regroup command:\n{error}",
+                words.join(" ")
+            );
         }
     }
     assert_eq!(

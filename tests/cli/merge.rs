@@ -14,7 +14,9 @@ fn shards() -> Running {
     for (region, file) in [("cn-hangzhou", "a.json"), ("cn-shanghai", "b.json")] {
         ok(
             &env,
-            &["plan", "-f", EXAMPLE, "--region", region, "--format", "json", "-o", file],
+            &[
+                "plan", "-f", EXAMPLE, "--region", region, "--format", "json", "-o", file,
+            ],
         );
     }
     env
@@ -26,20 +28,45 @@ fn merged_shards_print_as_the_whole_plan() {
     for format in ["text", "markdown"] {
         let (whole, _) = ok(&env, &["plan", "-f", EXAMPLE, "--format", format]);
         let (merged, err) = ok(&env, &["merge", "a.json", "b.json", "--format", format]);
-        assert_eq!(merged, whole, "--format {format}: the shards merged are the whole plan");
+        assert_eq!(
+            merged, whole,
+            "--format {format}: the shards merged are the whole plan"
+        );
         assert_eq!(err, "", "--format {format}: nothing on stderr");
     }
     let (markdown, _) = ok(&env, &["merge", "a.json", "b.json", "--format", "markdown"]);
-    assert_has_line(&markdown, "<details><summary><b>Plan: 10 to move, 0 unchanged.</b></summary>");
+    assert_has_line(
+        &markdown,
+        "<details><summary><b>Plan: 10 to move, 0 unchanged.</b></summary>",
+    );
 }
 
 #[test]
 fn merged_json_is_the_shards_concatenated_and_sealed() {
     let env = shards();
-    ok(&env, &["plan", "-f", EXAMPLE, "--format", "json", "-o", "whole.json"]);
+    ok(
+        &env,
+        &[
+            "plan",
+            "-f",
+            EXAMPLE,
+            "--format",
+            "json",
+            "-o",
+            "whole.json",
+        ],
+    );
     let (printed, _) = ok(
         &env,
-        &["merge", "a.json", "b.json", "--format", "json", "-o", "merged.json"],
+        &[
+            "merge",
+            "a.json",
+            "b.json",
+            "--format",
+            "json",
+            "-o",
+            "merged.json",
+        ],
     );
     let saved = std::fs::read_to_string(env.path("merged.json")).expect("saved");
     assert_eq!(printed, saved, "the JSON printed is the JSON saved");
@@ -51,9 +78,23 @@ fn merged_json_is_the_shards_concatenated_and_sealed() {
         [changes(&a), changes(&b)].concat(),
         "the shards' changes, in the order of the files"
     );
-    assert_eq!(changes(&merged), changes(&whole), "the whole plan's changes");
-    for field in ["unchanged", "groups", "missing", "warnings", "manifest", "format_version"] {
-        assert_eq!(merged[field], whole[field], "{field}: as the whole plan has it");
+    assert_eq!(
+        changes(&merged),
+        changes(&whole),
+        "the whole plan's changes"
+    );
+    for field in [
+        "unchanged",
+        "groups",
+        "missing",
+        "warnings",
+        "manifest",
+        "format_version",
+    ] {
+        assert_eq!(
+            merged[field], whole[field],
+            "{field}: as the whole plan has it"
+        );
     }
     assert_eq!(
         merged["merged_from"],
@@ -105,7 +146,18 @@ fn a_tampered_shard_is_refused_naming_its_file() {
 #[test]
 fn overlapping_shards_and_a_file_named_twice_are_refused() {
     let env = shards();
-    ok(&env, &["plan", "-f", EXAMPLE, "--format", "json", "-o", "whole.json"]);
+    ok(
+        &env,
+        &[
+            "plan",
+            "-f",
+            EXAMPLE,
+            "--format",
+            "json",
+            "-o",
+            "whole.json",
+        ],
+    );
     let (code, out, err) = env.run(&["merge", "a.json", "whole.json", "-o", "merged.json"]);
     assert_eq!((code, out.as_str()), (1, ""), "{err}");
     assert_has_line(
