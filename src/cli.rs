@@ -131,8 +131,8 @@ pub enum Command {
     )]
     Matrix(MatrixArgs),
     /// Combine the plans saved by per-shard `plan -o` runs into one, for
-    /// review (a merged plan is not applied: apply each shard's plan);
-    /// offline.
+    /// review (a merged plan is not applied: apply each shard's plan), or
+    /// the shards' `apply --report`s into one record; offline.
     #[command(
         after_help = "Examples:\n  regroup merge plans/*.json --format markdown > plan.md\n  regroup merge shard-1.json shard-2.json -o merged.json"
     )]
@@ -213,13 +213,15 @@ impl From<EngineArg> for Engine {
 
 #[derive(Debug, Clone, Args)]
 pub struct MergeArgs {
-    /// Plans saved by `regroup plan -o`, one per shard.
+    /// Plans saved by `regroup plan -o`, one per shard; or reports written
+    /// by `apply --report`.
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
-    /// How to print the merged plan: text, markdown or json.
+    /// How to print the merged plan (or report): text, markdown or json.
     #[arg(long, value_parser = EnumValueParser::<FormatArg>::new().map(Format::from), default_value = "text")]
     pub format: Format,
-    /// Also save the merged plan (JSON), for `regroup show`.
+    /// Also save the merged plan or report (JSON); `regroup show` reads a
+    /// merged plan.
     #[arg(short = 'o', long = "out", value_name = "FILE")]
     pub out: Option<PathBuf>,
 }

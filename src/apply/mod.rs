@@ -23,12 +23,16 @@
 //! | `progress` | the bar or the lines |
 //! | `report` | statuses, outcomes, the report and its summary |
 //! | `undo` | the undo plan's guard |
+//! | `merge_files` | `regroup merge`: plans or reports read, told apart and merged |
+//! | `merge_reports` | the shards' reports combined into one, and it as a comment |
 
 mod conflicts;
 mod execute;
 mod flow;
 mod halt;
 mod interrupts;
+pub mod merge_files;
+mod merge_reports;
 mod progress;
 mod read_back;
 mod records;

@@ -169,3 +169,72 @@ fn overlapping_shards_and_a_file_named_twice_are_refused() {
     assert_eq!(code, 1, "{err}");
     assert_has_line(&err, "Error: a.json is named twice");
 }
+
+#[test]
+fn merged_reports_of_region_shards_are_one_record() {
+    let env = shards();
+    for (region, plan, report) in [
+        ("cn-hangzhou", "a.json", "report-a.json"),
+        ("cn-shanghai", "b.json", "report-b.json"),
+    ] {
+        ok(
+            &env,
+            &[
+                "apply", plan, "-f", EXAMPLE, "--region", region, "--report", report,
+            ],
+        );
+    }
+    let (text, err) = ok(&env, &["merge", "report-a.json", "report-b.json"]);
+    assert_eq!(
+        text, "Apply complete! 10 moved, 0 failed.\n",
+        "the shards' summary as one: {err}"
+    );
+    let (markdown, _) = ok(
+        &env,
+        &[
+            "merge",
+            "report-a.json",
+            "report-b.json",
+            "--format",
+            "markdown",
+            "-o",
+            "report.json",
+        ],
+    );
+    assert_eq!(
+        markdown, "### regroup apply\n\n```text\nApply complete! 10 moved, 0 failed.\n```\n",
+        "the summary as a comment"
+    );
+    let [a, b, merged] =
+        ["report-a.json", "report-b.json", "report.json"].map(|f| read_json(&env.path(f)));
+    let outcomes =
+        |report: &serde_json::Value| report["outcomes"].as_array().expect("outcomes").clone();
+    assert_eq!(
+        outcomes(&merged),
+        [outcomes(&a), outcomes(&b)].concat(),
+        "every outcome, in the order of the files"
+    );
+    let requests =
+        |report: &serde_json::Value| report["calls"]["requests"].as_u64().expect("a count");
+    assert_eq!(
+        requests(&merged),
+        requests(&a) + requests(&b),
+        "the calls summed"
+    );
+    assert_eq!(merged["moved"], 10, "the moves counted again");
+
+    let (code, out, err) = env.run(&["merge", "a.json", "report-b.json"]);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert_has_line(
+        &err,
+        "Error: a.json is a plan and report-b.json a report: merge plans with plans, or reports with reports",
+    );
+    let text = std::fs::read_to_string(env.path("report-b.json")).expect("the report");
+    env.write(
+        "report-b.json",
+        &text.replacen("\"moved\":", "\"movd\":", 1),
+    );
+    let (code, _, err) = env.run(&["merge", "report-a.json", "report-b.json"]);
+    assert_eq!(code, 1, "{err}");
+    assert_has_line(&err, "Error: report-b.json is not a report regroup can use");
+}
