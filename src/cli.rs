@@ -255,6 +255,37 @@ pub struct PlanArgs {
     /// at most 20 in all; it says when it stopped early).
     #[arg(long)]
     pub who: bool,
+    #[command(flatten)]
+    pub accounts: AccountArgs,
+}
+
+/// Which member accounts a run over a manifest's `accounts:` acts in.
+#[derive(Debug, Clone, Args)]
+pub struct AccountArgs {
+    /// Only this member account of the manifest's `accounts:` (repeatable).
+    #[arg(long = "account", value_name = "ID", value_parser = parse_account_id)]
+    pub accounts: Vec<String>,
+    /// Only shard I of N of the manifest's `accounts:` (1/3, 2/3, 3/3 split
+    /// them by a hash of the account id: an account keeps its shard as
+    /// others are added), for one job of a CI matrix.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<crate::accounts::Shard>,
+}
+
+/// An account id: digits only, as `ListAccounts` gives them.
+fn parse_account_id(text: &str) -> Result<String, String> {
+    if !text.is_empty() && text.len() <= 32 && text.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "`{text}` is not an account id (digits, like 1234567890123456)"
+        ))
+    }
+}
+
+fn parse_shard(text: &str) -> Result<crate::accounts::Shard, String> {
+    text.parse()
+        .map_err(|e: crate::accounts::ShardError| e.to_string())
 }
 
 #[derive(Debug, Clone, Args)]
@@ -276,6 +307,8 @@ pub struct ApplyArgs {
     pub undo_plan: Option<PathBuf>,
     #[command(flatten)]
     pub rails: ApplyRails,
+    #[command(flatten)]
+    pub accounts: AccountArgs,
 }
 
 #[derive(Debug, Clone, Args)]

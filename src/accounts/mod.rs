@@ -7,7 +7,7 @@
 mod select;
 mod shard;
 
-pub use select::{select, SelectError};
+pub use select::select;
 pub use shard::{Shard, ShardError, MAX_SHARDS};
 
 /// A member account as `ListAccounts` describes it (resourcedirectorymaster

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use super::run::ApplyOptions;
 use crate::cloud::connect::ConnectOptions;
 use crate::manifest::MaxChanges;
+use crate::planning::accounts::Fanout;
 
 /// The manifest a run reads, and whether it was named (`-f`, `--file`,
 /// `REGROUP_FILE`) or left to its default: a named manifest that is
@@ -47,6 +48,8 @@ pub struct ApplyRequest {
     pub rails: Rails,
     /// Whether the plan shown may use colour.
     pub color: bool,
+    /// `--account` and `--shard`, for a manifest with `accounts:`.
+    pub fanout: Fanout,
 }
 
 /// How an apply ended.

@@ -592,6 +592,32 @@ async fn start(
     Ok(CredentialSource::Temporary(refreshing))
 }
 
+/// Keys of the role `role_arn`, assumed with `base`'s keys and refreshed
+/// before they expire exactly as a `RamRoleArn` profile's are, the first
+/// fetched now so that a role that cannot be assumed fails here: for a run
+/// that acts in many accounts, each through a role in it.
+pub async fn assume_role(
+    origin: String,
+    base: CredentialSource,
+    role_arn: String,
+    transport: &Transport,
+) -> Result<CredentialSource, CredentialsError> {
+    let role = files::RoleRequest {
+        role_arn,
+        session_name: files::default_session_name(),
+        duration: files::DEFAULT_DURATION,
+        policy: None,
+        external_id: None,
+        sts_host: sts_host(&Environment::from_process()),
+    };
+    start(
+        origin,
+        Fetcher::AssumeRole { source: base, role },
+        transport,
+    )
+    .await
+}
+
 /// The STS host for calls of regroup's own (`whoami`), chosen from the
 /// environment as the credential providers choose theirs.
 pub fn sts_host(env: &Environment) -> String {

@@ -10,6 +10,7 @@ pub mod client;
 pub mod concurrency;
 pub mod connect;
 pub mod credentials;
+pub mod directory;
 pub mod ecs;
 pub mod endpoints;
 pub mod error;

@@ -1,7 +1,7 @@
 //! `regroup apply`: the command line resolved, one library call
 //! ([`apply::apply`]), its end as an exit code.
 
-use super::options::{connect_options, manifest_choice, rails, use_color};
+use super::options::{connect_options, fanout, manifest_choice, rails, use_color};
 use super::{Exit, Overrides};
 use crate::apply::{self, ApplyRequest, Ended, ProgressStyle};
 use crate::cli::{ApplyArgs, Global};
@@ -24,6 +24,7 @@ pub(super) async fn run(
         undo_plan: args.undo_plan.clone(),
         rails: rails(&args.rails, ProgressStyle::detect()),
         color: use_color(global),
+        fanout: fanout(&args.accounts, args.rails.rate),
     };
     let applied = apply::apply(&request, out).await?;
     // Said after the summary: the moves were made, the record was not.

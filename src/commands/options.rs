@@ -5,12 +5,13 @@
 use std::path::Path;
 
 use crate::apply::{ApplyOptions, ManifestChoice, ProgressStyle, Rails};
-use crate::cli::{ApplyRails, Global};
+use crate::cli::{AccountArgs, ApplyRails, Global};
 use crate::cloud::client::Client;
 use crate::cloud::connect::{self, ConnectOptions};
 use crate::manifest::Manifest;
 use crate::output;
 use crate::planning;
+use crate::planning::accounts::Fanout;
 
 use super::Overrides;
 
@@ -38,6 +39,15 @@ pub(super) async fn client(
     max_rate: Option<f64>,
 ) -> anyhow::Result<Client> {
     connect::client(&connect_options(global, overrides, max_rate)).await
+}
+
+/// `--account` and `--shard`, with the rate each account's limiter keeps.
+pub(super) fn fanout(args: &AccountArgs, max_rate: Option<f64>) -> Fanout {
+    Fanout {
+        only: args.accounts.clone(),
+        shard: args.shard,
+        max_rate,
+    }
 }
 
 /// The manifest `-f` names (or the default), and whether it was named.

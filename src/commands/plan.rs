@@ -5,13 +5,14 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use super::options::{check_not_manifest, load_manifest_noting};
+use super::options::{check_not_manifest, fanout, load_manifest_noting};
 use super::{client, use_color, Exit, Overrides};
 use crate::atomic_file;
 use crate::cli::{Global, PlanArgs};
 use crate::output::{Stdout, Tee};
 use crate::plan::Plan;
-use crate::planning::{check_max_changes, make_plan, strict};
+use crate::planning::accounts::{check_accounts, plan_for};
+use crate::planning::{check_max_changes, strict};
 use crate::render::{self, Format, Render};
 
 pub(super) async fn run(
@@ -25,8 +26,12 @@ pub(super) async fn run(
         atomic_file::check_target(path)?;
         check_not_manifest(path, global)?;
     }
+    if args.who && manifest.accounts.is_some() {
+        anyhow::bail!("--who reads one account's ActionTrail; a manifest with `accounts:` plans several (leave out --who)");
+    }
     let client = client(global, overrides, None).await?;
-    let plan = make_plan(&client, &manifest, args.ignore_missing).await?;
+    let fanout = fanout(&args.accounts, None);
+    let plan = plan_for(&client, &manifest, &fanout, args.ignore_missing).await?;
     let plan = strict::with_warnings(plan, region_warnings);
     let within_limit = check_max_changes(&plan, args.max_changes, Some(&manifest));
     // The plan holds what it needs of the manifest: not kept while rendering.
@@ -58,6 +63,8 @@ pub(super) async fn run(
             )?;
         }
     }
+    // Shown and saved, for the accounts that were planned; the run fails.
+    check_accounts(&plan)?;
     Ok(if args.detailed_exitcode && plan.has_changes() {
         Exit::Changes
     } else {

@@ -186,6 +186,7 @@ impl Plan {
     }
 }
 
+mod accounts;
 mod diff;
 mod evict;
 mod file;
@@ -194,6 +195,7 @@ mod merge;
 mod rules;
 
 pub use crate::resource::auto_grouping::RuleRef;
+pub use accounts::AccountPlan;
 pub use diff::{find_group, plan, PlanError, PlanOptions};
 pub use file::{FORMAT_VERSION, MAX_PLAN_BYTES};
 pub use guards::recheck;

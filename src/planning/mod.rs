@@ -3,6 +3,7 @@
 //! two, and the guards a fresh plan must pass. It does I/O, which is why it
 //! is not in `plan` (pure).
 
+pub mod accounts;
 pub mod load;
 pub mod strict;
 

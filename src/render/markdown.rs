@@ -26,7 +26,7 @@ pub struct Markdown;
 /// Appends `lines` to `out` while it stays `CLOSING_ROOM` short of the
 /// limit (bytes, which are never fewer than characters); returns how many
 /// did not fit.
-fn push_within(out: &mut String, lines: impl ExactSizeIterator<Item = String>) -> usize {
+pub(super) fn push_within(out: &mut String, lines: impl ExactSizeIterator<Item = String>) -> usize {
     let total = lines.len();
     let mut shown = 0;
     for line in lines {
@@ -40,7 +40,7 @@ fn push_within(out: &mut String, lines: impl ExactSizeIterator<Item = String>) -
 }
 
 /// The note for what did not fit, or nothing.
-fn cut_note(hidden: usize, one: &str, many: &str) -> String {
+pub(super) fn cut_note(hidden: usize, one: &str, many: &str) -> String {
     if hidden == 0 {
         return String::new();
     }
@@ -58,64 +58,80 @@ impl Render for Markdown {
     fn write(&self, plan: &Plan, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
         let mut out = String::new();
         let _ = writeln!(out, "### regroup plan\n");
-        if !plan.has_changes() {
-            let _ = writeln!(out, "**{}**", summary_line(plan));
+        if plan.accounts.is_empty() {
+            body(plan, &mut out, "");
         } else {
-            let _ = writeln!(
-                out,
-                "<details><summary><b>{}</b></summary>\n",
-                summary_line(plan)
-            );
-            if plan.changes.len() > SUMMARY_THRESHOLD {
-                let _ = writeln!(out, "| From | To | Moves |\n|---|---|---|");
-                let moves = moves_by_groups(plan);
-                let rows = moves.iter().map(|((from, to), types)| {
-                    let total: usize = types.values().sum();
-                    format!(
-                        "| {} | {} | {total} ({}) |\n",
-                        cell(from),
-                        cell(to),
-                        breakdown(types)
-                    )
-                });
-                let hidden = push_within(&mut out, rows);
-                out.push_str(&cut_note(hidden, "pair of groups", "pairs of groups"));
-                out.push('\n');
-            }
-            let _ = writeln!(
-                out,
-                "| | Resource | Region | Name | From | To | Asked for at |"
-            );
-            let _ = writeln!(out, "|---|---|---|---|---|---|---|");
-            let rows = plan.changes.iter().map(|change| {
-                format!(
-                    "| {} | {} | {} | {} | {} | {} | {} |\n",
-                    sign(change),
-                    code(&format!("{}/{}", change.resource.rtype, change.resource.id)),
-                    cell(&change.resource.region),
-                    cell(&change.name),
-                    cell(&group_label(&change.from)),
-                    cell(&match conflict_note(change) {
-                        Some(note) => format!("{} ⚠ {note}", group_label(&change.to)),
-                        None => group_label(&change.to),
-                    }),
-                    code(&change.source.to_string())
-                )
-            });
-            let hidden = push_within(&mut out, rows);
-            out.push_str(&cut_note(hidden, "move", "moves"));
-            let _ = writeln!(out, "\n</details>");
-        }
-        if !plan.warnings.is_empty() {
-            out.push('\n');
-            let lines = plan
-                .warnings
-                .iter()
-                .map(|warning| format!("> **Warning:** {}\n", cell(warning)));
-            let hidden = push_within(&mut out, lines);
-            out.push_str(&cut_note(hidden, "warning", "warnings"));
+            super::accounts::markdown(plan, &mut out);
         }
         sink.write_all(out.as_bytes())
+    }
+}
+
+/// A plan of one account, or one account's part of a plan over many
+/// (`title` before its summary line), within the comment limit counted
+/// over all of `out`.
+pub(super) fn body(plan: &Plan, out: &mut String, title: &str) {
+    if !plan.has_changes() {
+        let _ = writeln!(out, "**{title}{}**", summary_line(plan));
+    } else {
+        let _ = writeln!(
+            out,
+            "<details><summary><b>{title}{}</b></summary>\n",
+            summary_line(plan)
+        );
+        if plan.changes.len() > SUMMARY_THRESHOLD {
+            let _ = writeln!(out, "| From | To | Moves |\n|---|---|---|");
+            let moves = moves_by_groups(plan);
+            let rows = moves.iter().map(|((from, to), types)| {
+                let total: usize = types.values().sum();
+                format!(
+                    "| {} | {} | {total} ({}) |\n",
+                    cell(from),
+                    cell(to),
+                    breakdown(types)
+                )
+            });
+            let hidden = push_within(out, rows);
+            out.push_str(&cut_note(hidden, "pair of groups", "pairs of groups"));
+            out.push('\n');
+        }
+        let _ = writeln!(
+            out,
+            "| | Resource | Region | Name | From | To | Asked for at |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+        let rows = plan.changes.iter().map(|change| {
+            format!(
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                sign(change),
+                code(&format!("{}/{}", change.resource.rtype, change.resource.id)),
+                cell(&change.resource.region),
+                cell(&change.name),
+                cell(&group_label(&change.from)),
+                cell(&match conflict_note(change) {
+                    Some(note) => format!("{} ⚠ {note}", group_label(&change.to)),
+                    None => group_label(&change.to),
+                }),
+                code(&change.source.to_string())
+            )
+        });
+        let hidden = push_within(out, rows);
+        out.push_str(&cut_note(hidden, "move", "moves"));
+        let _ = writeln!(out, "\n</details>");
+    }
+    warnings(plan, out);
+}
+
+/// The plan's warnings, as many as fit.
+pub(super) fn warnings(plan: &Plan, out: &mut String) {
+    if !plan.warnings.is_empty() {
+        out.push('\n');
+        let lines = plan
+            .warnings
+            .iter()
+            .map(|warning| format!("> **Warning:** {}\n", cell(warning)));
+        let hidden = push_within(out, lines);
+        out.push_str(&cut_note(hidden, "warning", "warnings"));
     }
 }
 

@@ -4,6 +4,7 @@
 //! and markdown compose their text in memory first (a few bytes per change,
 //! next to the plan itself) and write it in one go.
 
+mod accounts;
 mod escape;
 mod json;
 mod markdown;

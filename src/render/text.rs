@@ -123,6 +123,18 @@ fn members(plan: &Plan, pick: impl Fn(&Change) -> bool) -> Vec<String> {
 impl Render for Text {
     fn write(&self, plan: &Plan, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
         let mut out = String::new();
+        if plan.accounts.is_empty() {
+            self.body(plan, &mut out);
+        } else {
+            self.accounts(plan, &mut out);
+        }
+        sink.write_all(out.as_bytes())
+    }
+}
+
+impl Text {
+    /// A plan of one account, or one account's part of a plan over many.
+    pub(super) fn body(&self, plan: &Plan, out: &mut String) {
         for warning in &plan.warnings {
             let _ = writeln!(
                 out,
@@ -136,7 +148,7 @@ impl Render for Text {
         }
         if plan.has_changes() {
             if plan.changes.len() > SUMMARY_THRESHOLD {
-                self.grouped_summary(plan, &mut out);
+                self.grouped_summary(plan, out);
             }
             let _ = writeln!(out, "regroup will move these resources:\n");
             if plan.evictions > 0 {
@@ -150,7 +162,7 @@ impl Render for Text {
             }
             out.push('\n');
             if plan.changes.len() <= SUMMARY_THRESHOLD {
-                self.group_view(plan, &mut out);
+                self.group_view(plan, out);
             } else {
                 let _ = writeln!(
                     out,
@@ -159,6 +171,13 @@ impl Render for Text {
             }
         }
         let _ = writeln!(out, "{}", self.paint("1", &summary_line(plan)));
-        sink.write_all(out.as_bytes())
+    }
+
+    pub(super) fn bold(&self, text: &str) -> String {
+        self.paint("1", text)
+    }
+
+    pub(super) fn warn(&self, text: &str) -> String {
+        self.paint("31", text)
     }
 }
