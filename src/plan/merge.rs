@@ -13,7 +13,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{AccountId, AccountStatus, GroupRef, GroupSummary, Plan, FORMAT_VERSION};
+use super::{
+    AccountId, AccountStatus, GroupRef, GroupSummary, Plan, FORMAT_VERSION, MANAGES_NOTHING,
+};
 use crate::resource::ResourceKey;
 
 /// One plan that a merged plan was made from: its file, as named to
@@ -87,9 +89,10 @@ impl Plan {
 /// their changes and missing entries one after the other, account by
 /// account (a plan of one account, which names none, in the order the files
 /// are given); each group once (its unchanged members summed) in a plan's
-/// order; each warning once; the counts summed; made when the earliest of
-/// them was. The order does not depend on the order of the files when the
-/// plans name their accounts. Refuses a file named twice, an undo plan,
+/// order; each warning once (that the plan manages nothing only if the
+/// merge manages nothing: a shard may hold no account); the counts summed;
+/// made when the earliest of them was. The order does not depend on the
+/// order of the files when the plans name their accounts. Refuses a file named twice, an undo plan,
 /// plans of different manifests and shards that overlap (an account or a
 /// resource in two of them).
 pub fn merge(shards: Vec<ShardPlan>) -> Result<Plan, MergeError> {
@@ -116,7 +119,7 @@ pub fn merge(shards: Vec<ShardPlan>) -> Result<Plan, MergeError> {
         merged_from: Vec::new(),
         checksum: String::new(),
     };
-    let mut warned = HashSet::new();
+    let mut warned = HashSet::from([MANAGES_NOTHING.to_owned()]);
     let mut unchanged_per_group: BTreeMap<(AccountId, GroupRef), usize> = BTreeMap::new();
     for ShardPlan { file, plan } in shards {
         // Every field named, none with `..`: a field added to `Plan` does
@@ -175,6 +178,9 @@ pub fn merge(shards: Vec<ShardPlan>) -> Result<Plan, MergeError> {
             account_id,
         })
         .collect();
+    if merged.changes.is_empty() && merged.unchanged == 0 {
+        merged.warnings.push(MANAGES_NOTHING.to_owned());
+    }
     // Stable sorts: within an account, each shard's own order stays.
     merged
         .accounts

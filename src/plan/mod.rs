@@ -175,6 +175,10 @@ pub struct GroupSummary {
     pub account_id: AccountId,
 }
 
+/// The warning of a plan that manages no resource at all: about the whole
+/// plan, so a merge of shards says it again only if the merge manages none.
+pub const MANAGES_NOTHING: &str = "this plan manages 0 resources: nothing the manifest names or selects was found in the regions read; check the rules' tags and names, the ids, and --region";
+
 impl Plan {
     pub fn has_changes(&self) -> bool {
         !self.changes.is_empty()

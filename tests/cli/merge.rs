@@ -238,3 +238,190 @@ fn merged_reports_of_region_shards_are_one_record() {
     assert_eq!(code, 1, "{err}");
     assert_has_line(&err, "Error: report-b.json is not a report regroup can use");
 }
+
+/// The manifest of the fleet of member accounts: every member, its
+/// instances into `team-0..2` by tag.
+const ACCOUNTS_MANIFEST: &str = "version: 1
+regions: [cn-hangzhou]
+accounts: {all: true}
+groups:
+  team-0:
+    select:
+      - {type: instance, tags: {team: team-0}}
+  team-1:
+    select:
+      - {type: instance, tags: {team: team-1}}
+  team-2:
+    select:
+      - {type: instance, tags: {team: team-2}}
+";
+
+/// examples/fleet-accounts.yaml (three members of ten instances each),
+/// planned in three shards into `shard-1.json` to `shard-3.json`.
+fn account_shards() -> Running {
+    let fleet = regroup::emulator::fleet::Fleet::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fleet-accounts.yaml"),
+    )
+    .expect("the fleet of member accounts loads");
+    let env = Setup::new().fleet(fleet).examples().start();
+    env.write("accounts.yaml", ACCOUNTS_MANIFEST);
+    let (matrix, _) = ok(&env, &["matrix", "--shards", "3"]);
+    let matrix: serde_json::Value = serde_json::from_str(&matrix).expect("JSON");
+    for (n, shard) in matrix["shard"]
+        .as_array()
+        .expect("shards")
+        .iter()
+        .enumerate()
+    {
+        let shard = shard.as_str().expect("I/N");
+        let file = format!("shard-{}.json", n + 1);
+        ok(
+            &env,
+            &[
+                "plan",
+                "-f",
+                "accounts.yaml",
+                "--shard",
+                shard,
+                "--format",
+                "json",
+                "-o",
+                &file,
+            ],
+        );
+    }
+    env
+}
+
+#[test]
+fn merged_account_shards_print_as_the_whole_plan_whatever_the_files_order() {
+    let env = account_shards();
+    let accounts_of = |file: &str| -> Vec<String> {
+        read_json(&env.path(file))["accounts"]
+            .as_array()
+            .map(|accounts| {
+                accounts
+                    .iter()
+                    .map(|a| a["account_id"].as_str().expect("an id").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut planned: Vec<String> = ["shard-1.json", "shard-2.json", "shard-3.json"]
+        .iter()
+        .flat_map(|f| accounts_of(f))
+        .collect();
+    planned.sort();
+    assert_eq!(
+        planned,
+        ["1000000000000001", "1000000000000002", "1000000000000003"],
+        "the shards hold every member once"
+    );
+    for format in ["text", "markdown"] {
+        let (whole, _) = ok(&env, &["plan", "-f", "accounts.yaml", "--format", format]);
+        for files in [
+            ["shard-1.json", "shard-2.json", "shard-3.json"],
+            ["shard-3.json", "shard-1.json", "shard-2.json"],
+        ] {
+            let mut args = vec!["merge"];
+            args.extend(files);
+            args.extend(["--format", format]);
+            let (merged, _) = ok(&env, &args);
+            assert_eq!(
+                merged, whole,
+                "--format {format}, {files:?}: the whole plan"
+            );
+        }
+    }
+    let (markdown, _) = ok(
+        &env,
+        &[
+            "merge",
+            "shard-1.json",
+            "shard-2.json",
+            "shard-3.json",
+            "--format",
+            "markdown",
+        ],
+    );
+    assert_has_line(
+        &markdown,
+        "**3 accounts: 3 planned. Plan: 30 to move, 0 unchanged.**",
+    );
+    ok(
+        &env,
+        &[
+            "plan",
+            "-f",
+            "accounts.yaml",
+            "--format",
+            "json",
+            "-o",
+            "whole.json",
+        ],
+    );
+    ok(
+        &env,
+        &[
+            "merge",
+            "shard-2.json",
+            "shard-1.json",
+            "shard-3.json",
+            "-o",
+            "merged.json",
+        ],
+    );
+    let [whole, merged] = ["whole.json", "merged.json"].map(|f| read_json(&env.path(f)));
+    for field in [
+        "accounts",
+        "changes",
+        "missing",
+        "groups",
+        "warnings",
+        "unchanged",
+    ] {
+        assert_eq!(
+            merged[field], whole[field],
+            "{field}: as the whole plan has it"
+        );
+    }
+    let changes = merged["changes"].as_array().expect("changes");
+    assert_eq!(changes.len(), 30, "ten moves in each of three members");
+    assert!(
+        changes.iter().all(|c| c["account_id"].is_string()),
+        "every change names its account"
+    );
+}
+
+#[test]
+fn an_account_in_two_files_is_refused_naming_both() {
+    let env = account_shards();
+    ok(
+        &env,
+        &[
+            "plan",
+            "-f",
+            "accounts.yaml",
+            "--account",
+            "1000000000000002",
+            "--format",
+            "json",
+            "-o",
+            "one.json",
+        ],
+    );
+    let holder = ["shard-1.json", "shard-2.json", "shard-3.json"]
+        .into_iter()
+        .find(|f| {
+            read_json(&env.path(f))["accounts"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|a| a["account_id"] == "1000000000000002"))
+        })
+        .expect("a shard plans the member");
+    let (code, out, err) = env.run(&["merge", holder, "one.json"]);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert_has_line(
+        &err,
+        &format!("Error: account 1000000000000002 is in both {holder} and one.json: the shards overlap (plan each shard once, with its own --shard I/N)"),
+    );
+}
