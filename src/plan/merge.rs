@@ -40,14 +40,12 @@ pub enum MergeError {
     Empty,
     #[error("{0} is an undo plan: it is applied on its own, against the report of the apply it undoes, and is not merged")]
     Undo(String),
-    #[error("{first} and {second} were planned from different manifests ({first_manifest} with sha256 {first_sha}…, {second_manifest} with sha256 {second_sha}…): merge the shards of one manifest")]
+    /// `manifests` names each file's manifest and its sha256.
+    #[error("{first} and {second} were planned from different manifests ({manifests}): merge the shards of one manifest")]
     Manifests {
         first: String,
-        first_manifest: String,
-        first_sha: String,
         second: String,
-        second_manifest: String,
-        second_sha: String,
+        manifests: String,
     },
     #[error("{0} is named twice")]
     Twice(String),
@@ -200,14 +198,21 @@ fn check_one_manifest(first: &ShardPlan, shards: &[ShardPlan]) -> Result<(), Mer
         .iter()
         .find(|s| s.plan.manifest.sha256 != first.plan.manifest.sha256)
     {
-        Some(other) => Err(MergeError::Manifests {
-            first: first.file.clone(),
-            first_manifest: first.plan.manifest.file.clone(),
-            first_sha: short(&first.plan.manifest.sha256).to_owned(),
-            second: other.file.clone(),
-            second_manifest: other.plan.manifest.file.clone(),
-            second_sha: short(&other.plan.manifest.sha256).to_owned(),
-        }),
+        Some(other) => {
+            let named = |plan: &Plan| {
+                let sha = &plan.manifest.sha256;
+                format!(
+                    "{} with sha256 {}…",
+                    plan.manifest.file,
+                    sha.get(..12).unwrap_or(sha)
+                )
+            };
+            Err(MergeError::Manifests {
+                first: first.file.clone(),
+                second: other.file.clone(),
+                manifests: format!("{}, {}", named(&first.plan), named(&other.plan)),
+            })
+        }
         None => Ok(()),
     }
 }
@@ -244,10 +249,6 @@ fn check_no_overlap(shards: &[ShardPlan]) -> Result<(), MergeError> {
         }
     }
     Ok(())
-}
-
-fn short(sha: &str) -> &str {
-    sha.get(..12).unwrap_or(sha)
 }
 
 #[cfg(test)]
