@@ -22,6 +22,22 @@ fn shards() -> Running {
     env
 }
 
+/// The example planned whole, into `whole.json`.
+fn plan_whole(env: &Running) {
+    ok(
+        env,
+        &[
+            "plan",
+            "-f",
+            EXAMPLE,
+            "--format",
+            "json",
+            "-o",
+            "whole.json",
+        ],
+    );
+}
+
 #[test]
 fn merged_shards_print_as_the_whole_plan() {
     let env = shards();
@@ -44,18 +60,7 @@ fn merged_shards_print_as_the_whole_plan() {
 #[test]
 fn merged_json_is_the_shards_concatenated_and_sealed() {
     let env = shards();
-    ok(
-        &env,
-        &[
-            "plan",
-            "-f",
-            EXAMPLE,
-            "--format",
-            "json",
-            "-o",
-            "whole.json",
-        ],
-    );
+    plan_whole(&env);
     let (printed, _) = ok(
         &env,
         &[
@@ -146,18 +151,7 @@ fn a_tampered_shard_is_refused_naming_its_file() {
 #[test]
 fn overlapping_shards_and_a_file_named_twice_are_refused() {
     let env = shards();
-    ok(
-        &env,
-        &[
-            "plan",
-            "-f",
-            EXAMPLE,
-            "--format",
-            "json",
-            "-o",
-            "whole.json",
-        ],
-    );
+    plan_whole(&env);
     let (code, out, err) = env.run(&["merge", "a.json", "whole.json", "-o", "merged.json"]);
     assert_eq!((code, out.as_str()), (1, ""), "{err}");
     assert_has_line(
