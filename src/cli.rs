@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::cloud::client::SignatureVersion;
 use crate::manifest::MaxChanges;
+use crate::matrix::Engine;
 use crate::render::Format;
 use crate::resource::ResourceType;
 
@@ -122,6 +123,20 @@ pub enum Command {
         after_help = "Examples:\n  regroup show plan.json\n  regroup show plan.json --format markdown > plan.md"
     )]
     Show(ShowArgs),
+    /// Print the JSON a CI engine fans out over: one entry per `--shard
+    /// I/N` of N shards, for a GitHub Actions matrix, a GitLab
+    /// parallel:matrix or an Argo Workflows withParam; offline.
+    #[command(
+        after_help = "Examples:\n  regroup matrix --shards 3                # {\"shard\":[\"1/3\",\"2/3\",\"3/3\"]}\n  echo \"shards=$(regroup matrix --shards 8)\" >> \"$GITHUB_OUTPUT\"\n  regroup matrix --shards 8 --for argo     # [{\"shard\":\"1/8\"},…] for withParam"
+    )]
+    Matrix(MatrixArgs),
+    /// Combine the plans saved by per-shard `plan -o` runs into one, for
+    /// review (a merged plan is not applied: apply each shard's plan), or
+    /// the shards' `apply --report`s into one record; offline.
+    #[command(
+        after_help = "Examples:\n  regroup merge plans/*.json --format markdown > plan.md\n  regroup merge shard-1.json shard-2.json -o merged.json"
+    )]
+    Merge(MergeArgs),
     /// Print a manifest that matches the account as it is now, in the
     /// manifest's regions unless --region names others; each resource's
     /// name follows its entry as a comment.
@@ -164,6 +179,51 @@ pub enum Command {
         after_help = "Examples:\n  regroup emulator --fleet examples/fleet.yaml --listen 127.0.0.1:8642\n  regroup emulator --fleet examples/fleet.yaml -- plan -f examples/regroup.yaml"
     )]
     Emulator(EmulatorArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MatrixArgs {
+    /// How many shards to fan out over.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::matrix::MAX_SHARDS)))]
+    pub shards: u32,
+    /// The engine whose matrix to print: github (`strategy.matrix` through
+    /// fromJSON), gitlab (`parallel:matrix`, at most 200) or argo
+    /// (`withParam`).
+    #[arg(long = "for", value_name = "ENGINE", value_parser = EnumValueParser::<EngineArg>::new().map(Engine::from), default_value = "github")]
+    pub engine: Engine,
+}
+
+/// `matrix --for`'s values: clap's side of [`Engine`].
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum EngineArg {
+    Github,
+    Gitlab,
+    Argo,
+}
+
+impl From<EngineArg> for Engine {
+    fn from(arg: EngineArg) -> Engine {
+        match arg {
+            EngineArg::Github => Engine::Github,
+            EngineArg::Gitlab => Engine::Gitlab,
+            EngineArg::Argo => Engine::Argo,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// Plans saved by `regroup plan -o`, one per shard; or reports written
+    /// by `apply --report`.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// How to print the merged plan (or report): text, markdown or json.
+    #[arg(long, value_parser = EnumValueParser::<FormatArg>::new().map(Format::from), default_value = "text")]
+    pub format: Format,
+    /// Also save the merged plan or report (JSON); `regroup show` reads a
+    /// merged plan.
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// `--strict`, shared by plan and apply.

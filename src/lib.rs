@@ -36,6 +36,7 @@ mod inventory;
 mod layering;
 pub mod logging;
 mod manifest;
+mod matrix;
 mod output;
 mod plan;
 mod planning;

@@ -8,7 +8,7 @@ mod select;
 mod shard;
 
 pub use select::select;
-pub use shard::{Shard, ShardError};
+pub use shard::{Shard, ShardError, MAX_SHARDS};
 
 /// A member account as `ListAccounts` describes it (resourcedirectorymaster
 /// 2022-04-19, `ListAccountsResponseBodyAccountsAccount`,

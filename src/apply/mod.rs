@@ -25,6 +25,8 @@
 //! | `report` | statuses, outcomes, the report and its summary |
 //! | `undo` | the undo plan's guard |
 //! | `accounts` | an apply over several accounts: each account's part with its own client, one report |
+//! | `merge_files` | `regroup merge`: plans or reports read, told apart and merged |
+//! | `merge_reports` | the shards' reports combined into one, and it as a comment |
 
 mod accounts;
 mod conflicts;
@@ -33,6 +35,8 @@ mod flow;
 mod halt;
 mod interrupts;
 mod move_resources;
+pub mod merge_files;
+mod merge_reports;
 mod progress;
 mod read_back;
 mod records;

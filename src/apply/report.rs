@@ -38,7 +38,8 @@ pub(super) fn status_name(status: Status) -> String {
         .unwrap_or_else(|| format!("{status:?}"))
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Outcome {
     pub change: Change,
     pub status: Status,
@@ -84,8 +85,9 @@ impl Outcome {
     }
 }
 
-/// The record of a run, written by `--report`.
-#[derive(Debug, Clone, Serialize)]
+/// The record of a run, written by `--report` (and read back by `merge`).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Report {
     pub format_version: u32,
     pub manifest_sha256: String,

@@ -27,6 +27,7 @@ pub(super) fn load_saved_plan(
 ) -> anyhow::Result<(Plan, Option<Manifest>)> {
     let plan = planning::read_plan(path)
         .with_context(|| format!("{} cannot be applied", path.display()))?;
+    plan.check_not_merged(&path.display().to_string())?;
     if plan.undo {
         check_undo_report(&plan)?;
         return Ok((plan, None));

@@ -132,7 +132,8 @@ pub struct CallStats {
 }
 
 /// A copy of [`CallStats`] at one moment.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StatsSnapshot {
     /// HTTP requests sent, tries included.
     pub requests: u64,

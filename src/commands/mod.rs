@@ -7,6 +7,8 @@ mod apply;
 mod emulator;
 mod export;
 mod history;
+mod matrix;
+mod merge;
 mod options;
 mod plan;
 mod policy;
@@ -59,6 +61,8 @@ pub async fn run(cli: Cli, overrides: Overrides) -> anyhow::Result<Exit> {
         Command::Emulator(args) => emulator::run(args).await,
         Command::Whoami => whoami::run(&global, &overrides, &mut out).await,
         Command::Show(args) => show::run(&global, &args, &mut out),
+        Command::Matrix(args) => matrix::run(&args, &mut out),
+        Command::Merge(args) => merge::run(&global, &args, &mut out),
     }?;
     // A command that already failed keeps its exit code: a closed stdout
     // must not turn it into a success.

@@ -33,6 +33,7 @@ impl Plan {
             groups: Vec::new(),
             undo: false,
             undoes: None,
+            merged_from: Vec::new(),
             checksum: String::new(),
         };
         for (mut status, part) in parts {
@@ -140,6 +141,7 @@ impl Plan {
             groups: Vec::new(),
             undo: self.undo,
             undoes: self.undoes.clone(),
+            merged_from: Vec::new(),
             checksum: String::new(),
         }
     }

@@ -366,6 +366,7 @@ fn plan_once(
             .collect(),
         undo: false,
         undoes: None,
+        merged_from: Vec::new(),
         checksum: String::new(),
     }
     .seal())

@@ -100,6 +100,7 @@ impl Plan {
             groups,
             undo: true,
             undoes: Some(undoes),
+            merged_from: Vec::new(),
             checksum: String::new(),
         }
         .seal()

@@ -11,6 +11,7 @@
 //! | `rules` | the moves an auto-grouping rule would undo, marked |
 //! | `guards` | `max_changes`, and a saved plan checked against a fresh one |
 //! | `accounts` | a plan over several accounts, combined from each account's and split back |
+//! | `merge` | the plans of a fleet's shards combined into one, for review |
 
 use std::sync::Arc;
 
@@ -52,6 +53,10 @@ pub struct Plan {
     /// happened (or may have), from where the undo plan puts it back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undoes: Option<ReportRef>,
+    /// For a plan made by `regroup merge`: the shards' plans it combines.
+    /// It is for review; `apply` refuses it (see `merge`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<MergedInput>,
     /// sha256 of the plan's JSON with this field empty. A saved plan is
     /// what was reviewed; one edited afterwards no longer matches it and is
     /// refused before any call.
@@ -171,6 +176,10 @@ pub struct GroupSummary {
     pub account_id: AccountId,
 }
 
+/// The warning of a plan that manages no resource at all: about the whole
+/// plan, so a merge of shards says it again only if the merge manages none.
+pub const MANAGES_NOTHING: &str = "this plan manages 0 resources: nothing the manifest names or selects was found in the regions read; check the rules' tags and names, the ids, and --region";
+
 impl Plan {
     pub fn has_changes(&self) -> bool {
         !self.changes.is_empty()
@@ -187,6 +196,7 @@ mod diff;
 mod evict;
 mod file;
 mod guards;
+mod merge;
 mod rules;
 
 pub use crate::resource::auto_grouping::RuleRef;
@@ -194,6 +204,7 @@ pub use accounts::AccountPlan;
 pub use diff::{find_group, plan, PlanError, PlanOptions};
 pub use file::{FORMAT_VERSION, MAX_PLAN_BYTES};
 pub use guards::recheck;
+pub use merge::{merge, MergedInput, ShardPlan};
 pub use rules::mark_conflicts;
 
 // What the unit tests name beside the public face.

@@ -71,6 +71,11 @@ pub fn check_max_changes(
 /// A saved plan, read whole (bounded) and checked against its checksum.
 pub fn read_plan(path: &std::path::Path) -> anyhow::Result<Plan> {
     let bytes = crate::bounded_read::read_at_most(path, crate::plan::MAX_PLAN_BYTES)?;
-    Plan::from_json(&bytes)
+    plan_from(path, &bytes)
+}
+
+/// The plan in `bytes`, read from `path`, checked against its checksum.
+pub fn plan_from(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<Plan> {
+    Plan::from_json(bytes)
         .with_context(|| format!("{} is not a plan regroup can use", path.display()))
 }

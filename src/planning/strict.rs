@@ -54,9 +54,7 @@ pub fn with_warnings(mut plan: Plan, extra: Vec<String>) -> Plan {
     let before = plan.warnings.len();
     plan.warnings.extend(extra);
     if plan.changes.is_empty() && plan.unchanged == 0 {
-        plan.warnings.push(
-            "this plan manages 0 resources: nothing the manifest names or selects was found in the regions read; check the rules' tags and names, the ids, and --region".to_owned(),
-        );
+        plan.warnings.push(crate::plan::MANAGES_NOTHING.to_owned());
     }
     if plan.warnings.len() == before {
         plan

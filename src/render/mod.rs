@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use crate::plan::Plan;
 
 pub use json::Json;
-pub use markdown::Markdown;
+pub use markdown::{Markdown, COMMENT_LIMIT};
 pub use text::Text;
 
 /// An output format for plans.

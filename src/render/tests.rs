@@ -75,6 +75,7 @@ fn plan(changes: Vec<Change>, unchanged: usize) -> Plan {
         groups,
         undo: false,
         undoes: None,
+        merged_from: Vec::new(),
         checksum: String::new(),
     }
     .seal()

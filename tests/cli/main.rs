@@ -11,6 +11,7 @@
 //!   `bounded_inputs`;
 //! - `plan` and its outputs: `plan`, `show`, `export`, `types`,
 //!   `exclusive_groups`, `autogroup`;
+//! - many accounts on a CI engine: `matrix` (and the Argo example), `merge`;
 //! - `apply`: `approval`, `saved_plans`, `blast_radius` (`--max-changes`,
 //!   `--max-errors`), `canary`, `undo`, `faults`, `quotas`, `progress`,
 //!   `interrupts`, `disrupted_runs`;
@@ -51,6 +52,8 @@ mod export;
 mod faults;
 mod history;
 mod interrupts;
+mod matrix;
+mod merge;
 mod output_files;
 mod permissions;
 mod plan;
