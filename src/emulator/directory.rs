@@ -67,6 +67,8 @@ impl Member {
             auto_grouping,
             accounts: Vec::new(),
             folders: Vec::new(),
+            // Resource Center is a management-account setting here.
+            resource_center: false,
         };
         let member = Member {
             account_id,

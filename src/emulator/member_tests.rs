@@ -39,6 +39,7 @@ fn instance(id: &str, group: Option<&str>) -> FleetResource {
         status: None,
         owner: None,
         attached: Vec::new(),
+        move_error: None,
     }
 }
 

@@ -584,9 +584,7 @@ async fn serve(
         crate::api::resource_center::SEARCH_RESOURCES => {
             resource_center::search_resources(&*slot.account.read().await, params)?
         }
-        "ListResourceGroups" => {
-            api::list_resource_groups(&*slot.account.read().await, params)?
-        }
+        "ListResourceGroups" => api::list_resource_groups(&*slot.account.read().await, params)?,
         "GetResourceGroup" => api::get_resource_group(&*slot.account.read().await, params)?,
         quota::LIST_PRODUCT_QUOTAS if shared.settings.deny_quota_center => {
             // The RAM error's code and message as ECS sends them
