@@ -712,3 +712,33 @@ fn the_services_example_fleet_has_twelve_ecs_resources_and_sixteen_others() {
     let listed = list(&account, &[("PageSize", "100")]).unwrap();
     assert_eq!(listed["TotalCount"], 28, "ListResources lists all 28");
 }
+
+/// A state file keeps what this module adds to a fleet: other services'
+/// resources, `move_error` and `resource_center`.
+#[test]
+fn the_state_file_form_keeps_other_services_and_their_settings() {
+    let mut fleet = Fleet {
+        resource_center: true,
+        ..mixed_fleet(2)
+    };
+    fleet.resources[0].move_error = Some("NoPermission".into());
+    let saved =
+        serde_json::to_string(&Account::from_fleet(fleet.clone()).to_fleet()).expect("JSON");
+    assert!(
+        saved.contains("\"eip:eip\"") && saved.contains("\"move_error\":\"NoPermission\""),
+        "{saved}"
+    );
+    let read: Fleet = serde_json::from_str(&saved).expect("read back");
+    assert!(read.resource_center, "resource_center kept");
+    let key = |f: &Fleet| -> BTreeSet<(String, Option<String>)> {
+        f.resources
+            .iter()
+            .map(|r| (format!("{}/{}", r.rtype, r.id), r.move_error.clone()))
+            .collect()
+    };
+    assert_eq!(
+        key(&read),
+        key(&fleet),
+        "every resource and move_error kept"
+    );
+}
