@@ -446,3 +446,28 @@ fn reading_n_resources_by_id_takes_the_minimum_of_list_resources_calls() {
         );
     }
 }
+
+#[test]
+fn a_denied_move_resources_fails_its_batch_and_stops_new_calls() {
+    let mut setup = Setup::new();
+    let entries = add(&mut setup, "eip:eip", "eip-bp1deny", 3);
+    let env = setup
+        .deny(&["resourcemanager:MoveResources"])
+        .manifest(&manifest(&entries))
+        .start();
+    let before = account(&env);
+    let (code, out, report) = apply(&env);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(account(&env), before, "nothing moved");
+    assert_eq!(move_calls(&env).len(), 1, "one call for the three, refused");
+    assert!(
+        report["stopped"]
+            .as_str()
+            .is_some_and(|why| why.contains("resourcemanager:MoveResources")),
+        "the run says RAM refused MoveResources: {report}"
+    );
+    for outcome in report["outcomes"].as_array().expect("outcomes") {
+        assert_eq!(outcome["status"], "failed", "{outcome}");
+        assert_eq!(outcome["code"], "Forbidden.RAM", "{outcome}");
+    }
+}
