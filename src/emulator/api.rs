@@ -118,6 +118,19 @@ pub(super) fn repeated(params: &Params, name: &str, max: usize) -> Result<Vec<St
     Ok(values.into_iter().map(|(_, v)| v).collect())
 }
 
+/// The numbers N of a list of objects `Name.N.Field`, in order, each once.
+pub(super) fn list_numbers(params: &Params, name: &str) -> Vec<usize> {
+    let prefix = format!("{name}.");
+    let mut numbers: Vec<usize> = params
+        .range(prefix.clone()..)
+        .map_while(|(key, _)| key.strip_prefix(&prefix))
+        .filter_map(|rest| rest.split_once('.').and_then(|(n, _)| n.parse().ok()))
+        .collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    numbers
+}
+
 /// The tag filters `Prefix.N.Key` / `Prefix.N.Value`, N from 1 to 20.
 fn tag_filters(params: &Params, prefix: &str) -> Result<Vec<(String, Option<String>)>, Failure> {
     let mut tags = Vec::new();

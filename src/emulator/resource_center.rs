@@ -40,14 +40,7 @@ struct Filter {
 /// says what the service does with one), and `MatchType` defaults to
 /// `Equals`, the one match the SDK model names.
 fn filters(params: &Params) -> Result<Vec<Filter>, Failure> {
-    let mut numbers: Vec<usize> = params
-        .range("Filter.".to_owned()..)
-        .map_while(|(key, _)| key.strip_prefix("Filter."))
-        .filter_map(|rest| rest.split_once('.').and_then(|(n, _)| n.parse().ok()))
-        .collect();
-    numbers.sort_unstable();
-    numbers.dedup();
-    numbers
+    super::api::list_numbers(params, "Filter")
         .into_iter()
         .map(|n| {
             let name = format!("Filter.{n}.Key");

@@ -141,6 +141,27 @@ fn listed(account: &Account, resource: &FleetResource) -> Value {
     })
 }
 
+/// The resources a listing may hold, in the account's order: only the
+/// ranges of `types` when the filters name them, so that listing a few
+/// types of a large account reads those alone.
+fn candidates(
+    account: &Account,
+    types: Option<Vec<ResourceType>>,
+) -> Box<dyn Iterator<Item = &FleetResource> + '_> {
+    let Some(mut types) = types else {
+        return Box::new(account.resources.values());
+    };
+    types.sort_unstable();
+    types.dedup();
+    Box::new(types.into_iter().flat_map(move |rtype| {
+        account
+            .resources
+            .range((rtype, String::new(), String::new())..)
+            .take_while(move |((t, _, _), _)| *t == rtype)
+            .map(|(_, resource)| resource)
+    }))
+}
+
 /// `ListResources`: every fleet resource that passes the filters, in a
 /// stable order, a page of `PageSize` at `PageNumber`. `ResourceTypes`
 /// pairs, when any is complete, replace `Service` and `ResourceType`
@@ -169,9 +190,12 @@ pub fn list_resources(account: &Account, params: &Params) -> Result<Value, Failu
         given("Region"),
         given("ResourceId"),
     );
-    let found: Vec<&FleetResource> = account
-        .resources
-        .values()
+    let named_types: Option<Vec<ResourceType>> = match (service, rm_type) {
+        _ if !pairs.is_empty() => Some(pairs.iter().filter_map(|(s, t)| named(s, t)).collect()),
+        (Some(s), Some(t)) => Some(named(s, t).into_iter().collect()),
+        _ => None,
+    };
+    let found: Vec<&FleetResource> = candidates(account, named_types)
         .filter(|r| {
             let (s, t) = (r.rtype.service(), r.rtype.rm_type());
             (pairs.is_empty() || pairs.iter().any(|(ps, pt)| ps == s && pt == t))
@@ -210,13 +234,7 @@ struct Item {
 /// optional (META-RM); an item missing a field names nothing that could be
 /// moved, so the call is refused naming it (our choice).
 fn items(params: &Params) -> Result<Vec<Item>, Failure> {
-    let mut numbers: Vec<usize> = params
-        .range("Resources.".to_owned()..)
-        .map_while(|(key, _)| key.strip_prefix("Resources."))
-        .filter_map(|rest| rest.split_once('.').and_then(|(n, _)| n.parse().ok()))
-        .collect();
-    numbers.sort_unstable();
-    numbers.dedup();
+    let numbers = super::api::list_numbers(params, "Resources");
     if numbers.is_empty() {
         return Err(Failure::missing("Resources"));
     }

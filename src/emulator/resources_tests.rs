@@ -14,7 +14,7 @@ use super::gateway::{params_of, Failure, Params};
 use super::resource_center::{search_resources, service_status};
 use super::resources::{list_resources, move_resources, MAX_MOVED};
 use super::state::Account;
-use super::tests::{call_router, fleet};
+use super::tests::{call_router, fleet, resource};
 use super::{Emulator, Settings};
 use crate::resource::ResourceType;
 
@@ -47,27 +47,12 @@ fn mixed_fleet(per_type: usize) -> Fleet {
             fleet.resources.push(FleetResource {
                 group: (n % 2 == 1).then(|| "rg-prod".to_owned()),
                 tags: [("team".to_owned(), format!("t{}", n % 3))].into(),
-                ..resource(rtype, &id)
+                ..resource(rtype, &id, REGION)
             });
         }
     }
     fleet.check().expect("the mixed fleet is a valid fleet");
     fleet
-}
-
-fn resource(rtype: ResourceType, id: &str) -> FleetResource {
-    FleetResource {
-        rtype,
-        id: id.into(),
-        region: REGION.into(),
-        name: format!("{id}-name"),
-        group: None,
-        tags: BTreeMap::new(),
-        status: None,
-        owner: None,
-        attached: Vec::new(),
-        move_error: None,
-    }
 }
 
 fn list(account: &Account, pairs: &[(&str, &str)]) -> Result<Value, Failure> {
@@ -622,11 +607,14 @@ async fn ecs_calls_never_see_other_services_and_ram_denies_the_rm_actions() {
     fleet.access_keys[0].denied_actions = vec![
         "resourcemanager:MoveResources".into(),
         "resourcemanager:ListResources".into(),
+        "resourcecenter:SearchResources".into(),
     ];
+    fleet.resource_center = true;
     let router = Emulator::service(fleet, Settings::default()).expect("a router");
     for (service, rm_type, id) in [
         ("eip", "eip", "eip-bp1test0000"),
         ("oss", "bucket", "bucket-test-0000"),
+        ("eip", "eip:eip", "eip-bp1test0000"),
     ] {
         let refused = call_router(
             &router,
@@ -655,6 +643,10 @@ async fn ecs_calls_never_see_other_services_and_ram_denies_the_rm_actions() {
     )
     .await;
     assert_eq!(denied, (403, "Forbidden.RAM".to_owned()));
+    let denied = call_router(&router, "SearchResources", REGION, &[]).await;
+    assert_eq!(denied, (403, "Forbidden.RAM".to_owned()));
+    let allowed = call_router(&router, "GetResourceCenterServiceStatus", REGION, &[]).await;
+    assert_eq!(allowed, (200, String::new()), "only the denied actions are");
 
     let account = Account::from_fleet(mixed_fleet(2));
     let ecs = ResourceType::ALL.into_iter().filter(|t| t.is_ecs());
@@ -719,4 +711,34 @@ fn the_services_example_fleet_has_twelve_ecs_resources_and_sixteen_others() {
     let account = Account::from_fleet(fleet);
     let listed = list(&account, &[("PageSize", "100")]).unwrap();
     assert_eq!(listed["TotalCount"], 28, "ListResources lists all 28");
+}
+
+/// A state file keeps what this module adds to a fleet: other services'
+/// resources, `move_error` and `resource_center`.
+#[test]
+fn the_state_file_form_keeps_other_services_and_their_settings() {
+    let mut fleet = Fleet {
+        resource_center: true,
+        ..mixed_fleet(2)
+    };
+    fleet.resources[0].move_error = Some("NoPermission".into());
+    let saved =
+        serde_json::to_string(&Account::from_fleet(fleet.clone()).to_fleet()).expect("JSON");
+    assert!(
+        saved.contains("\"eip:eip\"") && saved.contains("\"move_error\":\"NoPermission\""),
+        "{saved}"
+    );
+    let read: Fleet = serde_json::from_str(&saved).expect("read back");
+    assert!(read.resource_center, "resource_center kept");
+    let key = |f: &Fleet| -> BTreeSet<(String, Option<String>)> {
+        f.resources
+            .iter()
+            .map(|r| (format!("{}/{}", r.rtype, r.id), r.move_error.clone()))
+            .collect()
+    };
+    assert_eq!(
+        key(&read),
+        key(&fleet),
+        "every resource and move_error kept"
+    );
 }

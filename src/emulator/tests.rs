@@ -16,7 +16,7 @@ use crate::resource::{IdShape, ResourceType};
 
 const REGION: &str = "cn-hangzhou";
 
-fn resource(rtype: ResourceType, id: &str, region: &str) -> FleetResource {
+pub(super) fn resource(rtype: ResourceType, id: &str, region: &str) -> FleetResource {
     FleetResource {
         rtype,
         id: id.into(),

@@ -57,11 +57,31 @@ class Checks:
 
         self.check(name, expect)
 
+    def in_mode(self, mode):
+        """`check` and `refused` whose names start with `MODE: `."""
+
+        def check(name, run):
+            self.check(f"{mode}: {name}", run)
+
+        def refused(name, run, code, status=None):
+            self.refused(f"{mode}: {name}", run, code, status)
+
+        return check, refused
+
     def finish(self):
         if self.failed:
             print(f"FAILED {len(self.failed)}: {', '.join(self.failed)}", flush=True)
             sys.exit(1)
         print("ALL OK", flush=True)
+
+
+def run_modes(modes, run_mode, endpoint, key_id, secret):
+    """Runs `run_mode(checks, endpoint, key_id, secret, mode)` for each mode,
+    then finishes."""
+    checks = Checks()
+    for mode in modes:
+        run_mode(checks, endpoint, key_id, secret, mode)
+    checks.finish()
 
 
 def equal(got, expected, what):

@@ -22,9 +22,9 @@ from alibabacloud_resourcecenter20221201 import models as rc_models
 from alibabacloud_resourcecenter20221201.client import Client as ResourceCenter
 from alibabacloud_resourcemanager20200331 import models as rm_models
 from alibabacloud_resourcemanager20200331.client import Client as ResourceManager
-from alibabacloud_tea_openapi import models as open_api_models
 
-from checks import REGION, Checks, equal
+from checks import REGION, equal, run_modes
+from conformance_tea import config
 
 # FLEET: the harness's groups rg-default (default), rg-prod, rg-legacy,
 # rg-dev; in cn-hangzhou, 12 instances and 4 each of eip:eip,
@@ -42,27 +42,12 @@ NO_PERMISSION = OTHERS[("eip", "eip")][3]
 EVERY = sorted(INSTANCES + [i for ids in OTHERS.values() for i in ids])
 
 
-def config(endpoint, key_id, secret, mode):
-    return open_api_models.Config(
-        access_key_id=key_id,
-        access_key_secret=secret,
-        endpoint=endpoint,
-        protocol="http",
-        region_id=REGION,
-        signature_algorithm={"v2": "v2"}.get(mode),
-    )
-
-
 def main(endpoint, key_id, secret):
-    checks = Checks()
-    for mode in ("acs3", "v2"):
-        run_mode(checks, endpoint, key_id, secret, mode)
-    checks.finish()
+    run_modes(("acs3", "v2"), run_mode, endpoint, key_id, secret)
 
 
 def run_mode(checks, endpoint, key_id, secret, mode):
-    check = lambda name, run: checks.check(f"{mode}: {name}", run)  # noqa: E731
-    refused = lambda name, run, code, status=None: checks.refused(f"{mode}: {name}", run, code, status)  # noqa: E731
+    check, refused = checks.in_mode(mode)
     rm = ResourceManager(config(endpoint, key_id, secret, mode))
     rc = ResourceCenter(config(endpoint, key_id, secret, mode))
 

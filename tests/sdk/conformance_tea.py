@@ -35,8 +35,8 @@ from checks import (
     ROLE_ARN,
     RULES,
     SECURITY_GROUPS,
-    Checks,
     equal,
+    run_modes,
 )
 
 
@@ -95,15 +95,11 @@ def ids(response):
 
 
 def main(endpoint, key_id, secret):
-    checks = Checks()
-    for mode in ("acs3", "v2", "sm3"):
-        run_mode(checks, endpoint, key_id, secret, mode)
-    checks.finish()
+    run_modes(("acs3", "v2", "sm3"), run_mode, endpoint, key_id, secret)
 
 
 def run_mode(checks, endpoint, key_id, secret, mode):
-    check = lambda name, run: checks.check(f"{mode}: {name}", run)  # noqa: E731
-    refused = lambda name, run, code, status=None: checks.refused(f"{mode}: {name}", run, code, status)  # noqa: E731
+    check, refused = checks.in_mode(mode)
     ecs = Ecs(config(endpoint, key_id, secret, mode))
     rm = ResourceManager(config(endpoint, key_id, secret, mode))
     quotas = Quotas(config(endpoint, key_id, secret, mode))
