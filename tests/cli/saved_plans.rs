@@ -97,7 +97,7 @@ fn plans_from_another_manifest_or_format_are_refused() {
     let (code, _, err) = stdout_of(env.regroup(&["apply", edited_path.to_str().unwrap()]));
     assert_eq!(code, 1, "exit code 1 expected:\n{err}");
     assert!(
-        err.contains("not a valid regroup plan") && err.contains("unknown variant `vm`"),
+        err.contains("not a valid regroup plan") && err.contains("unknown resource type `vm`"),
         "{err}"
     );
 
@@ -137,7 +137,7 @@ fn hand_edited_plans_are_refused_before_any_call() {
             edit("type.json", &|p| {
                 p["changes"][0]["resource"]["type"] = serde_json::json!("vm")
             }),
-            "not a valid regroup plan: unknown variant `vm`",
+            "not a valid regroup plan: unknown resource type `vm`",
         ),
         (
             edit("version.json", &|p| {

@@ -123,21 +123,15 @@ for page in range(1, 11):
         break
 print("\n".join(sorted(found)))
 "#;
-    let output = std::process::Command::new(crate::tools::python(crate::conformance::PYTHON_SDKS))
-        .arg("-c")
-        .arg(SCRIPT)
-        .args([
-            &env.emulator.addr().to_string(),
-            crate::harness::KEY_ID,
-            crate::harness::SECRET,
-            group,
-        ])
-        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
-        .env_remove("HTTP_PROXY")
-        .env_remove("HTTPS_PROXY")
-        .env_remove("http_proxy")
-        .env_remove("https_proxy")
-        .env_remove("ALL_PROXY")
+    let mut command =
+        std::process::Command::new(crate::tools::python(crate::conformance::PYTHON_SDKS));
+    command.arg("-c").arg(SCRIPT).args([
+        &env.emulator.addr().to_string(),
+        crate::harness::KEY_ID,
+        crate::harness::SECRET,
+        group,
+    ]);
+    let output = crate::conformance::loopback_only(&mut command)
         .output()
         .expect("the SDK runs");
     assert!(
@@ -450,5 +444,30 @@ fn reading_n_resources_by_id_takes_the_minimum_of_list_resources_calls() {
             n.div_ceil(100),
             "{n} ids: the listing's pages of 100"
         );
+    }
+}
+
+#[test]
+fn a_denied_move_resources_fails_its_batch_and_stops_new_calls() {
+    let mut setup = Setup::new();
+    let entries = add(&mut setup, "eip:eip", "eip-bp1deny", 3);
+    let env = setup
+        .deny(&["resourcemanager:MoveResources"])
+        .manifest(&manifest(&entries))
+        .start();
+    let before = account(&env);
+    let (code, out, report) = apply(&env);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(account(&env), before, "nothing moved");
+    assert_eq!(move_calls(&env).len(), 1, "one call for the three, refused");
+    assert!(
+        report["stopped"]
+            .as_str()
+            .is_some_and(|why| why.contains("resourcemanager:MoveResources")),
+        "the run says RAM refused MoveResources: {report}"
+    );
+    for outcome in report["outcomes"].as_array().expect("outcomes") {
+        assert_eq!(outcome["status"], "failed", "{outcome}");
+        assert_eq!(outcome["code"], "Forbidden.RAM", "{outcome}");
     }
 }
