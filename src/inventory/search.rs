@@ -61,6 +61,11 @@ impl Needs {
         Needs(needs)
     }
 
+    /// Whether no rule needs a search.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The error for an account whose Resource Center cannot answer, at
     /// the first rule that needs it.
     fn refusal(&self, status: &ServiceStatus) -> Option<SearchError> {
@@ -175,7 +180,7 @@ impl Labels {
 /// The names and tags `needs` asks for: nothing, without a call, when it
 /// asks for none; else the status once, then every listing.
 pub async fn read(client: &Client, needs: &Needs) -> Result<Labels, SearchError> {
-    if needs.0.is_empty() {
+    if needs.is_empty() {
         return Ok(Labels::default());
     }
     resource_center::pace_published(client);
@@ -200,8 +205,7 @@ async fn search(client: &Client, listing: &Listing) -> Result<Vec<FoundResource>
     let mut found = Vec::new();
     let mut token: Option<String> = None;
     for _ in 0..MAX_PAGES {
-        let params =
-            resource_center::search_params(&listing.acs_types, &regions, token.as_deref());
+        let params = resource_center::search_params(&listing.acs_types, &regions, token.as_deref());
         let page = resource_center::search_page(client, &params).await?;
         found.extend(page.resources);
         if page.next_token.is_empty() {
@@ -296,7 +300,10 @@ mod tests {
 
     #[test]
     fn the_refusal_names_the_first_rule_and_why() {
-        let needs = needs(&[("cn-hangzhou", "oss:bucket", 9), ("cn-beijing", "eip:eip", 4)]);
+        let needs = needs(&[
+            ("cn-hangzhou", "oss:bucket", 9),
+            ("cn-beijing", "eip:eip", 4),
+        ]);
         let off = ServiceStatus {
             service_status: "Disabled".into(),
             initial_status: String::new(),
@@ -334,7 +341,10 @@ mod tests {
                 found("eip-2", "cn-beijing", "ACS::EIP::EipAddress"),
                 found("x-1", "cn-hangzhou", "ACS::Nosuch::Thing"),
             ],
-            &needs(&[("cn-hangzhou", "eip:eip", 1), ("cn-beijing", "oss:bucket", 1)]),
+            &needs(&[
+                ("cn-hangzhou", "eip:eip", 1),
+                ("cn-beijing", "oss:bucket", 1),
+            ]),
         );
         let resource = |id: &str, region: &str| {
             let key = ResourceKey {
@@ -374,7 +384,12 @@ mod tests {
             seen,
             vec![
                 ("eip-2".into(), String::new(), None, "rg-1".into()),
-                ("eip-1".into(), "eip-1-name".into(), Some("payments".into()), "rg-1".into()),
+                (
+                    "eip-1".into(),
+                    "eip-1-name".into(),
+                    Some("payments".into()),
+                    "rg-1".into()
+                ),
                 ("eip-3".into(), String::new(), None, "rg-1".into()),
             ],
             "names and tags only where a rule reads them; the group is ListResources'"

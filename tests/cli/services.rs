@@ -313,7 +313,8 @@ fn tag_and_name_rules_on_types_resource_center_cannot_search_are_refused_at_thei
 /// examples/fleet-services.yaml (Resource Center on), with its third EIP
 /// tagged for another team, so that a tag rule has EIPs to leave out.
 fn services_example(resource_center: bool) -> Setup {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fleet-services.yaml");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fleet-services.yaml");
     let mut fleet = regroup::emulator::fleet::Fleet::load(&path).expect("the example loads");
     assert!(fleet.resource_center, "the example has Resource Center on");
     fleet.resource_center = resource_center;
@@ -333,6 +334,20 @@ fn services_example(resource_center: bool) -> Setup {
               - {type: eip:eip, tags: {team: payments}}
         ",
     ))
+}
+
+/// The actions `regroup policy` grants for the test's manifest.
+fn policy_actions(env: &Running) -> Vec<String> {
+    let (code, out, err) = env.run(&["policy"]);
+    assert_eq!(code, 0, "{err}");
+    let policy: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    policy["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .flat_map(|s| s["Action"].as_array().expect("actions"))
+        .map(|a| a.as_str().expect("an action").to_owned())
+        .collect()
 }
 
 /// How many calls of `action` the emulator has seen.
@@ -422,6 +437,17 @@ Plan: 2 to move, 1 unchanged.
     let (code, out, err) = env.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(code, 0, "converged: {out}{err}");
     assert!(out.starts_with("No changes. All 3 resources"), "{out}");
+
+    let actions = policy_actions(&env);
+    for action in [
+        "resourcecenter:GetResourceCenterServiceStatus",
+        "resourcecenter:SearchResources",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} granted: {actions:?}"
+        );
+    }
 }
 
 #[test]
@@ -432,18 +458,47 @@ fn a_tag_rule_on_eips_without_resource_center_fails_at_its_line_and_moves_nothin
         "Error: {}:6:10: this rule selects eip:eip by `tags` or `name`, which regroup reads with Resource Center's SearchResources, and Resource Center is not enabled for this account\n  hint: enable Resource Center (https://www.alibabacloud.com/help/en/resource-management/resource-center/developer-reference/api-resourcecenter-2022-12-01-enableresourcecenter) and plan again, or select eip:eip by `type`, `region` and `in_group`, or list them under `resources:` (docs/manifest.md#other-services-servicetype)\n",
         env.manifest.display()
     );
-    for command in [&["plan", "--detailed-exitcode"][..], &["apply", "--auto-approve"]] {
+    for command in [
+        &["plan", "--detailed-exitcode"][..],
+        &["apply", "--auto-approve"],
+    ] {
         let (code, out, err) = env.run(command);
-        assert_eq!(code, 1, "{command:?} exits as for a bad manifest: {out}{err}");
-        assert_eq!(err, expected, "{command:?}: the rule's place, why, and what to do");
+        assert_eq!(
+            code, 1,
+            "{command:?} exits as for a bad manifest: {out}{err}"
+        );
+        assert_eq!(
+            err, expected,
+            "{command:?}: the rule's place, why, and what to do"
+        );
     }
-    assert_eq!(count(&env, "SearchResources"), 0, "no search without Resource Center");
+    assert_eq!(
+        count(&env, "SearchResources"),
+        0,
+        "no search without Resource Center"
+    );
     assert_eq!(
         (move_calls(&env).len(), env.writes()),
         (0, 0),
         "nothing is moved"
     );
     assert_eq!(account(&env), before, "the account is as it was");
+}
+
+#[test]
+fn a_search_ram_refuses_fails_the_plan_naming_the_action() {
+    let env = services_example(true)
+        .deny(&["resourcecenter:SearchResources"])
+        .start();
+    let before = account(&env);
+    let (code, out, err) = env.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.starts_with("Error: SearchResources: ")
+            && err.contains("resourcecenter:SearchResources"),
+        "the denied action is named: {err}"
+    );
+    assert_eq!(account(&env), before, "nothing is moved");
 }
 
 #[test]
@@ -482,37 +537,43 @@ fn a_name_rule_follows_search_pages_and_costs_one_listing_of_each_read() {
     .iter()
     .map(|action| count(&env, action))
     .collect();
-    assert_eq!(calls, vec![1, 3, 3], "status once, then pages of 100 of each listing");
+    assert_eq!(
+        calls,
+        vec![1, 3, 3],
+        "status once, then pages of 100 of each listing"
+    );
     let tokens: Vec<bool> = env
         .requests()
         .iter()
         .filter(|r| r.action == "SearchResources")
         .map(|r| r.params.contains_key("NextToken"))
         .collect();
-    assert_eq!(tokens, vec![false, true, true], "each page after the first follows its token");
+    assert_eq!(
+        tokens,
+        vec![false, true, true],
+        "each page after the first follows its token"
+    );
 }
 
 #[test]
 fn policy_grants_move_resources_and_export_all_services_round_trips() {
     let (setup, entries) = twenty_eight();
     let env = setup.manifest(&manifest(&entries)).start();
-    let (code, out, err) = env.run(&["policy"]);
-    assert_eq!(code, 0, "{err}");
-    let policy: serde_json::Value = serde_json::from_str(&out).expect("JSON");
-    let actions: Vec<&str> = policy["Statement"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| s["Action"].as_array().unwrap())
-        .map(|a| a.as_str().unwrap())
-        .collect();
+    let actions = policy_actions(&env);
     for action in [
         "resourcemanager:ListResources",
         "resourcemanager:MoveResources",
         "ecs:JoinResourceGroup",
     ] {
-        assert!(actions.contains(&action), "{action} in {out}");
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} in {actions:?}"
+        );
     }
+    assert!(
+        !actions.iter().any(|a| a.starts_with("resourcecenter:")),
+        "no Resource Center without a tags/name rule on other services: {actions:?}"
+    );
 
     let (code, exported, err) = env.run(&["export", "--region", REGION, "--all-services"]);
     assert_eq!(code, 0, "{err}");
