@@ -130,13 +130,7 @@ pub async fn search_page(
 /// first call.
 pub fn pace_published(client: &Client) {
     for action in [GET_SERVICE_STATUS, SEARCH_RESOURCES] {
-        client.limiter().set_quota(
-            action,
-            None,
-            PUBLISHED_QPS,
-            std::time::Duration::from_secs(1),
-            None,
-        );
+        super::resourcemanager::pace_per_second(client, action, PUBLISHED_QPS);
     }
 }
 

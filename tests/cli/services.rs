@@ -283,15 +283,8 @@ fn ids_are_read_in_the_fewest_list_resources_calls() {
 #[test]
 fn tag_and_name_rules_on_types_resource_center_cannot_search_are_refused_at_their_line() {
     let env = Setup::new()
-        .manifest(&indoc(
-            "
-            version: 1
-            regions: [cn-hangzhou]
-            groups:
-              prod:
-                select:
-                  - {type: [instance, cdn:domain], tags: {team: payments}}
-            ",
+        .manifest(&one_rule(
+            "{type: [instance, cdn:domain], tags: {team: payments}}",
         ))
         .start();
     let (code, out, err) = env.run(&["plan"]);
@@ -310,6 +303,11 @@ fn tag_and_name_rules_on_types_resource_center_cannot_search_are_refused_at_thei
     );
 }
 
+/// A manifest that puts what `rule` selects in prod; the rule is on line 6.
+fn one_rule(rule: &str) -> String {
+    format!("version: 1\nregions: [{REGION}]\ngroups:\n  prod:\n    select:\n      - {rule}\n")
+}
+
 /// examples/fleet-services.yaml (Resource Center on), with its third EIP
 /// tagged for another team, so that a tag rule has EIPs to leave out.
 fn services_example(resource_center: bool) -> Setup {
@@ -324,16 +322,9 @@ fn services_example(resource_center: bool) -> Setup {
         .find(|r| r.id == "eip-bp1cccccccccccccccccccc")
         .expect("the example's third EIP");
     third.tags = BTreeMap::from([("team".to_owned(), "search".to_owned())]);
-    Setup::new().fleet(fleet).manifest(&indoc(
-        "
-        version: 1
-        regions: [cn-hangzhou]
-        groups:
-          prod:
-            select:
-              - {type: eip:eip, tags: {team: payments}}
-        ",
-    ))
+    Setup::new()
+        .fleet(fleet)
+        .manifest(&one_rule("{type: eip:eip, tags: {team: payments}}"))
 }
 
 /// The actions `regroup policy` grants for the test's manifest.
@@ -515,16 +506,7 @@ fn a_name_rule_follows_search_pages_and_costs_one_listing_of_each_read() {
     }
     setup.fleet.resource_center = true;
     let env = setup
-        .manifest(&indoc(
-            "
-            version: 1
-            regions: [cn-hangzhou]
-            groups:
-              prod:
-                select:
-                  - {type: eip:eip, name: web-*}
-            ",
-        ))
+        .manifest(&one_rule("{type: eip:eip, name: web-*}"))
         .start();
     let (code, out, err) = env.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(code, 2, "{out}{err}");
