@@ -477,6 +477,70 @@ fn a_tag_rule_on_eips_without_resource_center_fails_at_its_line_and_moves_nothin
 }
 
 #[test]
+fn one_search_covers_every_region_of_a_rule() {
+    // An EIP and a bucket tagged `team: a` and one of each untagged, in each
+    // of two regions: one SearchResources page answers for all eight.
+    let mut setup = Setup::new();
+    setup.fleet.resource_center = true;
+    for region in ["cn-hangzhou", "cn-beijing"] {
+        for (t, id) in [("eip:eip", "eip-bp1two"), ("oss:bucket", "two-bucket")] {
+            for (suffix, team) in [("a", "a"), ("b", "b")] {
+                let mut resource =
+                    crate::support::resource(rtype(t), &format!("{id}-{region}-{suffix}"), region);
+                resource.tags = BTreeMap::from([("team".to_owned(), team.to_owned())]);
+                setup.fleet.resources.push(resource);
+            }
+        }
+    }
+    let env = setup
+        .manifest(
+            "version: 1\nregions: [cn-hangzhou, cn-beijing]\ngroups:\n  prod:\n    select:\n      - {type: [eip:eip, oss:bucket], tags: {team: a}}\n",
+        )
+        .start();
+    let (code, out, err) = env.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}{err}");
+    let mut moved: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("  ~ "))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    moved.sort_unstable();
+    assert_eq!(
+        moved,
+        vec![
+            "eip:eip/eip-bp1two-cn-beijing-a",
+            "eip:eip/eip-bp1two-cn-hangzhou-a",
+            "oss:bucket/two-bucket-cn-beijing-a",
+            "oss:bucket/two-bucket-cn-hangzhou-a",
+        ],
+        "the tagged EIP and bucket of each region: {out}"
+    );
+    let searches: Vec<BTreeMap<String, String>> = env
+        .requests()
+        .into_iter()
+        .filter(|r| r.action == "SearchResources")
+        .map(|r| r.params)
+        .collect();
+    assert_eq!(
+        searches.len(),
+        1,
+        "one search for both types in both regions"
+    );
+    let values = |filter: &str| -> Vec<&str> {
+        searches[0]
+            .iter()
+            .filter(|(k, _)| k.starts_with(&format!("Filter.{filter}.Value.")))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    };
+    assert_eq!(
+        values("1"),
+        vec!["ACS::EIP::EipAddress", "ACS::OSS::Bucket"]
+    );
+    assert_eq!(values("2"), vec!["cn-beijing", "cn-hangzhou"]);
+}
+
+#[test]
 fn a_search_ram_refuses_fails_the_plan_naming_the_action() {
     let env = services_example(true)
         .deny(&["resourcecenter:SearchResources"])
