@@ -19,6 +19,7 @@ use crate::manifest::Manifest;
 use crate::resource::{Inventory, Resource, ResourceKey, ResourceType};
 use crate::schedule;
 
+pub mod search;
 mod services;
 
 /// How many reads may be in flight at once; the rate limiter decides how

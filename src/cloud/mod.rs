@@ -19,6 +19,7 @@ mod page;
 pub mod quotas;
 pub mod ratelimit;
 pub mod redact;
+pub mod resource_center;
 pub mod resourcemanager;
 pub mod retry;
 pub mod rules;

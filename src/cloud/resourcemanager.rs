@@ -260,11 +260,13 @@ pub async fn move_resources(
 /// Keeps the limiter under Resource Manager's published limit for `action`
 /// ([`PUBLISHED_QPS`]) from its first call.
 pub fn pace_published(client: &Client, action: &str) {
-    client.limiter().set_quota(
-        action,
-        None,
-        PUBLISHED_QPS,
-        std::time::Duration::from_secs(1),
-        None,
-    );
+    pace_per_second(client, action, PUBLISHED_QPS);
+}
+
+/// Keeps the limiter under `qps` calls a second of a global `action`
+/// (one bucket for every region) from its first call.
+pub fn pace_per_second(client: &Client, action: &str, qps: u32) {
+    client
+        .limiter()
+        .set_quota(action, None, qps, std::time::Duration::from_secs(1), None);
 }

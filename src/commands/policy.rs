@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use super::{load_manifest, Exit};
 use crate::api::describe::TypeApi;
 use crate::api::ram::action_name;
+use crate::api::resource_center::{GET_SERVICE_STATUS, SEARCH_RESOURCES};
 use crate::api::Service;
 use crate::cli::{Global, PolicyArgs, PolicyFor};
 use crate::inventory;
@@ -22,8 +23,9 @@ pub(super) fn run(global: &Global, args: &PolicyArgs, out: &mut Stdout) -> anyho
     // A whole listing and a read by id need the same permission.
     let needs: BTreeSet<(String, ResourceType)> =
         inventory::scopes(&manifest).into_keys().collect();
+    let searches = !inventory::search::Needs::of(&manifest).is_empty();
     let commands: BTreeSet<PolicyFor> = args.commands.iter().copied().collect();
-    serde_json::to_writer_pretty(&mut *out, &policy(&needs, &commands))?;
+    serde_json::to_writer_pretty(&mut *out, &policy(&needs, searches, &commands))?;
     writeln!(out)?;
     Ok(Exit::Success)
 }
@@ -50,6 +52,12 @@ pub(super) fn run(global: &Global, args: &PolicyArgs, out: &mut Stdout) -> anyho
 ///   all the same, named as every Resource Manager action is: an action
 ///   RAM does not check costs nothing, and a policy without it would break
 ///   the day it does.
+/// - Resource Center, when a `tags`/`name` rule selects other services'
+///   types (`searches`): `resourcecenter:GetResourceCenterServiceStatus`
+///   and `resourcecenter:SearchResources` among the reads (the latter
+///   "list, all resources" on its page; the former's name follows the
+///   `<code>:<Action>` convention, no page discloses it;
+///   docs/sources/resourcemanager-services.md §7).
 /// - Not included because regroup needs none: STS `AssumeRoleWithOIDC`
 ///   (the OIDC credential path) is an anonymous call that the role's trust
 ///   policy allows, not the caller's policy; regroup calls no other STS
@@ -62,7 +70,11 @@ pub(super) fn run(global: &Global, args: &PolicyArgs, out: &mut Stdout) -> anyho
 ///   <https://www.alibabacloud.com/help/doc-detail/103029.html>;
 ///   docs/sources/actiontrail.md §1), and `ListResourceGroups`, which
 ///   `history` reads for group names.
-pub fn policy(needs: &BTreeSet<(String, ResourceType)>, commands: &BTreeSet<PolicyFor>) -> Value {
+pub fn policy(
+    needs: &BTreeSet<(String, ResourceType)>,
+    searches: bool,
+    commands: &BTreeSet<PolicyFor>,
+) -> Value {
     let apply = commands.contains(&PolicyFor::Apply);
     let mut reads: BTreeSet<String> = BTreeSet::new();
     if apply {
@@ -76,6 +88,12 @@ pub fn policy(needs: &BTreeSet<(String, ResourceType)>, commands: &BTreeSet<Poli
     let other_services = apply && needs.iter().any(|(_, rtype)| !rtype.is_ecs());
     if other_services {
         reads.insert(action_name(Service::ResourceManager, "ListResources"));
+    }
+    if apply && searches {
+        reads.extend(
+            [GET_SERVICE_STATUS, SEARCH_RESOURCES]
+                .map(|action| action_name(Service::ResourceCenter, action)),
+        );
     }
     reads.insert(action_name(Service::ResourceManager, "ListResourceGroups"));
     let mut statements = vec![json!({"Effect": "Allow", "Action": reads, "Resource": "*"})];
@@ -124,7 +142,7 @@ mod tests {
             ("cn-shanghai".to_owned(), ResourceType::Disk),
             ("cn-shanghai".to_owned(), ResourceType::KeyPair),
         ]);
-        let policy = policy(&needs, &BTreeSet::from([PolicyFor::Apply]));
+        let policy = policy(&needs, false, &BTreeSet::from([PolicyFor::Apply]));
         assert_eq!(policy["Version"], "1");
         assert_eq!(
             policy["Statement"][0]["Action"],
@@ -157,7 +175,7 @@ mod tests {
         let eip: ResourceType = "eip:eip".parse().unwrap();
         let only_others = BTreeSet::from([("cn-hangzhou".to_owned(), eip)]);
         assert_eq!(
-            policy(&only_others, &BTreeSet::from([PolicyFor::Apply]))["Statement"],
+            policy(&only_others, false, &BTreeSet::from([PolicyFor::Apply]))["Statement"],
             json!([
                 {
                     "Effect": "Allow",
@@ -172,7 +190,8 @@ mod tests {
             ("cn-hangzhou".to_owned(), eip),
             ("cn-hangzhou".to_owned(), ResourceType::Instance),
         ]);
-        let statements = policy(&mixed, &BTreeSet::from([PolicyFor::Apply]))["Statement"].clone();
+        let statements =
+            policy(&mixed, false, &BTreeSet::from([PolicyFor::Apply]))["Statement"].clone();
         assert_eq!(
             statements[1]["Resource"],
             json!(["acs:ecs:cn-hangzhou:*:instance/*"])
@@ -181,7 +200,7 @@ mod tests {
             statements[2]["Action"],
             json!(["resourcemanager:MoveResources"])
         );
-        let history = policy(&only_others, &BTreeSet::from([PolicyFor::History]));
+        let history = policy(&only_others, false, &BTreeSet::from([PolicyFor::History]));
         assert!(
             !history.to_string().contains("MoveResources"),
             "history moves nothing: {history}"
@@ -196,7 +215,7 @@ mod tests {
             ("cn-hangzhou".to_owned(), ResourceType::Disk),
             ("cn-shanghai".to_owned(), ResourceType::Instance),
         ]);
-        let history = policy(&needs, &BTreeSet::from([PolicyFor::History]));
+        let history = policy(&needs, false, &BTreeSet::from([PolicyFor::History]));
         assert_eq!(
             history["Statement"],
             json!([
@@ -211,6 +230,7 @@ mod tests {
         );
         let both = policy(
             &needs,
+            false,
             &BTreeSet::from([PolicyFor::Apply, PolicyFor::History]),
         );
         let statements = both["Statement"].as_array().unwrap();

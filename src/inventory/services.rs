@@ -10,8 +10,8 @@
 //! at most one call more than `min(N, pages)`, the least the API allows.
 //!
 //! `ListResources` reports no names and no tags (§3.2): these resources
-//! have an empty name and no tags, and the manifest refuses `tags`/`name`
-//! rules on their types.
+//! are read with an empty name and no tags; where a `tags`/`name` rule
+//! needs them, `super::search` adds them from Resource Center.
 
 use std::collections::{BTreeMap, BTreeSet};
 

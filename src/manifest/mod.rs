@@ -146,9 +146,11 @@ pub enum Problem {
     MaxChanges { detail: String },
     #[error("this rule has no condition, so it selects every resource of its regions")]
     SelectsEverything,
-    /// ListResources reports no tags and no names
-    /// (docs/sources/resourcemanager-services.md §3.2).
-    #[error("`tags` and `name` cannot select {rtype}: regroup reads other services' resources with Resource Manager's ListResources, which reports no tags and no names")]
+    /// Other services' names and tags come from Resource Center's
+    /// SearchResources, which names types `ACS::…`: a type with no such
+    /// name known cannot be searched (ListResources reports no tags and no
+    /// names; docs/sources/resourcemanager-services.md §3.2, §5.3, §12.2).
+    #[error("`tags` and `name` cannot select {rtype}: regroup reads other services' names and tags with Resource Center's SearchResources, and no Resource Center type (`ACS::…`) is known for {rtype}")]
     UnreadTagsOrNames { rtype: ResourceType },
     /// A problem of the `accounts:` block, with its hint.
     #[error("{detail}")]
@@ -228,7 +230,7 @@ impl Problem {
                 "add a condition (`type`, `tags`, `name` or `in_group`), or write `all: true` if the group is to take every resource".into()
             }
             Problem::UnreadTagsOrNames { .. } => {
-                "select other services' types by `type`, `region` and `in_group`, or list them under `resources:` (docs/manifest.md#other-services-servicetype)".into()
+                "select it by `type`, `region` and `in_group`, or list its resources under `resources:`; docs/manifest.md#other-services-servicetype lists the types `tags` and `name` can select".into()
             }
             Problem::ListedTwice { .. } => "remove one of the two entries".into(),
             Problem::Accounts { hint, .. } => (*hint).into(),

@@ -464,7 +464,10 @@ fn read_rule(reader: &mut Reader, node: Node) -> Result<RawRule, Fault> {
     }
     if !rule.tags.is_empty() || rule.name.is_some() {
         let types = rule.types.iter().flat_map(|t| t.0.iter());
-        if let Some(other) = types.copied().find(|t| !t.is_ecs()) {
+        let unsearchable = |t: &ResourceType| {
+            !t.is_ecs() && crate::api::resource_center::acs_type(t.service(), t.rm_type()).is_none()
+        };
+        if let Some(other) = types.copied().find(unsearchable) {
             return Err(Fault::new(at, Problem::UnreadTagsOrNames { rtype: other }));
         }
     }

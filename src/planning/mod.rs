@@ -23,18 +23,23 @@ pub async fn make_plan(
     ignore_missing: bool,
 ) -> anyhow::Result<Plan> {
     let scopes = inventory::scopes(manifest);
+    let needs = inventory::search::Needs::of(manifest);
     // The auto-grouping rules are read alongside, not after: one call that
     // a plan without moves does not use, for a round trip less before the
-    // first join.
-    let (read, rules) = futures::join!(
+    // first join. So are other services' names and tags (Resource Center).
+    let (read, rules, labels) = futures::join!(
         inventory::read(client, &scopes),
-        crate::cloud::rules::read(client)
+        crate::cloud::rules::read(client),
+        inventory::search::read(client, &needs)
     );
-    let inventory = if manifest.has_exclusive() {
+    // A rule Resource Center cannot serve in this account is named first.
+    let labels = labels?;
+    let mut inventory = if manifest.has_exclusive() {
         read.context("no plan was made, evictions included: an exclusive group's evictions are planned only from complete listings of every type and region the manifest covers, and a listing failed")?
     } else {
         read?
     };
+    labels.apply_to(&mut inventory.resources);
     // The ids to read are a copy of the manifest's: not kept while planning.
     drop(scopes);
     let plan = crate::plan::plan(

@@ -5,8 +5,9 @@
 //! `MoveResources` in calls of at most 10 (counted from the emulator's
 //! request log); a `MoveResources` answer that fails one resource gives a
 //! report that matches the account resource by resource; ids read in the
-//! fewest `ListResources` calls; rules that cannot work refused at their
-//! line; `export --all-services` round-trips; an undo plan and an exclusive
+//! fewest `ListResources` calls; `tags` rules on EIPs served by Resource
+//! Center where it is on and refused at their line where it is off, or
+//! where it cannot search the type; `export --all-services` round-trips; an undo plan and an exclusive
 //! group work for them as for ECS types.
 
 use std::collections::BTreeMap;
@@ -280,17 +281,10 @@ fn ids_are_read_in_the_fewest_list_resources_calls() {
 }
 
 #[test]
-fn tag_and_name_rules_on_other_services_are_refused_at_their_line() {
+fn tag_and_name_rules_on_types_resource_center_cannot_search_are_refused_at_their_line() {
     let env = Setup::new()
-        .manifest(&indoc(
-            "
-            version: 1
-            regions: [cn-hangzhou]
-            groups:
-              prod:
-                select:
-                  - {type: [instance, vpc:eip], tags: {team: payments}}
-            ",
+        .manifest(&one_rule(
+            "{type: [instance, cdn:domain], tags: {team: payments}}",
         ))
         .start();
     let (code, out, err) = env.run(&["plan"]);
@@ -298,7 +292,7 @@ fn tag_and_name_rules_on_other_services_are_refused_at_their_line() {
     assert_eq!(
         err,
         format!(
-            "Error: {}:6:10: groups.prod.select[0]: `tags` and `name` cannot select eip:eip: regroup reads other services' resources with Resource Manager's ListResources, which reports no tags and no names\n  hint: select other services' types by `type`, `region` and `in_group`, or list them under `resources:` (docs/manifest.md#other-services-servicetype)\n",
+            "Error: {}:6:10: groups.prod.select[0]: `tags` and `name` cannot select cdn:domain: regroup reads other services' names and tags with Resource Center's SearchResources, and no Resource Center type (`ACS::…`) is known for cdn:domain\n  hint: select it by `type`, `region` and `in_group`, or list its resources under `resources:`; docs/manifest.md#other-services-servicetype lists the types `tags` and `name` can select\n",
             env.manifest.display()
         ),
         "the rule's place, what is wrong, and what to do"
@@ -309,27 +303,323 @@ fn tag_and_name_rules_on_other_services_are_refused_at_their_line() {
     );
 }
 
+/// A manifest that puts what `rule` selects in prod; the rule is on line 6.
+fn one_rule(rule: &str) -> String {
+    format!("version: 1\nregions: [{REGION}]\ngroups:\n  prod:\n    select:\n      - {rule}\n")
+}
+
+/// examples/fleet-services.yaml (Resource Center on), with its third EIP
+/// tagged for another team, so that a tag rule has EIPs to leave out.
+fn services_example(resource_center: bool) -> Setup {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fleet-services.yaml");
+    let mut fleet = regroup::emulator::fleet::Fleet::load(&path).expect("the example loads");
+    assert!(fleet.resource_center, "the example has Resource Center on");
+    fleet.resource_center = resource_center;
+    let third = fleet
+        .resources
+        .iter_mut()
+        .find(|r| r.id == "eip-bp1cccccccccccccccccccc")
+        .expect("the example's third EIP");
+    third.tags = BTreeMap::from([("team".to_owned(), "search".to_owned())]);
+    Setup::new()
+        .fleet(fleet)
+        .manifest(&one_rule("{type: eip:eip, tags: {team: payments}}"))
+}
+
+/// The actions `regroup policy` grants for the test's manifest.
+fn policy_actions(env: &Running) -> Vec<String> {
+    let (code, out, err) = env.run(&["policy"]);
+    assert_eq!(code, 0, "{err}");
+    let policy: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    policy["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .flat_map(|s| s["Action"].as_array().expect("actions"))
+        .map(|a| a.as_str().expect("an action").to_owned())
+        .collect()
+}
+
+/// How many calls of `action` the emulator has seen.
+fn count(env: &Running, action: &str) -> usize {
+    env.requests().iter().filter(|r| r.action == action).count()
+}
+
+#[test]
+fn a_tag_rule_on_eips_plans_exactly_the_tagged_ones_through_resource_center() {
+    let env = services_example(true).start();
+    let before = account(&env);
+    let (code, out, err) = env.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "changes to make exit 2: {out}{err}");
+    let rule = format!("{}:6:10", env.manifest.display());
+    assert_eq!(
+        out,
+        format!(
+            "regroup will move these resources:
+
+  ~ eip:eip/eip-bp1aaaaaaaaaaaaaaaaaaaa (cn-hangzhou)  default → prod  # {rule}
+  ~ eip:eip/eip-bp1bbbbbbbbbbbbbbbbbbbb (cn-hangzhou)  legacy → prod  # {rule}
+
+Groups, before → after:
+  default (rg-acfmdefault00001)
+    - eip:eip/eip-bp1aaaaaaaaaaaaaaaaaaaa (cn-hangzhou)
+  legacy (rg-acfmlegacy000001)
+    - eip:eip/eip-bp1bbbbbbbbbbbbbbbbbbbb (cn-hangzhou)
+  prod (rg-acfmprod00000001)
+      … 1 unchanged
+    + eip:eip/eip-bp1aaaaaaaaaaaaaaaaaaaa (cn-hangzhou)
+    + eip:eip/eip-bp1bbbbbbbbbbbbbbbbbbbb (cn-hangzhou)
+
+Plan: 2 to move, 1 unchanged.
+"
+        ),
+        "the two tagged EIPs outside prod move, the one in prod is unchanged, the one tagged for another team is left alone"
+    );
+    assert_eq!(
+        count(&env, "GetResourceCenterServiceStatus"),
+        1,
+        "the status is asked once a plan"
+    );
+    let searches: Vec<_> = env
+        .requests()
+        .into_iter()
+        .filter(|r| r.action == "SearchResources")
+        .collect();
+    assert_eq!(searches.len(), 1, "28 resources: one page of 100");
+    let filters: Vec<(&str, &str)> = searches[0]
+        .params
+        .iter()
+        .filter(|(k, _)| k.starts_with("Filter.") || *k == "MaxResults")
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        filters,
+        vec![
+            ("Filter.1.Key", "ResourceType"),
+            ("Filter.1.MatchType", "Equals"),
+            ("Filter.1.Value.1", "ACS::EIP::EipAddress"),
+            ("Filter.2.Key", "RegionId"),
+            ("Filter.2.MatchType", "Equals"),
+            ("Filter.2.Value.1", "cn-hangzhou"),
+            ("MaxResults", "100"),
+        ],
+        "EIPs of the manifest's region, the SDK model's largest page"
+    );
+
+    let (code, out, report) = apply(&env);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Apply complete! 2 moved, 0 failed."), "{out}");
+    assert_eq!(report["moved"], 2, "{report}");
+    assert_eq!(
+        move_calls(&env),
+        vec![vec![
+            "eip-bp1aaaaaaaaaaaaaaaaaaaa".to_owned(),
+            "eip-bp1bbbbbbbbbbbbbbbbbbbb".to_owned()
+        ]],
+        "one MoveResources for the two"
+    );
+    let mut expected = before;
+    for id in ["eip-bp1aaaaaaaaaaaaaaaaaaaa", "eip-bp1bbbbbbbbbbbbbbbbbbbb"] {
+        expected.insert(id.to_owned(), "rg-acfmprod00000001".to_owned());
+    }
+    assert_eq!(account(&env), expected, "only the two tagged EIPs moved");
+
+    let (code, out, err) = env.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "converged: {out}{err}");
+    assert!(out.starts_with("No changes. All 3 resources"), "{out}");
+
+    let actions = policy_actions(&env);
+    for action in [
+        "resourcecenter:GetResourceCenterServiceStatus",
+        "resourcecenter:SearchResources",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} granted: {actions:?}"
+        );
+    }
+}
+
+#[test]
+fn a_tag_rule_on_eips_without_resource_center_fails_at_its_line_and_moves_nothing() {
+    let env = services_example(false).start();
+    let before = account(&env);
+    let expected = format!(
+        "Error: {}:6:10: this rule selects eip:eip by `tags` or `name`, which regroup reads with Resource Center's SearchResources, and Resource Center is not enabled for this account\n  hint: enable Resource Center (https://www.alibabacloud.com/help/en/resource-management/resource-center/developer-reference/api-resourcecenter-2022-12-01-enableresourcecenter) and plan again, or select eip:eip by `type`, `region` and `in_group`, or list them under `resources:` (docs/manifest.md#other-services-servicetype)\n",
+        env.manifest.display()
+    );
+    for command in [
+        &["plan", "--detailed-exitcode"][..],
+        &["apply", "--auto-approve"],
+    ] {
+        let (code, out, err) = env.run(command);
+        assert_eq!(
+            code, 1,
+            "{command:?} exits as for a bad manifest: {out}{err}"
+        );
+        assert_eq!(
+            err, expected,
+            "{command:?}: the rule's place, why, and what to do"
+        );
+    }
+    assert_eq!(
+        count(&env, "SearchResources"),
+        0,
+        "no search without Resource Center"
+    );
+    assert_eq!(
+        (move_calls(&env).len(), env.writes()),
+        (0, 0),
+        "nothing is moved"
+    );
+    assert_eq!(account(&env), before, "the account is as it was");
+}
+
+#[test]
+fn one_search_covers_every_region_of_a_rule() {
+    // An EIP and a bucket tagged `team: a` and one of each untagged, in each
+    // of two regions: one SearchResources page answers for all eight.
+    let mut setup = Setup::new();
+    setup.fleet.resource_center = true;
+    for region in ["cn-hangzhou", "cn-beijing"] {
+        for (t, id) in [("eip:eip", "eip-bp1two"), ("oss:bucket", "two-bucket")] {
+            for (suffix, team) in [("a", "a"), ("b", "b")] {
+                let mut resource =
+                    crate::support::resource(rtype(t), &format!("{id}-{region}-{suffix}"), region);
+                resource.tags = BTreeMap::from([("team".to_owned(), team.to_owned())]);
+                setup.fleet.resources.push(resource);
+            }
+        }
+    }
+    let env = setup
+        .manifest(
+            "version: 1\nregions: [cn-hangzhou, cn-beijing]\ngroups:\n  prod:\n    select:\n      - {type: [eip:eip, oss:bucket], tags: {team: a}}\n",
+        )
+        .start();
+    let (code, out, err) = env.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}{err}");
+    let mut moved: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("  ~ "))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    moved.sort_unstable();
+    assert_eq!(
+        moved,
+        vec![
+            "eip:eip/eip-bp1two-cn-beijing-a",
+            "eip:eip/eip-bp1two-cn-hangzhou-a",
+            "oss:bucket/two-bucket-cn-beijing-a",
+            "oss:bucket/two-bucket-cn-hangzhou-a",
+        ],
+        "the tagged EIP and bucket of each region: {out}"
+    );
+    let searches: Vec<BTreeMap<String, String>> = env
+        .requests()
+        .into_iter()
+        .filter(|r| r.action == "SearchResources")
+        .map(|r| r.params)
+        .collect();
+    assert_eq!(
+        searches.len(),
+        1,
+        "one search for both types in both regions"
+    );
+    let values = |filter: &str| -> Vec<&str> {
+        searches[0]
+            .iter()
+            .filter(|(k, _)| k.starts_with(&format!("Filter.{filter}.Value.")))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    };
+    assert_eq!(
+        values("1"),
+        vec!["ACS::EIP::EipAddress", "ACS::OSS::Bucket"]
+    );
+    assert_eq!(values("2"), vec!["cn-beijing", "cn-hangzhou"]);
+}
+
+#[test]
+fn a_search_ram_refuses_fails_the_plan_naming_the_action() {
+    let env = services_example(true)
+        .deny(&["resourcecenter:SearchResources"])
+        .start();
+    let before = account(&env);
+    let (code, out, err) = env.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.starts_with("Error: SearchResources: ")
+            && err.contains("resourcecenter:SearchResources"),
+        "the denied action is named: {err}"
+    );
+    assert_eq!(account(&env), before, "nothing is moved");
+}
+
+#[test]
+fn a_name_rule_follows_search_pages_and_costs_one_listing_of_each_read() {
+    // 250 EIPs, every fifth named `web-…`: the search's three pages of 100
+    // (NextToken on the first two) find the 50, and the plan's reads are
+    // the status, those 3 pages and ListResources' 3 pages of 100.
+    let mut setup = Setup::new();
+    add(&mut setup, "eip:eip", "eip-bp1page", 250);
+    for (n, resource) in setup.fleet.resources.iter_mut().enumerate() {
+        if n % 5 == 0 {
+            resource.name = format!("web-{n}");
+        }
+    }
+    setup.fleet.resource_center = true;
+    let env = setup
+        .manifest(&one_rule("{type: eip:eip, name: web-*}"))
+        .start();
+    let (code, out, err) = env.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains("Plan: 50 to move, 0 unchanged."), "{out}");
+    let calls: Vec<usize> = [
+        "GetResourceCenterServiceStatus",
+        "SearchResources",
+        "ListResources",
+    ]
+    .iter()
+    .map(|action| count(&env, action))
+    .collect();
+    assert_eq!(
+        calls,
+        vec![1, 3, 3],
+        "status once, then pages of 100 of each listing"
+    );
+    let tokens: Vec<bool> = env
+        .requests()
+        .iter()
+        .filter(|r| r.action == "SearchResources")
+        .map(|r| r.params.contains_key("NextToken"))
+        .collect();
+    assert_eq!(
+        tokens,
+        vec![false, true, true],
+        "each page after the first follows its token"
+    );
+}
+
 #[test]
 fn policy_grants_move_resources_and_export_all_services_round_trips() {
     let (setup, entries) = twenty_eight();
     let env = setup.manifest(&manifest(&entries)).start();
-    let (code, out, err) = env.run(&["policy"]);
-    assert_eq!(code, 0, "{err}");
-    let policy: serde_json::Value = serde_json::from_str(&out).expect("JSON");
-    let actions: Vec<&str> = policy["Statement"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| s["Action"].as_array().unwrap())
-        .map(|a| a.as_str().unwrap())
-        .collect();
+    let actions = policy_actions(&env);
     for action in [
         "resourcemanager:ListResources",
         "resourcemanager:MoveResources",
         "ecs:JoinResourceGroup",
     ] {
-        assert!(actions.contains(&action), "{action} in {out}");
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} in {actions:?}"
+        );
     }
+    assert!(
+        !actions.iter().any(|a| a.starts_with("resourcecenter:")),
+        "no Resource Center without a tags/name rule on other services: {actions:?}"
+    );
 
     let (code, exported, err) = env.run(&["export", "--region", REGION, "--all-services"]);
     assert_eq!(code, 0, "{err}");
