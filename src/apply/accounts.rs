@@ -195,7 +195,7 @@ async fn check_saved(
     Ok((checked, already_back))
 }
 
-fn in_account(change: Change, account_id: &Arc<str>) -> Change {
+fn in_account(change: Change, account_id: &Arc<String>) -> Change {
     Change {
         account_id: Some(account_id.clone()),
         ..change
