@@ -59,6 +59,7 @@ mod proxies;
 mod quotas;
 mod reconcile;
 mod regions;
+mod resource_directory;
 mod saved_plans;
 mod schema;
 mod show;
