@@ -160,6 +160,19 @@ mod tests {
     }
 
     #[test]
+    fn resource_directory_is_one_host_in_every_region() {
+        // Computed by alibabacloud_resourcedirectorymaster20220419==2.3.1's
+        // Client for each region (docs/sources/resource-directory.md §1).
+        for (region, expected) in fixture("resourcedirectorymaster_endpoints.json") {
+            assert_eq!(host(Service::ResourceDirectory, Some(&region)), expected);
+        }
+        assert_eq!(
+            host(Service::ResourceDirectory, None),
+            "resourcedirectorymaster.aliyuncs.com"
+        );
+    }
+
+    #[test]
     fn the_old_sdk_table_is_not_followed_where_it_disagrees() {
         // aliyunsdkcore sends cn-shanghai to the legacy central host; the
         // current SDK and the doc send it to its regional endpoint.

@@ -26,7 +26,7 @@ use crate::render::{self, Render};
 use crate::resource::ResourceType;
 
 /// Where the plan comes from.
-enum Source {
+pub(super) enum Source {
     /// A saved plan, with the manifest to check it against when there is
     /// one.
     Saved(Box<Plan>, Option<Manifest>),
@@ -42,6 +42,9 @@ pub async fn apply(request: &ApplyRequest, out: &mut Stdout) -> anyhow::Result<A
     let source = local_source(request, out)?;
     records::check_paths(request)?;
     let client = connect::client(&request.connect).await?;
+    if source.spans_accounts() {
+        return super::accounts::apply_across(request, source, client, out).await;
+    }
     let pacing = pace_alongside(&client, &source);
     // Changes left out, each with why: an undo plan's resources that moved
     // since it was written, and moves against an auto-grouping rule.
@@ -93,7 +96,19 @@ pub async fn apply(request: &ApplyRequest, out: &mut Stdout) -> anyhow::Result<A
     let interrupts = Interrupts::watch(client.clone());
     let (plan, report) =
         apply_plan(&client, plan, &request.rails, skipped, &interrupts, out).await?;
-    let written = records::write(&report, &plan, request)?;
+    finish(&report, &plan, request, already_back, out)
+}
+
+/// Writes the records of a run that made moves, prints its summary, and
+/// says how it ended.
+pub(super) fn finish(
+    report: &Report,
+    plan: &Plan,
+    request: &ApplyRequest,
+    already_back: usize,
+    out: &mut Stdout,
+) -> anyhow::Result<Applied> {
+    let written = records::write(report, plan, request)?;
     let mut printed = write!(out, "\n{}", report.summary());
     if let Some((path, count)) = &written.undo {
         printed = printed.and_then(|()| {
@@ -152,8 +167,14 @@ fn local_source(request: &ApplyRequest, out: &mut Stdout) -> anyhow::Result<Sour
     let Some(path) = &request.planfile else {
         let (manifest, warnings) =
             planning::load_manifest_noting(&request.manifest.path, &request.regions)?;
+        if manifest.accounts.is_none() {
+            planning::accounts::refuse_fanout(&manifest, &request.fanout)?;
+        }
         return Ok(Source::Manifest(manifest, warnings));
     };
+    if !request.fanout.only.is_empty() || request.fanout.shard.is_some() {
+        bail!("--account and --shard choose the accounts to plan; a saved plan is applied to the accounts it was planned for (plan again with them)");
+    }
     let (plan, manifest) = saved::load_saved_plan(path, &request.manifest, &request.regions)?;
     saved::check_saved_regions(&plan, &request.regions)?;
     if plan.undo {
@@ -199,14 +220,14 @@ fn pace_alongside(client: &Client, source: &Source) -> tokio::task::JoinHandle<(
 /// Prints the plan as text. Showing it is for a person; a closed stdout in
 /// a pipeline (`--auto-approve | head`) does not cancel the apply that was
 /// asked for, whose report and exit code still count.
-fn show_plan(plan: &Plan, color: bool, out: &mut Stdout) {
+pub(super) fn show_plan(plan: &Plan, color: bool, out: &mut Stdout) {
     if let Err(error) = (render::Text { color }).write(plan, out) {
         tracing::warn!("could not print the plan: {error}");
     }
 }
 
 /// Asks as Terraform does; only `yes` approves.
-fn approve(out: &mut Stdout) -> anyhow::Result<bool> {
+pub(super) fn approve(out: &mut Stdout) -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
         bail!("apply needs approval, but stdin is not a terminal; pass --auto-approve to apply without asking");
     }
@@ -218,4 +239,14 @@ fn approve(out: &mut Stdout) -> anyhow::Result<bool> {
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(answer.trim() == "yes")
+}
+
+impl Source {
+    /// Whether the plan is one over the members of a Resource Directory.
+    fn spans_accounts(&self) -> bool {
+        match self {
+            Source::Saved(plan, _) => !plan.accounts.is_empty(),
+            Source::Manifest(manifest, _) => manifest.accounts.is_some(),
+        }
+    }
 }

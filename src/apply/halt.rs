@@ -2,6 +2,7 @@
 //! `--max-errors`, a `--canary` that did not land.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// Why a run stopped starting joins while changes were left: once set, no
 /// new call starts, and every change still waiting is `not_started` with
@@ -39,10 +40,11 @@ impl Halt {
 }
 
 /// The run's [`Halt`], shared by the calls in flight, with the count of
-/// failed joins that `--max-errors` is checked against.
+/// failed joins that `--max-errors` is checked against (shared by the
+/// accounts of a run over several, [`Stop::sharing_failures`]).
 pub(super) struct Stop {
     halt: std::sync::Mutex<Option<Halt>>,
-    failures: AtomicUsize,
+    failures: Arc<AtomicUsize>,
     max_errors: Option<usize>,
 }
 
@@ -50,16 +52,35 @@ impl Stop {
     pub(super) fn new(max_errors: Option<usize>) -> Stop {
         Stop {
             halt: std::sync::Mutex::new(None),
-            failures: AtomicUsize::new(0),
+            failures: Arc::new(AtomicUsize::new(0)),
             max_errors,
         }
     }
 
+    /// Another account's stop: its own halt (a RAM denial or a canary in
+    /// one account says nothing of another), the failures counted with
+    /// this one's, so that `--max-errors` counts across accounts.
+    pub(super) fn sharing_failures(&self) -> Stop {
+        Stop {
+            halt: std::sync::Mutex::new(None),
+            failures: self.failures.clone(),
+            max_errors: self.max_errors,
+        }
+    }
+
     pub(super) fn get(&self) -> Option<Halt> {
-        self.halt
+        let halt = self
+            .halt
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+            .clone();
+        // Another account's failures may have reached the limit.
+        halt.or_else(|| {
+            let failures = self.failures.load(Ordering::SeqCst);
+            self.max_errors
+                .filter(|limit| failures >= *limit)
+                .map(Halt::MaxErrors)
+        })
     }
 
     /// Sets the halt, unless one is set already: the first reason stands.

@@ -23,9 +23,11 @@
 //! | `progress` | the bar or the lines |
 //! | `report` | statuses, outcomes, the report and its summary |
 //! | `undo` | the undo plan's guard |
+//! | `accounts` | an apply over several accounts: each account's part with its own client, one report |
 //! | `merge_files` | `regroup merge`: plans or reports read, told apart and merged |
 //! | `merge_reports` | the shards' reports combined into one, and it as a comment |
 
+mod accounts;
 mod conflicts;
 mod execute;
 mod flow;

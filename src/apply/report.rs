@@ -123,8 +123,11 @@ impl Report {
         let mut outcome = Outcome::new(change, Status::NotStarted);
         outcome.message = Some(why);
         self.outcomes.push(outcome);
-        self.outcomes
-            .sort_by(|a, b| a.change.resource.cmp(&b.change.resource));
+        // By account (in a run over several), then resource.
+        self.outcomes.sort_by(|a, b| {
+            (&a.change.account_id, &a.change.resource)
+                .cmp(&(&b.change.account_id, &b.change.resource))
+        });
         self.count();
     }
 

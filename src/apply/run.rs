@@ -39,14 +39,32 @@ pub async fn run(
     options: &ApplyOptions,
     interrupts: &Interrupts,
 ) -> Report {
+    run_under(
+        client,
+        plan,
+        options,
+        interrupts,
+        &Stop::new(options.max_errors),
+    )
+    .await
+}
+
+/// [`run`] under `stop`, which an account's run shares with the others'
+/// of a run over several.
+pub(super) async fn run_under(
+    client: &Client,
+    plan: &Plan,
+    options: &ApplyOptions,
+    interrupts: &Interrupts,
+    stop: &Stop,
+) -> Report {
     let started_at = Utc::now();
-    let stop = Stop::new(options.max_errors);
     let mut changes = plan.changes.clone();
     let rest = match options.canary {
         Some(size) if size < changes.len() => changes.split_off(size),
         _ => Vec::new(),
     };
-    let mut outcomes = pass(client, changes, options, interrupts, &stop).await;
+    let mut outcomes = pass(client, changes, options, interrupts, stop).await;
     if !rest.is_empty() {
         // The canary went first: the rest go only if it all landed, and
         // otherwise come out `not_started` through the same halt.
@@ -56,7 +74,7 @@ pub async fn run(
                 why: format!("{} is {}", bad.change.resource, status_name(bad.status)),
             });
         }
-        let mut more = pass(client, rest, options, interrupts, &stop).await;
+        let mut more = pass(client, rest, options, interrupts, stop).await;
         outcomes.append(&mut more);
     }
     let retry: Vec<usize> = outcomes
@@ -68,7 +86,7 @@ pub async fn run(
     if !retry.is_empty() && !interrupts.stopped() {
         tracing::info!(changes = retry.len(), "second pass over transient failures");
         let changes = retry.iter().map(|n| outcomes[*n].change.clone()).collect();
-        let again = pass(client, changes, options, interrupts, &stop).await;
+        let again = pass(client, changes, options, interrupts, stop).await;
         for mut second in again {
             let Some(n) = retry
                 .iter()

@@ -280,22 +280,24 @@ fn tag_filter(params: &Params) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
-/// Whether `member` passes `QueryKeyword` (a fuzzy match on the display
-/// name or the id, PY-RDM l.40–43) and the tag filter.
-fn matches(member: &Member, params: &Params) -> bool {
+/// Whether a member or folder (`name`, `id`, `tags`) passes `QueryKeyword`
+/// (a fuzzy match on the name or the id, PY-RDM
+/// `_list_accounts_request.py` l.40–43) and the tag filter.
+fn matches(name: &str, id: &str, tags: &BTreeMap<String, String>, params: &Params) -> bool {
     let keyword = params
         .get("QueryKeyword")
         .map(|k| k.to_lowercase())
         .unwrap_or_default();
-    let named =
-        member.name.to_lowercase().contains(&keyword) || member.account_id.contains(&keyword);
+    let named = name.to_lowercase().contains(&keyword) || id.to_lowercase().contains(&keyword);
     named
         && tag_filter(params).iter().all(|(key, value)| {
-            member
-                .tags
-                .get(key)
+            tags.get(key)
                 .is_some_and(|v| value.as_ref().is_none_or(|wanted| wanted == v))
         })
+}
+
+fn member_matches(member: &Member, params: &Params) -> bool {
+    matches(&member.name, &member.account_id, &member.tags, params)
 }
 
 fn include_tags(params: &Params) -> bool {
@@ -322,8 +324,9 @@ fn page(
         let size = super::offset_paging::max_results(params, 1, 100, 10)?;
         let start = super::offset_paging::start(params)?;
         let served = total.saturating_sub(start).min(size);
+        // The response model has no `MaxResults` (PY-RDM
+        // `_list_accounts_response_body.py` l.10–31).
         body["NextToken"] = json!(super::offset_paging::next_token(start, served, total));
-        body["MaxResults"] = json!(size);
         (start, size)
     } else {
         let size = super::api::number(params, "PageSize", 10, 100)? as usize;
@@ -345,14 +348,7 @@ pub fn list_accounts(
     params: &Params,
 ) -> Result<Value, Failure> {
     let directory = managed_by(directory, caller)?;
-    let tags = include_tags(params);
-    let items = directory
-        .members
-        .iter()
-        .filter(|m| matches(m, params))
-        .map(|m| directory.account_item(m, true, tags))
-        .collect();
-    page(items, params, true, "Accounts", "Account")
+    list_members(directory, None, params)
 }
 
 /// `ListAccountsForParent`: the members directly in one folder, without
@@ -364,14 +360,27 @@ pub fn list_accounts_for_parent(
 ) -> Result<Value, Failure> {
     let directory = managed_by(directory, caller)?;
     let parent = directory.parent(params)?;
+    list_members(directory, Some(parent), params)
+}
+
+/// The members that pass the filters, all of them (`in_folder` `None`:
+/// ListAccounts, with paths and token paging) or those directly in one
+/// folder (`Some(None)` is the Root).
+fn list_members(
+    directory: &Directory,
+    in_folder: Option<Option<&str>>,
+    params: &Params,
+) -> Result<Value, Failure> {
+    let everywhere = in_folder.is_none();
     let tags = include_tags(params);
     let items = directory
         .members
         .iter()
-        .filter(|m| m.folder.as_deref() == parent && matches(m, params))
-        .map(|m| directory.account_item(m, false, tags))
+        .filter(|m| in_folder.is_none_or(|folder| m.folder.as_deref() == folder))
+        .filter(|m| member_matches(m, params))
+        .map(|m| directory.account_item(m, everywhere, tags))
         .collect();
-    page(items, params, false, "Accounts", "Account")
+    page(items, params, everywhere, "Accounts", "Account")
 }
 
 /// `ListFoldersForParent`: the folders one level under the parent, the
@@ -383,19 +392,18 @@ pub fn list_folders_for_parent(
 ) -> Result<Value, Failure> {
     let directory = managed_by(directory, caller)?;
     let parent = directory.parent(params)?;
-    let keyword = params
-        .get("QueryKeyword")
-        .map(|k| k.to_lowercase())
-        .unwrap_or_default();
+    // The request has no `IncludeTags`: the folders carry their tags
+    // (PY-RDM `_list_folders_for_parent_response_body.py` l.120–126).
     let items = directory
         .folders
         .iter()
-        .filter(|f| f.parent.as_deref() == parent && f.name.to_lowercase().contains(&keyword))
+        .filter(|f| f.parent.as_deref() == parent && matches(&f.name, &f.id, &f.tags, params))
         .map(|f| {
             json!({
                 "CreateTime": CREATED,
                 "FolderId": f.id,
                 "FolderName": f.name,
+                "Tags": tag_list(&f.tags),
             })
         })
         .collect();
@@ -425,12 +433,17 @@ pub fn get_resource_directory(
             "MasterAccountName": format!("{}@aliyun.com", directory.management_id),
             "RootFolderId": directory.root_id,
             "CreateTime": CREATED,
+            // Features the emulator does not model, hence off.
+            "ControlPolicyStatus": "Disabled",
+            "MemberDeletionStatus": "Disabled",
+            "MemberAccountDisplayNameSyncStatus": "Disabled",
+            "IdentityInformation": "",
         }
     }))
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::emulator::gateway::params_of;
 
@@ -450,6 +463,7 @@ mod tests {
             id: id.into(),
             name: name.into(),
             parent: parent.map(str::to_owned),
+            tags: BTreeMap::new(),
         }
     }
 
@@ -471,7 +485,8 @@ mod tests {
         .expect("a directory")
     }
 
-    fn ids(answer: &Value, list: &str, element: &str, id: &str) -> Vec<String> {
+    /// The `id` field of each item of `answer`'s `list.element[]`.
+    pub(crate) fn ids(answer: &Value, list: &str, element: &str, id: &str) -> Vec<String> {
         answer[list][element]
             .as_array()
             .expect("a list")

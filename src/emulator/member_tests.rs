@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::directory::tests::ids;
 use super::fleet::{AccessKey, Fleet, FleetGroup, FleetResource, Folder, MemberAccount};
 use super::tests::{client, client_for, fleet, start};
 use super::{Emulator, Settings};
@@ -81,6 +82,7 @@ fn directory_fleet() -> Fleet {
         id: "fd-teams".into(),
         name: "teams".into(),
         parent: None,
+        tags: Default::default(),
     }];
     fleet
 }
@@ -109,12 +111,36 @@ async fn instance_ids(client: &crate::cloud::client::Client) -> Vec<String> {
     let answer = call(client, Service::Ecs, "DescribeInstances", NO_PARAMS)
         .await
         .expect("DescribeInstances");
-    answer["Instances"]["Instance"]
-        .as_array()
-        .expect("a list")
+    ids(&answer, "Instances", "Instance", "InstanceId")
+}
+
+/// `JoinResourceGroup` of instance `id` into `group`, signed by `client`.
+async fn join(
+    client: &crate::cloud::client::Client,
+    id: &str,
+    group: &str,
+) -> Result<Value, CloudError> {
+    let params = [
+        ("ResourceType", "instance"),
+        ("ResourceId", id),
+        ("ResourceGroupId", group),
+    ];
+    call(client, Service::Ecs, "JoinResourceGroup", &params).await
+}
+
+/// The group instance `id` of member `account` is recorded in (`None`:
+/// the default group).
+async fn group_in(emulator: &Emulator, account: &str, id: &str) -> Option<String> {
+    let member = emulator
+        .snapshot_account(account)
+        .await
+        .expect("the member");
+    let resource = member
+        .resources
         .iter()
-        .map(|i| i["InstanceId"].as_str().expect("an id").to_owned())
-        .collect()
+        .find(|r| r.id == id)
+        .expect("the instance");
+    resource.group.clone()
 }
 
 /// A client signed with the keys `AssumeRole` into `account` gave.
@@ -139,7 +165,11 @@ async fn assume(emulator: &Emulator, account: &str) -> crate::cloud::client::Cli
 
 #[tokio::test]
 async fn the_management_account_lists_its_members_and_each_acts_in_its_own_account() {
-    let emulator = start(directory_fleet(), Settings::default()).await;
+    let settings = Settings {
+        record_requests: true,
+        ..Settings::default()
+    };
+    let emulator = start(directory_fleet(), settings).await;
     let management = client(&emulator);
     let listed = call(
         &management,
@@ -149,14 +179,9 @@ async fn the_management_account_lists_its_members_and_each_acts_in_its_own_accou
     )
     .await
     .expect("ListAccounts from the management account");
-    let ids: Vec<&str> = listed["Accounts"]["Account"]
-        .as_array()
-        .expect("Accounts.Account")
-        .iter()
-        .map(|a| a["AccountId"].as_str().expect("AccountId"))
-        .collect();
+    let members = ids(&listed, "Accounts", "Account", "AccountId");
     assert_eq!(
-        ids,
+        members,
         [MEMBER, WITHOUT_ROLE],
         "the members, not the management account"
     );
@@ -172,13 +197,10 @@ async fn the_management_account_lists_its_members_and_each_acts_in_its_own_accou
     )
     .await
     .expect("the member's groups");
-    let group_ids: Vec<&str> = groups["ResourceGroups"]["ResourceGroup"]
-        .as_array()
-        .expect("groups")
-        .iter()
-        .map(|g| g["Id"].as_str().expect("Id"))
-        .collect();
-    assert_eq!(group_ids, ["rg-m1a-default", "rg-m1a-team"]);
+    assert_eq!(
+        ids(&groups, "ResourceGroups", "ResourceGroup", "Id"),
+        ["rg-m1a-default", "rg-m1a-team"]
+    );
     let me = call(&in_member, Service::Sts, "GetCallerIdentity", NO_PARAMS)
         .await
         .expect("GetCallerIdentity");
@@ -195,6 +217,14 @@ async fn the_management_account_lists_its_members_and_each_acts_in_its_own_accou
         !own.is_empty() && own.iter().all(|id| !id.starts_with("i-m1a")),
         "management sees its own instances only: {own:?}"
     );
+    // The request log names the account each request acted in.
+    let described: Vec<String> = emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.action == "DescribeInstances")
+        .map(|r| r.account)
+        .collect();
+    assert_eq!(described, [MEMBER.to_owned(), fleet(0).account_id]);
     // A member does not list the directory.
     assert_eq!(
         code_of(
@@ -215,40 +245,21 @@ async fn the_management_account_lists_its_members_and_each_acts_in_its_own_accou
 async fn a_members_keys_change_only_that_member() {
     let emulator = start(directory_fleet(), Settings::default()).await;
     let in_member = assume(&emulator, MEMBER).await;
-    let join = |id: &'static str, group: &'static str| {
-        let client = &in_member;
-        async move {
-            call(
-                client,
-                Service::Ecs,
-                "JoinResourceGroup",
-                &[
-                    ("ResourceType", "instance"),
-                    ("ResourceId", id),
-                    ("ResourceGroupId", group),
-                ],
-            )
-            .await
-        }
-    };
-    join("i-m1a000", "rg-m1a-team")
+    join(&in_member, "i-m1a000", "rg-m1a-team")
         .await
         .expect("a join in the member");
-    let member = emulator.snapshot_account(MEMBER).await.expect("the member");
-    let moved = member
-        .resources
-        .iter()
-        .find(|r| r.id == "i-m1a000")
-        .expect("i-m1a000");
-    assert_eq!(moved.group.as_deref(), Some("rg-m1a-team"));
+    assert_eq!(
+        group_in(&emulator, MEMBER, "i-m1a000").await,
+        Some("rg-m1a-team".into())
+    );
     // The management account's resources and groups are not the member's.
     assert_eq!(
-        code_of(join("i-0000", "rg-m1a-team").await),
+        code_of(join(&in_member, "i-0000", "rg-m1a-team").await),
         (404, "InvalidResourceId.NotFound".into()),
         "a management instance is not in the member"
     );
     assert_eq!(
-        code_of(join("i-m1a001", "rg-prod").await),
+        code_of(join(&in_member, "i-m1a001", "rg-prod").await),
         (404, "InvalidResourceGroup.NotFound".into()),
         "a management group is not in the member"
     );
@@ -265,7 +276,11 @@ async fn a_members_keys_change_only_that_member() {
         .iter()
         .find(|m| m.account_id == MEMBER)
         .expect("the snapshot holds the member");
-    assert_eq!(saved_member.resources, member.resources);
+    let member = emulator.snapshot_account(MEMBER).await.expect("the member");
+    assert_eq!(
+        saved_member.resources, member.resources,
+        "the whole snapshot and the member's agree"
+    );
     emulator.stop().await;
 }
 
@@ -301,17 +316,23 @@ async fn roles_that_are_missing_or_do_not_trust_the_caller_are_refused() {
     emulator.stop().await;
 }
 
+/// RAM's `denied_actions` reach the directory's calls as any other
+/// (`Forbidden.RAM`), and `AssumeRole` as STS refuses a caller without
+/// `sts:AssumeRole`: 403 `NoPermission`, the answer a root key or a RAM user
+/// without `AliyunSTSAssumeRoleAccess` gets (docs/sources/resource-directory.md §7.2).
 #[tokio::test]
-async fn ram_denies_list_accounts_like_any_other_action() {
+async fn ram_denials_reach_list_accounts_and_assume_role() {
     let mut fleet = directory_fleet();
-    fleet.access_keys[0]
-        .denied_actions
-        .push("resourcemanager:ListAccounts".into());
+    fleet.access_keys[0].denied_actions.extend([
+        "resourcemanager:ListAccounts".to_owned(),
+        "sts:AssumeRole".to_owned(),
+    ]);
     let emulator = start(fleet, Settings::default()).await;
+    let management = client(&emulator);
     assert_eq!(
         code_of(
             call(
-                &client(&emulator),
+                &management,
                 Service::ResourceDirectory,
                 "ListAccounts",
                 NO_PARAMS
@@ -320,6 +341,24 @@ async fn ram_denies_list_accounts_like_any_other_action() {
         ),
         (403, "Forbidden.RAM".into())
     );
+    let arn = format!("acs:ram::{MEMBER}:role/{ACCESS_ROLE}");
+    let assumed = call(
+        &management,
+        Service::Sts,
+        "AssumeRole",
+        &[("RoleArn", &arn), ("RoleSessionName", "regroup")],
+    )
+    .await;
+    assert_eq!(code_of(assumed), (403, "NoPermission".into()));
+    // What is not denied still works.
+    call(
+        &management,
+        Service::ResourceDirectory,
+        "ListFoldersForParent",
+        NO_PARAMS,
+    )
+    .await
+    .expect("ListFoldersForParent is not denied");
     emulator.stop().await;
 }
 
@@ -365,18 +404,9 @@ async fn the_state_file_keeps_the_members_and_their_changes() {
     };
     let emulator = start(directory_fleet(), settings.clone()).await;
     let in_member = assume(&emulator, MEMBER).await;
-    call(
-        &in_member,
-        Service::Ecs,
-        "JoinResourceGroup",
-        &[
-            ("ResourceType", "instance"),
-            ("ResourceId", "i-m1a000"),
-            ("ResourceGroupId", "rg-m1a-team"),
-        ],
-    )
-    .await
-    .expect("a join in the member");
+    join(&in_member, "i-m1a000", "rg-m1a-team")
+        .await
+        .expect("a join in the member");
     let before = emulator.snapshot().await;
     emulator.stop().await;
 
@@ -387,13 +417,10 @@ async fn the_state_file_keeps_the_members_and_their_changes() {
         after, before,
         "members, folders and the move survive a restart"
     );
-    let member = second.snapshot_account(MEMBER).await.expect("the member");
-    let moved = member
-        .resources
-        .iter()
-        .find(|r| r.id == "i-m1a000")
-        .expect("i-m1a000");
-    assert_eq!(moved.group.as_deref(), Some("rg-m1a-team"));
+    assert_eq!(
+        group_in(&second, MEMBER, "i-m1a000").await,
+        Some("rg-m1a-team".into())
+    );
     second.stop().await;
 }
 
@@ -488,4 +515,56 @@ fn the_example_fleet_has_three_members_of_ten_tagged_instances() {
             );
         }
     }
+}
+
+/// The directory's answers against the SDK models: every path of
+/// tests/fixtures/api/rdm_<Action>.json (each field of the response model
+/// set, through the model's own `to_map`) is in the emulator's answer with
+/// the same JSON type, except the fields that are only there at times.
+#[tokio::test]
+async fn directory_answers_have_the_sdk_models_paths_and_types() {
+    use super::fidelity_tests::paths;
+    let mut fleet = directory_fleet();
+    fleet.accounts[0].tags.insert("env".into(), "prod".into());
+    fleet.folders[0]
+        .tags
+        .insert("owner".into(), "platform".into());
+    let emulator = start(fleet, Settings::default()).await;
+    // DeletionStatus: only while a member is being deleted; NextToken: only
+    // under token paging (MaxResults), which has no page numbers.
+    let sometimes = ["Accounts.Account[].DeletionStatus", "NextToken"];
+    for (action, params) in [
+        ("ListAccounts", vec![("IncludeTags", "true")]),
+        (
+            "ListAccountsForParent",
+            vec![("IncludeTags", "true"), ("ParentFolderId", "fd-teams")],
+        ),
+        ("ListFoldersForParent", vec![]),
+        ("GetResourceDirectory", vec![]),
+    ] {
+        let fixture: Value = crate::api::fixtures::json(&format!("rdm_{action}.json"));
+        let answer = call(
+            &client(&emulator),
+            Service::ResourceDirectory,
+            action,
+            &params,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{action}: {e}"));
+        let (mut expected, mut got) = (Default::default(), Default::default());
+        paths(&fixture, "", &mut expected);
+        paths(&answer, "", &mut got);
+        for (path, types) in &expected {
+            if sometimes.contains(&path.as_str()) {
+                continue;
+            }
+            assert_eq!(got.get(path), Some(types), "{action}: {path}");
+        }
+        let extra: Vec<&String> = got.keys().filter(|p| !expected.contains_key(*p)).collect();
+        assert!(
+            extra.is_empty(),
+            "{action}: fields the model lacks: {extra:?}"
+        );
+    }
+    emulator.stop().await;
 }

@@ -36,6 +36,7 @@ fn reply(shared: &Shared, action: &str, status: StatusCode, body: String) -> Res
     let code = (!status.is_success()).then(|| status.as_str().to_owned());
     log(
         shared,
+        &shared.store.management().account_id,
         action,
         &Params::new(),
         status.as_u16(),

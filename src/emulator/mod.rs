@@ -114,6 +114,8 @@ impl Default for Settings {
 /// One request as the log records it: without its signature or tokens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LoggedRequest {
+    /// The account the request acted in: its key's.
+    pub account: String,
     pub action: String,
     pub params: BTreeMap<String, String>,
     pub status: u16,
@@ -358,7 +360,15 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
                 "RequestBodyTooLarge",
                 format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
             );
-            return answer(&shared, Format::Xml, "", &Params::new(), Err(failure));
+            let account = shared.store.management().account_id.as_str();
+            return answer(
+                &shared,
+                account,
+                Format::Xml,
+                "",
+                &Params::new(),
+                Err(failure),
+            );
         }
     };
     let received = Received {
@@ -371,20 +381,36 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     let params = gateway::decode_received(&received);
     let format = Format::of(&params);
     let action = params.get("Action").cloned().unwrap_or_default();
+    // The account the request acts in: its key's (an unsigned call's is
+    // the management account).
+    let claimed = gateway::claimed_key_id(&received, &params);
+    let slot = shared.store.route(
+        claimed
+            .as_deref()
+            .filter(|_| action != "AssumeRoleWithOIDC"),
+    );
 
     if !shared.settings.latency.is_zero() {
         tokio::time::sleep(shared.settings.latency).await;
     }
-    let result = serve(&shared, &received, &action, &params).await;
+    let result = serve(&shared, slot, &received, &action, &params).await;
+    let account = slot.account_id.as_str();
     let result = match result {
         Ok(Served::Answer(value)) => Ok(value),
         Ok(Served::Drop) => {
-            log(&shared, &action, &params, 0, Some("ConnectionDropped"));
+            log(
+                &shared,
+                account,
+                &action,
+                &params,
+                0,
+                Some("ConnectionDropped"),
+            );
             return dropped_connection();
         }
         Err(failure) => Err(failure),
     };
-    answer(&shared, format, &action, &params, result)
+    answer(&shared, account, format, &action, &params, result)
 }
 
 enum Served {
@@ -423,18 +449,13 @@ fn roll_phantom(shared: &Shared, arrival: Option<&faults::Arrival>) -> bool {
 
 async fn serve(
     shared: &Shared,
+    slot: &state::Slot,
     received: &Received,
     action: &str,
     params: &Params,
 ) -> Result<Served, Failure> {
     let now = Utc::now();
     let unsigned = action == "AssumeRoleWithOIDC";
-    // The account the request acts in: its key's.
-    let slot = shared.store.route(
-        gateway::claimed_key_id(received, params)
-            .as_deref()
-            .filter(|_| !unsigned),
-    );
     let key_id = if unsigned {
         None
     } else {
@@ -550,10 +571,9 @@ async fn serve(
                 "User not authorized to operate on the specified resource, or this API doesn't support RAM.",
             ));
         }
-        directory::GET_RESOURCE_DIRECTORY => directory::get_resource_directory(
-            shared.store.directory.as_ref(),
-            &slot.account.read().await.account_id,
-        )?,
+        directory::GET_RESOURCE_DIRECTORY => {
+            directory::get_resource_directory(shared.store.directory.as_ref(), &slot.account_id)?
+        }
         directory::LIST_ACCOUNTS
         | directory::LIST_ACCOUNTS_FOR_PARENT
         | directory::LIST_FOLDERS_FOR_PARENT => {
@@ -562,8 +582,7 @@ async fn serve(
                 directory::LIST_ACCOUNTS_FOR_PARENT => directory::list_accounts_for_parent,
                 _ => directory::list_folders_for_parent,
             };
-            let caller = slot.account.read().await.account_id.clone();
-            list(shared.store.directory.as_ref(), &caller, params)?
+            list(shared.store.directory.as_ref(), &slot.account_id, params)?
         }
         quota::LIST_PRODUCT_QUOTAS => {
             let account = slot.account.read().await;
@@ -621,6 +640,7 @@ async fn persist(shared: &Shared, slot: &state::Slot, generation: u64) -> Result
 
 fn answer(
     shared: &Shared,
+    account: &str,
     format: Format,
     action: &str,
     params: &Params,
@@ -630,6 +650,7 @@ fn answer(
     let status = result.as_ref().map_or_else(|f| f.status, |_| 200);
     log(
         shared,
+        account,
         action,
         params,
         status,
@@ -659,11 +680,19 @@ fn dropped_connection() -> Response {
     Response::new(Body::from_stream(failing))
 }
 
-fn log(shared: &Shared, action: &str, params: &Params, status: u16, code: Option<&str>) {
+fn log(
+    shared: &Shared,
+    account: &str,
+    action: &str,
+    params: &Params,
+    status: u16,
+    code: Option<&str>,
+) {
     if !shared.settings.record_requests && shared.log_file.is_none() {
         return;
     }
     let entry = LoggedRequest {
+        account: account.to_owned(),
         action: action.to_owned(),
         params: params
             .iter()

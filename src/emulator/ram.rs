@@ -45,6 +45,12 @@ pub fn check(account_id: &str, principal: Principal, action: &str) -> Result<(),
     if !principal.denied_actions.iter().any(|d| d == action) {
         return Ok(());
     }
+    // STS refuses a caller without `sts:AssumeRole` with its own 403
+    // `NoPermission` (docs/sources/resource-directory.md §7.2, from DOC-AR;
+    // fixture sts_error_NoPermission.json), not with `Forbidden.RAM`.
+    if action == "sts:AssumeRole" {
+        return Err(super::sts::no_permission());
+    }
     // Opaque to the caller, as the real one is until RAM decodes it.
     let encoded = base64::engine::general_purpose::STANDARD.encode(
         serde_json::json!({"AuthAction": action, "Principal": principal.display_name}).to_string(),

@@ -125,6 +125,8 @@ impl Account {
 /// account, docs/sources/resource-directory.md §6: "regionId, API,
 /// ParentUid") and how much of it the state file holds.
 pub struct Slot {
+    /// The account's id, which never changes: readable without the lock.
+    pub account_id: String,
     pub account: RwLock<Account>,
     pub quotas: Option<super::quota::Quotas>,
     persisted: AtomicU64,
@@ -142,7 +144,6 @@ struct Route {
 /// routes from access keys to accounts.
 pub struct Store {
     slots: Vec<Slot>,
-    management_id: String,
     pub directory: Option<Directory>,
     /// Keys of the members, fleet's and issued: a key not here is the
     /// management account's.
@@ -164,6 +165,7 @@ impl Store {
             let mut account = Account::from_fleet(fleet);
             configure(&mut account);
             Slot {
+                account_id: account.account_id.clone(),
                 account: RwLock::new(account),
                 quotas: super::quota::Quotas::new(quotas.to_vec()),
                 persisted: AtomicU64::new(0),
@@ -190,7 +192,6 @@ impl Store {
         Store {
             slots,
             directory: Directory::new(&management_id, folders, directory_members),
-            management_id,
             routes: std::sync::RwLock::new(routes),
             state_file,
             writer: Mutex::new(()),
@@ -213,7 +214,7 @@ impl Store {
     }
 
     fn index_of(&self, account_id: &str) -> Option<usize> {
-        if account_id == self.management_id {
+        if account_id == self.management().account_id {
             return Some(0);
         }
         let members = &self.directory.as_ref()?.members;

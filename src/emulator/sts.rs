@@ -187,9 +187,10 @@ fn role_not_found() -> Failure {
 }
 
 /// 403 `NoPermission` (fixture sts_error_NoPermission.json, from DOC-AR):
-/// the role exists but its trust policy does not name the caller's account
+/// the caller may not call `sts:AssumeRole`, or the role exists but its
+/// trust policy does not name the caller's account
 /// (docs/sources/resource-directory.md §7.2).
-fn not_trusted() -> Failure {
+pub(super) fn no_permission() -> Failure {
     Failure::new(
         403,
         "NoPermission",
@@ -225,9 +226,9 @@ fn role_owner<'a>(
     match directory.members.iter().find(|m| m.account_id == owner) {
         Some(member) if !member.roles.iter().any(|r| r == role) => Err(role_not_found()),
         Some(_) if caller == directory.management_id => Ok(owner),
-        Some(_) => Err(not_trusted()),
+        Some(_) => Err(no_permission()),
         None if owner == directory.management_id && caller == owner => Ok(owner),
-        None if owner == directory.management_id => Err(not_trusted()),
+        None if owner == directory.management_id => Err(no_permission()),
         None => Err(role_not_found()),
     }
 }
@@ -246,8 +247,7 @@ pub async fn assume_role_in(
     let arn = params
         .get("RoleArn")
         .ok_or_else(|| Failure::missing("RoleArn"))?;
-    let caller_id = caller.account.read().await.account_id.clone();
-    let owner = role_owner(store.directory.as_ref(), &caller_id, arn)?;
+    let owner = role_owner(store.directory.as_ref(), &caller.account_id, arn)?;
     let session = session_name(params)?;
     let seconds = duration(params)?;
     policy(params)?;
@@ -260,7 +260,7 @@ pub async fn assume_role_in(
         arn,
         &session,
     );
-    if owner != caller_id {
+    if owner != caller.account_id {
         store.route_issued(&issued.key.id, owner, issued.expires + FORGET_AFTER, now);
     }
     Ok(answer(&issued, arn))

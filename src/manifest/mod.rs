@@ -561,7 +561,7 @@ impl Manifest {
         if groups.is_empty() {
             return Err(invalid(raw.groups_at, &[], Problem::NoGroups));
         }
-        let accounts = raw.accounts.map(|raw| raw.check(&locate));
+        let accounts = raw.accounts.map(|raw| raw.check(locate));
         let sha256 = meaning::sha256(&groups, raw.max_changes, raw.evict_to.as_deref());
         Ok(Manifest {
             file: file.to_owned(),

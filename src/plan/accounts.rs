@@ -80,7 +80,7 @@ impl Plan {
     /// planned), as a plan of one account: its changes, missing entries and
     /// groups without their account, the rest of the plan as it was.
     pub fn split_accounts(&self) -> Vec<(AccountStatus, Plan)> {
-        let mine = |id: &Option<Arc<str>>, account: &AccountStatus| {
+        let mine = |id: &Option<Arc<String>>, account: &AccountStatus| {
             id.as_deref() == Some(&*account.account_id)
         };
         self.accounts
@@ -205,7 +205,7 @@ mod tests {
 
     fn status(id: &str) -> AccountStatus {
         AccountStatus {
-            account_id: id.into(),
+            account_id: Arc::new(id.to_owned()),
             name: format!("member-{id}"),
             error: None,
         }
@@ -230,7 +230,7 @@ mod tests {
         let ids: Vec<&str> = combined
             .changes
             .iter()
-            .map(|c| c.account_id.as_deref().unwrap())
+            .map(|c| c.account_id.as_deref().map_or("", String::as_str))
             .collect();
         let mut sorted = ids.clone();
         sorted.sort();
@@ -238,7 +238,7 @@ mod tests {
         assert_eq!(
             combined
                 .failed_accounts()
-                .map(|a| &*a.account_id)
+                .map(|a| a.account_id.as_str())
                 .collect::<Vec<_>>(),
             ["1002"],
             "the failed account is listed with its error"

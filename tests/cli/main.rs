@@ -31,6 +31,7 @@ mod text;
 #[path = "../support/tools.rs"]
 mod tools;
 
+mod accounts;
 mod approval;
 mod autogroup;
 mod blast_radius;
@@ -61,6 +62,7 @@ mod proxies;
 mod quotas;
 mod reconcile;
 mod regions;
+mod resource_directory;
 mod saved_plans;
 mod schema;
 mod show;

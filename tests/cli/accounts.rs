@@ -1,0 +1,353 @@
+//! Many accounts (a manifest's `accounts:`): a Resource Directory with a
+//! management account and three members (examples/fleet-accounts.yaml:
+//! ten instances each, tagged `team: team-0..2`, groups `team-0..2` in
+//! each member) planned and applied as one run, each member through the
+//! role it trusts the management account with; `--shard` and `--account`
+//! narrowing it; a member whose role cannot be assumed failing alone.
+
+use regroup::emulator::fleet::Fleet;
+
+use crate::harness::{read_json, stdout_of, Running, Setup};
+
+const MEMBERS: [(&str, &str, &str); 3] = [
+    ("1000000000000001", "member-0", "i-bp1m0"),
+    ("1000000000000002", "member-1", "i-bp1m1"),
+    ("1000000000000003", "member-2", "i-bp1m2"),
+];
+
+const BY_TEAM: &str = "version: 1
+regions: [cn-hangzhou]
+accounts: {all: true}
+groups:
+  team-0:
+    select: [{tags: {team: team-0}}]
+  team-1:
+    select: [{tags: {team: team-1}}]
+  team-2:
+    select: [{tags: {team: team-2}}]
+";
+
+fn directory() -> Fleet {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fleet-accounts.yaml");
+    Fleet::load(&path).expect("the example directory loads")
+}
+
+fn start(fleet: Fleet, manifest: &str) -> Running {
+    Setup::new().fleet(fleet).manifest(manifest).start()
+}
+
+/// The lines of stdout from the heading of `account` to the next blank
+/// line after its summary.
+fn section<'a>(out: &'a str, account: &str) -> Vec<&'a str> {
+    let heading = format!("── Account {account}");
+    out.lines()
+        .skip_while(|line| !line.starts_with(&heading))
+        .skip(1)
+        .take_while(|line| !line.starts_with("── Account"))
+        .filter(|line| line.starts_with("  ~ "))
+        .collect()
+}
+
+/// The request id of an error message, which the emulator makes up.
+fn without_request_id(text: &str) -> String {
+    match text.find(", request id ") {
+        Some(at) => {
+            let end = text[at..].find(')').map_or(text.len(), |n| at + n);
+            format!("{}{}", &text[..at], &text[end..])
+        }
+        None => text.to_owned(),
+    }
+}
+
+/// Each member's instances and the group each is in now.
+fn membership(env: &Running) -> Vec<(String, String)> {
+    let mut all = Vec::new();
+    for member in env.snapshot().accounts {
+        let team = |group: &str| {
+            member
+                .resource_groups
+                .iter()
+                .find(|g| g.id == group)
+                .map(|g| g.name.clone())
+                .unwrap_or_default()
+        };
+        for resource in &member.resources {
+            let group = resource.group.as_deref().unwrap_or_default();
+            all.push((resource.id.clone(), team(group)));
+        }
+    }
+    all
+}
+
+#[test]
+fn thirty_moves_are_planned_under_their_accounts_applied_and_settled() {
+    let env = start(directory(), BY_TEAM);
+    let (code, out, err) = env.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "changes to make: {err}");
+    for (id, name, prefix) in MEMBERS {
+        assert!(
+            out.contains(&format!("── Account {id} ({name}) ──\n")),
+            "a section for {name}: {out}"
+        );
+        let moves = section(&out, id);
+        assert_eq!(moves.len(), 10, "ten moves in {name}'s section: {moves:?}");
+        assert!(
+            moves
+                .iter()
+                .all(|line| line.starts_with(&format!("  ~ instance/{prefix}"))),
+            "{name}'s section holds its own instances only: {moves:?}"
+        );
+    }
+    assert!(
+        out.ends_with("Plan: 10 to move, 0 unchanged.\n\n3 accounts: 3 planned.\nPlan: 30 to move, 0 unchanged.\n"),
+        "each account's summary, then the combined one: {out}"
+    );
+
+    let (code, out, err) = env.run(&["apply", "--auto-approve", "--report", "report.json"]);
+    assert_eq!(code, 0, "the apply converges: {out}{err}");
+    assert!(
+        out.contains("\nApply complete! 30 moved, 0 failed.\n"),
+        "{out}"
+    );
+    for (id, team) in membership(&env) {
+        let wanted = format!(
+            "team-{}",
+            id.chars().last().and_then(|c| c.to_digit(10)).unwrap_or(0) % 3
+        );
+        assert_eq!(
+            team, wanted,
+            "{id} is in its team's group of its own account"
+        );
+    }
+    let report = read_json(&env.path("report.json"));
+    let outcomes = report["outcomes"].as_array().expect("outcomes");
+    assert_eq!(outcomes.len(), 30, "one outcome per move");
+    for outcome in outcomes {
+        let resource = outcome["change"]["resource"]["id"]
+            .as_str()
+            .unwrap_or_default();
+        let (account, _, _) = MEMBERS
+            .iter()
+            .find(|(_, _, prefix)| resource.starts_with(prefix))
+            .expect("a member's instance");
+        assert_eq!(
+            outcome["change"]["account_id"], *account,
+            "the report names the account of {resource}"
+        );
+    }
+
+    let (code, out, err) = env.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "nothing left to do: {out}{err}");
+    assert!(
+        out.ends_with("3 accounts: 3 planned.\nNo changes. All 30 resources the manifest manages are in their groups.\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_shard_or_an_account_option_plans_its_accounts_only() {
+    let env = start(directory(), BY_TEAM);
+    // The split is by a hash of the account id: shard 1 of 3 holds
+    // member-1 alone (src/accounts/shard.rs).
+    let (code, out, err) = env.run(&["plan", "--shard", "1/3", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let plan: serde_json::Value = serde_json::from_str(&out).expect("a JSON plan");
+    assert_eq!(
+        plan["accounts"],
+        serde_json::json!([{"account_id": "1000000000000002", "name": "member-1"}]),
+        "one account in shard 1/3"
+    );
+    let changes = plan["changes"].as_array().expect("changes");
+    assert_eq!(changes.len(), 10, "its ten moves");
+    assert!(
+        changes
+            .iter()
+            .all(|c| c["account_id"] == "1000000000000002"),
+        "all of member-1: {changes:?}"
+    );
+    assert!(
+        plan["groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .all(|g| g["account_id"] == "1000000000000002"),
+        "the groups name the account too"
+    );
+
+    let shards: Vec<usize> = ["1/3", "2/3", "3/3"]
+        .iter()
+        .map(|shard| {
+            let (code, out, err) = env.run(&["plan", "--shard", shard, "--format", "json"]);
+            assert_eq!(code, 0, "{shard}: {err}");
+            let plan: serde_json::Value = serde_json::from_str(&out).expect("a JSON plan");
+            plan["changes"].as_array().map_or(0, Vec::len)
+        })
+        .collect();
+    assert_eq!(
+        shards.iter().sum::<usize>(),
+        30,
+        "the shards cover every move once: {shards:?}"
+    );
+
+    let (code, out, err) = env.run(&["plan", "--account", "1000000000000003"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.ends_with("1 account: 1 planned.\nPlan: 10 to move, 0 unchanged.\n")
+            && out.starts_with("── Account 1000000000000003 (member-2) ──\n"),
+        "member-2 alone: {out}"
+    );
+}
+
+#[test]
+fn a_member_whose_role_cannot_be_assumed_fails_alone() {
+    let mut fleet = directory();
+    fleet.accounts[2].roles.clear();
+    let env = start(fleet, BY_TEAM);
+    let failure = "account 1000000000000003 (member-2): cannot assume role ResourceDirectoryAccountAccessRole: AssumeRole: EntityNotExist.Role: The specified Role not exists. (HTTP 404)";
+    let (code, out, err) = env.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 1, "an account failed: {out}");
+    assert_eq!(
+        without_request_id(&err),
+        format!("Error: 1 of 3 account(s) failed:\n{failure}\n"),
+        "one line naming the account and the role"
+    );
+    assert!(
+        out.ends_with("3 accounts: 2 planned, 1 failed.\nPlan: 20 to move, 0 unchanged.\n"),
+        "the others are planned: {out}"
+    );
+
+    let (code, out, err) = env.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "the run fails for member-2: {out}");
+    assert!(
+        out.contains("\nApply complete! 20 moved, 0 failed.\n"),
+        "the others are applied: {out}"
+    );
+    assert!(
+        without_request_id(&err).contains(failure),
+        "and member-2's failure is said: {err}"
+    );
+    let moved = membership(&env)
+        .into_iter()
+        .filter(|(_, team)| team.starts_with("team-"))
+        .count();
+    assert_eq!(moved, 20, "member-2's instances stay where they were");
+}
+
+#[test]
+fn a_group_missing_in_one_account_is_that_accounts_error() {
+    let mut fleet = directory();
+    fleet.accounts[1]
+        .resource_groups
+        .retain(|g| g.name != "team-2");
+    let env = start(fleet, BY_TEAM);
+    let (code, out, err) = env.run(&["plan", "--format", "json"]);
+    assert_eq!(code, 1, "{err}");
+    let plan: serde_json::Value = serde_json::from_str(&out).expect("a JSON plan");
+    let error = plan["accounts"][1]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("team-2"),
+        "member-1's error names the group: {plan:#}"
+    );
+    assert!(
+        err.contains("account 1000000000000002 (member-1): ") && err.contains("team-2"),
+        "named with the account: {err}"
+    );
+    assert_eq!(
+        plan["changes"].as_array().map_or(0, Vec::len),
+        20,
+        "the others' moves"
+    );
+}
+
+#[test]
+fn accounts_the_directory_does_not_have_are_refused_with_their_place() {
+    let manifest = BY_TEAM.replace(
+        "accounts: {all: true}",
+        "accounts: [fd-prod000001, fd-nope]",
+    );
+    let env = start(directory(), &manifest);
+    let (code, out, err) = env.run(&["plan"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        err.starts_with(&format!(
+            "Error: folder `fd-nope` ({}:3:27) names no member of the resource directory",
+            env.manifest.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(env.writes(), 0, "nothing moved");
+
+    let plain = Setup::new()
+        .instances(1)
+        .manifest(
+            "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{all: true}]\n",
+        )
+        .start();
+    let (code, _, err) = stdout_of(plain.regroup(&["plan", "--shard", "1/2"]));
+    assert_eq!(code, 1, "--shard needs accounts");
+    assert!(
+        err.starts_with(
+            "Error: --shard selects among the member accounts of a manifest's `accounts:`"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_saved_plan_and_its_undo_are_checked_and_applied_account_by_account() {
+    let env = start(directory(), BY_TEAM);
+    let before = membership(&env);
+    let (code, _, err) = env.run(&["plan", "-o", "plan.json"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = env.run(&[
+        "apply",
+        "plan.json",
+        "--auto-approve",
+        "--report",
+        "report.json",
+        "--undo-plan",
+        "undo.json",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("\nApply complete! 30 moved, 0 failed.\n"),
+        "{out}"
+    );
+    let undo = read_json(&env.path("undo.json"));
+    assert_eq!(
+        undo["accounts"].as_array().map(Vec::len),
+        Some(3),
+        "the undo plan lists the accounts: {undo:#}"
+    );
+    assert!(
+        undo["changes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .all(|c| c["account_id"].is_string()),
+        "each undo change keeps its account"
+    );
+
+    // Applied again, the saved plan is stale in every account: refused,
+    // naming the first account checked, before any join.
+    let writes = env.writes();
+    let (code, _, err) = env.run(&["apply", "plan.json", "--auto-approve"]);
+    assert_eq!(code, 1, "a stale plan is refused");
+    assert!(
+        err.starts_with("Error: account 1000000000000001 (member-0)")
+            && err.contains(
+                "the saved plan is stale: 10 resource(s) are no longer where the plan found them"
+            ),
+        "{err}"
+    );
+    assert_eq!(env.writes(), writes, "nothing was moved");
+
+    let (code, out, err) = env.run(&["apply", "undo.json", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("\nApply complete! 30 moved, 0 failed.\n"),
+        "{out}"
+    );
+    assert_eq!(membership(&env), before, "every member is back as it was");
+}
