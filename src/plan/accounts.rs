@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::file::FORMAT_VERSION;
 use super::{AccountStatus, ManifestInfo, Plan};
 
 /// One account's part of a plan over several: the account's plan, or why
@@ -20,22 +19,7 @@ impl Plan {
     /// One plan of every account's, in the order given (by account id):
     /// an account that failed is listed with its error and has no changes.
     pub fn combine(manifest: ManifestInfo, parts: Vec<AccountPlan>, now: DateTime<Utc>) -> Plan {
-        let mut combined = Plan {
-            format_version: FORMAT_VERSION,
-            manifest,
-            created_at: now,
-            accounts: Vec::with_capacity(parts.len()),
-            changes: Vec::new(),
-            evictions: 0,
-            unchanged: 0,
-            missing: Vec::new(),
-            warnings: Vec::new(),
-            groups: Vec::new(),
-            undo: false,
-            undoes: None,
-            merged_from: Vec::new(),
-            checksum: String::new(),
-        };
+        let mut combined = Plan::empty(manifest, now);
         for (mut status, part) in parts {
             let plan = match part {
                 Ok(plan) => plan,

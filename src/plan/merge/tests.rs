@@ -5,7 +5,7 @@ use chrono::TimeZone;
 use super::*;
 use crate::manifest::Location;
 use crate::plan::{
-    AccountStatus, Change, GroupRef, GroupSummary, ManifestInfo, Missing, ReportRef,
+    AccountStatus, Change, GroupRef, GroupSummary, ManifestInfo, Missing, ReportRef, FORMAT_VERSION,
 };
 use crate::resource::ResourceType;
 
