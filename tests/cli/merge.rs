@@ -385,6 +385,17 @@ fn merged_account_shards_print_as_the_whole_plan_whatever_the_files_order() {
         changes.iter().all(|c| c["account_id"].is_string()),
         "every change names its account"
     );
+    let before = env.writes();
+    let (code, _, err) = env.run(&["apply", "merged.json", "-f", "accounts.yaml"]);
+    assert_eq!(
+        code, 1,
+        "a merged plan over accounts is for review too: {err}"
+    );
+    assert_has_line(
+        &err,
+        "Error: merged.json cannot be applied: it merges 3 plans (shard-2.json, shard-1.json, shard-3.json) for review; apply each shard's own plan in its job instead, e.g. regroup apply shard-2.json",
+    );
+    assert_eq!(env.writes(), before, "nothing was moved");
 }
 
 #[test]
