@@ -16,7 +16,7 @@ use chrono::Utc;
 use futures::StreamExt as _;
 
 use super::conflicts::skip_conflicts;
-use super::flow::{approve, finish, show_plan, Source};
+use super::flow::{finish, review, show_plan, Source};
 use super::halt::Stop;
 use super::interrupts::Interrupts;
 use super::report::Report;
@@ -56,11 +56,7 @@ pub(super) async fn apply_across(
             )
             .await?;
             let plan = strict::with_warnings(plan, region_warnings);
-            show_plan(&plan, request.color, out);
-            check_max_changes(&plan, request.rails.max_changes, Some(&manifest))?;
-            strict::check(&plan, request.strict)?;
-            if plan.has_changes() && !request.auto_approve && !approve(out)? {
-                writeln!(out, "\nApply cancelled.")?;
+            if !review(&plan, &manifest, request, out)? {
                 return Ok(Applied::just(Ended::Failure));
             }
             (plan, clients)
@@ -245,20 +241,12 @@ async fn run_accounts(
             outcome
         }));
     }
-    let mut report = Report {
-        format_version: 1,
-        manifest_sha256: plan.manifest.sha256.clone(),
+    Report::finished(
+        plan,
         started_at,
-        finished_at: Utc::now(),
-        interrupted: interrupts.stopped(),
-        stopped: (!stopped.is_empty()).then(|| stopped.join("; ")),
-        moved: 0,
-        failed: 0,
-        not_started: 0,
-        unverified: 0,
-        calls: base.stats(),
+        interrupts.stopped(),
+        (!stopped.is_empty()).then(|| stopped.join("; ")),
+        base.stats(),
         outcomes,
-    };
-    report.count();
-    report
+    )
 }
