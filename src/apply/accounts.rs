@@ -19,9 +19,10 @@ use super::conflicts::skip_conflicts;
 use super::flow::{finish, review, show_plan, Source};
 use super::halt::Stop;
 use super::interrupts::Interrupts;
+use super::progress::ProgressStyle;
 use super::report::Report;
 use super::request::{Applied, ApplyRequest, Ended};
-use super::run::run_under;
+use super::run::{run_under, ApplyOptions};
 use super::saved;
 use super::stale::check_stale;
 use crate::cloud::client::Client;
@@ -208,6 +209,12 @@ async fn run_accounts(
 ) -> Report {
     let started_at = Utc::now();
     let stop = Stop::new(request.rails.run.max_errors);
+    // Accounts run at once: one bar each would draw over the others.
+    let options = ApplyOptions {
+        progress: ProgressStyle::Lines,
+        ..request.rails.run.clone()
+    };
+    let options = &options;
     let runs = plan
         .split_accounts()
         .into_iter()
@@ -222,7 +229,7 @@ async fn run_accounts(
         .map(|(status, part, client)| {
             let stop = stop.sharing_failures();
             async move {
-                let report = run_under(client, &part, &request.rails.run, interrupts, &stop).await;
+                let report = run_under(client, &part, options, interrupts, &stop).await;
                 (status, report, stop.get())
             }
         });
