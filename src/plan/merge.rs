@@ -100,7 +100,11 @@ pub fn merge(shards: Vec<ShardPlan>) -> Result<Plan, MergeError> {
         .map(|s| s.plan.created_at)
         .min()
         .unwrap_or(first.plan.created_at);
-    let mut merged = Plan::empty(first.plan.manifest.clone(), earliest);
+    let mut merged = Plan {
+        manifest: first.plan.manifest.clone(),
+        created_at: earliest,
+        ..Plan::empty()
+    };
     let mut warned = HashSet::from([MANAGES_NOTHING.to_owned()]);
     let mut unchanged_per_group: BTreeMap<(AccountId, GroupRef), usize> = BTreeMap::new();
     for ShardPlan { file, plan } in shards {

@@ -183,27 +183,6 @@ pub struct GroupSummary {
 pub const MANAGES_NOTHING: &str = "this plan manages 0 resources: nothing the manifest names or selects was found in the regions read; check the rules' tags and names, the ids, and --region";
 
 impl Plan {
-    /// A plan of `manifest` made at `created_at` with nothing in it yet, for
-    /// building one out of others (accounts combined, shards merged).
-    pub fn empty(manifest: ManifestInfo, created_at: DateTime<Utc>) -> Plan {
-        Plan {
-            format_version: FORMAT_VERSION,
-            manifest,
-            created_at,
-            accounts: Vec::new(),
-            changes: Vec::new(),
-            evictions: 0,
-            unchanged: 0,
-            missing: Vec::new(),
-            warnings: Vec::new(),
-            groups: Vec::new(),
-            undo: false,
-            undoes: None,
-            merged_from: Vec::new(),
-            checksum: String::new(),
-        }
-    }
-
     pub fn has_changes(&self) -> bool {
         !self.changes.is_empty()
     }
