@@ -4,7 +4,8 @@
 //! (one read per resource, serial joins).
 //!
 //! Run with `cargo bench --bench bulk` (add `-- --quick` for 1k and 10k
-//! only, `-- --quotas` for the quota runs alone, `-- --plan` for the plan
+//! only, `-- --quotas` for the quota runs alone, `-- --accounts` for the
+//! many-accounts regime (bulk/accounts.rs), `-- --plan` for the plan
 //! runs alone, `-- --size N` for the plans of N resources alone). It prints
 //! markdown tables; docs/benchmarks.md holds a run.
 //!
@@ -21,6 +22,8 @@
 //! inflate every figure. The plan runs' fleets and manifests are therefore
 //! written by a child of their own (`--write-fleet`), never held here.
 
+#[path = "bulk/accounts.rs"]
+mod accounts;
 #[path = "bulk/regimes.rs"]
 mod regimes;
 #[path = "../tests/support/mod.rs"]
@@ -354,7 +357,14 @@ fn main() {
             return;
         }
     }
+    if accounts::write_if_asked(&args) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
+    if args.iter().any(|a| a == "--accounts") {
+        accounts::run(dir.path(), args.iter().any(|a| a == "--quick"));
+        return;
+    }
     if std::env::args().any(|a| a == "--regimes") {
         regimes::run(dir.path(), args.iter().any(|a| a == "--short"));
         return;

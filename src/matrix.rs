@@ -17,7 +17,10 @@
 //! and `fromJSON`'s example of a matrix set from a job's output
 //! (<https://docs.github.com/en/actions/learn-github-actions/expressions#fromjson>);
 //! GitLab's `parallel:matrix` (a list of hashes of variable arrays, at most
-//! 200 jobs, <https://docs.gitlab.com/ci/yaml/#parallelmatrix>), which
+//! 200 jobs, <https://docs.gitlab.com/ci/yaml/#parallelmatrix>; GitLab's own
+//! CI schema, `definitions.parallel`, as check-jsonschema 0.39.0 vendors it
+//! for `vendor.gitlab-ci`: `parallel` from 1 to 200, `matrix` at most 200
+//! items), which
 //! GitLab reads only from the pipeline's YAML, so a matrix decided at run
 //! time goes into a dynamic child pipeline
 //! (<https://docs.gitlab.com/ci/pipelines/downstream_pipelines/#dynamic-child-pipelines>;

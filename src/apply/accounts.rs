@@ -16,12 +16,13 @@ use chrono::Utc;
 use futures::StreamExt as _;
 
 use super::conflicts::skip_conflicts;
-use super::flow::{approve, finish, show_plan, Source};
+use super::flow::{finish, review, show_plan, Source};
 use super::halt::Stop;
 use super::interrupts::Interrupts;
+use super::progress::ProgressStyle;
 use super::report::Report;
 use super::request::{Applied, ApplyRequest, Ended};
-use super::run::run_under;
+use super::run::{run_under, ApplyOptions};
 use super::saved;
 use super::stale::check_stale;
 use crate::cloud::client::Client;
@@ -56,11 +57,7 @@ pub(super) async fn apply_across(
             )
             .await?;
             let plan = strict::with_warnings(plan, region_warnings);
-            show_plan(&plan, request.color, out);
-            check_max_changes(&plan, request.rails.max_changes, Some(&manifest))?;
-            strict::check(&plan, request.strict)?;
-            if plan.has_changes() && !request.auto_approve && !approve(out)? {
-                writeln!(out, "\nApply cancelled.")?;
+            if !review(&plan, &manifest, request, out)? {
                 return Ok(Applied::just(Ended::Failure));
             }
             (plan, clients)
@@ -195,7 +192,7 @@ async fn check_saved(
     Ok((checked, already_back))
 }
 
-fn in_account(change: Change, account_id: &Arc<str>) -> Change {
+fn in_account(change: Change, account_id: &Arc<String>) -> Change {
     Change {
         account_id: Some(account_id.clone()),
         ..change
@@ -212,6 +209,12 @@ async fn run_accounts(
 ) -> Report {
     let started_at = Utc::now();
     let stop = Stop::new(request.rails.run.max_errors);
+    // Accounts run at once: one bar each would draw over the others.
+    let options = ApplyOptions {
+        progress: ProgressStyle::Lines,
+        ..request.rails.run.clone()
+    };
+    let options = &options;
     let runs = plan
         .split_accounts()
         .into_iter()
@@ -226,7 +229,7 @@ async fn run_accounts(
         .map(|(status, part, client)| {
             let stop = stop.sharing_failures();
             async move {
-                let report = run_under(client, &part, &request.rails.run, interrupts, &stop).await;
+                let report = run_under(client, &part, options, interrupts, &stop).await;
                 (status, report, stop.get())
             }
         });
@@ -245,20 +248,12 @@ async fn run_accounts(
             outcome
         }));
     }
-    let mut report = Report {
-        format_version: 1,
-        manifest_sha256: plan.manifest.sha256.clone(),
+    Report::finished(
+        plan,
         started_at,
-        finished_at: Utc::now(),
-        interrupted: interrupts.stopped(),
-        stopped: (!stopped.is_empty()).then(|| stopped.join("; ")),
-        moved: 0,
-        failed: 0,
-        not_started: 0,
-        unverified: 0,
-        calls: base.stats(),
+        interrupts.stopped(),
+        (!stopped.is_empty()).then(|| stopped.join("; ")),
+        base.stats(),
         outcomes,
-    };
-    report.count();
-    report
+    )
 }

@@ -76,11 +76,7 @@ pub async fn apply(request: &ApplyRequest, out: &mut Stdout) -> anyhow::Result<A
         Source::Manifest(manifest, region_warnings) => {
             let plan = make_plan(&client, &manifest, request.rails.ignore_missing).await?;
             let plan = strict::with_warnings(plan, region_warnings);
-            show_plan(&plan, request.color, out);
-            check_max_changes(&plan, request.rails.max_changes, Some(&manifest))?;
-            strict::check(&plan, request.strict)?;
-            if plan.has_changes() && !request.auto_approve && !approve(out)? {
-                writeln!(out, "\nApply cancelled.")?;
+            if !review(&plan, &manifest, request, out)? {
                 return Ok(Applied::just(Ended::Failure));
             }
             plan
@@ -217,6 +213,24 @@ fn pace_alongside(client: &Client, source: &Source) -> tokio::task::JoinHandle<(
     })
 }
 
+/// A fresh plan shown, held to its guards and approved: whether to go
+/// on (`false`: the person did not approve, which is said).
+pub(super) fn review(
+    plan: &Plan,
+    manifest: &Manifest,
+    request: &ApplyRequest,
+    out: &mut Stdout,
+) -> anyhow::Result<bool> {
+    show_plan(plan, request.color, out);
+    check_max_changes(plan, request.rails.max_changes, Some(manifest))?;
+    strict::check(plan, request.strict)?;
+    if plan.has_changes() && !request.auto_approve && !approve(out)? {
+        writeln!(out, "\nApply cancelled.")?;
+        return Ok(false);
+    }
+    Ok(true)
+}
+
 /// Prints the plan as text. Showing it is for a person; a closed stdout in
 /// a pipeline (`--auto-approve | head`) does not cancel the apply that was
 /// asked for, whose report and exit code still count.
@@ -227,7 +241,7 @@ pub(super) fn show_plan(plan: &Plan, color: bool, out: &mut Stdout) {
 }
 
 /// Asks as Terraform does; only `yes` approves.
-pub(super) fn approve(out: &mut Stdout) -> anyhow::Result<bool> {
+fn approve(out: &mut Stdout) -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
         bail!("apply needs approval, but stdin is not a terminal; pass --auto-approve to apply without asking");
     }

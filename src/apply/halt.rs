@@ -99,3 +99,35 @@ impl Stop {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts_share_the_failure_count_but_not_their_halts() {
+        let first = Stop::new(Some(3));
+        let second = first.sharing_failures();
+        second.set(Halt::Denied("RAM said no".into()));
+        assert!(
+            first.get().is_none(),
+            "a denial in one account leaves the other going"
+        );
+        first.failed();
+        first.failed();
+        assert!(
+            first.get().is_none(),
+            "two failures are under --max-errors 3"
+        );
+        second.failed();
+        assert!(
+            matches!(first.get(), Some(Halt::MaxErrors(3))),
+            "the third, in the other account, stops this one too"
+        );
+        let third = first.sharing_failures();
+        assert!(
+            matches!(third.get(), Some(Halt::MaxErrors(3))),
+            "and any account started after"
+        );
+    }
+}

@@ -172,7 +172,7 @@ fn check(shards: &[ShardReport]) -> Result<(), ReportMergeError> {
 fn outcomes_accounts(outcomes: &[Outcome]) -> impl Iterator<Item = &str> {
     outcomes
         .iter()
-        .filter_map(|o| o.change.account_id.as_deref())
+        .filter_map(|o| o.change.account_id.as_deref().map(String::as_str))
 }
 
 fn overlap(what: String, first: &str, second: &str) -> ReportMergeError {

@@ -109,6 +109,34 @@ pub struct Report {
 }
 
 impl Report {
+    /// The report of a run of `plan` that started at `started_at` and
+    /// ends now, its statuses counted.
+    pub(super) fn finished(
+        plan: &Plan,
+        started_at: DateTime<Utc>,
+        interrupted: bool,
+        stopped: Option<String>,
+        calls: StatsSnapshot,
+        outcomes: Vec<Outcome>,
+    ) -> Report {
+        let mut report = Report {
+            format_version: 1,
+            manifest_sha256: plan.manifest.sha256.clone(),
+            started_at,
+            finished_at: Utc::now(),
+            interrupted,
+            stopped,
+            moved: 0,
+            failed: 0,
+            not_started: 0,
+            unverified: 0,
+            calls,
+            outcomes,
+        };
+        report.count();
+        report
+    }
+
     pub(super) fn count(&mut self) {
         let count = |status| self.outcomes.iter().filter(|o| o.status == status).count();
         self.moved = count(Status::Moved);

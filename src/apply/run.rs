@@ -109,22 +109,14 @@ pub(super) async fn run_under(
         }
     }
     outcomes.sort_by(|a, b| a.change.resource.cmp(&b.change.resource));
-    let mut report = Report {
-        format_version: 1,
-        manifest_sha256: plan.manifest.sha256.clone(),
+    Report::finished(
+        plan,
         started_at,
-        finished_at: Utc::now(),
-        interrupted: interrupts.stopped(),
-        stopped: stop.get().map(|halt| halt.reason()),
-        moved: 0,
-        failed: 0,
-        not_started: 0,
-        unverified: 0,
-        calls: client.stats(),
+        interrupts.stopped(),
+        stop.get().map(|halt| halt.reason()),
+        client.stats(),
         outcomes,
-    };
-    report.count();
-    report
+    )
 }
 
 /// One pass: the joins of `changes`, those that landed read back in

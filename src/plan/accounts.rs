@@ -5,36 +5,63 @@
 //! account's part as a plan of one account, for the per-account steps of
 //! apply (the stale guard, the check against the manifest, the joins).
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 
 use super::file::FORMAT_VERSION;
-use super::{AccountStatus, ManifestInfo, Plan};
+use super::{AccountId, AccountStatus, Change, GroupSummary, ManifestInfo, Missing, Plan};
 
 /// One account's part of a plan over several: the account's plan, or why
 /// there is none.
 pub type AccountPlan = (AccountStatus, Result<Plan, String>);
+
+/// What names its account in a plan over several.
+trait InAccount: Clone {
+    fn account_id(&mut self) -> &mut AccountId;
+}
+
+macro_rules! in_account {
+    ($($item:ty),*) => {$(
+        impl InAccount for $item {
+            fn account_id(&mut self) -> &mut AccountId {
+                &mut self.account_id
+            }
+        }
+    )*};
+}
+
+in_account!(Change, Missing, GroupSummary);
+
+/// `items`, each marked with the account `id`.
+fn marked<T: InAccount>(items: Vec<T>, id: AccountId) -> impl Iterator<Item = T> {
+    items.into_iter().map(move |mut item| {
+        *item.account_id() = id.clone();
+        item
+    })
+}
+
+/// The items of `account`, without their account.
+fn of_account<T: InAccount>(items: &[T], account: &str) -> Vec<T> {
+    items
+        .iter()
+        .filter_map(|item| {
+            let mut item = item.clone();
+            let mine = item.account_id().as_deref().map(String::as_str) == Some(account);
+            mine.then(|| {
+                *item.account_id() = None;
+                item
+            })
+        })
+        .collect()
+}
 
 impl Plan {
     /// One plan of every account's, in the order given (by account id):
     /// an account that failed is listed with its error and has no changes.
     pub fn combine(manifest: ManifestInfo, parts: Vec<AccountPlan>, now: DateTime<Utc>) -> Plan {
         let mut combined = Plan {
-            format_version: FORMAT_VERSION,
             manifest,
             created_at: now,
-            accounts: Vec::with_capacity(parts.len()),
-            changes: Vec::new(),
-            evictions: 0,
-            unchanged: 0,
-            missing: Vec::new(),
-            warnings: Vec::new(),
-            groups: Vec::new(),
-            undo: false,
-            undoes: None,
-            merged_from: Vec::new(),
-            checksum: String::new(),
+            ..Plan::empty()
         };
         for (mut status, part) in parts {
             let plan = match part {
@@ -46,24 +73,9 @@ impl Plan {
                 }
             };
             let id = Some(status.account_id.clone());
-            combined
-                .changes
-                .extend(plan.changes.into_iter().map(|mut change| {
-                    change.account_id = id.clone();
-                    change
-                }));
-            combined
-                .missing
-                .extend(plan.missing.into_iter().map(|mut missing| {
-                    missing.account_id = id.clone();
-                    missing
-                }));
-            combined
-                .groups
-                .extend(plan.groups.into_iter().map(|mut group| {
-                    group.account_id = id.clone();
-                    group
-                }));
+            combined.changes.extend(marked(plan.changes, id.clone()));
+            combined.missing.extend(marked(plan.missing, id.clone()));
+            combined.groups.extend(marked(plan.groups, id));
             combined.warnings.extend(
                 plan.warnings
                     .into_iter()
@@ -80,58 +92,37 @@ impl Plan {
     /// planned), as a plan of one account: its changes, missing entries and
     /// groups without their account, the rest of the plan as it was.
     pub fn split_accounts(&self) -> Vec<(AccountStatus, Plan)> {
-        let mine = |id: &Option<Arc<str>>, account: &AccountStatus| {
-            id.as_deref() == Some(&*account.account_id)
-        };
         self.accounts
             .iter()
             .filter(|account| account.error.is_none())
             .map(|account| {
+                let changes = of_account(&self.changes, &account.account_id);
                 let part = Plan {
-                    accounts: Vec::new(),
-                    changes: self
-                        .changes
-                        .iter()
-                        .filter(|c| mine(&c.account_id, account))
-                        .map(|c| super::Change {
-                            account_id: None,
-                            ..c.clone()
-                        })
-                        .collect(),
-                    missing: self
-                        .missing
-                        .iter()
-                        .filter(|m| mine(&m.account_id, account))
-                        .map(|m| super::Missing {
-                            account_id: None,
-                            ..m.clone()
-                        })
-                        .collect(),
-                    groups: self
-                        .groups
-                        .iter()
-                        .filter(|g| mine(&g.account_id, account))
-                        .map(|g| super::GroupSummary {
-                            account_id: None,
-                            ..g.clone()
-                        })
-                        .collect(),
-                    warnings: Vec::new(),
-                    checksum: String::new(),
-                    ..self.clone_head()
+                    manifest: self.manifest.clone(),
+                    created_at: self.created_at,
+                    evictions: changes.iter().filter(|c| c.evict).count(),
+                    changes,
+                    missing: of_account(&self.missing, &account.account_id),
+                    groups: of_account(&self.groups, &account.account_id),
+                    undo: self.undo,
+                    undoes: self.undoes.clone(),
+                    ..Plan::empty()
                 };
-                let evictions = part.changes.iter().filter(|c| c.evict).count();
-                (account.clone(), Plan { evictions, ..part }.seal())
+                (account.clone(), part.seal())
             })
             .collect()
     }
 
-    /// The plan without its lists, for building a part of it.
-    fn clone_head(&self) -> Plan {
+    /// A plan with nothing in it, to build one from parts (accounts
+    /// combined here, shards merged in `merge`).
+    pub(super) fn empty() -> Plan {
         Plan {
-            format_version: self.format_version,
-            manifest: self.manifest.clone(),
-            created_at: self.created_at,
+            format_version: FORMAT_VERSION,
+            manifest: ManifestInfo {
+                file: String::new(),
+                sha256: String::new(),
+            },
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
             accounts: Vec::new(),
             changes: Vec::new(),
             evictions: 0,
@@ -139,8 +130,8 @@ impl Plan {
             missing: Vec::new(),
             warnings: Vec::new(),
             groups: Vec::new(),
-            undo: self.undo,
-            undoes: self.undoes.clone(),
+            undo: false,
+            undoes: None,
             merged_from: Vec::new(),
             checksum: String::new(),
         }
@@ -150,6 +141,7 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+    use std::sync::Arc;
 
     use chrono::TimeZone;
 
@@ -205,7 +197,7 @@ mod tests {
 
     fn status(id: &str) -> AccountStatus {
         AccountStatus {
-            account_id: id.into(),
+            account_id: Arc::new(id.to_owned()),
             name: format!("member-{id}"),
             error: None,
         }
@@ -230,7 +222,7 @@ mod tests {
         let ids: Vec<&str> = combined
             .changes
             .iter()
-            .map(|c| c.account_id.as_deref().unwrap())
+            .map(|c| c.account_id.as_deref().map_or("", String::as_str))
             .collect();
         let mut sorted = ids.clone();
         sorted.sort();
@@ -238,7 +230,7 @@ mod tests {
         assert_eq!(
             combined
                 .failed_accounts()
-                .map(|a| &*a.account_id)
+                .map(|a| a.account_id.as_str())
                 .collect::<Vec<_>>(),
             ["1002"],
             "the failed account is listed with its error"

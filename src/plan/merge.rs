@@ -13,9 +13,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    AccountId, AccountStatus, GroupRef, GroupSummary, Plan, FORMAT_VERSION, MANAGES_NOTHING,
-};
+use super::{AccountId, AccountStatus, GroupRef, GroupSummary, Plan, MANAGES_NOTHING};
 use crate::resource::ResourceKey;
 
 /// One plan that a merged plan was made from: its file, as named to
@@ -97,25 +95,15 @@ pub fn merge(shards: Vec<ShardPlan>) -> Result<Plan, MergeError> {
     let first = shards.first().ok_or(MergeError::Empty)?;
     check_one_manifest(first, &shards)?;
     check_no_overlap(&shards)?;
+    let earliest = shards
+        .iter()
+        .map(|s| s.plan.created_at)
+        .min()
+        .unwrap_or(first.plan.created_at);
     let mut merged = Plan {
-        format_version: FORMAT_VERSION,
         manifest: first.plan.manifest.clone(),
-        created_at: shards
-            .iter()
-            .map(|s| s.plan.created_at)
-            .min()
-            .unwrap_or(first.plan.created_at),
-        accounts: Vec::new(),
-        changes: Vec::new(),
-        evictions: 0,
-        unchanged: 0,
-        missing: Vec::new(),
-        warnings: Vec::new(),
-        groups: Vec::new(),
-        undo: false,
-        undoes: None,
-        merged_from: Vec::new(),
-        checksum: String::new(),
+        created_at: earliest,
+        ..Plan::empty()
     };
     let mut warned = HashSet::from([MANAGES_NOTHING.to_owned()]);
     let mut unchanged_per_group: BTreeMap<(AccountId, GroupRef), usize> = BTreeMap::new();

@@ -9,6 +9,8 @@
 //! One account's failure is its own: it is listed in the plan with its
 //! error and the others are planned.
 
+use std::sync::Arc;
+
 use futures::StreamExt as _;
 
 use crate::accounts::{self, Member, Shard};
@@ -151,7 +153,7 @@ pub async fn plan_across(
 
 fn status_of(member: &Member) -> AccountStatus {
     AccountStatus {
-        account_id: member.account_id.as_str().into(),
+        account_id: Arc::new(member.account_id.clone()),
         name: member.name().to_owned(),
         error: None,
     }

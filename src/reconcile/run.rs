@@ -66,6 +66,9 @@ pub async fn reconcile(options: &ReconcileOptions, out: &mut Stdout) -> anyhow::
     // A manifest that is broken from the start is bad input: there is no
     // good one to keep.
     let mut manifest = load_manifest(&options.manifest, &options.regions)?;
+    if manifest.accounts.is_some() {
+        anyhow::bail!("{}: reconcile keeps one account; a manifest with `accounts:` is planned and applied with `regroup plan` and `regroup apply` (one CI job per shard)", manifest.file);
+    }
     if let Some(dir) = &options.report_dir {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("could not create --report-dir {}", dir.display()))?;

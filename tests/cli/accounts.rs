@@ -293,3 +293,61 @@ fn accounts_the_directory_does_not_have_are_refused_with_their_place() {
         "{err}"
     );
 }
+
+#[test]
+fn a_saved_plan_and_its_undo_are_checked_and_applied_account_by_account() {
+    let env = start(directory(), BY_TEAM);
+    let before = membership(&env);
+    let (code, _, err) = env.run(&["plan", "-o", "plan.json"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = env.run(&[
+        "apply",
+        "plan.json",
+        "--auto-approve",
+        "--report",
+        "report.json",
+        "--undo-plan",
+        "undo.json",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("\nApply complete! 30 moved, 0 failed.\n"),
+        "{out}"
+    );
+    let undo = read_json(&env.path("undo.json"));
+    assert_eq!(
+        undo["accounts"].as_array().map(Vec::len),
+        Some(3),
+        "the undo plan lists the accounts: {undo:#}"
+    );
+    assert!(
+        undo["changes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .all(|c| c["account_id"].is_string()),
+        "each undo change keeps its account"
+    );
+
+    // Applied again, the saved plan is stale in every account: refused,
+    // naming the first account checked, before any join.
+    let writes = env.writes();
+    let (code, _, err) = env.run(&["apply", "plan.json", "--auto-approve"]);
+    assert_eq!(code, 1, "a stale plan is refused");
+    assert!(
+        err.starts_with("Error: account 1000000000000001 (member-0)")
+            && err.contains(
+                "the saved plan is stale: 10 resource(s) are no longer where the plan found them"
+            ),
+        "{err}"
+    );
+    assert_eq!(env.writes(), writes, "nothing was moved");
+
+    let (code, out, err) = env.run(&["apply", "undo.json", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("\nApply complete! 30 moved, 0 failed.\n"),
+        "{out}"
+    );
+    assert_eq!(membership(&env), before, "every member is back as it was");
+}

@@ -1037,7 +1037,7 @@ fn actionlint_rejects_a_context_github_does_not_allow() {
 }
 
 /// GitLab's own schema for `.gitlab-ci.yml`, as vendored by check-jsonschema.
-fn check_gitlab_schema(path: &Path) -> Result<(), String> {
+pub(crate) fn check_gitlab_schema(path: &Path) -> Result<(), String> {
     let mut command = linter("check-jsonschema");
     command
         .args(["--builtin-schema", "vendor.gitlab-ci"])

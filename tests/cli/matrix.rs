@@ -191,3 +191,27 @@ fn argo_example_is_a_valid_workflow_template_calling_real_commands() {
         "the matrix is printed for Argo"
     );
 }
+
+/// A child pipeline as docs/gitops.md has a job write it: `parallel:
+/// matrix:` set to what `--for gitlab` prints.
+fn gitlab_child_pipeline(matrix: &str) -> String {
+    format!(
+        "plan:\n  script:\n    - regroup plan -f regroup.yaml --shard \"$SHARD\" --format json -o plan.json\n  parallel:\n    matrix: {matrix}\n  artifacts:\n    paths: [plan.json]\n"
+    )
+}
+
+#[test]
+fn gitlab_matrix_makes_a_child_pipeline_gitlab_accepts() {
+    let env = Setup::new().start();
+    let (matrix, _) = ok(&env, &["matrix", "--shards", "200", "--for", "gitlab"]);
+    let path = env.write("child.yml", &gitlab_child_pipeline(matrix.trim()));
+    if let Err(problems) = crate::distribution::check_gitlab_schema(&path) {
+        panic!("GitLab CI schema refuses the child pipeline:\n{problems}");
+    }
+    // The schema is no rubber stamp: `parallel: matrix:` must be a list.
+    let path = env.write("bad.yml", &gitlab_child_pipeline("{\"SHARD\": [\"1/2\"]}"));
+    assert!(
+        crate::distribution::check_gitlab_schema(&path).is_err(),
+        "a matrix that is not a list is refused"
+    );
+}

@@ -385,6 +385,17 @@ fn merged_account_shards_print_as_the_whole_plan_whatever_the_files_order() {
         changes.iter().all(|c| c["account_id"].is_string()),
         "every change names its account"
     );
+    let before = env.writes();
+    let (code, _, err) = env.run(&["apply", "merged.json", "-f", "accounts.yaml"]);
+    assert_eq!(
+        code, 1,
+        "a merged plan over accounts is for review too: {err}"
+    );
+    assert_has_line(
+        &err,
+        "Error: merged.json cannot be applied: it merges 3 plans (shard-2.json, shard-1.json, shard-3.json) for review; apply each shard's own plan in its job instead, e.g. regroup apply shard-2.json",
+    );
+    assert_eq!(env.writes(), before, "nothing was moved");
 }
 
 #[test]
@@ -417,5 +428,59 @@ fn an_account_in_two_files_is_refused_naming_both() {
     assert_has_line(
         &err,
         &format!("Error: account 1000000000000002 is in both {holder} and one.json: the shards overlap (plan each shard once, with its own --shard I/N)"),
+    );
+}
+
+#[test]
+fn merged_reports_of_account_shards_record_every_member() {
+    let env = account_shards();
+    let mut reports = Vec::new();
+    for n in 1..=3 {
+        let (plan, report) = (format!("shard-{n}.json"), format!("report-{n}.json"));
+        // A shard the split left without a member has nothing to apply.
+        if read_json(&env.path(&plan))["accounts"].is_null() {
+            continue;
+        }
+        ok(
+            &env,
+            &["apply", &plan, "-f", "accounts.yaml", "--report", &report],
+        );
+        reports.push(report);
+    }
+    assert!(
+        reports.len() >= 2,
+        "the members are spread over shards: {reports:?}"
+    );
+    let mut args = vec!["merge"];
+    args.extend(reports.iter().rev().map(String::as_str));
+    let (text, _) = ok(&env, &args);
+    assert_eq!(
+        text, "Apply complete! 30 moved, 0 failed.\n",
+        "every member's moves"
+    );
+    args.extend(["--format", "json"]);
+    let (json, _) = ok(&env, &args);
+    let merged: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let accounts: Vec<&str> = merged["outcomes"]
+        .as_array()
+        .expect("outcomes")
+        .iter()
+        .map(|o| {
+            o["change"]["account_id"]
+                .as_str()
+                .expect("each outcome names its account")
+        })
+        .collect();
+    let mut sorted = accounts.clone();
+    sorted.sort();
+    assert_eq!(accounts.len(), 30, "ten moves in each of three members");
+    assert_eq!(
+        accounts, sorted,
+        "account by account, whatever the files' order"
+    );
+    let (whole, _) = ok(&env, &["plan", "-f", "accounts.yaml"]);
+    assert_has_line(
+        &whole,
+        "No changes. All 30 resources the manifest manages are in their groups.",
     );
 }

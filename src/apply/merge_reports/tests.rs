@@ -30,7 +30,7 @@ fn outcome(id: &str, account: Option<&str>, status: Status) -> Outcome {
             },
             evict: false,
             conflict: None,
-            account_id: account.map(Into::into),
+            account_id: account.map(|id| std::sync::Arc::new(id.to_owned())),
         },
         status,
     );

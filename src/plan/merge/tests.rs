@@ -5,7 +5,7 @@ use chrono::TimeZone;
 use super::*;
 use crate::manifest::Location;
 use crate::plan::{
-    AccountStatus, Change, GroupRef, GroupSummary, ManifestInfo, Missing, ReportRef,
+    AccountStatus, Change, GroupRef, GroupSummary, ManifestInfo, Missing, ReportRef, FORMAT_VERSION,
 };
 use crate::resource::ResourceType;
 
@@ -270,11 +270,11 @@ fn plans_of_other_manifests_and_undo_plans_are_refused() {
 fn of_accounts(file: &str, accounts: &[&str]) -> ShardPlan {
     let mut shard = shard(file, "i", 1, &[]);
     let plan = &mut shard.plan;
-    let per_account = |id: &str| Some(std::sync::Arc::<str>::from(id));
+    let per_account = |id: &str| Some(std::sync::Arc::new(id.to_owned()));
     plan.accounts = accounts
         .iter()
         .map(|id| AccountStatus {
-            account_id: (*id).into(),
+            account_id: std::sync::Arc::new((*id).to_owned()),
             name: format!("member {id}"),
             error: None,
         })
@@ -322,12 +322,21 @@ fn plans_of_accounts_merge_in_the_order_of_their_ids_whatever_the_files_order() 
         of_accounts("shard-1.json", &["1002"]),
     ])
     .expect("disjoint accounts merge");
-    let accounts: Vec<&str> = merged.accounts.iter().map(|a| &*a.account_id).collect();
+    let accounts: Vec<&str> = merged
+        .accounts
+        .iter()
+        .map(|a| a.account_id.as_str())
+        .collect();
     assert_eq!(accounts, ["1001", "1002", "1003"], "accounts by id");
     let changes: Vec<(&str, &str)> = merged
         .changes
         .iter()
-        .map(|c| (c.account_id.as_deref().unwrap_or(""), &*c.resource.id))
+        .map(|c| {
+            (
+                c.account_id.as_deref().map_or("", String::as_str),
+                &*c.resource.id,
+            )
+        })
         .collect();
     assert_eq!(
         changes,
@@ -344,7 +353,7 @@ fn plans_of_accounts_merge_in_the_order_of_their_ids_whatever_the_files_order() 
     let missing: Vec<&str> = merged
         .missing
         .iter()
-        .filter_map(|m| m.account_id.as_deref())
+        .filter_map(|m| m.account_id.as_deref().map(String::as_str))
         .collect();
     assert_eq!(
         missing,
@@ -356,7 +365,7 @@ fn plans_of_accounts_merge_in_the_order_of_their_ids_whatever_the_files_order() 
         .iter()
         .map(|g| {
             (
-                g.account_id.as_deref().unwrap_or(""),
+                g.account_id.as_deref().map_or("", String::as_str),
                 &*g.group.name,
                 g.unchanged,
             )
