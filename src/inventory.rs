@@ -255,9 +255,7 @@ async fn read_resources(
             (Vec::new(), Vec::new(), Vec::new()),
             |(mut found, mut denials, mut skipped), outcome| async move {
                 match outcome {
-                    Outcome::Read(resources) => {
-                        found.extend(resources.into_iter().map(|r| (r.key.clone(), r)));
-                    }
+                    Outcome::Read(resources) => found.extend(resources),
                     Outcome::Denied(denial) => denials.push(denial),
                     Outcome::Skipped(read) => skipped.push(read),
                 }
@@ -274,16 +272,40 @@ async fn read_resources(
     ))
 }
 
-/// The resources read, by key. Built from a sorted list rather than by
-/// inserting as pages arrive: a map built in one pass has full nodes, one
-/// grown by insertion about half-empty ones, and at 100,000 resources that
-/// is most of the inventory's memory. The list is already of (key, resource)
-/// pairs (a key is two shared strings), so the map is built from it in
-/// place rather than from a copy.
-fn into_map(mut found: Vec<(ResourceKey, Resource)>) -> BTreeMap<ResourceKey, Resource> {
-    found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    found.into_iter().collect()
+/// The resources read, by key, built so that the list and the whole map
+/// are never held at once.
+///
+/// A map built in one pass from sorted pairs has full nodes; one grown by
+/// insertion about half-empty ones, and at 100,000 resources that is most
+/// of the inventory's memory. But one pass needs all the pairs first, and
+/// the list of 1,000,000 pairs (128 MB) beside the map it becomes (about
+/// as much again) was a 1M plan's peak. So the resources are sorted where
+/// they lie (88 bytes each, no key beside them), then taken off the end of
+/// the list a slice at a time: each slice is built into a small map of
+/// full nodes and merged into the big one (`BTreeMap::append`, which also
+/// leaves full nodes, freeing the old ones as it goes), and the list gives
+/// back the slice's room. The peak is the map, a slice, and what is left
+/// of the list, which shrinks as fast as the map grows; merging costs
+/// [`MERGES`] passes over the map at most, linear time overall.
+fn into_map(mut found: Vec<Resource>) -> BTreeMap<ResourceKey, Resource> {
+    found.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+    let slice = found.len().div_ceil(MERGES).max(MIN_SLICE);
+    let mut map = BTreeMap::new();
+    while !found.is_empty() {
+        let start = found.len().saturating_sub(slice);
+        let mut tail: BTreeMap<ResourceKey, Resource> =
+            found.drain(start..).map(|r| (r.key.clone(), r)).collect();
+        found.shrink_to_fit();
+        map.append(&mut tail);
+    }
+    map
 }
+
+/// How many slices [`into_map`] merges at most: each merge rebuilds the
+/// map so far, so more slices cost more time, fewer a larger peak.
+const MERGES: usize = 16;
+/// Slices are no smaller than this: a small inventory is one slice.
+const MIN_SLICE: usize = 16_384;
 
 /// What became of one read.
 enum Outcome<'a> {
@@ -567,6 +589,38 @@ fn short_listing(region: &str, read: usize, reported: u64) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_map_holds_every_resource_read_in_any_order_by_key() {
+        // Several slices' worth, read in no order, over types and regions.
+        let count = MIN_SLICE * 2 + 123;
+        let resource = |n: usize| Resource {
+            key: ResourceKey {
+                rtype: ResourceType::ALL[n % ResourceType::ALL.len()],
+                region: ["cn-hangzhou", "cn-beijing"][n % 2].into(),
+                id: format!("x-{n}").into(),
+            },
+            name: format!("name-{n}").into(),
+            group_id: "rg-a".into(),
+            tags: crate::resource::Tags::default(),
+        };
+        // A permutation of 0..count: 7919 is prime and does not divide it.
+        let read: Vec<Resource> = (0..count).map(|n| resource(n * 7919 % count)).collect();
+        let map = into_map(read);
+        assert_eq!(map.len(), count, "every resource once");
+        let mut expected: Vec<Resource> = (0..count).map(resource).collect();
+        expected.sort_by(|a, b| a.key.cmp(&b.key));
+        assert!(
+            map.iter()
+                .map(|(k, r)| (k, r))
+                .eq(expected.iter().map(|r| (&r.key, r))),
+            "in key order, each under its own key"
+        );
+        assert!(
+            into_map(Vec::new()).is_empty(),
+            "nothing read, nothing held"
+        );
+    }
 
     #[test]
     fn a_short_or_empty_listing_is_refused_and_names_itself() {
