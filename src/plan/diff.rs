@@ -406,6 +406,5 @@ fn plan_once(
         undo: false,
         undoes: None,
         checksum: String::new(),
-    }
-    .seal())
+    })
 }

@@ -49,7 +49,8 @@ pub struct Plan {
     pub undoes: Option<ReportRef>,
     /// sha256 of the plan's JSON with this field empty. A saved plan is
     /// what was reviewed; one edited afterwards no longer matches it and is
-    /// refused before any call.
+    /// refused before any call. Set as the plan is written, not when it is
+    /// made (`Plan::write_json`), which is why it stays the last field.
     pub checksum: String,
 }
 
