@@ -428,8 +428,9 @@ pub struct Resource {
     pub name: Arc<str>,
     pub group_id: Arc<str>,
     /// Tags as (key, value) pairs. A list, not a map: resources carry few
-    /// tags, and a plan of 100,000 resources holds 100,000 of these.
-    pub tags: Box<[(Arc<str>, Arc<str>)]>,
+    /// tags, and a plan of 100,000 resources holds 100,000 of these. Shared
+    /// too: resources tagged alike hold one list ([`Interner::tags`]).
+    pub tags: Tags,
 }
 
 impl Resource {
@@ -442,19 +443,40 @@ impl Resource {
     }
 }
 
+/// A resource's tags, as (key, value) pairs.
+pub type Tags = Arc<[(Arc<str>, Arc<str>)]>;
+
 /// Hands out one shared copy of each distinct string: group ids, regions
-/// and tags repeat across thousands of resources.
+/// and tags repeat across thousands of resources; and of each distinct
+/// tag list, which repeats as often (a list of its own was 48 bytes of
+/// every resource).
 #[derive(Debug, Default)]
-pub struct Interner(HashSet<Arc<str>>);
+pub struct Interner {
+    texts: HashSet<Arc<str>>,
+    tag_lists: HashSet<Tags>,
+}
 
 impl Interner {
     /// The shared copy of `text`.
     pub fn get(&mut self, text: &str) -> Arc<str> {
-        if let Some(shared) = self.0.get(text) {
+        if let Some(shared) = self.texts.get(text) {
             return shared.clone();
         }
         let shared: Arc<str> = text.into();
-        self.0.insert(shared.clone());
+        self.texts.insert(shared.clone());
+        shared
+    }
+
+    /// The shared copy of the tag list of these (key, value) pairs.
+    pub fn tags<'t>(&mut self, pairs: impl Iterator<Item = (&'t str, &'t str)>) -> Tags {
+        let list: Vec<(Arc<str>, Arc<str>)> = pairs
+            .map(|(key, value)| (self.get(key), self.get(value)))
+            .collect();
+        if let Some(shared) = self.tag_lists.get(list.as_slice()) {
+            return shared.clone();
+        }
+        let shared: Tags = list.into();
+        self.tag_lists.insert(shared.clone());
         shared
     }
 }
@@ -697,7 +719,7 @@ mod tests {
             },
             name: "".into(),
             group_id: group_id.into(),
-            tags: Box::default(),
+            tags: Tags::default(),
         }
     }
 
@@ -741,6 +763,14 @@ mod tests {
         assert!(Arc::ptr_eq(&first, &again));
         assert!(!Arc::ptr_eq(&first, &other));
         assert_eq!((&*first, &*other), ("rg-prod", "rg-dev"));
+
+        let tags = shared.tags([("team", "payments")].into_iter());
+        let alike = shared.tags([("team", "payments")].into_iter());
+        let unlike = shared.tags([("team", "data")].into_iter());
+        assert!(Arc::ptr_eq(&tags, &alike), "one list for alike tags");
+        assert!(!Arc::ptr_eq(&tags, &unlike), "another for others");
+        assert!(Arc::ptr_eq(&tags[0].0, &unlike[0].0), "their texts shared");
+        assert_eq!(*unlike, [("team".into(), "data".into())]);
     }
 
     #[test]

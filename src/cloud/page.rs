@@ -266,10 +266,7 @@ impl<'de> Visitor<'de> for Item<'_> {
             },
             name: (*name).into(),
             group_id: shared.get(&group),
-            tags: tags
-                .iter()
-                .map(|tag| (shared.get(&tag.tag_key), shared.get(&tag.tag_value)))
-                .collect(),
+            tags: shared.tags(tags.iter().map(|tag| (&*tag.tag_key, &*tag.tag_value))),
         })
     }
 }

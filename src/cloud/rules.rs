@@ -380,7 +380,7 @@ mod tests {
             },
             name: name.into(),
             group_id: "rg-x".into(),
-            tags: Box::new([]),
+            tags: crate::resource::Tags::default(),
         };
         assert!(rule.selects(&resource(ResourceType::Instance, "i-1", "web"), "rg-b"));
         assert!(!rule.selects(&resource(ResourceType::Instance, "i-1", "web"), "rg-c"));

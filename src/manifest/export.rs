@@ -199,7 +199,7 @@ mod tests {
             },
             name: "".into(),
             group_id: group_id.into(),
-            tags: Box::default(),
+            tags: crate::resource::Tags::default(),
         }
     }
 

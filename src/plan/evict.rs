@@ -1,9 +1,9 @@
 //! Evictions: the members of an `exclusive` group that the manifest places
 //! nowhere, and the group they go to.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use super::diff::{resolve_group, Claim};
+use super::diff::{find_claim, resolve_group, Claim};
 use super::{Change, GroupRef, PlanError};
 use crate::manifest::{Location, Manifest};
 use crate::resource::{self, Group, Inventory, ResourceKey};
@@ -68,7 +68,7 @@ pub(super) fn evictions(
     manifest: &Manifest,
     inventory: &Inventory,
     targets: &[&Group],
-    claims: &BTreeMap<&ResourceKey, (usize, Claim)>,
+    claims: &[(&ResourceKey, (usize, Claim))],
 ) -> Result<Vec<Change>, PlanError> {
     let exclusive: HashMap<&str, (&Location, &Group)> = manifest
         .groups
@@ -86,7 +86,7 @@ pub(super) fn evictions(
         let Some((location, group)) = exclusive.get(&*resource.group_id) else {
             continue;
         };
-        if claims.contains_key(&resource.key) {
+        if find_claim(claims, &resource.key).is_some() {
             continue;
         }
         evictions.push(Change {

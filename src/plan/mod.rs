@@ -59,7 +59,8 @@ pub struct Plan {
     pub merged_from: Vec<MergedInput>,
     /// sha256 of the plan's JSON with this field empty. A saved plan is
     /// what was reviewed; one edited afterwards no longer matches it and is
-    /// refused before any call.
+    /// refused before any call. Set as the plan is written, not when it is
+    /// made (`Plan::write_json`), which is why it stays the last field.
     pub checksum: String,
 }
 

@@ -38,10 +38,9 @@ impl Rule {
 
 /// Marks every move of `plan` that a rule would undo: the first rule that
 /// selects the resource and targets another group. Says the rules'
-/// warnings in the plan, and seals it again when that changed it.
+/// warnings in the plan.
 pub fn mark_conflicts(plan: Plan, inventory: &Inventory, rules: &Rules) -> Plan {
     let mut plan = plan;
-    let mut marked = false;
     for change in &mut plan.changes {
         let Some(resource) = inventory.resources.get(&change.resource) else {
             continue;
@@ -52,12 +51,6 @@ pub fn mark_conflicts(plan: Plan, inventory: &Inventory, rules: &Rules) -> Plan 
             .find(|rule| rule.selects(resource, &change.to.id))
             .filter(|rule| !change.to.holds(&rule.target))
             .map(|rule| Box::new(rule.rule.clone()));
-        marked |= change.conflict.is_some();
-    }
-    // A plan the rules leave as it was keeps its seal: hashing means
-    // serializing the whole plan once more.
-    if !marked && rules.warnings.is_empty() && rules.follow_instances.is_empty() {
-        return plan;
     }
     plan.warnings.extend(rules.warnings.iter().cloned());
     if !rules.follow_instances.is_empty() {
@@ -75,5 +68,5 @@ pub fn mark_conflicts(plan: Plan, inventory: &Inventory, rules: &Rules) -> Plan 
             .collect::<Vec<_>>();
         plan.warnings.extend(side_effects);
     }
-    plan.seal()
+    plan
 }

@@ -49,18 +49,13 @@ pub fn unused_region_options(options: &[String], manifest: &Manifest) -> Vec<Str
 }
 
 /// The plan with `extra` warnings, and a loud one when it manages no
-/// resource at all; sealed again, since warnings are part of a saved plan.
+/// resource at all.
 pub fn with_warnings(mut plan: Plan, extra: Vec<String>) -> Plan {
-    let before = plan.warnings.len();
     plan.warnings.extend(extra);
     if plan.changes.is_empty() && plan.unchanged == 0 {
         plan.warnings.push(crate::plan::MANAGES_NOTHING.to_owned());
     }
-    if plan.warnings.len() == before {
-        plan
-    } else {
-        plan.seal()
-    }
+    plan
 }
 
 /// Under `--strict`, any warning of the plan is an error naming each.

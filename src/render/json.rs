@@ -7,7 +7,7 @@ pub struct Json;
 
 impl Render for Json {
     fn write(&self, plan: &Plan, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        serde_json::to_writer_pretty(&mut *out, plan)?;
+        plan.write_json(&mut *out)?;
         out.write_all(b"\n")
     }
 }

@@ -52,13 +52,13 @@ fn plan_names_the_denied_read_in_one_line_and_writes_nothing() {
     assert_eq!(env.writes(), 0, "apply stops before its first write");
 }
 
-/// More reads than run at once (16): after the first denial the reads not
+/// More reads than run at once (32): after the first denial the reads not
 /// started are only checked, with `DryRun=true` where the SDK model
 /// documents it (DescribeInstances, DescribeDisks) and with one page where
 /// it does not (DescribeKeyPairs).
 #[test]
 fn every_missing_read_is_named_and_dry_run_checks_where_documented() {
-    const REGIONS: [&str; 12] = [
+    const REGIONS: [&str; 24] = [
         "cn-hangzhou",
         "cn-shanghai",
         "cn-beijing",
@@ -71,6 +71,18 @@ fn every_missing_read_is_named_and_dry_run_checks_where_documented() {
         "ap-southeast-1",
         "ap-northeast-1",
         "eu-central-1",
+        "cn-guangzhou",
+        "cn-heyuan",
+        "cn-wulanchabu",
+        "cn-nanjing",
+        "us-east-1",
+        "us-west-1",
+        "eu-west-1",
+        "me-east-1",
+        "ap-southeast-2",
+        "ap-southeast-3",
+        "ap-southeast-5",
+        "ap-northeast-2",
     ];
     let manifest = indoc(&format!(
         "
@@ -109,10 +121,10 @@ fn every_missing_read_is_named_and_dry_run_checks_where_documented() {
             "{action}"
         );
     }
-    // No more calls than reading all 36 (region, type) pairs, plus
+    // No more calls than reading all 72 (region, type) pairs, plus
     // ListResourceGroups and the GetAutoGroupingStatus read beside them.
     assert!(
-        requests.len() <= 36 + 2,
+        requests.len() <= REGIONS.len() * 3 + 2,
         "{} calls: {:?}",
         requests.len(),
         requests

@@ -78,7 +78,7 @@ fn account(names: &[usize], resources: &[(usize, usize, usize, usize)]) -> Inven
                 },
                 name: RESOURCE_NAMES[n % RESOURCE_NAMES.len()].into(),
                 group_id: groups[group % groups.len()].id.clone(),
-                tags: Box::default(),
+                tags: crate::resource::Tags::default(),
             };
             (resource.key.clone(), resource)
         })
