@@ -356,7 +356,7 @@ mod tests {
                 key: key.clone(),
                 name: "".into(),
                 group_id: "rg-1".into(),
-                tags: Box::default(),
+                tags: crate::resource::Tags::default(),
             };
             (key, resource)
         };

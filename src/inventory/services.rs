@@ -250,7 +250,7 @@ fn to_resource(item: ListedResource, shared: &mut Interner) -> Option<Resource> 
         },
         name: shared.get(""),
         group_id: shared.get(&item.resource_group_id),
-        tags: Box::default(),
+        tags: crate::resource::Tags::default(),
     })
 }
 

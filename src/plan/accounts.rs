@@ -85,7 +85,7 @@ impl Plan {
             combined.unchanged += plan.unchanged;
             combined.accounts.push(status);
         }
-        combined.seal()
+        combined
     }
 
     /// Each account's part of a plan over several (those that were
@@ -108,7 +108,7 @@ impl Plan {
                     undoes: self.undoes.clone(),
                     ..Plan::empty()
                 };
-                (account.clone(), part.seal())
+                (account.clone(), part)
             })
             .collect()
     }

@@ -177,7 +177,7 @@ pub fn merge(shards: Vec<ShardPlan>) -> Result<Plan, MergeError> {
     merged
         .missing
         .sort_by(|a, b| a.account_id.cmp(&b.account_id));
-    Ok(merged.seal())
+    Ok(merged)
 }
 
 /// Every shard planned from the same manifest, by its sha256.
