@@ -252,7 +252,9 @@ mod tests {
             json["groups"][0]["account_id"], "1001",
             "so does every group"
         );
-        let back = Plan::from_json(&serde_json::to_vec(&combined).unwrap()).expect("reads back");
+        let mut written = Vec::new();
+        combined.write_json(&mut written).expect("writes");
+        let back = Plan::from_json(&written).expect("reads back");
         let split = back.split_accounts();
         assert_eq!(split.len(), 2, "the two planned accounts");
         for (account, part) in split {
