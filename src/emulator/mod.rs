@@ -19,10 +19,10 @@ mod metadata;
 mod offset_paging;
 pub mod quota;
 mod ram;
+mod request_log;
 pub mod state;
 pub mod sts;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -35,7 +35,6 @@ use axum::response::Response;
 use chrono::Utc;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde::Serialize;
 use tokio::sync::Mutex;
 
 use crate::api::describe::TypeApi;
@@ -44,6 +43,8 @@ use gateway::{Failure, Format, NonceLog, Params, Received};
 use state::{Account, Store};
 
 pub use connection::raise_file_limit;
+use request_log::log;
+pub use request_log::LoggedRequest;
 
 /// Request bodies larger than this are refused.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -109,17 +110,6 @@ impl Default for Settings {
             sts_ttl: None,
         }
     }
-}
-
-/// One request as the log records it: without its signature or tokens.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LoggedRequest {
-    /// The account the request acted in: its key's.
-    pub account: String,
-    pub action: String,
-    pub params: BTreeMap<String, String>,
-    pub status: u16,
-    pub code: Option<String>,
 }
 
 struct Shared {
@@ -678,49 +668,6 @@ fn dropped_connection() -> Response {
         ))
     });
     Response::new(Body::from_stream(failing))
-}
-
-fn log(
-    shared: &Shared,
-    account: &str,
-    action: &str,
-    params: &Params,
-    status: u16,
-    code: Option<&str>,
-) {
-    if !shared.settings.record_requests && shared.log_file.is_none() {
-        return;
-    }
-    let entry = LoggedRequest {
-        account: account.to_owned(),
-        action: action.to_owned(),
-        params: params
-            .iter()
-            .filter(|(k, _)| k.as_str() != "Signature")
-            .map(|(k, v)| {
-                // Tokens are secrets: the log says one was sent, not which.
-                let shown = if crate::api::SECRET_PARAMETERS.contains(&k.as_str()) {
-                    "***".to_owned()
-                } else {
-                    v.clone()
-                };
-                (k.clone(), shown)
-            })
-            .collect(),
-        status,
-        code: code.map(str::to_owned),
-    };
-    if let Some(file) = &shared.log_file {
-        if let (Ok(mut file), Ok(line)) = (file.lock(), serde_json::to_string(&entry)) {
-            use std::io::Write;
-            let _ = writeln!(file, "{line}");
-        }
-    }
-    if shared.settings.record_requests {
-        if let Ok(mut log) = shared.log.lock() {
-            log.push(entry);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -203,11 +203,6 @@ impl Store {
         &self.slots[0]
     }
 
-    /// Every account, the management account first.
-    pub fn slots(&self) -> &[Slot] {
-        &self.slots
-    }
-
     /// The account with id `account_id`, management or member.
     pub fn slot_of_account(&self, account_id: &str) -> Option<&Slot> {
         self.index_of(account_id).and_then(|i| self.slots.get(i))

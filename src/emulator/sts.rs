@@ -31,7 +31,7 @@ pub struct Issued {
 
 /// Issued keys are forgotten this long after they expire; until then a
 /// call signed with one is told it expired rather than that it is unknown.
-pub const FORGET_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+const FORGET_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
 /// The longest `MaxSessionDuration` a RAM role may have: 43200 s
 /// (`alibabacloud_ram20150501==1.3.0` `models/_create_role_request.py`
