@@ -147,6 +147,16 @@ pub async fn plan_across(
         sha256: manifest.sha256.clone(),
     };
     let plan = Plan::combine(info, plans, chrono::Utc::now());
+    // Said, so that an empty shard does not read as a plan of one account.
+    let plan = if plan.accounts.is_empty() {
+        let which = match fanout.shard {
+            Some(shard) => format!("shard {shard} holds none of the member accounts the manifest's `accounts:` selects (the split is by a hash of the account id)"),
+            None => "the manifest's `accounts:` selects no member account".to_owned(),
+        };
+        super::strict::with_warnings(plan, vec![which])
+    } else {
+        plan
+    };
     tracing::info!(calls = base.stats().requests, "plan read the accounts");
     Ok((plan, clients))
 }

@@ -180,6 +180,12 @@ fn a_shard_or_an_account_option_plans_its_accounts_only() {
         30,
         "the shards cover every move once: {shards:?}"
     );
+    let (code, out, err) = env.run(&["plan", "--shard", "3/3"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("Warning: shard 3/3 holds none of the member accounts the manifest's `accounts:` selects"),
+        "an empty shard says so: {out}"
+    );
 
     let (code, out, err) = env.run(&["plan", "--account", "1000000000000003"]);
     assert_eq!(code, 0, "{err}");
