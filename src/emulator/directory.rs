@@ -126,9 +126,7 @@ pub struct Directory {
 /// (`rd-3G****`, `r-Wm****` in the pages' examples, §2.2).
 fn short_id(seed: &str) -> String {
     const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    let mut hash = seed.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
+    let mut hash = super::sts::stable_hash(seed);
     (0..6)
         .map(|_| {
             let c = ALPHABET[(hash % 62) as usize];

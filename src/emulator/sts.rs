@@ -84,11 +84,17 @@ fn role_of(arn: &str) -> Option<(&str, &str)> {
     (!account.is_empty() && !role.is_empty() && !role.contains('/')).then_some((account, role))
 }
 
+/// A hash of `text` that is the same on every run and platform (FNV-1a),
+/// for the ids the emulator derives.
+pub(super) fn stable_hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
 /// A stable 17-digit role id, like the service's, from the role's ARN.
 fn role_id(arn: &str) -> String {
-    let hash = arn.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
+    let hash = stable_hash(arn);
     format!("3{:016}", hash % 10_000_000_000_000_000)
 }
 
