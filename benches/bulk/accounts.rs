@@ -22,17 +22,8 @@ use super::{regroup, secs, Server, LATENCY_MS, QPS};
 
 const PER_ACCOUNT: usize = 1_000;
 
-const MANIFEST: &str = "version: 1
-regions: [cn-hangzhou]
-accounts: {all: true}
-groups:
-  team-0:
-    select: [{tags: {team: team-0}}]
-  team-1:
-    select: [{tags: {team: team-1}}]
-  team-2:
-    select: [{tags: {team: team-2}}]
-";
+/// Every member, instances into their team's group.
+const MANIFEST: &str = include_str!("../../examples/accounts.yaml");
 
 /// A directory of `members` members of [`PER_ACCOUNT`] instances each,
 /// every instance still in its member's default group.

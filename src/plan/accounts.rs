@@ -97,13 +97,16 @@ impl Plan {
             .filter(|account| account.error.is_none())
             .map(|account| {
                 let changes = of_account(&self.changes, &account.account_id);
+                let groups = of_account(&self.groups, &account.account_id);
                 let part = Plan {
+                    // As the planner counts it: what stays in each group.
+                    unchanged: groups.iter().map(|g| g.unchanged).sum(),
                     manifest: self.manifest.clone(),
                     created_at: self.created_at,
                     evictions: changes.iter().filter(|c| c.evict).count(),
                     changes,
                     missing: of_account(&self.missing, &account.account_id),
-                    groups: of_account(&self.groups, &account.account_id),
+                    groups,
                     undo: self.undo,
                     undoes: self.undoes.clone(),
                     ..Plan::empty()
@@ -138,20 +141,21 @@ impl Plan {
     }
 }
 
+/// Plans for the tests of plans over several accounts.
 #[cfg(test)]
-mod tests {
+pub mod samples {
     use std::collections::BTreeMap;
     use std::sync::Arc;
 
-    use chrono::TimeZone;
+    use chrono::{TimeZone, Utc};
 
-    use super::*;
     use crate::manifest::Manifest;
-    use crate::plan::PlanOptions;
+    use crate::plan::{AccountStatus, Plan, PlanOptions};
     use crate::resource::{Group, Inventory, Resource, ResourceKey, ResourceType};
 
-    /// Two instances to move into `prod`, one already there.
-    fn sample_plan() -> Plan {
+    /// Two instances to move into `prod`, one already there: a plan of one
+    /// account for the tests of plans over several.
+    pub fn sample_plan() -> Plan {
         let manifest = Manifest::parse(
             "regroup.yaml",
             "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select: [{tags: {team: a}}]\n",
@@ -195,22 +199,29 @@ mod tests {
         .unwrap()
     }
 
-    fn status(id: &str) -> AccountStatus {
+    /// An account that was planned.
+    pub fn sample_status(id: &str) -> AccountStatus {
         AccountStatus {
             account_id: Arc::new(id.to_owned()),
             name: format!("member-{id}"),
             error: None,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::samples::{sample_plan, sample_status};
+    use super::*;
 
     #[test]
     fn combines_and_splits_back() {
         let one = sample_plan();
         assert!(one.has_changes(), "the sample moves something");
         let parts = vec![
-            (status("1001"), Ok(one.clone())),
-            (status("1002"), Err("AssumeRole failed".to_owned())),
-            (status("1003"), Ok(one.clone())),
+            (sample_status("1001"), Ok(one.clone())),
+            (sample_status("1002"), Err("AssumeRole failed".to_owned())),
+            (sample_status("1003"), Ok(one.clone())),
         ];
         let combined = Plan::combine(one.manifest.clone(), parts, one.created_at);
         assert_eq!(
@@ -266,6 +277,11 @@ mod tests {
             assert_eq!(
                 part.groups, one.groups,
                 "{}: its groups",
+                account.account_id
+            );
+            assert_eq!(
+                part.unchanged, one.unchanged,
+                "{}: what stays, counted again from its groups",
                 account.account_id
             );
         }

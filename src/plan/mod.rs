@@ -203,6 +203,8 @@ mod merge;
 mod rules;
 
 pub use crate::resource::auto_grouping::RuleRef;
+#[cfg(test)]
+pub use accounts::samples::{sample_plan, sample_status};
 pub use accounts::AccountPlan;
 pub use diff::{find_group, plan, PlanError, PlanOptions};
 pub use file::{FORMAT_VERSION, MAX_PLAN_BYTES};

@@ -117,20 +117,7 @@ pub async fn plan_across(
     tracing::info!(accounts = members.len(), "planning across accounts");
     let statuses: Vec<AccountStatus> = members.iter().map(status_of).collect();
     let parts: Vec<(AccountPlan, Option<Client>)> = futures::stream::iter(statuses)
-        .map(|status| async move {
-            let planned =
-                match connect_member(base, &status.account_id, &spec.role, fanout.max_rate).await {
-                    Ok(client) => match super::make_plan(&client, manifest, ignore_missing).await {
-                        Ok(plan) => Ok((plan, client)),
-                        Err(error) => Err(format!("{error:#}")),
-                    },
-                    Err(error) => Err(error),
-                };
-            match planned {
-                Ok((plan, client)) => ((status, Ok(plan)), Some(client)),
-                Err(error) => ((status, Err(error)), None),
-            }
-        })
+        .map(|status| plan_one(base, manifest, spec, fanout, ignore_missing, status))
         .buffered(ACCOUNTS_AT_ONCE)
         .collect()
         .await;
@@ -147,8 +134,38 @@ pub async fn plan_across(
         sha256: manifest.sha256.clone(),
     };
     let plan = Plan::combine(info, plans, chrono::Utc::now());
+    // Said, so that an empty shard does not read as a plan of one account.
+    let plan = if plan.accounts.is_empty() {
+        let which = match fanout.shard {
+            Some(shard) => format!("shard {shard} holds none of the member accounts the manifest's `accounts:` selects (the split is by a hash of the account id)"),
+            None => "the manifest's `accounts:` selects no member account".to_owned(),
+        };
+        super::strict::with_warnings(plan, vec![which])
+    } else {
+        plan
+    };
     tracing::info!(calls = base.stats().requests, "plan read the accounts");
     Ok((plan, clients))
+}
+
+/// One member planned with a client acting in it: its plan and the
+/// client, or why there is none.
+async fn plan_one(
+    base: &Client,
+    manifest: &Manifest,
+    spec: &AccountsSpec,
+    fanout: &Fanout,
+    ignore_missing: bool,
+    status: AccountStatus,
+) -> (AccountPlan, Option<Client>) {
+    let client = match connect_member(base, &status.account_id, &spec.role, fanout.max_rate).await {
+        Ok(client) => client,
+        Err(error) => return ((status, Err(error)), None),
+    };
+    match super::make_plan(&client, manifest, ignore_missing).await {
+        Ok(plan) => ((status, Ok(plan)), Some(client)),
+        Err(error) => ((status, Err(format!("{error:#}"))), None),
+    }
 }
 
 fn status_of(member: &Member) -> AccountStatus {

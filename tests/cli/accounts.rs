@@ -15,17 +15,8 @@ const MEMBERS: [(&str, &str, &str); 3] = [
     ("1000000000000003", "member-2", "i-bp1m2"),
 ];
 
-const BY_TEAM: &str = "version: 1
-regions: [cn-hangzhou]
-accounts: {all: true}
-groups:
-  team-0:
-    select: [{tags: {team: team-0}}]
-  team-1:
-    select: [{tags: {team: team-1}}]
-  team-2:
-    select: [{tags: {team: team-2}}]
-";
+/// examples/accounts.yaml: every member, instances into their team's group.
+const BY_TEAM: &str = include_str!("../../examples/accounts.yaml");
 
 fn directory() -> Fleet {
     let path =
@@ -189,6 +180,12 @@ fn a_shard_or_an_account_option_plans_its_accounts_only() {
         30,
         "the shards cover every move once: {shards:?}"
     );
+    let (code, out, err) = env.run(&["plan", "--shard", "3/3"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("Warning: shard 3/3 holds none of the member accounts the manifest's `accounts:` selects"),
+        "an empty shard says so: {out}"
+    );
 
     let (code, out, err) = env.run(&["plan", "--account", "1000000000000003"]);
     assert_eq!(code, 0, "{err}");
@@ -271,7 +268,7 @@ fn accounts_the_directory_does_not_have_are_refused_with_their_place() {
     assert_eq!(code, 1, "{out}");
     assert!(
         err.starts_with(&format!(
-            "Error: folder `fd-nope` ({}:3:27) names no member of the resource directory",
+            "Error: folder `fd-nope` ({}:9:27) names no member of the resource directory",
             env.manifest.display()
         )),
         "{err}"
