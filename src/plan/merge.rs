@@ -86,7 +86,8 @@ impl Plan {
 /// account (a plan of one account, which names none, in the order the files
 /// are given); each group once (its unchanged members summed) in a plan's
 /// order; each warning once (that the plan manages nothing only if the
-/// merge manages nothing: a shard may hold no account); the counts summed;
+/// merge manages nothing: a shard may hold no account; and none of a shard
+/// that holds no account beside shards that do); the counts summed;
 /// made when the earliest of them was. The order does not depend on the
 /// order of the files when the plans name their accounts. Refuses a file named twice, an undo plan,
 /// plans of different manifests and shards that overlap (an account or a
@@ -106,6 +107,10 @@ pub fn merge(shards: Vec<ShardPlan>) -> Result<Plan, MergeError> {
         ..Plan::empty()
     };
     let mut warned = HashSet::from([MANAGES_NOTHING.to_owned()]);
+    // A shard that holds no member account warns of that, which is no
+    // longer true of a merge with shards that do; the manifest's own
+    // warnings come with those shards too.
+    let some_shard_has_accounts = shards.iter().any(|s| !s.plan.accounts.is_empty());
     let mut unchanged_per_group: BTreeMap<(AccountId, GroupRef), usize> = BTreeMap::new();
     for ShardPlan { file, plan } in shards {
         // Every field named, none with `..`: a field added to `Plan` does
@@ -129,6 +134,7 @@ pub fn merge(shards: Vec<ShardPlan>) -> Result<Plan, MergeError> {
         if undo {
             return Err(MergeError::Undo(file));
         }
+        let holds_no_account = some_shard_has_accounts && accounts.is_empty();
         merged.accounts.extend(accounts);
         merged.changes.extend(changes);
         merged.evictions += evictions;
@@ -145,7 +151,7 @@ pub fn merge(shards: Vec<ShardPlan>) -> Result<Plan, MergeError> {
             *unchanged_per_group.entry((account_id, group)).or_default() += unchanged;
         }
         for warning in warnings {
-            if warned.insert(warning.clone()) {
+            if !holds_no_account && warned.insert(warning.clone()) {
                 merged.warnings.push(warning);
             }
         }
