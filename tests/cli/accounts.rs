@@ -146,7 +146,11 @@ fn a_shard_or_an_account_option_plans_its_accounts_only() {
     let plan: serde_json::Value = serde_json::from_str(&out).expect("a JSON plan");
     assert_eq!(
         plan["accounts"],
-        serde_json::json!([{"account_id": "1000000000000002", "name": "member-1"}]),
+        serde_json::json!([{
+            "account_id": "1000000000000002",
+            "name": "member-1",
+            "role": "ResourceDirectoryAccountAccessRole"
+        }]),
         "one account in shard 1/3"
     );
     let changes = plan["changes"].as_array().expect("changes");
@@ -347,4 +351,49 @@ fn a_saved_plan_and_its_undo_are_checked_and_applied_account_by_account() {
         "{out}"
     );
     assert_eq!(membership(&env), before, "every member is back as it was");
+}
+
+/// Issue 28: a saved plan records the role of each account, so that
+/// applied without its manifest it acts through the manifest's `role:`,
+/// not the default, which these members do not have.
+#[test]
+fn a_saved_plan_is_applied_through_its_role_without_the_manifest() {
+    let mut fleet = directory();
+    for member in &mut fleet.accounts {
+        member.roles = vec!["regroup-mover".to_owned()];
+    }
+    let manifest = BY_TEAM.replace(
+        "accounts: {all: true}",
+        "accounts: {all: true, role: regroup-mover}",
+    );
+    assert_ne!(manifest, BY_TEAM, "the example manifest names its accounts");
+    let env = Setup::new().fleet(fleet).examples().start();
+    std::fs::write(env.path("mover.yaml"), manifest).expect("the manifest is written");
+    let (code, _, err) = env.run(&["plan", "-f", "mover.yaml", "-o", "plan.json"]);
+    assert_eq!(code, 0, "{err}");
+    let roles: Vec<serde_json::Value> = read_json(&env.path("plan.json"))["accounts"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .map(|a| a["role"].clone())
+        .collect();
+    assert_eq!(
+        roles,
+        vec![serde_json::json!("regroup-mover"); 3],
+        "every account records its role"
+    );
+    // No -f, and the manifest the plan was made from is gone.
+    std::fs::remove_file(env.path("mover.yaml")).expect("the manifest is removed");
+
+    let (code, out, err) = env.run(&["apply", "plan.json", "--auto-approve"]);
+    assert_eq!(code, 0, "applied through regroup-mover: {out}{err}");
+    assert!(
+        out.contains("\nApply complete! 30 moved, 0 failed.\n"),
+        "{out}"
+    );
+    let settled = membership(&env)
+        .into_iter()
+        .filter(|(_, team)| team.starts_with("team-"))
+        .count();
+    assert_eq!(settled, 30, "every member converged");
 }
