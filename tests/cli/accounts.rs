@@ -397,3 +397,117 @@ fn a_saved_plan_is_applied_through_its_role_without_the_manifest() {
         .count();
     assert_eq!(settled, 30, "every member converged");
 }
+
+/// Issue 28: `policy` for a manifest over accounts prints two documents,
+/// labelled: for the management account's identity (list the members,
+/// assume the manifest's role in the members it names), and for that role
+/// in each member (what a run in one account needs). Offline.
+#[test]
+fn policy_over_accounts_prints_the_management_and_the_member_documents() {
+    let manifest = "version: 1
+regions: [cn-hangzhou]
+accounts:
+  include: [1000000000000001, 1000000000000002]
+  role: regroup-mover
+groups:
+  team-0:
+    select: [{type: instance, tags: {team: team-0}}]
+";
+    let env = start(directory(), manifest);
+    let (code, out, err) = env.run(&["policy"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(env.requests().is_empty(), "policy is offline");
+    assert_eq!(
+        out,
+        r#"{
+  "management_account": {
+    "attach_to": "the RAM user or role regroup runs as, in the Resource Directory's management account",
+    "policy": {
+      "Statement": [
+        {
+          "Action": [
+            "resourcemanager:ListAccounts"
+          ],
+          "Effect": "Allow",
+          "Resource": [
+            "acs:resourcemanager::*:account/*"
+          ]
+        },
+        {
+          "Action": [
+            "sts:AssumeRole"
+          ],
+          "Effect": "Allow",
+          "Resource": [
+            "acs:ram::1000000000000001:role/regroup-mover",
+            "acs:ram::1000000000000002:role/regroup-mover"
+          ]
+        }
+      ],
+      "Version": "1"
+    }
+  },
+  "member_accounts": {
+    "attach_to": "the RAM role regroup-mover in each member account (accounts.role)",
+    "policy": {
+      "Statement": [
+        {
+          "Action": [
+            "ecs:DescribeInstances",
+            "resourcemanager:ListResourceGroups"
+          ],
+          "Effect": "Allow",
+          "Resource": "*"
+        },
+        {
+          "Action": [
+            "ecs:JoinResourceGroup"
+          ],
+          "Effect": "Allow",
+          "Resource": [
+            "acs:ecs:cn-hangzhou:*:instance/*"
+          ]
+        }
+      ],
+      "Version": "1"
+    }
+  }
+}
+"#,
+        "ListAccounts and AssumeRole on the named members' regroup-mover; the role's own reads and joins"
+    );
+}
+
+/// The member document is exactly what `policy` prints for the same
+/// manifest without `accounts:`, and `all: true` lets the role be assumed
+/// in any account, under its default name.
+#[test]
+fn the_member_document_is_the_single_account_policy() {
+    let env = start(directory(), BY_TEAM);
+    let (code, out, err) = env.run(&["policy", "--for", "apply", "--for", "history"]);
+    assert_eq!(code, 0, "{err}");
+    let both: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(
+        both["management_account"]["policy"]["Statement"][1]["Resource"],
+        serde_json::json!(["acs:ram::*:role/ResourceDirectoryAccountAccessRole"]),
+        "every member may be listed: {both:#}"
+    );
+    let single_manifest = BY_TEAM.replace("accounts: {all: true}\n", "");
+    assert_ne!(single_manifest, BY_TEAM, "the accounts block is removed");
+    std::fs::write(env.path("single.yaml"), single_manifest).expect("written");
+    let (code, single, err) = env.run(&[
+        "policy",
+        "-f",
+        "single.yaml",
+        "--for",
+        "apply",
+        "--for",
+        "history",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let single: serde_json::Value = serde_json::from_str(&single).expect("JSON");
+    assert_eq!(
+        both["member_accounts"]["policy"], single,
+        "the role needs what a run in one account needs"
+    );
+}
