@@ -71,6 +71,22 @@ fn membership(env: &Running) -> Vec<(String, String)> {
     all
 }
 
+/// What `regroup ARGS` prints as JSON, once it succeeds.
+fn json_of(env: &Running, args: &[&str]) -> serde_json::Value {
+    let (code, out, err) = env.run(args);
+    assert_eq!(code, 0, "regroup {args:?}: {err}");
+    serde_json::from_str(&out)
+        .unwrap_or_else(|e| panic!("regroup {args:?} prints JSON ({e}): {out}"))
+}
+
+/// How many of the members' instances are in a `team-…` group now.
+fn in_team_groups(env: &Running) -> usize {
+    membership(env)
+        .into_iter()
+        .filter(|(_, team)| team.starts_with("team-"))
+        .count()
+}
+
 #[test]
 fn thirty_moves_are_planned_under_their_accounts_applied_and_settled() {
     let env = start(directory(), BY_TEAM);
@@ -141,9 +157,7 @@ fn a_shard_or_an_account_option_plans_its_accounts_only() {
     let env = start(directory(), BY_TEAM);
     // The split is by a hash of the account id: shard 1 of 3 holds
     // member-1 alone (src/accounts/shard.rs).
-    let (code, out, err) = env.run(&["plan", "--shard", "1/3", "--format", "json"]);
-    assert_eq!(code, 0, "{err}");
-    let plan: serde_json::Value = serde_json::from_str(&out).expect("a JSON plan");
+    let plan = json_of(&env, &["plan", "--shard", "1/3", "--format", "json"]);
     assert_eq!(
         plan["accounts"],
         serde_json::json!([{
@@ -228,11 +242,11 @@ fn a_member_whose_role_cannot_be_assumed_fails_alone() {
         without_request_id(&err).contains(failure),
         "and member-2's failure is said: {err}"
     );
-    let moved = membership(&env)
-        .into_iter()
-        .filter(|(_, team)| team.starts_with("team-"))
-        .count();
-    assert_eq!(moved, 20, "member-2's instances stay where they were");
+    assert_eq!(
+        in_team_groups(&env),
+        20,
+        "member-2's instances stay where they were"
+    );
 }
 
 #[test]
@@ -391,11 +405,7 @@ fn a_saved_plan_is_applied_through_its_role_without_the_manifest() {
         out.contains("\nApply complete! 30 moved, 0 failed.\n"),
         "{out}"
     );
-    let settled = membership(&env)
-        .into_iter()
-        .filter(|(_, team)| team.starts_with("team-"))
-        .count();
-    assert_eq!(settled, 30, "every member converged");
+    assert_eq!(in_team_groups(&env), 30, "every member converged");
 }
 
 /// Issue 28: `policy` for a manifest over accounts prints two documents,
@@ -484,9 +494,7 @@ groups:
 #[test]
 fn the_member_document_is_the_single_account_policy() {
     let env = start(directory(), BY_TEAM);
-    let (code, out, err) = env.run(&["policy", "--for", "apply", "--for", "history"]);
-    assert_eq!(code, 0, "{err}");
-    let both: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let both = json_of(&env, &["policy", "--for", "apply", "--for", "history"]);
     assert_eq!(
         both["management_account"]["policy"]["Statement"][1]["Resource"],
         serde_json::json!(["acs:ram::*:role/ResourceDirectoryAccountAccessRole"]),
@@ -495,17 +503,18 @@ fn the_member_document_is_the_single_account_policy() {
     let single_manifest = BY_TEAM.replace("accounts: {all: true}\n", "");
     assert_ne!(single_manifest, BY_TEAM, "the accounts block is removed");
     std::fs::write(env.path("single.yaml"), single_manifest).expect("written");
-    let (code, single, err) = env.run(&[
-        "policy",
-        "-f",
-        "single.yaml",
-        "--for",
-        "apply",
-        "--for",
-        "history",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let single: serde_json::Value = serde_json::from_str(&single).expect("JSON");
+    let single = json_of(
+        &env,
+        &[
+            "policy",
+            "-f",
+            "single.yaml",
+            "--for",
+            "apply",
+            "--for",
+            "history",
+        ],
+    );
     assert_eq!(
         both["member_accounts"]["policy"], single,
         "the role needs what a run in one account needs"
