@@ -63,7 +63,9 @@ pub(super) async fn apply_across(
             (plan, clients)
         }
         Source::Saved(plan, manifest) => {
-            let role = manifest
+            // The role each account records (a plan saved before roles
+            // were recorded names none: the manifest's, if at hand).
+            let fallback_role = manifest
                 .as_ref()
                 .and_then(|m| m.accounts.as_ref())
                 .map_or(DEFAULT_ROLE, |spec| spec.role.as_str());
@@ -75,7 +77,7 @@ pub(super) async fn apply_across(
                 .collect();
             let mut clients = Vec::new();
             for (status, client) in
-                connect_members(&base, planned, role, request.connect.max_rate).await
+                connect_members(&base, planned, fallback_role, request.connect.max_rate).await
             {
                 let client = client.map_err(|why| {
                     anyhow::anyhow!(

@@ -1,7 +1,10 @@
 //! `regroup policy`: the least-privilege RAM policy for what a manifest
 //! needs, for the commands asked for (`--for apply`, the default, and
 //! `--for history`), as JSON to paste into the RAM console or a Terraform
-//! `alicloud_ram_policy`. Offline: it needs the manifest only.
+//! `alicloud_ram_policy`. Offline: it needs the manifest only. A manifest
+//! with `accounts:` gets two documents (`accounts`).
+
+mod accounts;
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -25,7 +28,12 @@ pub(super) fn run(global: &Global, args: &PolicyArgs, out: &mut Stdout) -> anyho
         inventory::scopes(&manifest).into_keys().collect();
     let searches = !inventory::search::Needs::of(&manifest).is_empty();
     let commands: BTreeSet<PolicyFor> = args.commands.iter().copied().collect();
-    serde_json::to_writer_pretty(&mut *out, &policy(&needs, searches, &commands))?;
+    let single = policy(&needs, searches, &commands);
+    let printed = match &manifest.accounts {
+        Some(spec) => accounts::across_accounts(spec, single),
+        None => single,
+    };
+    serde_json::to_writer_pretty(&mut *out, &printed)?;
     writeln!(out)?;
     Ok(Exit::Success)
 }
@@ -60,8 +68,9 @@ pub(super) fn run(global: &Global, args: &PolicyArgs, out: &mut Stdout) -> anyho
 ///   docs/sources/resourcemanager-services.md §7).
 /// - Not included because regroup needs none: STS `AssumeRoleWithOIDC`
 ///   (the OIDC credential path) is an anonymous call that the role's trust
-///   policy allows, not the caller's policy; regroup calls no other STS
-///   API and no Quota Center API.
+///   policy allows, not the caller's policy; a run in one account calls
+///   no other STS API (a run over accounts assumes a role in each member:
+///   `accounts::management_policy`) and no Quota Center API.
 /// - For `history` and `plan --who` (`--for history`):
 ///   `actiontrail:LookupEvents`, called in the region of the resource asked
 ///   about, on `acs:actiontrail:{region}:*:*` for the manifest's regions

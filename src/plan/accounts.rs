@@ -54,6 +54,14 @@ fn of_account<T: InAccount>(items: &[T], account: &str) -> Vec<T> {
         .collect()
 }
 
+impl AccountStatus {
+    /// The RAM role to assume in the account: the one the plan recorded,
+    /// else `fallback` (a plan saved before the role was recorded).
+    pub fn role_or<'a>(&'a self, fallback: &'a str) -> &'a str {
+        self.role.as_deref().unwrap_or(fallback)
+    }
+}
+
 impl Plan {
     /// One plan of every account's, in the order given (by account id):
     /// an account that failed is listed with its error and has no changes.
@@ -204,6 +212,7 @@ pub mod samples {
         AccountStatus {
             account_id: Arc::new(id.to_owned()),
             name: format!("member-{id}"),
+            role: None,
             error: None,
         }
     }
@@ -213,6 +222,48 @@ pub mod samples {
 mod tests {
     use super::samples::{sample_plan, sample_status};
     use super::*;
+
+    /// Issue 28: a saved plan names the role of each account, so that it
+    /// is applied through that role without its manifest; a plan without
+    /// one (saved before) falls back, and one of one account has none.
+    #[test]
+    fn the_role_of_each_account_is_saved_and_read_back() {
+        let one = sample_plan();
+        let with_role = AccountStatus {
+            role: Some("regroup-mover".to_owned()),
+            ..sample_status("1001")
+        };
+        let parts = vec![
+            (with_role, Ok(one.clone())),
+            (sample_status("1002"), Ok(one.clone())),
+        ];
+        let combined = Plan::combine(one.manifest.clone(), parts, one.created_at);
+        let mut written = Vec::new();
+        combined.write_json(&mut written).expect("writes");
+        let json: serde_json::Value = serde_json::from_slice(&written).expect("JSON");
+        assert_eq!(json["accounts"][0]["role"], "regroup-mover", "{json}");
+        assert!(
+            json["accounts"][1].get("role").is_none(),
+            "no role key when none was recorded: {json}"
+        );
+        let back = Plan::from_json(&written).expect("reads back");
+        let roles: Vec<&str> = back
+            .accounts
+            .iter()
+            .map(|a| a.role_or("Fallback"))
+            .collect();
+        assert_eq!(
+            roles,
+            ["regroup-mover", "Fallback"],
+            "recorded, else the fallback"
+        );
+        let mut single = Vec::new();
+        one.write_json(&mut single).expect("writes");
+        assert!(
+            !String::from_utf8_lossy(&single).contains("\"role\""),
+            "a plan of one account has no role"
+        );
+    }
 
     #[test]
     fn combines_and_splits_back() {

@@ -71,6 +71,11 @@ pub struct Plan {
 pub struct AccountStatus {
     pub account_id: Arc<String>,
     pub name: String,
+    /// The RAM role assumed in the account, so that a saved plan is
+    /// applied through it without its manifest. Absent in a plan saved
+    /// before it was recorded: the manifest's role, or the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }

@@ -86,15 +86,17 @@ pub async fn connect_member(
     ))
 }
 
-/// Clients for `statuses`, several at once, in the order given.
+/// Clients for `statuses`, several at once, in the order given, each
+/// through the role its status records, else `fallback_role`.
 pub async fn connect_members(
     base: &Client,
     statuses: Vec<AccountStatus>,
-    role: &str,
+    fallback_role: &str,
     max_rate: Option<f64>,
 ) -> Vec<MemberClient> {
     futures::stream::iter(statuses)
         .map(|status| async move {
+            let role = status.role_or(fallback_role);
             let client = connect_member(base, &status.account_id, role, max_rate).await;
             (status, client)
         })
@@ -115,7 +117,7 @@ pub async fn plan_across(
 ) -> anyhow::Result<(Plan, Vec<(AccountStatus, Client)>)> {
     let members = discover(base, spec, fanout).await?;
     tracing::info!(accounts = members.len(), "planning across accounts");
-    let statuses: Vec<AccountStatus> = members.iter().map(status_of).collect();
+    let statuses: Vec<AccountStatus> = members.iter().map(|m| status_of(m, &spec.role)).collect();
     let parts: Vec<(AccountPlan, Option<Client>)> = futures::stream::iter(statuses)
         .map(|status| plan_one(base, manifest, spec, fanout, ignore_missing, status))
         .buffered(ACCOUNTS_AT_ONCE)
@@ -168,10 +170,13 @@ async fn plan_one(
     }
 }
 
-fn status_of(member: &Member) -> AccountStatus {
+/// The account as the plan lists it, with the role assumed in it (saved,
+/// so that the plan is applied through it without its manifest).
+fn status_of(member: &Member, role: &str) -> AccountStatus {
     AccountStatus {
         account_id: Arc::new(member.account_id.clone()),
         name: member.name().to_owned(),
+        role: Some(role.to_owned()),
         error: None,
     }
 }

@@ -71,6 +71,22 @@ fn membership(env: &Running) -> Vec<(String, String)> {
     all
 }
 
+/// What `regroup ARGS` prints as JSON, once it succeeds.
+fn json_of(env: &Running, args: &[&str]) -> serde_json::Value {
+    let (code, out, err) = env.run(args);
+    assert_eq!(code, 0, "regroup {args:?}: {err}");
+    serde_json::from_str(&out)
+        .unwrap_or_else(|e| panic!("regroup {args:?} prints JSON ({e}): {out}"))
+}
+
+/// How many of the members' instances are in a `team-…` group now.
+fn in_team_groups(env: &Running) -> usize {
+    membership(env)
+        .into_iter()
+        .filter(|(_, team)| team.starts_with("team-"))
+        .count()
+}
+
 #[test]
 fn thirty_moves_are_planned_under_their_accounts_applied_and_settled() {
     let env = start(directory(), BY_TEAM);
@@ -141,12 +157,14 @@ fn a_shard_or_an_account_option_plans_its_accounts_only() {
     let env = start(directory(), BY_TEAM);
     // The split is by a hash of the account id: shard 1 of 3 holds
     // member-1 alone (src/accounts/shard.rs).
-    let (code, out, err) = env.run(&["plan", "--shard", "1/3", "--format", "json"]);
-    assert_eq!(code, 0, "{err}");
-    let plan: serde_json::Value = serde_json::from_str(&out).expect("a JSON plan");
+    let plan = json_of(&env, &["plan", "--shard", "1/3", "--format", "json"]);
     assert_eq!(
         plan["accounts"],
-        serde_json::json!([{"account_id": "1000000000000002", "name": "member-1"}]),
+        serde_json::json!([{
+            "account_id": "1000000000000002",
+            "name": "member-1",
+            "role": "ResourceDirectoryAccountAccessRole"
+        }]),
         "one account in shard 1/3"
     );
     let changes = plan["changes"].as_array().expect("changes");
@@ -224,11 +242,11 @@ fn a_member_whose_role_cannot_be_assumed_fails_alone() {
         without_request_id(&err).contains(failure),
         "and member-2's failure is said: {err}"
     );
-    let moved = membership(&env)
-        .into_iter()
-        .filter(|(_, team)| team.starts_with("team-"))
-        .count();
-    assert_eq!(moved, 20, "member-2's instances stay where they were");
+    assert_eq!(
+        in_team_groups(&env),
+        20,
+        "member-2's instances stay where they were"
+    );
 }
 
 #[test]
@@ -347,4 +365,158 @@ fn a_saved_plan_and_its_undo_are_checked_and_applied_account_by_account() {
         "{out}"
     );
     assert_eq!(membership(&env), before, "every member is back as it was");
+}
+
+/// Issue 28: a saved plan records the role of each account, so that
+/// applied without its manifest it acts through the manifest's `role:`,
+/// not the default, which these members do not have.
+#[test]
+fn a_saved_plan_is_applied_through_its_role_without_the_manifest() {
+    let mut fleet = directory();
+    for member in &mut fleet.accounts {
+        member.roles = vec!["regroup-mover".to_owned()];
+    }
+    let manifest = BY_TEAM.replace(
+        "accounts: {all: true}",
+        "accounts: {all: true, role: regroup-mover}",
+    );
+    assert_ne!(manifest, BY_TEAM, "the example manifest names its accounts");
+    let env = Setup::new().fleet(fleet).examples().start();
+    std::fs::write(env.path("mover.yaml"), manifest).expect("the manifest is written");
+    let (code, _, err) = env.run(&["plan", "-f", "mover.yaml", "-o", "plan.json"]);
+    assert_eq!(code, 0, "{err}");
+    let roles: Vec<serde_json::Value> = read_json(&env.path("plan.json"))["accounts"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .map(|a| a["role"].clone())
+        .collect();
+    assert_eq!(
+        roles,
+        vec![serde_json::json!("regroup-mover"); 3],
+        "every account records its role"
+    );
+    // No -f, and the manifest the plan was made from is gone.
+    std::fs::remove_file(env.path("mover.yaml")).expect("the manifest is removed");
+
+    let (code, out, err) = env.run(&["apply", "plan.json", "--auto-approve"]);
+    assert_eq!(code, 0, "applied through regroup-mover: {out}{err}");
+    assert!(
+        out.contains("\nApply complete! 30 moved, 0 failed.\n"),
+        "{out}"
+    );
+    assert_eq!(in_team_groups(&env), 30, "every member converged");
+}
+
+/// Issue 28: `policy` for a manifest over accounts prints two documents,
+/// labelled: for the management account's identity (list the members,
+/// assume the manifest's role in the members it names), and for that role
+/// in each member (what a run in one account needs). Offline.
+#[test]
+fn policy_over_accounts_prints_the_management_and_the_member_documents() {
+    let manifest = "version: 1
+regions: [cn-hangzhou]
+accounts:
+  include: [1000000000000001, 1000000000000002]
+  role: regroup-mover
+groups:
+  team-0:
+    select: [{type: instance, tags: {team: team-0}}]
+";
+    let env = start(directory(), manifest);
+    let (code, out, err) = env.run(&["policy"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(env.requests().is_empty(), "policy is offline");
+    assert_eq!(
+        out,
+        r#"{
+  "management_account": {
+    "attach_to": "the RAM user or role regroup runs as, in the Resource Directory's management account",
+    "policy": {
+      "Statement": [
+        {
+          "Action": [
+            "resourcemanager:ListAccounts"
+          ],
+          "Effect": "Allow",
+          "Resource": [
+            "acs:resourcemanager::*:account/*"
+          ]
+        },
+        {
+          "Action": [
+            "sts:AssumeRole"
+          ],
+          "Effect": "Allow",
+          "Resource": [
+            "acs:ram::1000000000000001:role/regroup-mover",
+            "acs:ram::1000000000000002:role/regroup-mover"
+          ]
+        }
+      ],
+      "Version": "1"
+    }
+  },
+  "member_accounts": {
+    "attach_to": "the RAM role regroup-mover in each member account (accounts.role)",
+    "policy": {
+      "Statement": [
+        {
+          "Action": [
+            "ecs:DescribeInstances",
+            "resourcemanager:ListResourceGroups"
+          ],
+          "Effect": "Allow",
+          "Resource": "*"
+        },
+        {
+          "Action": [
+            "ecs:JoinResourceGroup"
+          ],
+          "Effect": "Allow",
+          "Resource": [
+            "acs:ecs:cn-hangzhou:*:instance/*"
+          ]
+        }
+      ],
+      "Version": "1"
+    }
+  }
+}
+"#,
+        "ListAccounts and AssumeRole on the named members' regroup-mover; the role's own reads and joins"
+    );
+}
+
+/// The member document is exactly what `policy` prints for the same
+/// manifest without `accounts:`, and `all: true` lets the role be assumed
+/// in any account, under its default name.
+#[test]
+fn the_member_document_is_the_single_account_policy() {
+    let env = start(directory(), BY_TEAM);
+    let both = json_of(&env, &["policy", "--for", "apply", "--for", "history"]);
+    assert_eq!(
+        both["management_account"]["policy"]["Statement"][1]["Resource"],
+        serde_json::json!(["acs:ram::*:role/ResourceDirectoryAccountAccessRole"]),
+        "every member may be listed: {both:#}"
+    );
+    let single_manifest = BY_TEAM.replace("accounts: {all: true}\n", "");
+    assert_ne!(single_manifest, BY_TEAM, "the accounts block is removed");
+    std::fs::write(env.path("single.yaml"), single_manifest).expect("written");
+    let single = json_of(
+        &env,
+        &[
+            "policy",
+            "-f",
+            "single.yaml",
+            "--for",
+            "apply",
+            "--for",
+            "history",
+        ],
+    );
+    assert_eq!(
+        both["member_accounts"]["policy"], single,
+        "the role needs what a run in one account needs"
+    );
 }

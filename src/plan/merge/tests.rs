@@ -279,6 +279,7 @@ fn of_accounts(file: &str, accounts: &[&str]) -> ShardPlan {
         .map(|id| AccountStatus {
             account_id: std::sync::Arc::new((*id).to_owned()),
             name: format!("member {id}"),
+            role: None,
             error: None,
         })
         .collect();
