@@ -17,10 +17,7 @@ use crate::plan::{Change, GroupRef};
 use crate::resource::{ResourceKey, ResourceType};
 
 fn group(id: &str) -> GroupRef {
-    GroupRef {
-        id: id.into(),
-        name: id.trim_start_matches("rg-").into(),
-    }
+    GroupRef::new(id, id.trim_start_matches("rg-"))
 }
 
 /// A change of `id`, a `rtype` in `region`, from `from` to `to`.

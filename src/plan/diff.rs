@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 
 use super::evict::evictions;
-use super::{Change, GroupRef, GroupSummary, ManifestInfo, Missing, Plan, FORMAT_VERSION};
+use super::{
+    Change, GroupRef, GroupRefs, GroupSummary, ManifestInfo, Missing, Plan, FORMAT_VERSION,
+};
 use crate::manifest::{Location, Manifest};
 use crate::resource::{self, Group, Inventory, ResourceKey};
 
@@ -344,7 +346,8 @@ fn plan_once(
         .iter()
         .filter(|(key, (index, _))| inventory.resources[*key].group_id != targets[*index].id)
         .count();
-    let evictions = evictions(manifest, inventory, &targets, &claims)?;
+    let mut group_refs = GroupRefs::default();
+    let evictions = evictions(manifest, inventory, &targets, &claims, &mut group_refs)?;
     let eviction_count = evictions.len();
     let mut changes = Vec::with_capacity(moves + eviction_count);
     let mut unchanged_per_group: BTreeMap<GroupRef, usize> = BTreeMap::new();
@@ -352,16 +355,15 @@ fn plan_once(
         let resource = &inventory.resources[key];
         let target = targets[index];
         if resource.group_id == target.id {
-            *unchanged_per_group.entry(GroupRef::of(target)).or_default() += 1;
+            *unchanged_per_group
+                .entry(group_refs.of(target))
+                .or_default() += 1;
             continue;
         }
         let from = groups_by_id
             .get(&*resource.group_id)
-            .map(|g| GroupRef::of(g))
-            .unwrap_or_else(|| GroupRef {
-                id: resource.group_id.clone(),
-                name: resource.group_id.clone(),
-            });
+            .map(|g| group_refs.of(g))
+            .unwrap_or_else(|| group_refs.named(&resource.group_id, &resource.group_id));
         let source = match claim {
             Claim::Explicit(location) | Claim::Rule(location) => location.clone(),
         };
@@ -369,7 +371,7 @@ fn plan_once(
             resource: key.clone(),
             name: resource.name.clone(),
             from,
-            to: GroupRef::of(target),
+            to: group_refs.of(target),
             source,
             evict: false,
             conflict: None,

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::diff::{find_claim, resolve_group, Claim};
-use super::{Change, GroupRef, PlanError};
+use super::{Change, GroupRefs, PlanError};
 use crate::manifest::{Location, Manifest};
 use crate::resource::{self, Group, Inventory, ResourceKey};
 
@@ -69,6 +69,7 @@ pub(super) fn evictions(
     inventory: &Inventory,
     targets: &[&Group],
     claims: &[(&ResourceKey, (usize, Claim))],
+    group_refs: &mut GroupRefs,
 ) -> Result<Vec<Change>, PlanError> {
     let exclusive: HashMap<&str, (&Location, &Group)> = manifest
         .groups
@@ -80,7 +81,12 @@ pub(super) fn evictions(
     let Some(first) = manifest.groups.iter().find(|g| g.exclusive) else {
         return Ok(Vec::new());
     };
-    let to = evict_target(manifest, &inventory.groups, targets, &first.location)?;
+    let to = group_refs.of(evict_target(
+        manifest,
+        &inventory.groups,
+        targets,
+        &first.location,
+    )?);
     let mut evictions = Vec::new();
     for resource in inventory.resources.values() {
         let Some((location, group)) = exclusive.get(&*resource.group_id) else {
@@ -92,8 +98,8 @@ pub(super) fn evictions(
         evictions.push(Change {
             resource: resource.key.clone(),
             name: resource.name.clone(),
-            from: GroupRef::of(group),
-            to: GroupRef::of(to),
+            from: group_refs.of(group),
+            to: to.clone(),
             source: (*location).clone(),
             evict: true,
             conflict: None,

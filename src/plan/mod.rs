@@ -102,21 +102,39 @@ pub struct ReportRef {
     pub sha256: String,
 }
 
-/// A resource group, by id and name, shared with the inventory's group:
-/// a plan of 100,000 changes names a handful of groups.
+/// A resource group, by id and name, as a plan names it: one shared
+/// handle (a thin pointer, 8 bytes) to the group's id and name, which are
+/// themselves shared with the inventory's group. A plan of 1,000,000
+/// changes names a handful of groups, so each change's `from` and `to`
+/// point to one of a handful of [`GroupNames`] (see [`GroupRefs`]) instead
+/// of holding four `Arc<str>` (64 bytes). Serialized as the names
+/// themselves (serde's `rc` feature), so the JSON is unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct GroupRef(Arc<GroupNames>);
+
+/// What a [`GroupRef`] points to: read through it (`group.id`).
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct GroupRef {
+pub struct GroupNames {
     pub id: Arc<str>,
     pub name: Arc<str>,
 }
 
+impl std::ops::Deref for GroupRef {
+    type Target = GroupNames;
+
+    fn deref(&self) -> &GroupNames {
+        &self.0
+    }
+}
+
 impl GroupRef {
-    fn of(group: &Group) -> GroupRef {
-        GroupRef {
-            id: group.id.clone(),
-            name: group.name.clone(),
-        }
+    pub fn new(id: impl Into<Arc<str>>, name: impl Into<Arc<str>>) -> GroupRef {
+        GroupRef(Arc::new(GroupNames {
+            id: id.into(),
+            name: name.into(),
+        }))
     }
 
     /// Whether a resource read back with `reported` as its
@@ -125,6 +143,26 @@ impl GroupRef {
     /// resources without the groups.
     pub fn holds(&self, reported: &str) -> bool {
         resource::reported_in(reported, &self.id, &self.name)
+    }
+}
+
+/// The handles of the groups one plan names, one per group id, so that
+/// every change naming a group shares its handle.
+#[derive(Default)]
+struct GroupRefs(std::collections::HashMap<Arc<str>, GroupRef>);
+
+impl GroupRefs {
+    /// The handle of the inventory's `group`.
+    fn of(&mut self, group: &Group) -> GroupRef {
+        self.named(&group.id, &group.name)
+    }
+
+    /// The handle of the group `id` called `name`, made on first use.
+    fn named(&mut self, id: &Arc<str>, name: &Arc<str>) -> GroupRef {
+        self.0
+            .entry(id.clone())
+            .or_insert_with(|| GroupRef::new(id.clone(), name.clone()))
+            .clone()
     }
 }
 

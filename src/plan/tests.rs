@@ -479,10 +479,7 @@ fn a_saved_plan_may_only_make_changes_the_manifest_asks_for() {
 
     let mut forged = fresh.clone();
     // Into a group the manifest does not name for it...
-    forged.changes[0].to = GroupRef {
-        id: "rg-legacy".into(),
-        name: "prod".into(),
-    };
+    forged.changes[0].to = GroupRef::new("rg-legacy", "prod");
     // ...and a resource the manifest does not mention.
     forged.changes[1].resource.id = I3.into();
     let error = check_saved_against(&forged, &fresh).unwrap_err();
@@ -678,13 +675,55 @@ fn evictions_and_moves_are_listed_together_in_resource_order() {
 #[test]
 fn a_change_stays_within_its_memory_budget() {
     // A 1,000,000-resource plan holds a million changes at once, beside the
-    // inventory it was made from: 168 bytes each on a 64-bit target (its
-    // ids and names shared, not copied). An inline rule reference made it 208.
-    // The account of a plan over several accounts adds one pointer: 176.
-    let budget = 22 * std::mem::size_of::<usize>();
+    // inventory it was made from: 128 bytes each on a 64-bit target (its
+    // ids and names shared, not copied; an account's id is one pointer).
+    // An inline rule reference made it 208; `from` and `to` as four
+    // `Arc<str>` (64 bytes) rather than two shared `GroupRef` handles
+    // (16), 176.
+    let budget = 16 * std::mem::size_of::<usize>();
     assert!(
         std::mem::size_of::<Change>() <= budget,
         "a change is {} bytes, over its budget of {budget}",
         std::mem::size_of::<Change>()
+    );
+}
+
+#[test]
+fn changes_share_one_handle_per_group() {
+    // Two moves from `default`, one eviction from `prod`, all to `default`
+    // or `dev`: each group the plan names is one allocation, which is what
+    // keeps a change at its budget above.
+    let manifest = Manifest::parse(
+        "m.yaml",
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  dev:\n    resources: [instance/i-1, instance/i-2]\n  legacy:\n    exclusive: true\n    resources: [instance/i-4]\n",
+    )
+    .unwrap();
+    let inventory = inventory(vec![
+        resource(ResourceType::Instance, "i-1", "a", "rg-default", &[]),
+        resource(ResourceType::Instance, "i-2", "b", "rg-default", &[]),
+        resource(ResourceType::Instance, "i-3", "c", "rg-legacy", &[]),
+        resource(ResourceType::Instance, "i-4", "d", "rg-legacy", &[]),
+    ]);
+    let plan = plan(&manifest, &inventory, PlanOptions::default(), now()).unwrap();
+    let [first, second, eviction] = plan.changes.as_slice() else {
+        panic!("three changes expected: {:?}", plan.changes);
+    };
+    assert!(eviction.evict, "i-3 leaves the exclusive group");
+    let shared = |a: &GroupRef, b: &GroupRef| std::ptr::eq::<super::GroupNames>(&**a, &**b);
+    assert!(
+        shared(&first.from, &second.from),
+        "both moves leave `default`"
+    );
+    assert!(shared(&first.to, &second.to), "both moves join `dev`");
+    assert!(
+        shared(&first.from, &eviction.to),
+        "the eviction goes to the `default` the moves leave"
+    );
+    assert!(
+        plan.groups
+            .iter()
+            .any(|g| shared(&g.group, &first.to) && g.unchanged == 0),
+        "the summary names the changes' own handle: {:?}",
+        plan.groups
     );
 }

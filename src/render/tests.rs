@@ -11,10 +11,7 @@ use crate::plan::{
 use crate::resource::{ResourceKey, ResourceType};
 
 fn group(name: &str) -> GroupRef {
-    GroupRef {
-        id: format!("rg-acfm{name}0001").into(),
-        name: name.into(),
-    }
+    GroupRef::new(format!("rg-acfm{name}0001"), name)
 }
 
 fn change(n: usize, rtype: ResourceType, from: &str, to: &str) -> Change {
@@ -300,7 +297,7 @@ fn thousands_of_warnings_leave_the_moves_shown_and_the_comment_within_the_limit(
 fn hostile() -> Plan {
     let mut change = change(1, ResourceType::Instance, "legacy", "prod");
     change.name = "web\n# Owned\n[click](http://evil) | x".into();
-    change.to.name = "prod\u{1b}[2J".into();
+    change.to = GroupRef::new(change.to.id.clone(), "prod\u{1b}[2J");
     change.conflict = Some(Box::new(crate::plan::RuleRef {
         id: "rule-1".into(),
         name: "r\n## heading".into(),

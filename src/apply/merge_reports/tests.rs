@@ -9,10 +9,7 @@ use crate::plan::{Change, GroupRef};
 use crate::resource::ResourceType;
 
 fn outcome(id: &str, account: Option<&str>, status: Status) -> Outcome {
-    let group = |name: &str| GroupRef {
-        id: format!("rg-{name}").into(),
-        name: name.into(),
-    };
+    let group = |name: &str| GroupRef::new(format!("rg-{name}"), name);
     let mut outcome = Outcome::new(
         Change {
             resource: ResourceKey {

@@ -10,10 +10,7 @@ use crate::plan::{
 use crate::resource::ResourceType;
 
 fn group(name: &str) -> GroupRef {
-    GroupRef {
-        id: format!("rg-{name}").into(),
-        name: name.into(),
-    }
+    GroupRef::new(format!("rg-{name}"), name)
 }
 
 fn at(line: usize) -> Location {
