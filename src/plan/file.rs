@@ -229,7 +229,28 @@ impl Plan {
         if plan.checksum != expected {
             return Err(PlanFileError::Changed);
         }
+        plan.share_groups();
         Ok(plan)
+    }
+
+    /// One handle per group, as in a plan just made: the JSON repeats a
+    /// group in every change that names it, and a million changes read back
+    /// each with their own would cost 48 bytes more apiece.
+    fn share_groups(&mut self) {
+        let mut shared: std::collections::HashSet<GroupRef> = std::collections::HashSet::new();
+        let mut share = |group: &mut GroupRef| match shared.get(group) {
+            Some(one) => *group = one.clone(),
+            None => {
+                shared.insert(group.clone());
+            }
+        };
+        for change in &mut self.changes {
+            share(&mut change.from);
+            share(&mut change.to);
+        }
+        for summary in &mut self.groups {
+            share(&mut summary.group);
+        }
     }
 }
 

@@ -726,4 +726,20 @@ fn changes_share_one_handle_per_group() {
         "the summary names the changes' own handle: {:?}",
         plan.groups
     );
+    // Read back from its file, the plan shares them again: the JSON holds a
+    // copy of a group per change.
+    let mut written = Vec::new();
+    plan.write_json(&mut written).unwrap();
+    let read = Plan::from_json(&written).unwrap();
+    let [first, second, eviction] = read.changes.as_slice() else {
+        panic!("three changes read back: {:?}", read.changes);
+    };
+    assert!(
+        shared(&first.to, &second.to) && shared(&first.from, &eviction.to),
+        "a saved plan's changes share one handle per group"
+    );
+    assert!(
+        read.groups.iter().any(|g| shared(&g.group, &first.to)),
+        "and so does its summary"
+    );
 }
