@@ -77,6 +77,7 @@ pub enum DirectoryError {
 /// Every member of the directory, page by page.
 pub async fn list_accounts(client: &Client) -> Result<Vec<Member>, DirectoryError> {
     let mut members = Vec::new();
+    let mut total = 0;
     for page in 1..=MAX_PAGES {
         let params = [
             ("PageNumber", page.to_string()),
@@ -104,9 +105,48 @@ pub async fn list_accounts(client: &Client) -> Result<Vec<Member>, DirectoryErro
             folder_id: wire.folder_id,
             path: wire.resource_directory_path,
         }));
-        if received == 0 || members.len() as u64 >= parsed.total_count {
+        total = parsed.total_count;
+        if received == 0 || members.len() as u64 >= total {
             break;
         }
     }
+    // `accounts: {all: true}` over part of the directory would plan some
+    // members as if they were all: a listing that ended short (an empty
+    // page, or the page bound) is an error, not a smaller directory.
+    if (members.len() as u64) < total {
+        return Err(DirectoryError::Call(CloudError::Incomplete {
+            action: "ListAccounts".into(),
+            message: format!(
+                "the directory reports {total} members, but its pages held {}",
+                members.len()
+            ),
+        }));
+    }
     Ok(members)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_listing_that_ends_short_is_an_error_not_a_smaller_directory() {
+        // Three members reported, one handed out, then an empty page.
+        let page = |accounts: serde_json::Value| {
+            serde_json::json!({
+                "RequestId": "r", "PageNumber": 1, "PageSize": 100, "TotalCount": 3,
+                "Accounts": {"Account": accounts},
+            })
+        };
+        let client = crate::cloud::tests::canned_server(vec![
+            page(serde_json::json!([{"AccountId": "1001", "DisplayName": "a"}])),
+            page(serde_json::json!([])),
+        ])
+        .await;
+        let error = list_accounts(&client).await.expect_err("a short listing");
+        assert_eq!(
+            error.to_string(),
+            "ListAccounts: the directory reports 3 members, but its pages held 1"
+        );
+    }
 }

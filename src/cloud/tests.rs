@@ -223,3 +223,32 @@ async fn the_limiter_settles_under_a_server_quota() {
         "2,000 joins under a quota of 50/s took {took:?}"
     );
 }
+
+/// A loopback server that answers every request with the next of
+/// `answers` (the last one again once they run out), whatever was asked:
+/// for answers the emulator never gives, such as a listing that ends short.
+pub(crate) async fn canned_server(answers: Vec<serde_json::Value>) -> Client {
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let app = axum::Router::new().fallback(move || {
+        let n = served.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let answer = answers[n.min(answers.len() - 1)].clone();
+        async move {
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                answer.to_string(),
+            )
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let config = ClientConfig {
+        endpoints: Endpoints::override_with(&url).unwrap(),
+        retry: RetryPolicy {
+            max_tries: 1,
+            ..RetryPolicy::default()
+        },
+        ..ClientConfig::default()
+    };
+    Client::new(config, test_key()).unwrap()
+}

@@ -211,6 +211,14 @@ async fn search(client: &Client, listing: &Listing) -> Result<Vec<FoundResource>
         if page.next_token.is_empty() {
             return Ok(found);
         }
+        // A server that hands back the token it was given would be
+        // followed to the page bound; it is an answer that cannot end.
+        if token.as_deref() == Some(page.next_token.as_str()) {
+            return Err(CloudError::Incomplete {
+                action: crate::api::resource_center::SEARCH_RESOURCES.into(),
+                message: "the next page's token is the one just sent; no plan is made from part of a search".into(),
+            });
+        }
         token = Some(page.next_token);
     }
     Err(CloudError::Incomplete {
@@ -225,6 +233,27 @@ async fn search(client: &Client, listing: &Listing) -> Result<Vec<FoundResource>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_search_whose_next_token_does_not_move_stops_at_once() {
+        // Every page names the same next page: without the check it would be
+        // followed to the page bound.
+        let client = crate::cloud::tests::canned_server(vec![serde_json::json!({
+            "RequestId": "r", "MaxResults": 100, "NextToken": "same", "Resources": [],
+        })])
+        .await;
+        let listing = Listing {
+            acs_types: vec!["ACS::VPC::EIP"],
+            regions: vec!["cn-hangzhou".into()],
+        };
+        let error = search(&client, &listing)
+            .await
+            .expect_err("a token that never moves");
+        assert_eq!(
+            error.to_string(),
+            "SearchResources: the next page's token is the one just sent; no plan is made from part of a search"
+        );
+    }
     use crate::cloud::resource_center::FoundTag;
 
     fn rtype(name: &str) -> ResourceType {
