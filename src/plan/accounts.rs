@@ -124,6 +124,49 @@ impl Plan {
             .collect()
     }
 
+    /// What a plan names of an account it did not plan, if anything: an
+    /// item of a plan over accounts with no account or one not planned, or
+    /// an item of a plan of one account that names one. A saved plan is
+    /// split by account to be applied, and such an item would be left out
+    /// without a word (its checksum proves it unedited only to someone
+    /// who did not recompute it).
+    pub(super) fn unplanned_account(&self) -> Option<String> {
+        let planned: std::collections::HashSet<&str> = self
+            .accounts
+            .iter()
+            .filter(|a| a.error.is_none())
+            .map(|a| a.account_id.as_str())
+            .collect();
+        let named = self
+            .changes
+            .iter()
+            .map(|c| (&c.account_id, c.resource.to_string()))
+            .chain(
+                self.missing
+                    .iter()
+                    .map(|m| (&m.account_id, format!("{}/{}", m.rtype, m.id))),
+            )
+            .chain(
+                self.groups
+                    .iter()
+                    .map(|g| (&g.account_id, format!("group {}", g.group.name))),
+            );
+        for (account, what) in named {
+            match account {
+                Some(id) if !planned.contains(id.as_str()) => {
+                    return Some(format!(
+                        "{what} names account {id}, which the plan did not plan"
+                    ))
+                }
+                None if !self.accounts.is_empty() => {
+                    return Some(format!("{what} names no account, in a plan over accounts"))
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
     /// A plan with nothing in it, to build one from parts (accounts
     /// combined here, shards merged in `merge`).
     pub(super) fn empty() -> Plan {
@@ -262,6 +305,33 @@ mod tests {
         assert!(
             !String::from_utf8_lossy(&single).contains("\"role\""),
             "a plan of one account has no role"
+        );
+    }
+
+    #[test]
+    fn a_saved_plan_naming_an_account_it_did_not_plan_is_refused() {
+        let one = sample_plan();
+        let parts = vec![(sample_status("1001"), Ok(one.clone()))];
+        let mut edited = Plan::combine(one.manifest.clone(), parts, one.created_at);
+        edited.changes[0].account_id = Some(std::sync::Arc::new("1002".to_owned()));
+        let mut written = Vec::new();
+        edited
+            .write_json(&mut written)
+            .expect("writes, sealed anew");
+        let error = Plan::from_json(&written).expect_err("an account not planned");
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "not a valid regroup plan: {} names account 1002, which the plan did not plan",
+                edited.changes[0].resource
+            )
+        );
+        edited.changes[0].account_id = None;
+        let mut written = Vec::new();
+        edited.write_json(&mut written).expect("writes");
+        assert!(
+            Plan::from_json(&written).is_err(),
+            "a change without its account in a plan over accounts"
         );
     }
 

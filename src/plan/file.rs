@@ -229,6 +229,9 @@ impl Plan {
         if plan.checksum != expected {
             return Err(PlanFileError::Changed);
         }
+        if let Some(problem) = plan.unplanned_account() {
+            return Err(PlanFileError::NotAPlan(problem));
+        }
         plan.share_groups();
         Ok(plan)
     }
