@@ -5,8 +5,10 @@
 //! `--max-errors` counts failed joins across the accounts; a RAM denial or
 //! a canary stops new joins in its own account only. The report is one,
 //! every outcome naming its account, and so is the undo plan made from it.
-//! An account that could not be planned is reported as such and fails the
-//! run; the others are applied.
+//! An account that could not be planned (or, for a saved plan, whose role
+//! cannot be assumed or which cannot be read back) is reported as such and
+//! fails the run; the others are applied. A saved plan that is stale in any
+//! account, or asks for what the manifest does not, is refused whole.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -24,12 +26,14 @@ use super::report::Report;
 use super::request::{Applied, ApplyRequest, Ended};
 use super::run::{run_under, ApplyOptions};
 use super::saved;
-use super::stale::check_stale;
+use super::stale::{check_stale, ApplyError};
 use crate::cloud::client::Client;
 use crate::manifest::accounts::DEFAULT_ROLE;
 use crate::output::Stdout;
-use crate::plan::{AccountStatus, Change, ManifestInfo, Plan};
-use crate::planning::accounts::{check_accounts, connect_members, plan_across, ACCOUNTS_AT_ONCE};
+use crate::plan::{AccountStatus, Change, ManifestInfo, Plan, UnaskedChanges};
+use crate::planning::accounts::{
+    check_accounts, connect_members, plan_across, MemberClient, ACCOUNTS_AT_ONCE,
+};
 use crate::planning::{check_max_changes, strict};
 
 /// Runs `regroup apply` over several accounts: the plan made (or the saved
@@ -75,25 +79,20 @@ pub(super) async fn apply_across(
                 .filter(|a| a.error.is_none())
                 .cloned()
                 .collect();
-            let mut clients = Vec::new();
-            for (status, client) in
-                connect_members(&base, planned, fallback_role, request.connect.max_rate).await
-            {
-                let client = client.map_err(|why| {
-                    anyhow::anyhow!(
-                        "account {} ({}): {why}; nothing was changed",
-                        status.account_id,
-                        status.name
-                    )
-                })?;
-                clients.push((status, client));
-            }
-            let plan = check_saved(*plan, manifest.as_ref(), &clients, &mut skipped, out)
+            // A member whose role cannot be assumed is that account's
+            // failure, found while checking: the others are applied.
+            let members =
+                connect_members(&base, planned, fallback_role, request.connect.max_rate).await;
+            let plan = check_saved(*plan, manifest.as_ref(), &members, &mut skipped, out)
                 .await
                 .map(|(plan, back)| {
                     already_back = back;
                     plan
                 })?;
+            let clients: Vec<(AccountStatus, Client)> = members
+                .into_iter()
+                .filter_map(|(status, client)| Some((status, client.ok()?)))
+                .collect();
             if !plan.undo {
                 check_max_changes(&plan, request.rails.max_changes, manifest.as_ref())?;
                 strict::check(&plan, request.strict)?;
@@ -138,43 +137,60 @@ pub(super) async fn apply_across(
 /// a saved plan of one account is: the stale guard and the check against
 /// the manifest (or, for an undo plan, the moves since set aside); the
 /// plan as it is applied, and how many undo changes were already back.
+///
+/// Two kinds of trouble: a guard (the plan is stale in an account, or
+/// holds changes the manifest does not ask for) refuses the whole plan
+/// before any join, as for one account, since the plan as saved is no
+/// longer what was approved; an account that cannot be read (no client,
+/// an API error, throttling) is that account's failure: listed as failed,
+/// its changes reported not started, and the others applied.
 async fn check_saved(
     plan: Plan,
     manifest: Option<&crate::manifest::Manifest>,
-    clients: &[(AccountStatus, Client)],
+    members: &[MemberClient],
     skipped: &mut Vec<(Change, String)>,
     out: &mut Stdout,
 ) -> anyhow::Result<(Plan, usize)> {
     let mut parts = Vec::new();
     let mut already_back = 0;
-    for ((status, part), (_, client)) in plan.split_accounts().into_iter().zip(clients) {
+    for (status, part) in plan.split_accounts() {
         let named = |error: anyhow::Error| {
             error.context(format!("account {} ({})", status.account_id, status.name))
         };
-        let part = if plan.undo {
-            let mut set_aside = Vec::new();
-            let (part, back) = saved::settle_undo(client, part, &mut set_aside, out)
+        let client = members
+            .iter()
+            .find(|(member, _)| member.account_id == status.account_id)
+            .map(|(_, client)| client.as_ref());
+        let checked = match client {
+            Some(Ok(client)) => check_part(client, part.clone(), manifest, out)
                 .await
-                .map_err(named)?;
-            already_back += back;
-            skipped.extend(
-                set_aside
-                    .into_iter()
-                    .map(|(change, why)| (in_account(change, &status.account_id), why)),
-            );
-            part
-        } else {
-            check_stale(client, &part)
-                .await
-                .map_err(|e| named(e.into()))?;
-            match manifest {
-                Some(manifest) => saved::recheck_against_manifest(client, part, manifest)
-                    .await
-                    .map_err(named)?,
-                None => part,
+                .map_err(named)?,
+            Some(Err(why)) => Err(why.clone()),
+            None => Err("no client was made for the account".to_owned()),
+        };
+        let checked = match checked {
+            Ok(Checked::Plan(part)) => part,
+            Ok(Checked::Undo(part, set_aside, back)) => {
+                already_back += back;
+                skipped.extend(
+                    set_aside
+                        .into_iter()
+                        .map(|(change, why)| (in_account(change, &status.account_id), why)),
+                );
+                part
+            }
+            Err(why) => {
+                let line = format!("account {} ({}): {why}", status.account_id, status.name);
+                skipped.extend(
+                    part.changes
+                        .into_iter()
+                        .map(|change| (in_account(change, &status.account_id), line.clone())),
+                );
+                parts.push((status, Err(why)));
+                continue;
             }
         };
-        parts.push((status, Ok(part)));
+        parts.push((status, Ok(checked)));
     }
     // Accounts that could not be planned stay listed, with their errors.
     parts.extend(plan.failed_accounts().map(|failed| {
@@ -192,6 +208,44 @@ async fn check_saved(
     checked.undo = plan.undo;
     checked.undoes = plan.undoes;
     Ok((checked, already_back))
+}
+
+/// One account's part as checked: the plan to apply, and for an undo plan
+/// the changes set aside and how many were already back.
+enum Checked {
+    Plan(Plan),
+    Undo(Plan, Vec<(Change, String)>, usize),
+}
+
+/// One account's part checked with its client: `Err` refuses the whole
+/// plan (a guard), `Ok(Err(why))` is the account's failure (one line).
+async fn check_part(
+    client: &Client,
+    part: Plan,
+    manifest: Option<&crate::manifest::Manifest>,
+    out: &mut Stdout,
+) -> anyhow::Result<Result<Checked, String>> {
+    let failure = |error: anyhow::Error| format!("{error:#}");
+    if part.undo {
+        let mut set_aside = Vec::new();
+        return Ok(saved::settle_undo(client, part, &mut set_aside, out)
+            .await
+            .map(|(part, back)| Checked::Undo(part, set_aside, back))
+            .map_err(failure));
+    }
+    match check_stale(client, &part).await {
+        Err(stale @ ApplyError::Stale(_)) => return Err(stale.into()),
+        Err(unread) => return Ok(Err(failure(unread.into()))),
+        Ok(_) => {}
+    }
+    let Some(manifest) = manifest else {
+        return Ok(Ok(Checked::Plan(part)));
+    };
+    match saved::recheck_against_manifest(client, part, manifest).await {
+        Ok(part) => Ok(Ok(Checked::Plan(part))),
+        Err(error) if error.is::<UnaskedChanges>() => Err(error),
+        Err(unread) => Ok(Err(failure(unread))),
+    }
 }
 
 fn in_account(change: Change, account_id: &Arc<String>) -> Change {

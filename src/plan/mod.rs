@@ -251,7 +251,7 @@ pub use accounts::samples::{sample_plan, sample_status};
 pub use accounts::AccountPlan;
 pub use diff::{find_group, plan, PlanError, PlanOptions};
 pub use file::{FORMAT_VERSION, MAX_PLAN_BYTES};
-pub use guards::recheck;
+pub use guards::{recheck, UnaskedChanges};
 pub use merge::{merge, MergedInput, ShardPlan};
 pub use rules::mark_conflicts;
 

@@ -15,6 +15,10 @@ const MEMBERS: [(&str, &str, &str); 3] = [
     ("1000000000000003", "member-2", "i-bp1m2"),
 ];
 
+/// Member-2's failure when its role is gone, as stderr names it (without
+/// the request id).
+const ROLE_GONE: &str = "account 1000000000000003 (member-2): cannot assume role ResourceDirectoryAccountAccessRole: AssumeRole: EntityNotExist.Role: The specified Role not exists. (HTTP 404)";
+
 /// examples/accounts.yaml: every member, instances into their team's group.
 const BY_TEAM: &str = include_str!("../../examples/accounts.yaml");
 
@@ -219,7 +223,7 @@ fn a_member_whose_role_cannot_be_assumed_fails_alone() {
     let mut fleet = directory();
     fleet.accounts[2].roles.clear();
     let env = start(fleet, BY_TEAM);
-    let failure = "account 1000000000000003 (member-2): cannot assume role ResourceDirectoryAccountAccessRole: AssumeRole: EntityNotExist.Role: The specified Role not exists. (HTTP 404)";
+    let failure = ROLE_GONE;
     let (code, out, err) = env.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(code, 1, "an account failed: {out}");
     assert_eq!(
@@ -247,6 +251,65 @@ fn a_member_whose_role_cannot_be_assumed_fails_alone() {
         20,
         "member-2's instances stay where they were"
     );
+}
+
+/// Issue 28: a saved plan whose member's role is gone by apply time (the
+/// same directory served again without member-2's role) fails that
+/// account alone: the others' moves are made, member-2's reported not
+/// started, and the run exits 1 naming the account and the role.
+#[test]
+fn a_saved_plan_applies_the_others_when_a_members_role_is_gone() {
+    let planned = start(directory(), BY_TEAM);
+    let (code, _, err) = planned.run(&["plan", "-o", "plan.json"]);
+    assert_eq!(code, 0, "{err}");
+    let saved = std::fs::read_to_string(planned.path("plan.json")).expect("the plan is saved");
+    let mut fleet = directory();
+    fleet.accounts[2].roles.clear();
+    let env = start(fleet, BY_TEAM);
+    env.write("plan.json", &saved);
+
+    let (code, out, err) = env.run(&[
+        "apply",
+        "plan.json",
+        "--auto-approve",
+        "--report",
+        "report.json",
+    ]);
+    let failure = ROLE_GONE;
+    assert_eq!(code, 1, "the run fails for member-2: {out}{err}");
+    assert_eq!(
+        without_request_id(&err),
+        format!("Error: 1 of 3 account(s) failed:\n{failure}\n"),
+        "one line naming the account and the role"
+    );
+    let summary = out.rfind("\nApply ").map_or("", |at| &out[at..]);
+    assert_eq!(
+        without_request_id(summary),
+        format!(
+            "\nApply stopped! 20 moved, 0 failed, 10 not started. Run apply again to finish.\n  not started: {failure}\n"
+        ),
+        "the others are applied, member-2's moves not started: {out}"
+    );
+    assert_eq!(
+        in_team_groups(&env),
+        20,
+        "member-0's and member-1's moves are made"
+    );
+    let report = read_json(&env.path("report.json"));
+    let outcomes = report["outcomes"].as_array().expect("outcomes");
+    assert_eq!(
+        outcomes.len(),
+        30,
+        "an outcome for every saved change: {report:#}"
+    );
+    for outcome in outcomes {
+        let wanted = if outcome["change"]["account_id"] == MEMBERS[2].0 {
+            "not_started"
+        } else {
+            "moved"
+        };
+        assert_eq!(outcome["status"], wanted, "{outcome}");
+    }
 }
 
 #[test]

@@ -756,7 +756,13 @@ fn a_denied_move_resources_fails_its_batch_and_stops_new_calls() {
             .is_some_and(|why| why.contains("resourcemanager:MoveResources")),
         "the run says RAM refused MoveResources: {report}"
     );
-    for outcome in report["outcomes"].as_array().expect("outcomes") {
+    let outcomes = report["outcomes"].as_array().expect("outcomes");
+    assert_eq!(
+        outcomes.len(),
+        3,
+        "an outcome for each of the three: {report}"
+    );
+    for outcome in outcomes {
         assert_eq!(outcome["status"], "failed", "{outcome}");
         assert_eq!(outcome["code"], "Forbidden.RAM", "{outcome}");
     }
