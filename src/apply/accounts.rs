@@ -18,7 +18,7 @@ use chrono::Utc;
 use futures::StreamExt as _;
 
 use super::conflicts::skip_conflicts;
-use super::flow::{finish, review, show_plan, Source};
+use super::flow::{finish, paced_actions, review, show_plan, Source};
 use super::halt::Stop;
 use super::interrupts::Interrupts;
 use super::progress::ProgressStyle;
@@ -28,6 +28,7 @@ use super::run::{run_under, ApplyOptions};
 use super::saved;
 use super::stale::{check_stale, ApplyError};
 use crate::cloud::client::Client;
+use crate::cloud::quotas;
 use crate::manifest::accounts::DEFAULT_ROLE;
 use crate::output::Stdout;
 use crate::plan::{AccountStatus, Change, ManifestInfo, Plan, UnaskedChanges};
@@ -285,6 +286,14 @@ async fn run_accounts(
         .map(|(status, part, client)| {
             let stop = stop.sharing_failures();
             async move {
+                // Each account has its own quotas: discovered, as a run of
+                // one account discovers its own, before its first join.
+                let regions = part
+                    .changes
+                    .iter()
+                    .map(|c| c.resource.region.to_string())
+                    .collect();
+                quotas::pace(client, &paced_actions(), &regions).await;
                 let report = run_under(client, &part, options, interrupts, &stop).await;
                 (status, report, stop.get())
             }

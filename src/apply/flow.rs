@@ -2,6 +2,7 @@
 //! first, then plan (or take a saved plan), show, ask, move, verify, and
 //! write the records; [`apply_plan`] is the part `reconcile` shares.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::bail;
@@ -204,13 +205,19 @@ fn pace_alongside(client: &Client, source: &Source) -> tokio::task::JoinHandle<(
             .map(|(region, _)| region)
             .collect(),
     };
-    let actions = std::iter::once("JoinResourceGroup")
-        .chain(ResourceType::ALL.iter().map(|t| TypeApi::of(*t).action))
-        .collect();
+    let actions = paced_actions();
     tokio::spawn({
         let client = client.clone();
         async move { quotas::pace(&client, &actions, &regions).await }
     })
+}
+
+/// The actions an apply calls whose quotas discovery looks up: the join
+/// and the reads of its read-back.
+pub(super) fn paced_actions() -> BTreeSet<&'static str> {
+    std::iter::once("JoinResourceGroup")
+        .chain(ResourceType::ALL.iter().map(|t| TypeApi::of(*t).action))
+        .collect()
 }
 
 /// A fresh plan shown, held to its guards and approved: whether to go

@@ -583,3 +583,42 @@ fn the_member_document_is_the_single_account_policy() {
         "the role needs what a run in one account needs"
     );
 }
+
+#[test]
+fn each_members_quotas_are_discovered_and_its_joins_paced_under_them() {
+    // Every account has its own `JoinResourceGroup=4/2s` (the emulator's
+    // quotas are per account, as Alibaba Cloud's are): ten joins a member
+    // need three windows, and none may be refused.
+    let env = Setup::new()
+        .fleet(directory())
+        .manifest(BY_TEAM)
+        .emulator(|settings| {
+            settings.quotas = vec!["JoinResourceGroup=4/2s".parse().expect("a quota")];
+        })
+        .start();
+    let (code, out, err) = env.run(&["-v", "apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("\nApply complete! 30 moved, 0 failed.\n"),
+        "{out}"
+    );
+    let discovered: std::collections::BTreeSet<String> = env
+        .requests()
+        .into_iter()
+        .filter(|r| r.action == "ListProductQuotas")
+        .map(|r| r.account)
+        .collect();
+    let members: std::collections::BTreeSet<String> =
+        MEMBERS.iter().map(|(id, _, _)| (*id).to_owned()).collect();
+    assert!(
+        members.is_subset(&discovered),
+        "each member's quotas read in that member: {discovered:?}"
+    );
+    let refused: Vec<String> = env
+        .requests()
+        .into_iter()
+        .filter(|r| r.code.as_deref() == Some("Throttling.User"))
+        .map(|r| format!("{} {}", r.account, r.action))
+        .collect();
+    assert_eq!(refused, Vec::<String>::new(), "paced: not one call refused");
+}
