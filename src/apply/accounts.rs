@@ -68,18 +68,12 @@ pub(super) async fn apply_across(
             (plan, clients)
         }
         Source::Saved(plan, manifest) => {
-            // The role each account records (a plan saved before roles
-            // were recorded names none: the manifest's, if at hand).
-            let fallback_role = manifest
+            let manifest_role = manifest
                 .as_ref()
                 .and_then(|m| m.accounts.as_ref())
-                .map_or(DEFAULT_ROLE, |spec| spec.role.as_str());
-            let planned: Vec<AccountStatus> = plan
-                .accounts
-                .iter()
-                .filter(|a| a.error.is_none())
-                .cloned()
-                .collect();
+                .map(|spec| spec.role.as_str());
+            let planned = planned_accounts(&plan, manifest_role);
+            let fallback_role = manifest_role.unwrap_or(DEFAULT_ROLE);
             // A member whose role cannot be assumed is that account's
             // failure, found while checking: the others are applied.
             let members =
@@ -256,6 +250,21 @@ fn in_account(change: Change, account_id: &Arc<String>) -> Change {
     }
 }
 
+/// The accounts a saved plan planned, each with the role to assume: the
+/// manifest's when it is at hand, since the manifest's hash is what the
+/// plan is checked against and its `role` fields are not (an edited plan
+/// resealed could name another role); else the role the plan recorded.
+fn planned_accounts(plan: &Plan, manifest_role: Option<&str>) -> Vec<AccountStatus> {
+    plan.accounts
+        .iter()
+        .filter(|a| a.error.is_none())
+        .map(|a| AccountStatus {
+            role: manifest_role.map(str::to_owned).or_else(|| a.role.clone()),
+            ..a.clone()
+        })
+        .collect()
+}
+
 /// Each account's part run with its client, several at once; one report.
 async fn run_accounts(
     base: &Client,
@@ -321,4 +330,51 @@ async fn run_accounts(
         base.stats(),
         outcomes,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn a_saved_plans_roles_give_way_to_the_manifests_at_hand() {
+        let status = |id: &str, role: Option<&str>, error: Option<&str>| AccountStatus {
+            account_id: Arc::new(id.to_owned()),
+            name: id.to_owned(),
+            role: role.map(str::to_owned),
+            error: error.map(str::to_owned),
+        };
+        let plan = Plan {
+            accounts: vec![
+                status("1001", Some("edited-in"), None),
+                status("1002", None, None),
+                status("1003", Some("edited-in"), Some("AssumeRole failed")),
+            ],
+            ..Plan::empty()
+        };
+        let roles = |planned: Vec<AccountStatus>| -> Vec<(String, Option<String>)> {
+            planned
+                .into_iter()
+                .map(|a| (a.account_id.to_string(), a.role))
+                .collect()
+        };
+        assert_eq!(
+            roles(planned_accounts(&plan, Some("regroup-mover"))),
+            [
+                ("1001".to_owned(), Some("regroup-mover".to_owned())),
+                ("1002".to_owned(), Some("regroup-mover".to_owned()))
+            ],
+            "the manifest's role for every planned account; the failed one left out"
+        );
+        assert_eq!(
+            roles(planned_accounts(&plan, None)),
+            [
+                ("1001".to_owned(), Some("edited-in".to_owned())),
+                ("1002".to_owned(), None)
+            ],
+            "without the manifest, what the plan recorded"
+        );
+    }
 }

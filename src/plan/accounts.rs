@@ -169,7 +169,7 @@ impl Plan {
 
     /// A plan with nothing in it, to build one from parts (accounts
     /// combined here, shards merged in `merge`).
-    pub(super) fn empty() -> Plan {
+    pub(crate) fn empty() -> Plan {
         Plan {
             format_version: FORMAT_VERSION,
             manifest: ManifestInfo {
