@@ -375,6 +375,8 @@ pub struct ReconcileArgs {
     pub runs: Option<u64>,
     #[command(flatten)]
     pub rails: ApplyRails,
+    #[command(flatten)]
+    pub accounts: AccountArgs,
 }
 
 /// The options that bound an apply, shared by `apply` and `reconcile`.

@@ -17,18 +17,18 @@ use anyhow::Context as _;
 use chrono::Utc;
 use futures::StreamExt as _;
 
-use super::conflicts::skip_conflicts;
-use super::flow::{finish, paced_actions, review, show_plan, Source};
+use super::flow::{
+    finish, pace_under_quotas, review, set_aside_conflicts, show_plan, with_skipped, Source,
+};
 use super::halt::Stop;
 use super::interrupts::Interrupts;
 use super::progress::ProgressStyle;
 use super::report::Report;
-use super::request::{Applied, ApplyRequest, Ended};
+use super::request::{Applied, ApplyRequest, Ended, Rails};
 use super::run::{run_under, ApplyOptions};
 use super::saved;
 use super::stale::{check_stale, ApplyError};
 use crate::cloud::client::Client;
-use crate::cloud::quotas;
 use crate::manifest::accounts::DEFAULT_ROLE;
 use crate::output::Stdout;
 use crate::plan::{AccountStatus, Change, ManifestInfo, Plan, UnaskedChanges};
@@ -106,14 +106,16 @@ pub(super) async fn apply_across(
         return Ok(Applied::just(Ended::Success));
     }
     let interrupts = Interrupts::watch(base.clone());
-    let plan = skip_conflicts(plan, request.rails.override_rules, &mut skipped, out)?;
-    if let Err(error) = out.flush() {
-        tracing::warn!("could not print the plan: {error}");
-    }
-    let mut report = run_accounts(&base, &plan, &clients, request, &interrupts).await;
-    for (change, why) in skipped {
-        report.add_not_started(change, why);
-    }
+    let (plan, report) = apply_plan_across(
+        &base,
+        plan,
+        &clients,
+        &request.rails,
+        skipped,
+        &interrupts,
+        out,
+    )
+    .await?;
     let applied = finish(&report, &plan, request, already_back, out)?;
     if let Err(error) = check_accounts(&plan) {
         crate::output::report_error(&error);
@@ -265,20 +267,39 @@ fn planned_accounts(plan: &Plan, manifest_role: Option<&str>) -> Vec<AccountStat
         .collect()
 }
 
+/// Applies a plan over several accounts that passed its guards, as
+/// [`super::apply_plan`] applies a plan of one: the moves an auto-grouping
+/// rule would undo left out (or not, with `--override-rules`), each
+/// account's part run with its client under the rails, and every change
+/// left out reported `not_started` with why. The part `reconcile` shares.
+pub async fn apply_plan_across(
+    base: &Client,
+    plan: Plan,
+    clients: &[(AccountStatus, Client)],
+    rails: &Rails,
+    mut skipped: Vec<(Change, String)>,
+    interrupts: &Interrupts,
+    out: &mut impl Write,
+) -> anyhow::Result<(Plan, Report)> {
+    let plan = set_aside_conflicts(plan, rails, &mut skipped, out)?;
+    let report = run_accounts(base, &plan, clients, &rails.run, interrupts).await;
+    Ok((plan, with_skipped(report, skipped)))
+}
+
 /// Each account's part run with its client, several at once; one report.
 async fn run_accounts(
     base: &Client,
     plan: &Plan,
     clients: &[(AccountStatus, Client)],
-    request: &ApplyRequest,
+    run: &ApplyOptions,
     interrupts: &Interrupts,
 ) -> Report {
     let started_at = Utc::now();
-    let stop = Stop::new(request.rails.run.max_errors);
+    let stop = Stop::new(run.max_errors);
     // Accounts run at once: one bar each would draw over the others.
     let options = ApplyOptions {
         progress: ProgressStyle::Lines,
-        ..request.rails.run.clone()
+        ..run.clone()
     };
     let options = &options;
     let runs = plan
@@ -297,12 +318,7 @@ async fn run_accounts(
             async move {
                 // Each account has its own quotas: discovered, as a run of
                 // one account discovers its own, before its first join.
-                let regions = part
-                    .changes
-                    .iter()
-                    .map(|c| c.resource.region.to_string())
-                    .collect();
-                quotas::pace(client, &paced_actions(), &regions).await;
+                pace_under_quotas(client, &part).await;
                 let report = run_under(client, &part, options, interrupts, &stop).await;
                 (status, report, stop.get())
             }

@@ -146,17 +146,50 @@ pub async fn apply_plan(
     interrupts: &Interrupts,
     out: &mut impl Write,
 ) -> anyhow::Result<(Plan, Report)> {
-    let plan = skip_conflicts(plan, rails.override_rules, &mut skipped, out)?;
+    let plan = set_aside_conflicts(plan, rails, &mut skipped, out)?;
+    let report = run(client, &plan, &rails.run, interrupts).await;
+    Ok((plan, with_skipped(report, skipped)))
+}
+
+/// The plan as it is run: the moves an auto-grouping rule would undo set
+/// aside into `skipped` (unless `--override-rules`), and what was printed
+/// so far flushed.
+pub(super) fn set_aside_conflicts(
+    plan: Plan,
+    rails: &Rails,
+    skipped: &mut Vec<(Change, String)>,
+    out: &mut impl Write,
+) -> anyhow::Result<Plan> {
+    let plan = skip_conflicts(plan, rails.override_rules, skipped, out)?;
     // What was printed so far is the plan; the progress that follows goes
     // to stderr, so stdout is flushed now to keep the two in order.
     if let Err(error) = out.flush() {
         tracing::warn!("could not print the plan: {error}");
     }
-    let mut report = run(client, &plan, &rails.run, interrupts).await;
+    Ok(plan)
+}
+
+/// `report` with every change left out reported `not_started`, with why.
+pub(super) fn with_skipped(mut report: Report, skipped: Vec<(Change, String)>) -> Report {
     for (change, why) in skipped {
         report.add_not_started(change, why);
     }
-    Ok((plan, report))
+    report
+}
+
+/// Quota discovery for the regions of `plan`'s changes, waited for:
+/// before the first join of a run that did not discover them alongside
+/// its plan (each account of a run over several, a `reconcile` run).
+pub async fn pace_under_quotas(client: &Client, plan: &Plan) {
+    quotas::pace(client, &paced_actions(), &regions_of(plan)).await;
+}
+
+/// The regions `plan`'s changes are in.
+fn regions_of(plan: &Plan) -> BTreeSet<String> {
+    plan.changes
+        .iter()
+        .map(|c| c.resource.region.to_string())
+        .collect()
 }
 
 /// The saved plan (announced) or the manifest, read before any call.
@@ -195,11 +228,7 @@ fn local_source(request: &ApplyRequest, out: &mut Stdout) -> anyhow::Result<Sour
 /// it answers) and waited for before the first join.
 fn pace_alongside(client: &Client, source: &Source) -> tokio::task::JoinHandle<()> {
     let regions = match source {
-        Source::Saved(plan, _) => plan
-            .changes
-            .iter()
-            .map(|c| c.resource.region.to_string())
-            .collect(),
+        Source::Saved(plan, _) => regions_of(plan),
         Source::Manifest(manifest, _) => inventory::scopes(manifest)
             .into_keys()
             .map(|(region, _)| region)
@@ -214,7 +243,7 @@ fn pace_alongside(client: &Client, source: &Source) -> tokio::task::JoinHandle<(
 
 /// The actions an apply calls whose quotas discovery looks up: the join
 /// and the reads of its read-back.
-pub(super) fn paced_actions() -> BTreeSet<&'static str> {
+fn paced_actions() -> BTreeSet<&'static str> {
     std::iter::once("JoinResourceGroup")
         .chain(ResourceType::ALL.iter().map(|t| TypeApi::of(*t).action))
         .collect()

@@ -48,7 +48,8 @@ mod stale;
 pub mod undo;
 mod verify;
 
-pub use flow::{apply, apply_plan};
+pub use accounts::apply_plan_across;
+pub use flow::{apply, apply_plan, pace_under_quotas};
 pub use interrupts::Interrupts;
 pub use progress::ProgressStyle;
 pub use report::{Report, Status};

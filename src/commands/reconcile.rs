@@ -1,7 +1,7 @@
 //! `regroup reconcile`: the command line resolved, one library call
 //! ([`reconcile::reconcile`]), its end as an exit code.
 
-use super::options::{connect_options, rails};
+use super::options::{connect_options, fanout, rails};
 use super::{Exit, Overrides};
 use crate::apply::ProgressStyle;
 use crate::cli::{Global, ReconcileArgs, ReconcileMode};
@@ -28,6 +28,7 @@ pub(super) async fn run(
         report_dir: args.report_dir.clone(),
         runs: args.runs,
         rails: rails(&args.rails, ProgressStyle::Lines),
+        fanout: fanout(&args.accounts, args.rails.rate),
     };
     Ok(if reconcile::reconcile(&options, out).await? {
         Exit::Success

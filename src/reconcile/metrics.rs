@@ -2,8 +2,9 @@
 //! registry and encoded in its text format (OpenMetrics, which Prometheus
 //! scrapes). Counters carry `_total`, added by the crate.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::AtomicU64;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -13,7 +14,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-use crate::apply::Report;
+use super::accounts::AccountRun;
 use crate::plan::Plan;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -28,8 +29,14 @@ struct ResultLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct StatusLabels {
+struct AccountLabels {
+    account: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MoveLabels {
     status: String,
+    account: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -38,9 +45,10 @@ struct CallLabels {
     code: String,
 }
 
-/// How a reconcile run ended, the `result` label of
-/// `regroup_reconcile_runs_total`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a reconcile run (or one account's part of it) ended, the `result`
+/// label of `regroup_reconcile_runs_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RunResult {
     /// Planned, and in `correct` mode every move landed.
     Success,
@@ -59,23 +67,31 @@ impl RunResult {
 }
 
 /// The loop's metrics, shared by the loop, the call counter and the server.
+/// The series labelled `account` are those of the accounts the last run
+/// that listed them planned: a member that leaves the directory (or the
+/// manifest's selection) loses its series, so they are bounded by the
+/// members the manifest selects.
 pub struct Metrics {
     registry: Registry,
     drifted: Family<GroupLabels, Gauge>,
     runs: Family<ResultLabels, Counter>,
-    last_success: Gauge<f64, AtomicU64>,
-    moves: Family<StatusLabels, Counter>,
+    last_success: Family<AccountLabels, Gauge<f64, AtomicU64>>,
+    account_failed: Family<AccountLabels, Gauge>,
+    moves: Family<MoveLabels, Counter>,
     calls: Family<CallLabels, Counter>,
     throttled: Counter,
     duration: Histogram,
+    /// The accounts that have series now.
+    labelled: Mutex<BTreeSet<String>>,
 }
 
 impl Metrics {
     pub fn new() -> Metrics {
         let drifted = Family::<GroupLabels, Gauge>::default();
         let runs = Family::<ResultLabels, Counter>::default();
-        let last_success = Gauge::<f64, AtomicU64>::default();
-        let moves = Family::<StatusLabels, Counter>::default();
+        let last_success = Family::<AccountLabels, Gauge<f64, AtomicU64>>::default();
+        let account_failed = Family::<AccountLabels, Gauge>::default();
+        let moves = Family::<MoveLabels, Counter>::default();
         let calls = Family::<CallLabels, Counter>::default();
         let throttled = Counter::default();
         // 0.25 s to about 17 minutes: a plan of a few resources to a slow
@@ -84,7 +100,7 @@ impl Metrics {
         let mut registry = Registry::default();
         registry.register(
             "regroup_drifted_resources",
-            "Resources the last plan found outside the group the manifest puts them in, by that group",
+            "Resources the last plan found outside the group the manifest puts them in, by that group and account",
             drifted.clone(),
         );
         registry.register(
@@ -94,12 +110,17 @@ impl Metrics {
         );
         registry.register(
             "regroup_last_reconcile_success_timestamp_seconds",
-            "Unix time at which the last successful reconcile run ended",
+            "Unix time at which the last reconcile run that succeeded in the account ended",
             last_success.clone(),
         );
         registry.register(
+            "regroup_reconcile_account_failed",
+            "1 when the account's part of the last reconcile run failed, 0 when it succeeded",
+            account_failed.clone(),
+        );
+        registry.register(
             "regroup_moves",
-            "Changes applied by reconcile runs, by outcome (moved, failed, not_started, unverified)",
+            "Changes applied by reconcile runs, by outcome (moved, failed, not_started, unverified) and account",
             moves.clone(),
         );
         registry.register(
@@ -122,30 +143,38 @@ impl Metrics {
             drifted,
             runs,
             last_success,
+            account_failed,
             moves,
             calls,
             throttled,
             duration,
+            labelled: Mutex::default(),
         }
     }
 
-    /// Sets the drift gauge from a plan: every group the plan touches has a
-    /// series, 0 when nothing is to move into it, so that a corrected drift
-    /// reads 0 rather than disappearing.
+    /// Sets the drift gauge from a plan: every group the plan touches, in
+    /// each account it planned, has a series, 0 when nothing is to move
+    /// into it, so that a corrected drift reads 0 rather than disappearing.
+    /// What names no account (a plan of one) is `account`'s.
     pub fn set_drift(&self, plan: &Plan, account: &str) {
-        let mut per_group: BTreeMap<&str, i64> = plan
+        let account_of = |id: &Option<std::sync::Arc<String>>| -> String {
+            id.as_deref().map_or(account, String::as_str).to_owned()
+        };
+        let mut per_group: BTreeMap<(String, &str), i64> = plan
             .groups
             .iter()
-            .map(|summary| (&*summary.group.name, 0))
+            .map(|summary| ((account_of(&summary.account_id), &*summary.group.name), 0))
             .collect();
         for change in &plan.changes {
-            *per_group.entry(&change.to.name).or_default() += 1;
+            *per_group
+                .entry((account_of(&change.account_id), &change.to.name))
+                .or_default() += 1;
         }
         self.drifted.clear();
-        for (group, count) in per_group {
+        for ((account, group), count) in per_group {
             let labels = GroupLabels {
                 group: group.to_owned(),
-                account: account.to_owned(),
+                account,
             };
             self.drifted.get_or_create(&labels).set(count);
         }
@@ -157,24 +186,50 @@ impl Metrics {
         };
         self.runs.get_or_create(&labels).inc();
         self.duration.observe(took.as_secs_f64());
-        if result == RunResult::Success {
-            let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
-            self.last_success.set(now);
-        }
     }
 
-    pub fn record_moves(&self, report: &Report) {
-        for (status, count) in [
-            ("moved", report.moved),
-            ("failed", report.failed),
-            ("not_started", report.not_started),
-            ("unverified", report.unverified),
-        ] {
-            let labels = StatusLabels {
-                status: status.to_owned(),
+    /// Records each account's part of a run: whether it failed, when it
+    /// last succeeded, its moves by outcome. The accounts of an earlier run
+    /// that this one did not plan lose their series.
+    pub(super) fn record_accounts(&self, runs: &[AccountRun]) {
+        let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+        let current: BTreeSet<String> = runs.iter().map(|r| r.account_id.clone()).collect();
+        let mut labelled = self
+            .labelled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for gone in labelled.difference(&current) {
+            let account = AccountLabels {
+                account: gone.clone(),
             };
-            self.moves.get_or_create(&labels).inc_by(count as u64);
+            self.last_success.remove(&account);
+            self.account_failed.remove(&account);
+            for (status, _) in super::accounts::Moves::default().by_status() {
+                self.moves.remove(&MoveLabels {
+                    status: status.to_owned(),
+                    account: gone.clone(),
+                });
+            }
         }
+        for run in runs {
+            let account = AccountLabels {
+                account: run.account_id.clone(),
+            };
+            self.account_failed
+                .get_or_create(&account)
+                .set(i64::from(!run.succeeded()));
+            if run.succeeded() {
+                self.last_success.get_or_create(&account).set(now);
+            }
+            for (status, count) in run.moves.unwrap_or_default().by_status() {
+                let labels = MoveLabels {
+                    status: status.to_owned(),
+                    account: run.account_id.clone(),
+                };
+                self.moves.get_or_create(&labels).inc_by(count as u64);
+            }
+        }
+        *labelled = current;
     }
 
     pub fn record_call(&self, action: &str, code: &str) {

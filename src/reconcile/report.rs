@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
+use super::accounts::AccountRun;
 use crate::apply::Report;
 use crate::atomic_file;
 use crate::cloud::client::StatsSnapshot;
@@ -23,7 +24,13 @@ pub(super) struct RunReport {
     pub finished_at: DateTime<Utc>,
     pub result: &'static str,
     pub manifest: ManifestInfo,
+    /// The caller's account (a Resource Directory's management account
+    /// in a run over its members).
     pub account_id: String,
+    /// How each account's part went: the caller's alone, or each member a
+    /// run over `accounts:` planned; empty when the run failed before it
+    /// knew them.
+    pub accounts: Vec<AccountRun>,
     /// Why the run failed, when it failed before or outside the apply.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

@@ -1,9 +1,15 @@
 //! The reconcile loop: the plan (and in `correct` mode the apply) of
 //! `regroup apply`, run again every interval by one process, one run at a
-//! time, with Prometheus metrics and a JSON report per run. It keeps no
-//! state beyond its reports: every run reads the manifest and the account
-//! afresh, on a fresh connection (so an endpoint that stopped answering in
-//! one run is tried again in the next, after a backoff).
+//! time, with Prometheus metrics and a JSON report per run. A manifest with
+//! `accounts:` is planned across the members and applied account by
+//! account, each member under its own quotas, as `regroup apply` does it
+//! (the same calls); a member that fails is that account's failure, and
+//! the others converge. It keeps no state beyond its reports: every run
+//! reads the manifest and the accounts afresh, on a fresh connection (so an
+//! endpoint that stopped answering in one run is tried again in the next,
+//! after a backoff), and discovers its quotas afresh before its first join
+//! (a fresh client has a fresh limiter, and what Quota Center says is used
+//! of a window is true only now).
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -15,18 +21,21 @@ use anyhow::Context as _;
 use chrono::Utc;
 use tokio::sync::watch;
 
+use super::accounts::{self, AccountRun};
 use super::metrics::{Metrics, RunResult};
 use super::pace::{Pace, RunHealth};
 use super::report::{save_report, RunReport};
 use super::signals::{unless_stopped, watch_signals};
 use super::{calls, server};
-use crate::apply::{self, Interrupts, Rails};
+use crate::apply::{self, Interrupts, Rails, Report};
 use crate::cloud::client::{redact, Client, StatsSnapshot};
 use crate::cloud::connect::{connect, ConnectOptions};
 use crate::cloud::identity::caller_identity;
+use crate::manifest::accounts::AccountsSpec;
 use crate::manifest::Manifest;
 use crate::output::{report_error, Stdout};
-use crate::plan::ManifestInfo;
+use crate::plan::{ManifestInfo, Plan};
+use crate::planning::accounts::{check_accounts, plan_across, refuse_fanout, Fanout};
 use crate::planning::{check_max_changes, load_manifest, make_plan};
 use crate::render;
 
@@ -57,6 +66,8 @@ pub struct ReconcileOptions {
     /// Stop after this many runs.
     pub runs: Option<u64>,
     pub rails: Rails,
+    /// `--account` and `--shard`, for a manifest with `accounts:`.
+    pub fanout: Fanout,
 }
 
 /// Runs the loop until a signal or `--runs`; whether it ended well: a
@@ -66,8 +77,8 @@ pub async fn reconcile(options: &ReconcileOptions, out: &mut Stdout) -> anyhow::
     // A manifest that is broken from the start is bad input: there is no
     // good one to keep.
     let mut manifest = load_manifest(&options.manifest, &options.regions)?;
-    if manifest.accounts.is_some() {
-        anyhow::bail!("{}: reconcile keeps one account; a manifest with `accounts:` is planned and applied with `regroup plan` and `regroup apply` (one CI job per shard)", manifest.file);
+    if manifest.accounts.is_none() {
+        refuse_fanout(&manifest, &options.fanout)?;
     }
     if let Some(dir) = &options.report_dir {
         std::fs::create_dir_all(dir)
@@ -95,7 +106,12 @@ pub async fn reconcile(options: &ReconcileOptions, out: &mut Stdout) -> anyhow::
         last = outcome.result;
         metrics.record_run(outcome.result, started.elapsed());
         metrics.record_throttled(outcome.report.calls.throttled);
-        let health = if outcome.result == RunResult::Failure || outcome.report.calls.throttled > 0 {
+        // A member that keeps failing (its role removed) does not slow
+        // the others down: the wait grows only when no account succeeded.
+        let none_succeeded = !outcome.report.accounts.iter().any(AccountRun::succeeded);
+        let health = if (outcome.result == RunResult::Failure && none_succeeded)
+            || outcome.report.calls.throttled > 0
+        {
             RunHealth::Strained
         } else {
             RunHealth::Clean
@@ -222,6 +238,7 @@ impl Run<'_> {
                 sha256: self.manifest.sha256.clone(),
             },
             account_id: account.clone().unwrap_or_else(|| UNKNOWN_ACCOUNT.into()),
+            accounts: Vec::new(),
             error: None,
             drift: Vec::new(),
             apply: None,
@@ -244,6 +261,17 @@ impl Run<'_> {
                 RunResult::Failure
             }
         };
+        if self.manifest.accounts.is_none() {
+            let caller = accounts::caller(
+                &report.account_id,
+                result,
+                report.error.as_deref(),
+                &report.drift,
+                report.apply.as_ref(),
+            );
+            self.metrics.record_accounts(std::slice::from_ref(&caller));
+            report.accounts = vec![caller];
+        }
         report.result = result.label();
         report.finished_at = Utc::now();
         Outcome { result, report }
@@ -270,26 +298,137 @@ impl Run<'_> {
             }
             report.account_id = account.clone().unwrap_or_else(|| UNKNOWN_ACCOUNT.into());
         }
+        match &self.manifest.accounts {
+            Some(spec) => self.across_accounts(client, spec, report, out).await,
+            None => self.one_account(client, report, out).await,
+        }
+    }
+
+    /// A run of the caller's account: its plan, and in `correct` mode its
+    /// apply under its quotas.
+    async fn one_account(
+        &self,
+        client: &Client,
+        report: &mut RunReport,
+        out: &mut Stdout,
+    ) -> anyhow::Result<RunResult> {
         let rails = &self.options.rails;
         let plan = make_plan(client, self.manifest, rails.ignore_missing).await?;
-        self.metrics.set_drift(&plan, &report.account_id);
-        report.drift = plan.changes.clone();
-        writeln!(
-            out,
-            "{} {}: {}",
-            Utc::now().format("%Y-%m-%dT%H:%M:%SZ"),
-            report.mode,
-            render::summary_line(&plan)
-        )?;
+        self.note_plan(&plan, report, &render::summary_line(&plan), out)?;
         if self.options.mode == Mode::Detect || !plan.has_changes() {
             return Ok(RunResult::Success);
         }
         check_max_changes(&plan, rails.max_changes, Some(self.manifest))?;
-        let interrupts = Interrupts::none();
+        apply::pace_under_quotas(client, &plan).await;
         let (_, applied) =
-            apply::apply_plan(client, plan, rails, Vec::new(), &interrupts, out).await?;
+            apply::apply_plan(client, plan, rails, Vec::new(), &Interrupts::none(), out).await?;
+        Ok(self.note_apply(applied, report, out)?)
+    }
+
+    /// A run over the members `accounts:` selects (narrowed by `--account`
+    /// and `--shard`): planned across them, and in `correct` mode applied
+    /// account by account, as `regroup apply` does. A member that cannot
+    /// be planned or converged fails the run, and is reported as that
+    /// account's failure.
+    async fn across_accounts(
+        &self,
+        client: &Client,
+        spec: &AccountsSpec,
+        report: &mut RunReport,
+        out: &mut Stdout,
+    ) -> anyhow::Result<RunResult> {
+        let rails = &self.options.rails;
+        let (plan, clients) = plan_across(
+            client,
+            self.manifest,
+            spec,
+            &self.options.fanout,
+            rails.ignore_missing,
+        )
+        .await?;
+        let summary = format!(
+            "{} {}",
+            render::overview(&plan),
+            render::summary_line(&plan)
+        );
+        self.note_plan(&plan, report, &summary, out)?;
+        let statuses = plan.accounts.clone();
+        let members_failed = check_accounts(&plan).err();
+        let applied = if self.options.mode == Mode::Correct && plan.has_changes() {
+            Some(self.correct_across(client, plan, &clients, out).await)
+        } else {
+            None
+        };
+        let ran = applied.as_ref().and_then(|a| a.as_ref().ok());
+        report.accounts = accounts::members(&statuses, &report.drift, ran, self.options.mode);
+        self.metrics.record_accounts(&report.accounts);
+        let result = match applied.transpose()? {
+            Some(applied) => self.note_apply(applied, report, out)?,
+            None => RunResult::Success,
+        };
+        if let Some(failed) = members_failed {
+            report.error = Some(redact(&format!("{failed:#}")));
+        }
+        Ok(
+            if result == RunResult::Success && report.accounts.iter().all(AccountRun::succeeded) {
+                RunResult::Success
+            } else {
+                RunResult::Failure
+            },
+        )
+    }
+
+    /// The apply of a plan over accounts, held to its rails first.
+    async fn correct_across(
+        &self,
+        client: &Client,
+        plan: Plan,
+        clients: &[(crate::plan::AccountStatus, Client)],
+        out: &mut Stdout,
+    ) -> anyhow::Result<Report> {
+        let rails = &self.options.rails;
+        check_max_changes(&plan, rails.max_changes, Some(self.manifest))?;
+        let (_, applied) = apply::apply_plan_across(
+            client,
+            plan,
+            clients,
+            rails,
+            Vec::new(),
+            &Interrupts::none(),
+            out,
+        )
+        .await?;
+        Ok(applied)
+    }
+
+    /// The drift gauge and the report's drift from a fresh plan, and its
+    /// line: `<time> <mode>: <summary>`.
+    fn note_plan(
+        &self,
+        plan: &Plan,
+        report: &mut RunReport,
+        summary: &str,
+        out: &mut Stdout,
+    ) -> std::io::Result<()> {
+        self.metrics.set_drift(plan, &report.account_id);
+        report.drift = plan.changes.clone();
+        writeln!(
+            out,
+            "{} {}: {summary}",
+            Utc::now().format("%Y-%m-%dT%H:%M:%SZ"),
+            report.mode,
+        )
+    }
+
+    /// An apply's summary printed and its report kept; whether every move
+    /// landed.
+    fn note_apply(
+        &self,
+        applied: Report,
+        report: &mut RunReport,
+        out: &mut Stdout,
+    ) -> std::io::Result<RunResult> {
         write!(out, "{}", applied.summary())?;
-        self.metrics.record_moves(&applied);
         let result = if applied.succeeded_but(0) {
             RunResult::Success
         } else {

@@ -27,7 +27,7 @@ fn parts(plan: &Plan) -> Vec<(AccountStatus, Option<Plan>)> {
 }
 
 /// `3 accounts: 2 planned, 1 failed.`
-fn overview(plan: &Plan) -> String {
+pub(crate) fn overview(plan: &Plan) -> String {
     let failed = plan.failed_accounts().count();
     let planned = plan.accounts.len() - failed;
     let failing = if failed > 0 {

@@ -5,6 +5,7 @@
 //! next to the plan itself) and write it in one go.
 
 mod accounts;
+pub(crate) use accounts::overview;
 mod escape;
 mod json;
 mod markdown;

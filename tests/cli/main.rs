@@ -19,7 +19,8 @@
 //! - credentials and the network: `credentials`, `chain`, `signature`,
 //!   `permissions`, `proxies`, `conformance`, `conformance_wire`;
 //! - the command line: `usage`, `terraform_spellings`;
-//! - the other commands: `history`, `reconcile`, `emulator`;
+//! - the other commands: `history`, `reconcile` (and over accounts,
+//!   `reconcile_accounts`), `emulator`;
 //! - what ships: `docs` (every documented command runs), `distribution`.
 
 #[path = "../support/harness.rs"]
@@ -61,6 +62,7 @@ mod progress;
 mod proxies;
 mod quotas;
 mod reconcile;
+mod reconcile_accounts;
 mod regions;
 mod resource_directory;
 mod saved_plans;

@@ -42,14 +42,14 @@ pub fn sdk_move(env: &Running, key: &str, secret: &str, id: &str, group: &str) {
 }
 
 /// A running `regroup reconcile`, its stdout read line by line.
-struct Loop {
+pub(crate) struct Loop {
     child: Child,
     lines: Receiver<String>,
     seen: Vec<String>,
 }
 
 impl Loop {
-    fn start(env: &Running, args: &[&str]) -> Loop {
+    pub(crate) fn start(env: &Running, args: &[&str]) -> Loop {
         let mut command = env.process(&[&["reconcile"], args].concat());
         command.stdout(Stdio::piped()).stderr(Stdio::inherit());
         let mut child = command.spawn().expect("regroup reconcile starts");
@@ -73,7 +73,7 @@ impl Loop {
     }
 
     /// The next line that `wanted` accepts, waiting at most `limit`.
-    fn line(&mut self, limit: Duration, wanted: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn line(&mut self, limit: Duration, wanted: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + limit;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -96,7 +96,7 @@ impl Loop {
     }
 
     /// The address `--metrics-listen 127.0.0.1:0` was bound to.
-    fn metrics_address(&mut self) -> String {
+    pub(crate) fn metrics_address(&mut self) -> String {
         let line = self.line(Duration::from_secs(30), |l| {
             l.starts_with("Serving metrics on ")
         });
@@ -106,7 +106,7 @@ impl Loop {
     }
 
     /// SIGTERM, then the exit code, waiting at most 5 s for it.
-    fn terminate(mut self) -> (i32, Vec<String>) {
+    pub(crate) fn terminate(mut self) -> (i32, Vec<String>) {
         let pid = libc::pid_t::try_from(self.child.id()).expect("a pid");
         // SAFETY: kill(2) on our own child's pid has no memory effects.
         assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0, "SIGTERM sent");
@@ -151,7 +151,7 @@ fn http_get(address: &str, path: &str) -> (String, String) {
 
 /// `/metrics` as the Prometheus text parser reads it: each sample as
 /// `[name, labels, value]`.
-fn scrape(address: &str) -> Vec<(String, serde_json::Value, f64)> {
+pub(crate) fn scrape(address: &str) -> Vec<(String, serde_json::Value, f64)> {
     let (status, body) = http_get(address, "/metrics");
     assert!(status.contains("200"), "/metrics answered {status}");
     let python = tools::python(&[PROMETHEUS_CLIENT]);
@@ -174,7 +174,11 @@ fn scrape(address: &str) -> Vec<(String, serde_json::Value, f64)> {
 }
 
 /// The sum of the samples named `name` whose labels include `labels`.
-fn total(samples: &[(String, serde_json::Value, f64)], name: &str, labels: &[(&str, &str)]) -> f64 {
+pub(crate) fn total(
+    samples: &[(String, serde_json::Value, f64)],
+    name: &str,
+    labels: &[(&str, &str)],
+) -> f64 {
     samples
         .iter()
         .filter(|(n, l, _)| {
