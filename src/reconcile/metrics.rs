@@ -258,3 +258,70 @@ impl Default for Metrics {
         Metrics::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reconcile::accounts::Moves;
+
+    fn run(account: &str, result: RunResult, moved: usize) -> AccountRun {
+        AccountRun {
+            account_id: account.to_owned(),
+            name: None,
+            result,
+            error: None,
+            drifted: moved,
+            moves: Some(Moves {
+                moved,
+                ..Moves::default()
+            }),
+        }
+    }
+
+    /// The lines of the encoded metrics that name `account`.
+    fn lines_of(metrics: &Metrics, account: &str) -> Vec<String> {
+        let label = format!("account=\"{account}\"");
+        metrics
+            .encode()
+            .lines()
+            .filter(|line| line.contains(&label))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn each_account_has_its_series_until_a_run_no_longer_plans_it() {
+        let metrics = Metrics::new();
+        metrics.record_accounts(&[
+            run("1001", RunResult::Success, 2),
+            run("1002", RunResult::Failure, 0),
+        ]);
+        let failing = lines_of(&metrics, "1002");
+        assert!(
+            failing.contains(&"regroup_reconcile_account_failed{account=\"1002\"} 1".to_owned())
+                && !failing
+                    .iter()
+                    .any(|l| l.starts_with("regroup_last_reconcile_success")),
+            "1002 failed and never succeeded: {failing:?}"
+        );
+        assert!(
+            lines_of(&metrics, "1001")
+                .contains(&"regroup_moves_total{status=\"moved\",account=\"1001\"} 2".to_owned()),
+            "{:?}",
+            lines_of(&metrics, "1001")
+        );
+        // 1002 left the directory: its series go, 1001's count on.
+        metrics.record_accounts(&[run("1001", RunResult::Success, 1)]);
+        assert_eq!(
+            lines_of(&metrics, "1002"),
+            Vec::<String>::new(),
+            "1002 is gone"
+        );
+        assert!(
+            lines_of(&metrics, "1001")
+                .contains(&"regroup_moves_total{status=\"moved\",account=\"1001\"} 3".to_owned()),
+            "{:?}",
+            lines_of(&metrics, "1001")
+        );
+    }
+}

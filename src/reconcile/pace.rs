@@ -18,6 +18,19 @@ pub enum RunHealth {
     Strained,
 }
 
+impl RunHealth {
+    /// A run that `failed` is strained only when no account it acted in
+    /// succeeded: a member that keeps failing (its role removed) does not
+    /// slow the others down. Any throttled answer strains it.
+    pub fn of(failed: bool, an_account_succeeded: bool, throttled: u64) -> RunHealth {
+        if (failed && !an_account_succeeded) || throttled > 0 {
+            RunHealth::Strained
+        } else {
+            RunHealth::Clean
+        }
+    }
+}
+
 /// The loop's pace: the interval, and how many strained runs came in a row.
 #[derive(Debug, Clone)]
 pub struct Pace {
@@ -52,6 +65,26 @@ impl Pace {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_is_strained_when_throttled_or_when_no_account_succeeded() {
+        assert_eq!(RunHealth::of(false, true, 0), RunHealth::Clean);
+        assert_eq!(
+            RunHealth::of(true, true, 0),
+            RunHealth::Clean,
+            "one member failing while others succeed keeps the interval"
+        );
+        assert_eq!(
+            RunHealth::of(true, false, 0),
+            RunHealth::Strained,
+            "nothing succeeded"
+        );
+        assert_eq!(
+            RunHealth::of(false, true, 1),
+            RunHealth::Strained,
+            "throttled"
+        );
+    }
 
     #[test]
     fn clean_runs_keep_the_interval_plus_at_most_a_tenth() {

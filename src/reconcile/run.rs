@@ -106,16 +106,11 @@ pub async fn reconcile(options: &ReconcileOptions, out: &mut Stdout) -> anyhow::
         last = outcome.result;
         metrics.record_run(outcome.result, started.elapsed());
         metrics.record_throttled(outcome.report.calls.throttled);
-        // A member that keeps failing (its role removed) does not slow
-        // the others down: the wait grows only when no account succeeded.
-        let none_succeeded = !outcome.report.accounts.iter().any(AccountRun::succeeded);
-        let health = if (outcome.result == RunResult::Failure && none_succeeded)
-            || outcome.report.calls.throttled > 0
-        {
-            RunHealth::Strained
-        } else {
-            RunHealth::Clean
-        };
+        let health = RunHealth::of(
+            outcome.result == RunResult::Failure,
+            outcome.report.accounts.iter().any(AccountRun::succeeded),
+            outcome.report.calls.throttled,
+        );
         if let Some(error) = &outcome.report.error {
             writeln!(out, "Run failed: {error}")?;
         }
