@@ -17,14 +17,12 @@ use anyhow::Context as _;
 use chrono::Utc;
 use futures::StreamExt as _;
 
-use super::flow::{
-    finish, pace_under_quotas, review, set_aside_conflicts, show_plan, with_skipped, Source,
-};
+use super::flow::{apply_plan, finish, pace_under_quotas, review, show_plan, Movers, Source};
 use super::halt::Stop;
 use super::interrupts::Interrupts;
 use super::progress::ProgressStyle;
 use super::report::Report;
-use super::request::{Applied, ApplyRequest, Ended, Rails};
+use super::request::{Applied, ApplyRequest, Ended};
 use super::run::{run_under, ApplyOptions};
 use super::saved;
 use super::stale::{check_stale, ApplyError};
@@ -106,16 +104,12 @@ pub(super) async fn apply_across(
         return Ok(Applied::just(Ended::Success));
     }
     let interrupts = Interrupts::watch(base.clone());
-    let (plan, report) = apply_plan_across(
-        &base,
-        plan,
-        &clients,
-        &request.rails,
-        skipped,
-        &interrupts,
-        out,
-    )
-    .await?;
+    let movers = Movers::Members {
+        base: &base,
+        clients: &clients,
+    };
+    let (plan, report) =
+        apply_plan(movers, plan, &request.rails, skipped, &interrupts, out).await?;
     let applied = finish(&report, &plan, request, already_back, out)?;
     if let Err(error) = check_accounts(&plan) {
         crate::output::report_error(&error);
@@ -267,27 +261,8 @@ fn planned_accounts(plan: &Plan, manifest_role: Option<&str>) -> Vec<AccountStat
         .collect()
 }
 
-/// Applies a plan over several accounts that passed its guards, as
-/// [`super::apply_plan`] applies a plan of one: the moves an auto-grouping
-/// rule would undo left out (or not, with `--override-rules`), each
-/// account's part run with its client under the rails, and every change
-/// left out reported `not_started` with why. The part `reconcile` shares.
-pub async fn apply_plan_across(
-    base: &Client,
-    plan: Plan,
-    clients: &[(AccountStatus, Client)],
-    rails: &Rails,
-    mut skipped: Vec<(Change, String)>,
-    interrupts: &Interrupts,
-    out: &mut impl Write,
-) -> anyhow::Result<(Plan, Report)> {
-    let plan = set_aside_conflicts(plan, rails, &mut skipped, out)?;
-    let report = run_accounts(base, &plan, clients, &rails.run, interrupts).await;
-    Ok((plan, with_skipped(report, skipped)))
-}
-
 /// Each account's part run with its client, several at once; one report.
-async fn run_accounts(
+pub(super) async fn run_accounts(
     base: &Client,
     plan: &Plan,
     clients: &[(AccountStatus, Client)],

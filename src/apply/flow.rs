@@ -7,6 +7,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::bail;
 
+use super::accounts::run_accounts;
 use super::conflicts::skip_conflicts;
 use super::interrupts::Interrupts;
 use super::records;
@@ -21,7 +22,7 @@ use crate::cloud::{connect, quotas};
 use crate::inventory;
 use crate::manifest::Manifest;
 use crate::output::Stdout;
-use crate::plan::{Change, Plan};
+use crate::plan::{AccountStatus, Change, Plan};
 use crate::planning::{self, check_max_changes, make_plan, strict};
 use crate::render::{self, Render};
 use crate::resource::ResourceType;
@@ -91,8 +92,15 @@ pub async fn apply(request: &ApplyRequest, out: &mut Stdout) -> anyhow::Result<A
     }
     let _ = pacing.await;
     let interrupts = Interrupts::watch(client.clone());
-    let (plan, report) =
-        apply_plan(&client, plan, &request.rails, skipped, &interrupts, out).await?;
+    let (plan, report) = apply_plan(
+        Movers::Account(&client),
+        plan,
+        &request.rails,
+        skipped,
+        &interrupts,
+        out,
+    )
+    .await?;
     finish(&report, &plan, request, already_back, out)
 }
 
@@ -134,47 +142,47 @@ pub(super) fn finish(
     })
 }
 
+/// Where a plan's joins are made.
+#[derive(Clone, Copy)]
+pub enum Movers<'a> {
+    /// In the client's own account.
+    Account(&'a Client),
+    /// In each member of a plan over accounts, with its client, several
+    /// accounts at once; `base` is the run's own client.
+    Members {
+        base: &'a Client,
+        clients: &'a [(AccountStatus, Client)],
+    },
+}
+
 /// Applies a plan that passed its guards: the moves an auto-grouping rule
 /// would undo left out (or not, with `--override-rules`), the rest run
-/// under the rails, and every change left out reported `not_started` with
-/// why. Returns the plan as run and its report.
+/// under the rails by `movers`, and every change left out reported
+/// `not_started` with why. Returns the plan as run and its report.
 pub async fn apply_plan(
-    client: &Client,
+    movers: Movers<'_>,
     plan: Plan,
     rails: &Rails,
     mut skipped: Vec<(Change, String)>,
     interrupts: &Interrupts,
     out: &mut impl Write,
 ) -> anyhow::Result<(Plan, Report)> {
-    let plan = set_aside_conflicts(plan, rails, &mut skipped, out)?;
-    let report = run(client, &plan, &rails.run, interrupts).await;
-    Ok((plan, with_skipped(report, skipped)))
-}
-
-/// The plan as it is run: the moves an auto-grouping rule would undo set
-/// aside into `skipped` (unless `--override-rules`), and what was printed
-/// so far flushed.
-pub(super) fn set_aside_conflicts(
-    plan: Plan,
-    rails: &Rails,
-    skipped: &mut Vec<(Change, String)>,
-    out: &mut impl Write,
-) -> anyhow::Result<Plan> {
-    let plan = skip_conflicts(plan, rails.override_rules, skipped, out)?;
+    let plan = skip_conflicts(plan, rails.override_rules, &mut skipped, out)?;
     // What was printed so far is the plan; the progress that follows goes
     // to stderr, so stdout is flushed now to keep the two in order.
     if let Err(error) = out.flush() {
         tracing::warn!("could not print the plan: {error}");
     }
-    Ok(plan)
-}
-
-/// `report` with every change left out reported `not_started`, with why.
-pub(super) fn with_skipped(mut report: Report, skipped: Vec<(Change, String)>) -> Report {
+    let mut report = match movers {
+        Movers::Account(client) => run(client, &plan, &rails.run, interrupts).await,
+        Movers::Members { base, clients } => {
+            run_accounts(base, &plan, clients, &rails.run, interrupts).await
+        }
+    };
     for (change, why) in skipped {
         report.add_not_started(change, why);
     }
-    report
+    Ok((plan, report))
 }
 
 /// Quota discovery for the regions of `plan`'s changes, waited for:

@@ -48,8 +48,7 @@ mod stale;
 pub mod undo;
 mod verify;
 
-pub use accounts::apply_plan_across;
-pub use flow::{apply, apply_plan, pace_under_quotas};
+pub use flow::{apply, apply_plan, pace_under_quotas, Movers};
 pub use interrupts::Interrupts;
 pub use progress::ProgressStyle;
 pub use report::{Report, Status};

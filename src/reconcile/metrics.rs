@@ -289,6 +289,13 @@ mod tests {
             .collect()
     }
 
+    /// 1001's `moved` counter reads `count`.
+    fn assert_moved(metrics: &Metrics, count: u64) {
+        let line = format!("regroup_moves_total{{status=\"moved\",account=\"1001\"}} {count}");
+        let lines = lines_of(metrics, "1001");
+        assert!(lines.contains(&line), "{line} in {lines:?}");
+    }
+
     #[test]
     fn each_account_has_its_series_until_a_run_no_longer_plans_it() {
         let metrics = Metrics::new();
@@ -304,12 +311,7 @@ mod tests {
                     .any(|l| l.starts_with("regroup_last_reconcile_success")),
             "1002 failed and never succeeded: {failing:?}"
         );
-        assert!(
-            lines_of(&metrics, "1001")
-                .contains(&"regroup_moves_total{status=\"moved\",account=\"1001\"} 2".to_owned()),
-            "{:?}",
-            lines_of(&metrics, "1001")
-        );
+        assert_moved(&metrics, 2);
         // 1002 left the directory: its series go, 1001's count on.
         metrics.record_accounts(&[run("1001", RunResult::Success, 1)]);
         assert_eq!(
@@ -317,11 +319,6 @@ mod tests {
             Vec::<String>::new(),
             "1002 is gone"
         );
-        assert!(
-            lines_of(&metrics, "1001")
-                .contains(&"regroup_moves_total{status=\"moved\",account=\"1001\"} 3".to_owned()),
-            "{:?}",
-            lines_of(&metrics, "1001")
-        );
+        assert_moved(&metrics, 3);
     }
 }

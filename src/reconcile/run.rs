@@ -27,7 +27,7 @@ use super::pace::{Pace, RunHealth};
 use super::report::{save_report, RunReport};
 use super::signals::{unless_stopped, watch_signals};
 use super::{calls, server};
-use crate::apply::{self, Interrupts, Rails, Report};
+use crate::apply::{self, Interrupts, Movers, Rails, Report};
 use crate::cloud::client::{redact, Client, StatsSnapshot};
 use crate::cloud::connect::{connect, ConnectOptions};
 use crate::cloud::identity::caller_identity;
@@ -315,8 +315,9 @@ impl Run<'_> {
         }
         check_max_changes(&plan, rails.max_changes, Some(self.manifest))?;
         apply::pace_under_quotas(client, &plan).await;
+        let movers = Movers::Account(client);
         let (_, applied) =
-            apply::apply_plan(client, plan, rails, Vec::new(), &Interrupts::none(), out).await?;
+            apply::apply_plan(movers, plan, rails, Vec::new(), &Interrupts::none(), out).await?;
         Ok(self.note_apply(applied, report, out)?)
     }
 
@@ -383,16 +384,12 @@ impl Run<'_> {
     ) -> anyhow::Result<Report> {
         let rails = &self.options.rails;
         check_max_changes(&plan, rails.max_changes, Some(self.manifest))?;
-        let (_, applied) = apply::apply_plan_across(
-            client,
-            plan,
+        let movers = Movers::Members {
+            base: client,
             clients,
-            rails,
-            Vec::new(),
-            &Interrupts::none(),
-            out,
-        )
-        .await?;
+        };
+        let (_, applied) =
+            apply::apply_plan(movers, plan, rails, Vec::new(), &Interrupts::none(), out).await?;
         Ok(applied)
     }
 

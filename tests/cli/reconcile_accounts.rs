@@ -198,6 +198,10 @@ fn a_member_whose_role_cannot_be_assumed_fails_alone_and_the_loop_goes_on() {
         again.ends_with(" correct: 3 accounts: 2 planned, 1 failed. No changes. All 20 resources the manifest manages are in their groups."),
         "{again}"
     );
+    // Said once the run is counted.
+    reconcile.line(Duration::from_secs(10), |l| {
+        l == "Run failed: 1 of 3 account(s) failed:"
+    });
     assert_eq!(in_team_groups(&env), 20, "member-0 and member-1 converged");
 
     let samples = scrape(&address);
