@@ -34,7 +34,7 @@ use crate::cloud::identity::caller_identity;
 use crate::manifest::accounts::AccountsSpec;
 use crate::manifest::Manifest;
 use crate::output::{report_error, Stdout};
-use crate::plan::{ManifestInfo, Plan};
+use crate::plan::{AccountStatus, ManifestInfo, Plan};
 use crate::planning::accounts::{check_accounts, plan_across, refuse_fanout, Fanout};
 use crate::planning::{check_max_changes, load_manifest, make_plan};
 use crate::render;
@@ -307,6 +307,10 @@ impl Run<'_> {
         report: &mut RunReport,
         out: &mut Stdout,
     ) -> anyhow::Result<RunResult> {
+        // A manifest edited to drop `accounts:` under a loop given
+        // `--account` or `--shard`: said, not planned in the caller's
+        // account instead.
+        refuse_fanout(self.manifest, &self.options.fanout)?;
         let rails = &self.options.rails;
         let plan = make_plan(client, self.manifest, rails.ignore_missing).await?;
         self.note_plan(&plan, report, &render::summary_line(&plan), out)?;
@@ -379,7 +383,7 @@ impl Run<'_> {
         &self,
         client: &Client,
         plan: Plan,
-        clients: &[(crate::plan::AccountStatus, Client)],
+        clients: &[(AccountStatus, Client)],
         out: &mut Stdout,
     ) -> anyhow::Result<Report> {
         let rails = &self.options.rails;
