@@ -69,6 +69,10 @@ pub struct Settings {
     /// Answer `ListProductQuotas` with `Forbidden.RAM`, as for a RAM user
     /// without `quotas:ListProductQuotas`.
     pub deny_quota_center: bool,
+    /// RAM actions (`ecs:DescribeInstances`, …) refused to every key acting
+    /// in an account, by account id: a member whose role lacks a
+    /// permission. An in-process test setting, as `deny_quota_center` is.
+    pub denied_in_accounts: std::collections::BTreeMap<String, Vec<String>>,
     /// Share of calls (0 to 1) that fail with 503 or a dropped connection.
     pub fault_rate: f64,
     /// Share of `JoinResourceGroup` calls (0 to 1) answered with success
@@ -102,6 +106,7 @@ impl Default for Settings {
             quotas: Vec::new(),
             retry_after_header: false,
             deny_quota_center: false,
+            denied_in_accounts: std::collections::BTreeMap::new(),
             fault_rate: 0.0,
             phantom_rate: 0.0,
             seed: None,
@@ -479,11 +484,16 @@ async fn serve(
         let account = slot.account.read().await;
         if let Some(key) = account.key(key_id) {
             let ram_action = crate::api::ram::action_name(service, action);
-            ram::check(
-                &account.account_id,
-                ram::Principal::of_key(key),
-                &ram_action,
-            )?;
+            let principal = ram::Principal::of_key(key);
+            ram::check(&account.account_id, principal, &ram_action)?;
+            if let Some(denied) = shared.settings.denied_in_accounts.get(&account.account_id) {
+                let denied_actions = denied.as_slice();
+                let principal = ram::Principal {
+                    denied_actions,
+                    ..principal
+                };
+                ram::check(&account.account_id, principal, &ram_action)?;
+            }
         }
     }
     ram::dry_run(action, params)?;

@@ -9,7 +9,7 @@ use regroup::emulator::fleet::Fleet;
 
 use crate::harness::{read_json, stdout_of, Running, Setup};
 
-const MEMBERS: [(&str, &str, &str); 3] = [
+pub(crate) const MEMBERS: [(&str, &str, &str); 3] = [
     ("1000000000000001", "member-0", "i-bp1m0"),
     ("1000000000000002", "member-1", "i-bp1m1"),
     ("1000000000000003", "member-2", "i-bp1m2"),
@@ -20,15 +20,15 @@ const MEMBERS: [(&str, &str, &str); 3] = [
 const ROLE_GONE: &str = "account 1000000000000003 (member-2): cannot assume role ResourceDirectoryAccountAccessRole: AssumeRole: EntityNotExist.Role: The specified Role not exists. (HTTP 404)";
 
 /// examples/accounts.yaml: every member, instances into their team's group.
-const BY_TEAM: &str = include_str!("../../examples/accounts.yaml");
+pub(crate) const BY_TEAM: &str = include_str!("../../examples/accounts.yaml");
 
-fn directory() -> Fleet {
+pub(crate) fn directory() -> Fleet {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fleet-accounts.yaml");
     Fleet::load(&path).expect("the example directory loads")
 }
 
-fn start(fleet: Fleet, manifest: &str) -> Running {
+pub(crate) fn start(fleet: Fleet, manifest: &str) -> Running {
     Setup::new().fleet(fleet).manifest(manifest).start()
 }
 
@@ -45,7 +45,7 @@ fn section<'a>(out: &'a str, account: &str) -> Vec<&'a str> {
 }
 
 /// The request id of an error message, which the emulator makes up.
-fn without_request_id(text: &str) -> String {
+pub(crate) fn without_request_id(text: &str) -> String {
     match text.find(", request id ") {
         Some(at) => {
             let end = text[at..].find(')').map_or(text.len(), |n| at + n);
@@ -84,7 +84,7 @@ fn json_of(env: &Running, args: &[&str]) -> serde_json::Value {
 }
 
 /// How many of the members' instances are in a `team-…` group now.
-fn in_team_groups(env: &Running) -> usize {
+pub(crate) fn in_team_groups(env: &Running) -> usize {
     membership(env)
         .into_iter()
         .filter(|(_, team)| team.starts_with("team-"))

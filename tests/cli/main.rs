@@ -32,6 +32,7 @@ mod text;
 mod tools;
 
 mod accounts;
+mod accounts_saved;
 mod approval;
 mod autogroup;
 mod blast_radius;
