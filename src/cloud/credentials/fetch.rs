@@ -6,7 +6,7 @@
 //! retries, timeouts and `-vv` logs as any API call.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
@@ -274,7 +274,7 @@ fn fetch_error(origin: &str, what: &str, error: CloudError) -> CredentialsError 
     CredentialsError::Fetch {
         origin: origin.to_owned(),
         what: what.to_owned(),
-        source: Box::new(error),
+        source: std::sync::Arc::new(error),
     }
 }
 
@@ -560,13 +560,41 @@ struct Cached {
     due: Option<DateTime<Utc>>,
 }
 
+/// How long a failed fetch stands for every call instead of a new fetch:
+/// 1 s after the first failure, doubling with each failure in a row, at
+/// most 10 s. A fetch has already been tried again by the transport (its
+/// retries and backoff) before it counts as failed; this keeps the calls
+/// in flight behind it, and those of the next seconds, from each fetching
+/// again: one fetch for N calls, not N in a row against STS or the
+/// metadata server. The official providers' back-off after a failed
+/// refresh with a cached key is of the same size (docs/credentials.md,
+/// "A failed fetch").
+const FIRST_HOLD: Duration = Duration::from_secs(1);
+const MAX_HOLD: Duration = Duration::from_secs(10);
+
+fn hold_after(in_a_row: u32) -> Duration {
+    let doublings = in_a_row.saturating_sub(1).min(8);
+    FIRST_HOLD.saturating_mul(1 << doublings).min(MAX_HOLD)
+}
+
+/// The last fetch's failure, and until when it stands.
+#[derive(Debug)]
+struct Failed {
+    error: CredentialsError,
+    until: Instant,
+    in_a_row: u32,
+}
+
 /// Temporary keys, fetched on first use and again when due. Calls that find
-/// them due wait for one fetch instead of each making their own.
+/// them due wait for one fetch instead of each making their own; a failed
+/// fetch stands for a short while ([`hold_after`]) for every call, which
+/// gets the keys still valid or else the same error.
 #[derive(Debug)]
 pub struct Refreshing {
     origin: String,
     fetcher: Fetcher,
     cached: std::sync::RwLock<Option<Cached>>,
+    failed: std::sync::Mutex<Option<Failed>>,
     turn: tokio::sync::Mutex<()>,
     fetches: AtomicU64,
 }
@@ -577,6 +605,7 @@ impl Refreshing {
             origin,
             fetcher,
             cached: std::sync::RwLock::new(None),
+            failed: std::sync::Mutex::new(None),
             turn: tokio::sync::Mutex::new(()),
             fetches: AtomicU64::new(0),
         }
@@ -609,9 +638,36 @@ impl Refreshing {
         cached.fresh.expires.is_none_or(|expires| now < expires)
     }
 
+    /// While the last fetch's failure stands: the cached keys if they have
+    /// not expired, else that failure again.
+    fn while_failed(&self) -> Option<Result<Credentials, CredentialsError>> {
+        let failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+        let failed = failed.as_ref().filter(|f| Instant::now() < f.until)?;
+        Some(
+            self.cached_if(Self::not_expired)
+                .ok_or_else(|| failed.error.clone()),
+        )
+    }
+
+    /// Remembers a failed fetch; how long it stands.
+    fn remember(&self, error: &CredentialsError) -> Duration {
+        let mut failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+        let in_a_row = failed.as_ref().map_or(0, |f| f.in_a_row) + 1;
+        let hold = hold_after(in_a_row);
+        *failed = Some(Failed {
+            error: error.clone(),
+            until: Instant::now() + hold,
+            in_a_row,
+        });
+        hold
+    }
+
     /// The keys, fetched first when due. When a fetch fails but the cached
-    /// keys have not expired yet, they are used and the next call tries
-    /// again: a failing STS does not stop a run its keys still cover.
+    /// keys have not expired yet, they are used: a failing STS does not
+    /// stop a run its keys still cover. A failed fetch stands for a few
+    /// seconds ([`hold_after`]): the calls waiting on it and those that come
+    /// meanwhile get the keys still valid or the same error, without
+    /// fetching; the first call after that fetches again.
     pub async fn credentials(
         &self,
         transport: &Transport,
@@ -619,14 +675,21 @@ impl Refreshing {
         if let Some(credentials) = self.cached_if(Self::not_due) {
             return Ok(credentials);
         }
+        if let Some(answer) = self.while_failed() {
+            return answer;
+        }
         let _turn = self.turn.lock().await;
-        // Whoever held the turn before may have fetched already.
+        // Whoever held the turn before may have fetched already, or failed.
         if let Some(credentials) = self.cached_if(Self::not_due) {
             return Ok(credentials);
+        }
+        if let Some(answer) = self.while_failed() {
+            return answer;
         }
         let fetched_at = Utc::now();
         match self.fetcher.fetch(transport, &self.origin).await {
             Ok(fresh) => {
+                *self.failed.lock().unwrap_or_else(|p| p.into_inner()) = None;
                 let fetches = self.fetches.fetch_add(1, Ordering::Relaxed) + 1;
                 tracing::info!(
                     source = %self.origin,
@@ -644,13 +707,32 @@ impl Refreshing {
                 }
                 Ok(credentials)
             }
-            Err(error) => match self.cached_if(Self::not_expired) {
-                Some(credentials) => {
-                    tracing::warn!(source = %self.origin, "could not refresh credentials, using the current ones until they expire: {error}");
-                    Ok(credentials)
+            Err(error) => {
+                let hold = self.remember(&error);
+                match self.cached_if(Self::not_expired) {
+                    Some(credentials) => {
+                        tracing::warn!(source = %self.origin, "could not refresh credentials, using the current ones until they expire, trying again in {} s: {error}", hold.as_secs());
+                        Ok(credentials)
+                    }
+                    None => {
+                        tracing::warn!(source = %self.origin, "could not fetch credentials, not trying again for {} s: {error}", hold.as_secs());
+                        Err(error)
+                    }
                 }
-                None => Err(error),
-            },
+            }
+        }
+    }
+
+    /// Lets the last failure's hold end now, as it will in a few seconds.
+    #[cfg(test)]
+    pub fn end_failure_hold(&self) {
+        if let Some(failed) = self
+            .failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            failed.until = Instant::now();
         }
     }
 

@@ -756,6 +756,112 @@ async fn one_fetch_serves_every_call_in_flight_and_one_refresh_when_due() {
     assert!(signers.iter().all(|k| k.starts_with("STS.")), "{signers:?}");
 }
 
+/// A role's keys fetched once, then its source key deleted from the
+/// account, so that every later `AssumeRole` fails (404
+/// `InvalidAccessKeyId.NotFound`, which is not tried again): the source,
+/// its client and the key id it holds.
+async fn a_role_whose_source_key_is_then_deleted(
+    emulator: &Emulator,
+    home: &Path,
+) -> (std::sync::Arc<Refreshing>, Client, String) {
+    let transport = transport_to(emulator);
+    let resolved = resolve(&role_config(home, "testid"), None, &transport)
+        .await
+        .unwrap();
+    let CredentialSource::Temporary(refreshing) = resolved.source.clone() else {
+        panic!("a role gives temporary keys")
+    };
+    let held = refreshing.credentials(&transport).await.unwrap();
+    emulator
+        .edit(|account| {
+            account.keys.remove("testid");
+        })
+        .await;
+    let client = Client::with_transport(transport, resolved.source, Some(5_000.0));
+    (refreshing, client, held.access_key_id)
+}
+
+/// `AssumeRole` requests the emulator answered, whatever the answer.
+fn assume_role_calls(emulator: &Emulator) -> usize {
+    emulator
+        .requests()
+        .iter()
+        .filter(|r| r.action == "AssumeRole")
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_fetch_is_shared_by_the_calls_in_flight_and_remembered_briefly() {
+    let emulator = start(Settings::default()).await;
+    let home = tempfile::tempdir().unwrap();
+    let (refreshing, client, held) =
+        a_role_whose_source_key_is_then_deleted(&emulator, home.path()).await;
+    // The server calls the held key expired: no key is left to sign with.
+    assert!(refreshing.forget(&held), "a temporary key can be dropped");
+    let calls = (0..40).map(|_| refreshing.credentials(client.transport()));
+    let errors: Vec<String> = join_all(calls)
+        .await
+        .into_iter()
+        .map(|result| format!("{:#}", anyhow::Error::new(result.unwrap_err())))
+        .collect();
+    assert_eq!(
+        assume_role_calls(&emulator),
+        2,
+        "the first fetch, then one failed fetch for 40 calls, not 40"
+    );
+    let first = &errors[0];
+    assert!(
+        first.starts_with("aliyun CLI profile `deploy` (")
+            && first.contains(
+                ": AssumeRole acs:ram::1234567890123456:role/deploy at sts.aliyuncs.com failed: "
+            )
+            && first.contains("InvalidAccessKeyId.NotFound"),
+        "the error names the source and the STS answer: {first}"
+    );
+    assert!(
+        errors.iter().all(|e| e == first),
+        "every call gets the same error: {errors:?}"
+    );
+    assert!(
+        !first.contains("testsecret") && !first.contains(&held),
+        "no secret and no key in the error: {first}"
+    );
+    // Remembered for a few seconds only: then the next call fetches again.
+    refreshing.end_failure_hold();
+    assert!(refreshing.credentials(client.transport()).await.is_err());
+    assert_eq!(
+        assume_role_calls(&emulator),
+        3,
+        "once the failure's hold ends, one call fetches again"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_refresh_serves_the_valid_keys_without_fetching_for_every_call() {
+    let emulator = start(Settings::default()).await;
+    let home = tempfile::tempdir().unwrap();
+    let (refreshing, client, held) =
+        a_role_whose_source_key_is_then_deleted(&emulator, home.path()).await;
+    refreshing.make_due();
+    describe_many(&client, 40).await;
+    assert_eq!(
+        assume_role_calls(&emulator),
+        2,
+        "40 calls found the key due: one refresh failed, and the others used the valid key"
+    );
+    let signers: std::collections::HashSet<String> = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.action == "DescribeInstances")
+        .map(|r| r.params["AccessKeyId"].clone())
+        .collect();
+    assert_eq!(
+        signers,
+        std::collections::HashSet::from([held]),
+        "every call signed with the key still valid"
+    );
+}
+
 #[tokio::test]
 async fn server_errors_from_sts_during_a_refresh_are_retried() {
     let emulator = start(Settings {
