@@ -52,6 +52,7 @@ mod exclusive_groups;
 mod export;
 mod faults;
 mod history;
+mod history_services;
 mod interrupts;
 mod matrix;
 mod merge;
