@@ -11,21 +11,22 @@
 //! value, so they cannot leak through logs or errors. Temporary keys (STS,
 //! metadata, URI, external process) are fetched through the client's one
 //! [`Transport`] and refreshed before they expire, once for every call in
-//! flight ([`fetch::Refreshing`]); a fetch that failed is remembered for a
+//! flight ([`Refreshing`]); a fetch that failed is remembered for a
 //! few seconds, so the calls that find it neither fetch again nor wait.
 
 mod cloudsso;
 mod fetch;
 mod files;
+mod refreshing;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::client::{CloudError, Transport};
-pub use fetch::Refreshing;
 use fetch::{Discovered, Fetcher, MetadataRequest};
 use files::{Found, Recipe, StsDefaults};
+pub use refreshing::Refreshing;
 
 /// A secret string. It prints as `***` and is only read through
 /// [`Secret::expose`], where it is about to be used.
@@ -77,7 +78,7 @@ impl Credentials {
 }
 
 /// Cloneable, so that a failed fetch can be remembered and given to the
-/// calls that come while it is ([`fetch::Refreshing`]).
+/// calls that come while it is ([`Refreshing`]).
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum CredentialsError {
     #[error("no credentials found; looked in:\n{}", .skipped.iter().map(|s| format!("  - {s}")).collect::<Vec<_>>().join("\n"))]

@@ -69,9 +69,7 @@ pub struct Settings {
     /// Answer `ListProductQuotas` with `Forbidden.RAM`, as for a RAM user
     /// without `quotas:ListProductQuotas`.
     pub deny_quota_center: bool,
-    /// RAM actions (`ecs:DescribeInstances`, …) refused to every key acting
-    /// in an account, by account id: a member whose role lacks a
-    /// permission. An in-process test setting, as `deny_quota_center` is.
+    /// Test setting: RAM actions refused to every key in the account (by id).
     pub denied_in_accounts: std::collections::BTreeMap<String, Vec<String>>,
     /// Share of calls (0 to 1) that fail with 503 or a dropped connection.
     pub fault_rate: f64,
@@ -482,19 +480,8 @@ async fn serve(
     }
     if let (Some(key_id), Some(service)) = (&key_id, api::service_of(action)) {
         let account = slot.account.read().await;
-        if let Some(key) = account.key(key_id) {
-            let ram_action = crate::api::ram::action_name(service, action);
-            let principal = ram::Principal::of_key(key);
-            ram::check(&account.account_id, principal, &ram_action)?;
-            if let Some(denied) = shared.settings.denied_in_accounts.get(&account.account_id) {
-                let denied_actions = denied.as_slice();
-                let principal = ram::Principal {
-                    denied_actions,
-                    ..principal
-                };
-                ram::check(&account.account_id, principal, &ram_action)?;
-            }
-        }
+        let denied_here = shared.settings.denied_in_accounts.get(&account.account_id);
+        ram::check_key(&account, key_id, service, action, denied_here)?;
     }
     ram::dry_run(action, params)?;
     if let Some(quotas) = &slot.quotas {

@@ -628,15 +628,15 @@ fn refresh_is_due_three_minutes_early_or_a_quarter_of_a_short_life() {
         .to_utc();
     let hour = t0 + chrono::TimeDelta::hours(1);
     assert_eq!(
-        fetch::refresh_due(t0, hour),
+        refreshing::refresh_due(t0, hour),
         hour - chrono::TimeDelta::seconds(180)
     );
     let short = t0 + chrono::TimeDelta::seconds(8);
     assert_eq!(
-        fetch::refresh_due(t0, short),
+        refreshing::refresh_due(t0, short),
         t0 + chrono::TimeDelta::seconds(6)
     );
-    assert_eq!(fetch::refresh_due(t0, t0), t0);
+    assert_eq!(refreshing::refresh_due(t0, t0), t0);
 }
 
 #[test]
