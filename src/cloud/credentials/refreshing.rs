@@ -188,7 +188,8 @@ impl Refreshing {
                         Ok(credentials)
                     }
                     None => {
-                        tracing::warn!(source = %self.origin, "could not fetch credentials, not trying again for {} s: {error}", hold.as_secs());
+                        // The caller reports the error; this says for how long it stands.
+                        tracing::debug!(source = %self.origin, "could not fetch credentials, not trying again for {} s: {error}", hold.as_secs());
                         Err(error)
                     }
                 }
