@@ -1,6 +1,13 @@
 //! Who moved resources, as ActionTrail recorded it: `plan --who`'s last
 //! mover of each drifted resource, and the one line that names who made a
 //! move, which `regroup history` prints too.
+//!
+//! Only ECS `JoinResourceGroup` events are read. Other services' resources
+//! move by Resource Manager's `MoveResources`, and no source says how
+//! ActionTrail records that call (which lookup key finds a resource among
+//! the ten a call may move, in which region's trail; see
+//! docs/sources/actiontrail.md §5), so their moves are said to be unread
+//! rather than reported as none.
 
 use std::io::Write;
 
@@ -12,16 +19,23 @@ use crate::plan::Plan;
 /// service's two a second.
 const WHO_BUDGET: usize = 20;
 
-/// For `plan --who`: who last moved each drifted resource, one call each
-/// (the newest 30-day window), at most [`WHO_BUDGET`] calls.
+/// For `plan --who`: who last moved each drifted resource of ECS, one call
+/// each (the newest 30-day window), at most [`WHO_BUDGET`] calls; the
+/// others' moves are said to be unread, without a call.
 pub async fn last_movers(client: &Client, plan: &Plan, out: &mut impl Write) -> anyhow::Result<()> {
     if !plan.has_changes() {
         return Ok(());
     }
     writeln!(out, "\nLast moved (ActionTrail, last 30 days):")?;
     let now = chrono::Utc::now();
+    let mut calls = 0;
     for (n, change) in plan.changes.iter().enumerate() {
-        if n == WHO_BUDGET {
+        let key = &change.resource;
+        if !key.rtype.is_ecs() {
+            writeln!(out, "  {key}: {OTHER_SERVICES_UNREAD}")?;
+            continue;
+        }
+        if calls == WHO_BUDGET {
             writeln!(
                 out,
                 "Stopped early: {WHO_BUDGET} LookupEvents calls made; {} resource(s) not looked up.",
@@ -29,7 +43,7 @@ pub async fn last_movers(client: &Client, plan: &Plan, out: &mut impl Write) -> 
             )?;
             break;
         }
-        let key = &change.resource;
+        calls += 1;
         let subject = actiontrail::Subject::Resource(&key.id);
         let history = actiontrail::history(client, &key.region, subject, now, 1).await;
         let line = match history.as_ref().map(|h| h.moves.first()) {
@@ -41,6 +55,10 @@ pub async fn last_movers(client: &Client, plan: &Plan, out: &mut impl Write) -> 
     }
     Ok(())
 }
+
+/// What `plan --who` and `history` say of a resource of another service
+/// than ECS, without a call.
+pub const OTHER_SERVICES_UNREAD: &str = "not read: other services' resources move by Resource Manager's MoveResources, whose ActionTrail events regroup does not read (docs/sources/actiontrail.md §5)";
 
 /// Who made a move: `by TYPE PRINCIPAL, access key ID`.
 pub fn by(change: &actiontrail::Move) -> String {

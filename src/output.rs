@@ -62,19 +62,24 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-/// Prints an error with its causes, one per line, leaving out a cause whose
-/// text the line above already ends with (a wrapped error often repeats its
-/// source).
-pub fn report_error(error: &anyhow::Error) {
-    let mut text = format!("Error: {error}");
-    let mut above = error.to_string();
-    for cause in error.chain().skip(1) {
+/// An error's text and its causes', leaving out a cause whose text the one
+/// above already ends with (a wrapped error often repeats its source).
+pub fn causes(error: &anyhow::Error) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut above = String::new();
+    for cause in error.chain() {
         let line = cause.to_string();
-        if !above.ends_with(&line) {
-            text.push_str(&format!("\n  caused by: {line}"));
+        if lines.is_empty() || !above.ends_with(&line) {
+            lines.push(line.clone());
         }
         above = line;
     }
+    lines
+}
+
+/// Prints an error with its causes, one per line, as [`causes`] gives them.
+pub fn report_error(error: &anyhow::Error) {
+    let text = format!("Error: {}", causes(error).join("\n  caused by: "));
     // Errors are redacted where they are made; this is the last line of
     // defence for any that an underlying library formats.
     let text = crate::cloud::client::redact(&text);

@@ -216,7 +216,7 @@ async fn check_part(
     manifest: Option<&crate::manifest::Manifest>,
     out: &mut Stdout,
 ) -> anyhow::Result<Result<Checked, String>> {
-    let failure = |error: anyhow::Error| format!("{error:#}");
+    let failure = |error: anyhow::Error| crate::output::causes(&error).join(": ");
     if part.undo {
         let mut set_aside = Vec::new();
         return Ok(saved::settle_undo(client, part, &mut set_aside, out)

@@ -11,20 +11,22 @@
 //! value, so they cannot leak through logs or errors. Temporary keys (STS,
 //! metadata, URI, external process) are fetched through the client's one
 //! [`Transport`] and refreshed before they expire, once for every call in
-//! flight ([`fetch::Refreshing`]).
+//! flight ([`Refreshing`]); a fetch that failed is remembered for a
+//! few seconds, so the calls that find it neither fetch again nor wait.
 
 mod cloudsso;
 mod fetch;
 mod files;
+mod refreshing;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::client::{CloudError, Transport};
-pub use fetch::Refreshing;
 use fetch::{Discovered, Fetcher, MetadataRequest};
 use files::{Found, Recipe, StsDefaults};
+pub use refreshing::Refreshing;
 
 /// A secret string. It prints as `***` and is only read through
 /// [`Secret::expose`], where it is about to be used.
@@ -75,7 +77,9 @@ impl Credentials {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+/// Cloneable, so that a failed fetch can be remembered and given to the
+/// calls that come while it is ([`Refreshing`]).
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum CredentialsError {
     #[error("no credentials found; looked in:\n{}", .skipped.iter().map(|s| format!("  - {s}")).collect::<Vec<_>>().join("\n"))]
     NotFound { skipped: Vec<Skipped> },
@@ -85,7 +89,7 @@ pub enum CredentialsError {
     Read {
         path: PathBuf,
         #[source]
-        source: std::io::Error,
+        source: Arc<std::io::Error>,
     },
     /// A fetch of temporary keys failed: `what` says which call for which
     /// role or server.
@@ -94,7 +98,7 @@ pub enum CredentialsError {
         origin: String,
         what: String,
         #[source]
-        source: Box<CloudError>,
+        source: Arc<CloudError>,
     },
     #[error("{origin}: {problem}")]
     Process { origin: String, problem: String },
@@ -533,7 +537,7 @@ fn read_if_present(path: &Path) -> Result<Option<String>, CredentialsError> {
 fn read_credential_file(path: &Path) -> Result<String, CredentialsError> {
     let read_error = |source| CredentialsError::Read {
         path: path.to_owned(),
-        source,
+        source: Arc::new(source),
     };
     let bytes = crate::bounded_read::read_at_most(path, MAX_CREDENTIAL_FILE_BYTES)
         .map_err(|e| read_error(e.into_io()))?;

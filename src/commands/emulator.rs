@@ -21,6 +21,7 @@ impl From<&EmulatorArgs> for Settings {
             quotas: args.quotas.clone(),
             retry_after_header: args.retry_after_header,
             deny_quota_center: false,
+            denied_in_accounts: std::collections::BTreeMap::new(),
             fault_rate: args.fault_rate,
             phantom_rate: args.phantom_rate,
             seed: args.seed,

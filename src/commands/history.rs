@@ -31,8 +31,16 @@ pub(super) async fn run(
     })?;
     let of_group = kind == "group";
     if !of_group {
-        kind.parse::<ResourceType>()
+        let rtype = kind
+            .parse::<ResourceType>()
             .map_err(|problem: String| anyhow::anyhow!("`{}`: {problem}", args.resource))?;
+        if !rtype.is_ecs() {
+            anyhow::bail!(
+                "`{}`: {}",
+                args.resource,
+                crate::history::OTHER_SERVICES_UNREAD
+            );
+        }
     }
     let [region] = global.regions.as_slice() else {
         anyhow::bail!("history needs the region to read: pass one --region");

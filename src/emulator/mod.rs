@@ -69,6 +69,8 @@ pub struct Settings {
     /// Answer `ListProductQuotas` with `Forbidden.RAM`, as for a RAM user
     /// without `quotas:ListProductQuotas`.
     pub deny_quota_center: bool,
+    /// Test setting: RAM actions refused to every key in the account (by id).
+    pub denied_in_accounts: std::collections::BTreeMap<String, Vec<String>>,
     /// Share of calls (0 to 1) that fail with 503 or a dropped connection.
     pub fault_rate: f64,
     /// Share of `JoinResourceGroup` calls (0 to 1) answered with success
@@ -102,6 +104,7 @@ impl Default for Settings {
             quotas: Vec::new(),
             retry_after_header: false,
             deny_quota_center: false,
+            denied_in_accounts: std::collections::BTreeMap::new(),
             fault_rate: 0.0,
             phantom_rate: 0.0,
             seed: None,
@@ -477,14 +480,8 @@ async fn serve(
     }
     if let (Some(key_id), Some(service)) = (&key_id, api::service_of(action)) {
         let account = slot.account.read().await;
-        if let Some(key) = account.key(key_id) {
-            let ram_action = crate::api::ram::action_name(service, action);
-            ram::check(
-                &account.account_id,
-                ram::Principal::of_key(key),
-                &ram_action,
-            )?;
-        }
+        let denied_here = shared.settings.denied_in_accounts.get(&account.account_id);
+        ram::check_key(&account, key_id, service, action, denied_here)?;
     }
     ram::dry_run(action, params)?;
     if let Some(quotas) = &slot.quotas {

@@ -68,6 +68,36 @@ pub fn check(account_id: &str, principal: Principal, action: &str) -> Result<(),
     Err(failure)
 }
 
+/// The RAM check of a call of `action` (of `service`) signed by `key_id` in
+/// `account`: the key's own denials, then `denied_here`, the actions
+/// refused to every key acting in the account
+/// (`Settings::denied_in_accounts`: a member whose role lacks them).
+pub fn check_key(
+    account: &super::state::Account,
+    key_id: &str,
+    service: crate::api::Service,
+    action: &str,
+    denied_here: Option<&Vec<String>>,
+) -> Result<(), Failure> {
+    let Some(key) = account.key(key_id) else {
+        return Ok(());
+    };
+    let ram_action = ram::action_name(service, action);
+    let principal = Principal::of_key(key);
+    check(&account.account_id, principal, &ram_action)?;
+    match denied_here {
+        Some(denied_actions) => check(
+            &account.account_id,
+            Principal {
+                denied_actions,
+                ..principal
+            },
+            &ram_action,
+        ),
+        None => Ok(()),
+    }
+}
+
 /// A read with `DryRun=true` whose model documents it
 /// ([`ram::documents_dry_run`]) stops here, after the key and RAM checks,
 /// with 400 `DryRunOperation`; its required `RegionId` is checked first.

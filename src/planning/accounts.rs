@@ -166,7 +166,10 @@ async fn plan_one(
     };
     match super::make_plan(&client, manifest, ignore_missing).await {
         Ok(plan) => ((status, Ok(plan)), Some(client)),
-        Err(error) => ((status, Err(format!("{error:#}"))), None),
+        Err(error) => (
+            (status, Err(crate::output::causes(&error).join(": "))),
+            None,
+        ),
     }
 }
 

@@ -28,7 +28,7 @@ pub(crate) fn directory() -> Fleet {
     Fleet::load(&path).expect("the example directory loads")
 }
 
-fn start(fleet: Fleet, manifest: &str) -> Running {
+pub(crate) fn start(fleet: Fleet, manifest: &str) -> Running {
     Setup::new().fleet(fleet).manifest(manifest).start()
 }
 

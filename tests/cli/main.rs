@@ -11,7 +11,9 @@
 //!   `bounded_inputs`;
 //! - `plan` and its outputs: `plan`, `show`, `export`, `types`,
 //!   `exclusive_groups`, `autogroup`;
-//! - many accounts on a CI engine: `matrix` (and the Argo example), `merge`;
+//! - many accounts: `accounts`, `accounts_saved` (a saved plan whose check
+//!   cannot read one member); on a CI engine: `matrix` (and the Argo
+//!   example), `merge`;
 //! - `apply`: `approval`, `saved_plans`, `blast_radius` (`--max-changes`,
 //!   `--max-errors`), `canary`, `undo`, `faults`, `quotas`, `progress`,
 //!   `interrupts`, `disrupted_runs`;
@@ -19,8 +21,9 @@
 //! - credentials and the network: `credentials`, `chain`, `signature`,
 //!   `permissions`, `proxies`, `conformance`, `conformance_wire`;
 //! - the command line: `usage`, `terraform_spellings`;
-//! - the other commands: `history`, `reconcile` (and over accounts,
-//!   `reconcile_accounts`), `emulator`;
+//! - the other commands: `history` (`history_services`: other services'
+//!   resources), `reconcile` (and over accounts, `reconcile_accounts`),
+//!   `emulator`;
 //! - what ships: `docs` (every documented command runs), `distribution`.
 
 #[path = "../support/harness.rs"]
@@ -33,6 +36,7 @@ mod text;
 mod tools;
 
 mod accounts;
+mod accounts_saved;
 mod approval;
 mod autogroup;
 mod blast_radius;
@@ -52,6 +56,7 @@ mod exclusive_groups;
 mod export;
 mod faults;
 mod history;
+mod history_services;
 mod interrupts;
 mod matrix;
 mod merge;

@@ -1,11 +1,10 @@
 //! Temporary keys: where they are fetched from (STS `AssumeRole` and
 //! `AssumeRoleWithOIDC`, the ECS metadata server, a credentials URI, an
-//! external process) and [`Refreshing`], the cache that fetches them again
-//! before they expire, once for all the calls waiting on it. Every fetch
-//! over the network goes through the client's [`Transport`]: the same
-//! retries, timeouts and `-vv` logs as any API call.
+//! external process); the cache that fetches them again is
+//! [`super::Refreshing`]. Every fetch over the network goes through the
+//! client's [`Transport`]: the same retries, timeouts and `-vv` logs as any
+//! API call.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -274,7 +273,7 @@ fn fetch_error(origin: &str, what: &str, error: CloudError) -> CredentialsError 
     CredentialsError::Fetch {
         origin: origin.to_owned(),
         what: what.to_owned(),
-        source: Box::new(error),
+        source: std::sync::Arc::new(error),
     }
 }
 
@@ -455,7 +454,11 @@ async fn run_process(command: &str, origin: &str) -> Result<Fresh, CredentialsEr
 }
 
 impl Fetcher {
-    async fn fetch(&self, transport: &Transport, origin: &str) -> Result<Fresh, CredentialsError> {
+    pub(super) async fn fetch(
+        &self,
+        transport: &Transport,
+        origin: &str,
+    ) -> Result<Fresh, CredentialsError> {
         match self {
             Fetcher::AssumeRole { source, role } => {
                 // A chained role's source may itself be temporary: boxed,
@@ -535,148 +538,6 @@ impl Fetcher {
                 decode_key(origin, &body, true)
             }
             Fetcher::External(command) => run_process(command, origin).await,
-        }
-    }
-}
-
-/// Temporary keys are fetched again this long before they expire: 180 s,
-/// as credentials-go does for every provider (§8), or a quarter of the
-/// key's lifetime when that is shorter, so a key that lives seconds (the
-/// emulator's `--sts-ttl`) is not fetched again for every call.
-const REFRESH_MARGIN: Duration = Duration::from_secs(180);
-
-/// When keys fetched at `fetched` that expire at `expires` are due again.
-pub fn refresh_due(fetched: DateTime<Utc>, expires: DateTime<Utc>) -> DateTime<Utc> {
-    let lifetime = (expires - fetched).max(chrono::TimeDelta::zero());
-    let margin = chrono::TimeDelta::from_std(REFRESH_MARGIN)
-        .unwrap_or(chrono::TimeDelta::MAX)
-        .min(lifetime / 4);
-    expires - margin
-}
-
-#[derive(Debug, Clone)]
-struct Cached {
-    fresh: Fresh,
-    due: Option<DateTime<Utc>>,
-}
-
-/// Temporary keys, fetched on first use and again when due. Calls that find
-/// them due wait for one fetch instead of each making their own.
-#[derive(Debug)]
-pub struct Refreshing {
-    origin: String,
-    fetcher: Fetcher,
-    cached: std::sync::RwLock<Option<Cached>>,
-    turn: tokio::sync::Mutex<()>,
-    fetches: AtomicU64,
-}
-
-impl Refreshing {
-    pub fn new(origin: String, fetcher: Fetcher) -> Refreshing {
-        Refreshing {
-            origin,
-            fetcher,
-            cached: std::sync::RwLock::new(None),
-            turn: tokio::sync::Mutex::new(()),
-            fetches: AtomicU64::new(0),
-        }
-    }
-
-    pub fn origin(&self) -> &str {
-        &self.origin
-    }
-
-    /// How many times keys were fetched (also in each fetch's log line).
-    #[cfg(test)]
-    pub fn fetches(&self) -> u64 {
-        self.fetches.load(Ordering::Relaxed)
-    }
-
-    /// The cached keys when `usable` says they still are.
-    fn cached_if(&self, usable: impl Fn(&Cached, DateTime<Utc>) -> bool) -> Option<Credentials> {
-        let cached = self.cached.read().ok()?;
-        cached
-            .as_ref()
-            .filter(|c| usable(c, Utc::now()))
-            .map(|c| c.fresh.credentials.clone())
-    }
-
-    fn not_due(cached: &Cached, now: DateTime<Utc>) -> bool {
-        cached.due.is_none_or(|due| now < due)
-    }
-
-    fn not_expired(cached: &Cached, now: DateTime<Utc>) -> bool {
-        cached.fresh.expires.is_none_or(|expires| now < expires)
-    }
-
-    /// The keys, fetched first when due. When a fetch fails but the cached
-    /// keys have not expired yet, they are used and the next call tries
-    /// again: a failing STS does not stop a run its keys still cover.
-    pub async fn credentials(
-        &self,
-        transport: &Transport,
-    ) -> Result<Credentials, CredentialsError> {
-        if let Some(credentials) = self.cached_if(Self::not_due) {
-            return Ok(credentials);
-        }
-        let _turn = self.turn.lock().await;
-        // Whoever held the turn before may have fetched already.
-        if let Some(credentials) = self.cached_if(Self::not_due) {
-            return Ok(credentials);
-        }
-        let fetched_at = Utc::now();
-        match self.fetcher.fetch(transport, &self.origin).await {
-            Ok(fresh) => {
-                let fetches = self.fetches.fetch_add(1, Ordering::Relaxed) + 1;
-                tracing::info!(
-                    source = %self.origin,
-                    fetches,
-                    key = %fresh.credentials.masked_id(),
-                    expires = %fresh.expires.map_or_else(|| "never".to_owned(), |e| e.to_rfc3339()),
-                    "fetched temporary credentials"
-                );
-                let due = fresh
-                    .expires
-                    .map(|expires| refresh_due(fetched_at, expires));
-                let credentials = fresh.credentials.clone();
-                if let Ok(mut cached) = self.cached.write() {
-                    *cached = Some(Cached { fresh, due });
-                }
-                Ok(credentials)
-            }
-            Err(error) => match self.cached_if(Self::not_expired) {
-                Some(credentials) => {
-                    tracing::warn!(source = %self.origin, "could not refresh credentials, using the current ones until they expire: {error}");
-                    Ok(credentials)
-                }
-                None => Err(error),
-            },
-        }
-    }
-
-    /// The server said `access_key_id` expired: make sure the next call
-    /// fetches new keys, unless another call already has. Always true: a
-    /// temporary source can always be asked again.
-    pub fn forget(&self, access_key_id: &str) -> bool {
-        if let Ok(mut cached) = self.cached.write() {
-            if let Some(c) = cached.as_mut() {
-                if c.fresh.credentials.access_key_id == access_key_id {
-                    let now = Utc::now();
-                    c.due = Some(now);
-                    c.fresh.expires = Some(now);
-                }
-            }
-        }
-        true
-    }
-
-    /// Makes the cached keys due now, as they will be after a long run.
-    #[cfg(test)]
-    pub fn make_due(&self) {
-        if let Ok(mut cached) = self.cached.write() {
-            if let Some(c) = cached.as_mut() {
-                c.due = Some(Utc::now());
-            }
         }
     }
 }

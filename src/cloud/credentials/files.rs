@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::fetch::{Fetcher, MetadataRequest, Refreshing};
+use super::fetch::{Fetcher, MetadataRequest};
+use super::Refreshing;
 use super::{CredentialSource, Credentials, CredentialsError, Environment, Secret};
 
 /// `DurationSeconds` when a profile gives none: 3600, the default of

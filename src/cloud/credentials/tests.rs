@@ -628,15 +628,15 @@ fn refresh_is_due_three_minutes_early_or_a_quarter_of_a_short_life() {
         .to_utc();
     let hour = t0 + chrono::TimeDelta::hours(1);
     assert_eq!(
-        fetch::refresh_due(t0, hour),
+        refreshing::refresh_due(t0, hour),
         hour - chrono::TimeDelta::seconds(180)
     );
     let short = t0 + chrono::TimeDelta::seconds(8);
     assert_eq!(
-        fetch::refresh_due(t0, short),
+        refreshing::refresh_due(t0, short),
         t0 + chrono::TimeDelta::seconds(6)
     );
-    assert_eq!(fetch::refresh_due(t0, t0), t0);
+    assert_eq!(refreshing::refresh_due(t0, t0), t0);
 }
 
 #[test]
@@ -699,6 +699,30 @@ fn role_config(dir: &Path, source_key: &str) -> Environment {
     environment(&[NO_METADATA], Some(dir))
 }
 
+/// A client signing with the keys of the role of [`role_config`] (the
+/// first fetched), and that temporary source.
+async fn role_client(emulator: &Emulator, home: &Path) -> (std::sync::Arc<Refreshing>, Client) {
+    let transport = transport_to(emulator);
+    let resolved = resolve(&role_config(home, "testid"), None, &transport)
+        .await
+        .unwrap();
+    let CredentialSource::Temporary(refreshing) = resolved.source.clone() else {
+        panic!("a role gives temporary keys")
+    };
+    let client = Client::with_transport(transport, resolved.source, Some(5_000.0));
+    (refreshing, client)
+}
+
+/// The keys that signed the `DescribeInstances` calls.
+fn signers_of_reads(emulator: &Emulator) -> std::collections::HashSet<String> {
+    emulator
+        .requests()
+        .iter()
+        .filter(|r| r.action == "DescribeInstances")
+        .map(|r| r.params["AccessKeyId"].clone())
+        .collect()
+}
+
 fn count(emulator: &Emulator, action: &str) -> usize {
     emulator
         .requests()
@@ -726,15 +750,7 @@ async fn describe_many(client: &Client, n: usize) {
 async fn one_fetch_serves_every_call_in_flight_and_one_refresh_when_due() {
     let emulator = start(Settings::default()).await;
     let home = tempfile::tempdir().unwrap();
-    let transport = transport_to(&emulator);
-    let resolved = resolve(&role_config(home.path(), "testid"), None, &transport)
-        .await
-        .unwrap();
-    let CredentialSource::Temporary(refreshing) = &resolved.source else {
-        panic!("a role gives temporary keys")
-    };
-    let refreshing = refreshing.clone();
-    let client = Client::with_transport(transport, resolved.source, Some(5_000.0));
+    let (refreshing, client) = role_client(&emulator, home.path()).await;
     describe_many(&client, 40).await;
     assert_eq!(count(&emulator, "AssumeRole"), 1);
 
@@ -746,14 +762,115 @@ async fn one_fetch_serves_every_call_in_flight_and_one_refresh_when_due() {
         "40 calls found the key due; one fetched"
     );
     assert_eq!(client.credentials().fetches(), 2);
-    let signers: std::collections::HashSet<String> = emulator
-        .requests()
-        .iter()
-        .filter(|r| r.action == "DescribeInstances")
-        .map(|r| r.params["AccessKeyId"].clone())
-        .collect();
+    let signers = signers_of_reads(&emulator);
     assert_eq!(signers.len(), 2);
     assert!(signers.iter().all(|k| k.starts_with("STS.")), "{signers:?}");
+}
+
+/// A role's keys fetched once from a new emulator, then its source key
+/// deleted from the account, so that every later `AssumeRole` fails (404
+/// `InvalidAccessKeyId.NotFound`, which is not tried again).
+struct BrokenRole {
+    emulator: Emulator,
+    _home: tempfile::TempDir,
+    refreshing: std::sync::Arc<Refreshing>,
+    client: Client,
+    /// The id of the key fetched before the source key went.
+    held: String,
+}
+
+async fn a_role_whose_source_key_is_then_deleted() -> BrokenRole {
+    let emulator = start(Settings::default()).await;
+    let home = tempfile::tempdir().unwrap();
+    let (refreshing, client) = role_client(&emulator, home.path()).await;
+    let held = refreshing.credentials(client.transport()).await.unwrap();
+    emulator
+        .edit(|account| {
+            account.keys.remove("testid");
+        })
+        .await;
+    BrokenRole {
+        emulator,
+        _home: home,
+        refreshing,
+        client,
+        held: held.access_key_id,
+    }
+}
+
+/// `AssumeRole` requests the emulator answered, whatever the answer.
+fn assume_role_calls(emulator: &Emulator) -> usize {
+    emulator
+        .requests()
+        .iter()
+        .filter(|r| r.action == "AssumeRole")
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_fetch_is_shared_by_the_calls_in_flight_and_remembered_briefly() {
+    let role = a_role_whose_source_key_is_then_deleted().await;
+    let (emulator, refreshing, client) = (&role.emulator, &role.refreshing, &role.client);
+    // The server calls the held key expired: no key is left to sign with.
+    assert!(
+        refreshing.forget(&role.held),
+        "a temporary key can be dropped"
+    );
+    let calls = (0..40).map(|_| refreshing.credentials(client.transport()));
+    let errors: Vec<String> = join_all(calls)
+        .await
+        .into_iter()
+        .map(|result| format!("{:#}", anyhow::Error::new(result.unwrap_err())))
+        .collect();
+    assert_eq!(
+        assume_role_calls(emulator),
+        2,
+        "the first fetch, then one failed fetch for 40 calls, not 40"
+    );
+    let first = &errors[0];
+    assert!(
+        first.starts_with("aliyun CLI profile `deploy` (")
+            && first.contains(
+                ": AssumeRole acs:ram::1234567890123456:role/deploy at sts.aliyuncs.com failed: "
+            )
+            && first.contains("InvalidAccessKeyId.NotFound"),
+        "the error names the source and the STS answer: {first}"
+    );
+    assert!(
+        errors.iter().all(|e| e == first),
+        "every call gets the same error: {errors:?}"
+    );
+    assert!(
+        !first.contains("testsecret") && !first.contains(&role.held),
+        "no secret and no key in the error: {first}"
+    );
+    // Remembered for a few seconds only: then the next call fetches again.
+    refreshing.end_failure_hold();
+    assert!(refreshing.credentials(client.transport()).await.is_err());
+    assert_eq!(
+        assume_role_calls(emulator),
+        3,
+        "once the failure's hold ends, one call fetches again"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_refresh_serves_the_valid_keys_without_fetching_for_every_call() {
+    let role = a_role_whose_source_key_is_then_deleted().await;
+    let (emulator, refreshing, client) = (&role.emulator, &role.refreshing, &role.client);
+    refreshing.make_due();
+    describe_many(client, 40).await;
+    assert_eq!(
+        assume_role_calls(emulator),
+        2,
+        "40 calls found the key due: one refresh failed, and the others used the valid key"
+    );
+    let signers = signers_of_reads(emulator);
+    assert_eq!(
+        signers,
+        std::collections::HashSet::from([role.held.clone()]),
+        "every call signed with the key still valid"
+    );
 }
 
 #[tokio::test]
@@ -765,14 +882,7 @@ async fn server_errors_from_sts_during_a_refresh_are_retried() {
     })
     .await;
     let home = tempfile::tempdir().unwrap();
-    let transport = transport_to(&emulator);
-    let resolved = resolve(&role_config(home.path(), "testid"), None, &transport)
-        .await
-        .unwrap();
-    let CredentialSource::Temporary(refreshing) = resolved.source.clone() else {
-        panic!("a role gives temporary keys")
-    };
-    let client = Client::with_transport(transport, resolved.source, Some(5_000.0));
+    let (refreshing, client) = role_client(&emulator, home.path()).await;
     for _ in 0..10 {
         refreshing.make_due();
         client
@@ -799,11 +909,7 @@ async fn server_errors_from_sts_during_a_refresh_are_retried() {
 async fn a_key_the_server_calls_expired_is_replaced_and_the_call_tried_again() {
     let emulator = start(Settings::default()).await;
     let home = tempfile::tempdir().unwrap();
-    let transport = transport_to(&emulator);
-    let resolved = resolve(&role_config(home.path(), "testid"), None, &transport)
-        .await
-        .unwrap();
-    let client = Client::with_transport(transport, resolved.source, Some(5_000.0));
+    let (_, client) = role_client(&emulator, home.path()).await;
     emulator
         .edit(|account| {
             for issued in account.issued_keys.values_mut() {
