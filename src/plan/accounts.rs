@@ -10,9 +10,7 @@
 use chrono::{DateTime, Utc};
 
 use super::file::FORMAT_VERSION;
-use super::{
-    AccountId, AccountStatus, Change, GroupSummary, ManifestInfo, Missing, Plan, Totals,
-};
+use super::{AccountId, AccountStatus, Change, GroupSummary, ManifestInfo, Missing, Plan, Totals};
 
 /// One account's part of a plan over several: the account's plan, or why
 /// there is none.

@@ -78,8 +78,7 @@ impl<R: BufRead> Serialize for Spilled<R> {
         let mut seq = serializer.serialize_seq(Some(self.count))?;
         let mut read = 0;
         for change in serde_json::Deserializer::from_reader(lines).into_iter::<Change>() {
-            let change =
-                change.map_err(|e| S::Error::custom(format!("a spilled change: {e}")))?;
+            let change = change.map_err(|e| S::Error::custom(format!("a spilled change: {e}")))?;
             seq.serialize_element(&change)?;
             read += 1;
         }
@@ -113,7 +112,9 @@ mod tests {
             source: one.changes[0].source.clone(),
             account_id: None,
         });
-        noted.warnings.push("a \"quoted\" warning\twith a tab".into());
+        noted
+            .warnings
+            .push("a \"quoted\" warning\twith a tab".into());
         let mut still = one.clone();
         still.changes.clear();
         still.evictions = 0;
@@ -168,7 +169,9 @@ mod tests {
             .write_plan(&combining.finish(one.created_at).0, &mut Vec::new())
             .expect_err("one change short");
         assert!(
-            error.to_string().contains("2 spilled change(s) read back of 3"),
+            error
+                .to_string()
+                .contains("2 spilled change(s) read back of 3"),
             "{error}"
         );
     }

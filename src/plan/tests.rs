@@ -520,7 +520,10 @@ fn max_changes_counts_the_moves_against_the_managed_resources() {
     )
     .unwrap();
     let plan = plan(&manifest, &inventory, PlanOptions::default(), now()).unwrap();
-    assert!(plan.totals().check_max_changes(MaxChanges::Count(3), None).is_ok());
+    assert!(plan
+        .totals()
+        .check_max_changes(MaxChanges::Count(3), None)
+        .is_ok());
     assert!(plan
         .totals()
         .check_max_changes(MaxChanges::Percent(75.0), None)

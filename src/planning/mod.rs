@@ -5,8 +5,8 @@
 
 pub mod accounts;
 pub mod load;
-pub mod strict;
 pub mod stream;
+pub mod strict;
 
 use anyhow::Context as _;
 

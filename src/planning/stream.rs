@@ -241,7 +241,11 @@ mod tests {
         assert_eq!(as_they_came, "", "nothing until the summary is known");
         let one = sample_plan();
         let whole = Plan::combine(one.manifest.clone(), parts(), planned.head().created_at);
-        assert_eq!(at_the_end, render::Markdown.render(&whole), "the same comment");
+        assert_eq!(
+            at_the_end,
+            render::Markdown.render(&whole),
+            "the same comment"
+        );
     }
 
     #[test]

@@ -31,8 +31,7 @@ pub trait Sections {
 
     /// The end: `head` is the plan over the accounts (its changes need not
     /// be there), `totals` what it counts.
-    fn finish(&mut self, head: &Plan, totals: Totals, out: &mut dyn Write)
-        -> std::io::Result<()>;
+    fn finish(&mut self, head: &Plan, totals: Totals, out: &mut dyn Write) -> std::io::Result<()>;
 }
 
 /// The sections of `format`; none for JSON, which is written whole once
@@ -111,12 +110,7 @@ impl Sections for Text {
         out.flush()
     }
 
-    fn finish(
-        &mut self,
-        head: &Plan,
-        totals: Totals,
-        out: &mut dyn Write,
-    ) -> std::io::Result<()> {
+    fn finish(&mut self, head: &Plan, totals: Totals, out: &mut dyn Write) -> std::io::Result<()> {
         let mut closing = String::new();
         self.warnings(&head.warnings, &mut closing);
         let _ = writeln!(closing, "{}", self.bold(&overview(head)));
@@ -198,20 +192,10 @@ impl Sections for MarkdownSections {
         Ok(())
     }
 
-    fn finish(
-        &mut self,
-        head: &Plan,
-        totals: Totals,
-        out: &mut dyn Write,
-    ) -> std::io::Result<()> {
+    fn finish(&mut self, head: &Plan, totals: Totals, out: &mut dyn Write) -> std::io::Result<()> {
         let mut comment = String::new();
         let _ = writeln!(comment, "{TITLE}\n");
-        let _ = writeln!(
-            comment,
-            "**{} {}**\n",
-            overview(head),
-            summary_line(totals)
-        );
+        let _ = writeln!(comment, "**{} {}**\n", overview(head), summary_line(totals));
         let _ = writeln!(
             comment,
             "| Account | Name | Moves | Unchanged | |\n|---|---|---|---|---|"
@@ -297,6 +281,46 @@ Plan: 2 to move, 1 unchanged.
             comment.contains("more accounts are not shown")
                 && comment.contains("more accounts' moves are not shown"),
             "what is cut is counted"
+        );
+    }
+
+    /// The first accounts' many moves do not crowd out the later
+    /// accounts' rows: the table has a room of its own.
+    #[test]
+    fn markdown_keeps_a_row_for_every_account_beside_large_sections() {
+        let mut large = sample_plan();
+        let first = large.changes[0].clone();
+        large.changes = (0..500)
+            .map(|n| {
+                let mut change = first.clone();
+                change.resource.id = format!("i-{n:04}").into();
+                change
+            })
+            .collect();
+        let parts = (0..20)
+            .map(|n| (status(&format!("{}", 1001 + n)), Ok(large.clone())))
+            .collect();
+        let plan = Plan::combine(large.manifest.clone(), parts, large.created_at);
+        let comment = Markdown.render(&plan);
+        assert!(
+            comment.chars().count() <= COMMENT_LIMIT,
+            "{} characters",
+            comment.chars().count()
+        );
+        for n in 0..20 {
+            assert!(
+                comment.contains(&format!(
+                    "| `{}` | member-{} | 500 | 1 | planned |",
+                    1001 + n,
+                    1001 + n
+                )),
+                "a row for account {n}"
+            );
+        }
+        assert!(
+            comment.contains("<summary><b>Account 1001 (member-1001): Plan: 500 to move")
+                && comment.contains("more accounts' moves are not shown"),
+            "the first account's moves, the rest counted"
         );
     }
 }

@@ -26,7 +26,7 @@ pub struct Markdown;
 /// Appends `lines` to `out` while it stays `CLOSING_ROOM` short of
 /// `limit` (bytes, which are never fewer than characters); returns how many
 /// did not fit.
-pub(super) fn push_within(
+fn push_within(
     out: &mut String,
     lines: impl ExactSizeIterator<Item = String>,
     limit: usize,

@@ -638,10 +638,15 @@ fn a_plan_over_accounts_is_shown_as_it_is_planned_and_saved_at_the_end() {
         "shown whole: {out}"
     );
     assert!(
-        err.starts_with("Error: the plan moves 30 resource(s), more than the 29 allowed by --max-changes 29"),
+        err.starts_with(
+            "Error: the plan moves 30 resource(s), more than the 29 allowed by --max-changes 29"
+        ),
         "{err}"
     );
-    assert!(!env.path("plan.json").exists(), "a plan over its limit is not saved");
+    assert!(
+        !env.path("plan.json").exists(),
+        "a plan over its limit is not saved"
+    );
 
     let (code, out, err) = env.run(&["plan", "--detailed-exitcode", "-o", "plan.json"]);
     assert_eq!(code, 2, "changes to make: {err}");
@@ -650,7 +655,10 @@ fn a_plan_over_accounts_is_shown_as_it_is_planned_and_saved_at_the_end() {
         .unwrap_or_else(|| panic!("saved once shown: {out}"));
     let (code, again, err) = env.run(&["show", "plan.json"]);
     assert_eq!(code, 0, "the saved plan reads back: {err}");
-    assert_eq!(again, shown, "the saved plan shows as it was shown while planned");
+    assert_eq!(
+        again, shown,
+        "the saved plan shows as it was shown while planned"
+    );
 
     let (code, json, err) = env.run(&["plan", "--format", "json", "-o", "shown.json"]);
     assert_eq!(code, 0, "{err}");
@@ -658,7 +666,10 @@ fn a_plan_over_accounts_is_shown_as_it_is_planned_and_saved_at_the_end() {
     assert_eq!(saved, json, "the JSON saved is the JSON printed");
     let (code, rewritten, err) = env.run(&["show", "shown.json", "--format", "json"]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(rewritten, json, "read back and written again, the same bytes");
+    assert_eq!(
+        rewritten, json,
+        "read back and written again, the same bytes"
+    );
 
     let (code, out, err) = env.run(&["apply", "plan.json", "--auto-approve"]);
     assert_eq!(code, 0, "the saved plan applies: {out}{err}");
