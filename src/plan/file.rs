@@ -1,6 +1,7 @@
-//! The plan file: its format version and size ceiling, the checksum that
-//! seals it, reading it back, and the undo plan bound to the report of the
-//! apply it undoes.
+//! The plan file: its format version and size ceiling, its fields in the
+//! file's order (`PlanJson`, one view for a plan held whole and for one
+//! whose changes were spilled), the checksum that seals it, reading it
+//! back, and the undo plan bound to the report of the apply it undoes.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
