@@ -1,16 +1,19 @@
-//! The many-accounts regime (issue 28): a Resource Directory of 100 member
+//! The many-accounts regime (issue 28): a Resource Directory of 200 member
 //! accounts × 1,000 instances each (one region, tagged `team: team-0..2`,
 //! groups `team-0..2` in each member), planned with `accounts: {all:
-//! true}` in one run, against the per-account floor: the same plan of one
-//! member alone, which a run over many cannot beat per account since each
-//! account's reads are paced by that account's own quotas. Each regroup
-//! run's calls (ListAccounts, AssumeRole, the reads of every member) come
-//! from the emulator's request log; its peak RSS says whether memory grows
-//! with the largest account or with the sum.
+//! true}` over 1, 16, 100 and all 200 members (`--account`, repeated),
+//! against the per-account floor: the plan of one member alone, which a
+//! run over many cannot beat per account since each account's reads are
+//! paced by that account's own quotas. Each regroup run's calls
+//! (ListAccounts, AssumeRole, the reads of every member) come from the
+//! emulator's request log; its peak RSS says whether memory grows with the
+//! accounts planned at once or with the sum (each account is shown as it is
+//! planned and its changes kept in a file: src/planning/stream.rs). Each
+//! run saves its plan (`-o`), so the figures include writing it.
 //!
-//! `cargo bench --bench bulk -- --accounts` (`--quick`: 10 members). The
-//! fleet is written by a child process (`--write-accounts MEMBERS DIR`), so
-//! that this process stays small (see bulk.rs).
+//! `cargo bench --bench bulk -- --accounts` (`--quick`: 1, 4 and 20
+//! members). The fleet is written by a child process (`--write-accounts
+//! MEMBERS DIR`), so that this process stays small (see bulk.rs).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -42,7 +45,7 @@ fn directory(members: usize) -> Fleet {
             resource_groups
                 .extend((0..3).map(|t| group(&format!("team{t}"), &format!("team-{t}"), false)));
             MemberAccount {
-                account_id: format!("{}", 2_000_000_000_000_000u64 + m as u64),
+                account_id: member_id(m),
                 name: format!("member-{m}"),
                 folder: None,
                 account_type: None,
@@ -89,9 +92,20 @@ pub fn write_if_asked(args: &[String]) -> bool {
     true
 }
 
-/// The plan over `members` members, and over one alone (`--account`).
+/// The account id of member `m`.
+fn member_id(m: usize) -> String {
+    format!("{}", 2_000_000_000_000_000u64 + m as u64)
+}
+
+/// The plan over the first 1, 16 and 100 members (`--account`), and over
+/// all of them.
 pub fn run(dir: &Path, quick: bool) {
-    let members = if quick { 10 } else { 100 };
+    let counts: &[usize] = if quick {
+        &[1, 4, 20]
+    } else {
+        &[1, 16, 100, 200]
+    };
+    let members = counts.iter().copied().max().unwrap_or(1);
     let status = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--write-accounts", &members.to_string()])
         .arg(dir)
@@ -100,39 +114,43 @@ pub fn run(dir: &Path, quick: bool) {
     assert!(status.success(), "the fleet is written");
     let server = Server::start_written(dir, &["--qps", &QPS.to_string()]);
     println!("### many accounts (latency {LATENCY_MS} ms, {QPS} calls/s per API and region, per account)\n");
-    println!("| accounts × instances | calls | calls per account | wall | per account | CPU | peak RSS |");
+    println!("| accounts × instances | calls | calls per account | wall | × the floor | CPU | peak RSS |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
-    let one = regroup(
-        &server,
-        dir,
-        &[
-            "-f",
-            "accounts.yaml",
-            "plan",
-            "--account",
-            "2000000000000000",
-        ],
-    );
-    let all = regroup(&server, dir, &["-f", "accounts.yaml", "plan"]);
-    assert!(
-        all.stdout
-            .contains(&format!("{members} accounts: {members} planned.")),
-        "every member planned: {}",
-        all.stdout.lines().last().unwrap_or_default()
-    );
-    for (label, run, count) in [("1 (the floor)", &one, 1), ("all", &all, members)] {
+    let mut floor = None;
+    for &count in counts {
+        let mut args = vec![
+            "-f".to_owned(),
+            "accounts.yaml".to_owned(),
+            "plan".to_owned(),
+        ];
+        if count < members {
+            args.extend((0..count).flat_map(|m| ["--account".to_owned(), member_id(m)]));
+        }
+        args.extend(["-o".to_owned(), "plan.json".to_owned()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = regroup(&server, dir, &args);
+        let noun = if count == 1 { "account" } else { "accounts" };
+        assert!(
+            run.stdout
+                .contains(&format!("{count} {noun}: {count} planned.")),
+            "every member planned: {}",
+            run.stdout
+                .lines()
+                .rev()
+                .take(4)
+                .collect::<Vec<_>>()
+                .join(" / ")
+        );
+        let floor = *floor.get_or_insert(run.wall);
         println!(
-            "| {label}: {count} × {PER_ACCOUNT} | {} | {:.1} | {} | {} | {} | {:.0} MB |",
+            "| {}{count} × {PER_ACCOUNT} | {} | {:.1} | {} | {:.1}× | {} | {:.0} MB |",
+            if count == 1 { "the floor: " } else { "" },
             run.calls,
             run.calls as f64 / count as f64,
             secs(run.wall),
-            secs(run.wall / count as u32),
+            run.wall.as_secs_f64() / floor.as_secs_f64(),
             secs(run.cpu),
             run.peak_rss_mb
         );
     }
-    println!(
-        "\n{members} accounts took {:.1}× the floor of one account's plan.",
-        all.wall.as_secs_f64() / one.wall.as_secs_f64()
-    );
 }

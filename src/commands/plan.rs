@@ -1,4 +1,6 @@
 //! `regroup plan`: read the account, print the plan, optionally save it.
+//! Over a manifest's `accounts:`, each account is shown as it is planned
+//! and the plan is saved at the end (`planning::stream`).
 
 use std::io::Write;
 use std::path::Path;
@@ -10,10 +12,10 @@ use super::{client, use_color, Exit, Overrides};
 use crate::atomic_file;
 use crate::cli::{Global, PlanArgs};
 use crate::output::{Stdout, Tee};
-use crate::plan::Plan;
-use crate::planning::accounts::{check_accounts, plan_for};
+use crate::planning::accounts::check_accounts;
+use crate::planning::stream::{plan_shown, Planned, Shown};
 use crate::planning::{check_max_changes, strict};
-use crate::render::{self, Format, Render};
+use crate::render::Format;
 
 pub(super) async fn run(
     global: &Global,
@@ -31,29 +33,41 @@ pub(super) async fn run(
     }
     let client = client(global, overrides, None).await?;
     let fanout = fanout(&args.accounts, None);
-    let plan = plan_for(&client, &manifest, &fanout, args.ignore_missing).await?;
-    let plan = strict::with_warnings(plan, region_warnings);
-    let within_limit = check_max_changes(&plan, args.max_changes, Some(&manifest));
+    let shown = Shown {
+        format: args.format,
+        color: use_color(global),
+    };
+    let mut plan = plan_shown(
+        &client,
+        &manifest,
+        &fanout,
+        args.ignore_missing,
+        region_warnings,
+        shown,
+        out,
+    )
+    .await?;
+    let within_limit = check_max_changes(plan.totals(), args.max_changes, Some(&manifest));
     // The plan holds what it needs of the manifest: not kept while rendering.
     drop(manifest);
-    let strictly = strict::check(&plan, args.strict);
+    let strictly = strict::check(plan.head(), args.strict);
     // A plan shown as JSON and saved is the same bytes twice: serialized
     // once, into both, when nothing between showing and saving can stop
     // the save (the guards passed, no `--who` calls to make).
     let saved_as_shown =
         args.format == Format::Json && !args.who && within_limit.is_ok() && strictly.is_ok();
     match &args.out {
-        Some(path) if saved_as_shown => save(path, &plan, Some(out))?,
-        _ => render::renderer(args.format, use_color(global)).write(&plan, out)?,
+        Some(path) if saved_as_shown => save(path, &mut plan, Some(out))?,
+        _ => plan.show(shown, out)?,
     }
     if args.who {
-        crate::history::last_movers(&client, &plan, out).await?;
+        crate::history::last_movers(&client, plan.head(), out).await?;
     }
     // Shown, so that the moves can be looked at, but not saved.
     within_limit?;
     strictly?;
     if let Some(path) = args.out.as_ref().filter(|_| !saved_as_shown) {
-        save(path, &plan, None)?;
+        save(path, &mut plan, None)?;
         if args.format == Format::Text {
             writeln!(
                 out,
@@ -64,20 +78,20 @@ pub(super) async fn run(
         }
     }
     // Shown and saved, for the accounts that were planned; the run fails.
-    check_accounts(&plan)?;
-    Ok(if args.detailed_exitcode && plan.has_changes() {
+    check_accounts(plan.head())?;
+    Ok(if args.detailed_exitcode && plan.totals().has_changes() {
         Exit::Changes
     } else {
         Exit::Success
     })
 }
 
-/// Saves the plan as JSON to `path`, writing the same bytes to `shown` as
-/// they go when given.
-fn save(path: &Path, plan: &Plan, shown: Option<&mut Stdout>) -> anyhow::Result<()> {
+/// Saves the plan as JSON to `path`, whole or not at all, writing the same
+/// bytes to `shown` as they go when given.
+fn save(path: &Path, plan: &mut Planned, shown: Option<&mut Stdout>) -> anyhow::Result<()> {
     atomic_file::write(path, |file| match shown {
-        Some(shown) => render::Json.write(plan, &mut Tee(shown, file)),
-        None => render::Json.write(plan, file),
+        Some(shown) => plan.write_json(&mut Tee(shown, file)),
+        None => plan.write_json(file),
     })
     .with_context(|| format!("could not save the plan to {}", path.display()))
 }

@@ -1,14 +1,16 @@
 //! A plan over several accounts, made of one plan per account and taken
 //! apart again: [`Plan::combine`] puts each account's plan into one, every
 //! change, missing entry and group marked with its account, changes ordered
-//! by account then resource; [`Plan::split_accounts`] gives back each
+//! by account then resource, one account at a time through [`Combining`]
+//! (which `regroup plan` feeds as each account is planned, writing the
+//! changes out rather than keeping them); [`Plan::split_accounts`] gives back each
 //! account's part as a plan of one account, for the per-account steps of
 //! apply (the stale guard, the check against the manifest, the joins).
 
 use chrono::{DateTime, Utc};
 
 use super::file::FORMAT_VERSION;
-use super::{AccountId, AccountStatus, Change, GroupSummary, ManifestInfo, Missing, Plan};
+use super::{AccountId, AccountStatus, Change, GroupSummary, ManifestInfo, Missing, Plan, Totals};
 
 /// One account's part of a plan over several: the account's plan, or why
 /// there is none.
@@ -62,38 +64,77 @@ impl AccountStatus {
     }
 }
 
+/// A plan over several accounts combined one account at a time: all of it
+/// but the changes, which each account's [`Combining::add`] hands back
+/// marked with the account, and what they count.
+pub struct Combining {
+    head: Plan,
+    totals: Totals,
+}
+
+impl Combining {
+    pub fn new(manifest: ManifestInfo) -> Combining {
+        Combining {
+            head: Plan {
+                manifest,
+                ..Plan::empty()
+            },
+            totals: Totals::default(),
+        }
+    }
+
+    /// Takes in the next account's part (in account-id order): an account
+    /// that failed is listed with its error and has no changes; one planned
+    /// adds its missing entries, groups and warnings (each naming its
+    /// account) and its counts. Its changes are given back, marked.
+    pub fn add(&mut self, (mut status, part): AccountPlan) -> Vec<Change> {
+        let plan = match part {
+            Ok(plan) => plan,
+            Err(error) => {
+                status.error = Some(error);
+                self.head.accounts.push(status);
+                return Vec::new();
+            }
+        };
+        self.totals += plan.totals();
+        let head = &mut self.head;
+        let id = Some(status.account_id.clone());
+        head.missing.extend(marked(plan.missing, id.clone()));
+        head.groups.extend(marked(plan.groups, id.clone()));
+        head.warnings.extend(
+            plan.warnings
+                .into_iter()
+                .map(|warning| format!("account {}: {warning}", status.account_id)),
+        );
+        head.evictions += plan.evictions;
+        head.unchanged += plan.unchanged;
+        head.accounts.push(status);
+        marked(plan.changes, id).collect()
+    }
+
+    /// The plan made `now`, without its changes, and what they count.
+    pub fn finish(self, now: DateTime<Utc>) -> (Plan, Totals) {
+        let head = Plan {
+            created_at: now,
+            ..self.head
+        };
+        (head, self.totals)
+    }
+}
+
 impl Plan {
     /// One plan of every account's, in the order given (by account id):
     /// an account that failed is listed with its error and has no changes.
     pub fn combine(manifest: ManifestInfo, parts: Vec<AccountPlan>, now: DateTime<Utc>) -> Plan {
-        let mut combined = Plan {
-            manifest,
-            created_at: now,
-            ..Plan::empty()
-        };
-        for (mut status, part) in parts {
-            let plan = match part {
-                Ok(plan) => plan,
-                Err(error) => {
-                    status.error = Some(error);
-                    combined.accounts.push(status);
-                    continue;
-                }
-            };
-            let id = Some(status.account_id.clone());
-            combined.changes.extend(marked(plan.changes, id.clone()));
-            combined.missing.extend(marked(plan.missing, id.clone()));
-            combined.groups.extend(marked(plan.groups, id));
-            combined.warnings.extend(
-                plan.warnings
-                    .into_iter()
-                    .map(|warning| format!("account {}: {warning}", status.account_id)),
-            );
-            combined.evictions += plan.evictions;
-            combined.unchanged += plan.unchanged;
-            combined.accounts.push(status);
+        let mut combining = Combining::new(manifest);
+        let mut changes = Vec::new();
+        for part in parts {
+            changes.extend(combining.add(part));
         }
-        combined
+        Plan {
+            changes,
+            ..combining.finish(now).0
+        }
     }
 
     /// Each account's part of a plan over several (those that were

@@ -1,11 +1,16 @@
-//! The plan file: its format version and size ceiling, the checksum that
-//! seals it, reading it back, and the undo plan bound to the report of the
-//! apply it undoes.
+//! The plan file: its format version and size ceiling, its fields in the
+//! file's order (`PlanJson`, one view for a plan held whole and for one
+//! whose changes were spilled), the checksum that seals it, reading it
+//! back, and the undo plan bound to the report of the apply it undoes.
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{AccountId, Change, GroupRef, GroupSummary, Plan, ReportRef};
+use super::{
+    is_false, is_zero, AccountId, AccountStatus, Change, GroupRef, GroupSummary, ManifestInfo,
+    MergedInput, Missing, Plan, ReportRef,
+};
 
 /// The version of the plan's JSON form. A change that could make an older
 /// regroup misread a plan raises it.
@@ -90,7 +95,60 @@ impl<W: std::io::Write> std::io::Write for Sealing<W> {
     }
 }
 
+/// The plan's JSON, field by field in the file's order, its changes
+/// whatever `C` writes: the plan's own (`Plan`'s `Serialize`), or those of
+/// a plan over many accounts read back one at a time from where they
+/// waited (`plan::spill`), as the same bytes.
+#[derive(Serialize)]
+pub(super) struct PlanJson<'a, C> {
+    format_version: u32,
+    manifest: &'a ManifestInfo,
+    created_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    accounts: &'a [AccountStatus],
+    changes: C,
+    #[serde(skip_serializing_if = "is_zero")]
+    evictions: usize,
+    unchanged: usize,
+    missing: &'a [Missing],
+    warnings: &'a [String],
+    groups: &'a [GroupSummary],
+    #[serde(skip_serializing_if = "is_false")]
+    undo: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    undoes: &'a Option<ReportRef>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    merged_from: &'a [MergedInput],
+    checksum: &'a str,
+}
+
+impl Serialize for Plan {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.json_with(&self.changes).serialize(serializer)
+    }
+}
+
 impl Plan {
+    /// The plan's JSON with `changes` in place of its own.
+    pub(super) fn json_with<C: Serialize>(&self, changes: C) -> PlanJson<'_, C> {
+        PlanJson {
+            format_version: self.format_version,
+            manifest: &self.manifest,
+            created_at: self.created_at,
+            accounts: &self.accounts,
+            changes,
+            evictions: self.evictions,
+            unchanged: self.unchanged,
+            missing: &self.missing,
+            warnings: &self.warnings,
+            groups: &self.groups,
+            undo: self.undo,
+            undoes: &self.undoes,
+            merged_from: &self.merged_from,
+            checksum: &self.checksum,
+        }
+    }
+
     /// The checksum the plan should carry: the sha256 of its JSON with the
     /// checksum field empty. The JSON streams into the hash, so a plan of
     /// 100,000 changes is neither copied nor written out whole to memory.
@@ -109,31 +167,7 @@ impl Plan {
     /// checksum means what it always has, the sha256 of the compact JSON
     /// with the field empty, so plans saved before still verify.
     pub fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        // How the plan's JSON ends: its checksum as a JSON string, then the
-        // end of the object.
-        let mut end = serde_json::to_vec(&self.checksum)?;
-        end.extend_from_slice(b"\n}");
-        let mut sealing = Sealing {
-            out,
-            hash: Sha256::new(),
-            compacting: Compacting::default(),
-            held: Vec::new(),
-            keep: end.len(),
-        };
-        {
-            // Large writes, for the compacting and the holding back.
-            let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, &mut sealing);
-            serde_json::to_writer_pretty(&mut buffered, self)?;
-            std::io::Write::flush(&mut buffered)?;
-        }
-        if sealing.held != end {
-            return Err(std::io::Error::other(
-                "a plan's JSON does not end with its checksum",
-            ));
-        }
-        sealing.hash.update(b"\"\"}");
-        let checksum = format!("{:x}", sealing.hash.finalize());
-        write!(sealing.out, "\"{checksum}\"\n}}")
+        write_sealed(&self.json_with(&self.changes), out)
     }
 
     /// The undo plan of `moved`, changes of this plan that were (or may
@@ -255,6 +289,40 @@ impl Plan {
             share(&mut summary.group);
         }
     }
+}
+
+/// Writes `json` pretty and sealed in one pass (see [`Plan::write_json`]):
+/// its bytes go to `out` and, without the whitespace, into the hash, all
+/// but its checksum and the end of the object, written last.
+pub(super) fn write_sealed<C: Serialize>(
+    json: &PlanJson<'_, C>,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    // How the plan's JSON ends: its checksum as a JSON string, then the
+    // end of the object.
+    let mut end = serde_json::to_vec(json.checksum)?;
+    end.extend_from_slice(b"\n}");
+    let mut sealing = Sealing {
+        out,
+        hash: Sha256::new(),
+        compacting: Compacting::default(),
+        held: Vec::new(),
+        keep: end.len(),
+    };
+    {
+        // Large writes, for the compacting and the holding back.
+        let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, &mut sealing);
+        serde_json::to_writer_pretty(&mut buffered, json)?;
+        std::io::Write::flush(&mut buffered)?;
+    }
+    if sealing.held != end {
+        return Err(std::io::Error::other(
+            "a plan's JSON does not end with its checksum",
+        ));
+    }
+    sealing.hash.update(b"\"\"}");
+    let checksum = format!("{:x}", sealing.hash.finalize());
+    write!(sealing.out, "\"{checksum}\"\n}}")
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::{Change, GroupRef, Plan};
+use super::{Change, GroupRef, Plan, Totals};
 use crate::manifest::MaxChanges;
 use crate::resource::ResourceKey;
 
@@ -29,21 +29,22 @@ fn setting(max: &MaxChanges, manifest: Option<&str>) -> String {
     }
 }
 
-impl Plan {
-    /// Refuses a plan that moves more than `max` allows; `manifest` names
-    /// the manifest that set the limit (`None`: `--max-changes` did).
+impl Totals {
+    /// Refuses a plan that moves more than `max` allows, from what it
+    /// counts (`Plan::totals`); `manifest` names the manifest that set the
+    /// limit (`None`: `--max-changes` did).
     pub fn check_max_changes(
         &self,
         max: MaxChanges,
         manifest: Option<&str>,
     ) -> Result<(), TooManyChanges> {
-        let managed = self.changes.len() + self.unchanged;
+        let managed = self.changes + self.unchanged;
         let limit = max.limit(managed);
-        if self.changes.len() <= limit {
+        if self.changes <= limit {
             return Ok(());
         }
         Err(TooManyChanges {
-            count: self.changes.len(),
+            count: self.changes,
             limit,
             max,
             managed,

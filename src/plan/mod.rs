@@ -10,7 +10,8 @@
 //! | `file` | the plan file: format version, size ceiling, checksum seal, reading back, the undo plan bound to its report |
 //! | `rules` | the moves an auto-grouping rule would undo, marked |
 //! | `guards` | `max_changes`, and a saved plan checked against a fresh one |
-//! | `accounts` | a plan over several accounts, combined from each account's and split back |
+//! | `accounts` | a plan over several accounts, combined from each account's (one at a time) and split back |
+//! | `spill` | the changes of a plan over many accounts kept in a file as they are planned, and the plan written with them read back |
 //! | `merge` | the plans of a fleet's shards combined into one, for review |
 
 use std::sync::Arc;
@@ -21,7 +22,10 @@ use serde::{Deserialize, Serialize};
 use crate::manifest::Location;
 use crate::resource::{self, Group, ResourceKey, ResourceType};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Serialized through `file::PlanJson`, which names the fields in the
+/// file's order (the checksum is the hash of that order), so that a plan
+/// whose changes wait in a file is written as the same bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Plan {
     pub format_version: u32,
@@ -29,11 +33,11 @@ pub struct Plan {
     pub created_at: DateTime<Utc>,
     /// A plan over several accounts (a manifest with `accounts:`): each
     /// account planned, and its error when it could not be.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub accounts: Vec<AccountStatus>,
     pub changes: Vec<Change>,
     /// How many of `changes` are evictions from `exclusive` groups.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default)]
     pub evictions: usize,
     pub unchanged: usize,
     pub missing: Vec<Missing>,
@@ -45,17 +49,17 @@ pub struct Plan {
     /// back to where an apply found them, which the manifest does not ask
     /// for, so it is applied as saved, change by change behind the stale
     /// guard.
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[serde(default)]
     pub undo: bool,
     /// For an undo plan: the report of the apply it undoes. The plan's
     /// checksum proves it intact, not that an apply made it, so an undo plan
     /// is applied only if that report, unchanged, says each of its moves
     /// happened (or may have), from where the undo plan puts it back.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub undoes: Option<ReportRef>,
     /// For a plan made by `regroup merge`: the shards' plans it combines.
     /// It is for review; `apply` refuses it (see `merge`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub merged_from: Vec<MergedInput>,
     /// sha256 of the plan's JSON with this field empty. A saved plan is
     /// what was reviewed; one edited afterwards no longer matches it and is
@@ -222,6 +226,39 @@ pub struct GroupSummary {
     pub account_id: AccountId,
 }
 
+/// What a plan counts: its changes (of which evictions, and moves an
+/// auto-grouping rule would undo) and what stays. Kept apart from the
+/// changes themselves for a plan over many accounts that is written as it
+/// is planned, whose changes are not held.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub changes: usize,
+    pub evictions: usize,
+    pub conflicts: usize,
+    pub unchanged: usize,
+}
+
+impl From<&Plan> for Totals {
+    fn from(plan: &Plan) -> Totals {
+        plan.totals()
+    }
+}
+
+impl std::ops::AddAssign for Totals {
+    fn add_assign(&mut self, other: Totals) {
+        self.changes += other.changes;
+        self.evictions += other.evictions;
+        self.conflicts += other.conflicts;
+        self.unchanged += other.unchanged;
+    }
+}
+
+impl Totals {
+    pub fn has_changes(&self) -> bool {
+        self.changes > 0
+    }
+}
+
 /// The warning of a plan that manages no resource at all: about the whole
 /// plan, so a merge of shards says it again only if the merge manages none.
 pub const MANAGES_NOTHING: &str = "this plan manages 0 resources: nothing the manifest names or selects was found in the regions read; check the rules' tags and names, the ids, and --region";
@@ -229,6 +266,16 @@ pub const MANAGES_NOTHING: &str = "this plan manages 0 resources: nothing the ma
 impl Plan {
     pub fn has_changes(&self) -> bool {
         !self.changes.is_empty()
+    }
+
+    /// What the plan counts, for its summary and its guards.
+    pub fn totals(&self) -> Totals {
+        Totals {
+            changes: self.changes.len(),
+            evictions: self.evictions,
+            conflicts: self.changes.iter().filter(|c| c.conflict.is_some()).count(),
+            unchanged: self.unchanged,
+        }
     }
 
     /// The accounts that could not be planned.
@@ -244,16 +291,18 @@ mod file;
 mod guards;
 mod merge;
 mod rules;
+mod spill;
 
 pub use crate::resource::auto_grouping::RuleRef;
 #[cfg(test)]
 pub use accounts::samples::{sample_plan, sample_status};
-pub use accounts::AccountPlan;
+pub use accounts::{AccountPlan, Combining};
 pub use diff::{find_group, plan, PlanError, PlanOptions};
 pub use file::{FORMAT_VERSION, MAX_PLAN_BYTES};
 pub use guards::{recheck, UnaskedChanges};
 pub use merge::{merge, MergedInput, ShardPlan};
 pub use rules::mark_conflicts;
+pub use spill::Spill;
 
 // What the unit tests name beside the public face.
 #[cfg(test)]

@@ -520,11 +520,16 @@ fn max_changes_counts_the_moves_against_the_managed_resources() {
     )
     .unwrap();
     let plan = plan(&manifest, &inventory, PlanOptions::default(), now()).unwrap();
-    assert!(plan.check_max_changes(MaxChanges::Count(3), None).is_ok());
     assert!(plan
+        .totals()
+        .check_max_changes(MaxChanges::Count(3), None)
+        .is_ok());
+    assert!(plan
+        .totals()
         .check_max_changes(MaxChanges::Percent(75.0), None)
         .is_ok());
     let error = plan
+        .totals()
         .check_max_changes(MaxChanges::Percent(50.0), None)
         .unwrap_err();
     assert_eq!((error.count, error.limit, error.managed), (3, 2, 4));
@@ -535,6 +540,7 @@ fn max_changes_counts_the_moves_against_the_managed_resources() {
         "{error}"
     );
     let error = plan
+        .totals()
         .check_max_changes(MaxChanges::Count(2), Some("m.yaml"))
         .unwrap_err();
     assert!(

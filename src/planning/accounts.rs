@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use futures::StreamExt as _;
+use futures::{Stream, StreamExt as _};
 
 use crate::accounts::{self, Member, Shard};
 use crate::cloud::client::Client;
@@ -107,7 +107,8 @@ pub async fn connect_members(
 
 /// Plans the manifest in every member it selects: one plan, with a part
 /// per account; the clients of the accounts planned, for an apply to
-/// reuse.
+/// reuse. (`regroup plan` shows and saves each account's part as it comes
+/// instead: `planning::stream`.)
 pub async fn plan_across(
     base: &Client,
     manifest: &Manifest,
@@ -115,14 +116,11 @@ pub async fn plan_across(
     fanout: &Fanout,
     ignore_missing: bool,
 ) -> anyhow::Result<(Plan, Vec<(AccountStatus, Client)>)> {
-    let members = discover(base, spec, fanout).await?;
-    tracing::info!(accounts = members.len(), "planning across accounts");
-    let statuses: Vec<AccountStatus> = members.iter().map(|m| status_of(m, &spec.role)).collect();
-    let parts: Vec<(AccountPlan, Option<Client>)> = futures::stream::iter(statuses)
-        .map(|status| plan_one(base, manifest, spec, fanout, ignore_missing, status))
-        .buffered(ACCOUNTS_AT_ONCE)
-        .collect()
-        .await;
+    let parts: Vec<(AccountPlan, Option<Client>)> =
+        planned_members(base, manifest, spec, fanout, ignore_missing)
+            .await?
+            .collect()
+            .await;
     let mut clients = Vec::new();
     let mut plans = Vec::with_capacity(parts.len());
     for ((status, plan), client) in parts {
@@ -131,23 +129,51 @@ pub async fn plan_across(
         }
         plans.push((status, plan));
     }
-    let info = ManifestInfo {
-        file: manifest.file.clone(),
-        sha256: manifest.sha256.clone(),
-    };
-    let plan = Plan::combine(info, plans, chrono::Utc::now());
-    // Said, so that an empty shard does not read as a plan of one account.
+    let plan = Plan::combine(manifest_info(manifest), plans, chrono::Utc::now());
     let plan = if plan.accounts.is_empty() {
-        let which = match fanout.shard {
-            Some(shard) => format!("shard {shard} holds none of the member accounts the manifest's `accounts:` selects (the split is by a hash of the account id)"),
-            None => "the manifest's `accounts:` selects no member account".to_owned(),
-        };
-        super::strict::with_warnings(plan, vec![which])
+        super::strict::with_warnings(plan, vec![none_selected(fanout)])
     } else {
         plan
     };
     tracing::info!(calls = base.stats().requests, "plan read the accounts");
     Ok((plan, clients))
+}
+
+/// Every member the manifest selects planned, [`ACCOUNTS_AT_ONCE`] at a
+/// time, each yielded in account-id order as soon as it and every one
+/// before it is planned: its part, and the client acting in it when it
+/// could be planned. At most that many accounts' inventories and plans are
+/// held at once.
+pub(super) async fn planned_members<'a>(
+    base: &'a Client,
+    manifest: &'a Manifest,
+    spec: &'a AccountsSpec,
+    fanout: &'a Fanout,
+    ignore_missing: bool,
+) -> anyhow::Result<impl Stream<Item = (AccountPlan, Option<Client>)> + 'a> {
+    let members = discover(base, spec, fanout).await?;
+    tracing::info!(accounts = members.len(), "planning across accounts");
+    let statuses: Vec<AccountStatus> = members.iter().map(|m| status_of(m, &spec.role)).collect();
+    Ok(futures::stream::iter(statuses)
+        .map(move |status| plan_one(base, manifest, spec, fanout, ignore_missing, status))
+        .buffered(ACCOUNTS_AT_ONCE))
+}
+
+/// The manifest as a plan names it.
+pub(super) fn manifest_info(manifest: &Manifest) -> ManifestInfo {
+    ManifestInfo {
+        file: manifest.file.clone(),
+        sha256: manifest.sha256.clone(),
+    }
+}
+
+/// The warning of a plan over no account, so that an empty shard does not
+/// read as a plan of one account.
+pub(super) fn none_selected(fanout: &Fanout) -> String {
+    match fanout.shard {
+        Some(shard) => format!("shard {shard} holds none of the member accounts the manifest's `accounts:` selects (the split is by a hash of the account id)"),
+        None => "the manifest's `accounts:` selects no member account".to_owned(),
+    }
 }
 
 /// One member planned with a client acting in it: its plan and the

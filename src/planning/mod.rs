@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod load;
+pub mod stream;
 pub mod strict;
 
 use anyhow::Context as _;
@@ -59,16 +60,18 @@ pub async fn make_plan(
 }
 
 /// Refuses a plan over its blast-radius limit: `--max-changes` when given,
-/// else the manifest's `max_changes`.
+/// else the manifest's `max_changes`. From what the plan counts (a `&Plan`,
+/// or the `Totals` of one whose changes are not held).
 pub fn check_max_changes(
-    plan: &Plan,
+    plan: impl Into<crate::plan::Totals>,
     flag: Option<MaxChanges>,
     manifest: Option<&Manifest>,
 ) -> anyhow::Result<()> {
+    let totals = plan.into();
     if let Some(max) = flag {
-        plan.check_max_changes(max, None)?;
+        totals.check_max_changes(max, None)?;
     } else if let Some((max, manifest)) = manifest.and_then(|m| m.max_changes.map(|max| (max, m))) {
-        plan.check_max_changes(max, Some(&manifest.file))?;
+        totals.check_max_changes(max, Some(&manifest.file))?;
     }
     Ok(())
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::manifest::Manifest;
-use crate::plan::Plan;
+use crate::plan::{Plan, Totals};
 
 /// Any warning under `--strict`, each named.
 #[derive(Debug, thiserror::Error)]
@@ -51,11 +51,18 @@ pub fn unused_region_options(options: &[String], manifest: &Manifest) -> Vec<Str
 /// The plan with `extra` warnings, and a loud one when it manages no
 /// resource at all.
 pub fn with_warnings(mut plan: Plan, extra: Vec<String>) -> Plan {
+    let totals = plan.totals();
+    add_warnings(&mut plan, totals, extra);
+    plan
+}
+
+/// [`with_warnings`] for a plan whose changes are not held (a plan over
+/// many accounts written as it is planned), from what it counts.
+pub fn add_warnings(plan: &mut Plan, totals: Totals, extra: Vec<String>) {
     plan.warnings.extend(extra);
-    if plan.changes.is_empty() && plan.unchanged == 0 {
+    if !totals.has_changes() && totals.unchanged == 0 {
         plan.warnings.push(crate::plan::MANAGES_NOTHING.to_owned());
     }
-    plan
 }
 
 /// Under `--strict`, any warning of the plan is an error naming each.

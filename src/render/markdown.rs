@@ -23,14 +23,18 @@ const CLOSING_ROOM: usize = 1_024;
 
 pub struct Markdown;
 
-/// Appends `lines` to `out` while it stays `CLOSING_ROOM` short of the
-/// limit (bytes, which are never fewer than characters); returns how many
+/// Appends `lines` to `out` while it stays `CLOSING_ROOM` short of
+/// `limit` (bytes, which are never fewer than characters); returns how many
 /// did not fit.
-pub(super) fn push_within(out: &mut String, lines: impl ExactSizeIterator<Item = String>) -> usize {
+fn push_within(
+    out: &mut String,
+    lines: impl ExactSizeIterator<Item = String>,
+    limit: usize,
+) -> usize {
     let total = lines.len();
     let mut shown = 0;
     for line in lines {
-        if out.len() + line.len() + CLOSING_ROOM > COMMENT_LIMIT {
+        if out.len() + line.len() + CLOSING_ROOM > limit {
             break;
         }
         out.push_str(&line);
@@ -56,21 +60,25 @@ pub(super) fn cut_note(hidden: usize, one: &str, many: &str) -> String {
 
 impl Render for Markdown {
     fn write(&self, plan: &Plan, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
-        let mut out = String::new();
-        let _ = writeln!(out, "### regroup plan\n");
-        if plan.accounts.is_empty() {
-            body(plan, &mut out, "");
-        } else {
-            super::accounts::markdown(plan, &mut out);
+        if !plan.accounts.is_empty() {
+            let mut sections = super::accounts::MarkdownSections::default();
+            return super::accounts::write_all(&mut sections, plan, sink);
         }
+        let mut out = String::new();
+        let _ = writeln!(out, "{TITLE}\n");
+        moves(plan, &mut out, "", COMMENT_LIMIT);
+        warnings(&plan.warnings, &mut out);
         sink.write_all(out.as_bytes())
     }
 }
 
+/// The comment's first line.
+pub(super) const TITLE: &str = "### regroup plan";
+
 /// A plan of one account, or one account's part of a plan over many
-/// (`title` before its summary line), within the comment limit counted
-/// over all of `out`.
-pub(super) fn body(plan: &Plan, out: &mut String, title: &str) {
+/// (`title` before its summary line), but for its warnings, within `limit`
+/// counted over all of `out`.
+pub(super) fn moves(plan: &Plan, out: &mut String, title: &str, limit: usize) {
     if !plan.has_changes() {
         let _ = writeln!(out, "**{title}{}**", summary_line(plan));
     } else {
@@ -91,7 +99,7 @@ pub(super) fn body(plan: &Plan, out: &mut String, title: &str) {
                     breakdown(types)
                 )
             });
-            let hidden = push_within(out, rows);
+            let hidden = push_within(out, rows, limit);
             out.push_str(&cut_note(hidden, "pair of groups", "pairs of groups"));
             out.push('\n');
         }
@@ -115,22 +123,20 @@ pub(super) fn body(plan: &Plan, out: &mut String, title: &str) {
                 code(&change.source.to_string())
             )
         });
-        let hidden = push_within(out, rows);
+        let hidden = push_within(out, rows, limit);
         out.push_str(&cut_note(hidden, "move", "moves"));
         let _ = writeln!(out, "\n</details>");
     }
-    warnings(plan, out);
 }
 
-/// The plan's warnings, as many as fit.
-pub(super) fn warnings(plan: &Plan, out: &mut String) {
-    if !plan.warnings.is_empty() {
+/// A plan's warnings, as many as fit in the comment.
+pub(super) fn warnings(warnings: &[String], out: &mut String) {
+    if !warnings.is_empty() {
         out.push('\n');
-        let lines = plan
-            .warnings
+        let lines = warnings
             .iter()
             .map(|warning| format!("> **Warning:** {}\n", cell(warning)));
-        let hidden = push_within(out, lines);
+        let hidden = push_within(out, lines, COMMENT_LIMIT);
         out.push_str(&cut_note(hidden, "warning", "warnings"));
     }
 }

@@ -2,7 +2,9 @@
 //! for machines. Each format is one file behind the [`Render`] trait, which
 //! writes to whatever writer it is given. JSON streams straight to it; text
 //! and markdown compose their text in memory first (a few bytes per change,
-//! next to the plan itself) and write it in one go.
+//! next to the plan itself) and write it in one go. A plan over several
+//! accounts is shown a section per account ([`Sections`], in `accounts`),
+//! which `regroup plan` writes as each account is planned.
 
 mod accounts;
 pub(crate) use accounts::overview;
@@ -13,8 +15,9 @@ mod text;
 
 use std::collections::BTreeMap;
 
-use crate::plan::Plan;
+use crate::plan::{Plan, Totals};
 
+pub use accounts::{sections, Sections};
 pub use json::Json;
 pub use markdown::{Markdown, COMMENT_LIMIT};
 pub use text::Text;
@@ -51,16 +54,19 @@ pub fn renderer(format: Format, color: bool) -> Box<dyn Render> {
     }
 }
 
-/// The closing line every human format shares; evictions from exclusive
-/// groups are counted apart from the moves the manifest asks for.
-pub fn summary_line(plan: &Plan) -> String {
-    if plan.has_changes() {
-        let evicting = if plan.evictions > 0 {
-            format!(", {} to evict", plan.evictions)
+/// The closing line every human format shares, from what the plan counts
+/// (a `&Plan`, or the `Totals` of one whose changes are not held);
+/// evictions from exclusive groups are counted apart from the moves the
+/// manifest asks for.
+pub fn summary_line(plan: impl Into<Totals>) -> String {
+    let totals: Totals = plan.into();
+    if totals.has_changes() {
+        let evicting = if totals.evictions > 0 {
+            format!(", {} to evict", totals.evictions)
         } else {
             String::new()
         };
-        let conflicts = plan.changes.iter().filter(|c| c.conflict.is_some()).count();
+        let conflicts = totals.conflicts;
         let conflicting = if conflicts > 0 {
             format!(" ({conflicts} against an auto-grouping rule)")
         } else {
@@ -68,15 +74,15 @@ pub fn summary_line(plan: &Plan) -> String {
         };
         format!(
             "Plan: {} to move{conflicting}{evicting}, {} unchanged.",
-            plan.changes.len() - plan.evictions,
-            plan.unchanged
+            totals.changes - totals.evictions,
+            totals.unchanged
         )
-    } else if plan.unchanged == 1 {
+    } else if totals.unchanged == 1 {
         "No changes. The 1 resource the manifest manages is in its group.".to_owned()
     } else {
         format!(
             "No changes. All {} resources the manifest manages are in their groups.",
-            plan.unchanged
+            totals.unchanged
         )
     }
 }

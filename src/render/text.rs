@@ -122,20 +122,20 @@ fn members(plan: &Plan, pick: impl Fn(&Change) -> bool) -> Vec<String> {
 
 impl Render for Text {
     fn write(&self, plan: &Plan, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
-        let mut out = String::new();
-        if plan.accounts.is_empty() {
-            self.body(plan, &mut out);
-        } else {
-            self.accounts(plan, &mut out);
+        if !plan.accounts.is_empty() {
+            return super::accounts::write_all(&mut Text { color: self.color }, plan, sink);
         }
+        let mut out = String::new();
+        self.warnings(&plan.warnings, &mut out);
+        self.moves(plan, &mut out);
         sink.write_all(out.as_bytes())
     }
 }
 
 impl Text {
-    /// A plan of one account, or one account's part of a plan over many.
-    pub(super) fn body(&self, plan: &Plan, out: &mut String) {
-        for warning in &plan.warnings {
+    /// A plan's warnings, then a blank line, if it has any.
+    pub(super) fn warnings(&self, warnings: &[String], out: &mut String) {
+        for warning in warnings {
             let _ = writeln!(
                 out,
                 "{} {}",
@@ -143,9 +143,14 @@ impl Text {
                 escape::terminal(warning)
             );
         }
-        if !plan.warnings.is_empty() {
+        if !warnings.is_empty() {
             out.push('\n');
         }
+    }
+
+    /// A plan of one account, or one account's part of a plan over many,
+    /// but for its warnings.
+    pub(super) fn moves(&self, plan: &Plan, out: &mut String) {
         if plan.has_changes() {
             if plan.changes.len() > SUMMARY_THRESHOLD {
                 self.grouped_summary(plan, out);

@@ -622,3 +622,60 @@ fn each_members_quotas_are_discovered_and_its_joins_paced_under_them() {
         .collect();
     assert_eq!(refused, Vec::<String>::new(), "paced: not one call refused");
 }
+
+/// Issue 28: over accounts, `regroup plan` shows each account as it is
+/// planned and saves the plan once every account is (src/planning/
+/// stream.rs): over its limit, shown and not saved; saved, it shows again
+/// as it was shown, its JSON is what was printed, and it applies.
+#[test]
+fn a_plan_over_accounts_is_shown_as_it_is_planned_and_saved_at_the_end() {
+    let env = start(directory(), BY_TEAM);
+    let (code, out, err) = env.run(&["plan", "--max-changes", "29", "-o", "plan.json"]);
+    assert_eq!(code, 1, "over the limit: {err}");
+    assert!(
+        out.starts_with("── Account 1000000000000001 (member-0) ──\n")
+            && out.ends_with("3 accounts: 3 planned.\nPlan: 30 to move, 0 unchanged.\n"),
+        "shown whole: {out}"
+    );
+    assert!(
+        err.starts_with(
+            "Error: the plan moves 30 resource(s), more than the 29 allowed by --max-changes 29"
+        ),
+        "{err}"
+    );
+    assert!(
+        !env.path("plan.json").exists(),
+        "a plan over its limit is not saved"
+    );
+
+    let (code, out, err) = env.run(&["plan", "--detailed-exitcode", "-o", "plan.json"]);
+    assert_eq!(code, 2, "changes to make: {err}");
+    let shown = out
+        .strip_suffix("\nSaved the plan to plan.json. Apply it with: regroup apply plan.json\n")
+        .unwrap_or_else(|| panic!("saved once shown: {out}"));
+    let (code, again, err) = env.run(&["show", "plan.json"]);
+    assert_eq!(code, 0, "the saved plan reads back: {err}");
+    assert_eq!(
+        again, shown,
+        "the saved plan shows as it was shown while planned"
+    );
+
+    let (code, json, err) = env.run(&["plan", "--format", "json", "-o", "shown.json"]);
+    assert_eq!(code, 0, "{err}");
+    let saved = std::fs::read_to_string(env.path("shown.json")).expect("saved");
+    assert_eq!(saved, json, "the JSON saved is the JSON printed");
+    let (code, rewritten, err) = env.run(&["show", "shown.json", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        rewritten, json,
+        "read back and written again, the same bytes"
+    );
+
+    let (code, out, err) = env.run(&["apply", "plan.json", "--auto-approve"]);
+    assert_eq!(code, 0, "the saved plan applies: {out}{err}");
+    assert!(
+        out.contains("\nApply complete! 30 moved, 0 failed.\n"),
+        "{out}"
+    );
+    assert_eq!(in_team_groups(&env), 30, "every move made");
+}
