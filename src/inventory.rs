@@ -16,7 +16,7 @@ use crate::cloud::client::{Client, CloudError};
 use crate::cloud::ecs::{self, Cursor, Selection};
 use crate::cloud::resourcemanager;
 use crate::manifest::Manifest;
-use crate::resource::{Inventory, Resource, ResourceKey, ResourceType};
+use crate::resource::{Inventory, Resource, ResourceKey, ResourceType, Resources};
 use crate::schedule;
 
 pub mod search;
@@ -112,7 +112,9 @@ pub async fn read(
         Err(error) => return Err(error),
     };
     match (groups, resources) {
-        (Some(groups), Some(resources)) => Ok(Inventory::new(groups, resources)),
+        (Some(groups), Some(resources)) => {
+            Ok(Inventory::new(groups, Resources::from_list(resources)))
+        }
         _ => Err(CloudError::PermissionsMissing(denials)),
     }
 }
@@ -132,7 +134,7 @@ pub async fn read_keys(
             ids.insert(key.id.to_string());
         }
     }
-    read_resources(client, &scopes).await
+    Ok(into_map(read_resources(client, &scopes).await?))
 }
 
 /// Whether a listing that holds fewer items than it reported may stand.
@@ -171,18 +173,19 @@ impl Read<'_> {
     }
 }
 
-/// The ECS types' reads and the other services' (`services`), at once.
+/// The ECS types' reads and the other services' (`services`), at once, in
+/// no order.
 async fn read_resources(
     client: &Client,
     scopes: &BTreeMap<(String, ResourceType), ReadScope>,
-) -> Result<BTreeMap<ResourceKey, Resource>, CloudError> {
+) -> Result<Vec<Resource>, CloudError> {
     services::beside(client, scopes, read_ecs_resources(client, scopes)).await
 }
 
 async fn read_ecs_resources(
     client: &Client,
     scopes: &BTreeMap<(String, ResourceType), ReadScope>,
-) -> Result<BTreeMap<ResourceKey, Resource>, CloudError> {
+) -> Result<Vec<Resource>, CloudError> {
     let reads: Vec<Read> = scopes
         .iter()
         // Other services' types are read through Resource Manager.
@@ -284,7 +287,7 @@ async fn read_ecs_resources(
         )
         .await?;
     if denials.is_empty() {
-        return Ok(into_map(found));
+        return Ok(found);
     }
     let more = check_skipped(client, skipped).await?;
     Err(CloudError::PermissionsMissing(
@@ -292,8 +295,8 @@ async fn read_ecs_resources(
     ))
 }
 
-/// The resources read, by key, built so that the list and the whole map
-/// are never held at once.
+/// The resources read back (`read_keys`), by key, built so that the list
+/// and the whole map are never held at once.
 ///
 /// A map built in one pass from sorted pairs has full nodes; one grown by
 /// insertion about half-empty ones, and at 100,000 resources that is most

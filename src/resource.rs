@@ -4,7 +4,7 @@
 //! resource in one region, resource groups, and the inventory the planner
 //! diffs against. Domain types only: wire shapes live in `api` and `cloud`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -526,7 +526,7 @@ pub fn reported_in(reported: &str, id: &str, name: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct Inventory {
     pub groups: Vec<Group>,
-    pub resources: BTreeMap<ResourceKey, Resource>,
+    pub resources: Resources,
 }
 
 impl Inventory {
@@ -534,7 +534,7 @@ impl Inventory {
     /// read as the default group's id (see [`DEFAULT_GROUP_NAME`]), so that
     /// the planner and export see one id per group. With no group of that
     /// name, an empty id stays empty.
-    pub fn new(groups: Vec<Group>, mut resources: BTreeMap<ResourceKey, Resource>) -> Inventory {
+    pub fn new(groups: Vec<Group>, mut resources: Resources) -> Inventory {
         let default = groups
             .iter()
             .find(|g| &*g.name == DEFAULT_GROUP_NAME)
@@ -551,7 +551,10 @@ impl Inventory {
 }
 
 pub(crate) mod auto_grouping;
+mod resources;
 mod services;
+
+pub use resources::Resources;
 
 #[cfg(test)]
 mod tests {
@@ -733,11 +736,10 @@ mod tests {
 
     #[test]
     fn an_empty_group_id_is_the_group_named_default() {
-        let resources: BTreeMap<ResourceKey, Resource> =
-            [resource("i-a", ""), resource("i-b", "rg-p")]
-                .into_iter()
-                .map(|r| (r.key.clone(), r))
-                .collect();
+        let resources: Resources = [resource("i-a", ""), resource("i-b", "rg-p")]
+            .into_iter()
+            .map(|r| (r.key.clone(), r))
+            .collect();
         let inventory = Inventory::new(
             vec![group("rg-p", "prod"), group("rg-d", "default")],
             resources.clone(),

@@ -27,7 +27,7 @@ use crate::api::resource_center::{acs_type, rm_pair};
 use crate::cloud::client::{Client, CloudError};
 use crate::cloud::resource_center::{self, FoundResource, ServiceStatus};
 use crate::manifest::{Location, Manifest};
-use crate::resource::{Interner, Resource, ResourceKey, ResourceType};
+use crate::resource::{Interner, ResourceKey, ResourceType, Resources};
 
 /// How many listings run at once; the limiter paces them.
 const CONCURRENCY: usize = 8;
@@ -162,7 +162,7 @@ impl Labels {
     /// Gives the resources read (by `ListResources`, whose group they
     /// keep) the names and tags found. A resource the index does not hold
     /// yet keeps none, and no `tags`/`name` rule selects it this time.
-    pub fn apply_to(self, resources: &mut BTreeMap<ResourceKey, Resource>) {
+    pub fn apply_to(self, resources: &mut Resources) {
         let mut shared = Interner::default();
         for (key, found) in self.0 {
             if let Some(resource) = resources.get_mut(&key) {
@@ -381,7 +381,7 @@ mod tests {
                 region: region.into(),
                 id: id.into(),
             };
-            let resource = Resource {
+            let resource = crate::resource::Resource {
                 key: key.clone(),
                 name: "".into(),
                 group_id: "rg-1".into(),
@@ -389,7 +389,7 @@ mod tests {
             };
             (key, resource)
         };
-        let mut resources: BTreeMap<ResourceKey, Resource> = [
+        let mut resources: Resources = [
             resource("eip-1", "cn-hangzhou"),
             resource("eip-2", "cn-beijing"),
             resource("eip-3", "cn-hangzhou"),

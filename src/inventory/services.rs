@@ -259,12 +259,12 @@ fn to_resource(item: ListedResource, shared: &mut Interner) -> Option<Resource> 
 pub(super) async fn beside(
     client: &Client,
     scopes: &BTreeMap<(String, ResourceType), ReadScope>,
-    ecs: impl std::future::Future<Output = Result<BTreeMap<ResourceKey, Resource>, CloudError>>,
-) -> Result<BTreeMap<ResourceKey, Resource>, CloudError> {
+    ecs: impl std::future::Future<Output = Result<Vec<Resource>, CloudError>>,
+) -> Result<Vec<Resource>, CloudError> {
     let (ecs, others) = futures::join!(ecs, read(client, scopes));
     match (ecs, others) {
         (Ok(mut found), Ok(others)) => {
-            found.extend(others);
+            found.extend(others.into_values());
             Ok(found)
         }
         (Err(CloudError::PermissionsMissing(mut denials)), Err(other)) => {

@@ -236,7 +236,6 @@ impl Plan {
 /// Plans for the tests of plans over several accounts.
 #[cfg(test)]
 pub mod samples {
-    use std::collections::BTreeMap;
     use std::sync::Arc;
 
     use chrono::{TimeZone, Utc};
@@ -277,7 +276,7 @@ pub mod samples {
             ]
             .into_iter()
             .map(|r| (r.key.clone(), r))
-            .collect::<BTreeMap<_, _>>(),
+            .collect(),
         };
         let now = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
         crate::plan::plan(

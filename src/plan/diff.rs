@@ -1,16 +1,19 @@
 //! The diff: what the manifest wants against what the inventory saw, one
 //! pass ([`plan_once`]) and the check that a plan settles ([`plan`]).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 
 use super::evict::evictions;
+use super::rules;
 use super::{
     Change, GroupRef, GroupRefs, GroupSummary, ManifestInfo, Missing, Plan, FORMAT_VERSION,
 };
 use crate::manifest::{Location, Manifest};
-use crate::resource::{self, Group, Inventory, ResourceKey};
+use crate::resource::auto_grouping::Rules;
+use crate::resource::{self, Group, Inventory, ResourceKey, Resources};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
@@ -100,87 +103,156 @@ pub(super) fn resolve_group<'a>(
     })
 }
 
-/// Why a resource is assigned to a group.
+/// A claim on a resource: where it is in the inventory's list (sorted by
+/// key, so claims sorted by `at` are sorted by key), the index of the
+/// manifest group that claims it, and the entry or rule that does. 16
+/// bytes: a plan of 1,000,000 resources holds 1,000,000 of them.
 #[derive(Clone, Copy)]
-pub(super) enum Claim<'m> {
-    Explicit(&'m Location),
-    Rule(&'m Location),
+pub(super) struct Claim<'m> {
+    pub at: u32,
+    pub group: u32,
+    pub source: &'m Location,
 }
 
-/// Each claimed resource with the index of its manifest group and why,
-/// sorted by key, one claim a key.
-pub(super) type Claims<'i, 'm> = Vec<(&'i ResourceKey, (usize, Claim<'m>))>;
+/// An index of the inventory's list, or of the manifest's groups, as a
+/// [`Claim`] holds it. Neither comes near 4 billion: the list would need
+/// hundreds of gigabytes.
+fn index(at: usize) -> u32 {
+    u32::try_from(at).expect("fewer than 4 billion resources and groups")
+}
 
-/// The claim on `key` in `claims` (sorted by key), if any.
-pub(super) fn find_claim<'c, 'm>(
-    claims: &'c [(&ResourceKey, (usize, Claim<'m>))],
-    key: &ResourceKey,
-) -> Option<&'c (usize, Claim<'m>)> {
+/// Whether `claims` (sorted by `at`) claim the resource at `at`.
+pub(super) fn is_claimed(claims: &[Claim], at: usize) -> bool {
     claims
-        .binary_search_by(|(claimed, _)| (*claimed).cmp(key))
-        .ok()
-        .map(|at| &claims[at].1)
+        .binary_search_by_key(&index(at), |claim| claim.at)
+        .is_ok()
 }
 
-/// Diffs `manifest` against `inventory`.
+/// Diffs `manifest` against `inventory`, as [`plan_marked`] does without
+/// auto-grouping rules: for the tests, which keep their inventory.
+#[cfg(test)]
 pub fn plan(
     manifest: &Manifest,
     inventory: &Inventory,
     options: PlanOptions,
     now: DateTime<Utc>,
 ) -> Result<Plan, PlanError> {
-    let plan = plan_once(manifest, inventory, options, now)?;
-    // Rules with `in_group` select by where a resource is, which the plan
-    // itself changes: check that after it nothing would move again, so that
-    // apply converges instead of moving resources down a chain of groups.
-    let selects_by_group = manifest
+    plan_marked(manifest, inventory.clone(), &Rules::default(), options, now)
+}
+
+/// Diffs `manifest` against `inventory`, each move an auto-grouping rule of
+/// `rules` would undo marked, and the rules' warnings said when anything
+/// moves: a fresh plan from the account. The inventory is given, not
+/// lent, so that it is handed back as the changes are made: at 1,000,000 resources, the inventory
+/// and the changes held whole at once were most of a plan's memory. Only a
+/// manifest that must be checked to settle keeps it to the end.
+pub fn plan_marked(
+    manifest: &Manifest,
+    inventory: Inventory,
+    rules: &Rules,
+    options: PlanOptions,
+    now: DateTime<Utc>,
+) -> Result<Plan, PlanError> {
+    let Inventory { groups, resources } = inventory;
+    let plan = if selects_by_group(manifest) {
+        let plan = plan_once(
+            manifest,
+            &groups,
+            Cow::Borrowed(&resources),
+            Some(rules),
+            options,
+            now,
+        )?;
+        if plan.has_changes() {
+            check_settles(
+                manifest,
+                &plan,
+                Inventory { groups, resources },
+                options,
+                now,
+            )?;
+        }
+        plan
+    } else {
+        plan_once(
+            manifest,
+            &groups,
+            Cow::Owned(resources),
+            Some(rules),
+            options,
+            now,
+        )?
+    };
+    Ok(if plan.has_changes() {
+        rules::note(plan, rules)
+    } else {
+        plan
+    })
+}
+
+/// Whether a rule of the manifest selects by `in_group`: by where a
+/// resource is, which the plan itself changes, so that the plan must be
+/// checked to settle.
+fn selects_by_group(manifest: &Manifest) -> bool {
+    manifest
         .groups
         .iter()
-        .any(|g| g.rules.iter().any(|r| r.in_group.is_some()));
-    if plan.has_changes() && selects_by_group {
-        let mut after = inventory.clone();
-        for change in &plan.changes {
-            if let Some(resource) = after.resources.get_mut(&change.resource) {
-                resource.group_id = change.to.id.clone();
-            }
-        }
-        let moved_to = |key: &ResourceKey| {
-            plan.changes
-                .iter()
-                .find(|c| &c.resource == key)
-                .map(|c| c.to.name.to_string())
-                .unwrap_or_default()
-        };
-        match plan_once(manifest, &after, options, now) {
-            Ok(next) => {
-                if let Some(change) = next.changes.first() {
-                    return Err(PlanError::Unsettled(Box::new(Unsettled {
-                        resource: change.resource.clone(),
-                        first_to: moved_to(&change.resource),
-                        then: format!(
-                            "the rule at {} would move it on to `{}`",
-                            change.source, change.to.name
-                        ),
-                    })));
-                }
-            }
-            Err(PlanError::Conflict(conflict)) => {
-                return Err(PlanError::Unsettled(Box::new(Unsettled {
-                    first_to: moved_to(&conflict.resource),
-                    then: format!(
-                        "the rules at {} (group `{}`) and {} (group `{}`) would both claim it",
-                        conflict.first,
-                        conflict.first_group,
-                        conflict.second,
-                        conflict.second_group
-                    ),
-                    resource: conflict.resource,
-                })));
-            }
-            Err(other) => return Err(other),
+        .any(|g| g.rules.iter().any(|r| r.in_group.is_some()))
+}
+
+/// Checks that after `plan` nothing would move again, so that apply
+/// converges instead of moving resources down a chain of groups: the
+/// manifest planned again over `after`, the inventory `plan` was made
+/// from, moved as it says.
+fn check_settles(
+    manifest: &Manifest,
+    plan: &Plan,
+    mut after: Inventory,
+    options: PlanOptions,
+    now: DateTime<Utc>,
+) -> Result<(), PlanError> {
+    for change in &plan.changes {
+        if let Some(resource) = after.resources.get_mut(&change.resource) {
+            resource.group_id = change.to.id.clone();
         }
     }
-    Ok(plan)
+    let moved_to = |key: &ResourceKey| {
+        plan.changes
+            .iter()
+            .find(|c| &c.resource == key)
+            .map(|c| c.to.name.to_string())
+            .unwrap_or_default()
+    };
+    let again = plan_once(
+        manifest,
+        &after.groups,
+        Cow::Borrowed(&after.resources),
+        None,
+        options,
+        now,
+    );
+    match again {
+        Ok(next) => match next.changes.first() {
+            Some(change) => Err(PlanError::Unsettled(Box::new(Unsettled {
+                resource: change.resource.clone(),
+                first_to: moved_to(&change.resource),
+                then: format!(
+                    "the rule at {} would move it on to `{}`",
+                    change.source, change.to.name
+                ),
+            }))),
+            None => Ok(()),
+        },
+        Err(PlanError::Conflict(conflict)) => Err(PlanError::Unsettled(Box::new(Unsettled {
+            first_to: moved_to(&conflict.resource),
+            then: format!(
+                "the rules at {} (group `{}`) and {} (group `{}`) would both claim it",
+                conflict.first, conflict.first_group, conflict.second, conflict.second_group
+            ),
+            resource: conflict.resource,
+        }))),
+        Err(other) => Err(other),
+    }
 }
 
 /// A plan that would not settle: applying it makes the manifest ask for
@@ -193,21 +265,25 @@ pub struct Unsettled {
     pub then: String,
 }
 
-/// One pass of the diff.
+/// One pass of the diff, over `resources`: lent, or given, when the
+/// changes are made from its end and it is handed back as they are. With
+/// `rules`, each change an auto-grouping rule would undo is marked while
+/// its resource is at hand.
 fn plan_once(
     manifest: &Manifest,
-    inventory: &Inventory,
+    groups: &[Group],
+    mut resources: Cow<'_, Resources>,
+    rules: Option<&Rules>,
     options: PlanOptions,
     now: DateTime<Utc>,
 ) -> Result<Plan, PlanError> {
-    let groups_by_id: HashMap<&str, &Group> =
-        inventory.groups.iter().map(|g| (&*g.id, g)).collect();
+    let groups_by_id: HashMap<&str, &Group> = groups.iter().map(|g| (&*g.id, g)).collect();
 
     // Each manifest group's target, and each rule's `in_group`, resolved once.
     let mut targets = Vec::with_capacity(manifest.groups.len());
     let mut rule_sources: Vec<Vec<Option<&str>>> = Vec::with_capacity(manifest.groups.len());
     for spec in &manifest.groups {
-        let target = resolve_group(&spec.key, &inventory.groups, &spec.location)?;
+        let target = resolve_group(&spec.key, groups, &spec.location)?;
         if target.status != resource::GROUP_READY {
             return Err(PlanError::GroupNotReady {
                 location: spec.location.clone(),
@@ -220,20 +296,20 @@ fn plan_once(
         let mut in_groups = Vec::with_capacity(spec.rules.len());
         for rule in &spec.rules {
             in_groups.push(match &rule.in_group {
-                Some(key) => Some(&*resolve_group(key, &inventory.groups, &rule.location)?.id),
+                Some(key) => Some(&*resolve_group(key, groups, &rule.location)?.id),
                 None => None,
             });
         }
         rule_sources.push(in_groups);
     }
 
-    // Who claims each resource: a list sorted by key, not a map. Explicit
-    // claims come first, then each rule claim as the inventory is walked,
-    // in key order; a map grown by insertion would leave its nodes about
-    // half-empty, twice the list's 32 bytes a claim (64 MB at 1,000,000).
-    let mut claims: Claims = Vec::new();
+    // Who claims each resource: a list sorted by where the resource is in
+    // the inventory's (so by key), not a map. Explicit claims come first,
+    // then each rule claim as the inventory is walked, in key order; a map
+    // grown by insertion would leave its nodes about half-empty.
+    let mut claims: Vec<Claim> = Vec::new();
     let mut missing = Vec::new();
-    for (index, spec) in manifest.groups.iter().enumerate() {
+    for (group, spec) in manifest.groups.iter().enumerate() {
         for entry in &spec.resources {
             let mut found = false;
             for region in entry.regions.iter() {
@@ -242,8 +318,12 @@ fn plan_once(
                     region: region.as_str().into(),
                     id: entry.id.as_str().into(),
                 };
-                if let Some((key, _)) = inventory.resources.get_key_value(&key) {
-                    claims.push((key, (index, Claim::Explicit(&entry.location))));
+                if let Some(at) = resources.position(&key) {
+                    claims.push(Claim {
+                        at: index(at),
+                        group: index(group),
+                        source: &entry.location,
+                    });
                     found = true;
                 }
             }
@@ -258,11 +338,11 @@ fn plan_once(
             }
         }
     }
-    // Stable, and the last of a key kept: a later entry wins, as it would
-    // inserted into a map.
-    claims.sort_by(|a, b| a.0.cmp(b.0));
+    // Stable, and the last of a resource kept: a later entry wins, as it
+    // would inserted into a map.
+    claims.sort_by_key(|claim| claim.at);
     claims.dedup_by(|later, earlier| {
-        let same = later.0 == earlier.0;
+        let same = later.at == earlier.at;
         if same {
             *earlier = *later;
         }
@@ -288,16 +368,16 @@ fn plan_once(
     let mut rule_hits: HashMap<&Location, usize> = HashMap::new();
     // The explicit claims, in key order like the inventory, walked alongside.
     let mut next_explicit = 0;
-    for resource in inventory.resources.values() {
-        while next_explicit < explicit && *claims[next_explicit].0 < resource.key {
+    for (at, resource) in resources.values().enumerate() {
+        let at = index(at);
+        while next_explicit < explicit && claims[next_explicit].at < at {
             next_explicit += 1;
         }
-        let claimed_explicitly =
-            next_explicit < explicit && *claims[next_explicit].0 == resource.key;
+        let claimed_explicitly = next_explicit < explicit && claims[next_explicit].at == at;
         // The first rule to claim this resource, for as long as it is walked.
         let mut by_rule: Option<(usize, &Location)> = None;
-        for (index, spec) in manifest.groups.iter().enumerate() {
-            for (rule, in_group) in spec.rules.iter().zip(&rule_sources[index]) {
+        for (group, spec) in manifest.groups.iter().enumerate() {
+            for (rule, in_group) in spec.rules.iter().zip(&rule_sources[group]) {
                 let in_group_holds = in_group.is_none_or(|id| id == &*resource.group_id);
                 if !(in_group_holds && rule.matches(resource)) {
                     continue;
@@ -307,7 +387,7 @@ fn plan_once(
                     continue;
                 }
                 match by_rule {
-                    Some((other, first)) if other != index => {
+                    Some((other, first)) if other != group => {
                         return Err(PlanError::Conflict(Box::new(Conflict {
                             resource: resource.key.clone(),
                             first: first.clone(),
@@ -317,17 +397,21 @@ fn plan_once(
                         })));
                     }
                     Some(_) => {}
-                    None => by_rule = Some((index, &rule.location)),
+                    None => by_rule = Some((group, &rule.location)),
                 }
             }
         }
-        if let Some((index, location)) = by_rule {
-            claims.push((&resource.key, (index, Claim::Rule(location))));
+        if let Some((group, source)) = by_rule {
+            claims.push(Claim {
+                at,
+                group: index(group),
+                source,
+            });
         }
     }
-    // Two sorted runs, keys unique between them: one sorted list.
+    // Two sorted runs, resources unique between them: one sorted list.
     if explicit > 0 {
-        claims.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        claims.sort_unstable_by_key(|claim| claim.at);
     }
     for spec in &manifest.groups {
         for rule in &spec.rules {
@@ -340,44 +424,62 @@ fn plan_once(
         }
     }
 
+    let target_of = |claim: &Claim| targets[claim.group as usize];
     // Sized once: grown by doubling, the list of 100,000 changes would hold
     // up to twice the room it needs at the plan's peak.
     let moves = claims
         .iter()
-        .filter(|(key, (index, _))| inventory.resources[*key].group_id != targets[*index].id)
+        .filter(|claim| resources.as_slice()[claim.at as usize].group_id != target_of(claim).id)
         .count();
     let mut group_refs = GroupRefs::default();
-    let evictions = evictions(manifest, inventory, &targets, &claims, &mut group_refs)?;
+    let mut evictions = evictions(
+        manifest,
+        groups,
+        &resources,
+        &targets,
+        &claims,
+        &mut group_refs,
+    )?;
+    if let Some(rules) = rules {
+        rules::mark(&mut evictions, &resources, rules);
+    }
     let eviction_count = evictions.len();
     let mut changes = Vec::with_capacity(moves + eviction_count);
     let mut unchanged_per_group: BTreeMap<GroupRef, usize> = BTreeMap::new();
-    for &(key, (index, claim)) in &claims {
-        let resource = &inventory.resources[key];
-        let target = targets[index];
+    // From the last claim to the first, so that a given inventory hands
+    // back the room of the resources walked past as the changes fill
+    // theirs; the moves come out in reverse key order.
+    for claim in claims.iter().rev() {
+        let at = claim.at as usize;
+        let resource = &resources.as_slice()[at];
+        let target = target_of(claim);
         if resource.group_id == target.id {
             *unchanged_per_group
                 .entry(group_refs.of(target))
                 .or_default() += 1;
-            continue;
+        } else {
+            let from = groups_by_id
+                .get(&*resource.group_id)
+                .map(|g| group_refs.of(g))
+                .unwrap_or_else(|| group_refs.named(&resource.group_id, &resource.group_id));
+            let to = group_refs.of(target);
+            changes.push(Change {
+                resource: resource.key.clone(),
+                name: resource.name.clone(),
+                conflict: rules.and_then(|rules| rules::conflict_of(rules, resource, &to)),
+                from,
+                to,
+                source: claim.source.clone(),
+                evict: false,
+                account_id: None,
+            });
         }
-        let from = groups_by_id
-            .get(&*resource.group_id)
-            .map(|g| group_refs.of(g))
-            .unwrap_or_else(|| group_refs.named(&resource.group_id, &resource.group_id));
-        let source = match claim {
-            Claim::Explicit(location) | Claim::Rule(location) => location.clone(),
-        };
-        changes.push(Change {
-            resource: key.clone(),
-            name: resource.name.clone(),
-            from,
-            to: group_refs.of(target),
-            source,
-            evict: false,
-            conflict: None,
-            account_id: None,
-        });
+        if let Cow::Owned(list) = &mut resources {
+            list.release_from(at);
+        }
     }
+    drop(resources);
+    changes.reverse();
     changes.extend(evictions);
     // In place: a stable sort reserves room for half the changes (about
     // 100 MB at 1,000,000) and fills it when evictions fall between moves.

@@ -3,10 +3,10 @@
 
 use std::collections::HashMap;
 
-use super::diff::{find_claim, resolve_group, Claim};
+use super::diff::{is_claimed, resolve_group, Claim};
 use super::{Change, GroupRefs, PlanError};
 use crate::manifest::{Location, Manifest};
-use crate::resource::{self, Group, Inventory, ResourceKey};
+use crate::resource::{self, Group, Resources};
 
 /// The group evictions go to: the manifest's `evict_to`, else the group
 /// named `default` (the account's default group, as [`Inventory::new`]
@@ -66,9 +66,10 @@ fn evict_target<'a>(
 /// (`inventory::ReadScope::Complete`).
 pub(super) fn evictions(
     manifest: &Manifest,
-    inventory: &Inventory,
+    groups: &[Group],
+    resources: &Resources,
     targets: &[&Group],
-    claims: &[(&ResourceKey, (usize, Claim))],
+    claims: &[Claim],
     group_refs: &mut GroupRefs,
 ) -> Result<Vec<Change>, PlanError> {
     let exclusive: HashMap<&str, (&Location, &Group)> = manifest
@@ -81,18 +82,13 @@ pub(super) fn evictions(
     let Some(first) = manifest.groups.iter().find(|g| g.exclusive) else {
         return Ok(Vec::new());
     };
-    let to = group_refs.of(evict_target(
-        manifest,
-        &inventory.groups,
-        targets,
-        &first.location,
-    )?);
+    let to = group_refs.of(evict_target(manifest, groups, targets, &first.location)?);
     let mut evictions = Vec::new();
-    for resource in inventory.resources.values() {
+    for (at, resource) in resources.values().enumerate() {
         let Some((location, group)) = exclusive.get(&*resource.group_id) else {
             continue;
         };
-        if find_claim(claims, &resource.key).is_some() {
+        if is_claimed(claims, at) {
             continue;
         }
         evictions.push(Change {

@@ -297,11 +297,12 @@ pub use crate::resource::auto_grouping::RuleRef;
 #[cfg(test)]
 pub use accounts::samples::{sample_plan, sample_status};
 pub use accounts::{AccountPlan, Combining};
-pub use diff::{find_group, plan, PlanError, PlanOptions};
+#[cfg(test)]
+pub use diff::plan;
+pub use diff::{find_group, plan_marked, PlanError, PlanOptions};
 pub use file::{FORMAT_VERSION, MAX_PLAN_BYTES};
 pub use guards::{recheck, UnaskedChanges};
 pub use merge::{merge, MergedInput, ShardPlan};
-pub use rules::mark_conflicts;
 pub use spill::Spill;
 
 // What the unit tests name beside the public face.

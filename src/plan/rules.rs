@@ -3,9 +3,9 @@
 //! the rules.
 
 use crate::resource::auto_grouping::{Rule, Rules};
-use crate::resource::{Inventory, Resource, ResourceType};
+use crate::resource::{Resource, ResourceType, Resources};
 
-use super::Plan;
+use super::{Change, GroupRef, Plan, RuleRef};
 
 /// Whether `value` is in `only` (empty: any) and not in `except`.
 fn within(value: &str, only: &[String], except: &[String]) -> bool {
@@ -36,22 +36,33 @@ impl Rule {
     }
 }
 
-/// Marks every move of `plan` that a rule would undo: the first rule that
-/// selects the resource and targets another group. Says the rules'
-/// warnings in the plan.
-pub fn mark_conflicts(plan: Plan, inventory: &Inventory, rules: &Rules) -> Plan {
-    let mut plan = plan;
-    for change in &mut plan.changes {
-        let Some(resource) = inventory.resources.get(&change.resource) else {
-            continue;
-        };
-        change.conflict = rules
-            .rules
-            .iter()
-            .find(|rule| rule.selects(resource, &change.to.id))
-            .filter(|rule| !change.to.holds(&rule.target))
-            .map(|rule| Box::new(rule.rule.clone()));
+/// The first rule of `rules` that selects `resource` once moved to `to`
+/// and targets another group: the rule that would undo the move.
+pub(super) fn conflict_of(
+    rules: &Rules,
+    resource: &Resource,
+    to: &GroupRef,
+) -> Option<Box<RuleRef>> {
+    rules
+        .rules
+        .iter()
+        .find(|rule| rule.selects(resource, &to.id))
+        .filter(|rule| !to.holds(&rule.target))
+        .map(|rule| Box::new(rule.rule.clone()))
+}
+
+/// Marks each of `changes` that a rule would undo ([`conflict_of`]).
+pub(super) fn mark(changes: &mut [Change], resources: &Resources, rules: &Rules) {
+    for change in changes {
+        if let Some(resource) = resources.get(&change.resource) {
+            change.conflict = conflict_of(rules, resource, &change.to);
+        }
     }
+}
+
+/// Says the rules' warnings in a plan that moves anything.
+pub(super) fn note(plan: Plan, rules: &Rules) -> Plan {
+    let mut plan = plan;
     plan.warnings.extend(rules.warnings.iter().cloned());
     if !rules.follow_instances.is_empty() {
         let types = rules.follow_instances.join(", ");

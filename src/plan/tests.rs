@@ -2,8 +2,6 @@
 //! semantics, precedence, conflicts, missing resources, determinism and
 //! convergence.
 
-use std::collections::BTreeMap;
-
 use chrono::TimeZone;
 
 use super::*;
@@ -47,10 +45,7 @@ fn inventory(resources: Vec<Resource>) -> Inventory {
             group("rg-legacy", "legacy"),
             group("rg-dev", "dev"),
         ],
-        resources: resources
-            .into_iter()
-            .map(|r| (r.key.clone(), r))
-            .collect::<BTreeMap<_, _>>(),
+        resources: resources.into_iter().map(|r| (r.key.clone(), r)).collect(),
     }
 }
 
@@ -748,4 +743,150 @@ fn changes_share_one_handle_per_group() {
         read.groups.iter().any(|g| shared(&g.group, &first.to)),
         "and so does its summary"
     );
+}
+
+/// Resource Manager rules: one pulls `team: b` into legacy, one `team: a`
+/// into prod.
+fn pulling_rules() -> crate::resource::auto_grouping::Rules {
+    use crate::resource::auto_grouping::{Rule, RuleRef, Rules, Scope};
+    let rule = |id: &str, target: &str, team: &str| Rule {
+        rule: RuleRef {
+            id: id.into(),
+            name: format!("rule {id}"),
+        },
+        target: target.into(),
+        scope: Scope::default(),
+        tags: [("team".to_owned(), team.to_owned())].into(),
+        names: Vec::new(),
+    };
+    Rules {
+        rules: vec![rule("r-b", "rg-legacy", "b"), rule("r-a", "rg-prod", "a")],
+        warnings: vec!["a rule could not be read".into()],
+        follow_instances: vec!["disk".into()],
+    }
+}
+
+#[test]
+fn moves_and_evictions_a_rule_would_undo_are_marked_whether_the_inventory_is_kept_or_not() {
+    let resources = vec![
+        resource(
+            ResourceType::Instance,
+            "i-1",
+            "a",
+            "rg-prod",
+            &[("team", "a")],
+        ),
+        resource(
+            ResourceType::Instance,
+            "i-2",
+            "b",
+            "rg-default",
+            &[("team", "b")],
+        ),
+        resource(
+            ResourceType::Instance,
+            "i-3",
+            "c",
+            "rg-legacy",
+            &[("team", "c")],
+        ),
+    ];
+    // i-1 is evicted from prod (r-a pulls it back), i-2 moves into prod
+    // (r-b pulls it to legacy), i-3 moves to dev (no rule selects it).
+    // With `in_group`, the plan is checked to settle, from the inventory
+    // kept to the end; without, it is handed back as the changes are made.
+    for in_group in ["", ", in_group: legacy"] {
+        let text = format!("version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    exclusive: true\n    resources: [instance/i-2]\n  dev:\n    select:\n      - {{tags: {{team: c}}{in_group}}}\n");
+        let manifest = Manifest::parse("m.yaml", &text).unwrap();
+        let plan = plan_marked(
+            &manifest,
+            inventory(resources.clone()),
+            &pulling_rules(),
+            PlanOptions::default(),
+            now(),
+        )
+        .unwrap();
+        let marked: Vec<(&str, bool, Option<&str>)> = plan
+            .changes
+            .iter()
+            .map(|c| {
+                let rule = c.conflict.as_ref().map(|r| r.id.as_str());
+                (&*c.resource.id, c.evict, rule)
+            })
+            .collect();
+        assert_eq!(
+            marked,
+            [
+                ("i-1", true, Some("r-a")),
+                ("i-2", false, Some("r-b")),
+                ("i-3", false, None)
+            ],
+            "{text}"
+        );
+        assert_eq!(
+            plan.warnings,
+            [
+                "a rule could not be read",
+                "instance/i-1 (cn-hangzhou): associated transfer is on, so its attached resources (disk) move with it to default",
+                "instance/i-2 (cn-hangzhou): associated transfer is on, so its attached resources (disk) move with it to prod",
+                "instance/i-3 (cn-hangzhou): associated transfer is on, so its attached resources (disk) move with it to dev",
+            ],
+            "the rules' warnings, once: {text}"
+        );
+    }
+    // Nothing moves: nothing to mark, and nothing to say about the rules.
+    let manifest = Manifest::parse(
+        "m.yaml",
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  legacy:\n    resources: [instance/i-3]\n",
+    )
+    .unwrap();
+    let plan = plan_marked(
+        &manifest,
+        inventory(resources),
+        &pulling_rules(),
+        PlanOptions::default(),
+        now(),
+    )
+    .unwrap();
+    assert!(!plan.has_changes(), "{:?}", plan.changes);
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+}
+
+#[test]
+fn an_inventory_handed_back_as_the_changes_are_made_gives_every_move_in_key_order() {
+    // Large enough that the inventory is handed back in several slices.
+    let count = 100_000;
+    let resources: Vec<Resource> = (0..count)
+        .map(|n| {
+            let group = if n % 4 == 0 { "rg-prod" } else { "rg-default" };
+            let id = format!("i-{n:06}");
+            resource(ResourceType::Instance, &id, &format!("n-{n}"), group, &[])
+        })
+        .collect();
+    let plan = plan_of(
+        "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - type: instance\n",
+        &inventory(resources),
+    )
+    .unwrap();
+    // Every resource is claimed; those of n % 4 == 0 are in prod already.
+    let expected: Vec<(String, String)> = (0..count)
+        .filter(|n| n % 4 != 0)
+        .map(|n| (format!("i-{n:06}"), format!("n-{n}")))
+        .collect();
+    let made: Vec<(String, String)> = plan
+        .changes
+        .iter()
+        .map(|c| (c.resource.id.to_string(), c.name.to_string()))
+        .collect();
+    assert!(
+        made == expected,
+        "every move, once, in key order, with its own name"
+    );
+    assert!(
+        plan.changes
+            .iter()
+            .all(|c| &*c.from.id == "rg-default" && &*c.to.id == "rg-prod"),
+        "each from default to prod"
+    );
+    assert_eq!(plan.unchanged, count / 4, "prod's members stay");
 }

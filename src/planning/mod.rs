@@ -43,18 +43,14 @@ pub async fn make_plan(
     labels.apply_to(&mut inventory.resources);
     // The ids to read are a copy of the manifest's: not kept while planning.
     drop(scopes);
-    let plan = crate::plan::plan(
+    // Given, not lent: the planner hands the inventory back as it goes.
+    let plan = crate::plan::plan_marked(
         manifest,
-        &inventory,
+        inventory,
+        &rules,
         PlanOptions { ignore_missing },
         chrono::Utc::now(),
     )?;
-    // Only moves can conflict with a rule.
-    let plan = if plan.has_changes() {
-        crate::plan::mark_conflicts(plan, &inventory, &rules)
-    } else {
-        plan
-    };
     tracing::info!(calls = client.stats().requests, "plan read the account");
     Ok(plan)
 }
