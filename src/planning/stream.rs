@@ -149,6 +149,13 @@ impl Planned {
     pub fn show(&mut self, shown: Shown, out: &mut dyn Write) -> std::io::Result<()> {
         match self {
             Planned::Whole(plan) => render::renderer(shown.format, shown.color).write(plan, out),
+            // Over no account (an empty shard) nothing was shown or
+            // spilled: the head is the whole plan, shown as `regroup show`
+            // shows it once saved (a plan naming no account reads as one
+            // account's).
+            Planned::Streamed(Streamed { head, .. }) if head.accounts.is_empty() => {
+                render::renderer(shown.format, shown.color).write(head, out)
+            }
             Planned::Streamed(Streamed {
                 head,
                 totals,

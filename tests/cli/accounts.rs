@@ -202,11 +202,40 @@ fn a_shard_or_an_account_option_plans_its_accounts_only() {
         30,
         "the shards cover every move once: {shards:?}"
     );
-    let (code, out, err) = env.run(&["plan", "--shard", "3/3"]);
+    let (code, out, err) = env.run(&["plan", "--shard", "3/3", "-o", "empty.json"]);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.starts_with("Warning: shard 3/3 holds none of the member accounts the manifest's `accounts:` selects"),
         "an empty shard says so: {out}"
+    );
+    let shown = out
+        .strip_suffix("\nSaved the plan to empty.json. Apply it with: regroup apply empty.json\n")
+        .unwrap_or_else(|| panic!("saved once shown: {out}"));
+    let (code, again, err) = env.run(&["show", "empty.json"]);
+    assert_eq!(code, 0, "the saved plan reads back: {err}");
+    assert_eq!(again, shown, "the empty shard's plan shows as it was shown");
+    assert_eq!(
+        shown,
+        "Warning: shard 3/3 holds none of the member accounts the manifest's `accounts:` selects (the split is by a hash of the account id)\n\
+         Warning: this plan manages 0 resources: nothing the manifest names or selects was found in the regions read; check the rules' tags and names, the ids, and --region\n\n\
+         No changes. All 0 resources the manifest manages are in their groups.\n",
+        "an empty shard's plan, as a saved plan naming no account reads"
+    );
+    let (code, comment, err) = env.run(&[
+        "plan",
+        "--shard",
+        "3/3",
+        "--format",
+        "markdown",
+        "-o",
+        "empty.json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, again, err) = env.run(&["show", "empty.json", "--format", "markdown"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        again, comment,
+        "the empty shard's comment, the same from the saved plan"
     );
 
     let (code, out, err) = env.run(&["plan", "--account", "1000000000000003"]);
