@@ -12,7 +12,9 @@
 
 use std::fs::File;
 use std::io::Write;
+use std::path::PathBuf;
 
+use anyhow::Context as _;
 use futures::StreamExt as _;
 
 use super::accounts::{manifest_info, none_selected, plan_for, planned_members, Fanout};
@@ -75,17 +77,26 @@ pub async fn plan_shown(
 struct Streaming {
     combining: Combining,
     spill: Spill<File>,
+    /// Where the spill is, for the errors that name it.
+    folder: PathBuf,
     sections: Option<Box<dyn Sections>>,
 }
 
 impl Streaming {
-    fn new(manifest: ManifestInfo, shown: Shown) -> std::io::Result<Streaming> {
+    fn new(manifest: ManifestInfo, shown: Shown) -> anyhow::Result<Streaming> {
         // Anonymous, in the temporary folder: removed when closed, however
         // the run ends.
-        let file = tempfile::tempfile()?;
+        let folder = std::env::temp_dir();
+        let file = tempfile::tempfile_in(&folder).with_context(|| {
+            format!(
+                "could not make a temporary file in {} for the plan's changes (set TMPDIR to a writable folder)",
+                folder.display()
+            )
+        })?;
         Ok(Streaming {
             combining: Combining::new(manifest),
             spill: Spill::new(file),
+            folder,
             sections: render::sections(shown.format, shown.color),
         })
     }
@@ -96,7 +107,12 @@ impl Streaming {
             sections.account(&status, part.as_ref().map_err(String::as_str), out)?;
         }
         let changes = self.combining.add((status, part));
-        self.spill.push(&changes)?;
+        self.spill.push(&changes).with_context(|| {
+            format!(
+                "could not write the plan's changes to a temporary file in {}",
+                self.folder.display()
+            )
+        })?;
         Ok(())
     }
 

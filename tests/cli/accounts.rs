@@ -708,3 +708,23 @@ fn a_plan_over_accounts_is_shown_as_it_is_planned_and_saved_at_the_end() {
     );
     assert_eq!(in_team_groups(&env), 30, "every move made");
 }
+
+/// The changes of a plan over accounts wait in a temporary file while the
+/// accounts are planned: when it cannot be made, the error says so and
+/// where, before any account is planned.
+#[test]
+fn a_temporary_folder_that_cannot_hold_the_changes_is_named() {
+    let env = start(directory(), BY_TEAM);
+    let gone = env.path("no-such-folder");
+    let (code, out, err) = stdout_of(env.regroup(&["plan"]).env("TMPDIR", &gone));
+    assert_eq!(code, 1, "nowhere to spill the changes: {out}");
+    assert_eq!(
+        err,
+        format!(
+            "Error: could not make a temporary file in {} for the plan's changes (set TMPDIR to a writable folder)\n  caused by: No such file or directory (os error 2)\n",
+            gone.display()
+        ),
+        "what failed and where"
+    );
+    assert_eq!(out, "", "nothing shown");
+}
