@@ -6,9 +6,6 @@
 //! ([`Resources::release_from`]), so that the inventory and the plan's
 //! changes are never held whole at once.
 
-use std::collections::BTreeMap;
-use std::ops::Index;
-
 use super::{Resource, ResourceKey};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,14 +27,6 @@ impl Resources {
         Resources(list)
     }
 
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// Where the resource of `key` is in [`Resources::as_slice`].
     pub fn position(&self, key: &ResourceKey) -> Option<usize> {
         self.0.binary_search_by(|r| r.key.cmp(key)).ok()
@@ -51,10 +40,6 @@ impl Resources {
         self.position(key).map(|at| &mut self.0[at])
     }
 
-    pub fn contains_key(&self, key: &ResourceKey) -> bool {
-        self.position(key).is_some()
-    }
-
     /// In key order.
     pub fn values(&self) -> std::slice::Iter<'_, Resource> {
         self.0.iter()
@@ -63,11 +48,6 @@ impl Resources {
     /// In key order; a key must not be changed.
     pub fn values_mut(&mut self) -> std::slice::IterMut<'_, Resource> {
         self.0.iter_mut()
-    }
-
-    /// Each resource under its key, in key order, as a map's `iter`.
-    pub fn iter(&self) -> impl Iterator<Item = (&ResourceKey, &Resource)> {
-        self.0.iter().map(|r| (&r.key, r))
     }
 
     /// In key order.
@@ -86,7 +66,30 @@ impl Resources {
     }
 }
 
-impl Index<&ResourceKey> for Resources {
+/// What only the tests use: they build inventories from pairs and read
+/// them as maps.
+#[cfg(test)]
+impl Resources {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn contains_key(&self, key: &ResourceKey) -> bool {
+        self.position(key).is_some()
+    }
+
+    /// Each resource under its key, in key order, as a map's `iter`.
+    pub fn iter(&self) -> impl Iterator<Item = (&ResourceKey, &Resource)> {
+        self.0.iter().map(|r| (&r.key, r))
+    }
+}
+
+#[cfg(test)]
+impl std::ops::Index<&ResourceKey> for Resources {
     type Output = Resource;
 
     fn index(&self, key: &ResourceKey) -> &Resource {
@@ -95,14 +98,16 @@ impl Index<&ResourceKey> for Resources {
 }
 
 /// As a map would be collected: of two pairs with one key, the later.
+#[cfg(test)]
 impl FromIterator<(ResourceKey, Resource)> for Resources {
     fn from_iter<I: IntoIterator<Item = (ResourceKey, Resource)>>(pairs: I) -> Resources {
-        let map: BTreeMap<ResourceKey, Resource> = pairs.into_iter().collect();
+        let map: std::collections::BTreeMap<ResourceKey, Resource> = pairs.into_iter().collect();
         Resources(map.into_values().collect())
     }
 }
 
 /// Each resource under its key, in key order, as a map's `into_iter`.
+#[cfg(test)]
 impl IntoIterator for Resources {
     type Item = (ResourceKey, Resource);
     type IntoIter = std::iter::Map<std::vec::IntoIter<Resource>, fn(Resource) -> Self::Item>;
