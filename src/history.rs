@@ -29,19 +29,18 @@ pub async fn last_movers(client: &Client, plan: &Plan, out: &mut impl Write) -> 
     writeln!(out, "\nLast moved (ActionTrail, last 30 days):")?;
     let now = chrono::Utc::now();
     let mut calls = 0;
-    for (n, change) in plan.changes.iter().enumerate() {
+    // ECS resources past the budget: counted, not looked up. The others'
+    // lines still follow: theirs need no call.
+    let mut past_budget = 0;
+    for change in &plan.changes {
         let key = &change.resource;
         if !key.rtype.is_ecs() {
             writeln!(out, "  {key}: {OTHER_SERVICES_UNREAD}")?;
             continue;
         }
         if calls == WHO_BUDGET {
-            writeln!(
-                out,
-                "Stopped early: {WHO_BUDGET} LookupEvents calls made; {} resource(s) not looked up.",
-                plan.changes.len() - n
-            )?;
-            break;
+            past_budget += 1;
+            continue;
         }
         calls += 1;
         let subject = actiontrail::Subject::Resource(&key.id);
@@ -52,6 +51,12 @@ pub async fn last_movers(client: &Client, plan: &Plan, out: &mut impl Write) -> 
             Err(error) => format!("could not tell: {error}"),
         };
         writeln!(out, "  {key}: {line}")?;
+    }
+    if past_budget > 0 {
+        writeln!(
+            out,
+            "Stopped early: {WHO_BUDGET} LookupEvents calls made; {past_budget} resource(s) not looked up."
+        )?;
     }
     Ok(())
 }

@@ -58,3 +58,41 @@ fn plan_who_looks_up_the_ecs_resources_and_says_the_others_are_not_read() {
         .count();
     assert_eq!(lookups, 1, "one LookupEvents, for the instance alone");
 }
+
+/// Past `plan --who`'s budget of 20 LookupEvents calls, the ECS resources
+/// left are counted as not looked up; another service's resource, which
+/// needs no call (and sorts after every ECS type), is still said to be
+/// unread rather than counted among them.
+#[test]
+fn plan_who_past_its_budget_still_says_the_others_are_not_read() {
+    let env = Setup::new()
+        .instances(22)
+        .resource(eip(), "eip-bp1drift", None)
+        .manifest(
+            "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - type: instance\n    resources:\n      - eip:eip/eip-bp1drift\n",
+        )
+        .start();
+    let (code, out, err) = env.run(&["plan", "--who"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (_, who) = out
+        .split_once("\nLast moved (ActionTrail, last 30 days):\n")
+        .expect("a section of last movers");
+    let lines: Vec<&str> = who.lines().collect();
+    assert_eq!(
+        lines[20..],
+        [
+            format!("  eip:eip/eip-bp1drift (cn-hangzhou): {UNREAD}").as_str(),
+            "Stopped early: 20 LookupEvents calls made; 2 resource(s) not looked up.",
+        ],
+        "20 instances looked up, the EIP said to be unread, the 2 instances left counted: {who}"
+    );
+    let lookups = env
+        .requests()
+        .iter()
+        .filter(|r| r.action == "LookupEvents" && r.status == 200)
+        .count();
+    assert_eq!(
+        lookups, 20,
+        "the budget, all spent on instances (a throttled call is retried)"
+    );
+}
