@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::metrics::RunResult;
 use super::run::Mode;
 use crate::apply::{Report, Status};
+use crate::cloud::client::redact;
 use crate::plan::{AccountStatus, Change};
 
 /// The longest error kept for an account: a member's error is one line,
@@ -90,7 +91,7 @@ pub(super) fn caller(
         account_id: account_id.to_owned(),
         name: None,
         result,
-        error: error.map(bounded),
+        error: error.map(reported),
         drifted: drift.len(),
         moves: applied.map(|report| Moves::of(report, |_| true)),
     }
@@ -127,12 +128,19 @@ pub(super) fn members(
                 } else {
                     RunResult::Failure
                 },
-                error: account.error.as_deref().map(bounded),
+                error: account.error.as_deref().map(reported),
                 drifted,
                 moves,
             }
         })
         .collect()
+}
+
+/// An account's error as the run's report keeps it: redacted,
+/// as the run's own error is (a member's error holds its API error's
+/// text), and cut to a bound.
+fn reported(text: &str) -> String {
+    bounded(&redact(text))
 }
 
 /// `text` cut to [`ERROR_CHARS`] characters, marked when cut.
@@ -208,6 +216,20 @@ mod tests {
             runs[0].result,
             RunResult::Failure,
             "in correct mode a drift that no apply moved is a failure"
+        );
+    }
+
+    #[test]
+    fn a_members_error_is_reported_redacted() {
+        let accounts = [status(
+            "2",
+            Some("cannot assume role R: SecurityToken=never-registered-token&RoleArn=x"),
+        )];
+        let runs = members(&accounts, &[], None, Mode::Detect);
+        assert_eq!(
+            runs[0].error.as_deref(),
+            Some("cannot assume role R: SecurityToken=***&RoleArn=x"),
+            "redacted as the run's error is"
         );
     }
 
