@@ -3,7 +3,7 @@
 
 use regroup::resource::ResourceType;
 
-use crate::harness::{assert_has_line, Setup, ALL_INTO_PROD};
+use crate::harness::{assert_has_line, Running, Setup, ALL_INTO_PROD};
 use crate::reconcile::sdk_move;
 use crate::text::indoc;
 
@@ -153,11 +153,7 @@ fn plan_who_names_the_last_mover_of_each_drifted_resource_within_its_budget() {
     let prod = env.write("prod.yaml", ALL_INTO_PROD);
     let (code, out, err) = env.run(&["apply", "--auto-approve", "-f", prod.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}{err}");
-    let (code, out, err) = env.run(&["plan", "--who"]);
-    assert_eq!(code, 0, "{out}{err}");
-    let (_, who) = out
-        .split_once("\nLast moved (ActionTrail, last 30 days):\n")
-        .expect("a section of last movers");
+    let who = last_movers(&env);
     let lines: Vec<&str> = who.lines().collect();
     assert_eq!(lines.len(), 21, "20 looked up, then the stop: {who}");
     assert!(
@@ -173,10 +169,23 @@ fn plan_who_names_the_last_mover_of_each_drifted_resource_within_its_budget() {
         lines[20], "Stopped early: 20 LookupEvents calls made; 2 resource(s) not looked up.",
         "{who}"
     );
-    let lookups = env
-        .requests()
+    assert_eq!(lookups(&env), 20, "one call per resource, 20 in all");
+}
+
+/// `plan --who`'s section of last movers, once the plan succeeds.
+pub(crate) fn last_movers(env: &Running) -> String {
+    let (code, out, err) = env.run(&["plan", "--who"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (_, who) = out
+        .split_once("\nLast moved (ActionTrail, last 30 days):\n")
+        .expect("a section of last movers");
+    who.to_owned()
+}
+
+/// The LookupEvents calls answered (a throttled one is retried).
+pub(crate) fn lookups(env: &Running) -> usize {
+    env.requests()
         .iter()
         .filter(|r| r.action == "LookupEvents" && r.status == 200)
-        .count();
-    assert_eq!(lookups, 20, "one call per resource, 20 in all");
+        .count()
 }

@@ -7,6 +7,7 @@
 use regroup::resource::ResourceType;
 
 use crate::harness::{assert_has_line, Setup};
+use crate::history::{last_movers, lookups};
 
 /// What both commands say, after the resource.
 const UNREAD: &str = "not read: other services' resources move by Resource Manager's MoveResources, whose ActionTrail events regroup does not read (docs/sources/actiontrail.md §5)";
@@ -39,11 +40,7 @@ fn plan_who_looks_up_the_ecs_resources_and_says_the_others_are_not_read() {
             "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    resources:\n      - instance/i-bp1test00000\n      - eip:eip/eip-bp1drift\n",
         )
         .start();
-    let (code, out, err) = env.run(&["plan", "--who"]);
-    assert_eq!(code, 0, "{out}{err}");
-    let (_, who) = out
-        .split_once("\nLast moved (ActionTrail, last 30 days):\n")
-        .expect("a section of last movers");
+    let who = last_movers(&env);
     assert_eq!(
         who,
         format!(
@@ -51,12 +48,7 @@ fn plan_who_looks_up_the_ecs_resources_and_says_the_others_are_not_read() {
         ),
         "the instance looked up, the EIP said to be unread"
     );
-    let lookups = env
-        .requests()
-        .iter()
-        .filter(|r| r.action == "LookupEvents")
-        .count();
-    assert_eq!(lookups, 1, "one LookupEvents, for the instance alone");
+    assert_eq!(lookups(&env), 1, "one LookupEvents, for the instance alone");
 }
 
 /// Past `plan --who`'s budget of 20 LookupEvents calls, the ECS resources
@@ -72,11 +64,7 @@ fn plan_who_past_its_budget_still_says_the_others_are_not_read() {
             "version: 1\nregions: [cn-hangzhou]\ngroups:\n  prod:\n    select:\n      - type: instance\n    resources:\n      - eip:eip/eip-bp1drift\n",
         )
         .start();
-    let (code, out, err) = env.run(&["plan", "--who"]);
-    assert_eq!(code, 0, "{out}{err}");
-    let (_, who) = out
-        .split_once("\nLast moved (ActionTrail, last 30 days):\n")
-        .expect("a section of last movers");
+    let who = last_movers(&env);
     let lines: Vec<&str> = who.lines().collect();
     assert_eq!(
         lines[20..],
@@ -86,13 +74,5 @@ fn plan_who_past_its_budget_still_says_the_others_are_not_read() {
         ],
         "20 instances looked up, the EIP said to be unread, the 2 instances left counted: {who}"
     );
-    let lookups = env
-        .requests()
-        .iter()
-        .filter(|r| r.action == "LookupEvents" && r.status == 200)
-        .count();
-    assert_eq!(
-        lookups, 20,
-        "the budget, all spent on instances (a throttled call is retried)"
-    );
+    assert_eq!(lookups(&env), 20, "the budget, all spent on instances");
 }
