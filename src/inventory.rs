@@ -120,11 +120,9 @@ pub async fn read(
 }
 
 /// Reads back the current state of exactly these resources, by id: for the
-/// stale-plan guard and for verification after apply.
-pub async fn read_keys(
-    client: &Client,
-    keys: &[ResourceKey],
-) -> Result<BTreeMap<ResourceKey, Resource>, CloudError> {
+/// stale-plan guard and for verification after apply; held as an
+/// inventory's resources are, one list sorted by key.
+pub async fn read_keys(client: &Client, keys: &[ResourceKey]) -> Result<Resources, CloudError> {
     let mut scopes: BTreeMap<(String, ResourceType), ReadScope> = BTreeMap::new();
     for key in keys {
         if let ReadScope::Ids(ids) = scopes
@@ -134,7 +132,7 @@ pub async fn read_keys(
             ids.insert(key.id.to_string());
         }
     }
-    Ok(into_map(read_resources(client, &scopes).await?))
+    Ok(Resources::from_list(read_resources(client, &scopes).await?))
 }
 
 /// Whether a listing that holds fewer items than it reported may stand.
@@ -294,41 +292,6 @@ async fn read_ecs_resources(
         denials.into_iter().chain(more).collect(),
     ))
 }
-
-/// The resources read back (`read_keys`), by key, built so that the list
-/// and the whole map are never held at once.
-///
-/// A map built in one pass from sorted pairs has full nodes; one grown by
-/// insertion about half-empty ones, and at 100,000 resources that is most
-/// of the inventory's memory. But one pass needs all the pairs first, and
-/// the list of 1,000,000 pairs (128 MB) beside the map it becomes (about
-/// as much again) was a 1M plan's peak. So the resources are sorted where
-/// they lie (88 bytes each, no key beside them), then taken off the end of
-/// the list a slice at a time: each slice is built into a small map of
-/// full nodes and merged into the big one (`BTreeMap::append`, which also
-/// leaves full nodes, freeing the old ones as it goes), and the list gives
-/// back the slice's room. The peak is the map, a slice, and what is left
-/// of the list, which shrinks as fast as the map grows; merging costs
-/// [`MERGES`] passes over the map at most, linear time overall.
-fn into_map(mut found: Vec<Resource>) -> BTreeMap<ResourceKey, Resource> {
-    found.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-    let slice = found.len().div_ceil(MERGES).max(MIN_SLICE);
-    let mut map = BTreeMap::new();
-    while !found.is_empty() {
-        let start = found.len().saturating_sub(slice);
-        let mut tail: BTreeMap<ResourceKey, Resource> =
-            found.drain(start..).map(|r| (r.key.clone(), r)).collect();
-        found.shrink_to_fit();
-        map.append(&mut tail);
-    }
-    map
-}
-
-/// How many slices [`into_map`] merges at most: each merge rebuilds the
-/// map so far, so more slices cost more time, fewer a larger peak.
-const MERGES: usize = 16;
-/// Slices are no smaller than this: a small inventory is one slice.
-const MIN_SLICE: usize = 16_384;
 
 /// What became of one read.
 enum Outcome<'a> {
@@ -614,9 +577,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_map_holds_every_resource_read_in_any_order_by_key() {
-        // Several slices' worth, read in no order, over types and regions.
-        let count = MIN_SLICE * 2 + 123;
+    fn the_resources_read_in_any_order_are_held_by_key() {
+        // Read in no order, over types and regions.
+        let count = 10_007;
         let resource = |n: usize| Resource {
             key: ResourceKey {
                 rtype: ResourceType::ALL[n % ResourceType::ALL.len()],
@@ -629,16 +592,19 @@ mod tests {
         };
         // A permutation of 0..count: 7919 is prime and does not divide it.
         let read: Vec<Resource> = (0..count).map(|n| resource(n * 7919 % count)).collect();
-        let map = into_map(read);
-        assert_eq!(map.len(), count, "every resource once");
+        let held = Resources::from_list(read);
         let mut expected: Vec<Resource> = (0..count).map(resource).collect();
         expected.sort_by(|a, b| a.key.cmp(&b.key));
         assert!(
-            map.iter().eq(expected.iter().map(|r| (&r.key, r))),
-            "in key order, each under its own key"
+            held.values().eq(expected.iter()),
+            "every resource once, in key order"
         );
         assert!(
-            into_map(Vec::new()).is_empty(),
+            expected.iter().all(|r| held.get(&r.key) == Some(r)),
+            "each found under its own key"
+        );
+        assert!(
+            Resources::from_list(Vec::new()).values().next().is_none(),
             "nothing read, nothing held"
         );
     }

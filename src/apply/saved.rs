@@ -122,7 +122,7 @@ pub(super) async fn settle_undo(
     out: &mut impl Write,
 ) -> anyhow::Result<(Plan, usize)> {
     let mut already_back = 0;
-    let (_, drifts) = stale::find_drift(client, &plan).await?;
+    let drifts = stale::find_drift(client, &plan).await?;
     for drift in drifts {
         if let Some(at) = plan
             .changes

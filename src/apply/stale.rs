@@ -1,12 +1,10 @@
 //! The stale-plan guard: a saved plan is applied only while every resource
 //! it moves is still where the plan found it.
 
-use std::collections::BTreeMap;
-
 use crate::cloud::client::{Client, CloudError};
 use crate::inventory;
 use crate::plan::Plan;
-use crate::resource::{Resource, ResourceKey};
+use crate::resource::ResourceKey;
 
 /// A resource whose group changed since the plan was made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,27 +38,20 @@ pub fn describe_drift(drift: &Drift) -> String {
 }
 
 /// Reads every planned resource's group and refuses if any has moved since
-/// the plan was made; returns what it read, for checking the plan against
-/// the manifest.
-pub async fn check_stale(
-    client: &Client,
-    plan: &Plan,
-) -> Result<BTreeMap<ResourceKey, Resource>, ApplyError> {
-    let (current, drifts) = find_drift(client, plan).await?;
+/// the plan was made.
+pub async fn check_stale(client: &Client, plan: &Plan) -> Result<(), ApplyError> {
+    let drifts = find_drift(client, plan).await?;
     if drifts.is_empty() {
-        Ok(current)
+        Ok(())
     } else {
         Err(ApplyError::Stale(drifts))
     }
 }
 
-/// Reads every planned resource's group: what it read, and every resource
-/// that is no longer where the plan found it. An undo plan skips those
-/// alone ([`check_stale`] refuses the whole plan).
-pub async fn find_drift(
-    client: &Client,
-    plan: &Plan,
-) -> Result<(BTreeMap<ResourceKey, Resource>, Vec<Drift>), ApplyError> {
+/// Reads every planned resource's group: every resource that is no longer
+/// where the plan found it. An undo plan skips those alone
+/// ([`check_stale`] refuses the whole plan).
+pub async fn find_drift(client: &Client, plan: &Plan) -> Result<Vec<Drift>, ApplyError> {
     let keys: Vec<ResourceKey> = plan.changes.iter().map(|c| c.resource.clone()).collect();
     let current = inventory::read_keys(client, &keys)
         .await
@@ -80,5 +71,5 @@ pub async fn find_drift(
             })
         })
         .collect();
-    Ok((current, drifts))
+    Ok(drifts)
 }
