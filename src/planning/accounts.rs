@@ -129,12 +129,12 @@ pub async fn plan_across(
         }
         plans.push((status, plan));
     }
-    let plan = Plan::combine(manifest_info(manifest), plans, chrono::Utc::now());
-    let plan = if plan.accounts.is_empty() {
-        super::strict::with_warnings(plan, vec![none_selected(fanout)])
-    } else {
-        plan
-    };
+    let mut plan = Plan::combine(manifest_info(manifest), plans, chrono::Utc::now());
+    // Only this: the caller adds its own warnings and, once, that the plan
+    // manages nothing (`strict::with_warnings`), as `regroup plan` does.
+    if plan.accounts.is_empty() {
+        plan.warnings.push(none_selected(fanout));
+    }
     tracing::info!(calls = base.stats().requests, "plan read the accounts");
     Ok((plan, clients))
 }

@@ -237,6 +237,18 @@ fn a_shard_or_an_account_option_plans_its_accounts_only() {
         again, comment,
         "the empty shard's comment, the same from the saved plan"
     );
+    // Apply plans it whole (plan_across), and says the same, once each.
+    let (code, out, err) = env.run(&["apply", "--shard", "3/3", "--auto-approve"]);
+    assert_eq!(code, 0, "{err}");
+    let warnings: Vec<&str> = out.lines().filter(|l| l.starts_with("Warning:")).collect();
+    assert_eq!(
+        warnings,
+        shown
+            .lines()
+            .filter(|l| l.starts_with("Warning:"))
+            .collect::<Vec<_>>(),
+        "apply over the empty shard warns as plan does: {out}"
+    );
 
     let (code, out, err) = env.run(&["plan", "--account", "1000000000000003"]);
     assert_eq!(code, 0, "{err}");
