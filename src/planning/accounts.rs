@@ -240,26 +240,6 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The plan of a run: over the members when the manifest has `accounts:`,
-/// else of the credentials' own account, where `--account` and `--shard`
-/// mean nothing and are refused.
-pub async fn plan_for(
-    base: &Client,
-    manifest: &Manifest,
-    fanout: &Fanout,
-    ignore_missing: bool,
-) -> anyhow::Result<Plan> {
-    match &manifest.accounts {
-        Some(spec) => Ok(plan_across(base, manifest, spec, fanout, ignore_missing)
-            .await?
-            .0),
-        None => {
-            refuse_fanout(manifest, fanout)?;
-            super::make_plan(base, manifest, ignore_missing).await
-        }
-    }
-}
-
 /// `--account` and `--shard` select among the manifest's `accounts:`.
 pub fn refuse_fanout(manifest: &Manifest, fanout: &Fanout) -> anyhow::Result<()> {
     let flag = match (fanout.only.is_empty(), fanout.shard) {

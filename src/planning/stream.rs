@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use futures::StreamExt as _;
 
-use super::accounts::{manifest_info, none_selected, plan_for, planned_members, Fanout};
+use super::accounts::{manifest_info, none_selected, planned_members, refuse_fanout, Fanout};
 use super::strict;
 use crate::cloud::client::Client;
 use crate::manifest::Manifest;
@@ -60,7 +60,10 @@ pub async fn plan_shown(
     out: &mut dyn Write,
 ) -> anyhow::Result<Planned> {
     let Some(spec) = &manifest.accounts else {
-        let plan = plan_for(base, manifest, fanout, ignore_missing).await?;
+        // The credentials' own account, where `--account` and `--shard`
+        // mean nothing.
+        refuse_fanout(manifest, fanout)?;
+        let plan = super::make_plan(base, manifest, ignore_missing).await?;
         return Ok(Planned::Whole(strict::with_warnings(plan, extra)));
     };
     let parts = planned_members(base, manifest, spec, fanout, ignore_missing).await?;
