@@ -232,6 +232,24 @@ impl Metrics {
         *labelled = current;
     }
 
+    /// A run over accounts that failed before it reached any member (the
+    /// directory could not be listed, the caller's keys were refused):
+    /// every account of the last run reads failed, keeping its series, so
+    /// that `regroup_reconcile_account_failed` does not go on saying 0 for
+    /// accounts this run never reconciled.
+    pub(super) fn record_no_account_reached(&self) {
+        let labelled = self
+            .labelled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for account in labelled.iter() {
+            let labels = AccountLabels {
+                account: account.clone(),
+            };
+            self.account_failed.get_or_create(&labels).set(1);
+        }
+    }
+
     pub fn record_call(&self, action: &str, code: &str) {
         let labels = CallLabels {
             action: action.to_owned(),
@@ -320,5 +338,27 @@ mod tests {
             "1002 is gone"
         );
         assert_moved(&metrics, 3);
+    }
+
+    #[test]
+    fn a_run_that_reaches_no_account_marks_each_known_account_failed() {
+        let metrics = Metrics::new();
+        metrics.record_accounts(&[
+            run("1001", RunResult::Success, 2),
+            run("1002", RunResult::Success, 0),
+        ]);
+        metrics.record_no_account_reached();
+        for account in ["1001", "1002"] {
+            let lines = lines_of(&metrics, account);
+            let failed = format!("regroup_reconcile_account_failed{{account=\"{account}\"}} 1");
+            assert!(
+                lines.contains(&failed)
+                    && lines
+                        .iter()
+                        .any(|l| l.starts_with("regroup_last_reconcile_success")),
+                "{account} reads failed and keeps when it last succeeded: {lines:?}"
+            );
+        }
+        assert_moved(&metrics, 2);
     }
 }

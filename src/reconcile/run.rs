@@ -256,6 +256,12 @@ impl Run<'_> {
                 RunResult::Failure
             }
         };
+        if self.manifest.accounts.is_some()
+            && result == RunResult::Failure
+            && report.accounts.is_empty()
+        {
+            self.metrics.record_no_account_reached();
+        }
         if self.manifest.accounts.is_none() {
             let caller = accounts::caller(
                 &report.account_id,

@@ -408,3 +408,66 @@ fn a_run_over_members_discovers_each_members_quotas() {
         "paced: not one call refused"
     );
 }
+
+#[test]
+fn a_run_that_cannot_list_the_directory_marks_every_member_failed() {
+    // One `ListAccounts` a week in the management account: the first run
+    // lists the members, the next is throttled before it reaches any.
+    let env = Setup::new()
+        .fleet(directory())
+        .manifest(BY_TEAM)
+        .emulator(|settings| {
+            settings.quotas = vec!["ListAccounts=1/604800s".parse().expect("a quota")];
+        })
+        .start();
+    let mut reconcile = Loop::start(
+        &env,
+        &[
+            "--retry-for",
+            "1s",
+            "--interval",
+            "1s",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ],
+    );
+    let address = reconcile.metrics_address();
+    let planned = reconcile.line(Duration::from_secs(60), |l| l.contains(" detect: "));
+    assert!(
+        planned.contains(" detect: 3 accounts: 3 planned."),
+        "the first run lists and plans the three members: {planned}"
+    );
+    let failed = reconcile.line(Duration::from_secs(60), |l| l.starts_with("Run failed"));
+    assert!(
+        failed.contains("Throttling"),
+        "the next run cannot list the directory: {failed}"
+    );
+    // Read once the failed run is counted.
+    let samples = (0..50)
+        .map(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            scrape(&address)
+        })
+        .find(|samples| {
+            total(
+                samples,
+                "regroup_reconcile_runs_total",
+                &[("result", "failure")],
+            ) >= 1.0
+        })
+        .expect("the failed run is counted within 5 s");
+    let member_failed = |id: &str| {
+        total(
+            &samples,
+            "regroup_reconcile_account_failed",
+            &[("account", id)],
+        )
+    };
+    assert_eq!(
+        MEMBERS.map(|(id, _, _)| member_failed(id)),
+        [1.0, 1.0, 1.0],
+        "no member was reconciled by the failed run: {samples:?}"
+    );
+    let (code, printed) = reconcile.terminate();
+    assert_eq!(code, 0, "SIGTERM ends with 0: {}", printed.join("\n"));
+}
