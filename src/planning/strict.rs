@@ -60,7 +60,12 @@ pub fn with_warnings(mut plan: Plan, extra: Vec<String>) -> Plan {
 /// many accounts written as it is planned), from what it counts.
 pub fn add_warnings(plan: &mut Plan, totals: Totals, extra: Vec<String>) {
     plan.warnings.extend(extra);
-    if !totals.has_changes() && totals.unchanged == 0 {
+    // A plan over accounts none of which could be planned found nothing
+    // because it read nothing: each account's error says why, and advice
+    // about tags and ids would point the wrong way.
+    let every_account_failed =
+        !plan.accounts.is_empty() && plan.accounts.iter().all(|a| a.error.is_some());
+    if !totals.has_changes() && totals.unchanged == 0 && !every_account_failed {
         plan.warnings.push(crate::plan::MANAGES_NOTHING.to_owned());
     }
 }
@@ -71,4 +76,44 @@ pub fn check(plan: &Plan, strict: bool) -> Result<(), StrictWarnings> {
         return Err(StrictWarnings(plan.warnings.clone()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{sample_status, MANAGES_NOTHING};
+
+    /// An empty plan over `accounts`, each failed or not.
+    fn over(accounts: &[(&str, bool)]) -> Plan {
+        let mut plan = Plan::empty();
+        plan.accounts = accounts
+            .iter()
+            .map(|(id, failed)| {
+                let mut status = sample_status(id);
+                status.error = failed.then(|| "cannot assume role R".to_owned());
+                status
+            })
+            .collect();
+        plan
+    }
+
+    fn warns_of_nothing_managed(plan: Plan) -> bool {
+        with_warnings(plan, Vec::new())
+            .warnings
+            .iter()
+            .any(|w| w == MANAGES_NOTHING)
+    }
+
+    #[test]
+    fn nothing_managed_is_a_warning_unless_every_account_failed() {
+        assert!(warns_of_nothing_managed(Plan::empty()), "one account");
+        assert!(
+            warns_of_nothing_managed(over(&[("1001", false), ("1002", true)])),
+            "one account was read and held nothing"
+        );
+        assert!(
+            !warns_of_nothing_managed(over(&[("1001", true), ("1002", true)])),
+            "no account was read: their errors say why"
+        );
+    }
 }
