@@ -279,7 +279,6 @@ pub(super) async fn run_accounts(
     let options = &options;
     let runs = plan
         .split_accounts()
-        .into_iter()
         .filter(|(_, part)| part.has_changes())
         .filter_map(|(status, part)| {
             let client = clients

@@ -139,8 +139,10 @@ impl Plan {
 
     /// Each account's part of a plan over several (those that were
     /// planned), as a plan of one account: its changes, missing entries and
-    /// groups without their account, the rest of the plan as it was.
-    pub fn split_accounts(&self) -> Vec<(AccountStatus, Plan)> {
+    /// groups without their account, the rest of the plan as it was. One
+    /// account at a time, as it is asked for: a saved plan of many
+    /// accounts is not copied whole to be shown or applied.
+    pub fn split_accounts(&self) -> impl Iterator<Item = (AccountStatus, Plan)> + '_ {
         self.accounts
             .iter()
             .filter(|account| account.error.is_none())
@@ -162,7 +164,6 @@ impl Plan {
                 };
                 (account.clone(), part)
             })
-            .collect()
     }
 
     /// What a plan names of an account it did not plan, if anything: an
@@ -427,7 +428,7 @@ mod tests {
         let mut written = Vec::new();
         combined.write_json(&mut written).expect("writes");
         let back = Plan::from_json(&written).expect("reads back");
-        let split = back.split_accounts();
+        let split: Vec<_> = back.split_accounts().collect();
         assert_eq!(split.len(), 2, "the two planned accounts");
         for (account, part) in split {
             assert_eq!(

@@ -50,7 +50,7 @@ pub(super) fn write_all(
     plan: &Plan,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let mut planned = plan.split_accounts().into_iter().peekable();
+    let mut planned = plan.split_accounts().peekable();
     for account in &plan.accounts {
         match planned.next_if(|(a, _)| a == account) {
             Some((_, part)) => sections.account(account, Ok(&part), out)?,
