@@ -291,6 +291,29 @@ pub mod samples {
         .unwrap()
     }
 
+    /// A move of instance `id` from `default` into `prod`, in `account`
+    /// when given.
+    pub fn sample_change(id: &str, account: Option<&str>) -> crate::plan::Change {
+        crate::plan::Change {
+            resource: ResourceKey {
+                rtype: ResourceType::Instance,
+                region: "cn-hangzhou".into(),
+                id: id.into(),
+            },
+            name: id.into(),
+            from: crate::plan::GroupRef::new("rg-default", "default"),
+            to: crate::plan::GroupRef::new("rg-prod", "prod"),
+            source: crate::manifest::Location {
+                file: "regroup.yaml".into(),
+                line: 3,
+                column: 5,
+            },
+            evict: false,
+            conflict: None,
+            account_id: account.map(|id| Arc::new(id.to_owned())),
+        }
+    }
+
     /// An account that was planned.
     pub fn sample_status(id: &str) -> AccountStatus {
         AccountStatus {

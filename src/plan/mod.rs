@@ -295,7 +295,7 @@ mod spill;
 
 pub use crate::resource::auto_grouping::RuleRef;
 #[cfg(test)]
-pub use accounts::samples::{sample_plan, sample_status};
+pub use accounts::samples::{sample_change, sample_plan, sample_status};
 pub use accounts::{AccountPlan, Combining};
 #[cfg(test)]
 pub use diff::plan;

@@ -156,9 +156,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::manifest::Location;
-    use crate::plan::GroupRef;
-    use crate::resource::{ResourceKey, ResourceType};
+    use crate::plan::sample_change;
 
     fn status(id: &str, error: Option<&str>) -> AccountStatus {
         AccountStatus {
@@ -171,24 +169,7 @@ mod tests {
 
     /// A move of instance `id` in `account`.
     fn change(account: &str, id: &str) -> Change {
-        Change {
-            resource: ResourceKey {
-                rtype: ResourceType::Instance,
-                region: "cn-hangzhou".into(),
-                id: id.into(),
-            },
-            name: id.into(),
-            from: GroupRef::new("rg-default", "default"),
-            to: GroupRef::new("rg-prod", "prod"),
-            source: Location {
-                file: "regroup.yaml".into(),
-                line: 4,
-                column: 3,
-            },
-            evict: false,
-            conflict: None,
-            account_id: Some(Arc::new(account.to_owned())),
-        }
+        sample_change(id, Some(account))
     }
 
     #[test]

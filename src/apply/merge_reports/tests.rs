@@ -4,33 +4,10 @@ use chrono::TimeZone;
 
 use super::*;
 use crate::apply::report::Status;
-use crate::manifest::Location;
-use crate::plan::{Change, GroupRef};
-use crate::resource::ResourceType;
+use crate::plan::sample_change;
 
 fn outcome(id: &str, account: Option<&str>, status: Status) -> Outcome {
-    let group = |name: &str| GroupRef::new(format!("rg-{name}"), name);
-    let mut outcome = Outcome::new(
-        Change {
-            resource: ResourceKey {
-                rtype: ResourceType::Instance,
-                region: "cn-hangzhou".into(),
-                id: id.into(),
-            },
-            name: id.into(),
-            from: group("default"),
-            to: group("prod"),
-            source: Location {
-                file: "regroup.yaml".into(),
-                line: 3,
-                column: 5,
-            },
-            evict: false,
-            conflict: None,
-            account_id: account.map(|id| std::sync::Arc::new(id.to_owned())),
-        },
-        status,
-    );
+    let mut outcome = Outcome::new(sample_change(id, account), status);
     if status == Status::Failed {
         outcome.code = Some("Throttling.User".into());
         outcome.message = Some("Request was denied due to user flow control.".into());
