@@ -227,7 +227,11 @@ mod tests {
         assert_eq!(initial_room(68, 129), 69, "the file and one byte");
         assert_eq!(initial_room(128, 129), 129, "a file at the limit");
         assert_eq!(initial_room(500, 129), 129, "never beyond the ceiling");
-        assert_eq!(initial_room(u64::MAX, 129), 129, "nor for a file claiming u64::MAX");
+        assert_eq!(
+            initial_room(u64::MAX, 129),
+            129,
+            "nor for a file claiming u64::MAX"
+        );
     }
 
     #[test]

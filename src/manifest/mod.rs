@@ -678,7 +678,11 @@ fn first_repeated_entry(
     repeated::first_repeat(places, |place| {
         let entry = &groups[place.group as usize].1.resources[place.entry as usize];
         let regions = entry.region.as_ref().unwrap_or(default_regions);
-        (entry.rtype, &*entry.id, regions[place.region as usize].as_str())
+        (
+            entry.rtype,
+            &*entry.id,
+            regions[place.region as usize].as_str(),
+        )
     })
 }
 

@@ -45,8 +45,7 @@ pub struct RawManifest {
     /// account the credentials are in.
     #[serde(default)]
     pub accounts: Option<super::accounts::RawAccounts>,
-    /// The region lists the entries' `region`s were read into, one per
-    /// distinct list, for the rest of the manifest to share.
+    /// The entries' `region`s, one shared list each, for the rest to share.
     #[schemars(skip)]
     pub region_lists: RegionLists,
 }
@@ -176,7 +175,7 @@ impl RawManifest {
         let mut evict_to = None;
         let mut groups = None;
         let mut accounts = None;
-        let mut region_lists = RegionLists::default();
+        let mut lists = RegionLists::default();
         while let Some((key, key_at)) = reader.key()? {
             match fields.add(&key, key_at)? {
                 "version" => reader.node().and_then(read_version).key(&key)?,
@@ -202,10 +201,7 @@ impl RawManifest {
                 }
                 "accounts" => accounts = Some(super::accounts::read(&mut reader).key(&key)?),
                 // "groups", the one name left
-                _ => {
-                    let read = read_groups(&mut reader, &mut region_lists).key(&key)?;
-                    groups = Some((read, key_at));
-                }
+                _ => groups = Some((read_groups(&mut reader, &mut lists).key(&key)?, key_at)),
             }
         }
         reader.end()?;
@@ -224,7 +220,7 @@ impl RawManifest {
             evict_to: evict_to.map(|(text, _)| text),
             groups_at,
             accounts,
-            region_lists,
+            region_lists: lists,
         })
     }
 }

@@ -72,6 +72,15 @@ mod tests {
         }
     }
 
+    /// The answer that `again` (group, entry, region) names what `first`
+    /// named.
+    fn repeat(again: (u32, u32, u32), first: (u32, u32, u32)) -> Option<Repeat> {
+        Some(Repeat {
+            again: place(again.0, again.1, again.2),
+            first: place(first.0, first.1, first.2),
+        })
+    }
+
     /// The places of `names` (group, entry, region, resource) and their
     /// first repeat, the resource read from the names.
     fn repeat_of(names: &[(u32, u32, u32, &str)]) -> Option<Repeat> {
@@ -111,10 +120,7 @@ mod tests {
         let names = [(0, 0, 0, "a"), (0, 1, 0, "b"), (1, 0, 0, "a")];
         assert_eq!(
             repeat_of(&names),
-            Some(Repeat {
-                again: place(1, 0, 0),
-                first: place(0, 0, 0)
-            }),
+            repeat((1, 0, 0), (0, 0, 0)),
             "`a` again in group 1, first in group 0"
         );
     }
@@ -131,10 +137,7 @@ mod tests {
         ];
         assert_eq!(
             repeat_of(&names),
-            Some(Repeat {
-                again: place(0, 2, 0),
-                first: place(0, 0, 0)
-            }),
+            repeat((0, 2, 0), (0, 0, 0)),
             "the walk meets `z` again before `a`"
         );
     }
@@ -144,10 +147,7 @@ mod tests {
         let names = [(2, 5, 0, "a"), (0, 3, 0, "a"), (1, 0, 0, "a")];
         assert_eq!(
             repeat_of(&names),
-            Some(Repeat {
-                again: place(1, 0, 0),
-                first: place(0, 3, 0)
-            }),
+            repeat((1, 0, 0), (0, 3, 0)),
             "given out of order, still the first two in the manifest's order"
         );
     }
@@ -157,10 +157,7 @@ mod tests {
         let names = [(0, 0, 0, "a"), (0, 0, 1, "a")];
         assert_eq!(
             repeat_of(&names),
-            Some(Repeat {
-                again: place(0, 0, 1),
-                first: place(0, 0, 0)
-            }),
+            repeat((0, 0, 1), (0, 0, 0)),
             "the entry's second region names it again"
         );
     }
@@ -185,7 +182,11 @@ mod tests {
             // Given in a scrambled order: the answer must not depend on it.
             let shift = round % names.len();
             names.rotate_left(shift);
-            assert_eq!(repeat_of(&names), walked(&names), "round {round}: {names:?}");
+            assert_eq!(
+                repeat_of(&names),
+                walked(&names),
+                "round {round}: {names:?}"
+            );
         }
     }
 }

@@ -673,7 +673,9 @@ fn a_resource_named_again_is_reported_at_its_first_repeat_with_its_first_place()
         "the place that named it first"
     );
 
-    let in_one_group = format!("{HEAD}  a:\n    resources: [instance/i-1, instance/i-2, instance/i-1, instance/i-2]\n");
+    let in_one_group = format!(
+        "{HEAD}  a:\n    resources: [instance/i-1, instance/i-2, instance/i-1, instance/i-2]\n"
+    );
     assert_eq!(
         failure(&in_one_group).2.to_string(),
         "instance/i-1 is listed twice in group `a` (also at m.yaml:5:17)",
@@ -702,7 +704,11 @@ fn entries_naming_the_same_region_share_one_list() {
     let text = format!("{HEAD}  a:\n    resources:\n      - {{type: instance, id: i-1, region: cn-beijing}}\n      - {{type: instance, id: i-2, region: cn-beijing}}\n      - instance/i-3\n      - instance/i-4\n");
     let manifest = Manifest::parse("m.yaml", &text).unwrap();
     let entries = &manifest.groups[0].resources;
-    assert_eq!(&*entries[0].regions, ["cn-beijing"], "the entry's own region");
+    assert_eq!(
+        &*entries[0].regions,
+        ["cn-beijing"],
+        "the entry's own region"
+    );
     assert!(
         Arc::ptr_eq(&entries[0].regions, &entries[1].regions),
         "one list for every entry in cn-beijing, not one each"
@@ -711,5 +717,9 @@ fn entries_naming_the_same_region_share_one_list() {
         Arc::ptr_eq(&entries[2].regions, &entries[3].regions),
         "the manifest's default regions shared too"
     );
-    assert_eq!(&*entries[2].regions, ["cn-hangzhou"], "the manifest's regions");
+    assert_eq!(
+        &*entries[2].regions,
+        ["cn-hangzhou"],
+        "the manifest's regions"
+    );
 }
