@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod export;
 mod meaning;
 mod raw;
+mod repeated;
 mod yaml;
 
 use std::collections::{BTreeMap, HashMap};
@@ -348,15 +349,20 @@ pub struct Rule {
 pub type Regions = Arc<[String]>;
 
 /// Hands out one shared [`Regions`] per distinct list.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct RegionLists(HashMap<Vec<String>, Regions>);
 
 impl RegionLists {
-    fn get(&mut self, list: Vec<String>) -> Regions {
-        self.0
-            .entry(list)
-            .or_insert_with_key(|list| list.as_slice().into())
-            .clone()
+    /// The shared copy of `list`, made the first time it is asked for:
+    /// looked up by the slice, so a million entries asking for the same
+    /// region allocate nothing.
+    fn get(&mut self, list: &[String]) -> Regions {
+        if let Some(shared) = self.0.get(list) {
+            return shared.clone();
+        }
+        let shared: Regions = list.into();
+        self.0.insert(list.to_vec(), shared.clone());
+        shared
     }
 }
 
@@ -410,7 +416,11 @@ impl Manifest {
                 e.utf8_error().valid_up_to()
             ),
         })?;
-        Manifest::parse(&shown, &text)
+        let raw = Manifest::read_raw(&shown, &text)?;
+        // The text is not needed once read: 68 MB for a million entries,
+        // given back before the entries are checked and copied.
+        drop(text);
+        Manifest::check(&shown, raw)
     }
 
     /// Parses and checks manifest text; `file` names it in messages.
@@ -430,6 +440,18 @@ impl Manifest {
     /// assert!(error.to_string().starts_with("regroup.yaml:4:17: groups.prod.resources[0]: unknown resource type `vm`"));
     /// ```
     pub fn parse(file: &str, text: &str) -> Result<Manifest, ManifestError> {
+        Manifest::check(file, Manifest::read_raw(file, text)?)
+    }
+
+    /// The manifest as written, every value read and checked alone.
+    fn read_raw(file: &str, text: &str) -> Result<raw::RawManifest, ManifestError> {
+        raw::RawManifest::read(text).map_err(|fault| invalid_at(file.into(), fault))
+    }
+
+    /// The checks across values (groups, regions, resources named twice),
+    /// and the manifest as a run uses it. Takes the raw manifest apart as
+    /// it goes: each entry's id is moved, not copied.
+    fn check(file: &str, raw: raw::RawManifest) -> Result<Manifest, ManifestError> {
         let shared_file: Arc<str> = file.into();
         let locate = |at: Position| Location {
             file: shared_file.clone(),
@@ -441,23 +463,21 @@ impl Manifest {
             path: KeyPath(path.to_vec()),
             problem: Box::new(problem),
         };
-        let raw = raw::RawManifest::read(text).map_err(|fault: Fault| ManifestError::Invalid {
-            location: locate(fault.at),
-            path: fault.path,
-            problem: fault.problem,
-        })?;
-        let mut region_lists = RegionLists::default();
-        let default_regions = region_lists.get(raw.regions.into_iter().map(|r| r.0).collect());
+        let mut region_lists = raw.region_lists;
+        let default_list: Vec<String> = raw.regions.into_iter().map(|r| r.0).collect();
+        let default_regions = region_lists.get(&default_list);
 
-        let mut groups = Vec::with_capacity(raw.groups.len());
-        // Where each explicit resource was first named, to find duplicates
-        // and conflicts: (type, id, region's number) → (index of its group,
-        // location). Ids are borrowed and regions numbered, so this map of
-        // 100,000 entries copies no text.
-        let mut seen: HashMap<(ResourceType, &str, usize), (usize, Location)> = HashMap::new();
-        let mut region_numbers: HashMap<String, usize> = HashMap::new();
         let raw_groups: Vec<(String, raw::RawGroup)> = raw.groups.into_iter().collect();
-        for (group_index, (key, group)) in raw_groups.iter().enumerate() {
+        // The first resource named twice, found before the entries are
+        // taken apart, and reported when the walk below reaches it, so
+        // that any problem before it in the file is reported first.
+        let repeat = first_repeated_entry(&raw_groups, &default_regions).map(|repeat| {
+            let (first_key, first_group) = &raw_groups[repeat.first.group as usize];
+            let first_at = first_group.resources[repeat.first.entry as usize].at;
+            (repeat, first_key.clone(), locate(first_at))
+        });
+        let mut groups = Vec::with_capacity(raw_groups.len());
+        for (group_index, (key, group)) in raw_groups.into_iter().enumerate() {
             let group_path = [Segment::Key("groups".into()), Segment::Key(key.clone())];
             let in_group = |list: &str, index: usize| {
                 let mut path = group_path.to_vec();
@@ -475,11 +495,10 @@ impl Manifest {
                 ));
             }
             let mut resources = Vec::with_capacity(group.resources.len());
-            for (index, entry) in group.resources.iter().enumerate() {
-                let location = locate(entry.at);
+            for (index, entry) in group.resources.into_iter().enumerate() {
                 let resource = || format!("{}/{}", entry.rtype, entry.id);
                 let regions = match &entry.region {
-                    Some(region) => region_lists.get(vec![region.0.clone()]),
+                    Some(regions) => regions.clone(),
                     None if default_regions.is_empty() => {
                         return Err(invalid(
                             entry.at,
@@ -489,46 +508,40 @@ impl Manifest {
                     }
                     None => default_regions.clone(),
                 };
-                for region in regions.iter() {
-                    let number = match region_numbers.get(region) {
-                        Some(number) => *number,
-                        None => {
-                            let number = region_numbers.len();
-                            region_numbers.insert(region.clone(), number);
-                            number
-                        }
-                    };
-                    let identity = (entry.rtype, entry.id.as_str(), number);
-                    if let Some((other_group, other)) = seen.get(&identity) {
-                        let problem = if *other_group == group_index {
+                if let Some((repeat, first_key, first)) = &repeat {
+                    let again = repeat.again;
+                    if (again.group as usize, again.entry as usize) == (group_index, index) {
+                        let problem = if repeat.first.group == again.group {
                             Problem::ListedTwice {
                                 resource: resource(),
                                 group: key.clone(),
-                                first: other.clone(),
+                                first: first.clone(),
                             }
                         } else {
                             Problem::TwoGroups {
                                 resource: resource(),
                                 group: key.clone(),
-                                other_group: raw_groups[*other_group].0.clone(),
-                                other: other.clone(),
+                                other_group: first_key.clone(),
+                                other: first.clone(),
                             }
                         };
                         return Err(invalid(entry.at, &in_group("resources", index), problem));
                     }
-                    seen.insert(identity, (group_index, location.clone()));
                 }
                 resources.push(ExplicitEntry {
                     rtype: entry.rtype,
-                    id: entry.id.clone(),
+                    id: entry.id.into_string(),
                     regions,
-                    location,
+                    location: locate(entry.at),
                 });
             }
             let mut rules = Vec::with_capacity(group.select.len());
             for (index, rule) in group.select.iter().enumerate() {
                 let regions = match &rule.region {
-                    Some(list) => region_lists.get(list.0.iter().map(|r| r.0.clone()).collect()),
+                    Some(list) => {
+                        let list: Vec<String> = list.0.iter().map(|r| r.0.clone()).collect();
+                        region_lists.get(&list)
+                    }
                     None if default_regions.is_empty() => {
                         return Err(invalid(
                             rule.at,
@@ -554,8 +567,8 @@ impl Manifest {
                 });
             }
             groups.push(GroupSpec {
-                key: key.clone(),
                 location: locate(group.at),
+                key,
                 resources,
                 rules,
                 exclusive: group.exclusive,
@@ -622,14 +635,54 @@ pub fn json_schema() -> serde_json::Value {
 /// schema scalars, duplicate keys refused at any level, no aliases): for
 /// the emulator's fleet file, which serde then reads from the JSON.
 pub fn yaml_to_json(file: &str, text: &str) -> Result<serde_json::Value, ManifestError> {
-    yaml::to_json(text).map_err(|fault| ManifestError::Invalid {
+    yaml::to_json(text).map_err(|fault| invalid_at(file.into(), fault))
+}
+
+/// A fault of the YAML reading as the error that names `file`.
+fn invalid_at(file: Arc<str>, fault: Fault) -> ManifestError {
+    ManifestError::Invalid {
         location: Location {
-            file: file.into(),
+            file,
             line: fault.at.line,
             column: fault.at.column,
         },
         path: fault.path,
         problem: fault.problem,
+    }
+}
+
+/// The first entry, in the manifest's order, that names a resource (type,
+/// id and region) an entry before it named, and that entry: by sorting
+/// 12-byte places, not by a map of every entry (see [`repeated`]).
+fn first_repeated_entry(
+    groups: &[(String, raw::RawGroup)],
+    default_regions: &Regions,
+) -> Option<repeated::Repeat> {
+    let regions_of = |entry: &raw::RawEntry| entry.region.as_ref().unwrap_or(default_regions).len();
+    let count = groups
+        .iter()
+        .flat_map(|(_, group)| &group.resources)
+        .map(regions_of)
+        .sum();
+    let mut places = Vec::with_capacity(count);
+    for (group, (_, raw_group)) in groups.iter().enumerate() {
+        for (entry, raw_entry) in raw_group.resources.iter().enumerate() {
+            // A manifest is at most 128 MiB: fewer than 2^32 of anything.
+            places.extend((0..regions_of(raw_entry)).map(|region| repeated::Place {
+                group: group as u32,
+                entry: entry as u32,
+                region: region as u32,
+            }));
+        }
+    }
+    repeated::first_repeat(places, |place| {
+        let entry = &groups[place.group as usize].1.resources[place.entry as usize];
+        let regions = entry.region.as_ref().unwrap_or(default_regions);
+        (
+            entry.rtype,
+            &*entry.id,
+            regions[place.region as usize].as_str(),
+        )
     })
 }
 

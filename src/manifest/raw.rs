@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 
 use super::yaml::{Fault, Fields, Kind, Node, Position, Reader, Scalar, SeenKeys, Under, Wanted};
-use super::{MaxChanges, Problem};
+use super::{MaxChanges, Problem, RegionLists, Regions};
 use crate::resource::ResourceType;
 
 /// A regroup manifest: which resources belong to which resource group.
@@ -45,6 +45,9 @@ pub struct RawManifest {
     /// account the credentials are in.
     #[serde(default)]
     pub accounts: Option<super::accounts::RawAccounts>,
+    /// The entries' `region`s, one shared list each, for the rest to share.
+    #[schemars(skip)]
+    pub region_lists: RegionLists,
 }
 
 /// The manifest format version; only 1 exists.
@@ -81,12 +84,14 @@ pub struct RawGroup {
     pub at: Position,
 }
 
-/// An explicit resource: `type/id`, or `{type, id, region}`.
+/// An explicit resource: `type/id`, or `{type, id, region}`. Held by the
+/// million in a large manifest, so kept small: the id without spare room,
+/// the region one shared list per distinct region.
 #[derive(Debug, Clone)]
 pub struct RawEntry {
     pub rtype: ResourceType,
-    pub id: String,
-    pub region: Option<RegionId>,
+    pub id: Box<str>,
+    pub region: Option<Regions>,
     pub at: Position,
 }
 
@@ -170,6 +175,7 @@ impl RawManifest {
         let mut evict_to = None;
         let mut groups = None;
         let mut accounts = None;
+        let mut lists = RegionLists::default();
         while let Some((key, key_at)) = reader.key()? {
             match fields.add(&key, key_at)? {
                 "version" => reader.node().and_then(read_version).key(&key)?,
@@ -195,7 +201,7 @@ impl RawManifest {
                 }
                 "accounts" => accounts = Some(super::accounts::read(&mut reader).key(&key)?),
                 // "groups", the one name left
-                _ => groups = Some((read_groups(&mut reader).key(&key)?, key_at)),
+                _ => groups = Some((read_groups(&mut reader, &mut lists).key(&key)?, key_at)),
             }
         }
         reader.end()?;
@@ -214,6 +220,7 @@ impl RawManifest {
             evict_to: evict_to.map(|(text, _)| text),
             groups_at,
             accounts,
+            region_lists: lists,
         })
     }
 }
@@ -287,7 +294,10 @@ fn list<T>(
     }
 }
 
-fn read_groups(reader: &mut Reader) -> Result<BTreeMap<String, RawGroup>, Fault> {
+fn read_groups(
+    reader: &mut Reader,
+    region_lists: &mut RegionLists,
+) -> Result<BTreeMap<String, RawGroup>, Fault> {
     let node = reader.node()?;
     let Node::Map(_) = node else {
         return Err(node.wrong((
@@ -299,13 +309,17 @@ fn read_groups(reader: &mut Reader) -> Result<BTreeMap<String, RawGroup>, Fault>
     let mut seen = SeenKeys::default();
     while let Some((key, at)) = reader.key()? {
         seen.add(&key, at)?;
-        let group = read_group(reader, at).key(&key)?;
+        let group = read_group(reader, at, region_lists).key(&key)?;
         groups.insert(key, group);
     }
     Ok(groups)
 }
 
-fn read_group(reader: &mut Reader, at: Position) -> Result<RawGroup, Fault> {
+fn read_group(
+    reader: &mut Reader,
+    at: Position,
+    region_lists: &mut RegionLists,
+) -> Result<RawGroup, Fault> {
     let mut group = RawGroup {
         resources: Vec::new(),
         select: Vec::new(),
@@ -336,7 +350,7 @@ fn read_group(reader: &mut Reader, at: Position) -> Result<RawGroup, Fault> {
                 reader,
                 node,
                 ("a list of resources", EXAMPLE_ENTRY),
-                read_entry,
+                |reader, node| read_entry(reader, node, region_lists),
             )
             .key(&key)?;
         } else {
@@ -352,7 +366,11 @@ fn read_group(reader: &mut Reader, at: Position) -> Result<RawGroup, Fault> {
     Ok(group)
 }
 
-fn read_entry(reader: &mut Reader, node: Node) -> Result<RawEntry, Fault> {
+fn read_entry(
+    reader: &mut Reader,
+    node: Node,
+    region_lists: &mut RegionLists,
+) -> Result<RawEntry, Fault> {
     match node {
         Node::Scalar(s) if s.kind == Kind::Text => {
             let Some((rtype, id)) = s.text.split_once('/') else {
@@ -364,7 +382,7 @@ fn read_entry(reader: &mut Reader, node: Node) -> Result<RawEntry, Fault> {
                 .map_err(|detail| Fault::new(s.at, Problem::Id { detail }))?;
             Ok(RawEntry {
                 rtype,
-                id: id.to_owned(),
+                id: id.into(),
                 region: None,
                 at: s.at,
             })
@@ -383,7 +401,10 @@ fn read_entry(reader: &mut Reader, node: Node) -> Result<RawEntry, Fault> {
                 match name {
                     "type" => rtype = Some(resource_type(&value.text, value.at).key(&key)?),
                     "id" => id = Some(value),
-                    _ => region = Some(RegionId::read(value).key(&key)?),
+                    _ => {
+                        let RegionId(region_id) = RegionId::read(value).key(&key)?;
+                        region = Some(region_lists.get(std::slice::from_ref(&region_id)));
+                    }
                 }
             }
             let (Some(rtype), Some(id)) = (rtype, id) else {
@@ -396,7 +417,7 @@ fn read_entry(reader: &mut Reader, node: Node) -> Result<RawEntry, Fault> {
                 .key("id")?;
             Ok(RawEntry {
                 rtype,
-                id: id.text,
+                id: id.text.into_boxed_str(),
                 region,
                 at,
             })

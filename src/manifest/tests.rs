@@ -654,3 +654,72 @@ fn tags_and_names_select_other_services_types_resource_center_searches() {
         "{problem}"
     );
 }
+
+#[test]
+fn a_resource_named_again_is_reported_at_its_first_repeat_with_its_first_place() {
+    // The same id in another region or of another type is another
+    // resource; `i-2` is named again in `b` (line 9) before `i-1` is in
+    // `c` (line 11), and its first place is in `a`, not `b`'s own `i-2`.
+    let text = "version: 1\nregions: [cn-hangzhou, cn-beijing]\ngroups:\n  a:\n    resources:\n      - instance/i-2\n      - {type: disk, id: d-1, region: cn-beijing}\n  b:\n    resources: [{type: disk, id: d-1, region: cn-shanghai}, instance/i-1, instance/i-2]\n  c:\n    resources: [instance/i-1]\n";
+    let (location, path, problem) = failure(text);
+    assert_eq!(
+        (location.line, location.column, path.as_str()),
+        (9, 75, "groups.b.resources[2]"),
+        "the first repeat in the manifest's order: {problem}"
+    );
+    assert_eq!(
+        problem.to_string(),
+        "instance/i-2 is in group `b` here and in group `a` at m.yaml:6:9",
+        "the place that named it first"
+    );
+
+    let in_one_group = format!(
+        "{HEAD}  a:\n    resources: [instance/i-1, instance/i-2, instance/i-1, instance/i-2]\n"
+    );
+    assert_eq!(
+        failure(&in_one_group).2.to_string(),
+        "instance/i-1 is listed twice in group `a` (also at m.yaml:5:17)",
+        "named twice in one group"
+    );
+}
+
+#[test]
+fn a_problem_before_the_first_repeat_is_reported_first_and_one_after_it_is_not() {
+    // Groups are walked in their keys' order: `a` (which repeats) before
+    // `b` (which names no region).
+    let repeat_first = "version: 1\ngroups:\n  b:\n    resources: [instance/i-9]\n  a:\n    resources: [{type: instance, id: i-1, region: cn-hangzhou}, {type: instance, id: i-1, region: cn-hangzhou}]\n";
+    assert!(
+        matches!(failure(repeat_first).2, Problem::ListedTwice { .. }),
+        "the repeat in `a` comes before `b`'s entry with no region"
+    );
+    let no_region_first = "version: 1\ngroups:\n  a:\n    resources: [instance/i-9]\n  b:\n    resources: [{type: instance, id: i-1, region: cn-hangzhou}, {type: instance, id: i-1, region: cn-hangzhou}]\n";
+    assert!(
+        matches!(failure(no_region_first).2, Problem::NoRegion { .. }),
+        "`a`'s entry with no region comes before the repeat in `b`"
+    );
+}
+
+#[test]
+fn entries_naming_the_same_region_share_one_list() {
+    let text = format!("{HEAD}  a:\n    resources:\n      - {{type: instance, id: i-1, region: cn-beijing}}\n      - {{type: instance, id: i-2, region: cn-beijing}}\n      - instance/i-3\n      - instance/i-4\n");
+    let manifest = Manifest::parse("m.yaml", &text).unwrap();
+    let entries = &manifest.groups[0].resources;
+    assert_eq!(
+        &*entries[0].regions,
+        ["cn-beijing"],
+        "the entry's own region"
+    );
+    assert!(
+        Arc::ptr_eq(&entries[0].regions, &entries[1].regions),
+        "one list for every entry in cn-beijing, not one each"
+    );
+    assert!(
+        Arc::ptr_eq(&entries[2].regions, &entries[3].regions),
+        "the manifest's default regions shared too"
+    );
+    assert_eq!(
+        &*entries[2].regions,
+        ["cn-hangzhou"],
+        "the manifest's regions"
+    );
+}
