@@ -19,8 +19,11 @@ use crate::manifest::Manifest;
 use crate::resource::{Inventory, Resource, ResourceKey, ResourceType, Resources};
 use crate::schedule;
 
+mod ids;
 pub mod search;
 mod services;
+
+pub use ids::IdSet;
 
 /// How many reads (a listing, or a batch of ids, of one type in one
 /// region) may be in flight at once; the rate limiter decides how fast they
@@ -37,21 +40,22 @@ const PAGE_CONCURRENCY: usize = 16;
 /// resources of one type in one region.
 const MAX_PAGES: usize = 10_000;
 
-/// What to read for one (region, type): everything, or these ids.
+/// What to read for one (region, type): everything, or these ids,
+/// borrowed from where they are held (the manifest, the keys read back).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReadScope {
+pub enum ReadScope<'a> {
     All,
     /// Everything, and a listing that comes back with fewer items than it
     /// reported (`TotalCount`) is an error, not a smaller account: what an
     /// `exclusive` group's evictions are decided from.
     Complete,
-    Ids(BTreeSet<String>),
+    Ids(IdSet<'a>),
 }
 
 /// The reads a manifest needs, by (region, type). A pair that any rule
 /// selects from is listed whole, and its explicit ids come from that listing
 /// for free; other pairs are read by id.
-pub fn scopes(manifest: &Manifest) -> BTreeMap<(String, ResourceType), ReadScope> {
+pub fn scopes(manifest: &Manifest) -> BTreeMap<(String, ResourceType), ReadScope<'_>> {
     let mut scopes: BTreeMap<(String, ResourceType), ReadScope> = BTreeMap::new();
     for group in &manifest.groups {
         for rule in &group.rules {
@@ -62,17 +66,20 @@ pub fn scopes(manifest: &Manifest) -> BTreeMap<(String, ResourceType), ReadScope
             }
         }
     }
-    for group in &manifest.groups {
-        for entry in &group.resources {
-            for region in entry.regions.iter() {
-                let scope = scopes
-                    .entry((region.clone(), entry.rtype))
-                    .or_insert_with(|| ReadScope::Ids(BTreeSet::new()));
-                if let ReadScope::Ids(ids) = scope {
-                    ids.insert(entry.id.clone());
-                }
-            }
-        }
+    let named = manifest
+        .groups
+        .iter()
+        .flat_map(|group| &group.resources)
+        .flat_map(|entry| {
+            entry
+                .regions
+                .iter()
+                .map(|region| (region.as_str(), entry.rtype, entry.id.as_str()))
+        });
+    for ((region, rtype), ids) in ids::by_place(named) {
+        scopes
+            .entry((region.to_owned(), rtype))
+            .or_insert(ReadScope::Ids(ids));
     }
     // An exclusive group's members must all be seen, in every type and
     // region the manifest covers, to know which ones it does not place.
@@ -89,7 +96,7 @@ pub fn scopes(manifest: &Manifest) -> BTreeMap<(String, ResourceType), ReadScope
 /// first one met.
 pub async fn read(
     client: &Client,
-    scopes: &BTreeMap<(String, ResourceType), ReadScope>,
+    scopes: &BTreeMap<(String, ResourceType), ReadScope<'_>>,
 ) -> Result<Inventory, CloudError> {
     let (groups, resources) = futures::join!(
         resourcemanager::list_resource_groups(client),
@@ -123,15 +130,10 @@ pub async fn read(
 /// stale-plan guard and for verification after apply; held as an
 /// inventory's resources are, one list sorted by key.
 pub async fn read_keys(client: &Client, keys: &[ResourceKey]) -> Result<Resources, CloudError> {
-    let mut scopes: BTreeMap<(String, ResourceType), ReadScope> = BTreeMap::new();
-    for key in keys {
-        if let ReadScope::Ids(ids) = scopes
-            .entry((key.region.to_string(), key.rtype))
-            .or_insert_with(|| ReadScope::Ids(BTreeSet::new()))
-        {
-            ids.insert(key.id.to_string());
-        }
-    }
+    let scopes = ids::by_place(keys.iter().map(|key| (&*key.region, key.rtype, &*key.id)))
+        .into_iter()
+        .map(|((region, rtype), ids)| ((region.to_owned(), rtype), ReadScope::Ids(ids)))
+        .collect();
     Ok(Resources::from_list(read_resources(client, &scopes).await?))
 }
 
@@ -150,14 +152,14 @@ enum Read<'a> {
     Pages(
         &'a str,
         &'static TypeApi,
-        Selection,
+        Selection<'a>,
         Option<&'static str>,
         Completeness,
     ),
     /// Ids best read by listing first: see [`read_ids_listing_first`].
-    ListingFirst(&'a str, &'static TypeApi, Vec<String>),
+    ListingFirst(&'a str, &'static TypeApi, &'a IdSet<'a>),
     /// Ids of an API with a sweep filter: see [`read_ids_swept`].
-    Swept(&'a str, &'static TypeApi, Sweep, Vec<String>),
+    Swept(&'a str, &'static TypeApi, Sweep, &'a [&'a str]),
 }
 
 impl Read<'_> {
@@ -175,14 +177,14 @@ impl Read<'_> {
 /// no order.
 async fn read_resources(
     client: &Client,
-    scopes: &BTreeMap<(String, ResourceType), ReadScope>,
+    scopes: &BTreeMap<(String, ResourceType), ReadScope<'_>>,
 ) -> Result<Vec<Resource>, CloudError> {
     services::beside(client, scopes, read_ecs_resources(client, scopes)).await
 }
 
 async fn read_ecs_resources(
     client: &Client,
-    scopes: &BTreeMap<(String, ResourceType), ReadScope>,
+    scopes: &BTreeMap<(String, ResourceType), ReadScope<'_>>,
 ) -> Result<Vec<Resource>, CloudError> {
     let reads: Vec<Read> = scopes
         .iter()
@@ -208,30 +210,19 @@ async fn read_ecs_resources(
                     })
                     .collect(),
                 (ReadScope::Ids(ids), Some(sweep)) => {
-                    vec![Read::Swept(
-                        region,
-                        api,
-                        sweep,
-                        ids.iter().cloned().collect(),
-                    )]
+                    vec![Read::Swept(region, api, sweep, ids.as_slice())]
                 }
                 (ReadScope::Ids(ids), None)
                     if ids.len() > api.id_batch()
                         && api.paging.max_page() as usize > api.id_batch() =>
                 {
-                    vec![Read::ListingFirst(
-                        region,
-                        api,
-                        ids.iter().cloned().collect(),
-                    )]
+                    vec![Read::ListingFirst(region, api, ids)]
                 }
                 (ReadScope::Ids(ids), None) => ids
-                    .iter()
-                    .cloned()
-                    .collect::<Vec<_>>()
+                    .as_slice()
                     .chunks(api.id_batch())
                     .map(|chunk| {
-                        let ids = Selection::Ids(chunk.to_vec());
+                        let ids = Selection::Ids(chunk);
                         Read::Pages(region, api, ids, None, Completeness::AsRead)
                     })
                     .collect(),
@@ -243,6 +234,17 @@ async fn read_ecs_resources(
     // After a RAM denial no new read starts: the reads not started only
     // learn whether they are refused too (see `check_skipped`).
     let denied = AtomicBool::new(false);
+    // A read by id finds each of its ids once at most: room for them all
+    // from the start, rather than a list grown by doubling, which holds
+    // the old list and the new one at once (144 MB at 1,000,000 by id).
+    let named: usize = scopes
+        .iter()
+        .filter(|((_, rtype), _)| rtype.is_ecs())
+        .map(|(_, scope)| match scope {
+            ReadScope::Ids(ids) => ids.len(),
+            ReadScope::All | ReadScope::Complete => 0,
+        })
+        .sum();
     let (found, denials, skipped) = stream::iter(schedule::round_robin(reads, Read::bucket))
         .map(|read| {
             let denied = &denied;
@@ -255,10 +257,10 @@ async fn read_ecs_resources(
                         read_all_pages(client, api, region, selection, *swept, *completeness).await
                     }
                     Read::ListingFirst(region, api, ids) => {
-                        read_ids_listing_first(client, api, region, ids.clone()).await
+                        read_ids_listing_first(client, api, region, ids).await
                     }
                     Read::Swept(region, api, sweep, ids) => {
-                        read_ids_swept(client, api, region, *sweep, ids.clone()).await
+                        read_ids_swept(client, api, region, *sweep, ids).await
                     }
                 };
                 match result {
@@ -273,7 +275,7 @@ async fn read_ecs_resources(
         })
         .buffer_unordered(READ_CONCURRENCY)
         .try_fold(
-            (Vec::new(), Vec::new(), Vec::new()),
+            (Vec::with_capacity(named), Vec::new(), Vec::new()),
             |(mut found, mut denials, mut skipped), outcome| async move {
                 match outcome {
                     Outcome::Read(resources) => found.extend(resources),
@@ -309,7 +311,7 @@ async fn check_skipped(
     skipped: Vec<Read<'_>>,
 ) -> Result<Vec<AccessDeniedDetail>, CloudError> {
     let mut seen = BTreeSet::new();
-    let checks: Vec<(&str, &'static TypeApi, Selection)> = skipped
+    let checks: Vec<(&str, &'static TypeApi, Selection<'_>)> = skipped
         .into_iter()
         .map(|read| match read {
             Read::Pages(region, api, selection, ..) => (region, api, selection),
@@ -358,18 +360,13 @@ async fn read_ids_listing_first(
     client: &Client,
     api: &'static TypeApi,
     region: &str,
-    ids: Vec<String>,
+    wanted: &IdSet<'_>,
 ) -> Result<Vec<Resource>, CloudError> {
-    let wanted: BTreeSet<String> = ids.into_iter().collect();
     let batch = api.id_batch();
     let page_size = api.paging.max_page() as usize;
     let mut found: Vec<Resource> = Vec::new();
     let keep = |found: &mut Vec<Resource>, resources: Vec<Resource>| {
-        found.extend(
-            resources
-                .into_iter()
-                .filter(|r| wanted.contains(&*r.key.id)),
-        );
+        found.extend(resources.into_iter().filter(|r| wanted.contains(&r.key.id)));
     };
     let first = ecs::describe(client, api, region, &Selection::All, None, None).await?;
     let mut listed = first.resources.len();
@@ -405,11 +402,12 @@ async fn read_ids_listing_first(
             next = page.next;
         }
     }
-    let seen: BTreeSet<&str> = found.iter().map(|r| &*r.key.id).collect();
-    let unseen: Vec<String> = wanted
+    let seen = IdSet::new(found.iter().map(|r| &*r.key.id).collect());
+    let unseen: Vec<&str> = wanted
+        .as_slice()
         .iter()
-        .filter(|id| !seen.contains(id.as_str()))
-        .cloned()
+        .filter(|id| !seen.contains(id))
+        .copied()
         .collect();
     found.extend(read_by_id(client, api, region, &unseen, None).await?);
     Ok(found)
@@ -425,7 +423,7 @@ fn pages_from<'a>(
     client: &'a Client,
     api: &'static TypeApi,
     region: &'a str,
-    selection: &'a Selection,
+    selection: &'a Selection<'a>,
     swept: Option<&'a str>,
     pages: u32,
 ) -> impl futures::Stream<Item = Result<Vec<Resource>, CloudError>> + 'a {
@@ -454,19 +452,18 @@ async fn read_ids_swept(
     api: &'static TypeApi,
     region: &str,
     sweep: Sweep,
-    ids: Vec<String>,
+    ids: &[&str],
 ) -> Result<Vec<Resource>, CloudError> {
-    let mut unseen: BTreeSet<String> = ids.into_iter().collect();
+    let mut unseen: Vec<&str> = ids.to_vec();
     let mut found = Vec::new();
     for value in sweep.values {
         if unseen.is_empty() {
             break;
         }
-        let wanted: Vec<String> = unseen.iter().cloned().collect();
-        for resource in read_by_id(client, api, region, &wanted, Some(value)).await? {
-            unseen.remove(&*resource.key.id);
-            found.push(resource);
-        }
+        let resources = read_by_id(client, api, region, &unseen, Some(value)).await?;
+        let seen = IdSet::new(resources.iter().map(|r| &*r.key.id).collect());
+        unseen.retain(|id| !seen.contains(id));
+        found.extend(resources);
     }
     Ok(found)
 }
@@ -476,28 +473,17 @@ async fn read_by_id(
     client: &Client,
     api: &'static TypeApi,
     region: &str,
-    ids: &[String],
+    ids: &[&str],
     swept: Option<&str>,
 ) -> Result<Vec<Resource>, CloudError> {
-    let pages: Vec<Vec<Resource>> = stream::iter(
-        ids.chunks(api.id_batch())
-            .map(<[String]>::to_vec)
-            .collect::<Vec<_>>(),
-    )
-    .map(|chunk| async move {
-        read_all_pages(
-            client,
-            api,
-            region,
-            &Selection::Ids(chunk),
-            swept,
-            Completeness::AsRead,
-        )
-        .await
-    })
-    .buffer_unordered(PAGE_CONCURRENCY)
-    .try_collect()
-    .await?;
+    let pages: Vec<Vec<Resource>> = stream::iter(ids.chunks(api.id_batch()))
+        .map(|chunk| async move {
+            let selection = Selection::Ids(chunk);
+            read_all_pages(client, api, region, &selection, swept, Completeness::AsRead).await
+        })
+        .buffer_unordered(PAGE_CONCURRENCY)
+        .try_collect()
+        .await?;
     Ok(pages.into_iter().flatten().collect())
 }
 
@@ -508,7 +494,7 @@ async fn read_all_pages(
     client: &Client,
     api: &'static TypeApi,
     region: &str,
-    selection: &Selection,
+    selection: &Selection<'_>,
     swept: Option<&str>,
     completeness: Completeness,
 ) -> Result<Vec<Resource>, CloudError> {

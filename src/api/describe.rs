@@ -502,21 +502,20 @@ impl TypeApi {
     }
 
     /// The parameters that ask for exactly `ids` (at most `max_ids` of them).
-    pub fn id_params(&self, ids: &[String]) -> Vec<(String, String)> {
+    pub fn id_params(&self, ids: &[impl AsRef<str>]) -> Vec<(String, String)> {
+        let ids = ids.iter().map(AsRef::as_ref);
         match self.id_filter {
             IdFilter::JsonArray(name) => vec![(
                 name.to_owned(),
-                serde_json::to_string(ids).expect("strings serialize"),
+                serde_json::to_string(&ids.collect::<Vec<&str>>()).expect("strings serialize"),
             )],
             IdFilter::Repeated(name) => ids
-                .iter()
                 .enumerate()
-                .map(|(i, id)| (format!("{name}.{}", i + 1), id.clone()))
+                .map(|(i, id)| (format!("{name}.{}", i + 1), id.to_owned()))
                 .collect(),
             IdFilter::Single(name) | IdFilter::NamePattern(name) => ids
-                .iter()
                 .take(1)
-                .map(|id| (name.to_owned(), id.clone()))
+                .map(|id| (name.to_owned(), id.to_owned()))
                 .collect(),
         }
     }

@@ -11,10 +11,11 @@ use crate::api::{ram, Service};
 use crate::resource::{Resource, ResourceKey};
 
 /// Which resources of a (region, type) a read asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Selection {
+/// The ids are borrowed: a batch is a slice of the read's sorted ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection<'a> {
     All,
-    Ids(Vec<String>),
+    Ids(&'a [&'a str]),
 }
 
 /// Where the next page starts.
@@ -39,7 +40,7 @@ pub async fn describe(
     client: &Client,
     api: &TypeApi,
     region: &str,
-    selection: &Selection,
+    selection: &Selection<'_>,
     swept: Option<&str>,
     cursor: Option<&Cursor>,
 ) -> Result<Page, CloudError> {

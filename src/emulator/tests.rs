@@ -681,7 +681,7 @@ async fn join_resource_group_has_the_seeds_errors() {
 }
 
 /// Reads every page of one listing through the client.
-async fn read_all(client: &Client, rtype: ResourceType, selection: &Selection) -> Vec<String> {
+async fn read_all(client: &Client, rtype: ResourceType, selection: &Selection<'_>) -> Vec<String> {
     let api = TypeApi::of(rtype);
     let mut ids = Vec::new();
     let mut cursor: Option<Cursor> = None;
@@ -717,7 +717,7 @@ async fn every_describe_pages_to_the_end_and_filters_by_id() {
             &client,
             api,
             REGION,
-            &Selection::Ids(wanted.clone()),
+            &Selection::Ids(&wanted.iter().map(String::as_str).collect::<Vec<_>>()),
             None,
             None,
         )

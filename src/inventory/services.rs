@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 
-use super::ReadScope;
+use super::{IdSet, ReadScope};
 use crate::cloud::client::{Client, CloudError};
 use crate::cloud::resourcemanager::{
     self, ListFilter, ListedResource, LIST_MAX_TYPES, LIST_PAGE_SIZE,
@@ -32,23 +32,23 @@ const MAX_PAGES: u64 = 10_000;
 
 /// What the manifest wants of the other services' types, from the scopes.
 #[derive(Debug, Default, PartialEq, Eq)]
-struct Wanted {
+struct Wanted<'a> {
     /// (region, type) pairs read whole, and whether a short listing is an
     /// error (an exclusive group's).
     whole: BTreeMap<(String, ResourceType), bool>,
     /// Ids wanted in (region, type) pairs not read whole.
-    ids: BTreeMap<(String, ResourceType), BTreeSet<String>>,
+    ids: BTreeMap<(String, ResourceType), &'a IdSet<'a>>,
 }
 
-impl Wanted {
-    fn of(scopes: &BTreeMap<(String, ResourceType), ReadScope>) -> Wanted {
+impl<'a> Wanted<'a> {
+    fn of(scopes: &'a BTreeMap<(String, ResourceType), ReadScope<'a>>) -> Wanted<'a> {
         let mut wanted = Wanted::default();
         for ((region, rtype), scope) in scopes.iter().filter(|((_, t), _)| !t.is_ecs()) {
             let at = (region.clone(), *rtype);
             match scope {
                 ReadScope::All => _ = wanted.whole.insert(at, false),
                 ReadScope::Complete => _ = wanted.whole.insert(at, true),
-                ReadScope::Ids(ids) => _ = wanted.ids.insert(at, ids.clone()),
+                ReadScope::Ids(ids) => _ = wanted.ids.insert(at, ids),
             }
         }
         wanted
@@ -61,7 +61,7 @@ impl Wanted {
     /// Whether a listed resource is one the manifest wants.
     fn keeps(&self, key: &ResourceKey) -> bool {
         let at = (key.region.to_string(), key.rtype);
-        self.whole.contains_key(&at) || self.ids.get(&at).is_some_and(|ids| ids.contains(&*key.id))
+        self.whole.contains_key(&at) || self.ids.get(&at).is_some_and(|ids| ids.contains(&key.id))
     }
 
     /// The one region every pair is in, which a listing can filter on.
@@ -105,10 +105,10 @@ impl Wanted {
             .iter()
             .filter(|((_, t), _)| types.contains(t))
             .flat_map(|((region, rtype), ids)| {
-                ids.iter().map(|id| ResourceKey {
+                ids.as_slice().iter().map(|id| ResourceKey {
                     rtype: *rtype,
                     region: region.as_str().into(),
-                    id: id.as_str().into(),
+                    id: (*id).into(),
                 })
             })
             .collect()
@@ -143,7 +143,7 @@ fn pages_for(total: i64) -> u64 {
 /// with its current group. Empty, without a call, when it asks for none.
 async fn read(
     client: &Client,
-    scopes: &BTreeMap<(String, ResourceType), ReadScope>,
+    scopes: &BTreeMap<(String, ResourceType), ReadScope<'_>>,
 ) -> Result<BTreeMap<ResourceKey, Resource>, CloudError> {
     let wanted = Wanted::of(scopes);
     if wanted.is_empty() {
@@ -168,7 +168,7 @@ async fn read(
 /// when cheaper, the ids not seen yet one by one.
 async fn read_listing(
     client: &Client,
-    wanted: &Wanted,
+    wanted: &Wanted<'_>,
     listing: &Listing,
     region: Option<&str>,
 ) -> Result<Vec<ListedResource>, CloudError> {
@@ -258,7 +258,7 @@ fn to_resource(item: ListedResource, shared: &mut Interner) -> Option<Resource> 
 /// their results as one: RAM denials of both are named together.
 pub(super) async fn beside(
     client: &Client,
-    scopes: &BTreeMap<(String, ResourceType), ReadScope>,
+    scopes: &BTreeMap<(String, ResourceType), ReadScope<'_>>,
     ecs: impl std::future::Future<Output = Result<Vec<Resource>, CloudError>>,
 ) -> Result<Vec<Resource>, CloudError> {
     let (ecs, others) = futures::join!(ecs, read(client, scopes));
@@ -287,23 +287,26 @@ mod tests {
         name.parse().expect("a known type")
     }
 
-    fn scopes(items: &[(&str, &str, ReadScope)]) -> BTreeMap<(String, ResourceType), ReadScope> {
+    fn scopes<'a>(
+        items: &[(&str, &str, ReadScope<'a>)],
+    ) -> BTreeMap<(String, ResourceType), ReadScope<'a>> {
         items
             .iter()
             .map(|(region, t, scope)| (((*region).to_owned(), rtype(t)), scope.clone()))
             .collect()
     }
 
-    fn ids(list: &[&str]) -> ReadScope {
-        ReadScope::Ids(list.iter().map(|s| (*s).to_owned()).collect())
+    fn ids<'a>(list: &[&'a str]) -> ReadScope<'a> {
+        ReadScope::Ids(IdSet::new(list.to_vec()))
     }
 
     #[test]
     fn ecs_types_are_left_to_their_describe_reads() {
-        let wanted = Wanted::of(&scopes(&[
+        let read = scopes(&[
             ("cn-hangzhou", "instance", ReadScope::All),
             ("cn-hangzhou", "eip:eip", ids(&["eip-1"])),
-        ]));
+        ]);
+        let wanted = Wanted::of(&read);
         assert!(wanted.whole.is_empty(), "{wanted:?}");
         assert_eq!(wanted.ids.len(), 1, "{wanted:?}");
         assert!(Wanted::of(&scopes(&[("cn-hangzhou", "disk", ids(&["d-1"]))])).is_empty());
@@ -334,15 +337,17 @@ mod tests {
 
     #[test]
     fn one_region_is_filtered_on_and_several_are_kept_by_region() {
-        let one = Wanted::of(&scopes(&[
+        let one_read = scopes(&[
             ("cn-hangzhou", "eip:eip", ids(&["eip-1"])),
             ("cn-hangzhou", "oss:bucket", ReadScope::All),
-        ]));
+        ]);
+        let one = Wanted::of(&one_read);
         assert_eq!(one.single_region(), Some("cn-hangzhou"));
-        let two = Wanted::of(&scopes(&[
+        let two_read = scopes(&[
             ("cn-hangzhou", "eip:eip", ids(&["eip-1"])),
             ("cn-beijing", "eip:eip", ids(&["eip-2"])),
-        ]));
+        ]);
+        let two = Wanted::of(&two_read);
         assert_eq!(two.single_region(), None);
         let key = |region: &str, id: &str| ResourceKey {
             rtype: rtype("eip:eip"),
