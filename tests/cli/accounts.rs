@@ -91,6 +91,17 @@ pub(crate) fn in_team_groups(env: &Running) -> usize {
         .count()
 }
 
+/// Runs `args`, an apply that moves the 30 instances of the directory's
+/// three members: it exits 0 and says so.
+fn moves_all_thirty(env: &Running, args: &[&str]) {
+    let (code, out, err) = env.run(args);
+    assert_eq!(code, 0, "{args:?}: {out}{err}");
+    assert!(
+        out.contains("\nApply complete! 30 moved, 0 failed.\n"),
+        "{args:?}: {out}"
+    );
+}
+
 #[test]
 fn thirty_moves_are_planned_under_their_accounts_applied_and_settled() {
     let env = start(directory(), BY_TEAM);
@@ -115,11 +126,9 @@ fn thirty_moves_are_planned_under_their_accounts_applied_and_settled() {
         "each account's summary, then the combined one: {out}"
     );
 
-    let (code, out, err) = env.run(&["apply", "--auto-approve", "--report", "report.json"]);
-    assert_eq!(code, 0, "the apply converges: {out}{err}");
-    assert!(
-        out.contains("\nApply complete! 30 moved, 0 failed.\n"),
-        "{out}"
+    moves_all_thirty(
+        &env,
+        &["apply", "--auto-approve", "--report", "report.json"],
     );
     for (id, team) in membership(&env) {
         let wanted = format!(
@@ -419,19 +428,17 @@ fn a_saved_plan_and_its_undo_are_checked_and_applied_account_by_account() {
     let before = membership(&env);
     let (code, _, err) = env.run(&["plan", "-o", "plan.json"]);
     assert_eq!(code, 0, "{err}");
-    let (code, out, err) = env.run(&[
-        "apply",
-        "plan.json",
-        "--auto-approve",
-        "--report",
-        "report.json",
-        "--undo-plan",
-        "undo.json",
-    ]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(
-        out.contains("\nApply complete! 30 moved, 0 failed.\n"),
-        "{out}"
+    moves_all_thirty(
+        &env,
+        &[
+            "apply",
+            "plan.json",
+            "--auto-approve",
+            "--report",
+            "report.json",
+            "--undo-plan",
+            "undo.json",
+        ],
     );
     let undo = read_json(&env.path("undo.json"));
     assert_eq!(
@@ -462,12 +469,7 @@ fn a_saved_plan_and_its_undo_are_checked_and_applied_account_by_account() {
     );
     assert_eq!(env.writes(), writes, "nothing was moved");
 
-    let (code, out, err) = env.run(&["apply", "undo.json", "--auto-approve"]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(
-        out.contains("\nApply complete! 30 moved, 0 failed.\n"),
-        "{out}"
-    );
+    moves_all_thirty(&env, &["apply", "undo.json", "--auto-approve"]);
     assert_eq!(membership(&env), before, "every member is back as it was");
 }
 
@@ -503,12 +505,7 @@ fn a_saved_plan_is_applied_through_its_role_without_the_manifest() {
     // No -f, and the manifest the plan was made from is gone.
     std::fs::remove_file(env.path("mover.yaml")).expect("the manifest is removed");
 
-    let (code, out, err) = env.run(&["apply", "plan.json", "--auto-approve"]);
-    assert_eq!(code, 0, "applied through regroup-mover: {out}{err}");
-    assert!(
-        out.contains("\nApply complete! 30 moved, 0 failed.\n"),
-        "{out}"
-    );
+    moves_all_thirty(&env, &["apply", "plan.json", "--auto-approve"]);
     assert_eq!(in_team_groups(&env), 30, "every member converged");
 }
 
@@ -637,12 +634,7 @@ fn each_members_quotas_are_discovered_and_its_joins_paced_under_them() {
             settings.quotas = vec!["JoinResourceGroup=4/2s".parse().expect("a quota")];
         })
         .start();
-    let (code, out, err) = env.run(&["-v", "apply", "--auto-approve"]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(
-        out.contains("\nApply complete! 30 moved, 0 failed.\n"),
-        "{out}"
-    );
+    moves_all_thirty(&env, &["-v", "apply", "--auto-approve"]);
     let discovered: std::collections::BTreeSet<String> = env
         .requests()
         .into_iter()
@@ -712,12 +704,7 @@ fn a_plan_over_accounts_is_shown_as_it_is_planned_and_saved_at_the_end() {
         "read back and written again, the same bytes"
     );
 
-    let (code, out, err) = env.run(&["apply", "plan.json", "--auto-approve"]);
-    assert_eq!(code, 0, "the saved plan applies: {out}{err}");
-    assert!(
-        out.contains("\nApply complete! 30 moved, 0 failed.\n"),
-        "{out}"
-    );
+    moves_all_thirty(&env, &["apply", "plan.json", "--auto-approve"]);
     assert_eq!(in_team_groups(&env), 30, "every move made");
 }
 
