@@ -96,7 +96,7 @@ fn script(name: &str) -> PathBuf {
 /// after asserting that it exited 0 and printed `ALL OK`.
 fn run_family(env: &Running, mut command: Command) -> Vec<String> {
     let endpoint = env.emulator.addr().to_string();
-    let output = loopback_only(command.args([&endpoint, KEY_ID, SECRET]))
+    let output = tools::loopback_only(command.args([&endpoint, KEY_ID, SECRET]))
         .output()
         .expect("the SDK script runs");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -110,18 +110,6 @@ fn run_family(env: &Running, mut command: Command) -> Vec<String> {
         .filter(|l| l.starts_with("ok "))
         .map(str::to_owned)
         .collect()
-}
-
-/// An SDK's process that talks only to the emulator: no instance metadata,
-/// no proxy.
-pub(crate) fn loopback_only(command: &mut Command) -> &mut Command {
-    command
-        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
-        .env_remove("HTTP_PROXY")
-        .env_remove("HTTPS_PROXY")
-        .env_remove("http_proxy")
-        .env_remove("https_proxy")
-        .env_remove("ALL_PROXY")
 }
 
 /// Whether check `name` passed: a line `ok NAME: detail`.

@@ -132,7 +132,7 @@ print("\n".join(sorted(found)))
         crate::harness::SECRET,
         group,
     ]);
-    let output = crate::conformance::loopback_only(&mut command)
+    let output = crate::tools::loopback_only(&mut command)
         .output()
         .expect("the SDK runs");
     assert!(

@@ -91,7 +91,7 @@ fn the_official_sdk_talks_to_the_emulator() {
     let env = two().start();
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/official_sdk.py");
     let endpoint = env.emulator.addr().to_string();
-    let output = std::process::Command::new(python)
+    let output = tools::loopback_only(&mut std::process::Command::new(python))
         .arg(script)
         .args([
             &endpoint,
@@ -101,7 +101,6 @@ fn the_official_sdk_talks_to_the_emulator() {
             "i-bp1test00000",
             "rg-prod",
         ])
-        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
         .output()
         .expect("the python runs");
     let stdout = String::from_utf8_lossy(&output.stdout);

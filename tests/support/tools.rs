@@ -94,6 +94,19 @@ pub fn python(requirements: &[&str]) -> PathBuf {
     folder.join("bin/python")
 }
 
+/// An outside program (an official SDK's script) that talks only to the
+/// emulator: no instance metadata, and no proxy in either spelling, which
+/// the SDKs' HTTP clients would otherwise follow off this machine.
+pub fn loopback_only(command: &mut Command) -> &mut Command {
+    command.env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true");
+    for proxy in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"] {
+        command
+            .env_remove(proxy)
+            .env_remove(proxy.to_ascii_lowercase());
+    }
+    command
+}
+
 /// A folder whose `node_modules` has `packages` (npm specs, pinned:
 /// `@alicloud/pop-core@1.8.0`); run scripts with `NODE_PATH` set to
 /// `<folder>/node_modules`.
